@@ -1,0 +1,35 @@
+#!/usr/bin/env node
+import { Command, CommanderError } from 'commander';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { packageRoot } from '../common/package-root.js';
+import { schedulerCommand } from './scheduler.js';
+import { workerCommand } from './worker.js';
+import { devCommand } from './dev.js';
+
+const { version } = JSON.parse(readFileSync(path.join(packageRoot, 'package.json'), 'utf8')) as { version: string };
+
+const program = new Command('baton')
+  .description('Baton: a job scheduler. One scheduler, a fleet of workers, real OS processes.')
+  .version(version)
+  .showHelpAfterError('(run with --help for usage)')
+  .addCommand(devCommand())
+  .addCommand(schedulerCommand())
+  .addCommand(workerCommand())
+  .addHelpText(
+    'after',
+    `
+Examples:
+  baton dev                                   a scheduler and two workers on 127.0.0.1:7070
+  baton scheduler --http 127.0.0.1:7070       the scheduler alone
+  baton worker --scheduler 127.0.0.1:7071 --jobs-dir ./jobs`,
+  );
+
+program.exitOverride();
+try {
+  await program.parseAsync(process.argv);
+} catch (err) {
+  if (err instanceof CommanderError) process.exit(err.exitCode);
+  console.error(`baton: ${err instanceof Error ? err.message : String(err)}`);
+  process.exit(1);
+}

@@ -1,0 +1,16 @@
+/** Splits "host:port" / "[::1]:port" into its parts. Pure. */
+export function splitHostPort(address: string): { host: string; port: number } {
+  const m = /^\[([^\]]+)\]:(\d+)$/.exec(address) ?? /^([^:]+):(\d+)$/.exec(address);
+  if (!m) throw new Error(`not a host:port address: "${address}"`);
+  const port = Number(m[2]);
+  if (port > 65535) throw new Error(`port out of range in "${address}"`);
+  return { host: m[1]!, port };
+}
+
+export function joinHostPort(host: string, port: number): string {
+  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
+export function isLoopbackHost(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
+}
