@@ -25,6 +25,13 @@ Examples:
   baton worker --scheduler 127.0.0.1:7071 --jobs-dir ./jobs`,
   );
 
+// Set by `baton dev` for its children: the parent holds our stdin open, so its end means
+// the parent is gone and this process must not outlive it.
+if (process.env.BATON_EXIT_WITH_STDIN === '1') {
+  process.stdin.on('end', () => process.kill(process.pid, 'SIGTERM'));
+  process.stdin.resume();
+}
+
 program.exitOverride();
 try {
   await program.parseAsync(process.argv);

@@ -1,0 +1,67 @@
+// Every bad input in DESIGN.md's list gets its status and a {"error"} that names the problem.
+import { describe, it, before } from 'node:test';
+import assert from 'node:assert/strict';
+import { symlinkSync } from 'node:fs';
+import path from 'node:path';
+import { startScheduler, startWorker, jobsDir, curlPost, type SchedulerHandle, type WorkerHandle } from './harness.js';
+
+describe('bad input', () => {
+  let scheduler: SchedulerHandle;
+  let worker: WorkerHandle;
+  let doomed: WorkerHandle;
+
+  before(async () => {
+    const jobs = jobsDir({ 'ok.sh': '#!/bin/bash\necho ok\n', 'sub/inner.sh': '#!/bin/bash\necho inner\n' });
+    symlinkSync('/etc/passwd', path.join(jobs, 'escape.sh'));
+    scheduler = await startScheduler();
+    [worker, doomed] = await Promise.all([startWorker(scheduler, { jobsDir: jobs }), startWorker(scheduler, { jobsDir: jobs })]);
+  });
+
+  const cases: { name: string; route: string; body: () => unknown; status: number; error: RegExp }[] = [
+    { name: 'bad JSON', route: '/start', body: () => '{"worker_id": ', status: 400, error: /JSON/i },
+    { name: 'missing field', route: '/start', body: () => ({ worker_id: worker.id, path: 'ok.sh' }), status: 400, error: /command/ },
+    { name: 'wrong type', route: '/start', body: () => ({ worker_id: worker.id, command: 42, path: 'ok.sh' }), status: 400, error: /command/ },
+    { name: 'unknown worker', route: '/start', body: () => ({ worker_id: 'nope', command: 'bash', path: 'ok.sh' }), status: 404, error: /worker.*nope/ },
+    { name: 'path escaping the jobs folder', route: '/start', body: () => ({ worker_id: worker.id, command: 'cat', path: '../../etc/shadow' }), status: 400, error: /outside the jobs folder/ },
+    { name: 'absolute path', route: '/start', body: () => ({ worker_id: worker.id, command: 'cat', path: '/etc/shadow' }), status: 400, error: /path/ },
+    { name: 'symlink out of the jobs folder', route: '/start', body: () => ({ worker_id: worker.id, command: 'cat', path: 'escape.sh' }), status: 400, error: /outside the jobs folder/ },
+    { name: 'missing script', route: '/start', body: () => ({ worker_id: worker.id, command: 'bash', path: 'nope.sh' }), status: 400, error: /nope\.sh/ },
+    { name: 'command not found', route: '/start', body: () => ({ worker_id: worker.id, command: 'no-such-command-xyz', path: 'ok.sh' }), status: 400, error: /command not found: no-such-command-xyz/ },
+    { name: 'unknown job (query)', route: '/query', body: () => ({ worker_id: worker.id, job_id: 'nope' }), status: 404, error: /nope/ },
+    { name: 'unknown job (stop)', route: '/stop', body: () => ({ worker_id: worker.id, job_id: 'nope' }), status: 404, error: /nope/ },
+    { name: 'unknown job (stream)', route: '/stream', body: () => ({ worker_id: worker.id, job_id: 'nope' }), status: 404, error: /nope/ },
+    { name: 'body too large', route: '/start', body: () => JSON.stringify({ worker_id: worker.id, command: 'x'.repeat(2 * 1024 * 1024), path: 'ok.sh' }), status: 413, error: /limit/ },
+  ];
+
+  for (const c of cases) {
+    it(`${c.name} → ${c.status}`, async () => {
+      const res = await curlPost(`${scheduler.api}${c.route}`, c.body());
+      assert.equal(res.status, c.status, res.text);
+      assert.equal(typeof res.json.error, 'string', res.text);
+      assert.match(String(res.json.error), c.error);
+    });
+  }
+
+  it('a job on another worker is not found through this one', async () => {
+    const start = await curlPost(`${scheduler.api}/start`, { worker_id: worker.id, command: 'bash', path: 'ok.sh' });
+    const res = await curlPost(`${scheduler.api}/query`, { worker_id: doomed.id, job_id: start.json.job_id });
+    assert.equal(res.status, 404, res.text);
+  });
+
+  it('unknown routes and jobs answer 404 with {error}', async () => {
+    for (const url of ['/nope', '/v1/jobs/nope', '/v1/workers/nope']) {
+      const res = await fetch(`${scheduler.api}${url}`);
+      assert.equal(res.status, 404, url);
+      assert.equal(typeof ((await res.json()) as { error: unknown }).error, 'string');
+    }
+  });
+
+  it('a worker that is gone answers 502/503 with a message, not a hang', async () => {
+    await doomed.kill('SIGKILL');
+    const res = await curlPost(`${scheduler.api}/start`, { worker_id: doomed.id, command: 'bash', path: 'ok.sh' });
+    assert.ok([502, 503].includes(res.status), `status ${res.status}: ${res.text}`);
+    assert.match(String(res.json.error), new RegExp(doomed.id));
+    const health = await fetch(`${scheduler.api}/healthz`);
+    assert.equal(health.status, 200, 'the scheduler still answers');
+  });
+});
