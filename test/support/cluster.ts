@@ -1,0 +1,242 @@
+/**
+ * Starts real Baton processes (`node dist/src/cli/main.js …`) on ephemeral loopback
+ * ports and tracks them, so every test talks to the real thing and leaves nothing behind.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, mkdirSync, writeFileSync, chmodSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const MAIN = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
+export const EXAMPLE_JOBS = fileURLToPath(new URL('../../../examples/jobs', import.meta.url));
+
+const running = new Set<BatonProcess>();
+const tempDirs: string[] = [];
+
+/**
+ * Stops every process started here and removes the temporary folders. SIGTERM first, so
+ * workers stop their jobs (a SIGKILLed worker would leave them running), SIGKILL after 10s.
+ */
+export async function cleanUp(): Promise<void> {
+  await Promise.all(
+    [...running].map(async (p) => {
+      const timer = setTimeout(() => p.child.kill('SIGKILL'), 10_000);
+      await p.kill('SIGTERM');
+      clearTimeout(timer);
+    }),
+  );
+  for (const dir of tempDirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+}
+
+export type LogLine = Record<string, unknown> & { msg?: string };
+
+export class BatonProcess {
+  readonly logs: LogLine[] = [];
+  readonly output: string[] = [];
+  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  private waiters: { match: (l: LogLine) => boolean; resolve: (l: LogLine) => void }[] = [];
+
+  constructor(
+    readonly name: string,
+    readonly child: ChildProcess,
+  ) {
+    running.add(this);
+    let buffered = '';
+    child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
+      buffered += chunk;
+      let nl: number;
+      while ((nl = buffered.indexOf('\n')) >= 0) {
+        const line = buffered.slice(0, nl);
+        buffered = buffered.slice(nl + 1);
+        this.output.push(line);
+        let parsed: LogLine;
+        try {
+          parsed = JSON.parse(line) as LogLine;
+        } catch {
+          continue;
+        }
+        this.logs.push(parsed);
+        this.waiters = this.waiters.filter((w) => (w.match(parsed) ? (w.resolve(parsed), false) : true));
+      }
+    });
+    child.stderr!.setEncoding('utf8').on('data', (chunk: string) => this.output.push(chunk));
+    this.exited = new Promise((resolve) =>
+      child.once('exit', (code, signal) => {
+        running.delete(this);
+        resolve({ code, signal });
+      }),
+    );
+  }
+
+  get pid(): number {
+    return this.child.pid!;
+  }
+
+  /** Resolves with the first log line (past or future) that matches; rejects after `timeoutMs`. */
+  waitForLog(match: (l: LogLine) => boolean, timeoutMs = 20_000): Promise<LogLine> {
+    const seen = this.logs.find(match);
+    if (seen) return Promise.resolve(seen);
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`${this.name}: no matching log line within ${timeoutMs}ms; output:\n${this.output.join('\n')}`)), timeoutMs);
+      const exitFirst = this.exited.then(({ code, signal }) =>
+        reject(new Error(`${this.name} exited (${signal ?? code}) before the expected log line; output:\n${this.output.join('\n')}`)),
+      );
+      void exitFirst;
+      this.waiters.push({
+        match,
+        resolve: (l) => {
+          clearTimeout(timer);
+          resolve(l);
+        },
+      });
+    });
+  }
+
+  /** Resolves once any output line contains `text`. */
+  async waitForText(text: string, timeoutMs = 30_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (!this.output.some((l) => l.includes(text))) {
+      if (Date.now() > deadline) throw new Error(`${this.name}: "${text}" not printed within ${timeoutMs}ms; output:\n${this.output.join('\n')}`);
+      if (this.child.exitCode !== null || this.child.signalCode !== null) throw new Error(`${this.name} exited before printing "${text}"; output:\n${this.output.join('\n')}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+
+  async kill(signal: NodeJS.Signals = 'SIGTERM'): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+    if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill(signal);
+    return this.exited;
+  }
+}
+
+export function tempDir(prefix = 'baton-test-'): string {
+  const dir = mkdtempSync(path.join(tmpdir(), prefix));
+  tempDirs.push(dir);
+  return dir;
+}
+
+/** A jobs folder holding the given scripts (name → body), each executable. */
+export function jobsDir(scripts: Record<string, string>): string {
+  const dir = tempDir('baton-jobs-');
+  for (const [name, body] of Object.entries(scripts)) {
+    const file = path.join(dir, name);
+    mkdirSync(path.dirname(file), { recursive: true });
+    writeFileSync(file, body);
+    chmodSync(file, 0o755);
+  }
+  return dir;
+}
+
+export function startProcess(name: string, args: string[]): BatonProcess {
+  const child = spawn(process.execPath, [MAIN, ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, BATON_LOG_FORMAT: 'json', BATON_LOG_LEVEL: 'info' },
+  });
+  return new BatonProcess(name, child);
+}
+
+export interface SchedulerHandle extends BatonProcess {
+  api: string;
+  grpc: string;
+  dataDir: string;
+}
+
+export async function startScheduler(opts: { dataDir?: string; args?: string[] } = {}): Promise<SchedulerHandle> {
+  const dataDir = opts.dataDir ?? tempDir('baton-scheduler-');
+  const proc = startProcess('scheduler', ['scheduler', '--http', '127.0.0.1:0', '--grpc', '127.0.0.1:0', '--data-dir', dataDir, ...(opts.args ?? [])]);
+  const ready = await proc.waitForLog((l) => l.msg === 'scheduler ready');
+  return Object.assign(proc, { api: `http://${String(ready.http)}`, grpc: String(ready.grpc), dataDir }) as SchedulerHandle;
+}
+
+export interface WorkerHandle extends BatonProcess {
+  id: string;
+  dataDir: string;
+}
+
+export async function startWorker(
+  scheduler: { grpc: string },
+  opts: { id?: string; jobsDir?: string; dataDir?: string; args?: string[] } = {},
+): Promise<WorkerHandle> {
+  const dataDir = opts.dataDir ?? tempDir('baton-worker-');
+  const args = ['worker', '--listen', '127.0.0.1:0', '--scheduler', scheduler.grpc, '--data-dir', dataDir, '--jobs-dir', opts.jobsDir ?? EXAMPLE_JOBS];
+  if (opts.id) args.push('--id', opts.id);
+  const proc = startProcess(`worker ${opts.id ?? ''}`.trim(), [...args, ...(opts.args ?? [])]);
+  const registered = await proc.waitForLog((l) => l.msg === 'worker registered');
+  return Object.assign(proc, { id: String(registered.worker_id), dataDir }) as WorkerHandle;
+}
+
+/** POST like `curl -d`: a form content type, a JSON body. */
+export async function curlPost(url: string, body: unknown): Promise<{ status: number; json: Record<string, unknown>; text: string }> {
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+  });
+  const text = await res.text();
+  let json: Record<string, unknown> = {};
+  try {
+    json = JSON.parse(text) as Record<string, unknown>;
+  } catch {
+    // not JSON: the caller looks at text
+  }
+  return { status: res.status, json, text };
+}
+
+export async function getJson(url: string): Promise<{ status: number; json: Record<string, unknown> }> {
+  const res = await fetch(url);
+  return { status: res.status, json: (await res.json()) as Record<string, unknown> };
+}
+
+/** Polls `fn` until it returns a value that is not undefined, or fails after `timeoutMs`. */
+export async function eventually<T>(fn: () => Promise<T | undefined>, what: string, timeoutMs = 20_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const v = await fn();
+      if (v !== undefined) return v;
+    } catch (err) {
+      last = err;
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+}
+
+/** Waits until the job's stored state is final, and returns the job. */
+export async function waitForFinal(api: string, jobId: string, timeoutMs = 30_000): Promise<Record<string, unknown>> {
+  const final = new Set(['succeeded', 'failed', 'stopped', 'timed_out', 'lost']);
+  return eventually(
+    async () => {
+      const { json } = await getJson(`${api}/v1/jobs/${jobId}`);
+      return final.has(String(json.state)) ? json : undefined;
+    },
+    `job ${jobId} to finish`,
+    timeoutMs,
+  );
+}
+
+/** Is any process whose command line contains `marker` still alive? */
+export async function processesMatching(marker: string): Promise<string[]> {
+  const { execFileSync } = await import('node:child_process');
+  try {
+    return execFileSync('pgrep', ['-af', marker], { encoding: 'utf8' })
+      .split('\n')
+      .filter((l) => l && !l.includes('pgrep'));
+  } catch {
+    return []; // pgrep exits 1 when nothing matches
+  }
+}
+
+/** A loopback port free right now, for a process that must come back on the same address. */
+export async function freePort(): Promise<number> {
+  const { createServer } = await import('node:net');
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
