@@ -1,0 +1,62 @@
+import * as grpc from '@grpc/grpc-js';
+import { addStandardServices, bindServer, SERVER_OPTIONS, serverCredentials } from '../../common/grpc.js';
+import { BatonError, toGrpcError } from '../../common/errors.js';
+import type { Logger } from '../../common/logger.js';
+import { SchedulerServiceService, type SchedulerServiceServer } from '../../gen/baton/v1/scheduler.js';
+import type { Registry } from '../registry.js';
+
+/** SchedulerService: workers register, heartbeat and deregister here. */
+function schedulerService(registry: Registry, heartbeatIntervalMs: number, log: Logger): SchedulerServiceServer {
+  return {
+    registerWorker(call, callback) {
+      registry.register(call.request).then(
+        () => callback(null, { heartbeatIntervalMs }),
+        (err: unknown) => {
+          if (!(err instanceof BatonError)) log.error({ err, worker_id: call.request.workerId }, 'RegisterWorker failed');
+          callback(toGrpcError(err));
+        },
+      );
+    },
+    deregisterWorker(call, callback) {
+      const { workerId } = call.request;
+      if (!workerId) return callback(toGrpcError(new BatonError('BAD_REQUEST', 'worker_id must not be empty')));
+      if (!registry.deregister(workerId)) return callback(toGrpcError(new BatonError('NOT_FOUND', `worker "${workerId}" is not registered`)));
+      callback(null, {});
+    },
+    heartbeat(call, callback) {
+      const { workerId, running } = call.request;
+      if (!workerId) return callback(toGrpcError(new BatonError('BAD_REQUEST', 'worker_id must not be empty')));
+      if (!registry.heartbeat(workerId, running)) {
+        return callback(toGrpcError(new BatonError('NOT_FOUND', `worker "${workerId}" is not registered; register again`)));
+      }
+      callback(null, {});
+    },
+  };
+}
+
+export interface GrpcServer {
+  server: grpc.Server;
+  port: number;
+}
+
+export async function startGrpcServer(address: string, registry: Registry, heartbeatIntervalMs: number, log: Logger): Promise<GrpcServer> {
+  const server = new grpc.Server(SERVER_OPTIONS);
+  server.addService(SchedulerServiceService, schedulerService(registry, heartbeatIntervalMs, log));
+  addStandardServices(server, ['baton.v1.SchedulerService']);
+  const port = await bindServer(server, address, serverCredentials(address));
+  return { server, port };
+}
+
+/** Graceful shutdown, forced after `timeoutMs` so a stuck call cannot hold the process. */
+export function stopGrpcServer(server: grpc.Server, timeoutMs: number): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => {
+      server.forceShutdown();
+      resolve();
+    }, timeoutMs);
+    server.tryShutdown(() => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+}

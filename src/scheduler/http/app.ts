@@ -1,0 +1,88 @@
+import Fastify, { type FastifyError, type FastifyReply, type FastifyRequest } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { BatonError } from '../../common/errors.js';
+import type { Logger } from '../../common/logger.js';
+import type { JobService } from '../job-service.js';
+import type { Registry } from '../registry.js';
+import { originalRoutes } from './original-routes.js';
+import { v1Routes } from './v1-routes.js';
+
+export interface HttpDeps {
+  jobs: JobService;
+  registry: Registry;
+  log: Logger;
+  bodyLimit: number;
+}
+
+/**
+ * The HTTP API. Every body is JSON whatever its content type says (`curl -d` sends
+ * application/x-www-form-urlencoded), every error is `{"error": "..."}` with the right
+ * status, and a client's mistake is never a 500.
+ */
+export function buildApp(deps: HttpDeps): App {
+  const app = createFastify(deps.bodyLimit);
+
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'string' }, parseJson);
+
+  app.setErrorHandler((err: FastifyError | BatonError, req, reply) => sendError(err, req, reply, deps));
+  app.setNotFoundHandler((req, reply) => {
+    void reply.code(404).send({ error: `no route for ${req.method} ${req.url.split('?')[0]}` });
+  });
+
+  app.get('/healthz', () => ({ status: 'ok' }));
+  originalRoutes(app, deps.jobs);
+  v1Routes(app, deps.jobs, deps.registry);
+  return app;
+}
+
+function createFastify(bodyLimit: number) {
+  return Fastify({
+    bodyLimit,
+    // Idle sockets are closed after this; followed output streams lift it for their own socket.
+    connectionTimeout: 60_000,
+    requestTimeout: 30_000,
+    // Per-request logging is noisy and costs throughput; errors are logged by sendError.
+    logger: false,
+    return503OnClosing: true,
+    // A followed output stream would otherwise hold shutdown open until its job ends.
+    forceCloseConnections: true,
+  }).withTypeProvider<TypeBoxTypeProvider>();
+}
+
+export type App = ReturnType<typeof createFastify>;
+
+function parseJson(_req: FastifyRequest, body: string | Buffer, done: (err: Error | null, body?: unknown) => void): void {
+  const text = typeof body === 'string' ? body : body.toString('utf8');
+  if (text.trim() === '') return done(null, undefined);
+  try {
+    done(null, JSON.parse(text));
+  } catch (err) {
+    done(new BatonError('BAD_REQUEST', `request body is not valid JSON: ${(err as Error).message}`));
+  }
+}
+
+function sendError(err: FastifyError | BatonError, req: FastifyRequest, reply: FastifyReply, deps: HttpDeps): void {
+  if (reply.sent || reply.raw.headersSent) return;
+  let status: number;
+  let message: string;
+  if (err instanceof BatonError) {
+    status = err.httpStatus;
+    message = err.message;
+  } else if (err.validation) {
+    status = 400;
+    message = err.message;
+  } else if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+    status = 413;
+    message = `request body is larger than the ${deps.bodyLimit}-byte limit`;
+  } else if (err.statusCode !== undefined && err.statusCode >= 400 && err.statusCode < 500) {
+    status = err.statusCode;
+    message = err.message;
+  } else {
+    status = 500;
+    message = 'internal error; see the scheduler log';
+  }
+  if (status >= 500 && !(err instanceof BatonError)) deps.log.error({ err, method: req.method, url: req.url }, 'request failed');
+  else deps.log.debug({ status, method: req.method, url: req.url, error: message }, 'request refused');
+  void reply.code(status).send({ error: message });
+}

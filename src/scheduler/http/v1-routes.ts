@@ -1,0 +1,67 @@
+import { Type } from 'typebox';
+import { BatonError } from '../../common/errors.js';
+import type { JobService } from '../job-service.js';
+import { JOB_STATES } from '../job-state.js';
+import type { Registry } from '../registry.js';
+import type { App } from './app.js';
+import { sendOutput } from './output.js';
+import { jobDetailView, jobView, workerView } from './views.js';
+
+const IdParams = Type.Object({ id: Type.String({ minLength: 1 }) });
+
+const NewJobBody = Type.Object({
+  worker_id: Type.String({ minLength: 1 }),
+  command: Type.String({ minLength: 1 }),
+  path: Type.Optional(Type.String()),
+  args: Type.Optional(Type.Array(Type.String())),
+  env: Type.Optional(Type.Record(Type.String(), Type.String())),
+  cwd: Type.Optional(Type.String()),
+});
+
+const ListQuery = Type.Object({
+  state: Type.Optional(Type.Enum(JOB_STATES)),
+  worker_id: Type.Optional(Type.String({ minLength: 1 })),
+  limit: Type.Integer({ minimum: 1, maximum: 500, default: 50 }),
+  cursor: Type.Optional(Type.String({ minLength: 1 })),
+});
+
+// The body is optional (`curl -X POST` sends none), so it is checked here rather than by a schema.
+function graceFrom(body: unknown): number {
+  if (body === undefined || body === null) return 0;
+  const grace = (body as { grace_ms?: unknown }).grace_ms;
+  if (grace === undefined) return 0;
+  if (typeof grace !== 'number' || !Number.isInteger(grace) || grace < 0) throw new BatonError('BAD_REQUEST', 'grace_ms must be a whole number of milliseconds, 0 or more');
+  return grace;
+}
+
+export function v1Routes(app: App, jobs: JobService, registry: Registry): void {
+  app.get('/v1/workers', () => ({ workers: registry.list().map(workerView) }));
+
+  app.get('/v1/workers/:id', { schema: { params: IdParams } }, (req) => {
+    const w = registry.get(req.params.id);
+    if (!w) throw new BatonError('NOT_FOUND', `worker "${req.params.id}" not found`);
+    return workerView(w);
+  });
+
+  app.post('/v1/jobs', { schema: { body: NewJobBody } }, async (req, reply) => {
+    const b = req.body;
+    const job = await jobs.start({ workerId: b.worker_id, command: b.command, path: b.path ?? '', args: b.args ?? [], env: b.env ?? {}, cwd: b.cwd ?? '' });
+    return reply.code(201).send(jobView(job));
+  });
+
+  app.get('/v1/jobs', { schema: { querystring: ListQuery } }, async (req) => {
+    const q = req.query;
+    const { jobs: list, nextCursor } = await jobs.list({ state: q.state, workerId: q.worker_id, limit: q.limit, cursor: q.cursor });
+    return { jobs: list.map(jobView), next_cursor: nextCursor };
+  });
+
+  app.get('/v1/jobs/:id', { schema: { params: IdParams } }, async (req) => jobDetailView(await jobs.find(req.params.id)));
+
+  app.post('/v1/jobs/:id/stop', { schema: { params: IdParams } }, async (req) => jobDetailView(await jobs.stop(req.params.id, undefined, graceFrom(req.body))));
+
+  app.get(
+    '/v1/jobs/:id/output',
+    { schema: { params: IdParams, querystring: Type.Object({ follow: Type.Optional(Type.Boolean()) }) } },
+    async (req, reply) => sendOutput(req, reply, await jobs.output(req.params.id, undefined, req.query.follow ?? false)),
+  );
+}

@@ -1,0 +1,78 @@
+import { createLogger, type Logger } from '../common/logger.js';
+import { joinHostPort, splitHostPort } from '../common/net.js';
+import { startGrpcServer, stopGrpcServer } from './grpc/server.js';
+import { buildApp } from './http/app.js';
+import { JobService } from './job-service.js';
+import { JobStatusApplier } from './job-status.js';
+import { Registry } from './registry.js';
+import { redact } from './store/connect.js';
+import { Store } from './store/store.js';
+
+export interface SchedulerOptions {
+  /** host:port for the HTTP API; port 0 picks a free one. */
+  http: string;
+  /** host:port for the gRPC service workers call; port 0 picks a free one. */
+  grpc: string;
+  /** `sqlite:<file>` or `postgres://…`. */
+  store: string;
+  bodyLimit: number;
+  heartbeatIntervalMs: number;
+  heartbeatTtlMs: number;
+  logger?: Logger;
+}
+
+export interface Scheduler {
+  /** The addresses actually bound. */
+  http: string;
+  grpc: string;
+  close(): Promise<void>;
+}
+
+/** Opens the store, then serves gRPC and HTTP; resolves once both listen. */
+export async function startScheduler(options: SchedulerOptions): Promise<Scheduler> {
+  const log = options.logger ?? createLogger('scheduler');
+  if (options.heartbeatTtlMs <= options.heartbeatIntervalMs) {
+    throw new Error(`heartbeat TTL (${options.heartbeatTtlMs} ms) must be longer than the heartbeat interval (${options.heartbeatIntervalMs} ms)`);
+  }
+  const httpAddr = splitHostPort(options.http);
+  const grpcAddr = splitHostPort(options.grpc);
+
+  const store = await Store.open(options.store);
+  const applier = new JobStatusApplier(store, log);
+  const registry = new Registry(store, applier, options.heartbeatTtlMs, log);
+  const jobs = new JobService(store, registry, applier, log);
+  const app = buildApp({ jobs, registry, log, bodyLimit: options.bodyLimit });
+
+  let grpc: Awaited<ReturnType<typeof startGrpcServer>> | undefined;
+  try {
+    await registry.start();
+    grpc = await startGrpcServer(options.grpc, registry, options.heartbeatIntervalMs, log);
+    await app.listen({ host: httpAddr.host, port: httpAddr.port });
+  } catch (err) {
+    registry.close();
+    if (grpc) grpc.server.forceShutdown();
+    await app.close();
+    await store.close();
+    throw err;
+  }
+  const address = app.server.address();
+  const httpPort = typeof address === 'object' && address ? address.port : httpAddr.port;
+  const bound = { http: joinHostPort(httpAddr.host, httpPort), grpc: joinHostPort(grpcAddr.host, grpc.port) };
+  log.info({ ...bound, store: redact(options.store), dialect: store.dialect }, 'scheduler ready');
+
+  const grpcServer = grpc.server;
+  let closing: Promise<void> | undefined;
+  return {
+    ...bound,
+    close() {
+      closing ??= (async () => {
+        // Stop taking requests first, then drop worker channels, then the store they write to.
+        await Promise.all([app.close(), stopGrpcServer(grpcServer, 2_000)]);
+        registry.close();
+        await store.close();
+        log.info('scheduler stopped');
+      })();
+      return closing;
+    },
+  };
+}

@@ -1,0 +1,64 @@
+import type { Kysely, Migration, MigrationProvider } from 'kysely';
+
+/**
+ * Versioned migrations, in code so the built package needs no migration folder.
+ * Names sort in the order they apply; never edit one that has shipped, add the next.
+ */
+const migrations: Record<string, Migration> = {
+  '001_initial': {
+    async up(db: Kysely<unknown>): Promise<void> {
+      await db.schema
+        .createTable('workers')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('address', 'text', (c) => c.notNull())
+        .addColumn('labels', 'text', (c) => c.notNull().defaultTo('{}'))
+        .addColumn('capacity', 'integer', (c) => c.notNull())
+        .addColumn('state', 'text', (c) => c.notNull())
+        .addColumn('last_heartbeat_at', 'bigint', (c) => c.notNull())
+        .addColumn('registered_at', 'bigint', (c) => c.notNull())
+        .addColumn('version', 'text', (c) => c.notNull().defaultTo(''))
+        .execute();
+
+      await db.schema
+        .createTable('jobs')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('state', 'text', (c) => c.notNull())
+        .addColumn('worker_id', 'text', (c) => c.notNull())
+        .addColumn('command', 'text', (c) => c.notNull())
+        .addColumn('path', 'text', (c) => c.notNull())
+        .addColumn('args', 'text', (c) => c.notNull())
+        .addColumn('env', 'text', (c) => c.notNull())
+        .addColumn('cwd', 'text', (c) => c.notNull())
+        .addColumn('error', 'text', (c) => c.notNull().defaultTo(''))
+        .addColumn('exit_code', 'integer')
+        .addColumn('signal', 'text', (c) => c.notNull().defaultTo(''))
+        .addColumn('output_truncated', 'integer', (c) => c.notNull().defaultTo(0))
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('updated_at', 'bigint', (c) => c.notNull())
+        .addColumn('finished_at', 'bigint')
+        .execute();
+      // The listing filters: newest first within a state or a worker.
+      await db.schema.createIndex('jobs_state_id').on('jobs').columns(['state', 'id']).execute();
+      await db.schema.createIndex('jobs_worker_id_id').on('jobs').columns(['worker_id', 'id']).execute();
+
+      await db.schema
+        .createTable('attempts')
+        .addColumn('job_id', 'text', (c) => c.notNull().references('jobs.id').onDelete('cascade'))
+        .addColumn('number', 'integer', (c) => c.notNull())
+        .addColumn('worker_id', 'text', (c) => c.notNull())
+        .addColumn('state', 'text', (c) => c.notNull())
+        .addColumn('exit_code', 'integer')
+        .addColumn('signal', 'text', (c) => c.notNull().defaultTo(''))
+        .addColumn('error', 'text', (c) => c.notNull().defaultTo(''))
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('started_at', 'bigint')
+        .addColumn('finished_at', 'bigint')
+        .addPrimaryKeyConstraint('attempts_pk', ['job_id', 'number'])
+        .execute();
+    },
+  },
+};
+
+export const migrationProvider: MigrationProvider = {
+  getMigrations: () => Promise.resolve(migrations),
+};

@@ -1,0 +1,52 @@
+/**
+ * Table shapes as Kysely sees them. Times are integer epoch milliseconds (bigint
+ * columns; the PostgreSQL pool parses int8 to number), booleans are 0/1 integers, and
+ * maps/lists are JSON text: the same rows in SQLite and PostgreSQL.
+ */
+export interface WorkersTable {
+  id: string;
+  address: string;
+  labels: string;
+  capacity: number;
+  state: string;
+  last_heartbeat_at: number;
+  registered_at: number;
+  version: string;
+}
+
+export interface JobsTable {
+  id: string;
+  state: string;
+  worker_id: string;
+  command: string;
+  path: string;
+  args: string;
+  env: string;
+  cwd: string;
+  error: string;
+  exit_code: number | null;
+  signal: string;
+  output_truncated: number;
+  created_at: number;
+  updated_at: number;
+  finished_at: number | null;
+}
+
+export interface AttemptsTable {
+  job_id: string;
+  number: number;
+  worker_id: string;
+  state: string;
+  exit_code: number | null;
+  signal: string;
+  error: string;
+  created_at: number;
+  started_at: number | null;
+  finished_at: number | null;
+}
+
+export interface Database {
+  workers: WorkersTable;
+  jobs: JobsTable;
+  attempts: AttemptsTable;
+}

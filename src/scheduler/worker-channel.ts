@@ -1,0 +1,108 @@
+import { Metadata, status as GrpcStatus, type CallOptions, type ClientReadableStream, type ServiceError } from '@grpc/grpc-js';
+import { CHANNEL_OPTIONS, clientCredentials } from '../common/grpc.js';
+import type { Logger } from '../common/logger.js';
+import type { JobStatus } from '../gen/baton/v1/common.js';
+import {
+  WorkerServiceClient,
+  type QueryJobResponse,
+  type StartJobRequest,
+  type StartJobResponse,
+  type StopJobResponse,
+  type StreamJobResponse,
+  type WatchJobsResponse,
+} from '../gen/baton/v1/worker.js';
+
+const WATCH_BACKOFF_MIN_MS = 100;
+const WATCH_BACKOFF_MAX_MS = 5_000;
+
+type Callback<Res> = (err: ServiceError | null, res: Res) => void;
+
+/**
+ * The scheduler's one long-lived channel to one worker. Every unary call carries a
+ * deadline and fails fast when the worker is unreachable (grpc-js' waitForReady is off by
+ * default), so a hung worker costs its own callers a bounded wait and nobody else anything.
+ *
+ * It also keeps a WatchJobs stream open, re-opening it with capped backoff until closed.
+ * Statuses from the stream are handed over one at a time, in order.
+ */
+export class WorkerChannel {
+  private readonly client: WorkerServiceClient;
+  private watchCall: ClientReadableStream<WatchJobsResponse> | undefined;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private backoffMs = WATCH_BACKOFF_MIN_MS;
+  private applying: Promise<void> = Promise.resolve();
+  private closed = false;
+
+  constructor(
+    readonly workerId: string,
+    readonly address: string,
+    private readonly onStatus: (status: JobStatus) => Promise<void>,
+    private readonly log: Logger,
+  ) {
+    this.client = new WorkerServiceClient(address, clientCredentials(address), CHANNEL_OPTIONS);
+  }
+
+  /** Names the worker in error messages. */
+  get who(): string {
+    return `worker ${this.workerId} at ${this.address}`;
+  }
+
+  startJob(request: StartJobRequest, timeoutMs: number): Promise<StartJobResponse> {
+    return this.unary<StartJobResponse>((md, opts, cb) => this.client.startJob(request, md, opts, cb), timeoutMs);
+  }
+
+  stopJob(jobId: string, graceMs: number, timeoutMs: number): Promise<StopJobResponse> {
+    return this.unary<StopJobResponse>((md, opts, cb) => this.client.stopJob({ jobId, graceMs }, md, opts, cb), timeoutMs);
+  }
+
+  queryJob(jobId: string, timeoutMs: number): Promise<QueryJobResponse> {
+    return this.unary<QueryJobResponse>((md, opts, cb) => this.client.queryJob({ jobId }, md, opts, cb), timeoutMs);
+  }
+
+  /** No deadline: a followed stream lasts as long as the job. The caller cancels it. */
+  streamJob(jobId: string, follow: boolean): ClientReadableStream<StreamJobResponse> {
+    return this.client.streamJob({ jobId, offset: 0, follow });
+  }
+
+  /** (Re)opens the WatchJobs stream from the start: the worker replays every job it knows, which is harmless to apply twice. */
+  watch(): void {
+    if (this.closed) return;
+    clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
+    this.watchCall?.cancel();
+    const call = this.client.watchJobs({ afterSeq: 0 });
+    this.watchCall = call;
+    call.on('data', (msg: WatchJobsResponse) => {
+      this.backoffMs = WATCH_BACKOFF_MIN_MS;
+      const status = msg.status;
+      if (status) this.applying = this.applying.then(() => this.onStatus(status));
+    });
+    call.on('error', (err: ServiceError) => this.watchEnded(call, err));
+    call.on('end', () => this.watchEnded(call, undefined));
+  }
+
+  close(): void {
+    this.closed = true;
+    clearTimeout(this.retryTimer);
+    this.watchCall?.cancel();
+    this.watchCall = undefined;
+    this.client.close();
+  }
+
+  private watchEnded(call: ClientReadableStream<WatchJobsResponse>, err: ServiceError | undefined): void {
+    if (call !== this.watchCall || this.closed) return; // replaced or cancelled on purpose
+    this.watchCall = undefined;
+    const delay = this.backoffMs;
+    this.backoffMs = Math.min(this.backoffMs * 2, WATCH_BACKOFF_MAX_MS);
+    const level = err && err.code !== GrpcStatus.UNAVAILABLE ? 'warn' : 'debug';
+    this.log[level]({ worker_id: this.workerId, address: this.address, retry_in_ms: delay, error: err?.details }, 'job watch stream ended; reopening');
+    this.retryTimer = setTimeout(() => this.watch(), delay);
+    this.retryTimer.unref();
+  }
+
+  private unary<Res>(start: (md: Metadata, opts: Partial<CallOptions>, cb: Callback<Res>) => void, timeoutMs: number): Promise<Res> {
+    return new Promise((resolve, reject) => {
+      start(new Metadata(), { deadline: Date.now() + timeoutMs }, (err, res) => (err ? reject(err) : resolve(res)));
+    });
+  }
+}
