@@ -1,0 +1,100 @@
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { applyConfigFile, parseBytes, parseDuration, parseLabels, parsePositiveInt } from '../common/options.js';
+import { startWorker, type RunningWorker } from '../worker/worker.js';
+
+interface WorkerCliOptions {
+  id?: string;
+  listen: string;
+  advertise?: string;
+  scheduler: string;
+  dataDir: string;
+  jobsDir: string;
+  capacity: number;
+  label: Record<string, string>;
+  stopGrace: number;
+  outputCap: number;
+  config?: string;
+}
+
+/** Makes a parser's error show as commander's "option '--x' argument ... is invalid" message. */
+function argument<T>(parse: (text: string) => T): (text: string) => T {
+  return (text) => {
+    try {
+      return parse(text);
+    } catch (err) {
+      throw new InvalidArgumentError((err as Error).message);
+    }
+  };
+}
+
+/** `baton worker`: runs the jobs the scheduler hands it as OS processes. */
+export function workerCommand(): Command {
+  return new Command('worker')
+    .description('run a worker: registers with the scheduler and runs the jobs it is given as OS processes')
+    .addOption(new Option('--id <id>', 'worker id (default: kept in <data-dir>/worker-id, created on first start)').env('BATON_WORKER_ID'))
+    .addOption(new Option('--listen <host:port>', 'gRPC address to listen on; port 0 picks a free port').default('127.0.0.1:7072').env('BATON_WORKER_LISTEN'))
+    .addOption(new Option('--advertise <host:port>', 'address the scheduler dials (default: the address actually bound)').env('BATON_WORKER_ADVERTISE'))
+    .addOption(new Option('--scheduler <host:port>', "the scheduler's gRPC address").default('127.0.0.1:7071').env('BATON_SCHEDULER'))
+    .addOption(new Option('--data-dir <dir>', 'worker id and job output files').default('./.baton/worker').env('BATON_WORKER_DATA_DIR'))
+    .addOption(new Option('--jobs-dir <dir>', "folder holding the job scripts; a job's path and cwd must stay inside it").default('./jobs').env('BATON_JOBS_DIR'))
+    .addOption(new Option('--capacity <n>', 'jobs run at the same time; more are refused').default(16).argParser(argument(parsePositiveInt)).env('BATON_WORKER_CAPACITY'))
+    .addOption(
+      new Option('--label <key=value>', 'label for placement, repeatable (or key=value,key2=value2)')
+        .default({}, 'none')
+        .argParser((text: string, previous: Record<string, string>) => argument((t) => parseLabels(t, previous))(text))
+        .env('BATON_WORKER_LABELS'),
+    )
+    .addOption(new Option('--stop-grace <duration>', 'time between SIGTERM and SIGKILL when a job is stopped').default(5_000, '5s').argParser(argument(parseDuration)).env('BATON_STOP_GRACE'))
+    .addOption(new Option('--output-cap <size>', "per-job output kept; beyond it output is cut and the job keeps running").default(100 * 1024 ** 2, '100MiB').argParser(argument(parseBytes)).env('BATON_OUTPUT_CAP'))
+    .addOption(new Option('--config <file>', 'TOML config file; its [worker] table sets any option above (default: ./baton.toml if present)').env('BATON_CONFIG'))
+    .addHelpText(
+      'after',
+      `
+A flag beats its BATON_* environment variable, which beats [worker] in baton.toml.
+SIGINT/SIGTERM stop running jobs, deregister and exit; a second signal kills the jobs at once.
+
+Example:
+  baton worker --scheduler 127.0.0.1:7071 --listen 127.0.0.1:7072 --jobs-dir ./jobs --label zone=a --capacity 8
+`,
+    )
+    .action(async (_options: unknown, command: Command) => {
+      applyConfigFile(command, 'worker');
+      const opts = command.opts<WorkerCliOptions>();
+      const worker = await startWorker({
+        id: opts.id,
+        listen: opts.listen,
+        advertise: opts.advertise,
+        scheduler: opts.scheduler,
+        dataDir: opts.dataDir,
+        jobsDir: opts.jobsDir,
+        capacity: opts.capacity,
+        labels: opts.label,
+        stopGraceMs: opts.stopGrace,
+        outputCapBytes: opts.outputCap,
+      });
+      exitOnSignals(worker);
+    });
+}
+
+/** First signal: graceful shutdown, exit 0. Second: kill the jobs and exit 1 now. */
+function exitOnSignals(worker: RunningWorker): void {
+  let shuttingDown = false;
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (shuttingDown) {
+      console.error(`baton worker: ${signal} again; killing jobs and exiting now`);
+      worker.killAllJobs();
+      process.exit(1);
+    }
+    shuttingDown = true;
+    worker.close().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        console.error(`baton worker: shutdown failed: ${err instanceof Error ? err.message : String(err)}`);
+        worker.killAllJobs();
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+}

@@ -1,0 +1,141 @@
+import type { sendUnaryData, ServerWritableStream } from '@grpc/grpc-js';
+import type { Logger } from '../common/logger.js';
+import { BatonError, toGrpcError } from '../common/errors.js';
+import type { JobStatus } from '../gen/baton/v1/common.js';
+import type { StartJobRequest, StartJobResponse, WorkerServiceServer } from '../gen/baton/v1/worker.js';
+import type { CommandLookup } from './command-lookup.js';
+import { isFinalState } from './exit-status.js';
+import type { JobsFolder } from './jobs-folder.js';
+import type { JobTable } from './job-table.js';
+import type { OutputFiles } from './output-files.js';
+import { streamOutput } from './output-stream.js';
+import type { Runner } from './runner.js';
+import { FALLBACK_PATH, jobEnvironment, startRequestProblem } from './start-request.js';
+import type { WatchHub } from './watch-hub.js';
+
+export interface WorkerServiceParts {
+  workerId: string;
+  table: JobTable;
+  runner: Runner;
+  jobsFolder: JobsFolder;
+  commands: CommandLookup;
+  output: OutputFiles;
+  watchers: WatchHub;
+  log: Logger;
+}
+
+/** The WorkerService handlers. Every handler answers with a gRPC status, whatever it is sent. */
+export function createWorkerService(parts: WorkerServiceParts): WorkerServiceServer {
+  const { table, runner, output, watchers, log } = parts;
+
+  const requireJob = (jobId: string): JobStatus => {
+    const status = table.get(jobId);
+    if (!status) throw new BatonError('NOT_FOUND', `job ${jobId} not found on worker ${parts.workerId}`);
+    return status;
+  };
+
+  const answer = <Res>(callback: sendUnaryData<Res>, work: () => Promise<Res>, method: string): void => {
+    work().then(
+      (response) => callback(null, response),
+      (err: unknown) => {
+        if (!(err instanceof BatonError)) log.error({ err, method }, 'unexpected error in a gRPC handler');
+        callback(toGrpcError(err));
+      },
+    );
+  };
+
+  const failStream = (call: ServerWritableStream<unknown, unknown>, err: unknown, method: string): void => {
+    if (!(err instanceof BatonError)) log.error({ err, method }, 'unexpected error in a gRPC stream');
+    // grpc-js turns an 'error' event on a server stream into the call's status.
+    if (!call.cancelled) call.emit('error', toGrpcError(err));
+  };
+
+  const startJob: WorkerServiceServer['startJob'] = (call, callback) =>
+    answer(
+      callback,
+      async () => {
+        const request = call.request;
+        try {
+          return await acceptStart(parts, request);
+        } catch (err) {
+          if (err instanceof BatonError) log.info({ job_id: request.jobId, command: request.command, path: request.path, reason: err.message }, 'job refused');
+          throw err;
+        }
+      },
+      'StartJob',
+    );
+
+  const stopJob: WorkerServiceServer['stopJob'] = (call, callback) =>
+    answer(
+      callback,
+      async () => {
+        const graceMs = call.request.graceMs > 0 ? call.request.graceMs : undefined;
+        return { status: await runner.stop(call.request.jobId, graceMs) };
+      },
+      'StopJob',
+    );
+
+  const queryJob: WorkerServiceServer['queryJob'] = (call, callback) =>
+    answer(
+      callback,
+      async () => {
+        const status = requireJob(call.request.jobId);
+        if (isFinalState(status.state)) return { status };
+        // Output of a running job grows between cap checks; report its size now.
+        return { status: { ...status, outputBytes: await output.currentSize(status.jobId) } };
+      },
+      'QueryJob',
+    );
+
+  const streamJob: WorkerServiceServer['streamJob'] = (call) => {
+    const { jobId, offset, follow } = call.request;
+    const run = async (): Promise<void> => {
+      requireJob(jobId);
+      await streamOutput(
+        call,
+        {
+          file: output.pathFor(jobId),
+          capBytes: output.capBytes,
+          isFinished: () => {
+            const status = table.get(jobId);
+            return status === undefined || isFinalState(status.state);
+          },
+          waitForChange: (ms) => table.waitForChange(jobId, ms),
+        },
+        offset,
+        follow,
+      );
+    };
+    run().catch((err: unknown) => failStream(call, err, 'StreamJob'));
+  };
+
+  const watchJobs: WorkerServiceServer['watchJobs'] = (call) => {
+    try {
+      watchers.attach(call);
+    } catch (err) {
+      failStream(call, err, 'WatchJobs');
+    }
+  };
+
+  return { startJob, stopJob, queryJob, streamJob, watchJobs };
+}
+
+/** Validates a start (shape, capacity, files) and hands it to the runner, which spawns right after. */
+async function acceptStart(parts: WorkerServiceParts, request: StartJobRequest): Promise<StartJobResponse> {
+  const problem = startRequestProblem(request);
+  if (problem) throw new BatonError('BAD_REQUEST', problem);
+  parts.runner.checkAdmission(request.jobId);
+  const env = jobEnvironment(process.env, request.jobId, request.env);
+  const seedPath = request.path === '' ? undefined : await parts.jobsFolder.resolveFile('path', request.path);
+  const cwd = await parts.jobsFolder.resolveDirectory('cwd', request.cwd);
+  const program = await parts.commands.resolve(request.command, env.PATH ?? FALLBACK_PATH);
+  parts.runner.start({
+    jobId: request.jobId,
+    command: request.command,
+    program,
+    args: seedPath === undefined ? request.args : [seedPath, ...request.args],
+    cwd,
+    env,
+  });
+  return { jobId: request.jobId };
+}

@@ -1,0 +1,77 @@
+import { constants, promises as fs } from 'node:fs';
+import path from 'node:path';
+import { BatonError } from '../common/errors.js';
+import { confineLexically, isInside } from './paths.js';
+
+/**
+ * Resolves the names a StartJob request gives (path, cwd, command) to real files
+ * inside the jobs folder. Symlinks are followed with realpath and the result checked
+ * again, so a link pointing outside the folder is refused like a `..` escape.
+ */
+export class JobsFolder {
+  private constructor(readonly root: string) {}
+
+  /** `dir` must exist; its real path becomes the root every name is confined to. */
+  static async open(dir: string): Promise<JobsFolder> {
+    try {
+      const root = await fs.realpath(dir);
+      if (!(await fs.stat(root)).isDirectory()) throw new Error('not a folder');
+      return new JobsFolder(root);
+    } catch (err) {
+      const reason = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'does not exist' : (err as Error).message;
+      throw new Error(`jobs folder ${path.resolve(dir)} ${reason}: create it or point --jobs-dir at the folder holding your job scripts`);
+    }
+  }
+
+  /** `what` names the field in messages: `path "../x" is outside the jobs folder`. */
+  async resolve(what: string, name: string): Promise<string> {
+    const lexical = confineLexically(this.root, name);
+    if (!lexical.ok) {
+      if (lexical.reason === 'empty') throw new BatonError('BAD_REQUEST', `${what} is empty`);
+      if (lexical.reason === 'invalid') throw new BatonError('BAD_REQUEST', `${what} contains a NUL byte`);
+      throw new BatonError('BAD_REQUEST', `${what} "${name}" is outside the jobs folder`);
+    }
+    let real: string;
+    try {
+      real = await fs.realpath(lexical.absolute);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT' || code === 'ENOTDIR') throw new BatonError('BAD_REQUEST', `${what} "${name}" does not exist in the jobs folder`);
+      throw new BatonError('BAD_REQUEST', `${what} "${name}" cannot be read: ${(err as Error).message}`);
+    }
+    if (!isInside(this.root, real)) throw new BatonError('BAD_REQUEST', `${what} "${name}" is outside the jobs folder (it is a link to ${real})`);
+    return real;
+  }
+
+  async resolveFile(what: string, name: string): Promise<string> {
+    const real = await this.resolve(what, name);
+    if (!(await fs.stat(real)).isFile()) throw new BatonError('BAD_REQUEST', `${what} "${name}" is not a file`);
+    return real;
+  }
+
+  /** Empty means the jobs folder itself. */
+  async resolveDirectory(what: string, name: string): Promise<string> {
+    if (name === '') return this.root;
+    const real = await this.resolve(what, name);
+    if (!(await fs.stat(real)).isDirectory()) throw new BatonError('BAD_REQUEST', `${what} "${name}" is not a folder`);
+    return real;
+  }
+
+  /** A command with a '/' is a program inside the jobs folder, such as "./run.sh". */
+  async resolveExecutable(command: string): Promise<string> {
+    const real = await this.resolveFile('command', command);
+    if (!(await isExecutable(real))) throw new BatonError('BAD_REQUEST', `permission denied: ${command} is not executable (chmod +x it)`);
+    return real;
+  }
+}
+
+export async function isExecutable(file: string): Promise<boolean> {
+  try {
+    const stat = await fs.stat(file);
+    if (!stat.isFile()) return false;
+    await fs.access(file, constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}

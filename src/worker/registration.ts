@@ -1,0 +1,149 @@
+import { Metadata, status as GrpcStatus, type CallOptions, type ClientUnaryCall, type ServiceError } from '@grpc/grpc-js';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Logger } from '../common/logger.js';
+import { isServiceError } from '../common/errors.js';
+import type { JobStatus } from '../gen/baton/v1/common.js';
+import type { RegisterWorkerResponse, SchedulerServiceClient } from '../gen/baton/v1/scheduler.js';
+import { backoffDelayMs } from './backoff.js';
+
+const REGISTER_DEADLINE_MS = 5_000;
+// Used when the scheduler answers without an interval.
+const DEFAULT_HEARTBEAT_INTERVAL_MS = 5_000;
+
+export interface RegistrationOptions {
+  client: SchedulerServiceClient;
+  schedulerAddress: string;
+  workerId: string;
+  /** Where the scheduler dials this worker. */
+  address: string;
+  labels: Record<string, string>;
+  capacity: number;
+  version: string;
+  knownJobs: () => JobStatus[];
+  activeJobCount: () => number;
+  log: Logger;
+}
+
+/**
+ * Keeps this worker registered: registers (retrying with capped exponential backoff until
+ * the scheduler answers), then heartbeats; a heartbeat answered NOT_FOUND (the scheduler
+ * restarted and forgot us) starts over with a fresh registration.
+ */
+export class Registration {
+  private readonly abort = new AbortController();
+  private loop: Promise<void> | undefined;
+
+  constructor(private readonly options: RegistrationOptions) {}
+
+  start(): void {
+    this.loop ??= this.run().catch((err: unknown) => this.options.log.error({ err }, 'registration loop failed; the scheduler will not hear from this worker'));
+  }
+
+  /** Stops registering and heartbeating, cancelling a call in flight. */
+  async stop(): Promise<void> {
+    this.abort.abort();
+    await this.loop;
+  }
+
+  /** Tells the scheduler this worker is leaving; a failure is logged, not thrown (the scheduler's heartbeat timeout covers it). */
+  async deregister(timeoutMs: number): Promise<void> {
+    const { client, workerId, schedulerAddress, log } = this.options;
+    try {
+      await unaryCall(new AbortController().signal, timeoutMs, (options, callback) =>
+        client.deregisterWorker({ workerId }, new Metadata(), options, callback),
+      );
+      log.info({ scheduler: schedulerAddress }, 'worker deregistered');
+    } catch (err) {
+      log.warn(
+        { scheduler: schedulerAddress, err: describe(err) },
+        'could not deregister from the scheduler; it will mark this worker down when heartbeats stop',
+      );
+    }
+  }
+
+  private async run(): Promise<void> {
+    while (!this.abort.signal.aborted) {
+      const intervalMs = await this.registerUntilAnswered();
+      if (intervalMs === undefined) return;
+      await this.heartbeatUntilForgotten(intervalMs);
+    }
+  }
+
+  /** Resolves with the heartbeat interval, or undefined when stopped first. */
+  private async registerUntilAnswered(): Promise<number | undefined> {
+    const { client, schedulerAddress, workerId, address, labels, capacity, version, knownJobs, log } = this.options;
+    for (let attempt = 0; !this.abort.signal.aborted; attempt++) {
+      try {
+        const response = await unaryCall<RegisterWorkerResponse>(this.abort.signal, REGISTER_DEADLINE_MS, (options, callback) =>
+          client.registerWorker({ workerId, address, labels, capacity, jobs: knownJobs(), version }, new Metadata(), options, callback),
+        );
+        const intervalMs = response.heartbeatIntervalMs > 0 ? response.heartbeatIntervalMs : DEFAULT_HEARTBEAT_INTERVAL_MS;
+        log.info({ scheduler: schedulerAddress, address, heartbeat_interval_ms: intervalMs }, 'worker registered');
+        return intervalMs;
+      } catch (err) {
+        if (this.abort.signal.aborted) return undefined;
+        const delayMs = backoffDelayMs(attempt, Math.random());
+        log.warn(
+          { scheduler: schedulerAddress, err: describe(err), retry_in_ms: delayMs, attempt: attempt + 1 },
+          'cannot register with the scheduler; retrying (is it running at this address?)',
+        );
+        if (!(await this.pause(delayMs))) return undefined;
+      }
+    }
+    return undefined;
+  }
+
+  /** Returns when the scheduler no longer knows this worker, or when stopped. */
+  private async heartbeatUntilForgotten(intervalMs: number): Promise<void> {
+    const { client, schedulerAddress, workerId, activeJobCount, log } = this.options;
+    while (await this.pause(intervalMs)) {
+      try {
+        await unaryCall(this.abort.signal, Math.max(intervalMs, 1_000), (options, callback) =>
+          client.heartbeat({ workerId, running: activeJobCount() }, new Metadata(), options, callback),
+        );
+      } catch (err) {
+        if (this.abort.signal.aborted) return;
+        if (isServiceError(err) && err.code === GrpcStatus.NOT_FOUND) {
+          log.warn({ scheduler: schedulerAddress }, 'the scheduler does not know this worker (it may have restarted); registering again');
+          return;
+        }
+        log.warn({ scheduler: schedulerAddress, err: describe(err) }, 'heartbeat failed; will keep trying');
+      }
+    }
+  }
+
+  /** Sleeps `ms`; false when stopped meanwhile. */
+  private async pause(ms: number): Promise<boolean> {
+    try {
+      await sleep(ms, undefined, { signal: this.abort.signal });
+      return true;
+    } catch {
+      return false;
+    }
+  }
+}
+
+type UnaryCallback<Res> = (error: ServiceError | null, response: Res) => void;
+
+/** A unary call as a promise, with a deadline, cancelled when `signal` aborts. */
+function unaryCall<Res>(
+  signal: AbortSignal,
+  timeoutMs: number,
+  invoke: (options: Partial<CallOptions>, callback: UnaryCallback<Res>) => ClientUnaryCall,
+): Promise<Res> {
+  return new Promise((resolve, reject) => {
+    const call = invoke({ deadline: Date.now() + timeoutMs }, (error, response) => {
+      signal.removeEventListener('abort', cancel);
+      if (error) reject(error);
+      else resolve(response);
+    });
+    const cancel = (): void => call.cancel();
+    signal.addEventListener('abort', cancel, { once: true });
+  });
+}
+
+/** A one-line reason for logs: gRPC details rather than a stack trace. */
+function describe(err: unknown): string {
+  if (isServiceError(err)) return `${GrpcStatus[err.code] ?? err.code}: ${err.details || err.message}`;
+  return err instanceof Error ? err.message : String(err);
+}

@@ -1,0 +1,242 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { closeSync } from 'node:fs';
+import type { Logger } from '../common/logger.js';
+import { BatonError } from '../common/errors.js';
+import { JobState, type JobStatus } from '../gen/baton/v1/common.js';
+import { describeExit, describeSpawnError, isFinalState, stateName, type StopRequest } from './exit-status.js';
+import type { JobTable } from './job-table.js';
+import type { OutputFiles } from './output-files.js';
+
+// Output files are checked against the cap this often while jobs run.
+const CAP_CHECK_INTERVAL_MS = 250;
+
+/** A validated job, ready to spawn. */
+export interface JobSpec {
+  jobId: string;
+  /** The command as the caller wrote it, for messages. */
+  command: string;
+  /** Absolute path of the program to run. */
+  program: string;
+  /** The seed `path` first (when given), then the request's args. */
+  args: string[];
+  cwd: string;
+  env: Record<string, string>;
+}
+
+interface ActiveJob {
+  spec: JobSpec;
+  child?: ChildProcess;
+  /** Set when stop was asked before the process was spawned. */
+  cancelled: boolean;
+  stop?: StopRequest;
+  killTimer?: NodeJS.Timeout;
+  ended: boolean;
+}
+
+export interface RunnerOptions {
+  workerId: string;
+  capacity: number;
+  defaultGraceMs: number;
+  table: JobTable;
+  output: OutputFiles;
+  log: Logger;
+}
+
+/**
+ * Runs jobs as process groups (spawned detached, so each job leads its own group and
+ * a signal to -pgid reaches every process it started). The only code that touches processes.
+ */
+export class Runner {
+  private readonly active = new Map<string, ActiveJob>();
+  private capTimer: NodeJS.Timeout | undefined;
+  private capCheckRunning = false;
+  private accepting = true;
+
+  constructor(private readonly options: RunnerOptions) {}
+
+  /** Jobs starting or running: what capacity counts. */
+  get activeCount(): number {
+    return this.active.size;
+  }
+
+  /** Cheap checks that can refuse a start before its files are looked up. */
+  checkAdmission(jobId: string): void {
+    const { workerId, capacity, table } = this.options;
+    if (!this.accepting) throw new BatonError('WORKER_UNAVAILABLE', 'worker is shutting down');
+    if (table.has(jobId)) throw new BatonError('ALREADY_EXISTS', `job ${jobId} already exists on worker ${workerId}`);
+    if (this.active.size >= capacity) {
+      throw new BatonError('OVERLOADED', `worker ${workerId} is at capacity (${capacity} jobs running)`);
+    }
+  }
+
+  /**
+   * Accepts the job (state STARTING) and spawns it on the next turn of the event loop,
+   * so the caller's answer does not wait for the slow fork/exec.
+   */
+  start(spec: JobSpec): void {
+    // Checked again: the look-ups between the first check and now were asynchronous.
+    this.checkAdmission(spec.jobId);
+    const job: ActiveJob = { spec, cancelled: false, ended: false };
+    this.active.set(spec.jobId, job);
+    this.options.table.add(newStatus(spec.jobId));
+    setImmediate(() => this.spawnJob(job));
+  }
+
+  /**
+   * SIGTERM to the job's group, SIGKILL after `graceMs`; resolves with the final status
+   * once the leader has exited. A second stop of the same job waits for the first.
+   */
+  async stop(jobId: string, graceMs: number = this.options.defaultGraceMs): Promise<JobStatus> {
+    const { table, workerId } = this.options;
+    const status = table.get(jobId);
+    if (!status) throw new BatonError('NOT_FOUND', `job ${jobId} not found on worker ${workerId}`);
+    if (isFinalState(status.state)) throw new BatonError('CONFLICT', `job ${jobId} already ended (${stateName(status.state)})`);
+    const job = this.active.get(jobId);
+    if (!job) throw new BatonError('INTERNAL', `job ${jobId} is ${stateName(status.state)} but has no process record`);
+    if (!job.child) {
+      job.cancelled = true;
+      this.finish(job, { state: JobState.JOB_STATE_STOPPED, error: 'stopped before it started' });
+    } else if (!job.stop) {
+      const stop: StopRequest = { graceMs, escalated: false };
+      job.stop = stop;
+      this.signalGroup(job, 'SIGTERM');
+      job.killTimer = setTimeout(() => {
+        stop.escalated = true;
+        this.signalGroup(job, 'SIGKILL');
+      }, graceMs);
+    }
+    const final = await table.whenFinished(jobId);
+    if (!final) throw new BatonError('NOT_FOUND', `job ${jobId} not found on worker ${workerId}`);
+    return final;
+  }
+
+  /** Refuses new jobs from now on and stops every active one; resolves when all have ended. */
+  async stopAll(): Promise<void> {
+    this.accepting = false;
+    await Promise.all(
+      [...this.active.keys()].map((jobId) =>
+        this.stop(jobId).catch((err: unknown) => this.options.log.error({ job_id: jobId, err }, 'could not stop job during shutdown')),
+      ),
+    );
+  }
+
+  /** Last resort on a forced exit: SIGKILL to every job's group, without waiting. */
+  killAll(): void {
+    this.accepting = false;
+    for (const job of this.active.values()) this.signalGroup(job, 'SIGKILL');
+  }
+
+  private spawnJob(job: ActiveJob): void {
+    if (job.cancelled) return;
+    const { spec } = job;
+    const { table, output } = this.options;
+    let fd: number;
+    try {
+      fd = output.openForJob(spec.jobId);
+    } catch (err) {
+      this.finish(job, { state: JobState.JOB_STATE_FAILED, error: `cannot open output file ${output.pathFor(spec.jobId)}: ${(err as Error).message}` });
+      return;
+    }
+    let child: ChildProcess;
+    try {
+      child = spawn(spec.program, spec.args, { detached: true, cwd: spec.cwd, env: spec.env, stdio: ['ignore', fd, fd] });
+    } catch (err) {
+      this.finish(job, { state: JobState.JOB_STATE_FAILED, error: describeSpawnError((err as NodeJS.ErrnoException).code, spec.command, (err as Error).message) });
+      return;
+    } finally {
+      // The child has its own copy of the descriptor now (spawn forks synchronously).
+      closeSync(fd);
+    }
+    job.child = child;
+    child.once('spawn', () => {
+      table.update(spec.jobId, { state: JobState.JOB_STATE_RUNNING, pid: child.pid ?? 0, startedAtMs: Date.now() });
+      this.ensureCapChecks();
+    });
+    child.on('error', (err: NodeJS.ErrnoException) => {
+      // Without a pid the process never started; otherwise this was a failed kill, already logged.
+      if (child.pid === undefined) {
+        this.finish(job, { state: JobState.JOB_STATE_FAILED, error: describeSpawnError(err.code, spec.command, err.message) });
+      }
+    });
+    child.once('exit', (code, signal) => void this.onLeaderExit(job, code, signal));
+  }
+
+  private async onLeaderExit(job: ActiveJob, code: number | null, signal: NodeJS.Signals | null): Promise<void> {
+    clearTimeout(job.killTimer);
+    // Whatever the leader left behind in its group dies with it.
+    this.signalGroup(job, 'SIGKILL');
+    const size = await this.options.output.enforceCap(job.spec.jobId).catch(() => undefined);
+    const report = describeExit({ code, signal, stop: job.stop });
+    this.finish(job, {
+      ...report,
+      exitCode: code ?? undefined,
+      signal: signal ?? '',
+      outputBytes: size?.bytes ?? 0,
+      ...(size?.truncated ? { outputTruncated: true } : {}),
+    });
+  }
+
+  private finish(job: ActiveJob, patch: Partial<JobStatus> & { state: JobState; error: string }): void {
+    if (job.ended) return;
+    job.ended = true;
+    clearTimeout(job.killTimer);
+    this.active.delete(job.spec.jobId);
+    if (this.active.size === 0) this.stopCapChecks();
+    this.options.table.update(job.spec.jobId, { ...patch, finishedAtMs: Date.now() });
+  }
+
+  private signalGroup(job: ActiveJob, signal: NodeJS.Signals): void {
+    const pid = job.child?.pid;
+    if (pid === undefined) return;
+    try {
+      process.kill(-pid, signal);
+    } catch (err) {
+      // ESRCH: the group is already gone, which is what we wanted.
+      if ((err as NodeJS.ErrnoException).code !== 'ESRCH') {
+        this.options.log.warn({ job_id: job.spec.jobId, pid, signal, err }, 'could not signal the job process group');
+      }
+    }
+  }
+
+  private ensureCapChecks(): void {
+    this.capTimer ??= setInterval(() => void this.checkCaps(), CAP_CHECK_INTERVAL_MS);
+  }
+
+  private stopCapChecks(): void {
+    clearInterval(this.capTimer);
+    this.capTimer = undefined;
+  }
+
+  private async checkCaps(): Promise<void> {
+    if (this.capCheckRunning) return;
+    this.capCheckRunning = true;
+    const { table, output, log } = this.options;
+    try {
+      for (const [jobId, job] of this.active) {
+        if (!job.child?.pid) continue;
+        const size = await output.enforceCap(jobId);
+        table.setOutputBytes(jobId, size.bytes);
+        if (size.truncated && !table.get(jobId)?.outputTruncated) table.update(jobId, { outputTruncated: true });
+      }
+    } catch (err) {
+      log.warn({ err }, 'output cap check failed; will try again');
+    } finally {
+      this.capCheckRunning = false;
+    }
+  }
+}
+
+function newStatus(jobId: string): JobStatus {
+  return {
+    jobId,
+    state: JobState.JOB_STATE_STARTING,
+    exitCode: undefined,
+    signal: '',
+    error: '',
+    startedAtMs: 0,
+    finishedAtMs: 0,
+    pid: 0,
+    outputBytes: 0,
+    outputTruncated: false,
+  };
+}

@@ -1,0 +1,147 @@
+import * as grpc from '@grpc/grpc-js';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { CHANNEL_OPTIONS, SERVER_OPTIONS, addStandardServices, bindServer, clientCredentials, serverCredentials } from '../common/grpc.js';
+import { createLogger, type Logger } from '../common/logger.js';
+import { joinHostPort, splitHostPort } from '../common/net.js';
+import { packageRoot } from '../common/package-root.js';
+import { SchedulerServiceClient } from '../gen/baton/v1/scheduler.js';
+import { WorkerServiceService } from '../gen/baton/v1/worker.js';
+import { CommandLookup } from './command-lookup.js';
+import { createWorkerService } from './grpc-service.js';
+import { loadWorkerId } from './identity.js';
+import { logJobChanges } from './job-log.js';
+import { JobTable } from './job-table.js';
+import { JobsFolder } from './jobs-folder.js';
+import { OutputFiles } from './output-files.js';
+import { Registration } from './registration.js';
+import { Runner } from './runner.js';
+import { WatchHub } from './watch-hub.js';
+
+const WORKER_SERVICE_NAME = 'baton.v1.WorkerService';
+const OUTPUT_MAX_AGE_MS = 7 * 24 * 3_600_000;
+const DEFAULT_MAX_FINISHED_JOBS = 10_000;
+const WATCH_FLUSH_TIMEOUT_MS = 1_000;
+const DEREGISTER_TIMEOUT_MS = 2_000;
+const SERVER_SHUTDOWN_TIMEOUT_MS = 2_000;
+
+export interface WorkerOptions {
+  /** Stable id; default: the one kept in `<dataDir>/worker-id`, created on first start. */
+  id?: string;
+  /** host:port to listen on; port 0 picks a free port. */
+  listen: string;
+  /** host:port the scheduler dials; default: the address actually bound. */
+  advertise?: string;
+  /** The scheduler's gRPC host:port. */
+  scheduler: string;
+  dataDir: string;
+  /** The folder every job's path, cwd and relative command must stay inside; it must exist. */
+  jobsDir: string;
+  /** Concurrent jobs accepted. */
+  capacity: number;
+  labels: Record<string, string>;
+  /** Default time between SIGTERM and SIGKILL when a job is stopped. */
+  stopGraceMs: number;
+  /** Per-job output cap; output beyond it is cut and the job marked output_truncated. */
+  outputCapBytes: number;
+  /** Finished jobs kept queryable (newest first); older ones and their output are deleted. */
+  maxFinishedJobs?: number;
+  logger?: Logger;
+}
+
+export interface RunningWorker {
+  workerId: string;
+  /** The address actually bound. */
+  address: string;
+  /** Graceful shutdown: refuse new jobs, stop running ones, deregister, stop serving. Idempotent. */
+  close(): Promise<void>;
+  /** For a forced exit: SIGKILL every job's process group at once. */
+  killAllJobs(): void;
+}
+
+/** Starts serving WorkerService, then registers with the scheduler in the background. */
+export async function startWorker(options: WorkerOptions): Promise<RunningWorker> {
+  const workerId = await loadWorkerId(options.dataDir, options.id);
+  const log = (options.logger ?? createLogger('worker')).child({ worker_id: workerId });
+  const jobsFolder = await JobsFolder.open(options.jobsDir);
+  const output = new OutputFiles(options.dataDir, options.outputCapBytes);
+  await output.init();
+  const removed = await output.removeOlderThan(OUTPUT_MAX_AGE_MS);
+  if (removed > 0) log.info({ removed, dir: output.dir }, 'deleted job output files older than 7 days');
+
+  const table = new JobTable(options.maxFinishedJobs ?? DEFAULT_MAX_FINISHED_JOBS, (jobId) => {
+    output.remove(jobId).catch((err: unknown) => log.warn({ job_id: jobId, err }, 'could not delete the output file of a forgotten job'));
+  });
+  logJobChanges(table, log);
+  const runner = new Runner({ workerId, capacity: options.capacity, defaultGraceMs: options.stopGraceMs, table, output, log });
+  const watchers = new WatchHub(table);
+
+  const server = new grpc.Server(SERVER_OPTIONS);
+  server.addService(
+    WorkerServiceService,
+    createWorkerService({ workerId, table, runner, jobsFolder, commands: new CommandLookup(jobsFolder), output, watchers, log }),
+  );
+  const health = addStandardServices(server, [WORKER_SERVICE_NAME]);
+  const port = await bindServer(server, options.listen, serverCredentials(options.listen));
+  const address = joinHostPort(splitHostPort(options.listen).host, port);
+  const advertise = options.advertise ?? address;
+  log.info({ address, advertise, jobs_dir: jobsFolder.root, capacity: options.capacity }, 'worker ready');
+
+  let client: SchedulerServiceClient;
+  try {
+    client = new SchedulerServiceClient(options.scheduler, clientCredentials(options.scheduler), CHANNEL_OPTIONS);
+  } catch (err) {
+    server.forceShutdown();
+    throw err;
+  }
+  const registration = new Registration({
+    client,
+    schedulerAddress: options.scheduler,
+    workerId,
+    address: advertise,
+    labels: options.labels,
+    capacity: options.capacity,
+    version: packageVersion(),
+    knownJobs: () => table.all(),
+    activeJobCount: () => runner.activeCount,
+    log,
+  });
+  registration.start();
+
+  let closing: Promise<void> | undefined;
+  const close = (): Promise<void> =>
+    (closing ??= (async () => {
+      log.info({ running: runner.activeCount }, 'worker shutting down: refusing new jobs and stopping running ones');
+      health.setStatus('', 'NOT_SERVING');
+      health.setStatus(WORKER_SERVICE_NAME, 'NOT_SERVING');
+      await runner.stopAll();
+      // The scheduler learns the final statuses over WatchJobs; give them a moment to leave.
+      await watchers.closeAll(WATCH_FLUSH_TIMEOUT_MS);
+      await registration.stop();
+      await registration.deregister(DEREGISTER_TIMEOUT_MS);
+      await shutdownServer(server, SERVER_SHUTDOWN_TIMEOUT_MS);
+      client.close();
+      log.info('worker stopped');
+    })());
+
+  return { workerId, address, close, killAllJobs: () => runner.killAll() };
+}
+
+/** Lets calls in progress finish, then cuts whatever is left after `timeoutMs`. */
+function shutdownServer(server: grpc.Server, timeoutMs: number): Promise<void> {
+  return new Promise((resolve) => {
+    const force = setTimeout(() => {
+      server.forceShutdown();
+      resolve();
+    }, timeoutMs);
+    server.tryShutdown(() => {
+      clearTimeout(force);
+      resolve();
+    });
+  });
+}
+
+function packageVersion(): string {
+  const { version } = JSON.parse(readFileSync(path.join(packageRoot, 'package.json'), 'utf8')) as { version: string };
+  return version;
+}
