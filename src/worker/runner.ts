@@ -165,8 +165,9 @@ export class Runner {
     clearTimeout(job.killTimer);
     // Whatever the leader left behind in its group dies with it.
     this.signalGroup(job, 'SIGKILL');
-    const size = await this.options.output.enforceCap(job.spec.jobId).catch(() => undefined);
+    // Judged now: a stop arriving while the cap check below runs must not relabel a normal exit.
     const report = describeExit({ code, signal, stop: job.stop });
+    const size = await this.options.output.enforceCap(job.spec.jobId).catch(() => undefined);
     this.finish(job, {
       ...report,
       exitCode: code ?? undefined,
