@@ -5,6 +5,7 @@ import pg from 'pg';
 import { Kysely, Migrator, PostgresDialect, SqliteDialect } from 'kysely';
 import type { Database } from './schema.js';
 import { migrationProvider } from './migrations.js';
+import { kyselyWriter, sqliteWriter, type Writer } from './writer.js';
 
 export type Dialect = 'sqlite' | 'postgres';
 
@@ -12,7 +13,13 @@ export type Dialect = 'sqlite' | 'postgres';
  * Opens the database a store URL names and brings its schema up to date:
  * `sqlite:<file>` (or `sqlite::memory:`) or `postgres://…` / `postgresql://…`.
  */
-export async function connect(url: string): Promise<{ db: Kysely<Database>; dialect: Dialect }> {
+export interface Connection {
+  db: Kysely<Database>;
+  dialect: Dialect;
+  writer: Writer;
+}
+
+export async function connect(url: string): Promise<Connection> {
   const db = url.startsWith('postgres://') || url.startsWith('postgresql://') ? openPostgres(url) : openSqlite(url);
   const { error, results } = await new Migrator({ db: db.db, provider: migrationProvider }).migrateToLatest();
   if (error) {
@@ -23,7 +30,7 @@ export async function connect(url: string): Promise<{ db: Kysely<Database>; dial
   return db;
 }
 
-function openSqlite(url: string): { db: Kysely<Database>; dialect: Dialect } {
+function openSqlite(url: string): Connection {
   if (!url.startsWith('sqlite:')) throw new Error(`unsupported store URL "${url}": use sqlite:<file> or postgres://…`);
   const file = url.slice('sqlite:'.length).replace(/^\/\/(?=\/)/, '');
   if (file !== ':memory:') mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
@@ -33,7 +40,7 @@ function openSqlite(url: string): { db: Kysely<Database>; dialect: Dialect } {
   sqlite.pragma('synchronous = NORMAL');
   sqlite.pragma('busy_timeout = 5000');
   sqlite.pragma('foreign_keys = ON');
-  return { db: new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) }), dialect: 'sqlite' };
+  return { db: new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) }), dialect: 'sqlite', writer: sqliteWriter(sqlite) };
 }
 
 // int8 (our epoch-ms columns) arrives from pg as a string by default; it fits a double exactly.
@@ -42,9 +49,10 @@ const pgTypes = {
     oid === pg.types.builtins.INT8 ? (value: string) => Number(value) : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
 };
 
-function openPostgres(url: string): { db: Kysely<Database>; dialect: Dialect } {
+function openPostgres(url: string): Connection {
   const pool = new pg.Pool({ connectionString: url, types: pgTypes, max: 10, connectionTimeoutMillis: 5000 });
-  return { db: new Kysely<Database>({ dialect: new PostgresDialect({ pool }) }), dialect: 'postgres' };
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  return { db, dialect: 'postgres', writer: kyselyWriter(db) };
 }
 
 /** The URL without its password, for messages. */

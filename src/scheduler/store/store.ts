@@ -2,6 +2,7 @@ import { sql, type Kysely, type Selectable } from 'kysely';
 import { isFinal, predecessorsOf, type JobStateName } from '../job-state.js';
 import type { Database, JobsTable, AttemptsTable, WorkersTable } from './schema.js';
 import { connect, type Dialect } from './connect.js';
+import type { Writer } from './writer.js';
 
 export interface NewJob {
   id: string;
@@ -78,12 +79,13 @@ export interface JobFilter {
 export class Store {
   private constructor(
     private readonly db: Kysely<Database>,
+    private readonly writer: Writer,
     readonly dialect: Dialect,
   ) {}
 
   static async open(url: string): Promise<Store> {
-    const { db, dialect } = await connect(url);
-    return new Store(db, dialect);
+    const { db, writer, dialect } = await connect(url);
+    return new Store(db, writer, dialect);
   }
 
   close(): Promise<void> {
@@ -92,83 +94,67 @@ export class Store {
 
   /** The job and its first attempt, both queued, in one transaction. */
   async createJob(job: NewJob): Promise<void> {
-    await this.db.transaction().execute(async (trx) => {
-      await trx
+    const common = { worker_id: job.workerId, state: 'queued', exit_code: null, signal: '', error: '', created_at: job.createdAt, finished_at: null };
+    await this.writer.run([
+      this.db
         .insertInto('jobs')
         .values({
+          ...common,
           id: job.id,
-          state: 'queued',
-          worker_id: job.workerId,
           command: job.command,
           path: job.path,
           args: JSON.stringify(job.args),
           env: JSON.stringify(job.env),
           cwd: job.cwd,
-          error: '',
-          exit_code: null,
-          signal: '',
           output_truncated: 0,
-          created_at: job.createdAt,
           updated_at: job.createdAt,
-          finished_at: null,
         })
-        .execute();
-      await trx
+        .compile(),
+      this.db
         .insertInto('attempts')
-        .values({ job_id: job.id, number: 1, worker_id: job.workerId, state: 'queued', exit_code: null, signal: '', error: '', created_at: job.createdAt, started_at: null, finished_at: null })
-        .execute();
-    });
+        .values({ ...common, job_id: job.id, number: 1, started_at: null })
+        .compile(),
+    ]);
   }
-
 
   /**
    * Moves a job (and its current attempt) to `update.state` if the state machine allows
-   * it. The check is part of the UPDATE (`state IN predecessors`), so two reporters racing
+   * it. The check is part of each UPDATE (`state IN predecessors`), so two reporters racing
    * on one job cannot move it backwards, in either dialect. Only the job's own worker
    * may report on it.
    */
   async applyStatus(jobId: string, workerId: string, update: StatusUpdate, now: number): Promise<ApplyResult> {
     const from = predecessorsOf(update.state);
     if (from.length === 0) return { applied: false, current: undefined };
-    const final = isFinal(update.state);
-    const finishedAt = final ? update.finishedAt || now : null;
+    const finishedAt = isFinal(update.state) ? update.finishedAt || now : null;
     const startedAt = update.startedAt || (update.state === 'running' ? now : undefined);
-    return this.db.transaction().execute(async (trx): Promise<ApplyResult> => {
-      const result = await trx
+    const outcome = {
+      state: update.state,
+      ...(finishedAt !== null && { finished_at: finishedAt }),
+      ...(update.exitCode !== undefined && { exit_code: update.exitCode }),
+      ...(update.signal !== undefined && { signal: update.signal }),
+      ...(update.error !== undefined && { error: update.error }),
+    };
+    const [jobsChanged] = await this.writer.run([
+      this.db
         .updateTable('jobs')
-        .set({
-          state: update.state,
-          updated_at: now,
-          ...(finishedAt !== null && { finished_at: finishedAt }),
-          ...(update.exitCode !== undefined && { exit_code: update.exitCode }),
-          ...(update.signal !== undefined && { signal: update.signal }),
-          ...(update.error !== undefined && { error: update.error }),
-          ...(update.outputTruncated !== undefined && { output_truncated: update.outputTruncated ? 1 : 0 }),
-        })
+        .set({ ...outcome, updated_at: now, ...(update.outputTruncated !== undefined && { output_truncated: update.outputTruncated ? 1 : 0 }) })
         .where('id', '=', jobId)
         .where('worker_id', '=', workerId)
         .where('state', 'in', from)
-        .executeTakeFirst();
-      if (result.numUpdatedRows === 0n) {
-        const row = await trx.selectFrom('jobs').select('state').where('id', '=', jobId).where('worker_id', '=', workerId).executeTakeFirst();
-        return { applied: false, current: row?.state as JobStateName | undefined };
-      }
-      // The current attempt is the one not yet ended; it mirrors the job's state.
-      await trx
+        .compile(),
+      // The current attempt is the one not yet ended; it mirrors the job's state, so the same check picks it.
+      this.db
         .updateTable('attempts')
-        .set({
-          state: update.state,
-          ...(startedAt !== undefined && { started_at: sql<number>`coalesce(started_at, ${startedAt})` }),
-          ...(finishedAt !== null && { finished_at: finishedAt }),
-          ...(update.exitCode !== undefined && { exit_code: update.exitCode }),
-          ...(update.signal !== undefined && { signal: update.signal }),
-          ...(update.error !== undefined && { error: update.error }),
-        })
+        .set({ ...outcome, ...(startedAt !== undefined && { started_at: sql<number>`coalesce(started_at, ${startedAt})` }) })
         .where('job_id', '=', jobId)
+        .where('worker_id', '=', workerId)
         .where('state', 'in', from)
-        .execute();
-      return { applied: true };
-    });
+        .compile(),
+    ]);
+    if (jobsChanged) return { applied: true };
+    const row = await this.db.selectFrom('jobs').select('state').where('id', '=', jobId).where('worker_id', '=', workerId).executeTakeFirst();
+    return { applied: false, current: row?.state as JobStateName | undefined };
   }
 
   async getJob(id: string): Promise<{ job: JobRecord; attempts: AttemptRecord[] } | undefined> {
