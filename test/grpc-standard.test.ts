@@ -33,7 +33,7 @@ function listServices(address: string): Promise<string[]> {
     call.on('data', (res) => {
       call.end();
       client.close();
-      resolve(res.listServicesResponse?.service.map((s) => s.name) ?? []);
+      resolve(res.listServicesResponse?.service.map((s: { name: string }) => s.name) ?? []);
     });
     call.on('error', reject);
     call.write({ listServices: '' });
