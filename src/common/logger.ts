@@ -15,5 +15,16 @@ export function createLogger(component: string): Logger {
   if (format === 'pretty') {
     return pino({ level, base }, pretty({ sync: true, colorize: true, ignore: 'pid,hostname' }));
   }
-  return pino({ level, base, timestamp: pino.stdTimeFunctions.isoTime });
+  // Asynchronous writes: under load, lines logged while a write is in flight go out
+  // together in one syscall instead of one blocking write each (a busy scheduler logs
+  // several lines per job). Flushed on exit so no line is lost.
+  const destination = pino.destination({ dest: 1, sync: false });
+  process.once('exit', () => {
+    try {
+      destination.flushSync();
+    } catch {
+      // not ready yet (nothing written) or stdout already gone: nothing to save
+    }
+  });
+  return pino({ level, base, timestamp: pino.stdTimeFunctions.isoTime }, destination);
 }
