@@ -3,7 +3,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import { packageRoot } from '../common/package-root.js';
-import { joinHostPort, splitHostPort } from '../common/net.js';
+import { isLoopbackHost, joinHostPort, splitHostPort } from '../common/net.js';
 
 const MAIN = fileURLToPath(new URL('./main.js', import.meta.url));
 
@@ -62,7 +62,9 @@ async function runCluster(opts: DevOptions): Promise<void> {
   process.on('SIGINT', () => void shutdown(0));
   process.on('SIGTERM', () => void shutdown(0));
 
-  start('scheduler', ['scheduler', '--http', opts.http, '--grpc', opts.grpc, '--data-dir', path.join(opts.dataDir, 'scheduler')]);
+  // Dev mode: no API tokens, so curl works as is. The API is meant to stay on loopback here.
+  const apiHost = splitHostPort(opts.http).host;
+  start('scheduler', ['scheduler', '--http', opts.http, '--grpc', opts.grpc, '--data-dir', path.join(opts.dataDir, 'scheduler'), '--no-auth']);
   const workerIds: string[] = [];
   for (let i = 1; i <= opts.workers; i++) {
     const id = `worker-${i}`;
@@ -93,6 +95,7 @@ Baton is running.
   workers             ${workerIds.join(', ')}
   jobs folder         ${opts.jobsDir}
   data                ${path.resolve(opts.dataDir)}
+  auth                ${isLoopbackHost(apiHost) ? 'API open on loopback without tokens (dev mode)' : `WARNING: API open on ${apiHost} without tokens (dev mode): anyone who can reach it can run commands`}
 
 Try it:
   curl -s ${api}/v1/workers

@@ -6,6 +6,7 @@ import { packageRoot } from '../common/package-root.js';
 import { schedulerCommand } from './scheduler.js';
 import { workerCommand } from './worker.js';
 import { devCommand } from './dev.js';
+import { tokenCommand } from './token.js';
 
 const { version } = JSON.parse(readFileSync(path.join(packageRoot, 'package.json'), 'utf8')) as { version: string };
 
@@ -16,6 +17,7 @@ const program = new Command('baton')
   .addCommand(devCommand())
   .addCommand(schedulerCommand())
   .addCommand(workerCommand())
+  .addCommand(tokenCommand())
   .addHelpText(
     'after',
     `

@@ -1,7 +1,8 @@
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Command, Option } from 'commander';
 import { createLogger } from '../common/logger.js';
-import { applyConfigFile, parseBytes, parseDuration } from '../common/options.js';
+import { applyConfigFile, parseBytes, parseDuration, parsePositiveInt } from '../common/options.js';
 import { startScheduler } from '../scheduler/scheduler.js';
 
 interface SchedulerFlags {
@@ -12,7 +13,24 @@ interface SchedulerFlags {
   bodyLimit: number;
   heartbeatInterval: number;
   heartbeatTtl: number;
+  auth: boolean;
+  authMaxFailures: number;
+  httpsCert?: string;
+  httpsKey?: string;
   config?: string;
+}
+
+/** BATON_NO_AUTH=1 (or true/yes) turns tokens off; unset, empty, 0 or false leaves them on. */
+function noAuthFromEnv(): boolean {
+  return /^(1|true|yes)$/i.test(process.env.BATON_NO_AUTH ?? '');
+}
+
+function readPem(file: string, what: string): Buffer {
+  try {
+    return readFileSync(file);
+  } catch (err) {
+    throw new Error(`cannot read the HTTPS ${what} ${file}: ${(err as Error).message}`);
+  }
 }
 
 export function schedulerCommand(): Command {
@@ -25,23 +43,44 @@ export function schedulerCommand(): Command {
     .addOption(new Option('--body-limit <size>', 'largest request body accepted (e.g. 1MiB, 64k)').env('BATON_BODY_LIMIT').default(parseBytes('1MiB'), '1MiB').argParser(parseBytes))
     .addOption(new Option('--heartbeat-interval <duration>', 'how often workers are told to send heartbeats').env('BATON_HEARTBEAT_INTERVAL').default(2_000, '2s').argParser(parseDuration))
     .addOption(new Option('--heartbeat-ttl <duration>', 'a worker silent for longer is marked down').env('BATON_HEARTBEAT_TTL').default(10_000, '10s').argParser(parseDuration))
+    .addOption(new Option('--no-auth', 'serve the API without tokens: every caller may do everything (env BATON_NO_AUTH=1); only for loopback or a trusted network'))
+    .addOption(new Option('--auth', 'require API tokens (the default; overrides an earlier --no-auth)').hideHelp())
+    .addOption(
+      new Option('--auth-max-failures <n>', 'bad tokens one address may present in a minute before it is answered 429')
+        .env('BATON_AUTH_MAX_FAILURES')
+        .default(10)
+        .argParser(parsePositiveInt),
+    )
+    .addOption(new Option('--https-cert <file>', 'serve the API over HTTPS (TLS 1.3) with this PEM certificate chain; needs --https-key').env('BATON_HTTPS_CERT'))
+    .addOption(new Option('--https-key <file>', 'PEM private key for --https-cert').env('BATON_HTTPS_KEY'))
     .addOption(new Option('--config <file>', 'TOML config file; its [scheduler] table sets any of these options (default: ./baton.toml if present)').env('BATON_CONFIG'))
     .addHelpText(
       'after',
       `
 Options are read from flags, then BATON_* environment variables, then [scheduler] in baton.toml.
 
+API tokens: every call but GET /healthz needs "Authorization: Bearer <token>". Make the first
+token against the same store, then more through the API (POST /v1/tokens) or the CLI:
+  baton token create --role admin --name admin        (prints the token once)
+Roles: viewer (read), operator (viewer + start/stop jobs), admin (operator + tokens).
+
 Examples:
   baton scheduler
+  baton scheduler --https-cert api.crt --https-key api.key --http 0.0.0.0:7070
+  baton scheduler --no-auth                           (loopback experiments only)
   baton scheduler --http 0.0.0.0:8080 --store postgres://postgres@127.0.0.1:5432/baton
   BATON_LOG_FORMAT=json baton scheduler --http 127.0.0.1:0 --grpc 127.0.0.1:0
 
-  curl -d '{"worker_id":"w-1","command":"bash","path":"scripts/count.sh"}' http://127.0.0.1:7070/start`,
+  curl -H "Authorization: Bearer $BATON_TOKEN" -d '{"worker_id":"w-1","command":"bash","path":"scripts/count.sh"}' http://127.0.0.1:7070/start`,
     )
     .action(async () => {
       applyConfigFile(command, 'scheduler');
       const flags = command.opts<SchedulerFlags>();
       const log = createLogger('scheduler');
+      if ((flags.httpsCert === undefined) !== (flags.httpsKey === undefined)) throw new Error('--https-cert and --https-key go together');
+      const https = flags.httpsCert && flags.httpsKey ? { cert: readPem(flags.httpsCert, 'certificate'), key: readPem(flags.httpsKey, 'key') } : undefined;
+      // --no-auth beats the environment; a later --auth beats both (commander keeps the last of the pair).
+      const auth = command.getOptionValueSource('auth') === 'cli' ? flags.auth : flags.auth && !noAuthFromEnv();
       const scheduler = await startScheduler({
         http: flags.http,
         grpc: flags.grpc,
@@ -49,6 +88,9 @@ Examples:
         bodyLimit: flags.bodyLimit,
         heartbeatIntervalMs: flags.heartbeatInterval,
         heartbeatTtlMs: flags.heartbeatTtl,
+        auth,
+        authThrottle: { maxFailures: flags.authMaxFailures, windowMs: 60_000, maxTracked: 10_000 },
+        https,
         logger: log,
       });
       const shutdown = (signal: string): void => {

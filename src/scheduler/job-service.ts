@@ -27,6 +27,8 @@ export interface JobSpec {
   args: string[];
   env: Record<string, string>;
   cwd: string;
+  /** Token name of the caller ("anonymous" without tokens). */
+  submittedBy: string;
 }
 
 export interface JobDetail {
@@ -58,10 +60,11 @@ export class JobService {
     }
     // Not awaited: the caller needs only the id, and the watch stream's reports are ordered after it by the state check anyway.
     this.applier.apply(job.id, spec.workerId, { state: 'dispatched' }).catch((e: unknown) => this.logStoreError(job.id, e));
-    return { ...job, state: 'dispatched', error: '', exitCode: null, signal: '', outputTruncated: false, updatedAt: now, finishedAt: null };
+    return { ...job, state: 'dispatched', error: '', exitCode: null, signal: '', outputTruncated: false, updatedAt: now, finishedAt: null, stoppedBy: '' };
   }
 
-  async stop(jobId: string, workerId: string | undefined, graceMs: number): Promise<JobDetail> {
+  /** `by` (the caller's token name) is recorded as `stopped_by` once the worker has taken the stop. */
+  async stop(jobId: string, workerId: string | undefined, graceMs: number, by: string): Promise<JobDetail> {
     const { job } = await this.find(jobId, workerId);
     if (isFinal(job.state)) throw new BatonError('CONFLICT', `job ${jobId} already ended (${job.state})`);
     const channel = this.channelOf(job.workerId);
@@ -69,6 +72,7 @@ export class JobService {
     const res = await channel.stopJob(jobId, graceMs, deadline).catch((err: unknown) => {
       throw fromWorkerCallError(err, channel.who);
     });
+    await this.store.setStoppedBy(jobId, by);
     await this.applyReported(job.workerId, res.status);
     return this.find(jobId, workerId);
   }

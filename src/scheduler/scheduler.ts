@@ -1,5 +1,7 @@
 import { createLogger, type Logger } from '../common/logger.js';
 import { joinHostPort, splitHostPort } from '../common/net.js';
+import { Authenticator } from './auth/authenticator.js';
+import { DEFAULT_THROTTLE, FailureThrottle, type ThrottleRule } from './auth/throttle.js';
 import { startGrpcServer, stopGrpcServer } from './grpc/server.js';
 import { buildApp } from './http/app.js';
 import { JobService } from './job-service.js';
@@ -18,6 +20,12 @@ export interface SchedulerOptions {
   bodyLimit: number;
   heartbeatIntervalMs: number;
   heartbeatTtlMs: number;
+  /** Require API tokens (default true); false is `--no-auth`. */
+  auth?: boolean;
+  /** When repeated bad tokens from one address are refused (default: 10 a minute). */
+  authThrottle?: ThrottleRule;
+  /** Serve the API over HTTPS with this PEM certificate chain and key. */
+  https?: { cert: Buffer; key: Buffer };
   logger?: Logger;
 }
 
@@ -41,7 +49,17 @@ export async function startScheduler(options: SchedulerOptions): Promise<Schedul
   const applier = new JobStatusApplier(store, log);
   const registry = new Registry(store, applier, options.heartbeatTtlMs, log);
   const jobs = new JobService(store, registry, applier, log);
-  const app = buildApp({ jobs, registry, log, bodyLimit: options.bodyLimit });
+  const authenticator = new Authenticator(store);
+  const authOn = options.auth ?? true;
+  const app = buildApp({
+    jobs,
+    registry,
+    store,
+    log,
+    bodyLimit: options.bodyLimit,
+    auth: { enabled: authOn, authenticator, throttle: new FailureThrottle(options.authThrottle ?? DEFAULT_THROTTLE) },
+    https: options.https,
+  });
 
   let grpc: Awaited<ReturnType<typeof startGrpcServer>> | undefined;
   try {
@@ -58,7 +76,13 @@ export async function startScheduler(options: SchedulerOptions): Promise<Schedul
   const address = app.server.address();
   const httpPort = typeof address === 'object' && address ? address.port : httpAddr.port;
   const bound = { http: joinHostPort(httpAddr.host, httpPort), grpc: joinHostPort(grpcAddr.host, grpc.port) };
-  log.info({ ...bound, store: redact(options.store), dialect: store.dialect }, 'scheduler ready');
+  const scheme = options.https ? 'https' : 'http';
+  log.info({ ...bound, url: `${scheme}://${bound.http}`, auth: authOn, store: redact(options.store), dialect: store.dialect }, 'scheduler ready');
+  if (!authOn) {
+    log.warn('API tokens are off (--no-auth): anyone who can reach the HTTP API can run commands on every worker');
+  } else if ((await authenticator.liveTokens().catch(() => [])).length === 0) {
+    log.warn(`no API token exists yet, so every call but /healthz answers 401; create one with: baton token create --role admin --name admin (same --data-dir/--store as this scheduler)`);
+  }
 
   const grpcServer = grpc.server;
   let closing: Promise<void> | undefined;

@@ -143,7 +143,7 @@ export interface SchedulerHandle extends BatonProcess {
 
 export async function startScheduler(opts: { dataDir?: string; args?: string[] } = {}): Promise<SchedulerHandle> {
   const dataDir = opts.dataDir ?? tempDir('baton-scheduler-');
-  const proc = startProcess('scheduler', ['scheduler', '--http', '127.0.0.1:0', '--grpc', '127.0.0.1:0', '--data-dir', dataDir, ...(opts.args ?? [])]);
+  const proc = startProcess('scheduler', ['scheduler', '--http', '127.0.0.1:0', '--grpc', '127.0.0.1:0', '--data-dir', dataDir, '--no-auth', ...(opts.args ?? [])]); // args ['--auth'] turns tokens on
   const ready = await proc.waitForLog((l) => l.msg === 'scheduler ready');
   return Object.assign(proc, { api: `http://${String(ready.http)}`, grpc: String(ready.grpc), dataDir }) as SchedulerHandle;
 }

@@ -1,17 +1,25 @@
-import Fastify, { type FastifyError, type FastifyReply, type FastifyRequest } from 'fastify';
+import type { Server } from 'node:http';
+import Fastify, { type FastifyError, type FastifyHttpOptions, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { BatonError } from '../../common/errors.js';
 import type { Logger } from '../../common/logger.js';
 import type { JobService } from '../job-service.js';
 import type { Registry } from '../registry.js';
+import type { Store } from '../store/store.js';
+import { installAuth, type AuthOptions } from './auth.js';
 import { originalRoutes } from './original-routes.js';
+import { tokenRoutes } from './token-routes.js';
 import { v1Routes } from './v1-routes.js';
 
 export interface HttpDeps {
   jobs: JobService;
   registry: Registry;
+  store: Store;
   log: Logger;
   bodyLimit: number;
+  auth: AuthOptions;
+  /** PEM certificate chain and key: serve HTTPS (TLS 1.3 at least) instead of HTTP. */
+  https?: { cert: Buffer; key: Buffer };
 }
 
 /**
@@ -20,7 +28,7 @@ export interface HttpDeps {
  * status, and a client's mistake is never a 500.
  */
 export function buildApp(deps: HttpDeps): App {
-  const app = createFastify(deps.bodyLimit);
+  const app = createFastify(deps.bodyLimit, deps.https);
 
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'string' }, parseJson);
@@ -30,14 +38,21 @@ export function buildApp(deps: HttpDeps): App {
     void reply.code(404).send({ error: `no route for ${req.method} ${req.url.split('?')[0]}` });
   });
 
+  // Before the routes: it checks each one against the role table as it is registered.
+  installAuth(app, deps.auth);
   app.get('/healthz', () => ({ status: 'ok' }));
   originalRoutes(app, deps.jobs);
   v1Routes(app, deps.jobs, deps.registry);
+  tokenRoutes(app, deps.auth.authenticator, deps.store);
   return app;
 }
 
-function createFastify(bodyLimit: number) {
+function createFastify(bodyLimit: number, https?: { cert: Buffer; key: Buffer }) {
+  // With `https` fastify builds an https.Server; the routes and hooks are the same either way, so
+  // the instance is typed as the plain-HTTP one.
+  const tls = https ? { https: { cert: https.cert, key: https.key, minVersion: 'TLSv1.3' } } : {};
   return Fastify({
+    ...(tls as FastifyHttpOptions<Server>),
     bodyLimit,
     // Idle sockets are closed after this; followed output streams lift it for their own socket.
     connectionTimeout: 60_000,

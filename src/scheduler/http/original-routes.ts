@@ -1,6 +1,7 @@
 import { Type } from 'typebox';
 import type { JobService } from '../job-service.js';
 import type { App } from './app.js';
+import { callerName } from './auth.js';
 import { sendOutput } from './output.js';
 import { queryView } from './views.js';
 
@@ -11,12 +12,12 @@ const JobRef = Type.Object({ worker_id: NonEmpty, job_id: NonEmpty });
 export function originalRoutes(app: App, jobs: JobService): void {
   app.post('/start', { schema: { body: Type.Object({ worker_id: NonEmpty, command: NonEmpty, path: Type.String() }) } }, async (req, reply) => {
     const { worker_id, command, path } = req.body;
-    const job = await jobs.start({ workerId: worker_id, command, path, args: [], env: {}, cwd: '' });
+    const job = await jobs.start({ workerId: worker_id, command, path, args: [], env: {}, cwd: '', submittedBy: callerName(req) });
     return reply.code(201).send({ job_id: job.id });
   });
 
   app.post('/stop', { schema: { body: JobRef } }, async (req) => {
-    await jobs.stop(req.body.job_id, req.body.worker_id, 0);
+    await jobs.stop(req.body.job_id, req.body.worker_id, 0, callerName(req));
     return { success: true };
   });
 

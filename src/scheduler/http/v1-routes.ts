@@ -4,6 +4,7 @@ import type { JobService } from '../job-service.js';
 import { JOB_STATES } from '../job-state.js';
 import type { Registry } from '../registry.js';
 import type { App } from './app.js';
+import { callerName } from './auth.js';
 import { sendOutput } from './output.js';
 import { jobDetailView, jobView, workerView } from './views.js';
 
@@ -45,7 +46,7 @@ export function v1Routes(app: App, jobs: JobService, registry: Registry): void {
 
   app.post('/v1/jobs', { schema: { body: NewJobBody } }, async (req, reply) => {
     const b = req.body;
-    const job = await jobs.start({ workerId: b.worker_id, command: b.command, path: b.path ?? '', args: b.args ?? [], env: b.env ?? {}, cwd: b.cwd ?? '' });
+    const job = await jobs.start({ workerId: b.worker_id, command: b.command, path: b.path ?? '', args: b.args ?? [], env: b.env ?? {}, cwd: b.cwd ?? '', submittedBy: callerName(req) });
     return reply.code(201).send(jobView(job));
   });
 
@@ -57,7 +58,7 @@ export function v1Routes(app: App, jobs: JobService, registry: Registry): void {
 
   app.get('/v1/jobs/:id', { schema: { params: IdParams } }, async (req) => jobDetailView(await jobs.find(req.params.id)));
 
-  app.post('/v1/jobs/:id/stop', { schema: { params: IdParams } }, async (req) => jobDetailView(await jobs.stop(req.params.id, undefined, graceFrom(req.body))));
+  app.post('/v1/jobs/:id/stop', { schema: { params: IdParams } }, async (req) => jobDetailView(await jobs.stop(req.params.id, undefined, graceFrom(req.body), callerName(req))));
 
   app.get(
     '/v1/jobs/:id/output',

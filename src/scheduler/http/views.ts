@@ -1,7 +1,7 @@
 import type { JobDetail } from '../job-service.js';
 import { isFinal } from '../job-state.js';
 import type { WorkerEntry } from '../registry.js';
-import type { AttemptRecord, JobRecord } from '../store/store.js';
+import type { AttemptRecord, JobRecord, TokenRecord } from '../store/store.js';
 
 /** JSON shapes of the HTTP API (snake_case, ISO times, null for "not yet"). */
 
@@ -40,7 +40,14 @@ export function jobView(job: JobRecord) {
     signal: job.signal || null,
     error: job.error || null,
     output_truncated: job.outputTruncated,
+    submitted_by: job.submittedBy || null,
+    stopped_by: job.stoppedBy || null,
   };
+}
+
+/** Never the hash: it is of no use to a caller. */
+export function tokenView(t: TokenRecord) {
+  return { name: t.name, role: t.role, created_at: iso(t.createdAt), revoked_at: iso(t.revokedAt) };
 }
 
 function attemptView(a: AttemptRecord) {

@@ -1,4 +1,4 @@
-import type { Kysely, Migration, MigrationProvider } from 'kysely';
+import { sql, type Kysely, type Migration, type MigrationProvider } from 'kysely';
 
 /**
  * Versioned migrations, in code so the built package needs no migration folder.
@@ -55,6 +55,26 @@ const migrations: Record<string, Migration> = {
         .addColumn('finished_at', 'bigint')
         .addPrimaryKeyConstraint('attempts_pk', ['job_id', 'number'])
         .execute();
+    },
+  },
+  '002_tokens_and_authors': {
+    async up(db: Kysely<unknown>): Promise<void> {
+      // API tokens: only the SHA-256 of each secret is kept. A name is unique among live tokens, so
+      // a revoked name can be issued again.
+      await db.schema
+        .createTable('tokens')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('role', 'text', (c) => c.notNull())
+        .addColumn('hash', 'text', (c) => c.notNull().unique())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('revoked_at', 'bigint')
+        .execute();
+      await db.schema.createIndex('tokens_live_name').on('tokens').column('name').unique().where(sql.ref('revoked_at'), 'is', null).execute();
+
+      // Who submitted and who stopped each job: a token name, or "anonymous" when the API runs without tokens.
+      await db.schema.alterTable('jobs').addColumn('submitted_by', 'text', (c) => c.notNull().defaultTo('')).execute();
+      await db.schema.alterTable('jobs').addColumn('stopped_by', 'text', (c) => c.notNull().defaultTo('')).execute();
     },
   },
 };

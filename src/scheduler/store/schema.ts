@@ -30,6 +30,20 @@ export interface JobsTable {
   created_at: number;
   updated_at: number;
   finished_at: number | null;
+  /** Token name of the submitter ('' for jobs recorded before tokens existed). */
+  submitted_by: string;
+  /** Token name of whoever asked for the stop; '' when nobody did. */
+  stopped_by: string;
+}
+
+export interface TokensTable {
+  id: string;
+  name: string;
+  role: string;
+  /** Hex SHA-256 of the secret; the secret itself is never stored. */
+  hash: string;
+  created_at: number;
+  revoked_at: number | null;
 }
 
 export interface AttemptsTable {
@@ -49,4 +63,5 @@ export interface Database {
   workers: WorkersTable;
   jobs: JobsTable;
   attempts: AttemptsTable;
+  tokens: TokensTable;
 }

@@ -5,13 +5,13 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { uuidv7 } from '../../common/ids.js';
-import { Store, type NewJob } from './store.js';
+import { Store, TokenNameTaken, type NewJob } from './store.js';
 
 /** The same conformance cases against SQLite (always) and PostgreSQL (when reachable). */
 const PG_ADMIN_URL = process.env.BATON_TEST_PG ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 
 function newJob(workerId = 'w-1', now = Date.now()): NewJob {
-  return { id: uuidv7(now), workerId, command: 'bash', path: 'scripts/count.sh', args: ['a'], env: { K: 'v' }, cwd: '', createdAt: now };
+  return { id: uuidv7(now), workerId, command: 'bash', path: 'scripts/count.sh', args: ['a'], env: { K: 'v' }, cwd: '', createdAt: now, submittedBy: 'ci' };
 }
 
 function conformance(open: () => Promise<Store>, cleanup: () => Promise<void> | void): void {
@@ -74,6 +74,30 @@ function conformance(open: () => Promise<Store>, cleanup: () => Promise<void> | 
     await store.setWorkerState(w.id, 'down', 7);
     const found = (await store.listWorkers()).find((x) => x.id === w.id);
     assert.deepEqual(found, { ...w, address: '127.0.0.1:7073', state: 'down', lastHeartbeatAt: 7 });
+  });
+
+  test('jobs record who submitted and who stopped them (the first stopper is kept)', async () => {
+    const job = newJob();
+    await store.createJob(job);
+    assert.equal((await store.getJob(job.id))?.job.submittedBy, 'ci');
+    assert.equal((await store.getJob(job.id))?.job.stoppedBy, '');
+    await store.setStoppedBy(job.id, 'ops');
+    await store.setStoppedBy(job.id, 'later');
+    assert.equal((await store.getJob(job.id))?.job.stoppedBy, 'ops');
+  });
+
+  test('tokens: create, unique live names, list, revoke, reuse a revoked name', async () => {
+    const name = `t-${uuidv7()}`;
+    const token = { id: uuidv7(), name, role: 'viewer', hash: 'a'.repeat(60) + uuidv7().slice(-4), createdAt: 1 };
+    await store.createToken(token);
+    await assert.rejects(store.createToken({ ...token, id: uuidv7(), hash: 'b'.repeat(64) }), TokenNameTaken);
+    assert.deepEqual((await store.listTokens()).find((t) => t.name === name), { ...token, revokedAt: null });
+    assert.equal((await store.revokeToken(name, 5))?.revokedAt, 5);
+    assert.equal(await store.revokeToken(name, 6), undefined);
+    assert.equal((await store.listTokens()).find((t) => t.name === name), undefined);
+    assert.equal((await store.listTokens(true)).find((t) => t.name === name)?.revokedAt, 5);
+    await store.createToken({ ...token, id: uuidv7(), hash: 'c'.repeat(60) + uuidv7().slice(-4), createdAt: 7 });
+    assert.equal((await store.listTokens()).filter((t) => t.name === name).length, 1);
   });
 
   // The store closes before its database goes away (dropping it first would kill live connections).

@@ -1,6 +1,6 @@
 import { sql, type Kysely, type Selectable } from 'kysely';
 import { isFinal, predecessorsOf, type JobStateName } from '../job-state.js';
-import type { Database, JobsTable, AttemptsTable, WorkersTable } from './schema.js';
+import type { Database, JobsTable, AttemptsTable, TokensTable, WorkersTable } from './schema.js';
 import { connect, type Dialect } from './connect.js';
 import type { Writer } from './writer.js';
 
@@ -13,6 +13,8 @@ export interface NewJob {
   env: Record<string, string>;
   cwd: string;
   createdAt: number;
+  /** Token name of the submitter, or "anonymous" when the API runs without tokens. */
+  submittedBy: string;
 }
 
 export interface JobRecord extends NewJob {
@@ -23,6 +25,19 @@ export interface JobRecord extends NewJob {
   outputTruncated: boolean;
   updatedAt: number;
   finishedAt: number | null;
+  /** Token name of whoever asked for the stop; '' when nobody did. */
+  stoppedBy: string;
+}
+
+export interface TokenRecord {
+  id: string;
+  name: string;
+  /** viewer | operator | admin; the auth layer grants nothing to a role it does not know. */
+  role: string;
+  /** Hex SHA-256 of the secret. */
+  hash: string;
+  createdAt: number;
+  revokedAt: number | null;
 }
 
 export interface AttemptRecord {
@@ -108,6 +123,8 @@ export class Store {
           cwd: job.cwd,
           output_truncated: 0,
           updated_at: job.createdAt,
+          submitted_by: job.submittedBy,
+          stopped_by: '',
         })
         .compile(),
       this.db
@@ -176,6 +193,43 @@ export class Store {
     return { jobs, nextCursor: more ? jobs[jobs.length - 1]!.id : null };
   }
 
+  /** Records who asked for the stop; the first asker is kept. */
+  async setStoppedBy(jobId: string, name: string): Promise<void> {
+    await this.db.updateTable('jobs').set({ stopped_by: name }).where('id', '=', jobId).where('stopped_by', '=', '').execute();
+  }
+
+  /** Fails with ALREADY_EXISTS-style `TokenNameTaken` when a live token has this name. */
+  async createToken(token: Omit<TokenRecord, 'revokedAt'>): Promise<void> {
+    const taken = await this.db.selectFrom('tokens').select('id').where('name', '=', token.name).where('revoked_at', 'is', null).executeTakeFirst();
+    if (taken) throw new TokenNameTaken(token.name);
+    try {
+      await this.db
+        .insertInto('tokens')
+        .values({ id: token.id, name: token.name, role: token.role, hash: token.hash, created_at: token.createdAt, revoked_at: null })
+        .execute();
+    } catch (err) {
+      // Two creators raced past the check above: the unique index on live names refused the second.
+      if (/unique/i.test(String((err as Error).message))) throw new TokenNameTaken(token.name);
+      throw err;
+    }
+  }
+
+  /** Live tokens only unless `all`; oldest first. */
+  async listTokens(all = false): Promise<TokenRecord[]> {
+    let query = this.db.selectFrom('tokens').selectAll();
+    if (!all) query = query.where('revoked_at', 'is', null);
+    const rows = await query.orderBy('created_at').orderBy('id').execute();
+    return rows.map(toToken);
+  }
+
+  /** Revokes the live token with this name; undefined when there is none. */
+  async revokeToken(name: string, now: number): Promise<TokenRecord | undefined> {
+    const live = await this.db.selectFrom('tokens').selectAll().where('name', '=', name).where('revoked_at', 'is', null).executeTakeFirst();
+    if (!live) return undefined;
+    await this.db.updateTable('tokens').set({ revoked_at: now }).where('id', '=', live.id).where('revoked_at', 'is', null).execute();
+    return { ...toToken(live), revokedAt: now };
+  }
+
   async upsertWorker(w: WorkerRecord): Promise<void> {
     const values = {
       id: w.id,
@@ -222,7 +276,20 @@ function toJob(r: Selectable<JobsTable>): JobRecord {
     createdAt: r.created_at,
     updatedAt: r.updated_at,
     finishedAt: r.finished_at,
+    submittedBy: r.submitted_by,
+    stoppedBy: r.stopped_by,
   };
+}
+
+function toToken(r: Selectable<TokensTable>): TokenRecord {
+  return { id: r.id, name: r.name, role: r.role, hash: r.hash, createdAt: r.created_at, revokedAt: r.revoked_at };
+}
+
+export class TokenNameTaken extends Error {
+  constructor(readonly tokenName: string) {
+    super(`a live token named "${tokenName}" already exists; revoke it first or pick another name`);
+    this.name = 'TokenNameTaken';
+  }
 }
 
 function toAttempt(r: Selectable<AttemptsTable>): AttemptRecord {
