@@ -142,7 +142,8 @@ export class JobService {
           return;
         }
         this.log.warn({ job_id: jobId, worker_id: job.workerId, error: err.details }, 'output stream broke off');
-        out.destroy(err);
+        // Mapped, so a break before the HTTP headers went out still answers 502/503/504, not 500.
+        out.destroy(fromWorkerCallError(err, channel.who));
       });
     });
   }

@@ -1,4 +1,5 @@
-import type { Server } from 'node:http';
+import { STATUS_CODES, type Server } from 'node:http';
+import type { Socket } from 'node:net';
 import Fastify, { type FastifyError, type FastifyHttpOptions, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { BatonError } from '../../common/errors.js';
@@ -62,7 +63,33 @@ function createFastify(bodyLimit: number, https?: { cert: Buffer; key: Buffer })
     return503OnClosing: true,
     // A followed output stream would otherwise hold shutdown open until its job ends.
     forceCloseConnections: true,
+    // A URL fastify cannot decode (`/%zz`) or a route parameter over the length limit: our error shape, not fastify's.
+    frameworkErrors: (err, _req, reply: FastifyReply) => {
+      void reply.code(err.statusCode ?? 400).send({ error: err.message });
+    },
+    clientErrorHandler: clientError,
   }).withTypeProvider<TypeBoxTypeProvider>();
+}
+
+/**
+ * A request Node's HTTP parser refuses (bad method, bad Content-Length, header too large, timeout)
+ * never reaches fastify: answer it here in the same `{"error"}` shape. `end` (not `destroy` right
+ * after a write, as the default does) lets the answer reach the client before the socket closes.
+ */
+function clientError(err: Error & { code?: string; reason?: string }, socket: Socket): void {
+  if (err.code === 'ECONNRESET' || socket.destroyed) return;
+  const [status, message] =
+    err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+      ? [408, 'the request was not received in time']
+      : err.code === 'HPE_HEADER_OVERFLOW'
+        ? [431, 'the request headers are too large']
+        : [400, `malformed HTTP request: ${err.reason ?? err.code ?? err.message}`];
+  const body = JSON.stringify({ error: message });
+  if (socket.writable) {
+    socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+  }
+  // A client that keeps sending after a refused request is cut off.
+  setTimeout(() => socket.destroy(), 2_000).unref();
 }
 
 export type App = ReturnType<typeof createFastify>;
@@ -97,6 +124,8 @@ function sendError(err: FastifyError | BatonError, req: FastifyRequest, reply: F
     status = 500;
     message = 'internal error; see the scheduler log';
   }
+  // An output stream that fails before its first byte leaves its text/plain headers behind.
+  reply.removeHeader('content-type').removeHeader('x-content-type-options');
   if (status >= 500 && !(err instanceof BatonError)) deps.log.error({ err, method: req.method, url: req.url }, 'request failed');
   else deps.log.debug({ status, method: req.method, url: req.url, error: message }, 'request refused');
   void reply.code(status).send({ error: message });

@@ -2,15 +2,15 @@ import { Type } from 'typebox';
 import type { JobService } from '../job-service.js';
 import type { App } from './app.js';
 import { callerName } from './auth.js';
-import { sendOutput } from './output.js';
+import { MAX_ID, MAX_PATH, sendOutput } from './output.js';
 import { queryView } from './views.js';
 
-const NonEmpty = Type.String({ minLength: 1 });
-const JobRef = Type.Object({ worker_id: NonEmpty, job_id: NonEmpty });
+const Id = Type.String({ minLength: 1, maxLength: MAX_ID });
+const JobRef = Type.Object({ worker_id: Id, job_id: Id });
 
 /** The four calls of the original system; success bodies are kept byte for byte. */
 export function originalRoutes(app: App, jobs: JobService): void {
-  app.post('/start', { schema: { body: Type.Object({ worker_id: NonEmpty, command: NonEmpty, path: Type.String() }) } }, async (req, reply) => {
+  app.post('/start', { schema: { body: Type.Object({ worker_id: Id, command: Type.String({ minLength: 1, maxLength: MAX_PATH }), path: Type.String({ maxLength: MAX_PATH }) }) } }, async (req, reply) => {
     const { worker_id, command, path } = req.body;
     const job = await jobs.start({ workerId: worker_id, command, path, args: [], env: {}, cwd: '', submittedBy: callerName(req) });
     return reply.code(201).send({ job_id: job.id });

@@ -5,23 +5,23 @@ import { JOB_STATES } from '../job-state.js';
 import type { Registry } from '../registry.js';
 import type { App } from './app.js';
 import { callerName } from './auth.js';
-import { sendOutput } from './output.js';
+import { MAX_ID, MAX_PATH, sendOutput } from './output.js';
 import { jobDetailView, jobView, workerView } from './views.js';
 
-const IdParams = Type.Object({ id: Type.String({ minLength: 1 }) });
+const IdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: MAX_ID }) });
 
 const NewJobBody = Type.Object({
-  worker_id: Type.String({ minLength: 1 }),
-  command: Type.String({ minLength: 1 }),
-  path: Type.Optional(Type.String()),
+  worker_id: Type.String({ minLength: 1, maxLength: MAX_ID }),
+  command: Type.String({ minLength: 1, maxLength: MAX_PATH }),
+  path: Type.Optional(Type.String({ maxLength: MAX_PATH })),
   args: Type.Optional(Type.Array(Type.String())),
   env: Type.Optional(Type.Record(Type.String(), Type.String())),
-  cwd: Type.Optional(Type.String()),
+  cwd: Type.Optional(Type.String({ maxLength: MAX_PATH })),
 });
 
 const ListQuery = Type.Object({
   state: Type.Optional(Type.Enum(JOB_STATES)),
-  worker_id: Type.Optional(Type.String({ minLength: 1 })),
+  worker_id: Type.Optional(Type.String({ minLength: 1, maxLength: MAX_ID })),
   limit: Type.Integer({ minimum: 1, maximum: 500, default: 50 }),
   cursor: Type.Optional(Type.String({ minLength: 1 })),
 });
@@ -52,6 +52,8 @@ export function v1Routes(app: App, jobs: JobService, registry: Registry): void {
 
   app.get('/v1/jobs', { schema: { querystring: ListQuery } }, async (req) => {
     const q = req.query;
+    // The schema's coercion lets "1e400" through as Infinity; the store needs a real number.
+    if (!Number.isSafeInteger(q.limit) || q.limit < 1 || q.limit > 500) throw new BatonError('BAD_REQUEST', 'querystring/limit must be a whole number from 1 to 500');
     const { jobs: list, nextCursor } = await jobs.list({ state: q.state, workerId: q.worker_id, limit: q.limit, cursor: q.cursor });
     return { jobs: list.map(jobView), next_cursor: nextCursor };
   });
