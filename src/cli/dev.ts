@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import { packageRoot } from '../common/package-root.js';
 import { isLoopbackHost, joinHostPort, splitHostPort } from '../common/net.js';
+import { ensureDevCerts, tlsArgs } from './certs.js';
 
 const MAIN = fileURLToPath(new URL('./main.js', import.meta.url));
 
@@ -24,7 +25,7 @@ export function devCommand(): Command {
     .option('--grpc <host:port>', 'scheduler gRPC address', '127.0.0.1:7071')
     .addOption(new Option('--worker-port <port>', 'first worker port; the others follow').default(7072).argParser(Number))
     .addOption(new Option('--workers <n>', 'number of workers').default(2).argParser(Number))
-    .option('--data-dir <dir>', 'data folder for the whole cluster', '.baton')
+    .option('--data-dir <dir>', 'data folder for the whole cluster (its CA and mTLS certificates in <data-dir>/certs, made on first run)', '.baton')
     .option('--jobs-dir <dir>', 'jobs folder the workers run from', path.join(packageRoot, 'examples', 'jobs'))
     .addHelpText('after', '\nExample:\n  baton dev && curl -s localhost:7070/v1/workers')
     .action(async (opts: DevOptions) => runCluster(opts));
@@ -64,18 +65,21 @@ async function runCluster(opts: DevOptions): Promise<void> {
 
   // Dev mode: no API tokens, so curl works as is. The API is meant to stay on loopback here.
   const apiHost = splitHostPort(opts.http).host;
-  start('scheduler', ['scheduler', '--http', opts.http, '--grpc', opts.grpc, '--data-dir', path.join(opts.dataDir, 'scheduler'), '--no-auth']);
-  const workerIds: string[] = [];
-  for (let i = 1; i <= opts.workers; i++) {
-    const id = `worker-${i}`;
-    workerIds.push(id);
+  // Scheduler and workers speak mutual TLS with certificates of this cluster's own CA.
+  const workerIds = Array.from({ length: opts.workers }, (_, i) => `worker-${i + 1}`);
+  const certsDir = path.join(opts.dataDir, 'certs');
+  const created = await ensureDevCerts(certsDir, workerIds, host);
+  if (created.length > 0) console.log(`baton dev: created the cluster CA and certificates in ${certsDir}`);
+  start('scheduler', ['scheduler', '--http', opts.http, '--grpc', opts.grpc, '--data-dir', path.join(opts.dataDir, 'scheduler'), '--no-auth', ...tlsArgs(certsDir, { role: 'scheduler', name: 'scheduler' })]);
+  for (const [i, id] of workerIds.entries()) {
     start(id, [
       'worker',
       '--id', id,
-      '--listen', joinHostPort(host, opts.workerPort + i - 1),
+      '--listen', joinHostPort(host, opts.workerPort + i),
       '--scheduler', opts.grpc,
       '--data-dir', path.join(opts.dataDir, id),
       '--jobs-dir', opts.jobsDir,
+      ...tlsArgs(certsDir, { role: 'worker', name: id }),
     ]);
   }
 
@@ -95,6 +99,7 @@ Baton is running.
   workers             ${workerIds.join(', ')}
   jobs folder         ${opts.jobsDir}
   data                ${path.resolve(opts.dataDir)}
+  gRPC security       mutual TLS 1.3, certificates in ${path.resolve(certsDir)}
   auth                ${isLoopbackHost(apiHost) ? 'API open on loopback without tokens (dev mode)' : `WARNING: API open on ${apiHost} without tokens (dev mode): anyone who can reach it can run commands`}
 
 Try it:

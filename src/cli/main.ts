@@ -6,6 +6,7 @@ import { packageRoot } from '../common/package-root.js';
 import { schedulerCommand } from './scheduler.js';
 import { workerCommand } from './worker.js';
 import { devCommand } from './dev.js';
+import { certsCommand } from './certs.js';
 import { tokenCommand } from './token.js';
 
 const { version } = JSON.parse(readFileSync(path.join(packageRoot, 'package.json'), 'utf8')) as { version: string };
@@ -17,14 +18,17 @@ const program = new Command('baton')
   .addCommand(devCommand())
   .addCommand(schedulerCommand())
   .addCommand(workerCommand())
+  .addCommand(certsCommand())
   .addCommand(tokenCommand())
   .addHelpText(
     'after',
     `
 Examples:
   baton dev                                   a scheduler and two workers on 127.0.0.1:7070
+  baton certs init && baton certs issue scheduler && baton certs issue worker w-1
+                                              the cluster CA and certificates (./.baton/certs)
   baton scheduler --http 127.0.0.1:7070       the scheduler alone
-  baton worker --scheduler 127.0.0.1:7071 --jobs-dir ./jobs`,
+  baton worker --id w-1 --scheduler 127.0.0.1:7071 --jobs-dir ./jobs`,
   );
 
 // Set by `baton dev` for its children: the parent holds our stdin open, so its end means

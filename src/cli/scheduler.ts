@@ -4,8 +4,9 @@ import { Command, Option } from 'commander';
 import { createLogger } from '../common/logger.js';
 import { applyConfigFile, parseBytes, parseDuration, parsePositiveInt } from '../common/options.js';
 import { startScheduler } from '../scheduler/scheduler.js';
+import { addTlsOptions, reloadCertificatesOnSighup, resolveSecurity, type TlsFlags } from './certs.js';
 
-interface SchedulerFlags {
+interface SchedulerFlags extends TlsFlags {
   http: string;
   grpc: string;
   dataDir: string;
@@ -52,7 +53,9 @@ export function schedulerCommand(): Command {
         .argParser(parsePositiveInt),
     )
     .addOption(new Option('--https-cert <file>', 'serve the API over HTTPS (TLS 1.3) with this PEM certificate chain; needs --https-key').env('BATON_HTTPS_CERT'))
-    .addOption(new Option('--https-key <file>', 'PEM private key for --https-cert').env('BATON_HTTPS_KEY'))
+    .addOption(new Option('--https-key <file>', 'PEM private key for --https-cert').env('BATON_HTTPS_KEY'));
+  addTlsOptions(command, 'scheduler');
+  command
     .addOption(new Option('--config <file>', 'TOML config file; its [scheduler] table sets any of these options (default: ./baton.toml if present)').env('BATON_CONFIG'))
     .addHelpText(
       'after',
@@ -63,6 +66,10 @@ API tokens: every call but GET /healthz needs "Authorization: Bearer <token>". M
 token against the same store, then more through the API (POST /v1/tokens) or the CLI:
   baton token create --role admin --name admin        (prints the token once)
 Roles: viewer (read), operator (viewer + start/stop jobs), admin (operator + tokens).
+
+Workers: mutual TLS 1.3 with the cluster's certificates (baton certs init && baton certs issue
+scheduler); only a worker's own certificate may register or heartbeat for it. SIGHUP re-reads
+the certificate files. --insecure: plaintext, loopback only.
 
 Examples:
   baton scheduler
@@ -78,6 +85,7 @@ Examples:
       const flags = command.opts<SchedulerFlags>();
       const log = createLogger('scheduler');
       if ((flags.httpsCert === undefined) !== (flags.httpsKey === undefined)) throw new Error('--https-cert and --https-key go together');
+      const security = await resolveSecurity(flags, 'scheduler', [flags.grpc]);
       const https = flags.httpsCert && flags.httpsKey ? { cert: readPem(flags.httpsCert, 'certificate'), key: readPem(flags.httpsKey, 'key') } : undefined;
       // --no-auth beats the environment; a later --auth beats both (commander keeps the last of the pair).
       const auth = command.getOptionValueSource('auth') === 'cli' ? flags.auth : flags.auth && !noAuthFromEnv();
@@ -91,8 +99,10 @@ Examples:
         auth,
         authThrottle: { maxFailures: flags.authMaxFailures, windowMs: 60_000, maxTracked: 10_000 },
         https,
+        security,
         logger: log,
       });
+      reloadCertificatesOnSighup(security, log);
       const shutdown = (signal: string): void => {
         log.info({ signal }, 'shutting down');
         scheduler.close().then(

@@ -1,8 +1,10 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { applyConfigFile, parseBytes, parseDuration, parseLabels, parsePositiveInt } from '../common/options.js';
+import { createLogger } from '../common/logger.js';
 import { startWorker, type RunningWorker } from '../worker/worker.js';
+import { addTlsOptions, reloadCertificatesOnSighup, resolveSecurity, storedWorkerId, type TlsFlags } from './certs.js';
 
-interface WorkerCliOptions {
+interface WorkerCliOptions extends TlsFlags {
   id?: string;
   listen: string;
   advertise?: string;
@@ -29,29 +31,37 @@ function argument<T>(parse: (text: string) => T): (text: string) => T {
 
 /** `baton worker`: runs the jobs the scheduler hands it as OS processes. */
 export function workerCommand(): Command {
-  return new Command('worker')
-    .description('run a worker: registers with the scheduler and runs the jobs it is given as OS processes')
-    .addOption(new Option('--id <id>', 'worker id (default: kept in <data-dir>/worker-id, created on first start)').env('BATON_WORKER_ID'))
-    .addOption(new Option('--listen <host:port>', 'gRPC address to listen on; port 0 picks a free port').default('127.0.0.1:7072').env('BATON_WORKER_LISTEN'))
-    .addOption(new Option('--advertise <host:port>', 'address the scheduler dials (default: the address actually bound)').env('BATON_WORKER_ADVERTISE'))
-    .addOption(new Option('--scheduler <host:port>', "the scheduler's gRPC address").default('127.0.0.1:7071').env('BATON_SCHEDULER'))
-    .addOption(new Option('--data-dir <dir>', 'worker id and job output files').default('./.baton/worker').env('BATON_WORKER_DATA_DIR'))
-    .addOption(new Option('--jobs-dir <dir>', "folder holding the job scripts; a job's path and cwd must stay inside it").default('./jobs').env('BATON_JOBS_DIR'))
-    .addOption(new Option('--capacity <n>', 'jobs run at the same time; more are refused').default(16).argParser(argument(parsePositiveInt)).env('BATON_WORKER_CAPACITY'))
-    .addOption(
-      new Option('--label <key=value>', 'label for placement, repeatable (or key=value,key2=value2)')
-        .default({}, 'none')
-        .argParser((text: string, previous: Record<string, string>) => argument((t) => parseLabels(t, previous))(text))
-        .env('BATON_WORKER_LABELS'),
+  return addTlsOptions(
+    new Command('worker')
+      .description('run a worker: registers with the scheduler and runs the jobs it is given as OS processes')
+      .addOption(new Option('--id <id>', 'worker id (default: the name in --tls-cert; with --insecure, kept in <data-dir>/worker-id, created on first start)').env('BATON_WORKER_ID'))
+      .addOption(new Option('--listen <host:port>', 'gRPC address to listen on; port 0 picks a free port').default('127.0.0.1:7072').env('BATON_WORKER_LISTEN'))
+      .addOption(new Option('--advertise <host:port>', 'address the scheduler dials (default: the address actually bound)').env('BATON_WORKER_ADVERTISE'))
+      .addOption(new Option('--scheduler <host:port>', "the scheduler's gRPC address").default('127.0.0.1:7071').env('BATON_SCHEDULER'))
+      .addOption(new Option('--data-dir <dir>', 'worker id and job output files').default('./.baton/worker').env('BATON_WORKER_DATA_DIR'))
+      .addOption(new Option('--jobs-dir <dir>', "folder holding the job scripts; a job's path and cwd must stay inside it").default('./jobs').env('BATON_JOBS_DIR'))
+      .addOption(new Option('--capacity <n>', 'jobs run at the same time; more are refused').default(16).argParser(argument(parsePositiveInt)).env('BATON_WORKER_CAPACITY'))
+      .addOption(
+        new Option('--label <key=value>', 'label for placement, repeatable (or key=value,key2=value2)')
+          .default({}, 'none')
+          .argParser((text: string, previous: Record<string, string>) => argument((t) => parseLabels(t, previous))(text))
+          .env('BATON_WORKER_LABELS'),
     )
-    .addOption(new Option('--stop-grace <duration>', 'time between SIGTERM and SIGKILL when a job is stopped').default(5_000, '5s').argParser(argument(parseDuration)).env('BATON_STOP_GRACE'))
-    .addOption(new Option('--output-cap <size>', "per-job output kept; beyond it output is cut and the job keeps running").default(100 * 1024 ** 2, '100MiB').argParser(argument(parseBytes)).env('BATON_OUTPUT_CAP'))
+      .addOption(new Option('--stop-grace <duration>', 'time between SIGTERM and SIGKILL when a job is stopped').default(5_000, '5s').argParser(argument(parseDuration)).env('BATON_STOP_GRACE'))
+      .addOption(new Option('--output-cap <size>', "per-job output kept; beyond it output is cut and the job keeps running").default(100 * 1024 ** 2, '100MiB').argParser(argument(parseBytes)).env('BATON_OUTPUT_CAP')),
+    'worker',
+  )
     .addOption(new Option('--config <file>', 'TOML config file; its [worker] table sets any option above (default: ./baton.toml if present)').env('BATON_CONFIG'))
     .addHelpText(
       'after',
       `
 A flag beats its BATON_* environment variable, which beats [worker] in baton.toml.
 SIGINT/SIGTERM stop running jobs, deregister and exit; a second signal kills the jobs at once.
+
+The scheduler and the worker use mutual TLS 1.3: the worker's certificate names it (its id is
+the name in the certificate; --id must agree), and only the scheduler's certificate may start,
+stop or watch its jobs. Create them with: baton certs init && baton certs issue worker NAME.
+SIGHUP re-reads the certificate files. --insecure: plaintext, loopback only.
 
 Example:
   baton worker --scheduler 127.0.0.1:7071 --listen 127.0.0.1:7072 --jobs-dir ./jobs --label zone=a --capacity 8
@@ -60,6 +70,7 @@ Example:
     .action(async (_options: unknown, command: Command) => {
       applyConfigFile(command, 'worker');
       const opts = command.opts<WorkerCliOptions>();
+      const security = await resolveSecurity(opts, 'worker', [opts.listen, opts.scheduler], opts.id ?? storedWorkerId(opts.dataDir));
       const worker = await startWorker({
         id: opts.id,
         listen: opts.listen,
@@ -71,7 +82,9 @@ Example:
         labels: opts.label,
         stopGraceMs: opts.stopGrace,
         outputCapBytes: opts.outputCap,
+        security,
       });
+      reloadCertificatesOnSighup(security, createLogger('worker').child({ worker_id: worker.workerId }));
       exitOnSignals(worker);
     });
 }

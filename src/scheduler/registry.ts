@@ -1,3 +1,4 @@
+import type { GrpcSecurity } from '../common/grpc.js';
 import { splitHostPort } from '../common/net.js';
 import { BatonError } from '../common/errors.js';
 import type { Logger } from '../common/logger.js';
@@ -27,6 +28,7 @@ export class Registry {
     private readonly applier: JobStatusApplier,
     private readonly heartbeatTtlMs: number,
     private readonly log: Logger,
+    private readonly security: GrpcSecurity,
   ) {}
 
   /** Loads workers from an earlier run as `down` until they register again; starts the liveness sweep. */
@@ -63,7 +65,7 @@ export class Registry {
     if (!channel || channel.address !== req.address) {
       channel?.close();
       try {
-        channel = new WorkerChannel(req.workerId, req.address, (s) => this.applier.applyWorkerStatus(req.workerId, s), this.log);
+        channel = new WorkerChannel(req.workerId, req.address, (s) => this.applier.applyWorkerStatus(req.workerId, s), this.log, this.security);
       } catch (err) {
         // clientCredentials refuses plaintext to a non-loopback address.
         throw new BatonError('BAD_REQUEST', (err as Error).message);

@@ -1,3 +1,4 @@
+import type { GrpcSecurity } from '../common/grpc.js';
 import { createLogger, type Logger } from '../common/logger.js';
 import { joinHostPort, splitHostPort } from '../common/net.js';
 import { Authenticator } from './auth/authenticator.js';
@@ -26,6 +27,8 @@ export interface SchedulerOptions {
   authThrottle?: ThrottleRule;
   /** Serve the API over HTTPS with this PEM certificate chain and key. */
   https?: { cert: Buffer; key: Buffer };
+  /** gRPC with workers: mTLS with the cluster's certificates, or plaintext on loopback. */
+  security: GrpcSecurity;
   logger?: Logger;
 }
 
@@ -47,7 +50,7 @@ export async function startScheduler(options: SchedulerOptions): Promise<Schedul
 
   const store = await Store.open(options.store);
   const applier = new JobStatusApplier(store, log);
-  const registry = new Registry(store, applier, options.heartbeatTtlMs, log);
+  const registry = new Registry(store, applier, options.heartbeatTtlMs, log, options.security);
   const jobs = new JobService(store, registry, applier, log);
   const authenticator = new Authenticator(store);
   const authOn = options.auth ?? true;
@@ -64,7 +67,7 @@ export async function startScheduler(options: SchedulerOptions): Promise<Schedul
   let grpc: Awaited<ReturnType<typeof startGrpcServer>> | undefined;
   try {
     await registry.start();
-    grpc = await startGrpcServer(options.grpc, registry, options.heartbeatIntervalMs, log);
+    grpc = await startGrpcServer(options.grpc, registry, options.heartbeatIntervalMs, log, options.security);
     await app.listen({ host: httpAddr.host, port: httpAddr.port });
   } catch (err) {
     registry.close();

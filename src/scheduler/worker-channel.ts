@@ -1,5 +1,5 @@
 import { Metadata, status as GrpcStatus, type CallOptions, type ClientReadableStream, type ServiceError } from '@grpc/grpc-js';
-import { CHANNEL_OPTIONS, clientCredentials } from '../common/grpc.js';
+import { CHANNEL_OPTIONS, clientCredentials, type GrpcSecurity } from '../common/grpc.js';
 import type { Logger } from '../common/logger.js';
 import type { JobStatus } from '../gen/baton/v1/common.js';
 import {
@@ -38,8 +38,11 @@ export class WorkerChannel {
     readonly address: string,
     private readonly onStatus: (status: JobStatus) => Promise<void>,
     private readonly log: Logger,
+    security: GrpcSecurity,
   ) {
-    this.client = new WorkerServiceClient(address, clientCredentials(address), CHANNEL_OPTIONS);
+    // Under TLS the worker must present its own certificate: statuses on this channel's
+    // WatchJobs stream are then known to come from worker `workerId`.
+    this.client = new WorkerServiceClient(address, clientCredentials(address, security, { role: 'worker', name: workerId }), CHANNEL_OPTIONS);
   }
 
   /** Names the worker in error messages. */

@@ -120,7 +120,7 @@ export function createWorkerService(parts: WorkerServiceParts): WorkerServiceSer
   return { startJob, stopJob, queryJob, streamJob, watchJobs };
 }
 
-/** Validates a start (shape, capacity, files) and hands it to the runner, which spawns right after. */
+/** Validates a start (shape, capacity, files) and hands it to the runner, which passes it to the spawner at once. */
 async function acceptStart(parts: WorkerServiceParts, request: StartJobRequest): Promise<StartJobResponse> {
   const problem = startRequestProblem(request);
   if (problem) throw new BatonError('BAD_REQUEST', problem);
@@ -129,6 +129,9 @@ async function acceptStart(parts: WorkerServiceParts, request: StartJobRequest):
   const seedPath = request.path === '' ? undefined : await parts.jobsFolder.resolveFile('path', request.path);
   const cwd = await parts.jobsFolder.resolveDirectory('cwd', request.cwd);
   const program = await parts.commands.resolve(request.command, env.PATH ?? FALLBACK_PATH);
+  // Only when the spawner has a backlog: then the answer waits, so callers slow down
+  // to the rate jobs can really be started instead of filling the worker's capacity.
+  await parts.runner.whenSpawnerReady();
   parts.runner.start({
     jobId: request.jobId,
     command: request.command,

@@ -1,4 +1,4 @@
-import { constants, openSync, promises as fs } from 'node:fs';
+import { promises as fs } from 'node:fs';
 import path from 'node:path';
 
 export interface OutputSize {
@@ -9,7 +9,8 @@ export interface OutputSize {
 
 /**
  * Job output files, `<dataDir>/output/<job_id>.log`. The job's processes write them
- * directly; the worker only creates, caps, streams and deletes them.
+ * directly; the spawner creates them (O_APPEND|O_TRUNC, see spawner/spawner-main.ts),
+ * the worker caps, streams and deletes them.
  */
 export class OutputFiles {
   readonly dir: string;
@@ -27,15 +28,6 @@ export class OutputFiles {
 
   pathFor(jobId: string): string {
     return path.join(this.dir, `${jobId}.log`);
-  }
-
-  /**
-   * Opens the file a job writes stdout and stderr to. O_APPEND so that after the cap
-   * check cuts the file, the job's writes land at the new end instead of leaving a
-   * hole; O_TRUNC because a file left by an earlier run with the same id is stale.
-   */
-  openForJob(jobId: string): number {
-    return openSync(this.pathFor(jobId), constants.O_WRONLY | constants.O_CREAT | constants.O_APPEND | constants.O_TRUNC, 0o640);
   }
 
   /** Cuts the file back to the cap when the job wrote more; the job keeps running. */

@@ -1,11 +1,13 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync } from 'node:fs';
 import type { Logger } from '../common/logger.js';
 import { BatonError } from '../common/errors.js';
 import { JobState, type JobStatus } from '../gen/baton/v1/common.js';
 import { describeExit, describeSpawnError, isFinalState, stateName, type StopRequest } from './exit-status.js';
 import type { JobTable } from './job-table.js';
 import type { OutputFiles } from './output-files.js';
+import type { SpawnerClient } from './spawner/spawner-client.js';
+
+/** The error of a job whose spawner died before it reported the job's end. */
+export const SPAWNER_LOST_ERROR = "lost: the worker's process spawner died";
 
 // Output files are checked against the cap this often while jobs run.
 const CAP_CHECK_INTERVAL_MS = 250;
@@ -25,7 +27,8 @@ export interface JobSpec {
 
 interface ActiveJob {
   spec: JobSpec;
-  child?: ChildProcess;
+  /** The leader's pid (= process group id), once the spawner reported the start. */
+  pid?: number;
   /** Set when stop was asked before the process was spawned. */
   cancelled: boolean;
   stop?: StopRequest;
@@ -39,12 +42,15 @@ export interface RunnerOptions {
   defaultGraceMs: number;
   table: JobTable;
   output: OutputFiles;
+  /** Does the fork/exec in a small separate process (see spawner/spawner-main.ts). */
+  spawner: SpawnerClient;
   log: Logger;
 }
 
 /**
  * Runs jobs as process groups (spawned detached, so each job leads its own group and
- * a signal to -pgid reaches every process it started). The only code that touches processes.
+ * a signal to -pgid reaches every process it started). The spawning itself happens in the
+ * spawner process; signals to the groups are sent from here.
  */
 export class Runner {
   private readonly active = new Map<string, ActiveJob>();
@@ -69,9 +75,14 @@ export class Runner {
     }
   }
 
+  /** Resolves when the spawner can take another job soon (at once unless it has a backlog). */
+  whenSpawnerReady(): Promise<void> {
+    return this.options.spawner.whenReady();
+  }
+
   /**
-   * Accepts the job (state STARTING) and spawns it on the next turn of the event loop,
-   * so the caller's answer does not wait for the slow fork/exec.
+   * Accepts the job (state STARTING) and hands it to the spawner: one pipe write, so the
+   * caller's answer does not wait for the fork/exec, which happens in the other process.
    */
   start(spec: JobSpec): void {
     // Checked again: the look-ups between the first check and now were asynchronous.
@@ -79,7 +90,7 @@ export class Runner {
     const job: ActiveJob = { spec, cancelled: false, ended: false };
     this.active.set(spec.jobId, job);
     this.options.table.add(newStatus(spec.jobId));
-    setImmediate(() => this.spawnJob(job));
+    this.spawnJob(job);
   }
 
   /**
@@ -93,7 +104,8 @@ export class Runner {
     if (isFinalState(status.state)) throw new BatonError('CONFLICT', `job ${jobId} already ended (${stateName(status.state)})`);
     const job = this.active.get(jobId);
     if (!job) throw new BatonError('INTERNAL', `job ${jobId} is ${stateName(status.state)} but has no process record`);
-    if (!job.child) {
+    if (job.pid === undefined) {
+      // The spawner may still start it: the 'spawned' handler kills it then.
       job.cancelled = true;
       this.finish(job, { state: JobState.JOB_STATE_STOPPED, error: 'stopped before it started' });
     } else if (!job.stop) {
@@ -127,44 +139,51 @@ export class Runner {
   }
 
   private spawnJob(job: ActiveJob): void {
-    if (job.cancelled) return;
     const { spec } = job;
-    const { table, output } = this.options;
-    let fd: number;
-    try {
-      fd = output.openForJob(spec.jobId);
-    } catch (err) {
-      this.finish(job, { state: JobState.JOB_STATE_FAILED, error: `cannot open output file ${output.pathFor(spec.jobId)}: ${(err as Error).message}` });
-      return;
-    }
-    let child: ChildProcess;
-    try {
-      child = spawn(spec.program, spec.args, { detached: true, cwd: spec.cwd, env: spec.env, stdio: ['ignore', fd, fd] });
-    } catch (err) {
-      this.finish(job, { state: JobState.JOB_STATE_FAILED, error: describeSpawnError((err as NodeJS.ErrnoException).code, spec.command, (err as Error).message) });
-      return;
-    } finally {
-      // The child has its own copy of the descriptor now (spawn forks synchronously).
-      closeSync(fd);
-    }
-    job.child = child;
-    child.once('spawn', () => {
-      table.update(spec.jobId, { state: JobState.JOB_STATE_RUNNING, pid: child.pid ?? 0, startedAtMs: Date.now() });
-      this.ensureCapChecks();
+    const { table, output, spawner } = this.options;
+    const outputPath = output.pathFor(spec.jobId);
+    spawner.spawn(
+      { jobId: spec.jobId, program: spec.program, args: spec.args, cwd: spec.cwd, env: spec.env, outputPath },
+      {
+        spawned: (pid, startedAtMs) => {
+          job.pid = pid;
+          if (job.cancelled) {
+            // Stopped before it started, and already reported so: it must not run.
+            this.signalGroup(job, 'SIGKILL');
+            return;
+          }
+          table.update(spec.jobId, { state: JobState.JOB_STATE_RUNNING, pid, startedAtMs });
+          this.ensureCapChecks();
+        },
+        failed: ({ stage, code, message }) => {
+          const error = stage === 'open' ? `cannot open output file ${outputPath}: ${message}` : describeSpawnError(code, spec.command, message);
+          this.finish(job, { state: JobState.JOB_STATE_FAILED, error });
+        },
+        exited: (code, signal) => void this.onLeaderExit(job, code, signal),
+        lost: (pid) => void this.onSpawnerLost(job, pid),
+      },
+    );
+  }
+
+  /** The spawner died without reporting this job's end: kill what we can reach, report it failed. */
+  private async onSpawnerLost(job: ActiveJob, pid: number | undefined): Promise<void> {
+    job.pid ??= pid;
+    clearTimeout(job.killTimer);
+    this.signalGroup(job, 'SIGKILL');
+    if (job.ended) return;
+    const size = await this.options.output.enforceCap(job.spec.jobId).catch(() => undefined);
+    this.finish(job, {
+      state: JobState.JOB_STATE_FAILED,
+      error: job.pid === undefined ? `${SPAWNER_LOST_ERROR} before the job started` : SPAWNER_LOST_ERROR,
+      outputBytes: size?.bytes ?? 0,
+      ...(size?.truncated ? { outputTruncated: true } : {}),
     });
-    child.on('error', (err: NodeJS.ErrnoException) => {
-      // Without a pid the process never started; otherwise this was a failed kill, already logged.
-      if (child.pid === undefined) {
-        this.finish(job, { state: JobState.JOB_STATE_FAILED, error: describeSpawnError(err.code, spec.command, err.message) });
-      }
-    });
-    child.once('exit', (code, signal) => void this.onLeaderExit(job, code, signal));
   }
 
   private async onLeaderExit(job: ActiveJob, code: number | null, signal: NodeJS.Signals | null): Promise<void> {
     clearTimeout(job.killTimer);
-    // Whatever the leader left behind in its group dies with it.
-    this.signalGroup(job, 'SIGKILL');
+    // The spawner has already sent SIGKILL to whatever the leader left in its group.
+    if (job.ended) return;
     // Judged now: a stop arriving while the cap check below runs must not relabel a normal exit.
     const report = describeExit({ code, signal, stop: job.stop });
     const size = await this.options.output.enforceCap(job.spec.jobId).catch(() => undefined);
@@ -187,7 +206,7 @@ export class Runner {
   }
 
   private signalGroup(job: ActiveJob, signal: NodeJS.Signals): void {
-    const pid = job.child?.pid;
+    const pid = job.pid;
     if (pid === undefined) return;
     try {
       process.kill(-pid, signal);
@@ -214,7 +233,7 @@ export class Runner {
     const { table, output, log } = this.options;
     try {
       for (const [jobId, job] of this.active) {
-        if (!job.child?.pid) continue;
+        if (job.pid === undefined) continue;
         const size = await output.enforceCap(jobId);
         table.setOutputBytes(jobId, size.bytes);
         if (size.truncated && !table.get(jobId)?.outputTruncated) table.update(jobId, { outputTruncated: true });

@@ -16,6 +16,7 @@ import { JobsFolder } from './jobs-folder.js';
 import { OutputFiles } from './output-files.js';
 import { Registration } from './registration.js';
 import { Runner } from './runner.js';
+import { SpawnerClient } from './spawner/spawner-client.js';
 import { WatchHub } from './watch-hub.js';
 
 const WORKER_SERVICE_NAME = 'baton.v1.WorkerService';
@@ -73,7 +74,8 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
     output.remove(jobId).catch((err: unknown) => log.warn({ job_id: jobId, err }, 'could not delete the output file of a forgotten job'));
   });
   logJobChanges(table, log);
-  const runner = new Runner({ workerId, capacity: options.capacity, defaultGraceMs: options.stopGraceMs, table, output, log });
+  const spawner = new SpawnerClient(log);
+  const runner = new Runner({ workerId, capacity: options.capacity, defaultGraceMs: options.stopGraceMs, table, output, spawner, log });
   const watchers = new WatchHub(table);
 
   const server = new grpc.Server(SERVER_OPTIONS);
@@ -94,6 +96,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
     server.forceShutdown();
     throw err;
   }
+  spawner.start();
   const registration = new Registration({
     client,
     schedulerAddress: options.scheduler,
@@ -115,6 +118,8 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
       health.setStatus('', 'NOT_SERVING');
       health.setStatus(WORKER_SERVICE_NAME, 'NOT_SERVING');
       await runner.stopAll();
+      // Every job has ended; the spawner would SIGKILL any group still running as it exits.
+      await spawner.close();
       // The scheduler learns the final statuses over WatchJobs; give them a moment to leave.
       await watchers.closeAll(WATCH_FLUSH_TIMEOUT_MS);
       await registration.stop();

@@ -3,10 +3,12 @@
  * ports and tracks them, so every test talks to the real thing and leaves nothing behind.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, mkdirSync, writeFileSync, chmodSync, rmSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, mkdirSync, writeFileSync, chmodSync, rmSync, existsSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { caFiles, certFiles, initCaFiles, issueCertFiles } from '../../src/common/certs.js';
 
 const MAIN = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 export const EXAMPLE_JOBS = fileURLToPath(new URL('../../../examples/jobs', import.meta.url));
@@ -139,13 +141,37 @@ export interface SchedulerHandle extends BatonProcess {
   api: string;
   grpc: string;
   dataDir: string;
+  /** The cluster's CA and certificates (`<dataDir>/certs`); workers of this scheduler get theirs here. */
+  certsDir: string;
+}
+
+/**
+ * A cluster's certificates folder: a CA and the scheduler's certificate, made in-process on
+ * first use and reused after (a scheduler restarted on the same data folder keeps its CA).
+ */
+export async function clusterCerts(dir: string): Promise<string> {
+  if (!existsSync(caFiles(dir).cert)) await initCaFiles(dir);
+  if (!existsSync(certFiles(dir, { role: 'scheduler', name: 'scheduler' }).cert)) await issueCertFiles(dir, { role: 'scheduler' });
+  return dir;
+}
+
+/** Worker `name`'s certificate in `certsDir`, issued unless it is there already. */
+export async function workerCert(certsDir: string, name: string): Promise<ReturnType<typeof certFiles>> {
+  const files = certFiles(certsDir, { role: 'worker', name });
+  if (!existsSync(files.cert)) await issueCertFiles(certsDir, { role: 'worker', name });
+  return files;
 }
 
 export async function startScheduler(opts: { dataDir?: string; args?: string[] } = {}): Promise<SchedulerHandle> {
   const dataDir = opts.dataDir ?? tempDir('baton-scheduler-');
-  const proc = startProcess('scheduler', ['scheduler', '--http', '127.0.0.1:0', '--grpc', '127.0.0.1:0', '--data-dir', dataDir, '--no-auth', ...(opts.args ?? [])]); // args ['--auth'] turns tokens on
+  // mTLS by default, with a CA of this cluster's own; args ['--insecure'] runs plaintext.
+  const certsDir = await clusterCerts(path.join(dataDir, 'certs'));
+  const proc = startProcess('scheduler', [
+    'scheduler', '--http', '127.0.0.1:0', '--grpc', '127.0.0.1:0', '--data-dir', dataDir, '--certs-dir', certsDir,
+    '--no-auth', ...(opts.args ?? []), // args ['--auth'] turns tokens on
+  ]);
   const ready = await proc.waitForLog((l) => l.msg === 'scheduler ready');
-  return Object.assign(proc, { api: `http://${String(ready.http)}`, grpc: String(ready.grpc), dataDir }) as SchedulerHandle;
+  return Object.assign(proc, { api: `http://${String(ready.http)}`, grpc: String(ready.grpc), dataDir, certsDir }) as SchedulerHandle;
 }
 
 export interface WorkerHandle extends BatonProcess {
@@ -153,13 +179,27 @@ export interface WorkerHandle extends BatonProcess {
   dataDir: string;
 }
 
+/**
+ * Starts a worker of `scheduler`. With the scheduler's `certsDir` (every handle from
+ * startScheduler has one) the worker gets a certificate of that cluster for its id: the
+ * given one, else the one kept in its data folder, else a new `w-…`.
+ */
 export async function startWorker(
-  scheduler: { grpc: string },
+  scheduler: { grpc: string; certsDir?: string },
   opts: { id?: string; jobsDir?: string; dataDir?: string; args?: string[] } = {},
 ): Promise<WorkerHandle> {
   const dataDir = opts.dataDir ?? tempDir('baton-worker-');
   const args = ['worker', '--listen', '127.0.0.1:0', '--scheduler', scheduler.grpc, '--data-dir', dataDir, '--jobs-dir', opts.jobsDir ?? EXAMPLE_JOBS];
-  if (opts.id) args.push('--id', opts.id);
+  const tls = scheduler.certsDir !== undefined && !(opts.args ?? []).includes('--insecure');
+  if (tls) {
+    const idFile = path.join(dataDir, 'worker-id');
+    const id = opts.id ?? (existsSync(idFile) ? readFileSync(idFile, 'utf8').trim() : `w-${randomBytes(4).toString('hex')}`);
+    if (!existsSync(idFile)) writeFileSync(idFile, `${id}\n`); // the same id (and certificate) on a restart
+    await workerCert(scheduler.certsDir!, id);
+    args.push('--certs-dir', scheduler.certsDir!, '--id', id);
+  } else if (opts.id) {
+    args.push('--id', opts.id);
+  }
   const proc = startProcess(`worker ${opts.id ?? ''}`.trim(), [...args, ...(opts.args ?? [])]);
   const registered = await proc.waitForLog((l) => l.msg === 'worker registered');
   return Object.assign(proc, { id: String(registered.worker_id), dataDir }) as WorkerHandle;

@@ -1,14 +1,22 @@
 import * as grpc from '@grpc/grpc-js';
-import { addStandardServices, bindServer, SERVER_OPTIONS, serverCredentials } from '../../common/grpc.js';
+import { addStandardServices, bindServer, SERVER_OPTIONS, serverCredentials, workerCallerProblem, type GrpcSecurity } from '../../common/grpc.js';
 import { BatonError, toGrpcError } from '../../common/errors.js';
 import type { Logger } from '../../common/logger.js';
 import { SchedulerServiceService, type SchedulerServiceServer } from '../../gen/baton/v1/scheduler.js';
 import type { Registry } from '../registry.js';
 
 /** SchedulerService: workers register, heartbeat and deregister here. */
-function schedulerService(registry: Registry, heartbeatIntervalMs: number, log: Logger): SchedulerServiceServer {
+function schedulerService(registry: Registry, heartbeatIntervalMs: number, log: Logger, security: GrpcSecurity): SchedulerServiceServer {
+  // Under TLS a worker speaks only for itself: the worker id must be the one its certificate names.
+  const refused = (call: grpc.ServerUnaryCall<unknown, unknown>, workerId: string, method: string): Error | undefined => {
+    const problem = workerCallerProblem(call, security, workerId);
+    if (problem) log.warn({ worker_id: workerId, method, peer: call.getPeer(), reason: problem.message }, 'worker call refused');
+    return problem;
+  };
   return {
     registerWorker(call, callback) {
+      const problem = refused(call, call.request.workerId, 'RegisterWorker');
+      if (problem) return callback(toGrpcError(problem));
       registry.register(call.request).then(
         () => callback(null, { heartbeatIntervalMs }),
         (err: unknown) => {
@@ -20,12 +28,16 @@ function schedulerService(registry: Registry, heartbeatIntervalMs: number, log: 
     deregisterWorker(call, callback) {
       const { workerId } = call.request;
       if (!workerId) return callback(toGrpcError(new BatonError('BAD_REQUEST', 'worker_id must not be empty')));
+      const problem = refused(call, workerId, 'DeregisterWorker');
+      if (problem) return callback(toGrpcError(problem));
       if (!registry.deregister(workerId)) return callback(toGrpcError(new BatonError('NOT_FOUND', `worker "${workerId}" is not registered`)));
       callback(null, {});
     },
     heartbeat(call, callback) {
       const { workerId, running } = call.request;
       if (!workerId) return callback(toGrpcError(new BatonError('BAD_REQUEST', 'worker_id must not be empty')));
+      const problem = refused(call, workerId, 'Heartbeat');
+      if (problem) return callback(toGrpcError(problem));
       if (!registry.heartbeat(workerId, running)) {
         return callback(toGrpcError(new BatonError('NOT_FOUND', `worker "${workerId}" is not registered; register again`)));
       }
@@ -39,11 +51,11 @@ export interface GrpcServer {
   port: number;
 }
 
-export async function startGrpcServer(address: string, registry: Registry, heartbeatIntervalMs: number, log: Logger): Promise<GrpcServer> {
+export async function startGrpcServer(address: string, registry: Registry, heartbeatIntervalMs: number, log: Logger, security: GrpcSecurity): Promise<GrpcServer> {
   const server = new grpc.Server(SERVER_OPTIONS);
-  server.addService(SchedulerServiceService, schedulerService(registry, heartbeatIntervalMs, log));
+  server.addService(SchedulerServiceService, schedulerService(registry, heartbeatIntervalMs, log, security));
   addStandardServices(server, ['baton.v1.SchedulerService']);
-  const port = await bindServer(server, address, serverCredentials(address));
+  const port = await bindServer(server, address, serverCredentials(address, security));
   return { server, port };
 }
 
