@@ -1,7 +1,18 @@
 import * as grpc from '@grpc/grpc-js';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { CHANNEL_OPTIONS, SERVER_OPTIONS, addStandardServices, bindServer, clientCredentials, serverCredentials } from '../common/grpc.js';
+import {
+  CHANNEL_OPTIONS,
+  SCHEDULER_IDENTITY,
+  SERVER_OPTIONS,
+  addStandardServices,
+  bindServer,
+  certifiedWorkerId,
+  clientCredentials,
+  schedulerOnlyInterceptors,
+  serverCredentials,
+  type GrpcSecurity,
+} from '../common/grpc.js';
 import { createLogger, type Logger } from '../common/logger.js';
 import { joinHostPort, splitHostPort } from '../common/net.js';
 import { packageRoot } from '../common/package-root.js';
@@ -27,7 +38,7 @@ const DEREGISTER_TIMEOUT_MS = 2_000;
 const SERVER_SHUTDOWN_TIMEOUT_MS = 2_000;
 
 export interface WorkerOptions {
-  /** Stable id; default: the one kept in `<dataDir>/worker-id`, created on first start. */
+  /** Stable id; default: the name in its certificate (TLS), else the one kept in `<dataDir>/worker-id`, created on first start. */
   id?: string;
   /** host:port to listen on; port 0 picks a free port. */
   listen: string;
@@ -47,6 +58,8 @@ export interface WorkerOptions {
   outputCapBytes: number;
   /** Finished jobs kept queryable (newest first); older ones and their output are deleted. */
   maxFinishedJobs?: number;
+  /** mTLS with the cluster's certificates (only the scheduler's may call WorkerService), or plaintext on loopback. */
+  security: GrpcSecurity;
   logger?: Logger;
 }
 
@@ -62,7 +75,7 @@ export interface RunningWorker {
 
 /** Starts serving WorkerService, then registers with the scheduler in the background. */
 export async function startWorker(options: WorkerOptions): Promise<RunningWorker> {
-  const workerId = await loadWorkerId(options.dataDir, options.id);
+  const workerId = await loadWorkerId(options.dataDir, certifiedWorkerId(options.security, options.id));
   const log = (options.logger ?? createLogger('worker')).child({ worker_id: workerId });
   const jobsFolder = await JobsFolder.open(options.jobsDir);
   const output = new OutputFiles(options.dataDir, options.outputCapBytes);
@@ -78,20 +91,20 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
   const runner = new Runner({ workerId, capacity: options.capacity, defaultGraceMs: options.stopGraceMs, table, output, spawner, log });
   const watchers = new WatchHub(table);
 
-  const server = new grpc.Server(SERVER_OPTIONS);
+  const server = new grpc.Server({ ...SERVER_OPTIONS, interceptors: schedulerOnlyInterceptors(options.security, WORKER_SERVICE_NAME) });
   server.addService(
     WorkerServiceService,
     createWorkerService({ workerId, table, runner, jobsFolder, commands: new CommandLookup(jobsFolder), output, watchers, log }),
   );
   const health = addStandardServices(server, [WORKER_SERVICE_NAME]);
-  const port = await bindServer(server, options.listen, serverCredentials(options.listen));
+  const port = await bindServer(server, options.listen, serverCredentials(options.listen, options.security));
   const address = joinHostPort(splitHostPort(options.listen).host, port);
   const advertise = options.advertise ?? address;
   log.info({ address, advertise, jobs_dir: jobsFolder.root, capacity: options.capacity }, 'worker ready');
 
   let client: SchedulerServiceClient;
   try {
-    client = new SchedulerServiceClient(options.scheduler, clientCredentials(options.scheduler), CHANNEL_OPTIONS);
+    client = new SchedulerServiceClient(options.scheduler, clientCredentials(options.scheduler, options.security, SCHEDULER_IDENTITY), CHANNEL_OPTIONS);
   } catch (err) {
     server.forceShutdown();
     throw err;
