@@ -330,6 +330,7 @@ describe('HTTP fuzz', () => {
     { name: 'a 50 KB path (the worker quoted it in a gRPC trailer too large to send: 504, then a broken channel)', method: 'POST', url: '/v1/jobs', body: () => ({ worker_id: worker.id, command: 'echo', path: 'x'.repeat(50_000) }), status: 400, error: /path/ },
     { name: 'a 50 KB cwd', method: 'POST', url: '/v1/jobs', body: () => ({ worker_id: worker.id, command: 'echo', path: 'ok.sh', cwd: 'x'.repeat(50_000) }), status: 400, error: /cwd/ },
     { name: 'a 50 KB command through the original /start', method: 'POST', url: '/start', body: () => ({ worker_id: worker.id, command: 'x'.repeat(50_000), path: 'ok.sh' }), status: 400, error: /command/ },
+    { name: 'a stop with a grace period beyond any gRPC deadline (crashed the scheduler)', method: 'POST', url: '/v1/jobs/00000000-0000-7000-8000-000000000000/stop', body: () => ({ grace_ms: 1e300 }), status: 400, error: /grace_ms/ },
     { name: 'an undecodable URL (fastify shape)', method: 'GET', url: '/v1/jobs/%zz%', status: 400, error: /not a valid url/ },
     { name: 'an over-long route parameter (fastify shape, 414)', method: 'GET', url: `/v1/jobs/${'x'.repeat(1000)}`, status: 414, error: /max param length/ },
     { name: 'a bad Content-Length (Node parser, fastify shape)', method: 'POST', url: '/v1/jobs', headers: 'Content-Length: abc\r\n', status: 400, error: /malformed HTTP request/ },
@@ -377,8 +378,9 @@ describe('HTTP fuzz', () => {
     await Promise.all(Array.from({ length: CONCURRENCY }, lane));
     t.diagnostic(`${REQUESTS} requests in ${Date.now() - started} ms; statuses ${JSON.stringify(Object.fromEntries([...statuses].sort()))}`);
 
-    assert.equal(scheduler.child.exitCode, null, 'the scheduler is alive');
-    assert.equal(scheduler.child.signalCode, null, 'the scheduler is alive');
+    const lastWords = (): string => `the scheduler is alive; its last output:\n${scheduler.output.slice(-30).join('\n')}`;
+    assert.equal(scheduler.child.exitCode, null, lastWords());
+    assert.equal(scheduler.child.signalCode, null, lastWords());
     const health = await fetch(`${scheduler.api}/healthz`);
     assert.equal(health.status, 200, 'the scheduler still answers /healthz');
     const workers = await fetch(`${scheduler.api}/v1/workers/${worker.id}`, { headers: { authorization: `Bearer ${admin}` } });

@@ -27,11 +27,16 @@ const ListQuery = Type.Object({
 });
 
 // The body is optional (`curl -X POST` sends none), so it is checked here rather than by a schema.
+/** An hour: a longer grace is a mistake, and an unbounded one overflows the gRPC deadline. */
+const MAX_GRACE_MS = 3_600_000;
+
 function graceFrom(body: unknown): number {
   if (body === undefined || body === null) return 0;
   const grace = (body as { grace_ms?: unknown }).grace_ms;
   if (grace === undefined) return 0;
-  if (typeof grace !== 'number' || !Number.isInteger(grace) || grace < 0) throw new BatonError('BAD_REQUEST', 'grace_ms must be a whole number of milliseconds, 0 or more');
+  if (typeof grace !== 'number' || !Number.isInteger(grace) || grace < 0 || grace > MAX_GRACE_MS) {
+    throw new BatonError('BAD_REQUEST', `grace_ms must be a whole number of milliseconds from 0 to ${MAX_GRACE_MS}`);
+  }
   return grace;
 }
 
