@@ -1,0 +1,256 @@
+import { BatonApiError, BatonConnectionError, describeNetworkError, isAbortError, networkErrorCode } from './errors.js';
+import type {
+  Health,
+  Job,
+  JobDetail,
+  JobPage,
+  ListJobsFilter,
+  OriginalJobRef,
+  OriginalQueryResult,
+  OriginalStartRequest,
+  OriginalStartResult,
+  OriginalStopResult,
+  SubmitJobRequest,
+  Worker,
+} from './types.js';
+
+export const DEFAULT_ADDRESS = 'http://127.0.0.1:7070';
+
+export interface BatonClientOptions {
+  /** The scheduler's HTTP address; default http://127.0.0.1:7070. "host:port" means http://host:port. */
+  address?: string;
+  /** An API token, sent as `Authorization: Bearer <token>`. */
+  token?: string;
+  /** A `fetch` to use instead of the global one (tests, proxies, custom agents). */
+  fetch?: typeof globalThis.fetch;
+}
+
+/** Every method takes these; `signal` aborts the call (and a running output stream). */
+export interface RequestOptions {
+  signal?: AbortSignal;
+}
+
+export interface OutputOptions extends RequestOptions {
+  /** Keep streaming until the job ends, instead of stopping at the output written so far. */
+  follow?: boolean;
+}
+
+export interface StopJobOptions extends RequestOptions {
+  /** How long the job gets between SIGTERM and SIGKILL; default: the worker's --stop-grace. */
+  graceMs?: number;
+}
+
+/** `"127.0.0.1:7070"` → `"http://127.0.0.1:7070"`; a trailing slash is dropped. */
+export function normalizeAddress(address: string): string {
+  const trimmed = address.trim().replace(/\/+$/, '');
+  const withScheme = /^[a-z][a-z0-9+.-]*:\/\//i.test(trimmed) ? trimmed : `http://${trimmed}`;
+  const url = new URL(withScheme);
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error(`not an HTTP address: "${address}" (use e.g. http://127.0.0.1:7070)`);
+  return withScheme;
+}
+
+/** `{state: 'running', limit: 10}` → `"?state=running&limit=10"`; undefined values are left out. */
+export function queryString(params: Record<string, string | number | boolean | undefined>): string {
+  const search = new URLSearchParams();
+  for (const [key, value] of Object.entries(params)) if (value !== undefined) search.set(key, String(value));
+  const text = search.toString();
+  return text ? `?${text}` : '';
+}
+
+/**
+ * A typed client for the scheduler's HTTP API: one method per call in the README's table.
+ * Failures are `BatonApiError` (the scheduler answered with an error status) or
+ * `BatonConnectionError` (it could not be reached); an aborted call rejects with the
+ * signal's reason (an `AbortError`).
+ */
+export class BatonClient {
+  readonly address: string;
+  private readonly token: string | undefined;
+  private readonly fetchFn: typeof globalThis.fetch;
+
+  constructor(options: BatonClientOptions = {}) {
+    this.address = normalizeAddress(options.address ?? DEFAULT_ADDRESS);
+    this.token = options.token || undefined;
+    this.fetchFn = options.fetch ?? globalThis.fetch;
+  }
+
+  // ---- health and workers ----
+
+  /** `GET /healthz`. */
+  health(options?: RequestOptions): Promise<Health> {
+    return this.json('GET', '/healthz', undefined, options);
+  }
+
+  /** `GET /v1/workers`: every worker the scheduler knows, by id. */
+  async listWorkers(options?: RequestOptions): Promise<Worker[]> {
+    const { workers } = await this.json<{ workers: Worker[] }>('GET', '/v1/workers', undefined, options);
+    return workers;
+  }
+
+  /** `GET /v1/workers/:id`. */
+  getWorker(id: string, options?: RequestOptions): Promise<Worker> {
+    return this.json('GET', `/v1/workers/${encodeURIComponent(id)}`, undefined, options);
+  }
+
+  // ---- jobs (/v1) ----
+
+  /** `POST /v1/jobs`: starts `command args…` on the worker; resolves with the new job. */
+  submitJob(request: SubmitJobRequest, options?: RequestOptions): Promise<Job> {
+    return this.json('POST', '/v1/jobs', request, options);
+  }
+
+  /** `GET /v1/jobs`: one page, newest first. Pass `next_cursor` back as `cursor` for the next. */
+  listJobs(filter: ListJobsFilter = {}, options?: RequestOptions): Promise<JobPage> {
+    const { state, worker_id, limit, cursor } = filter;
+    return this.json('GET', `/v1/jobs${queryString({ state, worker_id, limit, cursor })}`, undefined, options);
+  }
+
+  /** Every page of `GET /v1/jobs` from `filter.cursor` on (`filter.limit` is the page size). */
+  async *jobPages(filter: ListJobsFilter = {}, options?: RequestOptions): AsyncGenerator<JobPage, void, undefined> {
+    let cursor = filter.cursor;
+    do {
+      const page = await this.listJobs({ ...filter, cursor }, options);
+      yield page;
+      cursor = page.next_cursor ?? undefined;
+    } while (cursor);
+  }
+
+  /** Every job matching the filter, newest first, fetched a page at a time as the loop goes on. */
+  async *allJobs(filter: ListJobsFilter = {}, options?: RequestOptions): AsyncGenerator<Job, void, undefined> {
+    for await (const page of this.jobPages(filter, options)) yield* page.jobs;
+  }
+
+  /** `GET /v1/jobs/:id`: the job with its attempts. */
+  getJob(id: string, options?: RequestOptions): Promise<JobDetail> {
+    return this.json('GET', `/v1/jobs/${encodeURIComponent(id)}`, undefined, options);
+  }
+
+  /** `POST /v1/jobs/:id/stop`: SIGTERM to the job's process group, SIGKILL after the grace period. */
+  stopJob(id: string, options: StopJobOptions = {}): Promise<JobDetail> {
+    const body = options.graceMs === undefined ? undefined : { grace_ms: options.graceMs };
+    return this.json('POST', `/v1/jobs/${encodeURIComponent(id)}/stop`, body, options);
+  }
+
+  /**
+   * `GET /v1/jobs/:id/output[?follow=true]`: the job's output (stdout and stderr as
+   * written) from its first byte, as chunks. With `follow` the stream lasts until the job
+   * ends. Leaving the loop early (or aborting) closes the request.
+   */
+  output(id: string, options: OutputOptions = {}): AsyncIterable<Uint8Array> {
+    const path = `/v1/jobs/${encodeURIComponent(id)}/output${options.follow ? '?follow=true' : ''}`;
+    return this.streamBody('GET', path, undefined, options, options.follow === true);
+  }
+
+  /** The whole output so far as text (UTF-8). */
+  async outputText(id: string, options?: RequestOptions): Promise<string> {
+    const decoder = new TextDecoder();
+    let text = '';
+    for await (const chunk of this.output(id, { signal: options?.signal })) text += decoder.decode(chunk, { stream: true });
+    return text + decoder.decode();
+  }
+
+  // ---- the original calls ----
+
+  /** `POST /start`: runs `command path` on the worker; resolves with `{job_id}`. */
+  start(request: OriginalStartRequest, options?: RequestOptions): Promise<OriginalStartResult> {
+    return this.json('POST', '/start', request, options);
+  }
+
+  /** `POST /stop`. */
+  stop(ref: OriginalJobRef, options?: RequestOptions): Promise<OriginalStopResult> {
+    return this.json('POST', '/stop', ref, options);
+  }
+
+  /** `POST /query`. */
+  query(ref: OriginalJobRef, options?: RequestOptions): Promise<OriginalQueryResult> {
+    return this.json('POST', '/query', ref, options);
+  }
+
+  /** `POST /stream`: the output from its first byte, live, until the job ends. */
+  stream(ref: OriginalJobRef, options: RequestOptions = {}): AsyncIterable<Uint8Array> {
+    return this.streamBody('POST', '/stream', ref, options, true);
+  }
+
+  // ---- plumbing ----
+
+  private async json<T>(method: string, path: string, body: unknown, options: RequestOptions | undefined): Promise<T> {
+    const res = await this.request(method, path, body, options?.signal);
+    let text: string;
+    try {
+      text = await res.text();
+    } catch (err) {
+      throw this.failure(err, options?.signal);
+    }
+    try {
+      return JSON.parse(text) as T;
+    } catch {
+      throw new BatonApiError(res.status, `the scheduler answered ${method} ${path} with something that is not JSON: ${text.slice(0, 100)}`, method, path);
+    }
+  }
+
+  /** Sends the request; resolves with a 2xx response, else throws the typed error. */
+  private async request(method: string, path: string, body: unknown, signal: AbortSignal | undefined): Promise<Response> {
+    const headers: Record<string, string> = { accept: 'application/json' };
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    if (this.token) headers.authorization = `Bearer ${this.token}`;
+    let res: Response;
+    try {
+      res = await this.fetchFn(this.address + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), signal });
+    } catch (err) {
+      throw this.failure(err, signal);
+    }
+    if (res.ok) return res;
+    let message = res.statusText || `HTTP ${res.status}`;
+    try {
+      const text = await res.text();
+      const parsed = JSON.parse(text) as { error?: unknown };
+      if (typeof parsed.error === 'string' && parsed.error) message = parsed.error;
+    } catch {
+      // no JSON error body: keep the status text
+    }
+    throw new BatonApiError(res.status, message, method, path);
+  }
+
+  private failure(err: unknown, signal: AbortSignal | undefined): unknown {
+    if (signal?.aborted || isAbortError(err)) return signal?.reason ?? err;
+    return new BatonConnectionError(this.address, describeNetworkError(err), { cause: err });
+  }
+
+  /**
+   * A response body as chunks. The global fetch gives up on a body silent for five
+   * minutes; a followed job may well be that quiet, so a followed stream that times out is
+   * asked for again and the bytes already delivered are skipped (output only grows).
+   */
+  private async *streamBody(method: string, path: string, body: unknown, options: RequestOptions, resumable: boolean): AsyncGenerator<Uint8Array, void, undefined> {
+    let delivered = 0;
+    for (;;) {
+      const res = await this.request(method, path, body, options.signal);
+      if (!res.body) return;
+      const reader = res.body.getReader();
+      let skip = delivered;
+      try {
+        for (;;) {
+          const { done, value } = await reader.read();
+          if (done) return;
+          let chunk = value;
+          if (skip > 0) {
+            if (chunk.byteLength <= skip) {
+              skip -= chunk.byteLength;
+              continue;
+            }
+            chunk = chunk.subarray(skip);
+            skip = 0;
+          }
+          delivered += chunk.byteLength;
+          yield chunk;
+        }
+      } catch (err) {
+        if (resumable && !options.signal?.aborted && networkErrorCode(err) === 'UND_ERR_BODY_TIMEOUT') continue;
+        throw this.failure(err, options.signal);
+      } finally {
+        // Leaving early (break, abort, error) closes the request; after the end it is a no-op.
+        await reader.cancel().catch(() => undefined);
+      }
+    }
+  }
+}
