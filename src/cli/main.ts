@@ -8,6 +8,12 @@ import { workerCommand } from './worker.js';
 import { devCommand } from './dev.js';
 import { certsCommand } from './certs.js';
 import { tokenCommand } from './token.js';
+import { runCommand } from './run.js';
+import { psCommand } from './ps.js';
+import { statusCommand } from './status.js';
+import { logsCommand } from './logs.js';
+import { stopCommand } from './stop.js';
+import { workersCommand } from './workers.js';
 
 const { version } = JSON.parse(readFileSync(path.join(packageRoot, 'package.json'), 'utf8')) as { version: string };
 
@@ -20,6 +26,12 @@ const program = new Command('baton')
   .addCommand(workerCommand())
   .addCommand(certsCommand())
   .addCommand(tokenCommand())
+  .addCommand(runCommand())
+  .addCommand(psCommand())
+  .addCommand(statusCommand())
+  .addCommand(logsCommand())
+  .addCommand(stopCommand())
+  .addCommand(workersCommand())
   .addHelpText(
     'after',
     `
@@ -28,7 +40,9 @@ Examples:
   baton certs init && baton certs issue scheduler && baton certs issue worker w-1
                                               the cluster CA and certificates (./.baton/certs)
   baton scheduler --http 127.0.0.1:7070       the scheduler alone
-  baton worker --id w-1 --scheduler 127.0.0.1:7071 --jobs-dir ./jobs`,
+  baton worker --id w-1 --scheduler 127.0.0.1:7071 --jobs-dir ./jobs
+  baton run -- bash -c 'echo hi; exit 7'      run a command on the one worker up; exits 7
+  baton ps --state running                    jobs, newest first`,
   );
 
 // Set by `baton dev` for its children: the parent holds our stdin open, so its end means

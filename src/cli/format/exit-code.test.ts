@@ -1,0 +1,55 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { exitCodeFor, runFailureExitCode, signalNumber, type FinishedJob } from './exit-code.js';
+
+const job = (over: Partial<FinishedJob>): FinishedJob => ({ state: 'failed', exit_code: null, signal: null, error: null, ...over });
+
+describe('exitCodeFor', () => {
+  const cases: [string, FinishedJob, number | undefined][] = [
+    ['succeeded', job({ state: 'succeeded', exit_code: 0 }), 0],
+    ['succeeded without a code', job({ state: 'succeeded' }), 0],
+    ['exit 7', job({ exit_code: 7, error: 'exited with code 7' }), 7],
+    ['exit 255', job({ exit_code: 255 }), 255],
+    ['SIGKILL', job({ signal: 'SIGKILL', error: 'killed by signal SIGKILL' }), 137],
+    ['SIGSEGV', job({ signal: 'SIGSEGV' }), 139],
+    ['signal only in the error text', job({ error: 'killed by signal SIGINT' }), 130],
+    ['stopped with SIGTERM', job({ state: 'stopped', signal: 'SIGTERM', error: 'stopped with SIGTERM' }), 143],
+    ['stopped, escalated', job({ state: 'stopped', signal: 'SIGKILL', error: 'killed by SIGKILL after stop' }), 137],
+    ['stopped, no detail', job({ state: 'stopped' }), 143],
+    ['stopped, but the job exited with its own code', job({ state: 'stopped', exit_code: 3 }), 3],
+    ['stopped, caught SIGTERM and exited 0', job({ state: 'stopped', exit_code: 0, error: 'stopped with SIGTERM' }), 0],
+    ['failed with code 0 is still a failure', job({ exit_code: 0 }), 1],
+    ['timed out', job({ state: 'timed_out' }), 124],
+    ['command not found', job({ error: 'command not found: nope' }), 127],
+    ['permission denied', job({ error: 'permission denied: ./x.sh' }), 126],
+    ['lost', job({ state: 'lost', error: 'worker went away' }), 1],
+    ['unknown signal name', job({ signal: 'SIGNOPE' }), 1],
+    ['running', job({ state: 'running' }), undefined],
+    ['dispatched', job({ state: 'dispatched' }), undefined],
+  ];
+  for (const [name, j, expected] of cases) it(`${name} → ${String(expected)}`, () => assert.equal(exitCodeFor(j), expected));
+});
+
+describe('signalNumber', () => {
+  for (const [name, n] of [
+    ['SIGINT', 2],
+    ['SIGKILL', 9],
+    ['SIGTERM', 15],
+    ['NOPE', undefined],
+  ] as const) {
+    it(`${name} → ${String(n)}`, () => assert.equal(signalNumber(name), n));
+  }
+});
+
+describe('runFailureExitCode', () => {
+  const api = (status: number, message: string): Error => Object.assign(new Error(message), { status });
+  for (const [name, err, expected] of [
+    ['command not found', api(400, 'command not found: nope'), 127],
+    ['not executable', api(400, 'permission denied: x.sh is not executable (chmod +x it)'), 126],
+    ['other bad request', api(400, 'cwd leaves the jobs folder'), 125],
+    ['worker down', api(503, 'worker w is down'), 125],
+    ['connection', new Error('cannot reach the scheduler'), 125],
+  ] as const) {
+    it(`${name} → ${expected}`, () => assert.equal(runFailureExitCode(err), expected));
+  }
+});

@@ -1,0 +1,100 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import type { Job, JobDetail, Worker } from '../../client/index.js';
+import { palette } from './color.js';
+import { commandLine, exitText, jobStatus, jobsTable, shellQuote, workersTable } from './views.js';
+
+const plain = palette(false);
+const now = Date.parse('2025-01-10T12:00:00.000Z');
+
+const job = (over: Partial<Job> = {}): Job => ({
+  id: '0194-aaaa',
+  state: 'succeeded',
+  worker_id: 'w-1',
+  command: 'bash',
+  path: '',
+  args: ['-c', 'echo hi'],
+  env: {},
+  cwd: '',
+  created_at: '2025-01-10T11:59:57.000Z',
+  updated_at: null,
+  finished_at: '2025-01-10T11:59:58.500Z',
+  exit_code: 0,
+  signal: null,
+  error: null,
+  output_truncated: false,
+  ...over,
+});
+
+describe('shellQuote and commandLine', () => {
+  for (const [word, expected] of [
+    ['echo', 'echo'],
+    ['a b', "'a b'"],
+    ['', "''"],
+    ["it's", "'it'\\''s'"],
+    ['--flag=x/y.z', '--flag=x/y.z'],
+    ['$HOME', "'$HOME'"],
+  ] as const) {
+    it(`${JSON.stringify(word)} → ${expected}`, () => assert.equal(shellQuote(word), expected));
+  }
+  for (const [j, expected] of [
+    [job(), "bash -c 'echo hi'"],
+    [job({ command: 'bash', path: 'count.sh', args: [] }), 'bash count.sh'],
+    [job({ command: 'true', args: [] }), 'true'],
+  ] as const) {
+    it(expected, () => assert.equal(commandLine(j), expected));
+  }
+});
+
+describe('exitText', () => {
+  for (const [j, expected] of [
+    [job(), '0'],
+    [job({ state: 'running', finished_at: null, exit_code: null }), '-'],
+    [job({ state: 'failed', exit_code: 7 }), '7'],
+    [job({ state: 'failed', exit_code: null, signal: 'SIGKILL' }), '137 (SIGKILL)'],
+  ] as const) {
+    it(`${j.state}/${String(j.exit_code)}/${String(j.signal)} → ${expected}`, () => assert.equal(exitText(j), expected));
+  }
+});
+
+describe('tables', () => {
+  it('jobs', () => {
+    const lines = jobsTable([job(), job({ id: '0194-bbbb', state: 'running', worker_id: 'w-22', args: ['long.sh'], finished_at: null, exit_code: null, created_at: '2025-01-10T11:58:00.000Z' })], now, plain);
+    assert.deepEqual(lines, [
+      'JOB ID      STATE       WORKER   COMMAND             CREATED   DURATION   EXIT',
+      "0194-aaaa   succeeded   w-1      bash -c 'echo hi'   3s ago    1.5s       0",
+      '0194-bbbb   running     w-22     bash long.sh        2m ago    2m00s      -',
+    ]);
+  });
+
+  it('workers', () => {
+    const w: Worker = { id: 'w-1', address: '127.0.0.1:7072', labels: { zone: 'a' }, capacity: 16, running: 2, state: 'up', last_heartbeat: '2025-01-10T11:59:59.000Z', registered_at: null, version: '0.1.0' };
+    assert.deepEqual(workersTable([w, { ...w, id: 'w-2', labels: {}, state: 'down', running: 0, last_heartbeat: '2025-01-10T11:50:00.000Z' }], now, plain), [
+      'WORKER ID   STATE   ADDRESS          RUNNING   LABELS   LAST HEARTBEAT   VERSION',
+      'w-1         up      127.0.0.1:7072   2/16      zone=a   1s ago           0.1.0',
+      'w-2         down    127.0.0.1:7072   0/16      -        10m ago          0.1.0',
+    ]);
+  });
+
+  it('status', () => {
+    const detail: JobDetail = {
+      ...job({ state: 'failed', exit_code: 7, error: 'exited with code 7' }),
+      attempts: [{ number: 1, worker_id: 'w-1', state: 'failed', exit_code: 7, signal: null, error: 'exited with code 7', created_at: null, started_at: '2025-01-10T11:59:57.000Z', finished_at: '2025-01-10T11:59:58.500Z' }],
+    };
+    assert.deepEqual(jobStatus(detail, now, plain), [
+      'Job:      0194-aaaa',
+      'State:    failed',
+      'Worker:   w-1',
+      "Command:  bash -c 'echo hi'",
+      'Created:  2025-01-10T11:59:57.000Z (3s ago)',
+      'Finished: 2025-01-10T11:59:58.500Z (1s ago)',
+      'Duration: 1.5s',
+      'Exit:     7',
+      'Error:    exited with code 7',
+      '',
+      'Attempts:',
+      '  #   WORKER   STATE    STARTED   FINISHED   EXIT   ERROR',
+      '  1   w-1      failed   3s ago    1s ago     7      exited with code 7',
+    ]);
+  });
+});

@@ -1,0 +1,75 @@
+import type { Job, JobDetail, Worker } from '../../client/index.js';
+import { paintState, type Palette } from './color.js';
+import { exitCodeFor } from './exit-code.js';
+import { renderTable, truncate } from './table.js';
+import { elapsed, relativeTime } from './time.js';
+
+/** Pure: what `baton ps`, `status` and `workers` print. */
+
+/** A word a shell would read back as the same word: `echo hi` → `echo hi`, `a b` → `'a b'`. */
+export function shellQuote(word: string): string {
+  if (word !== '' && /^[A-Za-z0-9_@%+=:,./-]+$/.test(word)) return word;
+  return `'${word.replaceAll("'", `'\\''`)}'`;
+}
+
+/** The job's command line as typed: command, then the script path, then the arguments. */
+export function commandLine(job: Pick<Job, 'command' | 'path' | 'args'>): string {
+  return [job.command, ...(job.path ? [job.path] : []), ...job.args].map(shellQuote).join(' ');
+}
+
+/** "0", "137 (SIGKILL)", "-" while running. */
+export function exitText(job: Job): string {
+  const code = exitCodeFor(job);
+  if (code === undefined) return '-';
+  return job.signal && job.exit_code === null ? `${code} (${job.signal})` : String(code);
+}
+
+export function jobsTable(jobs: readonly Job[], now: number, p: Palette): string[] {
+  const rows = [['JOB ID', 'STATE', 'WORKER', 'COMMAND', 'CREATED', 'DURATION', 'EXIT'].map(p.bold)];
+  for (const j of jobs) {
+    rows.push([j.id, paintState(p, j.state), j.worker_id, truncate(commandLine(j), 40), relativeTime(j.created_at, now), elapsed(j.created_at, j.finished_at, now), exitText(j)]);
+  }
+  return renderTable(rows);
+}
+
+export function workersTable(workers: readonly Worker[], now: number, p: Palette): string[] {
+  const rows = [['WORKER ID', 'STATE', 'ADDRESS', 'RUNNING', 'LABELS', 'LAST HEARTBEAT', 'VERSION'].map(p.bold)];
+  for (const w of workers) {
+    const labels = Object.entries(w.labels).map(([k, v]) => `${k}=${v}`).join(',') || '-';
+    rows.push([w.id, paintState(p, w.state), w.address, `${w.running}/${w.capacity}`, labels, relativeTime(w.last_heartbeat, now), w.version || '-']);
+  }
+  return renderTable(rows);
+}
+
+/** `baton status`: one field a line, then the attempts. */
+export function jobStatus(job: JobDetail, now: number, p: Palette): string[] {
+  const at = (iso: string | null): string => (iso ? `${iso} (${relativeTime(iso, now)})` : '-');
+  const fields: [string, string][] = [
+    ['Job', job.id],
+    ['State', paintState(p, job.state)],
+    ['Worker', job.worker_id],
+    ['Command', commandLine(job)],
+  ];
+  if (job.cwd) fields.push(['Directory', job.cwd]);
+  const envKeys = Object.keys(job.env);
+  if (envKeys.length > 0) fields.push(['Environment', envKeys.sort().join(', ')]);
+  fields.push(['Created', at(job.created_at)]);
+  if (job.finished_at) fields.push(['Finished', at(job.finished_at)]);
+  fields.push(['Duration', elapsed(job.created_at, job.finished_at, now) + (job.finished_at ? '' : ' so far')]);
+  fields.push(['Exit', exitText(job)]);
+  if (job.error) fields.push(['Error', p.red(job.error)]);
+  if (job.output_truncated) fields.push(['Output', p.yellow('truncated at the worker’s output cap')]);
+  if (job.submitted_by) fields.push(['Submitted by', job.submitted_by]);
+  if (job.stopped_by) fields.push(['Stopped by', job.stopped_by]);
+  const lines = renderTable(fields.map(([k, v]) => [p.bold(`${k}:`), v]), 1);
+  if (job.attempts.length > 0) {
+    lines.push('', p.bold('Attempts:'));
+    const rows = [['#', 'WORKER', 'STATE', 'STARTED', 'FINISHED', 'EXIT', 'ERROR'].map(p.dim)];
+    for (const a of job.attempts) {
+      const code = exitCodeFor(a);
+      rows.push([String(a.number), a.worker_id, paintState(p, a.state), relativeTime(a.started_at, now), relativeTime(a.finished_at, now), code === undefined ? '-' : String(code), a.error ?? '']);
+    }
+    lines.push(...renderTable(rows).map((l) => `  ${l}`));
+  }
+  return lines;
+}

@@ -1,0 +1,32 @@
+import { Command, Option } from 'commander';
+import { clientFrom, CONNECTION_HELP, exitQuietlyOnEpipe, guarded, withClientOptions, writeChunk, type ClientFlags } from './client-options.js';
+
+interface LogsFlags extends ClientFlags {
+  follow?: boolean;
+}
+
+export function logsCommand(): Command {
+  const command = withClientOptions(
+    new Command('logs')
+      .description("Print a job's output (stdout and stderr, as written) from its first byte.")
+      .argument('<job>', 'the job id')
+      .addOption(new Option('-f, --follow', 'keep printing new output until the job ends')),
+  ).addHelpText(
+    'after',
+    `${CONNECTION_HELP}
+
+Examples:
+  baton logs 0194c7a2-…
+  baton logs -f "$(baton run --detach -- ./long.sh)"
+  baton logs "$id" | grep -i error`,
+  );
+
+  command.action(
+    guarded(async (jobId: string) => {
+      const flags = command.opts<LogsFlags>();
+      exitQuietlyOnEpipe();
+      for await (const chunk of clientFrom(flags).output(jobId, { follow: flags.follow === true })) await writeChunk(process.stdout, chunk);
+    }),
+  );
+  return command;
+}

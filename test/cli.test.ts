@@ -1,0 +1,210 @@
+// The operator CLI (run, ps, status, logs, stop, workers) run as real `baton` processes
+// against a real scheduler and worker.
+import { describe, it, before } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { startScheduler, startWorker, jobsDir, tempDir, freePort, eventually, type SchedulerHandle, type WorkerHandle } from './harness.js';
+
+const MAIN = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+interface Result {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** `baton …` as a process, with BATON_ADDR pointing at `api`; resolves when it exits. */
+function baton(args: string[], opts: { api?: string; env?: Record<string, string> } = {}): Promise<Result> {
+  const env: NodeJS.ProcessEnv = { ...process.env, BATON_LOG_LEVEL: 'warn', ...opts.env };
+  delete env.BATON_TOKEN;
+  delete env.FORCE_COLOR;
+  if (opts.api) env.BATON_ADDR = opts.api;
+  Object.assign(env, opts.env);
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [MAIN, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+    child.once('error', reject);
+    child.once('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+function oneLine(r: Result): string {
+  const lines = r.stderr.split('\n').filter(Boolean);
+  assert.equal(lines.length, 1, `one line on stderr, got: ${JSON.stringify(r.stderr)}`);
+  return lines[0]!;
+}
+
+describe('baton CLI against a real cluster', () => {
+  let scheduler: SchedulerHandle;
+  let worker: WorkerHandle;
+  let api: string;
+  const run = (args: string[]): Promise<Result> => baton(args, { api });
+
+  before(async () => {
+    scheduler = await startScheduler();
+    worker = await startWorker(scheduler, { jobsDir: jobsDir({ 'sub/where.sh': '#!/bin/bash\necho "$GREETING from $(basename "$PWD")"\n' }) });
+    api = scheduler.api;
+  });
+
+  it('run streams the output and exits with the job’s exit code, on the only worker up', async () => {
+    const r = await run(['run', '--', 'bash', '-c', 'echo hi; exit 7']);
+    assert.equal(r.stdout, 'hi\n');
+    assert.equal(r.code, 7, r.stderr);
+    assert.equal(r.stderr, '');
+  });
+
+  it('run exits 0 on success, 128+signo on a signal, 127 for an unknown command', async () => {
+    const [ok, killed, missing] = await Promise.all([
+      run(['run', '--worker', worker.id, '-e', 'GREETING=hello', '--cwd', 'sub', '--', 'bash', 'where.sh']),
+      run(['run', '--', 'bash', '-c', 'kill -9 $$']),
+      run(['run', '--', 'no-such-command-xyz']),
+    ]);
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.equal(ok.stdout, 'hello from sub\n');
+    assert.equal(killed.code, 137, killed.stderr);
+    assert.equal(missing.code, 127);
+    assert.match(oneLine(missing), /^baton: command not found: no-such-command-xyz$/);
+  });
+
+  it('run --json streams the output to stderr and prints the final job on stdout', async () => {
+    const r = await run(['run', '--json', '--', 'bash', '-c', 'echo out; exit 3']);
+    assert.equal(r.code, 3);
+    assert.equal(r.stderr, 'out\n');
+    const job = JSON.parse(r.stdout) as { state: string; exit_code: number; attempts: unknown[] };
+    assert.equal(job.state, 'failed');
+    assert.equal(job.exit_code, 3);
+  });
+
+  it('run --detach prints the id; ps, status, logs and stop work on the running job', async () => {
+    const detached = await run(['run', '--detach', '--', 'bash', '-c', 'echo started; exec sleep 120']);
+    assert.equal(detached.code, 0, detached.stderr);
+    const id = detached.stdout.trim();
+    assert.match(id, UUID);
+
+    await eventually(async () => {
+      const s = JSON.parse((await run(['status', '--json', id])).stdout) as { state: string };
+      return s.state === 'running' ? true : undefined;
+    }, 'the job to run');
+
+    const ps = await run(['ps', '--json']);
+    assert.equal(ps.code, 0, ps.stderr);
+    const listed = (JSON.parse(ps.stdout) as { id: string; state: string }[]).find((j) => j.id === id);
+    assert.equal(listed?.state, 'running');
+
+    const [table, filtered, status, logs] = await Promise.all([run(['ps']), run(['ps', '--state', 'running', '--worker', worker.id]), run(['status', id]), run(['logs', id])]);
+    const header = table.stdout.split('\n')[0]!;
+    assert.match(header, /^JOB ID\s+STATE\s+WORKER\s+COMMAND\s+CREATED\s+DURATION\s+EXIT$/);
+    const row = table.stdout.split('\n').find((l) => l.startsWith(id));
+    assert.ok(row, table.stdout);
+    assert.match(row, new RegExp(`^${id}\\s+running\\s+${worker.id}\\s+bash -c 'echo started; exec sleep 120'\\s+(just now|\\d+s ago)\\s+\\S+\\s+-$`));
+    assert.ok(!table.stdout.includes('\u001b['), 'no colour when stdout is not a terminal');
+    assert.deepEqual(
+      filtered.stdout.split('\n').slice(1).filter(Boolean).map((l) => l.split(/\s+/)[0]),
+      [id],
+    );
+    assert.match(status.stdout, new RegExp(`^Job:\\s+${id}$`, 'm'));
+    assert.match(status.stdout, /^State:\s+running$/m);
+    assert.match(status.stdout, /^Attempts:$/m);
+    assert.equal(logs.stdout, 'started\n');
+
+    const stop = await run(['stop', id]);
+    assert.equal(stop.code, 0, stop.stderr);
+    assert.equal(stop.stdout, `${id} stopped (stopped with SIGTERM)\n`);
+    const after = JSON.parse((await run(['status', '--json', id])).stdout) as { state: string; signal: string };
+    assert.equal(after.state, 'stopped');
+
+    const again = await run(['stop', id]);
+    assert.notEqual(again.code, 0);
+    assert.match(oneLine(again), /^baton: job \S+ already ended \(stopped\)$/);
+  });
+
+  it('logs -f follows a job until it ends', async () => {
+    const id = (await run(['run', '--detach', '--', 'bash', '-c', 'echo one; sleep 1; echo two'])).stdout.trim();
+    const r = await run(['logs', '-f', id]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, 'one\ntwo\n');
+  });
+
+  it('workers lists the worker as a table and as JSON', async () => {
+    const [table, json] = await Promise.all([run(['workers']), run(['workers', '--json'])]);
+    assert.equal(table.code, 0, table.stderr);
+    const [header, row] = table.stdout.split('\n');
+    assert.match(header!, /^WORKER ID\s+STATE\s+ADDRESS\s+RUNNING\s+LABELS\s+LAST HEARTBEAT\s+VERSION$/);
+    assert.match(row!, new RegExp(`^${worker.id}\\s+up\\s+127\\.0\\.0\\.1:\\d+\\s+\\d+/16\\s+-\\s+(just now|\\d+s ago)\\s+\\S+$`));
+    const workers = JSON.parse(json.stdout) as { id: string; state: string }[];
+    assert.deepEqual(workers.map((w) => [w.id, w.state]), [[worker.id, 'up']]);
+  });
+
+  it('an unknown job is a non-zero exit with one line', async () => {
+    for (const args of [['status', 'nope'], ['logs', 'nope'], ['stop', 'nope']]) {
+      const r = await run(args);
+      assert.equal(r.code, 1, args.join(' '));
+      assert.equal(r.stdout, '');
+      assert.equal(oneLine(r), 'baton: job "nope" not found (`baton ps` lists jobs)');
+    }
+  });
+
+  it('an unreachable scheduler says so and what to do', async () => {
+    const addr = `http://127.0.0.1:${await freePort()}`;
+    const expected = `baton: cannot reach the scheduler at ${addr} (connection refused): is \`baton scheduler\` running?`;
+    const ps = await baton(['ps', '--addr', addr]);
+    assert.equal(ps.code, 1);
+    assert.equal(oneLine(ps), expected);
+    const viaEnv = await baton(['workers'], { env: { BATON_ADDR: addr } });
+    assert.equal(oneLine(viaEnv), expected);
+    const runIt = await baton(['run', '--addr', addr, '--', 'true']);
+    assert.equal(runIt.code, 125, 'run’s own failures are 125, like docker run');
+    assert.equal(oneLine(runIt), expected);
+  });
+
+  it('run without --worker refuses when several workers are up', async () => {
+    const second = await startWorker(scheduler);
+    const r = await run(['run', '--', 'true']);
+    assert.equal(r.code, 125);
+    assert.match(oneLine(r), /^baton: 2 workers are up \(.+\): choose one with --worker ID$/);
+    const chosen = await run(['run', '--worker', second.id, '--', 'true']);
+    assert.equal(chosen.code, 0, chosen.stderr);
+  });
+
+  it('--help has examples on every command', async () => {
+    for (const name of ['run', 'ps', 'status', 'logs', 'stop', 'workers']) {
+      const r = await baton([name, '--help']);
+      assert.equal(r.code, 0, name);
+      assert.match(r.stdout, /Examples:\n {2}baton /, name);
+      assert.match(r.stdout, /--addr/, name);
+      assert.match(r.stdout, /BATON_TOKEN/, name);
+    }
+  });
+});
+
+describe('baton CLI with API tokens', () => {
+  it('sends --token / BATON_TOKEN, and a missing or weak token says what to do', async () => {
+    const dataDir = tempDir('baton-cli-auth-');
+    const create = await baton(['token', 'create', '--role', 'viewer', '--name', 'cli-viewer', '--data-dir', dataDir]);
+    assert.equal(create.code, 0, create.stderr);
+    const token = create.stdout.trim();
+    const scheduler = await startScheduler({ dataDir, args: ['--auth'] });
+    await startWorker(scheduler);
+
+    const anonymous = await baton(['workers'], { api: scheduler.api });
+    assert.equal(anonymous.code, 1);
+    assert.match(oneLine(anonymous), /^baton: .*token.* \(pass --token or set BATON_TOKEN\)$/);
+
+    const withFlag = await baton(['workers', '--json', '--token', token], { api: scheduler.api });
+    assert.equal(withFlag.code, 0, withFlag.stderr);
+    assert.equal((JSON.parse(withFlag.stdout) as unknown[]).length, 1);
+
+    const viewerRuns = await baton(['run', '--', 'true'], { api: scheduler.api, env: { BATON_TOKEN: token } });
+    assert.equal(viewerRuns.code, 125);
+    assert.match(oneLine(viewerRuns), /^baton: .* \(the token is not allowed to do this\)$/);
+  });
+});
