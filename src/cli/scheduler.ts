@@ -14,6 +14,7 @@ interface SchedulerFlags extends TlsFlags {
   bodyLimit: number;
   heartbeatInterval: number;
   heartbeatTtl: number;
+  maxQueued: number;
   auth: boolean;
   authMaxFailures: number;
   httpsCert?: string;
@@ -44,6 +45,12 @@ export function schedulerCommand(): Command {
     .addOption(new Option('--body-limit <size>', 'largest request body accepted (e.g. 1MiB, 64k)').env('BATON_BODY_LIMIT').default(parseBytes('1MiB'), '1MiB').argParser(parseBytes))
     .addOption(new Option('--heartbeat-interval <duration>', 'how often workers are told to send heartbeats').env('BATON_HEARTBEAT_INTERVAL').default(2_000, '2s').argParser(parseDuration))
     .addOption(new Option('--heartbeat-ttl <duration>', 'a worker silent for longer is marked down').env('BATON_HEARTBEAT_TTL').default(10_000, '10s').argParser(parseDuration))
+    .addOption(
+      new Option('--max-queued <n>', 'jobs allowed to wait in the queue; beyond it POST /v1/jobs answers 429 with Retry-After')
+        .env('BATON_MAX_QUEUED')
+        .default(10_000)
+        .argParser(parsePositiveInt),
+    )
     .addOption(new Option('--no-auth', 'serve the API without tokens: every caller may do everything (env BATON_NO_AUTH=1); only for loopback or a trusted network'))
     .addOption(new Option('--auth', 'require API tokens (the default; overrides an earlier --no-auth)').hideHelp())
     .addOption(
@@ -78,7 +85,13 @@ Examples:
   baton scheduler --http 0.0.0.0:8080 --store postgres://postgres@127.0.0.1:5432/baton
   BATON_LOG_FORMAT=json baton scheduler --http 127.0.0.1:0 --grpc 127.0.0.1:0
 
-  curl -H "Authorization: Bearer $BATON_TOKEN" -d '{"worker_id":"w-1","command":"bash","path":"scripts/count.sh"}' http://127.0.0.1:7070/start`,
+  curl -H "Authorization: Bearer $BATON_TOKEN" -d '{"worker_id":"w-1","command":"bash","path":"scripts/count.sh"}' http://127.0.0.1:7070/start
+  curl -H "Authorization: Bearer $BATON_TOKEN" -d '{"command":"nvidia-smi","labels":{"gpu":"true"},"priority":5,"retry":{"max_attempts":3,"on":["lost"]}}' http://127.0.0.1:7070/v1/jobs
+
+Scheduling: a job without worker_id goes to the least loaded worker (relative to its capacity)
+that is up and carries all its labels; when none has room it waits in the queue (priority,
+then arrival) with the reason on the job. A worker silent past --heartbeat-ttl is down and
+its jobs end lost (retried if their retry policy says so).`,
     )
     .action(async () => {
       applyConfigFile(command, 'scheduler');
@@ -96,6 +109,7 @@ Examples:
         bodyLimit: flags.bodyLimit,
         heartbeatIntervalMs: flags.heartbeatInterval,
         heartbeatTtlMs: flags.heartbeatTtl,
+        maxQueued: flags.maxQueued,
         auth,
         authThrottle: { maxFailures: flags.authMaxFailures, windowMs: 60_000, maxTracked: 10_000 },
         https,

@@ -14,6 +14,7 @@ export const ERRORS = {
   ALREADY_EXISTS: { http: 409, grpc: GrpcStatus.ALREADY_EXISTS },
   PAYLOAD_TOO_LARGE: { http: 413, grpc: GrpcStatus.RESOURCE_EXHAUSTED },
   OVERLOADED: { http: 503, grpc: GrpcStatus.RESOURCE_EXHAUSTED },
+  QUEUE_FULL: { http: 429, grpc: GrpcStatus.RESOURCE_EXHAUSTED },
   WORKER_UNREACHABLE: { http: 502, grpc: GrpcStatus.UNAVAILABLE },
   WORKER_UNAVAILABLE: { http: 503, grpc: GrpcStatus.UNAVAILABLE },
   WORKER_TIMEOUT: { http: 504, grpc: GrpcStatus.DEADLINE_EXCEEDED },
@@ -26,6 +27,8 @@ export class BatonError extends Error {
   constructor(
     readonly code: ErrorCode,
     message: string,
+    /** When to try again, for answers that say "not now" (HTTP Retry-After). */
+    readonly retryAfterS?: number,
   ) {
     super(message);
     this.name = 'BatonError';

@@ -5,23 +5,26 @@ import { uuidv7 } from '../common/ids.js';
 import type { Logger } from '../common/logger.js';
 import type { JobStatus } from '../gen/baton/v1/common.js';
 import type { StreamJobResponse } from '../gen/baton/v1/worker.js';
+import type { Dispatcher } from './dispatcher.js';
 import { isFinal } from './job-state.js';
-import { updateFromWorker, type JobStatusApplier } from './job-status.js';
+import { parseRunId, runId, updateFromWorker, type JobStatusApplier } from './job-status.js';
 import type { Registry } from './registry.js';
-import type { AttemptRecord, JobFilter, JobRecord, NewJob, Store } from './store/store.js';
+import { DEFAULT_RETRY, type RetryPolicy } from './retry-policy.js';
+import type { AttemptRecord, JobFilter, JobRecord, NewJob, SandboxRequest, Store } from './store/store.js';
 import type { WorkerChannel } from './worker-channel.js';
 
-/** StartJob only validates and answers; a few seconds is plenty and bounds a hung worker. */
-const START_TIMEOUT_MS = 5_000;
 const QUERY_TIMEOUT_MS = 5_000;
 /** When the caller names no grace period the worker uses its own; assume up to this for the deadline. */
 const ASSUMED_DEFAULT_GRACE_MS = 10_000;
 const STOP_DEADLINE_SLACK_MS = 5_000;
 /** How long a stream may stay silent before its HTTP headers are committed (after that, a worker error can only cut the body short). */
 const STREAM_COMMIT_MS = 250;
+/** What a caller refused for a full queue is told to wait. */
+const QUEUE_FULL_RETRY_AFTER_S = 5;
 
 export interface JobSpec {
-  workerId: string;
+  /** Pins the job to this worker; absent: placement chooses. */
+  workerId?: string;
   command: string;
   path: string;
   args: string[];
@@ -29,7 +32,16 @@ export interface JobSpec {
   cwd: string;
   /** Token name of the caller ("anonymous" without tokens). */
   submittedBy: string;
+  /** Labels a worker must carry (every one). */
+  labels?: Record<string, string>;
+  /** Higher first; default 0. */
+  priority?: number;
+  retry?: RetryPolicy;
+  /** Sandbox requests, passed to the worker as they are (it checks them against its limits). */
+  sandbox?: JobSandboxRequest;
 }
+
+export type JobSandboxRequest = SandboxRequest;
 
 export interface JobDetail {
   job: JobRecord;
@@ -42,34 +54,79 @@ export class JobService {
     private readonly store: Store,
     private readonly registry: Registry,
     private readonly applier: JobStatusApplier,
+    private readonly dispatcher: Dispatcher,
+    private readonly maxQueued: number,
     private readonly log: Logger,
   ) {}
 
-  /** Records the job (queued) before asking the worker, so an accepted job is never lost. */
+  /**
+   * Records the job (queued) before any worker hears of it, so an accepted job is never lost,
+   * then hands it to the dispatcher. Answers once it is started, or waits in the queue (with
+   * the reason), or failed to start (that error is thrown, as the worker gave it).
+   */
   async start(spec: JobSpec): Promise<JobRecord> {
-    const channel = this.liveChannel(spec.workerId);
-    const now = Date.now();
-    const job: NewJob = { id: uuidv7(now), ...spec, createdAt: now };
-    await this.store.createJob(job);
-    try {
-      await channel.startJob({ jobId: job.id, command: spec.command, path: spec.path, args: spec.args, env: spec.env, cwd: spec.cwd }, START_TIMEOUT_MS);
-    } catch (err) {
-      const mapped = fromWorkerCallError(err, channel.who);
-      await this.applier.apply(job.id, spec.workerId, { state: 'failed', error: mapped.message }).catch((e: unknown) => this.logStoreError(job.id, e));
-      throw mapped;
+    if (spec.workerId !== undefined && !this.registry.get(spec.workerId)) throw new BatonError('NOT_FOUND', `worker "${spec.workerId}" not found`);
+    if (this.dispatcher.queuedCount >= this.maxQueued) {
+      throw new BatonError('QUEUE_FULL', `the queue is full (${this.maxQueued} jobs waiting); try again later`, QUEUE_FULL_RETRY_AFTER_S);
     }
-    // Not awaited: the caller needs only the id, and the watch stream's reports are ordered after it by the state check anyway.
-    this.applier.apply(job.id, spec.workerId, { state: 'dispatched' }).catch((e: unknown) => this.logStoreError(job.id, e));
-    return { ...job, state: 'dispatched', error: '', exitCode: null, signal: '', outputTruncated: false, updatedAt: now, finishedAt: null, stoppedBy: '' };
+    const now = Date.now();
+    const job: NewJob = {
+      id: uuidv7(now),
+      command: spec.command,
+      path: spec.path,
+      args: spec.args,
+      env: spec.env,
+      cwd: spec.cwd,
+      createdAt: now,
+      submittedBy: spec.submittedBy,
+      labels: spec.labels ?? {},
+      priority: spec.priority ?? 0,
+      retry: spec.retry ?? DEFAULT_RETRY,
+      pinnedWorker: spec.workerId ?? '',
+      sandbox: spec.sandbox ?? {},
+    };
+    await this.store.createJob(job);
+    const queued: JobRecord = {
+      ...job,
+      state: 'queued',
+      workerId: '',
+      attempt: 1,
+      reason: '',
+      nextAttemptAt: null,
+      error: '',
+      exitCode: null,
+      signal: '',
+      outputTruncated: false,
+      updatedAt: now,
+      finishedAt: null,
+      stoppedBy: '',
+    };
+    const result = await this.dispatcher.submit(queued);
+    if (result.kind === 'failed') throw result.error;
+    return result.job;
   }
 
   /** `by` (the caller's token name) is recorded as `stopped_by` once the worker has taken the stop. */
   async stop(jobId: string, workerId: string | undefined, graceMs: number, by: string): Promise<JobDetail> {
     const { job } = await this.find(jobId, workerId);
     if (isFinal(job.state)) throw new BatonError('CONFLICT', `job ${jobId} already ended (${job.state})`);
+    if (job.state === 'queued') {
+      // On no worker: the store's check is enough (a dispatch that got there first makes this a no-op, and the stop goes to the worker below).
+      if (await this.applier.apply(jobId, job.attempt, '', { state: 'stopped', error: 'stopped before it started' })) {
+        await this.store.setStoppedBy(jobId, by);
+        return this.find(jobId, workerId);
+      }
+      return this.stopOnWorker((await this.find(jobId, workerId)).job, workerId, graceMs, by);
+    }
+    return this.stopOnWorker(job, workerId, graceMs, by);
+  }
+
+  private async stopOnWorker(job: JobRecord, workerId: string | undefined, graceMs: number, by: string): Promise<JobDetail> {
+    const jobId = job.id;
+    if (isFinal(job.state)) throw new BatonError('CONFLICT', `job ${jobId} already ended (${job.state})`);
     const channel = this.channelOf(job.workerId);
     const deadline = (graceMs || ASSUMED_DEFAULT_GRACE_MS) + STOP_DEADLINE_SLACK_MS;
-    const res = await channel.stopJob(jobId, graceMs, deadline).catch((err: unknown) => {
+    const res = await channel.stopJob(runId(jobId, job.attempt), graceMs, deadline).catch((err: unknown) => {
       throw fromWorkerCallError(err, channel.who);
     });
     await this.store.setStoppedBy(jobId, by);
@@ -80,9 +137,9 @@ export class JobService {
   /** Fresh from the worker while the job is live; a finished job's record is final and needs no call. */
   async query(jobId: string, workerId: string | undefined): Promise<JobDetail> {
     const found = await this.find(jobId, workerId);
-    if (isFinal(found.job.state)) return found;
+    if (isFinal(found.job.state) || found.job.state === 'queued') return found;
     const channel = this.channelOf(found.job.workerId);
-    const res = await channel.queryJob(jobId, QUERY_TIMEOUT_MS).catch((err: unknown) => {
+    const res = await channel.queryJob(runId(jobId, found.job.attempt), QUERY_TIMEOUT_MS).catch((err: unknown) => {
       throw fromWorkerCallError(err, channel.who);
     });
     if (!(await this.applyReported(found.job.workerId, res.status))) return found;
@@ -108,8 +165,9 @@ export class JobService {
    */
   async output(jobId: string, workerId: string | undefined, follow: boolean): Promise<Readable> {
     const { job } = await this.find(jobId, workerId);
+    if (job.workerId === '') throw new BatonError('CONFLICT', `job ${jobId} is queued and has no output yet${job.reason ? ` (${job.reason})` : ''}`);
     const channel = this.channelOf(job.workerId);
-    const call = channel.streamJob(jobId, follow);
+    const call = channel.streamJob(runId(jobId, job.attempt), follow);
     const out = new PassThrough();
     out.on('close', () => call.cancel());
     return new Promise((resolve, reject) => {
@@ -151,18 +209,8 @@ export class JobService {
   private async applyReported(workerId: string, status: JobStatus | undefined): Promise<boolean> {
     const update = status && updateFromWorker(status);
     if (!update) return false;
-    return this.applier.apply(status.jobId, workerId, update);
-  }
-
-  /** For new work: the worker must be registered and up. */
-  private liveChannel(workerId: string): WorkerChannel {
-    const w = this.registry.get(workerId);
-    if (!w) throw new BatonError('NOT_FOUND', `worker "${workerId}" not found`);
-    if (w.state !== 'up' || !w.channel) {
-      const ago = Math.round((Date.now() - w.lastHeartbeatAt) / 1000);
-      throw new BatonError('WORKER_UNAVAILABLE', `worker ${workerId} is ${w.state === 'deregistered' ? 'deregistered' : 'down'} (last heartbeat ${ago}s ago)`);
-    }
-    return w.channel;
+    const { jobId, attempt } = parseRunId(status.jobId);
+    return this.applier.apply(jobId, attempt, workerId, update);
   }
 
   /** For existing jobs: a worker marked down may still answer, so only a missing channel refuses. */
@@ -171,9 +219,5 @@ export class JobService {
     if (w?.channel) return w.channel;
     const ago = w ? ` (last heartbeat ${Math.round((Date.now() - w.lastHeartbeatAt) / 1000)}s ago)` : '';
     throw new BatonError('WORKER_UNAVAILABLE', `worker ${workerId} is not connected${ago}`);
-  }
-
-  private logStoreError(jobId: string, err: unknown): void {
-    this.log.error({ job_id: jobId, err }, 'cannot record job state');
   }
 }

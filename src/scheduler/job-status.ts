@@ -1,7 +1,8 @@
 import type { Logger } from '../common/logger.js';
 import type { JobStatus } from '../gen/baton/v1/common.js';
-import { fromWorkerState } from './job-state.js';
-import type { StatusUpdate, Store } from './store/store.js';
+import { fromWorkerState, isFinal } from './job-state.js';
+import { decideRetry, isRetryOutcome, type RetryOutcome } from './retry-policy.js';
+import type { JobRecord, StatusUpdate, Store } from './store/store.js';
 
 /** A worker's JobStatus as a store update; null when it carries no state. */
 export function updateFromWorker(status: JobStatus): StatusUpdate | null {
@@ -19,24 +20,53 @@ export function updateFromWorker(status: JobStatus): StatusUpdate | null {
 }
 
 /**
- * The one path by which job states change: through the store's checked update, with
+ * The id a worker knows an attempt by. The first attempt runs under the job's own id; later
+ * ones add ".N", because a worker refuses an id it has seen and may see the job again.
+ */
+export function runId(jobId: string, attempt: number): string {
+  return attempt === 1 ? jobId : `${jobId}.${attempt}`;
+}
+
+export function parseRunId(id: string): { jobId: string; attempt: number } {
+  const m = /^(.*)\.([0-9]+)$/.exec(id);
+  return m ? { jobId: m[1]!, attempt: Number(m[2]) } : { jobId: id, attempt: 1 };
+}
+
+/** What the dispatcher hears from the applier. */
+export interface JobEvents {
+  /** The attempt on `workerId` ('' for a job never placed) ended, or the job was stopped while queued: its slot is free. */
+  attemptEnded(jobId: string, workerId: string): void;
+  /** The job waits in the queue again, for a new attempt. */
+  requeued(job: JobRecord): void;
+}
+
+/**
+ * The one path by which job states change: through the store's checked operations, with
  * one log line per change. Reports that would move a job backwards are logged and ignored.
+ * An attempt that ends failed, lost or timed out is retried here when its job's policy says
+ * so: the attempt ends and the next one is queued in one store operation.
  */
 export class JobStatusApplier {
+  /** Set once the dispatcher exists (it also applies states through here). */
+  events: JobEvents | undefined;
+
   constructor(
     private readonly store: Store,
     private readonly log: Logger,
+    private readonly jitter: () => number = Math.random,
   ) {}
 
-  async apply(jobId: string, workerId: string, update: StatusUpdate): Promise<boolean> {
-    const result = await this.store.applyStatus(jobId, workerId, update, Date.now());
+  async apply(jobId: string, attempt: number, workerId: string, update: StatusUpdate): Promise<boolean> {
+    if (isRetryOutcome(update.state) && workerId !== '' && (await this.retry(jobId, attempt, workerId, update.state, update))) return true;
+    const result = await this.store.applyStatus(jobId, attempt, workerId, update, Date.now());
     if (result.applied) {
       this.log.info(
-        { job_id: jobId, worker_id: workerId, state: update.state, exit_code: update.exitCode ?? null, signal: update.signal || undefined, error: update.error || undefined },
+        { job_id: jobId, attempt, worker_id: workerId || undefined, state: update.state, exit_code: update.exitCode ?? null, signal: update.signal || undefined, error: update.error || undefined },
         'job state changed',
       );
+      if (isFinal(update.state)) this.events?.attemptEnded(jobId, workerId);
     } else if (result.current === undefined) {
-      this.log.warn({ job_id: jobId, worker_id: workerId, state: update.state }, 'status for a job this worker does not own ignored');
+      this.log.info({ job_id: jobId, attempt, worker_id: workerId, state: update.state }, 'status for an attempt that is not the job\'s current one on this worker ignored');
     } else if (result.current !== update.state) {
       // Same-state repeats are normal (WatchJobs replays every job on reconnect); only a real regression is worth a line.
       this.log.info({ job_id: jobId, worker_id: workerId, state: update.state, current: result.current }, 'job status refused: it would move the job backwards');
@@ -48,10 +78,27 @@ export class JobStatusApplier {
   async applyWorkerStatus(workerId: string, status: JobStatus): Promise<void> {
     const update = updateFromWorker(status);
     if (update === null) return;
+    const { jobId, attempt } = parseRunId(status.jobId);
     try {
-      await this.apply(status.jobId, workerId, update);
+      await this.apply(jobId, attempt, workerId, update);
     } catch (err) {
-      this.log.error({ job_id: status.jobId, worker_id: workerId, err }, 'cannot record job status');
+      this.log.error({ job_id: jobId, worker_id: workerId, err }, 'cannot record job status');
     }
+  }
+
+  /** True when the policy asked for another attempt and it is now queued. */
+  private async retry(jobId: string, attempt: number, workerId: string, outcome: RetryOutcome, update: StatusUpdate): Promise<boolean> {
+    const found = await this.store.getJob(jobId);
+    const job = found?.job;
+    if (!job || job.attempt !== attempt || job.workerId !== workerId || isFinal(job.state)) return false;
+    const now = Date.now();
+    const decision = decideRetry(job.retry, attempt, outcome, now, this.jitter());
+    if ('giveUp' in decision) return false;
+    const reason = `attempt ${attempt} ${outcome.replace('_', ' ')}${update.error ? ` (${update.error})` : ''}; attempt ${attempt + 1} from ${new Date(decision.retryAt).toISOString()}`;
+    if (!(await this.store.requeueForRetry(jobId, attempt, workerId, update, decision.retryAt, reason, now))) return false;
+    this.log.info({ job_id: jobId, attempt, worker_id: workerId, state: outcome, error: update.error || undefined, next_attempt: attempt + 1, retry_at: decision.retryAt }, 'job attempt ended; retrying');
+    this.events?.attemptEnded(jobId, workerId);
+    this.events?.requeued({ ...job, state: 'queued', workerId: '', attempt: attempt + 1, nextAttemptAt: decision.retryAt, reason, error: update.error ?? '', updatedAt: now });
+    return true;
   }
 }

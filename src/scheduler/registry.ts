@@ -3,7 +3,9 @@ import { splitHostPort } from '../common/net.js';
 import { BatonError } from '../common/errors.js';
 import type { Logger } from '../common/logger.js';
 import type { RegisterWorkerRequest } from '../gen/baton/v1/scheduler.js';
-import type { JobStatusApplier } from './job-status.js';
+import type { JobStatus } from '../gen/baton/v1/common.js';
+import { fromWorkerState, isFinal } from './job-state.js';
+import { parseRunId, type JobStatusApplier } from './job-status.js';
 import type { Store, WorkerRecord, WorkerState } from './store/store.js';
 import { WorkerChannel } from './worker-channel.js';
 
@@ -14,6 +16,16 @@ export interface WorkerEntry extends WorkerRecord {
   channel: WorkerChannel | undefined;
 }
 
+/** What the dispatcher hears from the registry. */
+export interface WorkerEvents {
+  workerUp(workerId: string): void;
+  /** The worker's lease ran out: `error` is the sentence its live attempts end with. */
+  workerLost(workerId: string, error: string): void;
+}
+
+/** A worker told to stop a job must have a few seconds for it (its own grace period applies). */
+const STALE_STOP_TIMEOUT_MS = 30_000;
+
 /**
  * Every worker the scheduler knows, in memory (the request path reads it without I/O) and
  * mirrored to the store. Nothing here holds a lock across a network call: each worker has
@@ -22,6 +34,9 @@ export interface WorkerEntry extends WorkerRecord {
 export class Registry {
   private readonly workers = new Map<string, WorkerEntry>();
   private sweepTimer: NodeJS.Timeout | undefined;
+  private restartTimer: NodeJS.Timeout | undefined;
+  /** Set once the dispatcher exists. */
+  events: WorkerEvents | undefined;
 
   constructor(
     private readonly store: Store,
@@ -40,6 +55,14 @@ export class Registry {
     const every = Math.max(100, Math.min(1000, Math.floor(this.heartbeatTtlMs / 4)));
     this.sweepTimer = setInterval(() => this.sweep(Date.now()), every);
     this.sweepTimer.unref();
+    // Workers from an earlier run get one TTL from now to register again; then their jobs are lost.
+    this.restartTimer = setTimeout(() => {
+      const now = Date.now();
+      for (const w of this.workers.values()) {
+        if (w.state === 'down' && !w.channel) this.events?.workerLost(w.id, `worker ${w.id} did not come back after the scheduler restarted (no heartbeat for ${seconds(now - w.lastHeartbeatAt)})`);
+      }
+    }, this.heartbeatTtlMs);
+    this.restartTimer.unref();
   }
 
   get(id: string): WorkerEntry | undefined {
@@ -90,19 +113,41 @@ export class Registry {
       'worker state changed',
     );
     // Jobs that ended while the scheduler was away get their final state now.
-    for (const status of req.jobs) await this.applier.applyWorkerStatus(entry.id, status);
+    for (const status of req.jobs) await this.reconcile(entry.id, channel, status);
     channel.watch();
+    this.events?.workerUp(entry.id);
   }
 
-  /** False when the worker is unknown here (the caller answers NOT_FOUND: register again). */
+  /**
+   * A job the returning worker reports. An attempt the scheduler gave up on (marked lost,
+   * retried elsewhere, stopped) but still live on the worker is stopped there, so no job
+   * ever runs twice at once; anything else is applied like a status from the stream.
+   */
+  private async reconcile(workerId: string, channel: WorkerChannel, status: JobStatus): Promise<void> {
+    const reported = fromWorkerState(status.state);
+    if (reported !== null && !isFinal(reported)) {
+      const { jobId, attempt } = parseRunId(status.jobId);
+      const job = (await this.store.getJob(jobId))?.job;
+      if (!job || job.attempt !== attempt || job.workerId !== workerId || isFinal(job.state)) {
+        const why = !job ? 'unknown job' : isFinal(job.state) && job.attempt === attempt ? `the job is ${job.state}` : `attempt ${attempt} was given up (the job is on attempt ${job.attempt})`;
+        this.log.warn({ job_id: jobId, attempt, worker_id: workerId, reason: why }, 'stopping a job the returning worker still runs');
+        channel.stopJob(status.jobId, 0, STALE_STOP_TIMEOUT_MS).catch((err: unknown) => this.log.warn({ job_id: jobId, worker_id: workerId, err }, 'cannot stop a stale job'));
+        return;
+      }
+    }
+    await this.applier.applyWorkerStatus(workerId, status);
+  }
+
+  /**
+   * False when the worker is unknown here or its lease ran out (the caller answers NOT_FOUND:
+   * register again, reporting its jobs, which is how a returning worker's jobs are reconciled).
+   */
   heartbeat(id: string, running: number): boolean {
     const w = this.workers.get(id);
-    if (!w || !w.channel || w.state === 'deregistered') return false;
-    const now = Date.now();
-    w.lastHeartbeatAt = now;
+    if (!w || !w.channel || w.state !== 'up') return false;
+    w.lastHeartbeatAt = Date.now();
     w.running = running;
-    if (w.state === 'down') this.setState(w, 'up', 'heartbeat resumed');
-    else this.persist(w);
+    this.persist(w);
     return true;
   }
 
@@ -116,15 +161,20 @@ export class Registry {
     return true;
   }
 
-  /** Marks `down` every live worker silent for longer than the TTL. */
+  /** Marks `down` every live worker silent for longer than the TTL; their attempts are lost. */
   sweep(now: number): void {
     for (const w of this.workers.values()) {
-      if (w.state === 'up' && now - w.lastHeartbeatAt > this.heartbeatTtlMs) this.setState(w, 'down', `no heartbeat for ${now - w.lastHeartbeatAt} ms`);
+      if (w.state === 'up' && now - w.lastHeartbeatAt > this.heartbeatTtlMs) {
+        const silent = now - w.lastHeartbeatAt;
+        this.setState(w, 'down', `no heartbeat for ${silent} ms`);
+        this.events?.workerLost(w.id, `worker ${w.id} stopped answering (no heartbeat for ${seconds(silent)})`);
+      }
     }
   }
 
   close(): void {
     clearInterval(this.sweepTimer);
+    clearTimeout(this.restartTimer);
     for (const w of this.workers.values()) {
       w.channel?.close();
       w.channel = undefined;
@@ -141,4 +191,8 @@ export class Registry {
   private persist(w: WorkerEntry): void {
     this.store.setWorkerState(w.id, w.state, w.lastHeartbeatAt).catch((err: unknown) => this.log.error({ worker_id: w.id, err }, 'cannot record worker state'));
   }
+}
+
+function seconds(ms: number): string {
+  return `${Math.round(ms / 1000)}s`;
 }

@@ -5,6 +5,7 @@ import { Authenticator } from './auth/authenticator.js';
 import { DEFAULT_THROTTLE, FailureThrottle, type ThrottleRule } from './auth/throttle.js';
 import { startGrpcServer, stopGrpcServer } from './grpc/server.js';
 import { buildApp } from './http/app.js';
+import { Dispatcher } from './dispatcher.js';
 import { JobService } from './job-service.js';
 import { JobStatusApplier } from './job-status.js';
 import { Registry } from './registry.js';
@@ -21,6 +22,8 @@ export interface SchedulerOptions {
   bodyLimit: number;
   heartbeatIntervalMs: number;
   heartbeatTtlMs: number;
+  /** Queued jobs beyond this are refused (429) until the queue drains. */
+  maxQueued: number;
   /** Require API tokens (default true); false is `--no-auth`. */
   auth?: boolean;
   /** When repeated bad tokens from one address are refused (default: 10 a minute). */
@@ -51,7 +54,10 @@ export async function startScheduler(options: SchedulerOptions): Promise<Schedul
   const store = await Store.open(options.store);
   const applier = new JobStatusApplier(store, log);
   const registry = new Registry(store, applier, options.heartbeatTtlMs, log, options.security);
-  const jobs = new JobService(store, registry, applier, log);
+  const dispatcher = new Dispatcher(store, registry, applier, log);
+  applier.events = dispatcher;
+  registry.events = dispatcher;
+  const jobs = new JobService(store, registry, applier, dispatcher, options.maxQueued, log);
   const authenticator = new Authenticator(store);
   const authOn = options.auth ?? true;
   const app = buildApp({
@@ -67,9 +73,11 @@ export async function startScheduler(options: SchedulerOptions): Promise<Schedul
   let grpc: Awaited<ReturnType<typeof startGrpcServer>> | undefined;
   try {
     await registry.start();
+    await dispatcher.start();
     grpc = await startGrpcServer(options.grpc, registry, options.heartbeatIntervalMs, log, options.security);
     await app.listen({ host: httpAddr.host, port: httpAddr.port });
   } catch (err) {
+    dispatcher.close();
     registry.close();
     if (grpc) grpc.server.forceShutdown();
     await app.close();
@@ -95,6 +103,7 @@ export async function startScheduler(options: SchedulerOptions): Promise<Schedul
       closing ??= (async () => {
         // Stop taking requests first, then drop worker channels, then the store they write to.
         await Promise.all([app.close(), stopGrpcServer(grpcServer, 2_000)]);
+        dispatcher.close();
         registry.close();
         await store.close();
         log.info('scheduler stopped');

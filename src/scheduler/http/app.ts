@@ -111,6 +111,7 @@ function sendError(err: FastifyError | BatonError, req: FastifyRequest, reply: F
   if (err instanceof BatonError) {
     status = err.httpStatus;
     message = err.message;
+    if (err.retryAfterS !== undefined) void reply.header('retry-after', String(err.retryAfterS));
   } else if (err.validation) {
     status = 400;
     message = err.message;

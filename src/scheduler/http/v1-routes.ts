@@ -2,6 +2,7 @@ import { Type } from 'typebox';
 import { BatonError } from '../../common/errors.js';
 import type { JobService } from '../job-service.js';
 import { JOB_STATES } from '../job-state.js';
+import { DEFAULT_RETRY, RETRY_OUTCOMES, type RetryOutcome, type RetryPolicy } from '../retry-policy.js';
 import type { Registry } from '../registry.js';
 import type { App } from './app.js';
 import { callerName } from './auth.js';
@@ -10,8 +11,33 @@ import { jobDetailView, jobView, workerView } from './views.js';
 
 const IdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: MAX_ID }) });
 
+const Seconds = Type.Number({ minimum: 0, maximum: 86_400 });
+
+const RetryBody = Type.Object(
+  {
+    max_attempts: Type.Optional(Type.Integer({ minimum: 1, maximum: 100 })),
+    backoff: Type.Optional(Type.Object({ base: Type.Optional(Seconds), cap: Type.Optional(Seconds) }, { additionalProperties: false })),
+    on: Type.Optional(Type.Array(Type.Enum(RETRY_OUTCOMES), { uniqueItems: true })),
+  },
+  { additionalProperties: false },
+);
+
+/** The API's `retry` → the policy, defaults filled in. */
+function retryFrom(body: { max_attempts?: number; backoff?: { base?: number; cap?: number }; on?: RetryOutcome[] } | undefined): RetryPolicy {
+  return {
+    maxAttempts: body?.max_attempts ?? DEFAULT_RETRY.maxAttempts,
+    backoffBaseMs: body?.backoff?.base !== undefined ? Math.round(body.backoff.base * 1000) : DEFAULT_RETRY.backoffBaseMs,
+    backoffCapMs: body?.backoff?.cap !== undefined ? Math.round(body.backoff.cap * 1000) : DEFAULT_RETRY.backoffCapMs,
+    on: body?.on ?? DEFAULT_RETRY.on,
+  };
+}
+
 const NewJobBody = Type.Object({
-  worker_id: Type.String({ minLength: 1, maxLength: MAX_ID }),
+  // Absent: placement chooses a worker; present: only that worker may run the job.
+  worker_id: Type.Optional(Type.String({ minLength: 1, maxLength: MAX_ID })),
+  labels: Type.Optional(Type.Record(Type.String({ minLength: 1, maxLength: MAX_ID }), Type.String({ maxLength: MAX_ID }))),
+  priority: Type.Optional(Type.Integer({ minimum: -1_000_000, maximum: 1_000_000 })),
+  retry: Type.Optional(RetryBody),
   command: Type.String({ minLength: 1, maxLength: MAX_PATH }),
   path: Type.Optional(Type.String({ maxLength: MAX_PATH })),
   args: Type.Optional(Type.Array(Type.String())),
@@ -51,7 +77,18 @@ export function v1Routes(app: App, jobs: JobService, registry: Registry): void {
 
   app.post('/v1/jobs', { schema: { body: NewJobBody } }, async (req, reply) => {
     const b = req.body;
-    const job = await jobs.start({ workerId: b.worker_id, command: b.command, path: b.path ?? '', args: b.args ?? [], env: b.env ?? {}, cwd: b.cwd ?? '', submittedBy: callerName(req) });
+    const job = await jobs.start({
+      workerId: b.worker_id,
+      command: b.command,
+      path: b.path ?? '',
+      args: b.args ?? [],
+      env: b.env ?? {},
+      cwd: b.cwd ?? '',
+      submittedBy: callerName(req),
+      labels: b.labels ?? {},
+      priority: b.priority ?? 0,
+      retry: retryFrom(b.retry),
+    });
     return reply.code(201).send(jobView(job));
   });
 

@@ -27,7 +27,19 @@ export function jobView(job: JobRecord) {
   return {
     id: job.id,
     state: job.state,
-    worker_id: job.workerId,
+    // null while queued: no worker has it yet.
+    worker_id: job.workerId || null,
+    reason: job.reason || null,
+    labels: job.labels,
+    priority: job.priority,
+    pinned: job.pinnedWorker !== '',
+    attempt: job.attempt,
+    next_attempt_at: iso(job.nextAttemptAt),
+    retry: {
+      max_attempts: job.retry.maxAttempts,
+      backoff: { base: job.retry.backoffBaseMs / 1000, cap: job.retry.backoffCapMs / 1000 },
+      on: job.retry.on,
+    },
     command: job.command,
     path: job.path,
     args: job.args,
@@ -53,7 +65,7 @@ export function tokenView(t: TokenRecord) {
 function attemptView(a: AttemptRecord) {
   return {
     number: a.number,
-    worker_id: a.workerId,
+    worker_id: a.workerId || null,
     state: a.state,
     exit_code: a.exitCode,
     signal: a.signal || null,

@@ -77,6 +77,26 @@ const migrations: Record<string, Migration> = {
       await db.schema.alterTable('jobs').addColumn('stopped_by', 'text', (c) => c.notNull().defaultTo('')).execute();
     },
   },
+  '003_fleet_scheduling': {
+    async up(db: Kysely<unknown>): Promise<void> {
+      // What a job needs and how it is retried; jobs from before were all pinned to their worker.
+      const jobs = [
+        ['labels', 'text', "'{}'"],
+        ['priority', 'integer', '0'],
+        ['retry', 'text', "'{}'"],
+        ['pinned_worker', 'text', "''"],
+        ['reason', 'text', "''"],
+        ['attempt', 'integer', '1'],
+        // Sandbox requests (resources, network, isolate), kept so a queued or retried job starts with them.
+        ['sandbox', 'text', "'{}'"],
+      ] as const;
+      for (const [name, type, fallback] of jobs) {
+        await db.schema.alterTable('jobs').addColumn(name, type, (c) => c.notNull().defaultTo(sql.raw(fallback))).execute();
+      }
+      await db.schema.alterTable('jobs').addColumn('next_attempt_at', 'bigint').execute();
+      await sql`update jobs set pinned_worker = worker_id`.execute(db);
+    },
+  },
 };
 
 export const migrationProvider: MigrationProvider = {

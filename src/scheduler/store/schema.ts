@@ -34,6 +34,22 @@ export interface JobsTable {
   submitted_by: string;
   /** Token name of whoever asked for the stop; '' when nobody did. */
   stopped_by: string;
+  /** JSON map: labels a worker must carry. */
+  labels: string;
+  /** Higher first. */
+  priority: number;
+  /** JSON retry policy ('{}': the defaults). */
+  retry: string;
+  /** The worker the caller named; '' lets placement choose. */
+  pinned_worker: string;
+  /** Why a queued job waits; '' otherwise. */
+  reason: string;
+  /** Number of the current attempt (1 for the first). */
+  attempt: number;
+  /** A queued retry waits until then; null: at once. */
+  next_attempt_at: number | null;
+  /** JSON sandbox requests passed to the worker ('{}': none). */
+  sandbox: string;
 }
 
 export interface TokensTable {

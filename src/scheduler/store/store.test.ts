@@ -5,13 +5,36 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { uuidv7 } from '../../common/ids.js';
+import { DEFAULT_RETRY } from '../retry-policy.js';
 import { Store, TokenNameTaken, type NewJob } from './store.js';
 
 /** The same conformance cases against SQLite (always) and PostgreSQL (when reachable). */
 const PG_ADMIN_URL = process.env.BATON_TEST_PG ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 
-function newJob(workerId = 'w-1', now = Date.now()): NewJob {
-  return { id: uuidv7(now), workerId, command: 'bash', path: 'scripts/count.sh', args: ['a'], env: { K: 'v' }, cwd: '', createdAt: now, submittedBy: 'ci' };
+function newJob(now = Date.now()): NewJob {
+  return {
+    id: uuidv7(now),
+    command: 'bash',
+    path: 'scripts/count.sh',
+    args: ['a'],
+    env: { K: 'v' },
+    cwd: '',
+    createdAt: now,
+    submittedBy: 'ci',
+    labels: { gpu: 'true' },
+    priority: 3,
+    retry: { ...DEFAULT_RETRY, maxAttempts: 2 },
+    pinnedWorker: '',
+    sandbox: { network: 'none' },
+  };
+}
+
+/** A job created and dispatched to `workerId`. */
+async function dispatchedJob(store: Store, workerId = 'w-1', now = Date.now()): Promise<NewJob> {
+  const job = newJob(now);
+  await store.createJob(job);
+  assert.equal(await store.markDispatched(job.id, 1, workerId, now), true);
+  return job;
 }
 
 function conformance(open: () => Promise<Store>, cleanup: () => Promise<void> | void): void {
@@ -26,6 +49,12 @@ function conformance(open: () => Promise<Store>, cleanup: () => Promise<void> | 
     const found = await store.getJob(job.id);
     assert.ok(found);
     assert.equal(found.job.state, 'queued');
+    assert.equal(found.job.workerId, '');
+    assert.equal(found.job.attempt, 1);
+    assert.deepEqual(found.job.labels, { gpu: 'true' });
+    assert.equal(found.job.priority, 3);
+    assert.deepEqual(found.job.retry, { ...DEFAULT_RETRY, maxAttempts: 2 });
+    assert.deepEqual(found.job.sandbox, { network: 'none' });
     assert.deepEqual(found.job.args, ['a']);
     assert.deepEqual(found.job.env, { K: 'v' });
     assert.equal(typeof found.job.createdAt, 'number');
@@ -33,31 +62,87 @@ function conformance(open: () => Promise<Store>, cleanup: () => Promise<void> | 
     assert.equal(found.attempts[0]!.state, 'queued');
   });
 
-  test('applyStatus moves forward, refuses backwards and other workers', async () => {
-    const job = newJob();
-    await store.createJob(job);
-    assert.deepEqual(await store.applyStatus(job.id, job.workerId, { state: 'dispatched' }, 1), { applied: true });
-    assert.deepEqual(await store.applyStatus(job.id, job.workerId, { state: 'running', startedAt: 5 }, 5), { applied: true });
-    assert.deepEqual(await store.applyStatus(job.id, 'other', { state: 'failed' }, 6), { applied: false, current: undefined });
-    assert.deepEqual(await store.applyStatus(job.id, job.workerId, { state: 'succeeded', exitCode: 0, finishedAt: 9 }, 9), { applied: true });
-    assert.deepEqual(await store.applyStatus(job.id, job.workerId, { state: 'running' }, 10), { applied: false, current: 'succeeded' });
+  test('applyStatus moves forward, refuses backwards, other workers and other attempts', async () => {
+    const job = await dispatchedJob(store);
+    assert.deepEqual(await store.applyStatus(job.id, 1, 'w-1', { state: 'running', startedAt: 5 }, 5), { applied: true });
+    assert.deepEqual(await store.applyStatus(job.id, 1, 'other', { state: 'failed' }, 6), { applied: false, current: undefined });
+    assert.deepEqual(await store.applyStatus(job.id, 2, 'w-1', { state: 'failed' }, 6), { applied: false, current: undefined });
+    assert.deepEqual(await store.applyStatus(job.id, 1, 'w-1', { state: 'succeeded', exitCode: 0, finishedAt: 9 }, 9), { applied: true });
+    assert.deepEqual(await store.applyStatus(job.id, 1, 'w-1', { state: 'running' }, 10), { applied: false, current: 'succeeded' });
     const found = await store.getJob(job.id);
     assert.equal(found?.job.state, 'succeeded');
     assert.equal(found?.job.exitCode, 0);
     assert.equal(found?.job.finishedAt, 9);
     assert.equal(found?.attempts[0]!.startedAt, 5);
     assert.equal(found?.attempts[0]!.state, 'succeeded');
+    assert.equal(found?.attempts[0]!.workerId, 'w-1');
+  });
+
+  test('markDispatched happens once; a job stopped while queued is never dispatched', async () => {
+    const job = await dispatchedJob(store, 'w-1');
+    assert.equal(await store.markDispatched(job.id, 1, 'w-2', 2), false);
+    assert.equal((await store.getJob(job.id))?.job.workerId, 'w-1');
+    const queued = newJob();
+    await store.createJob(queued);
+    assert.deepEqual(await store.applyStatus(queued.id, 1, '', { state: 'stopped', error: 'stopped while queued' }, 3), { applied: true });
+    assert.equal(await store.markDispatched(queued.id, 1, 'w-1', 4), false);
+  });
+
+  test('returnToQueue puts a refused dispatch back, with its reason', async () => {
+    const job = await dispatchedJob(store, 'w-1');
+    assert.equal(await store.returnToQueue(job.id, 1, 'w-2', 'nope', 2), false);
+    assert.equal(await store.returnToQueue(job.id, 1, 'w-1', 'worker w-1 is at capacity', 2), true);
+    const found = await store.getJob(job.id);
+    assert.equal(found?.job.state, 'queued');
+    assert.equal(found?.job.workerId, '');
+    assert.equal(found?.job.reason, 'worker w-1 is at capacity');
+    assert.equal(found?.attempts.length, 1);
+    assert.equal(await store.markDispatched(job.id, 1, 'w-2', 3), true);
+  });
+
+  test('requeueForRetry ends the attempt and queues the next one, once', async () => {
+    const job = await dispatchedJob(store, 'w-1');
+    await store.applyStatus(job.id, 1, 'w-1', { state: 'running' }, 2);
+    const lost = { state: 'lost' as const, error: 'worker w-1 stopped answering' };
+    assert.equal(await store.requeueForRetry(job.id, 1, 'w-1', lost, 500, 'retrying', 3), true);
+    assert.equal(await store.requeueForRetry(job.id, 1, 'w-1', lost, 500, 'retrying', 4), false);
+    const found = await store.getJob(job.id);
+    assert.equal(found?.job.state, 'queued');
+    assert.equal(found?.job.attempt, 2);
+    assert.equal(found?.job.nextAttemptAt, 500);
+    assert.equal(found?.job.error, 'worker w-1 stopped answering');
+    assert.deepEqual(
+      found?.attempts.map((a) => [a.number, a.workerId, a.state, a.finishedAt]),
+      [
+        [1, 'w-1', 'lost', 3],
+        [2, '', 'queued', null],
+      ],
+    );
+    // A late report of attempt 1 changes nothing.
+    assert.deepEqual(await store.applyStatus(job.id, 1, 'w-1', { state: 'stopped' }, 5), { applied: false, current: undefined });
+    assert.equal(await store.markDispatched(job.id, 2, 'w-2', 6), true);
+    assert.deepEqual(await store.applyStatus(job.id, 2, 'w-2', { state: 'succeeded', exitCode: 0 }, 7), { applied: true });
+    assert.equal((await store.getJob(job.id))?.job.nextAttemptAt, null);
+  });
+
+  test('listActiveJobs has every unfinished job; setReason shows on a queued one', async () => {
+    const queued = newJob();
+    await store.createJob(queued);
+    await store.setReason(queued.id, 1, 'no worker has labels gpu=true');
+    const running = await dispatchedJob(store, 'w-3');
+    const done = await dispatchedJob(store, 'w-3');
+    await store.applyStatus(done.id, 1, 'w-3', { state: 'failed' }, 9);
+    const active = await store.listActiveJobs();
+    const ids = active.map((j) => j.id);
+    assert.ok(ids.includes(queued.id) && ids.includes(running.id) && !ids.includes(done.id));
+    assert.equal(active.find((j) => j.id === queued.id)?.reason, 'no worker has labels gpu=true');
   });
 
   test('listJobs is newest first, filters, and pages by cursor', async () => {
     const worker = `w-${uuidv7()}`;
     const base = Date.now() + 1000;
     const ids: string[] = [];
-    for (let i = 0; i < 5; i++) {
-      const job = newJob(worker, base + i);
-      ids.push(job.id);
-      await store.createJob(job);
-    }
+    for (let i = 0; i < 5; i++) ids.push((await dispatchedJob(store, worker, base + i)).id);
     const page1 = await store.listJobs({ workerId: worker, limit: 3 });
     assert.deepEqual(page1.jobs.map((j) => j.id), ids.slice(2).reverse());
     assert.equal(page1.nextCursor, ids[2]);

@@ -1,12 +1,12 @@
 import { sql, type Kysely, type Selectable } from 'kysely';
-import { isFinal, predecessorsOf, type JobStateName } from '../job-state.js';
+import { FINAL_STATES, isFinal, predecessorsOf, type JobStateName } from '../job-state.js';
+import { DEFAULT_RETRY, type RetryPolicy } from '../retry-policy.js';
 import type { Database, JobsTable, AttemptsTable, TokensTable, WorkersTable } from './schema.js';
 import { connect, type Dialect } from './connect.js';
 import type { Writer } from './writer.js';
 
 export interface NewJob {
   id: string;
-  workerId: string;
   command: string;
   path: string;
   args: string[];
@@ -15,10 +15,36 @@ export interface NewJob {
   createdAt: number;
   /** Token name of the submitter, or "anonymous" when the API runs without tokens. */
   submittedBy: string;
+  /** Labels a worker must carry, every one. */
+  labels: Record<string, string>;
+  /** Higher first; equal priorities go in arrival order. */
+  priority: number;
+  retry: RetryPolicy;
+  /** The worker the caller named; '' lets placement choose. */
+  pinnedWorker: string;
+  /** Passed to the worker as they are; {} for none. */
+  sandbox: SandboxRequest;
+}
+
+/** Sandbox requests for the worker (it checks them against its own limits); 0 or absent: not asked. */
+export interface SandboxRequest {
+  resources?: { memoryBytes: number; cpu: number; pids: number };
+  /** "none": no network. */
+  network?: string;
+  /** Own PID and mount namespace. */
+  isolate?: boolean;
 }
 
 export interface JobRecord extends NewJob {
   state: JobStateName;
+  /** The current attempt's worker; '' while the job is queued. */
+  workerId: string;
+  /** Number of the current attempt (1 for the first). */
+  attempt: number;
+  /** Why a queued job waits; '' otherwise. */
+  reason: string;
+  /** A queued retry waits until then; null: at once. */
+  nextAttemptAt: number | null;
   error: string;
   exitCode: number | null;
   signal: string;
@@ -107,9 +133,9 @@ export class Store {
     return this.db.destroy();
   }
 
-  /** The job and its first attempt, both queued, in one transaction. */
+  /** The job and its first attempt, both queued and on no worker yet, in one transaction. */
   async createJob(job: NewJob): Promise<void> {
-    const common = { worker_id: job.workerId, state: 'queued', exit_code: null, signal: '', error: '', created_at: job.createdAt, finished_at: null };
+    const common = { worker_id: '', state: 'queued', exit_code: null, signal: '', error: '', created_at: job.createdAt, finished_at: null };
     await this.writer.run([
       this.db
         .insertInto('jobs')
@@ -125,6 +151,14 @@ export class Store {
           updated_at: job.createdAt,
           submitted_by: job.submittedBy,
           stopped_by: '',
+          labels: JSON.stringify(job.labels),
+          priority: job.priority,
+          retry: JSON.stringify(job.retry),
+          pinned_worker: job.pinnedWorker,
+          sandbox: JSON.stringify(job.sandbox),
+          reason: '',
+          attempt: 1,
+          next_attempt_at: null,
         })
         .compile(),
       this.db
@@ -135,12 +169,12 @@ export class Store {
   }
 
   /**
-   * Moves a job (and its current attempt) to `update.state` if the state machine allows
-   * it. The check is part of each UPDATE (`state IN predecessors`), so two reporters racing
-   * on one job cannot move it backwards, in either dialect. Only the job's own worker
-   * may report on it.
+   * Moves attempt `attempt` of a job (and the job, while that attempt is its current one) to
+   * `update.state` if the state machine allows it. The check is part of each UPDATE (`state
+   * IN predecessors`), so two reporters racing on one job cannot move it backwards, in either
+   * dialect. Only the attempt's own worker may report on it ('' for a job not yet placed).
    */
-  async applyStatus(jobId: string, workerId: string, update: StatusUpdate, now: number): Promise<ApplyResult> {
+  async applyStatus(jobId: string, attempt: number, workerId: string, update: StatusUpdate, now: number): Promise<ApplyResult> {
     const from = predecessorsOf(update.state);
     if (from.length === 0) return { applied: false, current: undefined };
     const finishedAt = isFinal(update.state) ? update.finishedAt || now : null;
@@ -155,23 +189,122 @@ export class Store {
     const [jobsChanged] = await this.writer.run([
       this.db
         .updateTable('jobs')
-        .set({ ...outcome, updated_at: now, ...(update.outputTruncated !== undefined && { output_truncated: update.outputTruncated ? 1 : 0 }) })
+        .set({ ...outcome, reason: '', updated_at: now, ...(update.outputTruncated !== undefined && { output_truncated: update.outputTruncated ? 1 : 0 }) })
         .where('id', '=', jobId)
+        .where('attempt', '=', attempt)
         .where('worker_id', '=', workerId)
         .where('state', 'in', from)
         .compile(),
-      // The current attempt is the one not yet ended; it mirrors the job's state, so the same check picks it.
+      this.attemptUpdate(jobId, attempt, workerId, from, { ...outcome, ...(startedAt !== undefined && { started_at: sql<number>`coalesce(started_at, ${startedAt})` }) }),
+    ]);
+    if (jobsChanged) return { applied: true };
+    const row = await this.db.selectFrom('jobs').select('state').where('id', '=', jobId).where('attempt', '=', attempt).where('worker_id', '=', workerId).executeTakeFirst();
+    return { applied: false, current: row?.state as JobStateName | undefined };
+  }
+
+  /**
+   * queued → dispatched on `workerId`, for the job and its current attempt, if the job is
+   * still queued at that attempt. False when it is not (stopped meanwhile, or another
+   * dispatcher got there first): the caller must not start it.
+   */
+  async markDispatched(jobId: string, attempt: number, workerId: string, now: number): Promise<boolean> {
+    const [changed] = await this.writer.run([
       this.db
-        .updateTable('attempts')
-        .set({ ...outcome, ...(startedAt !== undefined && { started_at: sql<number>`coalesce(started_at, ${startedAt})` }) })
-        .where('job_id', '=', jobId)
+        .updateTable('jobs')
+        .set({ state: 'dispatched', worker_id: workerId, reason: '', next_attempt_at: null, updated_at: now })
+        .where('id', '=', jobId)
+        .where('attempt', '=', attempt)
+        .where('state', '=', 'queued')
+        .compile(),
+      this.attemptUpdate(jobId, attempt, '', ['queued'], { state: 'dispatched', worker_id: workerId }),
+    ]);
+    return changed === 1;
+  }
+
+  /** dispatched → queued (the worker refused for lack of room): the same attempt waits for another placement. */
+  async returnToQueue(jobId: string, attempt: number, workerId: string, reason: string, now: number): Promise<boolean> {
+    const [changed] = await this.writer.run([
+      this.db
+        .updateTable('jobs')
+        .set({ state: 'queued', worker_id: '', reason, updated_at: now })
+        .where('id', '=', jobId)
+        .where('attempt', '=', attempt)
+        .where('worker_id', '=', workerId)
+        .where('state', '=', 'dispatched')
+        .compile(),
+      this.attemptUpdate(jobId, attempt, workerId, ['dispatched'], { state: 'queued', worker_id: '' }),
+    ]);
+    return changed === 1;
+  }
+
+  /**
+   * Ends attempt `attempt` with `update` (a failed, lost or timed-out outcome) and queues
+   * attempt `attempt + 1`, to start no sooner than `retryAt`, in one transaction. The job
+   * never shows a final state in between. False when the attempt was no longer the job's
+   * live one on `workerId`.
+   */
+  async requeueForRetry(jobId: string, attempt: number, workerId: string, update: StatusUpdate, retryAt: number, reason: string, now: number): Promise<boolean> {
+    const from = predecessorsOf(update.state);
+    const [inserted] = await this.writer.run([
+      // Only while the attempt is the job's live one: the same condition as the UPDATE below, in the same transaction.
+      this.db
+        .insertInto('attempts')
+        .columns(['job_id', 'number', 'worker_id', 'state', 'created_at'])
+        .expression(
+          this.db
+            .selectFrom('jobs')
+            .select([
+              'id',
+              sql<number>`attempt + 1`.as('number'),
+              sql<string>`cast('' as text)`.as('worker_id'),
+              sql<string>`cast('queued' as text)`.as('state'),
+              sql<number>`cast(${now} as bigint)`.as('created_at'),
+            ])
+            .where('id', '=', jobId)
+            .where('attempt', '=', attempt)
+            .where('worker_id', '=', workerId)
+            .where('state', 'in', from),
+        )
+        .compile(),
+      this.attemptUpdate(jobId, attempt, workerId, from, {
+        state: update.state,
+        finished_at: update.finishedAt || now,
+        ...(update.exitCode !== undefined && { exit_code: update.exitCode }),
+        ...(update.signal !== undefined && { signal: update.signal }),
+        ...(update.error !== undefined && { error: update.error }),
+      }),
+      this.db
+        .updateTable('jobs')
+        .set({ state: 'queued', worker_id: '', attempt: attempt + 1, next_attempt_at: retryAt, reason, error: update.error ?? '', exit_code: null, signal: '', updated_at: now })
+        .where('id', '=', jobId)
+        .where('attempt', '=', attempt)
         .where('worker_id', '=', workerId)
         .where('state', 'in', from)
         .compile(),
     ]);
-    if (jobsChanged) return { applied: true };
-    const row = await this.db.selectFrom('jobs').select('state').where('id', '=', jobId).where('worker_id', '=', workerId).executeTakeFirst();
-    return { applied: false, current: row?.state as JobStateName | undefined };
+    return inserted === 1;
+  }
+
+  /** Why a queued job waits (shown on the job); ignored once it is no longer queued at that attempt. */
+  async setReason(jobId: string, attempt: number, reason: string): Promise<void> {
+    await this.db.updateTable('jobs').set({ reason }).where('id', '=', jobId).where('attempt', '=', attempt).where('state', '=', 'queued').execute();
+  }
+
+  /** Every job not yet in a final state, oldest first: what the dispatcher rebuilds its queue and counts from. */
+  async listActiveJobs(): Promise<JobRecord[]> {
+    const rows = await this.db.selectFrom('jobs').selectAll().where('state', 'not in', FINAL_STATES).orderBy('id').execute();
+    return rows.map(toJob);
+  }
+
+  private attemptUpdate(jobId: string, attempt: number, workerId: string, from: readonly JobStateName[], set: Partial<Record<keyof AttemptsTable, unknown>>) {
+    return this.db
+      .updateTable('attempts')
+      .set(set as never)
+      .where('job_id', '=', jobId)
+      .where('number', '=', attempt)
+      .where('worker_id', '=', workerId)
+      .where('state', 'in', from)
+      .compile();
   }
 
   async getJob(id: string): Promise<{ job: JobRecord; attempts: AttemptRecord[] } | undefined> {
@@ -278,6 +411,14 @@ function toJob(r: Selectable<JobsTable>): JobRecord {
     finishedAt: r.finished_at,
     submittedBy: r.submitted_by,
     stoppedBy: r.stopped_by,
+    labels: JSON.parse(r.labels) as Record<string, string>,
+    priority: r.priority,
+    retry: { ...DEFAULT_RETRY, ...(JSON.parse(r.retry) as Partial<RetryPolicy>) },
+    pinnedWorker: r.pinned_worker,
+    sandbox: JSON.parse(r.sandbox) as SandboxRequest,
+    reason: r.reason,
+    attempt: r.attempt,
+    nextAttemptAt: r.next_attempt_at,
   };
 }
 
