@@ -1,6 +1,8 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { applyConfigFile, parseBytes, parseDuration, parseLabels, parsePositiveInt } from '../common/options.js';
 import { createLogger } from '../common/logger.js';
+import { parseCpu, parseMemory, parsePids, type Limits } from '../worker/sandbox/limits.js';
+import { DEFAULT_ENV_ALLOW } from '../worker/sandbox/sandbox.js';
 import { startWorker, type RunningWorker } from '../worker/worker.js';
 import { addTlsOptions, reloadCertificatesOnSighup, resolveSecurity, storedWorkerId, type TlsFlags } from './certs.js';
 
@@ -15,7 +17,45 @@ interface WorkerCliOptions extends TlsFlags {
   label: Record<string, string>;
   stopGrace: number;
   outputCap: number;
+  runAs?: string;
+  allowRoot?: boolean;
+  envAllow: string | string[];
+  allowedCommand: string[];
+  /** Comma-separated on the command line; a TOML array in the config (allowed_commands = [...]). */
+  allowedCommands?: string | string[];
+  defaultMemory?: string | number;
+  maxMemory?: string | number;
+  defaultCpu?: string | number;
+  maxCpu?: string | number;
+  defaultPids?: string | number;
+  maxPids?: string | number;
   config?: string;
+}
+
+/** "a,b" or ["a", "b"] (a TOML array) → ["a", "b"]. */
+function list(value: string | string[] | undefined): string[] {
+  if (value === undefined) return [];
+  const items = Array.isArray(value) ? value.map(String) : value.split(',');
+  return items.map((x) => x.trim()).filter(Boolean);
+}
+
+/** Config values arrive unparsed when they are TOML numbers; flags arrive as text. */
+function limitsFrom(opts: WorkerCliOptions, which: 'default' | 'max'): Limits {
+  const limits: Limits = {};
+  const flag = (name: string, fn: () => number): number => {
+    try {
+      return fn();
+    } catch (err) {
+      throw new InvalidArgumentError(`--${which}-${name}: ${(err as Error).message}`);
+    }
+  };
+  const memory = which === 'default' ? opts.defaultMemory : opts.maxMemory;
+  const cpu = which === 'default' ? opts.defaultCpu : opts.maxCpu;
+  const pids = which === 'default' ? opts.defaultPids : opts.maxPids;
+  if (memory !== undefined) limits.memoryBytes = flag('memory', () => parseMemory(memory));
+  if (cpu !== undefined) limits.cpu = flag('cpu', () => parseCpu(cpu));
+  if (pids !== undefined) limits.pids = flag('pids', () => parsePids(pids));
+  return limits;
 }
 
 /** Makes a parser's error show as commander's "option '--x' argument ... is invalid" message. */
@@ -51,6 +91,21 @@ export function workerCommand(): Command {
       .addOption(new Option('--output-cap <size>', "per-job output kept; beyond it output is cut and the job keeps running").default(100 * 1024 ** 2, '100MiB').argParser(argument(parseBytes)).env('BATON_OUTPUT_CAP')),
     'worker',
   )
+    .addOption(new Option('--run-as <user[:group]>', 'user (and group) jobs run as when the worker is root (default: nobody:nogroup)').env('BATON_WORKER_RUN_AS'))
+    .addOption(new Option('--allow-root', 'let jobs run as root: a root worker without --run-as then runs them as itself').env('BATON_WORKER_ALLOW_ROOT'))
+    .addOption(new Option('--env-allow <names>', "comma-separated variables of the worker's environment that jobs see (PATH always, with a fallback)").default(DEFAULT_ENV_ALLOW.join(',')).env('BATON_WORKER_ENV_ALLOW'))
+    .addOption(
+      new Option('--allowed-command <command>', 'a command jobs may run, as written or as its absolute path; repeatable')
+        .default([], 'any command found in PATH')
+        .argParser((text: string, previous: string[]) => [...previous, text]),
+    )
+    .addOption(new Option('--allowed-commands <list>', 'the same, comma-separated (config: allowed_commands = ["bash", "sh"])').env('BATON_WORKER_ALLOWED_COMMANDS'))
+    .addOption(new Option('--default-memory <size>', 'memory limit of a job that asks for none (needs cgroups)').env('BATON_DEFAULT_MEMORY'))
+    .addOption(new Option('--max-memory <size>', 'largest memory limit a job may ask for').env('BATON_MAX_MEMORY'))
+    .addOption(new Option('--default-cpu <cpus>', 'CPU limit of a job that asks for none, e.g. 1 or 0.5').env('BATON_DEFAULT_CPU'))
+    .addOption(new Option('--max-cpu <cpus>', 'largest CPU limit a job may ask for').env('BATON_MAX_CPU'))
+    .addOption(new Option('--default-pids <n>', 'process limit of a job that asks for none').env('BATON_DEFAULT_PIDS'))
+    .addOption(new Option('--max-pids <n>', 'largest process limit a job may ask for').env('BATON_MAX_PIDS'))
     .addOption(new Option('--config <file>', 'TOML config file; its [worker] table sets any option above (default: ./baton.toml if present)').env('BATON_CONFIG'))
     .addHelpText(
       'after',
@@ -62,6 +117,12 @@ The scheduler and the worker use mutual TLS 1.3: the worker's certificate names 
 the name in the certificate; --id must agree), and only the scheduler's certificate may start,
 stop or watch its jobs. Create them with: baton certs init && baton certs issue worker NAME.
 SIGHUP re-reads the certificate files. --insecure: plaintext, loopback only.
+
+Job sandbox: a root worker runs jobs as --run-as (default nobody:nogroup; as root only with
+--allow-root). Jobs see only the --env-allow variables plus their own. With --allowed-command
+set, other commands are refused; unset, any command found in PATH (or an executable in the
+jobs folder) runs. Resource limits (--default-*/--max-*, and per job in the API) use cgroup v2
+when it has controllers, else cgroup v1; without either, jobs asking for limits are refused.
 
 Example:
   baton worker --scheduler 127.0.0.1:7071 --listen 127.0.0.1:7072 --jobs-dir ./jobs --label zone=a --capacity 8
@@ -83,6 +144,11 @@ Example:
         stopGraceMs: opts.stopGrace,
         outputCapBytes: opts.outputCap,
         security,
+        runAs: opts.runAs,
+        allowRoot: opts.allowRoot === true,
+        envAllow: list(opts.envAllow),
+        allowedCommands: [...opts.allowedCommand, ...list(opts.allowedCommands)],
+        limits: { defaults: limitsFrom(opts, 'default'), max: limitsFrom(opts, 'max') },
       });
       reloadCertificatesOnSighup(security, createLogger('worker').child({ worker_id: worker.workerId }));
       exitOnSignals(worker);

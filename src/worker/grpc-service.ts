@@ -10,6 +10,7 @@ import type { JobTable } from './job-table.js';
 import type { OutputFiles } from './output-files.js';
 import { streamOutput } from './output-stream.js';
 import type { Runner } from './runner.js';
+import type { Sandbox } from './sandbox/sandbox.js';
 import { FALLBACK_PATH, jobEnvironment, startRequestProblem } from './start-request.js';
 import type { WatchHub } from './watch-hub.js';
 
@@ -17,6 +18,7 @@ export interface WorkerServiceParts {
   workerId: string;
   table: JobTable;
   runner: Runner;
+  sandbox: Sandbox;
   jobsFolder: JobsFolder;
   commands: CommandLookup;
   output: OutputFiles;
@@ -120,25 +122,40 @@ export function createWorkerService(parts: WorkerServiceParts): WorkerServiceSer
   return { startJob, stopJob, queryJob, streamJob, watchJobs };
 }
 
-/** Validates a start (shape, capacity, files) and hands it to the runner, which passes it to the spawner at once. */
+/** Validates a start (shape, capacity, sandbox, files) and hands it to the runner, which passes it to the spawner at once. */
 async function acceptStart(parts: WorkerServiceParts, request: StartJobRequest): Promise<StartJobResponse> {
   const problem = startRequestProblem(request);
   if (problem) throw new BatonError('BAD_REQUEST', problem);
   parts.runner.checkAdmission(request.jobId);
-  const env = jobEnvironment(process.env, request.jobId, request.env);
+  const { sandbox } = parts;
+  const plan = sandbox.plan(request.resources, request.network, request.isolate);
+  const env = jobEnvironment(process.env, sandbox.envAllow, request.jobId, request.env, sandbox.runAs);
   const seedPath = request.path === '' ? undefined : await parts.jobsFolder.resolveFile('path', request.path);
   const cwd = await parts.jobsFolder.resolveDirectory('cwd', request.cwd);
-  const program = await parts.commands.resolve(request.command, env.PATH ?? FALLBACK_PATH);
+  const program = await sandbox.checkCommand(request.command, () => parts.commands.resolve(request.command, env.PATH ?? FALLBACK_PATH));
   // Only when the spawner has a backlog: then the answer waits, so callers slow down
   // to the rate jobs can really be started instead of filling the worker's capacity.
   await parts.runner.whenSpawnerReady();
-  parts.runner.start({
-    jobId: request.jobId,
-    command: request.command,
-    program,
-    args: seedPath === undefined ? request.args : [seedPath, ...request.args],
-    cwd,
-    env,
-  });
+  // Checked again before a cgroup is made for it: the look-ups above were asynchronous.
+  parts.runner.checkAdmission(request.jobId);
+  const args = seedPath === undefined ? request.args : [seedPath, ...request.args];
+  const { launch, cgroup } = await sandbox.prepare(request.jobId, plan, program, args);
+  try {
+    parts.runner.start({
+      jobId: request.jobId,
+      command: request.command,
+      program: launch.program,
+      args: launch.args,
+      cwd,
+      env,
+      uid: launch.uid,
+      gid: launch.gid,
+      cgroup,
+      memoryLimitBytes: plan.limits.memoryBytes,
+    });
+  } catch (err) {
+    await cgroup?.release().catch(() => undefined);
+    throw err;
+  }
   return { jobId: request.jobId };
 }

@@ -4,6 +4,8 @@ import { JobState, type JobStatus } from '../gen/baton/v1/common.js';
 import { describeExit, describeSpawnError, isFinalState, stateName, type StopRequest } from './exit-status.js';
 import type { JobTable } from './job-table.js';
 import type { OutputFiles } from './output-files.js';
+import type { JobCgroup } from './sandbox/cgroups.js';
+import { memoryExceededMessage } from './sandbox/cgroup-layout.js';
 import type { SpawnerClient } from './spawner/spawner-client.js';
 
 /** The error of a job whose spawner died before it reported the job's end. */
@@ -23,6 +25,13 @@ export interface JobSpec {
   args: string[];
   cwd: string;
   env: Record<string, string>;
+  /** Spawn as this user and group (the sandbox's job user); absent: the worker's. */
+  uid?: number;
+  gid?: number;
+  /** The job's cgroup, when it has limits: emptied and removed when the job ends. */
+  cgroup?: JobCgroup;
+  /** Its memory limit, for the message when the kernel's OOM killer ends it. */
+  memoryLimitBytes?: number;
 }
 
 interface ActiveJob {
@@ -143,7 +152,7 @@ export class Runner {
     const { table, output, spawner } = this.options;
     const outputPath = output.pathFor(spec.jobId);
     spawner.spawn(
-      { jobId: spec.jobId, program: spec.program, args: spec.args, cwd: spec.cwd, env: spec.env, outputPath },
+      { jobId: spec.jobId, program: spec.program, args: spec.args, cwd: spec.cwd, env: spec.env, uid: spec.uid, gid: spec.gid, outputPath },
       {
         spawned: (pid, startedAtMs) => {
           job.pid = pid;
@@ -157,6 +166,7 @@ export class Runner {
         },
         failed: ({ stage, code, message }) => {
           const error = stage === 'open' ? `cannot open output file ${outputPath}: ${message}` : describeSpawnError(code, spec.command, message);
+          void this.releaseCgroup(job);
           this.finish(job, { state: JobState.JOB_STATE_FAILED, error });
         },
         exited: (code, signal) => void this.onLeaderExit(job, code, signal),
@@ -170,6 +180,7 @@ export class Runner {
     job.pid ??= pid;
     clearTimeout(job.killTimer);
     this.signalGroup(job, 'SIGKILL');
+    void this.releaseCgroup(job);
     if (job.ended) return;
     const size = await this.options.output.enforceCap(job.spec.jobId).catch(() => undefined);
     this.finish(job, {
@@ -185,7 +196,12 @@ export class Runner {
     // The spawner has already sent SIGKILL to whatever the leader left in its group.
     if (job.ended) return;
     // Judged now: a stop arriving while the cap check below runs must not relabel a normal exit.
-    const report = describeExit({ code, signal, stop: job.stop });
+    let report = describeExit({ code, signal, stop: job.stop });
+    // Whatever is left in the job's cgroup (setsid'd processes too) is killed, and the folder removed.
+    const oom = await this.releaseCgroup(job);
+    if (oom > 0 && job.spec.memoryLimitBytes !== undefined && code !== 0 && report.state !== JobState.JOB_STATE_STOPPED) {
+      report = { state: JobState.JOB_STATE_FAILED, error: memoryExceededMessage(job.spec.memoryLimitBytes) };
+    }
     const size = await this.options.output.enforceCap(job.spec.jobId).catch(() => undefined);
     this.finish(job, {
       ...report,
@@ -203,6 +219,18 @@ export class Runner {
     this.active.delete(job.spec.jobId);
     if (this.active.size === 0) this.stopCapChecks();
     this.options.table.update(job.spec.jobId, { ...patch, finishedAtMs: Date.now() });
+  }
+
+  /** Empties and removes the job's cgroup; resolves with the OOM kills counted in it (0 without one). */
+  private async releaseCgroup(job: ActiveJob): Promise<number> {
+    const cgroup = job.spec.cgroup;
+    if (!cgroup) return 0;
+    try {
+      return (await cgroup.release()).oomKills;
+    } catch (err) {
+      this.options.log.warn({ job_id: job.spec.jobId, dirs: cgroup.dirs, err }, 'could not clean up the job cgroup');
+      return 0;
+    }
   }
 
   private signalGroup(job: ActiveJob, signal: NodeJS.Signals): void {

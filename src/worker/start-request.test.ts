@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import type { StartJobRequest } from '../gen/baton/v1/worker.js';
 import { jobEnvironment, startRequestProblem } from './start-request.js';
 
-const valid: StartJobRequest = { jobId: '0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b', command: 'bash', path: 'count.sh', args: [], env: {}, cwd: '' };
+const valid: StartJobRequest = { jobId: '0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b', command: 'bash', path: 'count.sh', args: [], env: {}, cwd: '', resources: undefined, network: '', isolate: false };
 
 test('startRequestProblem', () => {
   const cases: Array<[Partial<StartJobRequest>, string | undefined]> = [
@@ -17,13 +17,23 @@ test('startRequestProblem', () => {
     [{ env: { GOOD_1: 'x' } }, undefined],
     [{ env: { 'A=B': 'x' } }, 'environment variable name "A=B" is not valid: use letters, digits and "_"'],
     [{ env: { A: 'x\0' } }, 'environment variable A contains a NUL byte'],
+    [{ resources: { memoryBytes: 0, cpu: Number.NaN, pids: 0 } }, 'resources.cpu must be a positive number of CPUs'],
+    [{ resources: { memoryBytes: 0, cpu: -1, pids: 0 } }, 'resources.cpu must be a positive number of CPUs'],
+    [{ resources: { memoryBytes: 64 * 1024 ** 2, cpu: 0.5, pids: 10 } }, undefined],
   ];
   for (const [patch, expected] of cases) assert.equal(startRequestProblem({ ...valid, ...patch }), expected, JSON.stringify(patch));
 });
 
-test('jobEnvironment passes only the base variables, the job id and the job env', () => {
-  const worker = { PATH: '/bin', HOME: '/root', AWS_SECRET_ACCESS_KEY: 'secret', BATON_TOKEN: 't', TZ: 'UTC' };
-  assert.deepEqual(jobEnvironment(worker, 'j1', { FOO: 'bar' }), { PATH: '/bin', HOME: '/root', TZ: 'UTC', BATON_JOB_ID: 'j1', FOO: 'bar' });
-  assert.deepEqual(jobEnvironment({}, 'j2', {}), { PATH: '/usr/local/bin:/usr/bin:/bin', BATON_JOB_ID: 'j2' });
-  assert.deepEqual(jobEnvironment({ PATH: '/bin' }, 'j3', { PATH: '/opt/bin' }), { PATH: '/opt/bin', BATON_JOB_ID: 'j3' });
+test('jobEnvironment passes only the allow-listed variables, the job id and the job env', () => {
+  const worker = { PATH: '/bin', HOME: '/root', AWS_SECRET_ACCESS_KEY: 'secret', BATON_TOKEN: 't', TZ: 'UTC', USER: 'root' };
+  const allow = ['PATH', 'HOME', 'LANG', 'TZ'];
+  const cases: Array<[string, Parameters<typeof jobEnvironment>, Record<string, string>]> = [
+    ['default list', [worker, allow, 'j1', { FOO: 'bar' }], { PATH: '/bin', HOME: '/root', TZ: 'UTC', BATON_JOB_ID: 'j1', FOO: 'bar' }],
+    ['empty worker env: fallback PATH', [{}, allow, 'j2', {}], { PATH: '/usr/local/bin:/usr/bin:/bin', BATON_JOB_ID: 'j2' }],
+    ['the job overrides', [{ PATH: '/bin' }, allow, 'j3', { PATH: '/opt/bin' }], { PATH: '/opt/bin', BATON_JOB_ID: 'j3' }],
+    ['a secret listed on purpose', [worker, ['PATH', 'BATON_TOKEN'], 'j4', {}], { PATH: '/bin', BATON_TOKEN: 't', BATON_JOB_ID: 'j4' }],
+    ['empty list: PATH fallback only', [worker, [], 'j5', {}], { PATH: '/usr/local/bin:/usr/bin:/bin', BATON_JOB_ID: 'j5' }],
+    ['job user replaces HOME and USER', [worker, ['HOME', 'USER'], 'j6', {}, { user: 'nobody', home: '/nonexistent' }], { PATH: '/usr/local/bin:/usr/bin:/bin', HOME: '/nonexistent', USER: 'nobody', BATON_JOB_ID: 'j6' }],
+  ];
+  for (const [name, args, expected] of cases) assert.deepEqual(jobEnvironment(...args), expected, name);
 });

@@ -18,6 +18,11 @@ export function startRequestProblem(request: StartJobRequest): string | undefine
   if (request.command.trim() === '') return 'command is empty: give a program to run, such as "bash"';
   if (request.command.includes('\0')) return 'command contains a NUL byte';
   if (request.args.some((arg) => arg.includes('\0'))) return 'an argument contains a NUL byte';
+  const r = request.resources;
+  if (r !== undefined) {
+    if (!Number.isFinite(r.cpu) || r.cpu < 0) return 'resources.cpu must be a positive number of CPUs';
+    if (!Number.isSafeInteger(r.memoryBytes) || r.memoryBytes < 0) return 'resources.memory_bytes must be a whole number of bytes';
+  }
   for (const [name, value] of Object.entries(request.env)) {
     if (!ENV_NAME.test(name)) return `environment variable name "${name}" is not valid: use letters, digits and "_"`;
     if (value.includes('\0')) return `environment variable ${name} contains a NUL byte`;
@@ -25,18 +30,36 @@ export function startRequestProblem(request: StartJobRequest): string | undefine
   return undefined;
 }
 
-// Only these pass from the worker's environment to jobs: the worker's own secrets
-// (tokens, keys, cloud credentials) must not leak into the commands it runs.
-const INHERITED_ENV = ['PATH', 'HOME', 'USER', 'LOGNAME', 'SHELL', 'LANG', 'LC_ALL', 'TZ', 'TMPDIR'] as const;
-
 export const FALLBACK_PATH = '/usr/local/bin:/usr/bin:/bin';
 
-/** The environment a job runs with: a minimal base, its id, then what the job asked for. */
-export function jobEnvironment(workerEnv: NodeJS.ProcessEnv, jobId: string, jobEnv: Record<string, string>): Record<string, string> {
+/** The job's user, whose HOME/USER/LOGNAME replace the worker's (when those names are allowed). */
+export interface JobUser {
+  user: string;
+  home: string;
+}
+
+/**
+ * The environment a job runs with: only the allow-listed variables of the worker's own
+ * environment (its tokens, keys and cloud credentials must not leak into the commands it
+ * runs), PATH always (a fallback when the worker has none), the job's id, then what the
+ * job asked for.
+ */
+export function jobEnvironment(
+  workerEnv: NodeJS.ProcessEnv,
+  allow: readonly string[],
+  jobId: string,
+  jobEnv: Record<string, string>,
+  user?: JobUser,
+): Record<string, string> {
   const env: Record<string, string> = { PATH: FALLBACK_PATH };
-  for (const name of INHERITED_ENV) {
+  for (const name of allow) {
     const value = workerEnv[name];
     if (value !== undefined) env[name] = value;
+  }
+  if (user) {
+    if (allow.includes('HOME')) env.HOME = user.home;
+    if (allow.includes('USER')) env.USER = user.user;
+    if (allow.includes('LOGNAME')) env.LOGNAME = user.user;
   }
   return { ...env, BATON_JOB_ID: jobId, ...jobEnv };
 }

@@ -27,6 +27,8 @@ import { JobsFolder } from './jobs-folder.js';
 import { OutputFiles } from './output-files.js';
 import { Registration } from './registration.js';
 import { Runner } from './runner.js';
+import type { LimitPolicy } from './sandbox/limits.js';
+import { Sandbox } from './sandbox/sandbox.js';
 import { SpawnerClient } from './spawner/spawner-client.js';
 import { WatchHub } from './watch-hub.js';
 
@@ -60,6 +62,16 @@ export interface WorkerOptions {
   maxFinishedJobs?: number;
   /** mTLS with the cluster's certificates (only the scheduler's may call WorkerService), or plaintext on loopback. */
   security: GrpcSecurity;
+  /** USER[:GROUP] jobs run as; default nobody:nogroup when the worker is root (see `allowRoot`). */
+  runAs?: string;
+  /** Lets a root worker run jobs as root (without `runAs`, as itself). */
+  allowRoot?: boolean;
+  /** Variables of the worker's environment that jobs see; default PATH, HOME, LANG, TZ. */
+  envAllow?: readonly string[];
+  /** When non-empty, the only commands (as written or resolved) a job may run. */
+  allowedCommands?: readonly string[];
+  /** Per-job resource limits: defaults and maximums. */
+  limits?: LimitPolicy;
   logger?: Logger;
 }
 
@@ -78,6 +90,10 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
   const workerId = await loadWorkerId(options.dataDir, certifiedWorkerId(options.security, options.id));
   const log = (options.logger ?? createLogger('worker')).child({ worker_id: workerId });
   const jobsFolder = await JobsFolder.open(options.jobsDir);
+  const sandbox = await Sandbox.create(
+    { workerId, runAs: options.runAs, allowRoot: options.allowRoot, envAllow: options.envAllow, allowedCommands: options.allowedCommands, limits: options.limits, jobsRoot: jobsFolder.root },
+    log,
+  );
   const output = new OutputFiles(options.dataDir, options.outputCapBytes);
   await output.init();
   const removed = await output.removeOlderThan(OUTPUT_MAX_AGE_MS);
@@ -94,13 +110,14 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
   const server = new grpc.Server({ ...SERVER_OPTIONS, interceptors: schedulerOnlyInterceptors(options.security, WORKER_SERVICE_NAME) });
   server.addService(
     WorkerServiceService,
-    createWorkerService({ workerId, table, runner, jobsFolder, commands: new CommandLookup(jobsFolder), output, watchers, log }),
+    createWorkerService({ workerId, table, runner, sandbox, jobsFolder, commands: new CommandLookup(jobsFolder), output, watchers, log }),
   );
   const health = addStandardServices(server, [WORKER_SERVICE_NAME]);
   const port = await bindServer(server, options.listen, serverCredentials(options.listen, options.security));
   const address = joinHostPort(splitHostPort(options.listen).host, port);
   const advertise = options.advertise ?? address;
-  log.info({ address, advertise, jobs_dir: jobsFolder.root, capacity: options.capacity }, 'worker ready');
+  const runAs = sandbox.runAs ? `${sandbox.runAs.user}:${sandbox.runAs.group}` : 'the worker user';
+  log.info({ address, advertise, jobs_dir: jobsFolder.root, capacity: options.capacity, run_as: runAs }, 'worker ready');
 
   let client: SchedulerServiceClient;
   try {
@@ -133,6 +150,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
       await runner.stopAll();
       // Every job has ended; the spawner would SIGKILL any group still running as it exits.
       await spawner.close();
+      await sandbox.close();
       // The scheduler learns the final statuses over WatchJobs; give them a moment to leave.
       await watchers.closeAll(WATCH_FLUSH_TIMEOUT_MS);
       await registration.stop();

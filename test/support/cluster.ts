@@ -117,9 +117,13 @@ export function tempDir(prefix = 'baton-test-'): string {
   return dir;
 }
 
-/** A jobs folder holding the given scripts (name → body), each executable. */
+/**
+ * A jobs folder holding the given scripts (name → body), each executable. Readable by
+ * everyone: a root worker runs jobs as nobody, and mkdtemp makes folders 0700.
+ */
 export function jobsDir(scripts: Record<string, string>): string {
   const dir = tempDir('baton-jobs-');
+  chmodSync(dir, 0o755);
   for (const [name, body] of Object.entries(scripts)) {
     const file = path.join(dir, name);
     mkdirSync(path.dirname(file), { recursive: true });

@@ -7,6 +7,8 @@ import type { Registry } from '../registry.js';
 import type { App } from './app.js';
 import { callerName } from './auth.js';
 import { MAX_ID, MAX_PATH, sendOutput } from './output.js';
+import { parseCpu, parseMemory, parsePids } from '../../worker/sandbox/limits.js';
+import type { JobSandboxRequest } from '../job-service.js';
 import { jobDetailView, jobView, workerView } from './views.js';
 
 const IdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: MAX_ID }) });
@@ -43,7 +45,45 @@ const NewJobBody = Type.Object({
   args: Type.Optional(Type.Array(Type.String())),
   env: Type.Optional(Type.Record(Type.String(), Type.String())),
   cwd: Type.Optional(Type.String({ maxLength: MAX_PATH })),
+  // Per-job limits, checked against the worker's maximums by the worker.
+  resources: Type.Optional(
+    Type.Object(
+      {
+        memory: Type.Optional(Type.Union([Type.String({ maxLength: 32 }), Type.Number()])),
+        cpu: Type.Optional(Type.Number()),
+        pids: Type.Optional(Type.Integer()),
+      },
+      { additionalProperties: false },
+    ),
+  ),
+  network: Type.Optional(Type.Literal('none')),
+  isolate: Type.Optional(Type.Boolean()),
 });
+
+/** The API's `resources`, `network` and `isolate` → what the worker is sent; BAD_REQUEST naming a malformed limit. */
+function sandboxFrom(body: { resources?: { memory?: string | number; cpu?: number; pids?: number }; network?: string; isolate?: boolean }): JobSandboxRequest | undefined {
+  const r = body.resources;
+  if (r === undefined && body.network === undefined && body.isolate === undefined) return undefined;
+  const parse = (name: string, fn: () => number): number => {
+    try {
+      return fn();
+    } catch (err) {
+      throw new BatonError('BAD_REQUEST', `resources.${name}: ${(err as Error).message}`);
+    }
+  };
+  return {
+    resources:
+      r === undefined
+        ? undefined
+        : {
+            memoryBytes: r.memory === undefined ? 0 : parse('memory', () => parseMemory(r.memory!)),
+            cpu: r.cpu === undefined ? 0 : parse('cpu', () => parseCpu(r.cpu!)),
+            pids: r.pids === undefined ? 0 : parse('pids', () => parsePids(r.pids!)),
+          },
+    network: body.network,
+    isolate: body.isolate,
+  };
+}
 
 const ListQuery = Type.Object({
   state: Type.Optional(Type.Enum(JOB_STATES)),
@@ -88,6 +128,7 @@ export function v1Routes(app: App, jobs: JobService, registry: Registry): void {
       labels: b.labels ?? {},
       priority: b.priority ?? 0,
       retry: retryFrom(b.retry),
+      sandbox: sandboxFrom(b),
     });
     return reply.code(201).send(jobView(job));
   });

@@ -13,6 +13,9 @@ export interface SpawnRequest {
   args: string[];
   cwd: string;
   env: Record<string, string>;
+  /** Run as this user and group (set after fork, before exec); absent: the worker's own. */
+  uid?: number;
+  gid?: number;
   /** stdout and stderr of the job, opened O_APPEND|O_TRUNC (see spawner-main.ts). */
   outputPath: string;
 }

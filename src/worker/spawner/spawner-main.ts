@@ -62,7 +62,9 @@ function startJob(request: SpawnRequest): void {
   }
   let child: ChildProcess;
   try {
-    child = spawn(request.program, request.args, { detached: true, cwd: request.cwd, env: request.env, stdio: ['ignore', fd, fd] });
+    // The output file is opened above as the worker's user, so a job running as an
+    // unprivileged user (uid/gid, set between fork and exec) still writes to it.
+    child = spawn(request.program, request.args, { detached: true, cwd: request.cwd, env: request.env, stdio: ['ignore', fd, fd], uid: request.uid, gid: request.gid });
   } catch (err) {
     send({ type: 'failed', jobId, stage: 'spawn', code: (err as NodeJS.ErrnoException).code, message: (err as Error).message });
     return;
