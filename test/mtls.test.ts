@@ -127,7 +127,7 @@ describe('mutual TLS', () => {
   });
 
   it('answers WorkerService calls only with the scheduler certificate', async () => {
-    const startRequest = { jobId: '0193a000-0000-7000-8000-000000000001', command: 'true', path: '', args: [], env: {}, cwd: '', resources: undefined, network: '', isolate: false };
+    const startRequest = { jobId: '0193a000-0000-7000-8000-000000000001', command: 'true', path: '', args: [], env: {}, cwd: '', resources: undefined, network: '', isolate: false, timeoutMs: 0 };
 
     const noCert = new WorkerServiceClient(viaLocalhost(workerAddress), credentials({ ca: schedulerFiles.ca }));
     await assert.rejects(call((cb) => noCert.startJob(startRequest, new grpc.Metadata(), deadline(), cb)), refusedWith(grpc.status.UNAVAILABLE));

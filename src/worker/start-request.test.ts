@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import type { StartJobRequest } from '../gen/baton/v1/worker.js';
 import { jobEnvironment, startRequestProblem } from './start-request.js';
 
-const valid: StartJobRequest = { jobId: '0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b', command: 'bash', path: 'count.sh', args: [], env: {}, cwd: '', resources: undefined, network: '', isolate: false };
+const valid: StartJobRequest = { jobId: '0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b', command: 'bash', path: 'count.sh', args: [], env: {}, cwd: '', resources: undefined, network: '', isolate: false, timeoutMs: 0 };
 
 test('startRequestProblem', () => {
   const cases: Array<[Partial<StartJobRequest>, string | undefined]> = [
