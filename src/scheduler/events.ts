@@ -1,0 +1,24 @@
+import { EventEmitter } from 'node:events';
+import type { JobStateName } from './job-state.js';
+import type { WorkerEntry } from './registry.js';
+import type { JobRecord } from './store/store.js';
+
+/** What the scheduler's parts announce; listeners must not throw or block (they run inline). */
+export interface SchedulerEventMap {
+  /** A job's state (or reason, attempt, worker) changed; `previous` is null for a new job. */
+  job: [job: JobRecord, previous: JobStateName | null];
+  /** A worker's state or draining flag changed. */
+  worker: [worker: WorkerEntry];
+}
+
+/**
+ * In-process announcements of job and worker changes: the store stays the record, this is
+ * how the SSE route, /wait and metrics hear of a change without polling it.
+ */
+export class EventBus extends EventEmitter<SchedulerEventMap> {
+  constructor() {
+    super();
+    // One listener per open SSE stream or waiting request: many is normal, not a leak.
+    this.setMaxListeners(0);
+  }
+}
