@@ -51,7 +51,9 @@ export async function startScheduler(options: SchedulerOptions): Promise<Schedul
   const httpAddr = splitHostPort(options.http);
   const grpcAddr = splitHostPort(options.grpc);
 
-  const store = await Store.open(options.store);
+  const store = await Store.open(options.store, (err) =>
+    log.warn({ event: 'store_connection_lost', err: err.message }, 'the database dropped a pooled connection; the next query opens a new one'),
+  );
   const applier = new JobStatusApplier(store, log);
   const registry = new Registry(store, applier, options.heartbeatTtlMs, log, options.security);
   const dispatcher = new Dispatcher(store, registry, applier, log);

@@ -19,8 +19,11 @@ export interface Connection {
   writer: Writer;
 }
 
-export async function connect(url: string): Promise<Connection> {
-  const db = url.startsWith('postgres://') || url.startsWith('postgresql://') ? openPostgres(url) : openSqlite(url);
+/** Told when the database drops an idle pooled connection (server restart, admin terminate); the pool opens a new one on the next query. */
+export type ConnectionLost = (err: Error) => void;
+
+export async function connect(url: string, onConnectionLost: ConnectionLost = () => {}): Promise<Connection> {
+  const db = url.startsWith('postgres://') || url.startsWith('postgresql://') ? openPostgres(url, onConnectionLost) : openSqlite(url);
   const { error, results } = await new Migrator({ db: db.db, provider: migrationProvider }).migrateToLatest();
   if (error) {
     await db.db.destroy();
@@ -49,8 +52,10 @@ const pgTypes = {
     oid === pg.types.builtins.INT8 ? (value: string) => Number(value) : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
 };
 
-function openPostgres(url: string): Connection {
+function openPostgres(url: string, onConnectionLost: ConnectionLost): Connection {
   const pool = new pg.Pool({ connectionString: url, types: pgTypes, max: 10, connectionTimeoutMillis: 5000 });
+  // Without a listener, an idle client's error is an uncaught exception that ends the process.
+  pool.on('error', onConnectionLost);
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   return { db, dialect: 'postgres', writer: kyselyWriter(db) };
 }

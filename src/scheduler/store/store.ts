@@ -2,7 +2,7 @@ import { sql, type Kysely, type Selectable } from 'kysely';
 import { FINAL_STATES, isFinal, predecessorsOf, type JobStateName } from '../job-state.js';
 import { DEFAULT_RETRY, type RetryPolicy } from '../retry-policy.js';
 import type { Database, JobsTable, AttemptsTable, TokensTable, WorkersTable } from './schema.js';
-import { connect, type Dialect } from './connect.js';
+import { connect, type ConnectionLost, type Dialect } from './connect.js';
 import type { Writer } from './writer.js';
 
 export interface NewJob {
@@ -124,8 +124,8 @@ export class Store {
     readonly dialect: Dialect,
   ) {}
 
-  static async open(url: string): Promise<Store> {
-    const { db, writer, dialect } = await connect(url);
+  static async open(url: string, onConnectionLost?: ConnectionLost): Promise<Store> {
+    const { db, writer, dialect } = await connect(url, onConnectionLost);
     return new Store(db, writer, dialect);
   }
 
