@@ -110,14 +110,14 @@ describe('mutual TLS', () => {
     const asOther = new SchedulerServiceClient(viaLocalhost(scheduler.grpc), credentials(otherWorker));
     const notYours = refusedWith(grpc.status.PERMISSION_DENIED, new RegExp(`calls for worker "${worker.id}" require that worker's certificate; the caller presented the certificate of worker "other"`));
     await assert.rejects(register(asOther, worker.id), notYours);
-    await assert.rejects(call((cb) => asOther.heartbeat({ workerId: worker.id, running: 0 }, new grpc.Metadata(), deadline(), cb)), notYours);
+    await assert.rejects(call((cb) => asOther.heartbeat({ workerId: worker.id, running: 0, draining: false }, new grpc.Metadata(), deadline(), cb)), notYours);
     await assert.rejects(call((cb) => asOther.deregisterWorker({ workerId: worker.id }, new grpc.Metadata(), deadline(), cb)), notYours);
     asOther.close();
 
     // The scheduler's own certificate does not speak for a worker either.
     const asScheduler = new SchedulerServiceClient(viaLocalhost(scheduler.grpc), credentials(schedulerFiles));
     await assert.rejects(
-      call((cb) => asScheduler.heartbeat({ workerId: worker.id, running: 0 }, new grpc.Metadata(), deadline(), cb)),
+      call((cb) => asScheduler.heartbeat({ workerId: worker.id, running: 0, draining: false }, new grpc.Metadata(), deadline(), cb)),
       refusedWith(grpc.status.PERMISSION_DENIED, /the caller presented the scheduler's certificate/),
     );
     asScheduler.close();

@@ -99,7 +99,7 @@ export class Registration {
     while (await this.pause(intervalMs)) {
       try {
         await unaryCall(this.abort.signal, Math.max(intervalMs, 1_000), (options, callback) =>
-          client.heartbeat({ workerId, running: activeJobCount() }, new Metadata(), options, callback),
+          client.heartbeat({ workerId, running: activeJobCount(), draining: false }, new Metadata(), options, callback),
         );
       } catch (err) {
         if (this.abort.signal.aborted) return;
