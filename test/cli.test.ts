@@ -105,7 +105,7 @@ describe('baton CLI against a real cluster', () => {
     assert.match(header, /^JOB ID\s+STATE\s+WORKER\s+COMMAND\s+CREATED\s+DURATION\s+EXIT$/);
     const row = table.stdout.split('\n').find((l) => l.startsWith(id));
     assert.ok(row, table.stdout);
-    assert.match(row, new RegExp(`^${id}\\s+running\\s+${worker.id}\\s+bash -c 'echo started; exec sleep 120'\\s+(just now|\\d+s ago)\\s+\\S+\\s+-$`));
+    assert.match(row, new RegExp(`^${id}\\s+running\\s+${worker.id}\\s+bash -c 'echo started; exec sleep 120'\\s+(just now|\\d+s ago|\\d+m ago)\\s+\\S+\\s+-$`));
     assert.ok(!table.stdout.includes('\u001b['), 'no colour when stdout is not a terminal');
     assert.deepEqual(
       filtered.stdout.split('\n').slice(1).filter(Boolean).map((l) => l.split(/\s+/)[0]),

@@ -76,7 +76,7 @@ export class BatonProcess {
   }
 
   /** Resolves with the first log line (past or future) that matches; rejects after `timeoutMs`. */
-  waitForLog(match: (l: LogLine) => boolean, timeoutMs = 20_000): Promise<LogLine> {
+  waitForLog(match: (l: LogLine) => boolean, timeoutMs = 60_000): Promise<LogLine> {
     const seen = this.logs.find(match);
     if (seen) return Promise.resolve(seen);
     return new Promise((resolve, reject) => {
@@ -96,7 +96,7 @@ export class BatonProcess {
   }
 
   /** Resolves once any output line contains `text`. */
-  async waitForText(text: string, timeoutMs = 30_000): Promise<void> {
+  async waitForText(text: string, timeoutMs = 60_000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     while (!this.output.some((l) => l.includes(text))) {
       if (Date.now() > deadline) throw new Error(`${this.name}: "${text}" not printed within ${timeoutMs}ms; output:\n${this.output.join('\n')}`);
@@ -232,7 +232,7 @@ export async function getJson(url: string): Promise<{ status: number; json: Reco
 }
 
 /** Polls `fn` until it returns a value that is not undefined, or fails after `timeoutMs`. */
-export async function eventually<T>(fn: () => Promise<T | undefined>, what: string, timeoutMs = 20_000): Promise<T> {
+export async function eventually<T>(fn: () => Promise<T | undefined>, what: string, timeoutMs = 60_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   while (Date.now() < deadline) {
@@ -248,7 +248,7 @@ export async function eventually<T>(fn: () => Promise<T | undefined>, what: stri
 }
 
 /** Waits until the job's stored state is final, and returns the job. */
-export async function waitForFinal(api: string, jobId: string, timeoutMs = 30_000): Promise<Record<string, unknown>> {
+export async function waitForFinal(api: string, jobId: string, timeoutMs = 60_000): Promise<Record<string, unknown>> {
   const final = new Set(['succeeded', 'failed', 'stopped', 'timed_out', 'lost']);
   return eventually(
     async () => {
