@@ -37,6 +37,11 @@ async function call(api: string, method: string, url: string, token?: string, bo
   if (token !== undefined) headers.authorization = token.startsWith('Basic ') ? token : `Bearer ${token}`;
   if (body !== undefined) headers['content-type'] = 'application/json';
   const res = await fetch(`${api}${url}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  // An event stream never ends: its status and headers are the answer.
+  if (res.headers.get('content-type')?.startsWith('text/event-stream')) {
+    await res.body?.cancel();
+    return { status: res.status, json: {}, headers: res.headers };
+  }
   const text = await res.text();
   let json: Record<string, unknown> = {};
   try {
@@ -85,12 +90,18 @@ describe('API tokens and roles', () => {
     'GET /v1/jobs': () => ({ url: '/v1/jobs', ok: 200 }),
     'GET /v1/jobs/:id': () => ({ url: `/v1/jobs/${doneJob}`, ok: 200 }),
     'GET /v1/jobs/:id/output': () => ({ url: `/v1/jobs/${doneJob}/output`, ok: 200 }),
+    'GET /v1/jobs/:id/wait': () => ({ url: `/v1/jobs/${doneJob}/wait?timeout=1`, ok: 200 }),
+    'GET /v1/events': () => ({ url: '/v1/events', ok: 200 }),
     'POST /start': () => ({ url: '/start', body: { worker_id: worker.id, command: 'bash', path: 'ok.sh' }, ok: 201 }),
     'POST /stop': () => ({ url: '/stop', body: { worker_id: worker.id, job_id: doneJob }, ok: 409 }),
     'POST /query': () => ({ url: '/query', body: { worker_id: worker.id, job_id: doneJob }, ok: 200 }),
     'POST /stream': () => ({ url: '/stream', body: { worker_id: worker.id, job_id: doneJob }, ok: 200 }),
     'POST /v1/jobs': () => ({ url: '/v1/jobs', body: { worker_id: worker.id, command: 'bash', path: 'ok.sh' }, ok: 201 }),
+    'POST /v1/jobs/batch': () => ({ url: '/v1/jobs/batch', body: { jobs: [{ worker_id: worker.id, command: 'bash', path: 'ok.sh' }] }, ok: 201 }),
     'POST /v1/jobs/:id/stop': () => ({ url: `/v1/jobs/${doneJob}/stop`, ok: 409 }),
+    // POST before DELETE in the table, so the worker ends up undrained.
+    'POST /v1/workers/:id/drain': () => ({ url: `/v1/workers/${worker.id}/drain`, ok: 200 }),
+    'DELETE /v1/workers/:id/drain': () => ({ url: `/v1/workers/${worker.id}/drain`, ok: 200 }),
     'GET /v1/tokens': () => ({ url: '/v1/tokens', ok: 200 }),
     'POST /v1/tokens': () => ({ url: '/v1/tokens', body: { name: `made-${++made}`, role: 'viewer' }, ok: 201 }),
     'DELETE /v1/tokens/:name': () => ({ url: '/v1/tokens/no-such-token', ok: 404 }),

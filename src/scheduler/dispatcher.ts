@@ -3,7 +3,8 @@ import { BatonError, fromWorkerCallError, isServiceError } from '../common/error
 import type { Logger } from '../common/logger.js';
 import { StartJobRequest } from '../gen/baton/v1/worker.js';
 import { runId, type JobEvents, type JobStatusApplier } from './job-status.js';
-import { place, type WorkerSnapshot } from './placement.js';
+import type { EventBus } from './events.js';
+import { formatLabels, place, type Placement, type WorkerSnapshot } from './placement.js';
 import type { Registry } from './registry.js';
 import type { JobRecord, Store } from './store/store.js';
 
@@ -32,7 +33,13 @@ export type DispatchResult =
  * A pass runs when a job arrives, an attempt ends, a worker comes up, or a retry is due.
  */
 export class Dispatcher implements JobEvents {
+  /**
+   * Sorted by priority then arrival, and kept sorted by binary insertion: never re-sorted. An
+   * entry counts only while `queued` maps its id to that same object, so taking a job out is
+   * O(1) (the stale entry is dropped by the next pass, which walks the queue anyway).
+   */
   private queue: JobRecord[] = [];
+  private readonly queued = new Map<string, JobRecord>();
   private readonly placed = new Map<string, { job: JobRecord; workerId: string }>();
   private readonly timers = new Map<string, NodeJS.Timeout>();
   private passScheduled = false;
@@ -42,6 +49,7 @@ export class Dispatcher implements JobEvents {
     private readonly store: Store,
     private readonly registry: Registry,
     private readonly applier: JobStatusApplier,
+    private readonly bus: EventBus,
     private readonly log: Logger,
   ) {}
 
@@ -51,23 +59,24 @@ export class Dispatcher implements JobEvents {
       if (job.state === 'queued') this.enqueue(job);
       else this.placed.set(job.id, { job, workerId: job.workerId });
     }
-    this.log.info({ queued: this.queue.length, placed: this.placed.size }, 'dispatcher started');
+    this.log.info({ queued: this.queued.size, placed: this.placed.size }, 'dispatcher started');
     this.schedulePass();
   }
 
   /** Jobs waiting, retries not yet due included: what the queue bound counts. */
   get queuedCount(): number {
-    return this.queue.length;
+    return this.queued.size;
   }
 
   /**
-   * Queues a job the store already holds and runs a pass at once. Resolves when this job's
-   * fate is known for now: started on a worker, failed to start, or left waiting (with a reason).
+   * Queues jobs the store already holds and runs a pass at once. Resolves, in the same order,
+   * when each job's fate is known for now: started on a worker, failed to start, or left
+   * waiting (with a reason).
    */
-  submit(job: JobRecord): Promise<DispatchResult> {
-    this.enqueue(job);
-    const inflight = this.pass().get(job.id);
-    return inflight ?? Promise.resolve({ kind: 'queued', job: this.queue.find((j) => j.id === job.id) ?? job });
+  submit(jobs: readonly JobRecord[]): Promise<DispatchResult[]> {
+    for (const job of jobs) this.enqueue(job);
+    const started = this.pass();
+    return Promise.all(jobs.map((job) => started.get(job.id) ?? Promise.resolve<DispatchResult>({ kind: 'queued', job: this.queued.get(job.id) ?? job })));
   }
 
   attemptEnded(jobId: string, workerId: string): void {
@@ -110,28 +119,51 @@ export class Dispatcher implements JobEvents {
     });
   }
 
-  /** One synchronous pass over the queue; returns the dispatches it started. */
+  /**
+   * One synchronous pass over the queue; returns the dispatches it started. Linear in the
+   * queue: a job that cannot be placed gets the answer of the last job with the same needs,
+   * which holds until a placement changes the snapshot.
+   */
   private pass(): Map<string, Promise<DispatchResult>> {
     const started = new Map<string, Promise<DispatchResult>>();
     const now = Date.now();
     const snapshot = this.snapshot();
     const byId = new Map(snapshot.map((w) => [w.id, w]));
-    for (const job of [...this.queue]) {
-      if (job.nextAttemptAt !== null && job.nextAttemptAt > now) continue; // its timer will call
-      const decision = place({ labels: job.labels, ...(job.pinnedWorker !== '' && { pinnedWorker: job.pinnedWorker }) }, snapshot);
+    const refusals = new Map<string, Placement>();
+    const waiting: JobRecord[] = [];
+    const seen = new Set<string>();
+    for (const job of this.queue) {
+      // Taken out since it was queued, or queued twice.
+      if (this.queued.get(job.id) !== job || seen.has(job.id)) continue;
+      seen.add(job.id);
+      if (job.nextAttemptAt !== null && job.nextAttemptAt > now) {
+        waiting.push(job); // its timer will call
+        continue;
+      }
+      const needs = `${job.pinnedWorker}\n${formatLabels(job.labels)}`;
+      const decision = refusals.get(needs) ?? place({ labels: job.labels, ...(job.pinnedWorker !== '' && { pinnedWorker: job.pinnedWorker }) }, snapshot);
       if ('reason' in decision) {
+        refusals.set(needs, decision);
+        waiting.push(job);
         if (job.reason !== decision.reason) {
           job.reason = decision.reason;
-          this.store.setReason(job.id, job.attempt, decision.reason).catch((err: unknown) => this.log.error({ job_id: job.id, err }, 'cannot record why a job waits'));
+          this.store
+            .setReason(job.id, job.attempt, decision.reason)
+            .then((stored) => stored && this.bus.emit('job', stored, 'queued'))
+            .catch((err: unknown) => this.log.error({ job_id: job.id, err }, 'cannot record why a job waits'));
         }
         continue;
       }
       // Reserve now, commit later: the count includes this job before anything is sent.
-      this.dequeue(job.id);
+      refusals.clear();
+      this.queued.delete(job.id);
+      clearTimeout(this.timers.get(job.id));
+      this.timers.delete(job.id);
       this.placed.set(job.id, { job, workerId: decision.workerId });
       byId.get(decision.workerId)!.running++;
       started.set(job.id, this.dispatch(job, decision.workerId));
     }
+    this.queue = waiting;
     return started;
   }
 
@@ -145,18 +177,22 @@ export class Dispatcher implements JobEvents {
       labels: w.labels,
       capacity: w.capacity,
       running: running.get(w.id) ?? 0,
-      draining: false,
+      draining: w.drainingBy !== '',
     }));
   }
 
   /** queued → dispatched in the store (only if still queued), then StartJob. */
   private async dispatch(job: JobRecord, workerId: string): Promise<DispatchResult> {
     const attempt = { job_id: job.id, attempt: job.attempt, worker_id: workerId };
+    let dispatched: JobRecord;
     try {
-      if (!(await this.store.markDispatched(job.id, job.attempt, workerId, Date.now()))) {
+      const stored = await this.store.markDispatched(job.id, job.attempt, workerId, Date.now());
+      if (!stored) {
         this.placed.delete(job.id);
         return { kind: 'gone', job };
       }
+      this.bus.emit('job', stored, 'queued');
+      dispatched = stored;
     } catch (err) {
       this.log.error({ ...attempt, err }, 'cannot record a dispatch; the job stays queued');
       this.placed.delete(job.id);
@@ -164,7 +200,6 @@ export class Dispatcher implements JobEvents {
       this.retryLater(job.id, REFUSED_RETRY_MS);
       return { kind: 'queued', job };
     }
-    const dispatched: JobRecord = { ...job, state: 'dispatched', workerId, reason: '', nextAttemptAt: null };
     const channel = this.registry.get(workerId)?.channel;
     try {
       if (!channel) throw new BatonError('WORKER_UNAVAILABLE', `worker ${workerId} is not connected`);
@@ -183,12 +218,12 @@ export class Dispatcher implements JobEvents {
   private async refused(job: JobRecord, workerId: string, details: string): Promise<DispatchResult> {
     const reason = `worker ${workerId} refused it for lack of room (${details}); waiting for a free slot`;
     this.log.info({ job_id: job.id, attempt: job.attempt, worker_id: workerId, reason }, 'job back in the queue');
-    const back = await this.store.returnToQueue(job.id, job.attempt, workerId, reason, Date.now()).catch((err: unknown) => {
+    const queued = await this.store.returnToQueue(job.id, job.attempt, workerId, reason, Date.now()).catch((err: unknown) => {
       this.log.error({ job_id: job.id, err }, 'cannot put a refused job back in the queue');
-      return false;
+      return undefined;
     });
-    if (!back) return { kind: 'gone', job };
-    const queued: JobRecord = { ...job, state: 'queued', workerId: '', reason };
+    if (!queued) return { kind: 'gone', job };
+    this.bus.emit('job', queued, 'dispatched');
     this.placed.delete(job.id);
     this.enqueue(queued);
     this.retryLater(job.id, REFUSED_RETRY_MS);
@@ -198,6 +233,7 @@ export class Dispatcher implements JobEvents {
   /** Sorted insert: priority high to low, then arrival (ids are time-ordered); a retry not yet due gets a timer. */
   private enqueue(job: JobRecord): void {
     this.dequeue(job.id);
+    this.queued.set(job.id, job);
     const before = (a: JobRecord, b: JobRecord): boolean => a.priority > b.priority || (a.priority === b.priority && a.id < b.id);
     let lo = 0;
     let hi = this.queue.length;
@@ -211,8 +247,7 @@ export class Dispatcher implements JobEvents {
   }
 
   private dequeue(jobId: string): void {
-    const i = this.queue.findIndex((j) => j.id === jobId);
-    if (i >= 0) this.queue.splice(i, 1);
+    this.queued.delete(jobId);
     clearTimeout(this.timers.get(jobId));
     this.timers.delete(jobId);
   }
@@ -232,5 +267,14 @@ export class Dispatcher implements JobEvents {
 /** What the worker needs to start the job's current attempt. */
 function startRequest(job: JobRecord): StartJobRequest {
   // The sandbox requests (resources, network, isolate) go through as the caller gave them; the worker checks them.
-  return StartJobRequest.fromPartial({ ...job.sandbox, jobId: runId(job.id, job.attempt), command: job.command, path: job.path, args: job.args, env: job.env, cwd: job.cwd });
+  return StartJobRequest.fromPartial({
+    ...job.sandbox,
+    jobId: runId(job.id, job.attempt),
+    command: job.command,
+    path: job.path,
+    args: job.args,
+    env: job.env,
+    cwd: job.cwd,
+    timeoutMs: job.timeoutMs,
+  });
 }

@@ -5,8 +5,11 @@ import type { JobRecord } from './store/store.js';
 
 /** What the scheduler's parts announce; listeners must not throw or block (they run inline). */
 export interface SchedulerEventMap {
-  /** A job's state (or reason, attempt, worker) changed; `previous` is null for a new job. */
-  job: [job: JobRecord, previous: JobStateName | null];
+  /**
+   * A job's state (or reason, attempt, worker, stopped_by) changed; `job` is the row as stored.
+   * `previous` is null for a new job, undefined when the publisher does not know it.
+   */
+  job: [job: JobRecord, previous: JobStateName | null | undefined];
   /** A worker's state or draining flag changed. */
   worker: [worker: WorkerEntry];
 }

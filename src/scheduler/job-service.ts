@@ -5,12 +5,14 @@ import { uuidv7 } from '../common/ids.js';
 import type { Logger } from '../common/logger.js';
 import type { JobStatus } from '../gen/baton/v1/common.js';
 import type { StreamJobResponse } from '../gen/baton/v1/worker.js';
-import type { Dispatcher } from './dispatcher.js';
+import type { DispatchResult, Dispatcher } from './dispatcher.js';
+import type { EventBus } from './events.js';
 import { isFinal } from './job-state.js';
+import { hasLabels } from './placement.js';
 import { parseRunId, runId, updateFromWorker, type JobStatusApplier } from './job-status.js';
 import type { Registry } from './registry.js';
 import { DEFAULT_RETRY, type RetryPolicy } from './retry-policy.js';
-import type { AttemptRecord, JobFilter, JobRecord, NewJob, SandboxRequest, Store } from './store/store.js';
+import { IdempotencyKeyTaken, type AttemptRecord, type JobFilter, type JobRecord, type NewJob, type SandboxRequest, type Store } from './store/store.js';
 import type { WorkerChannel } from './worker-channel.js';
 
 const QUERY_TIMEOUT_MS = 5_000;
@@ -39,6 +41,12 @@ export interface JobSpec {
   retry?: RetryPolicy;
   /** Sandbox requests, passed to the worker as they are (it checks them against its limits). */
   sandbox?: JobSandboxRequest;
+  /** Wall-clock limit the worker enforces; absent or 0: none. */
+  timeoutMs?: number;
+  /** 'all': one copy on every worker that is up, not draining and has the labels, under a parent job. */
+  runOn?: 'all';
+  /** The request's Idempotency-Key and the hash of what it asked for (see `submit`). */
+  idempotency?: { key: string; requestHash: string };
 }
 
 export type JobSandboxRequest = SandboxRequest;
@@ -55,9 +63,18 @@ export class JobService {
     private readonly registry: Registry,
     private readonly applier: JobStatusApplier,
     private readonly dispatcher: Dispatcher,
+    private readonly bus: EventBus,
     private readonly maxQueued: number,
     private readonly log: Logger,
-  ) {}
+  ) {
+    // One listener for every /wait: each waiter is found by its job id.
+    bus.on('job', (job) => {
+      if (isFinal(job.state)) for (const wake of this.waiters.get(job.id) ?? []) wake();
+    });
+  }
+
+  /** Wake-ups of `wait` calls, by job id. */
+  private readonly waiters = new Map<string, Set<() => void>>();
 
   /**
    * Records the job (queued) before any worker hears of it, so an accepted job is never lost,
@@ -65,11 +82,64 @@ export class JobService {
    * the reason), or failed to start (that error is thrown, as the worker gave it).
    */
   async start(spec: JobSpec): Promise<JobRecord> {
-    if (spec.workerId !== undefined && !this.registry.get(spec.workerId)) throw new BatonError('NOT_FOUND', `worker "${spec.workerId}" not found`);
-    if (this.dispatcher.queuedCount >= this.maxQueued) {
+    return (await this.submit(spec)).job;
+  }
+
+  /**
+   * `start`, with the Idempotency-Key: a key this submitter used before answers with the job
+   * it made (`created` false) when the request is the same, and CONFLICT when it is not.
+   */
+  async submit(spec: JobSpec): Promise<{ job: JobRecord; created: boolean }> {
+    if (spec.idempotency) {
+      const earlier = await this.store.findByIdempotencyKey(spec.submittedBy, spec.idempotency.key);
+      if (earlier) return { job: this.replayed(earlier, spec.idempotency.requestHash), created: false };
+    }
+    let results: DispatchResult[];
+    try {
+      results = await this.create([spec]);
+    } catch (err) {
+      if (!(err instanceof IdempotencyKeyTaken) || !spec.idempotency) throw err;
+      // A request with the same key got there first, in the moment between the look-up and the insert.
+      const earlier = await this.store.findByIdempotencyKey(spec.submittedBy, spec.idempotency.key);
+      if (!earlier) throw err;
+      return { job: this.replayed(earlier, spec.idempotency.requestHash), created: false };
+    }
+    const [result] = results;
+    if (result!.kind === 'failed') throw result!.error;
+    return { job: result!.job, created: true };
+  }
+
+  /** Many jobs, all recorded in one transaction (or none), then dispatched; in the order given. */
+  async submitBatch(specs: readonly JobSpec[]): Promise<JobRecord[]> {
+    return (await this.create(specs)).map((r) => r.job);
+  }
+
+  private replayed(earlier: JobRecord, requestHash: string): JobRecord {
+    if (earlier.requestHash !== requestHash) {
+      throw new BatonError('CONFLICT', `the Idempotency-Key was first used with a different request (it made job ${earlier.id}); use a new key for a new request`);
+    }
+    return earlier;
+  }
+
+  /** Records every job of `specs` in one transaction, then queues them; one result per spec (a run_on-all parent for its copies). */
+  private async create(specs: readonly JobSpec[]): Promise<DispatchResult[]> {
+    const now = Date.now();
+    const planned = specs.map((spec, i) => this.plan(spec, now, specs.length > 1 ? `jobs[${i}]: ` : ''));
+    const runnable = planned.reduce((n, p) => n + p.length - (p[0]!.runOn === 'all' ? 1 : 0), 0);
+    if (this.dispatcher.queuedCount + runnable > this.maxQueued) {
       throw new BatonError('QUEUE_FULL', `the queue is full (${this.maxQueued} jobs waiting); try again later`, QUEUE_FULL_RETRY_AFTER_S);
     }
-    const now = Date.now();
+    const created = await this.store.createJobs(planned.flat());
+    for (const job of created) this.bus.emit('job', job, null);
+    const toRun = created.filter((j) => j.runOn !== 'all');
+    const results = new Map((await this.dispatcher.submit(toRun)).map((r) => [r.job.id, r]));
+    const byId = new Map(created.map((j) => [j.id, j]));
+    return planned.map(([head]) => results.get(head!.id) ?? { kind: 'queued', job: byId.get(head!.id)! });
+  }
+
+  /** The rows one spec makes: the job, or a run_on-all parent followed by its copies. */
+  private plan(spec: JobSpec, now: number, where: string): NewJob[] {
+    if (spec.workerId !== undefined && !this.registry.get(spec.workerId)) throw new BatonError('NOT_FOUND', `${where}worker "${spec.workerId}" not found`);
     const job: NewJob = {
       id: uuidv7(now),
       command: spec.command,
@@ -84,36 +154,64 @@ export class JobService {
       retry: spec.retry ?? DEFAULT_RETRY,
       pinnedWorker: spec.workerId ?? '',
       sandbox: spec.sandbox ?? {},
+      timeoutMs: spec.timeoutMs ?? 0,
+      idempotencyKey: spec.idempotency?.key ?? '',
+      requestHash: spec.idempotency?.requestHash ?? '',
     };
-    await this.store.createJob(job);
-    const queued: JobRecord = {
+    if (spec.runOn !== 'all') return [job];
+    if (spec.workerId !== undefined) throw new BatonError('BAD_REQUEST', `${where}run_on "all" and worker_id exclude each other`);
+    const targets = this.registry.list().filter((w) => w.state === 'up' && w.channel && w.drainingBy === '' && hasLabels(w, job.labels));
+    if (targets.length === 0) {
+      const labels = Object.entries(job.labels).map(([k, v]) => `${k}=${v}`).join(',');
+      throw new BatonError('CONFLICT', `${where}run_on "all": no worker is up and not draining${labels ? ` with labels ${labels}` : ''}`);
+    }
+    const children: NewJob[] = targets.map((w) => ({
       ...job,
-      state: 'queued',
-      workerId: '',
-      attempt: 1,
-      reason: '',
-      nextAttemptAt: null,
-      error: '',
-      exitCode: null,
-      signal: '',
-      outputTruncated: false,
-      updatedAt: now,
-      finishedAt: null,
-      stoppedBy: '',
-    };
-    const result = await this.dispatcher.submit(queued);
-    if (result.kind === 'failed') throw result.error;
-    return result.job;
+      id: uuidv7(now),
+      pinnedWorker: w.id,
+      parentId: job.id,
+      idempotencyKey: '',
+      requestHash: '',
+    }));
+    return [{ ...job, runOn: 'all', children: children.map((c) => c.id) }, ...children];
+  }
+
+  /**
+   * Resolves when the job is final (`done`), or with its state when `timeoutMs` passes or
+   * `signal` aborts first. NOT_FOUND for an unknown job.
+   */
+  async wait(jobId: string, timeoutMs: number, signal?: AbortSignal): Promise<{ done: boolean; detail: JobDetail }> {
+    let wake = (): void => {};
+    const woken = new Promise<void>((resolve) => (wake = resolve));
+    // Listen before reading, so an end between the read and the listening is not missed.
+    let waiting = this.waiters.get(jobId);
+    if (!waiting) this.waiters.set(jobId, (waiting = new Set()));
+    waiting.add(wake);
+    const timer = setTimeout(wake, timeoutMs);
+    signal?.addEventListener('abort', wake);
+    try {
+      const first = await this.find(jobId);
+      if (isFinal(first.job.state)) return { done: true, detail: first };
+      await woken;
+      const detail = await this.find(jobId);
+      return { done: isFinal(detail.job.state), detail };
+    } finally {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', wake);
+      waiting.delete(wake);
+      if (waiting.size === 0 && this.waiters.get(jobId) === waiting) this.waiters.delete(jobId);
+    }
   }
 
   /** `by` (the caller's token name) is recorded as `stopped_by` once the worker has taken the stop. */
   async stop(jobId: string, workerId: string | undefined, graceMs: number, by: string): Promise<JobDetail> {
     const { job } = await this.find(jobId, workerId);
     if (isFinal(job.state)) throw new BatonError('CONFLICT', `job ${jobId} already ended (${job.state})`);
+    if (job.runOn === 'all') return this.stopParent(job, graceMs, by);
     if (job.state === 'queued') {
       // On no worker: the store's check is enough (a dispatch that got there first makes this a no-op, and the stop goes to the worker below).
       if (await this.applier.apply(jobId, job.attempt, '', { state: 'stopped', error: 'stopped before it started' })) {
-        await this.store.setStoppedBy(jobId, by);
+        await this.recordStopper(jobId, by);
         return this.find(jobId, workerId);
       }
       return this.stopOnWorker((await this.find(jobId, workerId)).job, workerId, graceMs, by);
@@ -129,9 +227,30 @@ export class JobService {
     const res = await channel.stopJob(runId(jobId, job.attempt), graceMs, deadline).catch((err: unknown) => {
       throw fromWorkerCallError(err, channel.who);
     });
-    await this.store.setStoppedBy(jobId, by);
+    await this.recordStopper(jobId, by);
     await this.applyReported(job.workerId, res.status);
     return this.find(jobId, workerId);
+  }
+
+  /** Stops every live copy of a run_on-all job; the parent's state follows theirs. */
+  private async stopParent(parent: JobRecord, graceMs: number, by: string): Promise<JobDetail> {
+    await this.recordStopper(parent.id, by);
+    const failures: string[] = [];
+    await Promise.all(
+      parent.children.map((id) =>
+        this.stop(id, undefined, graceMs, by).catch((err: unknown) => {
+          // A copy that ended meanwhile is already where the stop would take it.
+          if (!(err instanceof BatonError && err.code === 'CONFLICT')) failures.push(`${id}: ${(err as Error).message}`);
+        }),
+      ),
+    );
+    if (failures.length > 0) this.log.warn({ job_id: parent.id, failures }, 'some copies of a run_on-all job could not be stopped');
+    return this.find(parent.id);
+  }
+
+  private async recordStopper(jobId: string, by: string): Promise<void> {
+    const stored = await this.store.setStoppedBy(jobId, by);
+    if (stored) this.bus.emit('job', stored, stored.state);
   }
 
   /** Fresh from the worker while the job is live; a finished job's record is final and needs no call. */
@@ -142,7 +261,8 @@ export class JobService {
     const res = await channel.queryJob(runId(jobId, found.job.attempt), QUERY_TIMEOUT_MS).catch((err: unknown) => {
       throw fromWorkerCallError(err, channel.who);
     });
-    if (!(await this.applyReported(found.job.workerId, res.status))) return found;
+    await this.applyReported(found.job.workerId, res.status);
+    // Always read again: even when this report changed nothing, another may have meanwhile.
     return this.find(jobId, workerId);
   }
 

@@ -1,6 +1,7 @@
 import type { Logger } from '../common/logger.js';
 import type { JobStatus } from '../gen/baton/v1/common.js';
 import { fromWorkerState, isFinal } from './job-state.js';
+import type { EventBus } from './events.js';
 import { decideRetry, isRetryOutcome, type RetryOutcome } from './retry-policy.js';
 import type { JobRecord, StatusUpdate, Store } from './store/store.js';
 
@@ -52,6 +53,7 @@ export class JobStatusApplier {
 
   constructor(
     private readonly store: Store,
+    private readonly bus: EventBus,
     private readonly log: Logger,
     private readonly jitter: () => number = Math.random,
   ) {}
@@ -64,6 +66,7 @@ export class JobStatusApplier {
         { job_id: jobId, attempt, worker_id: workerId || undefined, state: update.state, exit_code: update.exitCode ?? null, signal: update.signal || undefined, error: update.error || undefined },
         'job state changed',
       );
+      this.bus.emit('job', result.job, undefined);
       if (isFinal(update.state)) this.events?.attemptEnded(jobId, workerId);
     } else if (result.current === undefined) {
       this.log.info({ job_id: jobId, attempt, worker_id: workerId, state: update.state }, 'status for an attempt that is not the job\'s current one on this worker ignored');
@@ -95,10 +98,12 @@ export class JobStatusApplier {
     const decision = decideRetry(job.retry, attempt, outcome, now, this.jitter());
     if ('giveUp' in decision) return false;
     const reason = `attempt ${attempt} ${outcome.replace('_', ' ')}${update.error ? ` (${update.error})` : ''}; attempt ${attempt + 1} from ${new Date(decision.retryAt).toISOString()}`;
-    if (!(await this.store.requeueForRetry(jobId, attempt, workerId, update, decision.retryAt, reason, now))) return false;
+    const requeued = await this.store.requeueForRetry(jobId, attempt, workerId, update, decision.retryAt, reason, now);
+    if (!requeued) return false;
     this.log.info({ job_id: jobId, attempt, worker_id: workerId, state: outcome, error: update.error || undefined, next_attempt: attempt + 1, retry_at: decision.retryAt }, 'job attempt ended; retrying');
+    this.bus.emit('job', requeued, job.state);
     this.events?.attemptEnded(jobId, workerId);
-    this.events?.requeued({ ...job, state: 'queued', workerId: '', attempt: attempt + 1, nextAttemptAt: decision.retryAt, reason, error: update.error ?? '', updatedAt: now });
+    this.events?.requeued(requeued);
     return true;
   }
 }

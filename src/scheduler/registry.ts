@@ -4,6 +4,7 @@ import { BatonError } from '../common/errors.js';
 import type { Logger } from '../common/logger.js';
 import type { RegisterWorkerRequest } from '../gen/baton/v1/scheduler.js';
 import type { JobStatus } from '../gen/baton/v1/common.js';
+import type { EventBus } from './events.js';
 import { fromWorkerState, isFinal } from './job-state.js';
 import { parseRunId, type JobStatusApplier } from './job-status.js';
 import type { Store, WorkerRecord, WorkerState } from './store/store.js';
@@ -23,6 +24,9 @@ export interface WorkerEvents {
   workerLost(workerId: string, error: string): void;
 }
 
+/** `drainingBy` of a worker that drained itself (its heartbeat said so). */
+const SELF = 'worker';
+
 /** A worker told to stop a job must have a few seconds for it (its own grace period applies). */
 const STALE_STOP_TIMEOUT_MS = 30_000;
 
@@ -41,6 +45,7 @@ export class Registry {
   constructor(
     private readonly store: Store,
     private readonly applier: JobStatusApplier,
+    private readonly bus: EventBus,
     private readonly heartbeatTtlMs: number,
     private readonly log: Logger,
     private readonly security: GrpcSecurity,
@@ -94,6 +99,8 @@ export class Registry {
         throw new BatonError('BAD_REQUEST', (err as Error).message);
       }
     }
+    // An admin's drain outlasts a restart; a worker's own (it was shutting down) does not.
+    const drainingBy = previous && previous.drainingBy !== SELF ? previous.drainingBy : '';
     const entry: WorkerEntry = {
       id: req.workerId,
       address: req.address,
@@ -103,6 +110,7 @@ export class Registry {
       lastHeartbeatAt: now,
       registeredAt: now,
       version: req.version,
+      drainingBy,
       running: 0,
       channel,
     };
@@ -112,6 +120,7 @@ export class Registry {
       { worker_id: entry.id, state: 'up', previous: previous?.state ?? null, address: entry.address, capacity: entry.capacity, jobs: req.jobs.length },
       'worker state changed',
     );
+    this.bus.emit('worker', entry);
     // Jobs that ended while the scheduler was away get their final state now.
     for (const status of req.jobs) await this.reconcile(entry.id, channel, status);
     channel.watch();
@@ -142,13 +151,33 @@ export class Registry {
    * False when the worker is unknown here or its lease ran out (the caller answers NOT_FOUND:
    * register again, reporting its jobs, which is how a returning worker's jobs are reconciled).
    */
-  heartbeat(id: string, running: number): boolean {
+  heartbeat(id: string, running: number, draining = false): boolean {
     const w = this.workers.get(id);
     if (!w || !w.channel || w.state !== 'up') return false;
     w.lastHeartbeatAt = Date.now();
     w.running = running;
     this.persist(w);
+    // A worker shutting down says so; only an admin (or its next registration) takes it out of draining.
+    if (draining && w.drainingBy === '') this.setDraining(id, true, SELF);
     return true;
+  }
+
+  /**
+   * Drains (`on`) a worker: it gets no new placements, its running jobs go on. `by` is who asked
+   * (a token name, or "worker" for its own heartbeat). Undefined for an unknown worker.
+   */
+  setDraining(id: string, on: boolean, by: string): WorkerEntry | undefined {
+    const w = this.workers.get(id);
+    if (!w) return undefined;
+    const drainingBy = on ? w.drainingBy || by : '';
+    if (drainingBy === w.drainingBy) return w;
+    w.drainingBy = drainingBy;
+    this.log.info({ worker_id: id, draining: on, by }, on ? 'worker draining' : 'worker no longer draining');
+    this.store.setWorkerDraining(id, drainingBy).catch((err: unknown) => this.log.error({ worker_id: id, err }, 'cannot record worker draining'));
+    this.bus.emit('worker', w);
+    // Its room is open again.
+    if (!on) this.events?.workerUp(id);
+    return w;
   }
 
   deregister(id: string): boolean {
@@ -186,6 +215,7 @@ export class Registry {
     w.state = state;
     this.log.info({ worker_id: w.id, state, previous, address: w.address, reason }, 'worker state changed');
     this.persist(w);
+    this.bus.emit('worker', w);
   }
 
   private persist(w: WorkerEntry): void {

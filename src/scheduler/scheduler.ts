@@ -6,6 +6,9 @@ import { DEFAULT_THROTTLE, FailureThrottle, type ThrottleRule } from './auth/thr
 import { startGrpcServer, stopGrpcServer } from './grpc/server.js';
 import { buildApp } from './http/app.js';
 import { Dispatcher } from './dispatcher.js';
+import { EventLog } from './event-log.js';
+import { EventBus } from './events.js';
+import { ParentJobs } from './parent-jobs.js';
 import { JobService } from './job-service.js';
 import { JobStatusApplier } from './job-status.js';
 import { Registry } from './registry.js';
@@ -54,18 +57,23 @@ export async function startScheduler(options: SchedulerOptions): Promise<Schedul
   const store = await Store.open(options.store, (err) =>
     log.warn({ event: 'store_connection_lost', err: err.message }, 'the database dropped a pooled connection; the next query opens a new one'),
   );
-  const applier = new JobStatusApplier(store, log);
-  const registry = new Registry(store, applier, options.heartbeatTtlMs, log, options.security);
-  const dispatcher = new Dispatcher(store, registry, applier, log);
+  // Every job and worker change is announced here: the event log (SSE), /wait and run_on-all parents listen.
+  const bus = new EventBus();
+  const eventLog = new EventLog(store, bus, log);
+  new ParentJobs(store, bus, log);
+  const applier = new JobStatusApplier(store, bus, log);
+  const registry = new Registry(store, applier, bus, options.heartbeatTtlMs, log, options.security);
+  const dispatcher = new Dispatcher(store, registry, applier, bus, log);
   applier.events = dispatcher;
   registry.events = dispatcher;
-  const jobs = new JobService(store, registry, applier, dispatcher, options.maxQueued, log);
+  const jobs = new JobService(store, registry, applier, dispatcher, bus, options.maxQueued, log);
   const authenticator = new Authenticator(store);
   const authOn = options.auth ?? true;
   const app = buildApp({
     jobs,
     registry,
     store,
+    eventLog,
     log,
     bodyLimit: options.bodyLimit,
     auth: { enabled: authOn, authenticator, throttle: new FailureThrottle(options.authThrottle ?? DEFAULT_THROTTLE) },
@@ -107,6 +115,7 @@ export async function startScheduler(options: SchedulerOptions): Promise<Schedul
         await Promise.all([app.close(), stopGrpcServer(grpcServer, 2_000)]);
         dispatcher.close();
         registry.close();
+        await eventLog.flushed();
         await store.close();
         log.info('scheduler stopped');
       })();

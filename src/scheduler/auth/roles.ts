@@ -30,6 +30,8 @@ export const ROUTE_ROLES: Readonly<Record<string, Requirement>> = {
   'GET /v1/jobs': 'viewer',
   'GET /v1/jobs/:id': 'viewer',
   'GET /v1/jobs/:id/output': 'viewer',
+  'GET /v1/jobs/:id/wait': 'viewer',
+  'GET /v1/events': 'viewer',
 
   // Running and stopping jobs. The original calls are all POSTs and reach the worker, so all need operator.
   'POST /start': 'operator',
@@ -37,7 +39,12 @@ export const ROUTE_ROLES: Readonly<Record<string, Requirement>> = {
   'POST /query': 'operator',
   'POST /stream': 'operator',
   'POST /v1/jobs': 'operator',
+  'POST /v1/jobs/batch': 'operator',
   'POST /v1/jobs/:id/stop': 'operator',
+
+  // Fleet administration.
+  'POST /v1/workers/:id/drain': 'admin',
+  'DELETE /v1/workers/:id/drain': 'admin',
 
   // Token management.
   'GET /v1/tokens': 'admin',

@@ -34,11 +34,11 @@ function schedulerService(registry: Registry, heartbeatIntervalMs: number, log: 
       callback(null, {});
     },
     heartbeat(call, callback) {
-      const { workerId, running } = call.request;
+      const { workerId, running, draining } = call.request;
       if (!workerId) return callback(toGrpcError(new BatonError('BAD_REQUEST', 'worker_id must not be empty')));
       const problem = refused(call, workerId, 'Heartbeat');
       if (problem) return callback(toGrpcError(problem));
-      if (!registry.heartbeat(workerId, running)) {
+      if (!registry.heartbeat(workerId, running, draining)) {
         return callback(toGrpcError(new BatonError('NOT_FOUND', `worker "${workerId}" is not registered; register again`)));
       }
       callback(null, {});

@@ -11,11 +11,14 @@ import { installAuth, type AuthOptions } from './auth.js';
 import { originalRoutes } from './original-routes.js';
 import { tokenRoutes } from './token-routes.js';
 import { v1Routes } from './v1-routes.js';
+import { watchRoutes } from './watch-routes.js';
+import type { EventLog } from '../event-log.js';
 
 export interface HttpDeps {
   jobs: JobService;
   registry: Registry;
   store: Store;
+  eventLog: EventLog;
   log: Logger;
   bodyLimit: number;
   auth: AuthOptions;
@@ -44,6 +47,7 @@ export function buildApp(deps: HttpDeps): App {
   app.get('/healthz', () => ({ status: 'ok' }));
   originalRoutes(app, deps.jobs);
   v1Routes(app, deps.jobs, deps.registry);
+  watchRoutes(app, deps.jobs, deps.eventLog, deps.log);
   tokenRoutes(app, deps.auth.authenticator, deps.store);
   return app;
 }

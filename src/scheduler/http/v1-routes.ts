@@ -1,6 +1,7 @@
-import { Type } from 'typebox';
+import type { FastifySchemaValidationError } from 'fastify/types/schema.js';
+import { Type, type Static } from 'typebox';
 import { BatonError } from '../../common/errors.js';
-import type { JobService } from '../job-service.js';
+import type { JobService, JobSpec } from '../job-service.js';
 import { JOB_STATES } from '../job-state.js';
 import { DEFAULT_RETRY, RETRY_OUTCOMES, type RetryOutcome, type RetryPolicy } from '../retry-policy.js';
 import type { Registry } from '../registry.js';
@@ -10,6 +11,11 @@ import { MAX_ID, MAX_PATH, sendOutput } from './output.js';
 import { parseCpu, parseMemory, parsePids } from '../../worker/sandbox/limits.js';
 import type { JobSandboxRequest } from '../job-service.js';
 import { jobDetailView, jobView, workerView } from './views.js';
+import { idempotencyKey, requestHash } from './idempotency.js';
+
+interface FastifyValidationError extends Error {
+  validation: FastifySchemaValidationError[];
+}
 
 const IdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: MAX_ID }) });
 
@@ -58,7 +64,49 @@ const NewJobBody = Type.Object({
   ),
   network: Type.Optional(Type.Literal('none')),
   isolate: Type.Optional(Type.Boolean()),
+  // Seconds of wall-clock time; the worker stops the job's process group when they pass (timed_out).
+  timeout: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 86_400 })),
+  // One copy on every matching worker, under a parent job.
+  run_on: Type.Optional(Type.Literal('all')),
 });
+
+type NewJobFields = Static<typeof NewJobBody>;
+
+const MAX_BATCH = 1_000;
+const BatchBody = Type.Object({ jobs: Type.Array(NewJobBody, { minItems: 1, maxItems: MAX_BATCH }) });
+
+/** The API's job fields → what the job service takes. */
+function specFrom(b: NewJobFields, submittedBy: string): JobSpec {
+  return {
+    workerId: b.worker_id,
+    command: b.command,
+    path: b.path ?? '',
+    args: b.args ?? [],
+    env: b.env ?? {},
+    cwd: b.cwd ?? '',
+    submittedBy,
+    labels: b.labels ?? {},
+    priority: b.priority ?? 0,
+    retry: retryFrom(b.retry),
+    sandbox: sandboxFrom(b),
+    ...(b.timeout !== undefined && { timeoutMs: Math.max(1, Math.round(b.timeout * 1000)) }),
+    ...(b.run_on !== undefined && { runOn: b.run_on }),
+  };
+}
+
+/**
+ * A schema error in a batch, named the way a person reads it: `jobs[3].retry.max_attempts
+ * must be <= 100`, `jobs[0].command is required`.
+ */
+function batchError(err: FastifyValidationError): string {
+  const first = err.validation[0];
+  if (!first) return err.message;
+  const parts = first.instancePath.split('/').filter(Boolean);
+  const missing = first.keyword === 'required' ? (first.params as { missingProperty?: string }).missingProperty : undefined;
+  if (missing !== undefined) parts.push(missing);
+  const name = parts.reduce((acc, p) => (/^[0-9]+$/.test(p) ? `${acc}[${p}]` : acc ? `${acc}.${p}` : p), '') || 'body';
+  return missing !== undefined ? `${name} is required` : `${name} ${first.message ?? 'is not valid'}`;
+}
 
 /** The API's `resources`, `network` and `isolate` → what the worker is sent; BAD_REQUEST naming a malformed limit. */
 function sandboxFrom(body: { resources?: { memory?: string | number; cpu?: number; pids?: number }; network?: string; isolate?: boolean }): JobSandboxRequest | undefined {
@@ -83,6 +131,12 @@ function sandboxFrom(body: { resources?: { memory?: string | number; cpu?: numbe
     network: body.network,
     isolate: body.isolate,
   };
+}
+
+function drain(registry: Registry, id: string, on: boolean, by: string) {
+  const w = registry.setDraining(id, on, by);
+  if (!w) throw new BatonError('NOT_FOUND', `worker "${id}" not found`);
+  return workerView(w);
 }
 
 const ListQuery = Type.Object({
@@ -115,22 +169,31 @@ export function v1Routes(app: App, jobs: JobService, registry: Registry): void {
     return workerView(w);
   });
 
+  app.post('/v1/workers/:id/drain', { schema: { params: IdParams } }, (req) => drain(registry, req.params.id, true, callerName(req)));
+  app.delete('/v1/workers/:id/drain', { schema: { params: IdParams } }, (req) => drain(registry, req.params.id, false, callerName(req)));
+
   app.post('/v1/jobs', { schema: { body: NewJobBody } }, async (req, reply) => {
-    const b = req.body;
-    const job = await jobs.start({
-      workerId: b.worker_id,
-      command: b.command,
-      path: b.path ?? '',
-      args: b.args ?? [],
-      env: b.env ?? {},
-      cwd: b.cwd ?? '',
-      submittedBy: callerName(req),
-      labels: b.labels ?? {},
-      priority: b.priority ?? 0,
-      retry: retryFrom(b.retry),
-      sandbox: sandboxFrom(b),
+    const key = idempotencyKey(req.headers['idempotency-key']);
+    const spec = specFrom(req.body, callerName(req));
+    // The hash is of the body as validated (defaults in, unknown keys out), so it names what was asked.
+    if (key !== undefined) spec.idempotency = { key, requestHash: requestHash(req.body) };
+    const { job, created } = await jobs.submit(spec);
+    return reply.code(created ? 201 : 200).send(jobView(job));
+  });
+
+  app.post('/v1/jobs/batch', { schema: { body: BatchBody }, attachValidation: true }, async (req, reply) => {
+    if (req.validationError) throw new BatonError('BAD_REQUEST', batchError(req.validationError as FastifyValidationError));
+    const by = callerName(req);
+    const specs = req.body.jobs.map((b, i) => {
+      try {
+        return specFrom(b, by);
+      } catch (err) {
+        if (err instanceof BatonError) throw new BatonError(err.code, `jobs[${i}].${err.message}`);
+        throw err;
+      }
     });
-    return reply.code(201).send(jobView(job));
+    const created = await jobs.submitBatch(specs);
+    return reply.code(201).send({ jobs: created.map(jobView) });
   });
 
   app.get('/v1/jobs', { schema: { querystring: ListQuery } }, async (req) => {

@@ -20,6 +20,7 @@ export function workerView(w: WorkerEntry) {
     last_heartbeat: iso(w.lastHeartbeatAt),
     registered_at: iso(w.registeredAt),
     version: w.version,
+    draining: w.drainingBy !== '',
   };
 }
 
@@ -52,6 +53,9 @@ export function jobView(job: JobRecord) {
     signal: job.signal || null,
     error: job.error || null,
     output_truncated: job.outputTruncated,
+    timeout: job.timeoutMs > 0 ? job.timeoutMs / 1000 : null,
+    parent_id: job.parentId || null,
+    children: job.children,
     submitted_by: job.submittedBy || null,
     stopped_by: job.stoppedBy || null,
   };

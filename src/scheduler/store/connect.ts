@@ -24,7 +24,7 @@ export type ConnectionLost = (err: Error) => void;
 
 export async function connect(url: string, onConnectionLost: ConnectionLost = () => {}): Promise<Connection> {
   const db = url.startsWith('postgres://') || url.startsWith('postgresql://') ? openPostgres(url, onConnectionLost) : openSqlite(url);
-  const { error, results } = await new Migrator({ db: db.db, provider: migrationProvider }).migrateToLatest();
+  const { error, results } = await new Migrator({ db: db.db, provider: migrationProvider(db.dialect) }).migrateToLatest();
   if (error) {
     await db.db.destroy();
     const failed = results?.find((r) => r.status === 'Error')?.migrationName ?? 'unknown';

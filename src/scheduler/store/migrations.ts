@@ -1,104 +1,150 @@
 import { sql, type Kysely, type Migration, type MigrationProvider } from 'kysely';
+import type { Dialect } from './connect.js';
 
 /**
  * Versioned migrations, in code so the built package needs no migration folder.
  * Names sort in the order they apply; never edit one that has shipped, add the next.
  */
-const migrations: Record<string, Migration> = {
-  '001_initial': {
-    async up(db: Kysely<unknown>): Promise<void> {
-      await db.schema
-        .createTable('workers')
-        .addColumn('id', 'text', (c) => c.primaryKey())
-        .addColumn('address', 'text', (c) => c.notNull())
-        .addColumn('labels', 'text', (c) => c.notNull().defaultTo('{}'))
-        .addColumn('capacity', 'integer', (c) => c.notNull())
-        .addColumn('state', 'text', (c) => c.notNull())
-        .addColumn('last_heartbeat_at', 'bigint', (c) => c.notNull())
-        .addColumn('registered_at', 'bigint', (c) => c.notNull())
-        .addColumn('version', 'text', (c) => c.notNull().defaultTo(''))
-        .execute();
+function migrations(dialect: Dialect): Record<string, Migration> {
+  return {
+    '001_initial': {
+      async up(db: Kysely<unknown>): Promise<void> {
+        await db.schema
+          .createTable('workers')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('address', 'text', (c) => c.notNull())
+          .addColumn('labels', 'text', (c) => c.notNull().defaultTo('{}'))
+          .addColumn('capacity', 'integer', (c) => c.notNull())
+          .addColumn('state', 'text', (c) => c.notNull())
+          .addColumn('last_heartbeat_at', 'bigint', (c) => c.notNull())
+          .addColumn('registered_at', 'bigint', (c) => c.notNull())
+          .addColumn('version', 'text', (c) => c.notNull().defaultTo(''))
+          .execute();
 
-      await db.schema
-        .createTable('jobs')
-        .addColumn('id', 'text', (c) => c.primaryKey())
-        .addColumn('state', 'text', (c) => c.notNull())
-        .addColumn('worker_id', 'text', (c) => c.notNull())
-        .addColumn('command', 'text', (c) => c.notNull())
-        .addColumn('path', 'text', (c) => c.notNull())
-        .addColumn('args', 'text', (c) => c.notNull())
-        .addColumn('env', 'text', (c) => c.notNull())
-        .addColumn('cwd', 'text', (c) => c.notNull())
-        .addColumn('error', 'text', (c) => c.notNull().defaultTo(''))
-        .addColumn('exit_code', 'integer')
-        .addColumn('signal', 'text', (c) => c.notNull().defaultTo(''))
-        .addColumn('output_truncated', 'integer', (c) => c.notNull().defaultTo(0))
-        .addColumn('created_at', 'bigint', (c) => c.notNull())
-        .addColumn('updated_at', 'bigint', (c) => c.notNull())
-        .addColumn('finished_at', 'bigint')
-        .execute();
-      // The listing filters: newest first within a state or a worker.
-      await db.schema.createIndex('jobs_state_id').on('jobs').columns(['state', 'id']).execute();
-      await db.schema.createIndex('jobs_worker_id_id').on('jobs').columns(['worker_id', 'id']).execute();
+        await db.schema
+          .createTable('jobs')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('state', 'text', (c) => c.notNull())
+          .addColumn('worker_id', 'text', (c) => c.notNull())
+          .addColumn('command', 'text', (c) => c.notNull())
+          .addColumn('path', 'text', (c) => c.notNull())
+          .addColumn('args', 'text', (c) => c.notNull())
+          .addColumn('env', 'text', (c) => c.notNull())
+          .addColumn('cwd', 'text', (c) => c.notNull())
+          .addColumn('error', 'text', (c) => c.notNull().defaultTo(''))
+          .addColumn('exit_code', 'integer')
+          .addColumn('signal', 'text', (c) => c.notNull().defaultTo(''))
+          .addColumn('output_truncated', 'integer', (c) => c.notNull().defaultTo(0))
+          .addColumn('created_at', 'bigint', (c) => c.notNull())
+          .addColumn('updated_at', 'bigint', (c) => c.notNull())
+          .addColumn('finished_at', 'bigint')
+          .execute();
+        // The listing filters: newest first within a state or a worker.
+        await db.schema.createIndex('jobs_state_id').on('jobs').columns(['state', 'id']).execute();
+        await db.schema.createIndex('jobs_worker_id_id').on('jobs').columns(['worker_id', 'id']).execute();
 
-      await db.schema
-        .createTable('attempts')
-        .addColumn('job_id', 'text', (c) => c.notNull().references('jobs.id').onDelete('cascade'))
-        .addColumn('number', 'integer', (c) => c.notNull())
-        .addColumn('worker_id', 'text', (c) => c.notNull())
-        .addColumn('state', 'text', (c) => c.notNull())
-        .addColumn('exit_code', 'integer')
-        .addColumn('signal', 'text', (c) => c.notNull().defaultTo(''))
-        .addColumn('error', 'text', (c) => c.notNull().defaultTo(''))
-        .addColumn('created_at', 'bigint', (c) => c.notNull())
-        .addColumn('started_at', 'bigint')
-        .addColumn('finished_at', 'bigint')
-        .addPrimaryKeyConstraint('attempts_pk', ['job_id', 'number'])
-        .execute();
+        await db.schema
+          .createTable('attempts')
+          .addColumn('job_id', 'text', (c) => c.notNull().references('jobs.id').onDelete('cascade'))
+          .addColumn('number', 'integer', (c) => c.notNull())
+          .addColumn('worker_id', 'text', (c) => c.notNull())
+          .addColumn('state', 'text', (c) => c.notNull())
+          .addColumn('exit_code', 'integer')
+          .addColumn('signal', 'text', (c) => c.notNull().defaultTo(''))
+          .addColumn('error', 'text', (c) => c.notNull().defaultTo(''))
+          .addColumn('created_at', 'bigint', (c) => c.notNull())
+          .addColumn('started_at', 'bigint')
+          .addColumn('finished_at', 'bigint')
+          .addPrimaryKeyConstraint('attempts_pk', ['job_id', 'number'])
+          .execute();
+      },
     },
-  },
-  '002_tokens_and_authors': {
-    async up(db: Kysely<unknown>): Promise<void> {
-      // API tokens: only the SHA-256 of each secret is kept. A name is unique among live tokens, so
-      // a revoked name can be issued again.
-      await db.schema
-        .createTable('tokens')
-        .addColumn('id', 'text', (c) => c.primaryKey())
-        .addColumn('name', 'text', (c) => c.notNull())
-        .addColumn('role', 'text', (c) => c.notNull())
-        .addColumn('hash', 'text', (c) => c.notNull().unique())
-        .addColumn('created_at', 'bigint', (c) => c.notNull())
-        .addColumn('revoked_at', 'bigint')
-        .execute();
-      await db.schema.createIndex('tokens_live_name').on('tokens').column('name').unique().where(sql.ref('revoked_at'), 'is', null).execute();
+    '002_tokens_and_authors': {
+      async up(db: Kysely<unknown>): Promise<void> {
+        // API tokens: only the SHA-256 of each secret is kept. A name is unique among live tokens, so
+        // a revoked name can be issued again.
+        await db.schema
+          .createTable('tokens')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('name', 'text', (c) => c.notNull())
+          .addColumn('role', 'text', (c) => c.notNull())
+          .addColumn('hash', 'text', (c) => c.notNull().unique())
+          .addColumn('created_at', 'bigint', (c) => c.notNull())
+          .addColumn('revoked_at', 'bigint')
+          .execute();
+        await db.schema.createIndex('tokens_live_name').on('tokens').column('name').unique().where(sql.ref('revoked_at'), 'is', null).execute();
 
-      // Who submitted and who stopped each job: a token name, or "anonymous" when the API runs without tokens.
-      await db.schema.alterTable('jobs').addColumn('submitted_by', 'text', (c) => c.notNull().defaultTo('')).execute();
-      await db.schema.alterTable('jobs').addColumn('stopped_by', 'text', (c) => c.notNull().defaultTo('')).execute();
+        // Who submitted and who stopped each job: a token name, or "anonymous" when the API runs without tokens.
+        await db.schema.alterTable('jobs').addColumn('submitted_by', 'text', (c) => c.notNull().defaultTo('')).execute();
+        await db.schema.alterTable('jobs').addColumn('stopped_by', 'text', (c) => c.notNull().defaultTo('')).execute();
+      },
     },
-  },
-  '003_fleet_scheduling': {
-    async up(db: Kysely<unknown>): Promise<void> {
-      // What a job needs and how it is retried; jobs from before were all pinned to their worker.
-      const jobs = [
-        ['labels', 'text', "'{}'"],
-        ['priority', 'integer', '0'],
-        ['retry', 'text', "'{}'"],
-        ['pinned_worker', 'text', "''"],
-        ['reason', 'text', "''"],
-        ['attempt', 'integer', '1'],
-        // Sandbox requests (resources, network, isolate), kept so a queued or retried job starts with them.
-        ['sandbox', 'text', "'{}'"],
-      ] as const;
-      for (const [name, type, fallback] of jobs) {
-        await db.schema.alterTable('jobs').addColumn(name, type, (c) => c.notNull().defaultTo(sql.raw(fallback))).execute();
-      }
-      await db.schema.alterTable('jobs').addColumn('next_attempt_at', 'bigint').execute();
-      await sql`update jobs set pinned_worker = worker_id`.execute(db);
+    '003_fleet_scheduling': {
+      async up(db: Kysely<unknown>): Promise<void> {
+        // What a job needs and how it is retried; jobs from before were all pinned to their worker.
+        const jobs = [
+          ['labels', 'text', "'{}'"],
+          ['priority', 'integer', '0'],
+          ['retry', 'text', "'{}'"],
+          ['pinned_worker', 'text', "''"],
+          ['reason', 'text', "''"],
+          ['attempt', 'integer', '1'],
+          // Sandbox requests (resources, network, isolate), kept so a queued or retried job starts with them.
+          ['sandbox', 'text', "'{}'"],
+        ] as const;
+        for (const [name, type, fallback] of jobs) {
+          await db.schema.alterTable('jobs').addColumn(name, type, (c) => c.notNull().defaultTo(sql.raw(fallback))).execute();
+        }
+        await db.schema.alterTable('jobs').addColumn('next_attempt_at', 'bigint').execute();
+        await sql`update jobs set pinned_worker = worker_id`.execute(db);
+      },
     },
-  },
-};
+    '004_events_and_submit': {
+      async up(db: Kysely<unknown>): Promise<void> {
+        // The change log `GET /v1/events` replays from (Last-Event-ID): an increasing integer id per event.
+        await db.schema
+          .createTable('events')
+          .addColumn('id', dialect === 'postgres' ? 'bigserial' : 'integer', (c) => (dialect === 'postgres' ? c.primaryKey() : c.primaryKey().autoIncrement()))
+          .addColumn('kind', 'text', (c) => c.notNull())
+          .addColumn('entity_id', 'text', (c) => c.notNull())
+          .addColumn('data', 'text', (c) => c.notNull())
+          .addColumn('created_at', 'bigint', (c) => c.notNull())
+          .execute();
+        await db.schema.createIndex('events_entity_id').on('events').columns(['entity_id', 'id']).execute();
 
-export const migrationProvider: MigrationProvider = {
-  getMigrations: () => Promise.resolve(migrations),
-};
+        const jobs = [
+          // 0: no limit.
+          ['timeout_ms', 'bigint', '0'],
+          // run_on all: the parent's id on each child; '' otherwise.
+          ['parent_id', 'text', "''"],
+          // 'all' on a parent job (never dispatched itself); '' otherwise.
+          ['run_on', 'text', "''"],
+          // JSON list of a parent's child ids.
+          ['children', 'text', "'[]'"],
+          // Idempotency-Key of the request that made the job, and the hash of that request's body.
+          ['idempotency_key', 'text', "''"],
+          ['request_hash', 'text', "''"],
+        ] as const;
+        for (const [name, type, fallback] of jobs) {
+          await db.schema.alterTable('jobs').addColumn(name, type, (c) => c.notNull().defaultTo(sql.raw(fallback))).execute();
+        }
+        // A key is unique per submitter: the same key from two tokens is two requests.
+        await db.schema
+          .createIndex('jobs_idempotency')
+          .on('jobs')
+          .columns(['submitted_by', 'idempotency_key'])
+          .unique()
+          .where(sql.ref('idempotency_key'), '<>', '')
+          .execute();
+
+        // Who drained the worker ('' when it is not draining): "worker" when its own heartbeat said so.
+        await db.schema.alterTable('workers').addColumn('draining_by', 'text', (c) => c.notNull().defaultTo('')).execute();
+      },
+    },
+  };
+}
+
+/** The migrations for a dialect (only the column types of an auto-increment id differ). */
+export function migrationProvider(dialect: Dialect): MigrationProvider {
+  return { getMigrations: () => Promise.resolve(migrations(dialect)) };
+}

@@ -6,7 +6,7 @@ import path from 'node:path';
 import pg from 'pg';
 import { uuidv7 } from '../../common/ids.js';
 import { DEFAULT_RETRY } from '../retry-policy.js';
-import { Store, TokenNameTaken, type NewJob } from './store.js';
+import { IdempotencyKeyTaken, Store, TokenNameTaken, type NewJob } from './store.js';
 
 /** The same conformance cases against SQLite (always) and PostgreSQL (when reachable). */
 const PG_ADMIN_URL = process.env.BATON_TEST_PG ?? 'postgres://postgres@127.0.0.1:5432/postgres';
@@ -33,7 +33,7 @@ function newJob(now = Date.now()): NewJob {
 async function dispatchedJob(store: Store, workerId = 'w-1', now = Date.now()): Promise<NewJob> {
   const job = newJob(now);
   await store.createJob(job);
-  assert.equal(await store.markDispatched(job.id, 1, workerId, now), true);
+  assert.ok(await store.markDispatched(job.id, 1, workerId, now));
   return job;
 }
 
@@ -64,10 +64,10 @@ function conformance(open: () => Promise<Store>, cleanup: () => Promise<void> | 
 
   test('applyStatus moves forward, refuses backwards, other workers and other attempts', async () => {
     const job = await dispatchedJob(store);
-    assert.deepEqual(await store.applyStatus(job.id, 1, 'w-1', { state: 'running', startedAt: 5 }, 5), { applied: true });
+    assert.equal((await store.applyStatus(job.id, 1, 'w-1', { state: 'running', startedAt: 5 }, 5)).applied, true);
     assert.deepEqual(await store.applyStatus(job.id, 1, 'other', { state: 'failed' }, 6), { applied: false, current: undefined });
     assert.deepEqual(await store.applyStatus(job.id, 2, 'w-1', { state: 'failed' }, 6), { applied: false, current: undefined });
-    assert.deepEqual(await store.applyStatus(job.id, 1, 'w-1', { state: 'succeeded', exitCode: 0, finishedAt: 9 }, 9), { applied: true });
+    assert.equal((await store.applyStatus(job.id, 1, 'w-1', { state: 'succeeded', exitCode: 0, finishedAt: 9 }, 9)).applied, true);
     assert.deepEqual(await store.applyStatus(job.id, 1, 'w-1', { state: 'running' }, 10), { applied: false, current: 'succeeded' });
     const found = await store.getJob(job.id);
     assert.equal(found?.job.state, 'succeeded');
@@ -80,32 +80,32 @@ function conformance(open: () => Promise<Store>, cleanup: () => Promise<void> | 
 
   test('markDispatched happens once; a job stopped while queued is never dispatched', async () => {
     const job = await dispatchedJob(store, 'w-1');
-    assert.equal(await store.markDispatched(job.id, 1, 'w-2', 2), false);
+    assert.equal(await store.markDispatched(job.id, 1, 'w-2', 2), undefined);
     assert.equal((await store.getJob(job.id))?.job.workerId, 'w-1');
     const queued = newJob();
     await store.createJob(queued);
-    assert.deepEqual(await store.applyStatus(queued.id, 1, '', { state: 'stopped', error: 'stopped while queued' }, 3), { applied: true });
-    assert.equal(await store.markDispatched(queued.id, 1, 'w-1', 4), false);
+    assert.equal((await store.applyStatus(queued.id, 1, '', { state: 'stopped', error: 'stopped while queued' }, 3)).applied, true);
+    assert.equal(await store.markDispatched(queued.id, 1, 'w-1', 4), undefined);
   });
 
   test('returnToQueue puts a refused dispatch back, with its reason', async () => {
     const job = await dispatchedJob(store, 'w-1');
-    assert.equal(await store.returnToQueue(job.id, 1, 'w-2', 'nope', 2), false);
-    assert.equal(await store.returnToQueue(job.id, 1, 'w-1', 'worker w-1 is at capacity', 2), true);
+    assert.equal(await store.returnToQueue(job.id, 1, 'w-2', 'nope', 2), undefined);
+    assert.ok(await store.returnToQueue(job.id, 1, 'w-1', 'worker w-1 is at capacity', 2));
     const found = await store.getJob(job.id);
     assert.equal(found?.job.state, 'queued');
     assert.equal(found?.job.workerId, '');
     assert.equal(found?.job.reason, 'worker w-1 is at capacity');
     assert.equal(found?.attempts.length, 1);
-    assert.equal(await store.markDispatched(job.id, 1, 'w-2', 3), true);
+    assert.ok(await store.markDispatched(job.id, 1, 'w-2', 3));
   });
 
   test('requeueForRetry ends the attempt and queues the next one, once', async () => {
     const job = await dispatchedJob(store, 'w-1');
     await store.applyStatus(job.id, 1, 'w-1', { state: 'running' }, 2);
     const lost = { state: 'lost' as const, error: 'worker w-1 stopped answering' };
-    assert.equal(await store.requeueForRetry(job.id, 1, 'w-1', lost, 500, 'retrying', 3), true);
-    assert.equal(await store.requeueForRetry(job.id, 1, 'w-1', lost, 500, 'retrying', 4), false);
+    assert.ok(await store.requeueForRetry(job.id, 1, 'w-1', lost, 500, 'retrying', 3));
+    assert.equal(await store.requeueForRetry(job.id, 1, 'w-1', lost, 500, 'retrying', 4), undefined);
     const found = await store.getJob(job.id);
     assert.equal(found?.job.state, 'queued');
     assert.equal(found?.job.attempt, 2);
@@ -120,8 +120,8 @@ function conformance(open: () => Promise<Store>, cleanup: () => Promise<void> | 
     );
     // A late report of attempt 1 changes nothing.
     assert.deepEqual(await store.applyStatus(job.id, 1, 'w-1', { state: 'stopped' }, 5), { applied: false, current: undefined });
-    assert.equal(await store.markDispatched(job.id, 2, 'w-2', 6), true);
-    assert.deepEqual(await store.applyStatus(job.id, 2, 'w-2', { state: 'succeeded', exitCode: 0 }, 7), { applied: true });
+    assert.ok(await store.markDispatched(job.id, 2, 'w-2', 6));
+    assert.equal((await store.applyStatus(job.id, 2, 'w-2', { state: 'succeeded', exitCode: 0 }, 7)).applied, true);
     assert.equal((await store.getJob(job.id))?.job.nextAttemptAt, null);
   });
 
@@ -153,7 +153,7 @@ function conformance(open: () => Promise<Store>, cleanup: () => Promise<void> | 
   });
 
   test('workers upsert and change state', async () => {
-    const w = { id: `w-${uuidv7()}`, address: '127.0.0.1:7072', labels: { zone: 'a' }, capacity: 4, state: 'up' as const, lastHeartbeatAt: 1, registeredAt: 1, version: '0.1.0' };
+    const w = { id: `w-${uuidv7()}`, address: '127.0.0.1:7072', labels: { zone: 'a' }, capacity: 4, state: 'up' as const, lastHeartbeatAt: 1, registeredAt: 1, version: '0.1.0', drainingBy: '' };
     await store.upsertWorker(w);
     await store.upsertWorker({ ...w, address: '127.0.0.1:7073' });
     await store.setWorkerState(w.id, 'down', 7);
@@ -183,6 +183,99 @@ function conformance(open: () => Promise<Store>, cleanup: () => Promise<void> | 
     assert.equal((await store.listTokens(true)).find((t) => t.name === name)?.revokedAt, 5);
     await store.createToken({ ...token, id: uuidv7(), hash: 'c'.repeat(60) + uuidv7().slice(-4), createdAt: 7 });
     assert.equal((await store.listTokens()).filter((t) => t.name === name).length, 1);
+  });
+
+  test('state changes return the job as stored', async () => {
+    const job = newJob();
+    const created = await store.createJob({ ...job, timeoutMs: 2500 });
+    assert.equal(created.state, 'queued');
+    assert.equal(created.timeoutMs, 2500);
+    const dispatched = await store.markDispatched(job.id, 1, 'w-1', 2);
+    assert.equal(dispatched?.state, 'dispatched');
+    assert.equal(dispatched?.workerId, 'w-1');
+    const running = await store.applyStatus(job.id, 1, 'w-1', { state: 'running' }, 3);
+    assert.ok(running.applied);
+    assert.equal(running.job.state, 'running');
+    assert.equal(running.job.updatedAt, 3);
+    assert.equal((await store.setStoppedBy(job.id, 'ops'))?.stoppedBy, 'ops');
+    assert.equal(await store.setStoppedBy(job.id, 'later'), undefined);
+    assert.equal((await store.getJob(job.id))?.job.timeoutMs, 2500);
+  });
+
+  test('requeueForRetry racing applyStatus on the same jobs: one wins each, no deadlock', async () => {
+    const jobs = await Promise.all(Array.from({ length: 20 }, () => dispatchedJob(store, 'w-race')));
+    const lost = { state: 'lost' as const, error: 'gone' };
+    const results = await Promise.all(
+      jobs.map(async (job) => {
+        const [requeued, applied] = await Promise.all([
+          store.requeueForRetry(job.id, 1, 'w-race', lost, 1, 'retrying', 2),
+          store.applyStatus(job.id, 1, 'w-race', { state: 'succeeded', exitCode: 0 }, 2),
+        ]);
+        return [requeued !== undefined, applied.applied];
+      }),
+    );
+    for (const [requeued, applied] of results) assert.equal(Number(requeued) + Number(applied), 1);
+  });
+
+  test('createJobs is all or nothing; an idempotency key is unique per submitter', async () => {
+    const first = { ...newJob(), idempotencyKey: `k-${uuidv7()}`, requestHash: 'h1' };
+    await store.createJob(first);
+    assert.equal((await store.findByIdempotencyKey('ci', first.idempotencyKey))?.id, first.id);
+    assert.equal(await store.findByIdempotencyKey('someone-else', first.idempotencyKey), undefined);
+    const other = newJob();
+    await assert.rejects(store.createJobs([other, { ...newJob(), idempotencyKey: first.idempotencyKey }]), IdempotencyKeyTaken);
+    assert.equal(await store.getJob(other.id), undefined);
+    // Another submitter may use the same key.
+    await store.createJob({ ...newJob(), submittedBy: 'someone-else', idempotencyKey: first.idempotencyKey });
+  });
+
+  test('a run_on-all parent: no attempt, never active, state summed up by setParentState', async () => {
+    const parent = newJob();
+    const children = [newJob(), newJob()].map((c) => ({ ...c, parentId: parent.id }));
+    const created = await store.createJobs([{ ...parent, runOn: 'all', children: children.map((c) => c.id) }, ...children]);
+    assert.deepEqual(created.map((j) => j.id), [parent.id, ...children.map((c) => c.id)]);
+    assert.deepEqual(created[0]!.children, children.map((c) => c.id));
+    assert.equal(created[1]!.parentId, parent.id);
+    assert.equal((await store.getJob(parent.id))?.attempts.length, 0);
+    const active = (await store.listActiveJobs()).map((j) => j.id);
+    assert.ok(!active.includes(parent.id) && active.includes(children[0]!.id));
+    assert.deepEqual(await store.childStates(parent.id), ['queued', 'queued']);
+    assert.equal((await store.setParentState(parent.id, 'running', 5))?.state, 'running');
+    assert.equal(await store.setParentState(parent.id, 'running', 6), undefined);
+    const done = await store.setParentState(parent.id, 'succeeded', 7);
+    assert.equal(done?.finishedAt, 7);
+    // Only a parent can be set this way.
+    assert.equal(await store.setParentState(children[0]!.id, 'succeeded', 8), undefined);
+  });
+
+  test('events: increasing ids, replay after an id with filters, pruning keeps the newest', async () => {
+    const entity = `j-${uuidv7()}`;
+    const ids = await store.appendEvents([
+      { kind: 'job', entityId: entity, data: '{"n":1}', createdAt: 1 },
+      { kind: 'worker', entityId: 'w-1', data: '{"n":2}', createdAt: 1 },
+      { kind: 'job', entityId: entity, data: '{"n":3}', createdAt: 2 },
+    ]);
+    assert.equal(ids.length, 3);
+    assert.ok(ids[0]! < ids[1]! && ids[1]! < ids[2]!);
+    assert.deepEqual((await store.eventsAfter(ids[0]!, 10)).map((e) => e.id).slice(0, 2), [ids[1], ids[2]]);
+    assert.deepEqual((await store.eventsAfter(0, 10, { entityId: entity })).map((e) => e.data), ['{"n":1}', '{"n":3}']);
+    assert.deepEqual((await store.eventsAfter(ids[0]! - 1, 10, { kinds: ['worker'] })).map((e) => e.id), [ids[1]]);
+    const more = await store.appendEvents(Array.from({ length: 10 }, (_, i) => ({ kind: 'job', entityId: entity, data: String(i), createdAt: 3 })));
+    // Keep the newest 4; at most 3 go per call.
+    assert.equal(await store.pruneEvents(4, 3), 3);
+    const left = await store.eventsAfter(0, 100_000);
+    assert.ok(left.length > 4);
+    while ((await store.pruneEvents(4, 3)) > 0);
+    assert.deepEqual((await store.eventsAfter(0, 100)).map((e) => e.id), more.slice(-4));
+  });
+
+  test('workers: draining is recorded', async () => {
+    const w = { id: `w-${uuidv7()}`, address: '127.0.0.1:7072', labels: {}, capacity: 1, state: 'up' as const, lastHeartbeatAt: 1, registeredAt: 1, version: '', drainingBy: '' };
+    await store.upsertWorker(w);
+    await store.setWorkerDraining(w.id, 'root');
+    assert.equal((await store.listWorkers()).find((x) => x.id === w.id)?.drainingBy, 'root');
+    await store.setWorkerDraining(w.id, '');
+    assert.equal((await store.listWorkers()).find((x) => x.id === w.id)?.drainingBy, '');
   });
 
   // The store closes before its database goes away (dropping it first would kill live connections).

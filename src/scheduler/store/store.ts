@@ -1,9 +1,9 @@
-import { sql, type Kysely, type Selectable } from 'kysely';
+import { sql, type CompiledQuery, type Kysely, type Selectable } from 'kysely';
 import { FINAL_STATES, isFinal, predecessorsOf, type JobStateName } from '../job-state.js';
 import { DEFAULT_RETRY, type RetryPolicy } from '../retry-policy.js';
-import type { Database, JobsTable, AttemptsTable, TokensTable, WorkersTable } from './schema.js';
+import type { Database, JobsTable, AttemptsTable, TokensTable, WorkersTable, EventsTable } from './schema.js';
 import { connect, type ConnectionLost, type Dialect } from './connect.js';
-import type { Writer } from './writer.js';
+import type { Writer, WriteResult } from './writer.js';
 
 export interface NewJob {
   id: string;
@@ -24,6 +24,17 @@ export interface NewJob {
   pinnedWorker: string;
   /** Passed to the worker as they are; {} for none. */
   sandbox: SandboxRequest;
+  /** Wall-clock limit the worker enforces; 0 (the default): none. */
+  timeoutMs?: number;
+  /** run_on all: the parent job of this copy. */
+  parentId?: string;
+  /** 'all' on a parent job: it is never dispatched itself, its children are. */
+  runOn?: '' | 'all';
+  /** A parent's child ids. */
+  children?: string[];
+  /** The Idempotency-Key of the request that made the job, and the hash of that request's body. */
+  idempotencyKey?: string;
+  requestHash?: string;
 }
 
 /** Sandbox requests for the worker (it checks them against its own limits); 0 or absent: not asked. */
@@ -35,7 +46,7 @@ export interface SandboxRequest {
   isolate?: boolean;
 }
 
-export interface JobRecord extends NewJob {
+export interface JobRecord extends Required<NewJob> {
   state: JobStateName;
   /** The current attempt's worker; '' while the job is queued. */
   workerId: string;
@@ -89,6 +100,23 @@ export interface WorkerRecord {
   lastHeartbeatAt: number;
   registeredAt: number;
   version: string;
+  /** Who drained the worker; '' when it takes placements ("worker" when its own heartbeat asked). */
+  drainingBy: string;
+}
+
+export interface EventRecord {
+  id: number;
+  kind: string;
+  entityId: string;
+  /** The view, JSON text. */
+  data: string;
+  createdAt: number;
+}
+
+export interface EventFilter {
+  /** Only events of this job or worker. */
+  entityId?: string;
+  kinds?: readonly string[];
 }
 
 /** A state change to apply; absent fields are left as they are. */
@@ -103,7 +131,7 @@ export interface StatusUpdate {
 }
 
 /** `current` is the state that refused the change (undefined: no such job). */
-export type ApplyResult = { applied: true } | { applied: false; current: JobStateName | undefined };
+export type ApplyResult = { applied: true; job: JobRecord } | { applied: false; current: JobStateName | undefined };
 
 export interface JobFilter {
   state?: JobStateName;
@@ -134,10 +162,20 @@ export class Store {
   }
 
   /** The job and its first attempt, both queued and on no worker yet, in one transaction. */
-  async createJob(job: NewJob): Promise<void> {
-    const common = { worker_id: '', state: 'queued', exit_code: null, signal: '', error: '', created_at: job.createdAt, finished_at: null };
-    await this.writer.run([
-      this.db
+  async createJob(job: NewJob): Promise<JobRecord> {
+    const [created] = await this.createJobs([job]);
+    return created!;
+  }
+
+  /**
+   * Jobs and their first attempts in one transaction: all or none. A parent job (run_on all) has
+   * no attempt of its own. Fails with `IdempotencyKeyTaken` when a job of the same submitter
+   * already has one of these idempotency keys.
+   */
+  async createJobs(jobs: readonly NewJob[]): Promise<JobRecord[]> {
+    const queries = jobs.flatMap((job) => {
+      const common = { worker_id: '', state: 'queued', exit_code: null, signal: '', error: '', created_at: job.createdAt, finished_at: null };
+      const insert = this.db
         .insertInto('jobs')
         .values({
           ...common,
@@ -159,13 +197,56 @@ export class Store {
           reason: '',
           attempt: 1,
           next_attempt_at: null,
+          timeout_ms: job.timeoutMs ?? 0,
+          parent_id: job.parentId ?? '',
+          run_on: job.runOn ?? '',
+          children: JSON.stringify(job.children ?? []),
+          idempotency_key: job.idempotencyKey ?? '',
+          request_hash: job.requestHash ?? '',
         })
-        .compile(),
+        .returningAll()
+        .compile();
+      if (job.runOn === 'all') return [insert];
+      return [insert, this.db.insertInto('attempts').values({ ...common, job_id: job.id, number: 1, started_at: null }).compile()];
+    });
+    let results;
+    try {
+      results = await this.writer.runRows(queries);
+    } catch (err) {
+      if (/unique/i.test(String((err as Error).message)) && jobs.some((j) => j.idempotencyKey)) throw new IdempotencyKeyTaken();
+      throw err;
+    }
+    return results.flatMap((r) => (r.rows as Selectable<JobsTable>[]).map(toJob));
+  }
+
+  /** The job a submitter made with this Idempotency-Key, if any. */
+  async findByIdempotencyKey(submittedBy: string, key: string): Promise<JobRecord | undefined> {
+    const row = await this.db.selectFrom('jobs').selectAll().where('submitted_by', '=', submittedBy).where('idempotency_key', '=', key).executeTakeFirst();
+    return row && toJob(row);
+  }
+
+  /** The states of a parent's children (run_on all). */
+  async childStates(parentId: string): Promise<JobStateName[]> {
+    const rows = await this.db.selectFrom('jobs').select('state').where('parent_id', '=', parentId).execute();
+    return rows.map((r) => r.state as JobStateName);
+  }
+
+  /**
+   * Sets a parent job's summed-up state (it has no attempt or worker of its own); undefined when
+   * it already had that state. The first time it turns final, that time is kept as finished_at.
+   */
+  async setParentState(id: string, state: JobStateName, now: number): Promise<JobRecord | undefined> {
+    const rows = await this.returning(
       this.db
-        .insertInto('attempts')
-        .values({ ...common, job_id: job.id, number: 1, started_at: null })
+        .updateTable('jobs')
+        .set({ state, updated_at: now, finished_at: isFinal(state) ? sql<number>`coalesce(finished_at, ${now})` : null })
+        .where('id', '=', id)
+        .where('run_on', '=', 'all')
+        .where('state', '<>', state)
+        .returningAll()
         .compile(),
-    ]);
+    );
+    return rows[0];
   }
 
   /**
@@ -186,7 +267,7 @@ export class Store {
       ...(update.signal !== undefined && { signal: update.signal }),
       ...(update.error !== undefined && { error: update.error }),
     };
-    const [jobsChanged] = await this.writer.run([
+    const [jobs] = await this.writer.runRows([
       this.db
         .updateTable('jobs')
         .set({ ...outcome, reason: '', updated_at: now, ...(update.outputTruncated !== undefined && { output_truncated: update.outputTruncated ? 1 : 0 }) })
@@ -194,10 +275,12 @@ export class Store {
         .where('attempt', '=', attempt)
         .where('worker_id', '=', workerId)
         .where('state', 'in', from)
+        .returningAll()
         .compile(),
       this.attemptUpdate(jobId, attempt, workerId, from, { ...outcome, ...(startedAt !== undefined && { started_at: sql<number>`coalesce(started_at, ${startedAt})` }) }),
     ]);
-    if (jobsChanged) return { applied: true };
+    const changed = jobs!.rows[0] as Selectable<JobsTable> | undefined;
+    if (changed) return { applied: true, job: toJob(changed) };
     const row = await this.db.selectFrom('jobs').select('state').where('id', '=', jobId).where('attempt', '=', attempt).where('worker_id', '=', workerId).executeTakeFirst();
     return { applied: false, current: row?.state as JobStateName | undefined };
   }
@@ -205,25 +288,26 @@ export class Store {
   /**
    * queued → dispatched on `workerId`, for the job and its current attempt, if the job is
    * still queued at that attempt. False when it is not (stopped meanwhile, or another
-   * dispatcher got there first): the caller must not start it.
+   * dispatcher got there first): the caller must not start it. Otherwise the job as stored.
    */
-  async markDispatched(jobId: string, attempt: number, workerId: string, now: number): Promise<boolean> {
-    const [changed] = await this.writer.run([
+  async markDispatched(jobId: string, attempt: number, workerId: string, now: number): Promise<JobRecord | undefined> {
+    const [jobs] = await this.writer.runRows([
       this.db
         .updateTable('jobs')
         .set({ state: 'dispatched', worker_id: workerId, reason: '', next_attempt_at: null, updated_at: now })
         .where('id', '=', jobId)
         .where('attempt', '=', attempt)
         .where('state', '=', 'queued')
+        .returningAll()
         .compile(),
       this.attemptUpdate(jobId, attempt, '', ['queued'], { state: 'dispatched', worker_id: workerId }),
     ]);
-    return changed === 1;
+    return firstJob(jobs!);
   }
 
   /** dispatched → queued (the worker refused for lack of room): the same attempt waits for another placement. */
-  async returnToQueue(jobId: string, attempt: number, workerId: string, reason: string, now: number): Promise<boolean> {
-    const [changed] = await this.writer.run([
+  async returnToQueue(jobId: string, attempt: number, workerId: string, reason: string, now: number): Promise<JobRecord | undefined> {
+    const [jobs] = await this.writer.runRows([
       this.db
         .updateTable('jobs')
         .set({ state: 'queued', worker_id: '', reason, updated_at: now })
@@ -231,21 +315,28 @@ export class Store {
         .where('attempt', '=', attempt)
         .where('worker_id', '=', workerId)
         .where('state', '=', 'dispatched')
+        .returningAll()
         .compile(),
       this.attemptUpdate(jobId, attempt, workerId, ['dispatched'], { state: 'queued', worker_id: '' }),
     ]);
-    return changed === 1;
+    return firstJob(jobs!);
   }
 
   /**
    * Ends attempt `attempt` with `update` (a failed, lost or timed-out outcome) and queues
    * attempt `attempt + 1`, to start no sooner than `retryAt`, in one transaction. The job
-   * never shows a final state in between. False when the attempt was no longer the job's
-   * live one on `workerId`.
+   * never shows a final state in between. Undefined when the attempt was no longer the job's
+   * live one on `workerId`; else the job as stored.
    */
-  async requeueForRetry(jobId: string, attempt: number, workerId: string, update: StatusUpdate, retryAt: number, reason: string, now: number): Promise<boolean> {
+  async requeueForRetry(jobId: string, attempt: number, workerId: string, update: StatusUpdate, retryAt: number, reason: string, now: number): Promise<JobRecord | undefined> {
     const from = predecessorsOf(update.state);
-    const [inserted] = await this.writer.run([
+    const live = (q: ReturnType<typeof this.db.updateTable<'jobs'>>) =>
+      q.where('id', '=', jobId).where('attempt', '=', attempt).where('worker_id', '=', workerId).where('state', 'in', from);
+    const [locked, inserted, , jobs] = await this.writer.runRows([
+      // Lock the job row first, as applyStatus does (jobs, then attempts): on PostgreSQL the
+      // attempts INSERT below takes a key-share lock on the job through its foreign key, and
+      // taking the row lock after it, against an applyStatus in flight, deadlocked (40P01).
+      live(this.db.updateTable('jobs').set({ attempt })).compile(),
       // Only while the attempt is the job's live one: the same condition as the UPDATE below, in the same transaction.
       this.db
         .insertInto('attempts')
@@ -273,26 +364,29 @@ export class Store {
         ...(update.signal !== undefined && { signal: update.signal }),
         ...(update.error !== undefined && { error: update.error }),
       }),
-      this.db
-        .updateTable('jobs')
-        .set({ state: 'queued', worker_id: '', attempt: attempt + 1, next_attempt_at: retryAt, reason, error: update.error ?? '', exit_code: null, signal: '', updated_at: now })
-        .where('id', '=', jobId)
-        .where('attempt', '=', attempt)
-        .where('worker_id', '=', workerId)
-        .where('state', 'in', from)
+      live(
+        this.db
+          .updateTable('jobs')
+          .set({ state: 'queued', worker_id: '', attempt: attempt + 1, next_attempt_at: retryAt, reason, error: update.error ?? '', exit_code: null, signal: '', updated_at: now }),
+      )
+        .returningAll()
         .compile(),
     ]);
-    return inserted === 1;
+    if (locked!.changed !== 1 || inserted!.changed !== 1) return undefined;
+    return firstJob(jobs!);
   }
 
-  /** Why a queued job waits (shown on the job); ignored once it is no longer queued at that attempt. */
-  async setReason(jobId: string, attempt: number, reason: string): Promise<void> {
-    await this.db.updateTable('jobs').set({ reason }).where('id', '=', jobId).where('attempt', '=', attempt).where('state', '=', 'queued').execute();
+  /** Why a queued job waits (shown on the job); ignored (undefined) once it is no longer queued at that attempt. */
+  async setReason(jobId: string, attempt: number, reason: string): Promise<JobRecord | undefined> {
+    const rows = await this.returning(
+      this.db.updateTable('jobs').set({ reason }).where('id', '=', jobId).where('attempt', '=', attempt).where('state', '=', 'queued').returningAll().compile(),
+    );
+    return rows[0];
   }
 
-  /** Every job not yet in a final state, oldest first: what the dispatcher rebuilds its queue and counts from. */
+  /** Every dispatchable job (no parents) not yet in a final state, oldest first: what the dispatcher rebuilds its queue and counts from. */
   async listActiveJobs(): Promise<JobRecord[]> {
-    const rows = await this.db.selectFrom('jobs').selectAll().where('state', 'not in', FINAL_STATES).orderBy('id').execute();
+    const rows = await this.db.selectFrom('jobs').selectAll().where('state', 'not in', FINAL_STATES).where('run_on', '=', '').orderBy('id').execute();
     return rows.map(toJob);
   }
 
@@ -326,9 +420,43 @@ export class Store {
     return { jobs, nextCursor: more ? jobs[jobs.length - 1]!.id : null };
   }
 
-  /** Records who asked for the stop; the first asker is kept. */
-  async setStoppedBy(jobId: string, name: string): Promise<void> {
-    await this.db.updateTable('jobs').set({ stopped_by: name }).where('id', '=', jobId).where('stopped_by', '=', '').execute();
+  /** Records who asked for the stop; the first asker is kept (undefined when there was one already). */
+  async setStoppedBy(jobId: string, name: string): Promise<JobRecord | undefined> {
+    const rows = await this.returning(this.db.updateTable('jobs').set({ stopped_by: name }).where('id', '=', jobId).where('stopped_by', '=', '').returningAll().compile());
+    return rows[0];
+  }
+
+  private async returning(query: CompiledQuery): Promise<JobRecord[]> {
+    const [result] = await this.writer.runRows([query]);
+    return (result!.rows as Selectable<JobsTable>[]).map(toJob);
+  }
+
+  /** Appends events in one transaction; their ids, increasing, in the order given. */
+  async appendEvents(events: readonly Omit<EventRecord, 'id'>[]): Promise<number[]> {
+    if (events.length === 0) return [];
+    const results = await this.writer.runRows(
+      events.map((e) => this.db.insertInto('events').values({ kind: e.kind, entity_id: e.entityId, data: e.data, created_at: e.createdAt }).returning('id').compile()),
+    );
+    return results.map((r) => Number((r.rows[0] as { id: number | string }).id));
+  }
+
+  /** Events after `afterId`, oldest first, at most `limit`. */
+  async eventsAfter(afterId: number, limit: number, filter: EventFilter = {}): Promise<EventRecord[]> {
+    let query = this.db.selectFrom('events').selectAll().where('id', '>', afterId);
+    if (filter.entityId !== undefined) query = query.where('entity_id', '=', filter.entityId);
+    if (filter.kinds !== undefined) query = query.where('kind', 'in', filter.kinds);
+    const rows = await query.orderBy('id').limit(limit).execute();
+    return rows.map(toEvent);
+  }
+
+  /** Deletes up to `batch` of the oldest events beyond the newest `keep`; how many went. */
+  async pruneEvents(keep: number, batch: number): Promise<number> {
+    const newest = await this.db.selectFrom('events').select((eb) => eb.fn.max('id').as('id')).executeTakeFirst();
+    const cutoff = Number(newest?.id ?? 0) - keep;
+    if (cutoff <= 0) return 0;
+    const oldest = this.db.selectFrom('events').select('id').where('id', '<=', cutoff).orderBy('id').limit(batch);
+    const result = await this.db.deleteFrom('events').where('id', 'in', oldest).executeTakeFirst();
+    return Number(result.numDeletedRows);
   }
 
   /** Fails with ALREADY_EXISTS-style `TokenNameTaken` when a live token has this name. */
@@ -373,6 +501,7 @@ export class Store {
       last_heartbeat_at: w.lastHeartbeatAt,
       registered_at: w.registeredAt,
       version: w.version,
+      draining_by: w.drainingBy,
     };
     const { id: _id, ...update } = values;
     await this.db
@@ -384,6 +513,11 @@ export class Store {
 
   async setWorkerState(id: string, state: WorkerState, lastHeartbeatAt: number): Promise<void> {
     await this.db.updateTable('workers').set({ state, last_heartbeat_at: lastHeartbeatAt }).where('id', '=', id).execute();
+  }
+
+  /** `by` '' takes the worker out of draining. */
+  async setWorkerDraining(id: string, by: string): Promise<void> {
+    await this.db.updateTable('workers').set({ draining_by: by }).where('id', '=', id).execute();
   }
 
   async listWorkers(): Promise<WorkerRecord[]> {
@@ -419,7 +553,30 @@ function toJob(r: Selectable<JobsTable>): JobRecord {
     reason: r.reason,
     attempt: r.attempt,
     nextAttemptAt: r.next_attempt_at,
+    timeoutMs: Number(r.timeout_ms),
+    parentId: r.parent_id,
+    runOn: r.run_on === 'all' ? 'all' : '',
+    children: JSON.parse(r.children) as string[],
+    idempotencyKey: r.idempotency_key,
+    requestHash: r.request_hash,
   };
+}
+
+function firstJob(result: WriteResult): JobRecord | undefined {
+  const row = result.rows[0] as Selectable<JobsTable> | undefined;
+  return row && toJob(row);
+}
+
+function toEvent(r: Selectable<EventsTable>): EventRecord {
+  return { id: Number(r.id), kind: r.kind, entityId: r.entity_id, data: r.data, createdAt: Number(r.created_at) };
+}
+
+/** Another job of the same submitter already has the Idempotency-Key. */
+export class IdempotencyKeyTaken extends Error {
+  constructor() {
+    super('the Idempotency-Key is already in use');
+    this.name = 'IdempotencyKeyTaken';
+  }
 }
 
 function toToken(r: Selectable<TokensTable>): TokenRecord {
@@ -457,5 +614,6 @@ function toWorker(r: Selectable<WorkersTable>): WorkerRecord {
     lastHeartbeatAt: r.last_heartbeat_at,
     registeredAt: r.registered_at,
     version: r.version,
+    drainingBy: r.draining_by,
   };
 }

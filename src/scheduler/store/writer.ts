@@ -8,18 +8,27 @@ import type { Database } from './schema.js';
  */
 export interface Writer {
   run(queries: CompiledQuery[]): Promise<number[]>;
+  /** The same, with the rows each query returned (UPDATE/INSERT … RETURNING; [] for the others). */
+  runRows(queries: CompiledQuery[]): Promise<WriteResult[]>;
+}
+
+export interface WriteResult {
+  changed: number;
+  rows: unknown[];
 }
 
 /** Any dialect: a Kysely transaction. */
 export function kyselyWriter(db: Kysely<Database>): Writer {
-  return {
-    run: (queries) =>
-      db.transaction().execute(async (trx) => {
-        const changed: number[] = [];
-        for (const q of queries) changed.push(Number((await trx.executeQuery(q)).numAffectedRows ?? 0n));
-        return changed;
-      }),
-  };
+  const runRows = (queries: CompiledQuery[]): Promise<WriteResult[]> =>
+    db.transaction().execute(async (trx) => {
+      const results: WriteResult[] = [];
+      for (const q of queries) {
+        const r = await trx.executeQuery(q);
+        results.push({ changed: Number(r.numAffectedRows ?? BigInt(r.rows.length)), rows: r.rows });
+      }
+      return results;
+    });
+  return { runRows, run: async (queries) => (await runRows(queries)).map((r) => r.changed) };
 }
 
 /**
@@ -38,14 +47,21 @@ export function sqliteWriter(sqlite: BetterSqlite3.Database): Writer {
     }
     return stmt;
   };
-  const runAll = sqlite.transaction((queries: CompiledQuery[]) => queries.map((q) => prepared(q.sql).run(...(q.parameters as unknown[])).changes));
-  return {
-    run: (queries) => {
-      try {
-        return Promise.resolve(runAll(queries));
-      } catch (err) {
-        return Promise.reject(err);
-      }
-    },
+  const runAll = sqlite.transaction((queries: CompiledQuery[]) =>
+    queries.map((q): WriteResult => {
+      const stmt = prepared(q.sql);
+      const params = q.parameters as unknown[];
+      if (!stmt.reader) return { changed: stmt.run(...params).changes, rows: [] };
+      const rows = stmt.all(...params);
+      return { changed: rows.length, rows };
+    }),
+  );
+  const runRows = (queries: CompiledQuery[]): Promise<WriteResult[]> => {
+    try {
+      return Promise.resolve(runAll(queries));
+    } catch (err) {
+      return Promise.reject(err);
+    }
   };
+  return { runRows, run: async (queries) => (await runRows(queries)).map((r) => r.changed) };
 }

@@ -1,0 +1,49 @@
+import type { Logger } from '../common/logger.js';
+import type { EventBus } from './events.js';
+import { parentState } from './parent-state.js';
+import type { Store } from './store/store.js';
+
+/**
+ * Keeps each run_on-all parent's state the sum of its children's: a child's change makes the
+ * parent's state be worked out again from the store (many changes at once, one look per parent).
+ */
+export class ParentJobs {
+  private readonly due = new Set<string>();
+  private running = false;
+
+  constructor(
+    private readonly store: Store,
+    private readonly bus: EventBus,
+    private readonly log: Logger,
+  ) {
+    bus.on('job', (job) => {
+      if (job.parentId === '') return;
+      this.due.add(job.parentId);
+      if (!this.running) {
+        this.running = true;
+        setImmediate(() => void this.update());
+      }
+    });
+  }
+
+  private async update(): Promise<void> {
+    try {
+      while (this.due.size > 0) {
+        const [parentId] = this.due;
+        this.due.delete(parentId!);
+        try {
+          const state = parentState(await this.store.childStates(parentId!));
+          const stored = await this.store.setParentState(parentId!, state, Date.now());
+          if (stored) {
+            this.log.info({ job_id: parentId, state, children: stored.children.length }, 'job state changed');
+            this.bus.emit('job', stored, undefined);
+          }
+        } catch (err) {
+          this.log.error({ job_id: parentId, err }, 'cannot sum up a run_on-all job');
+        }
+      }
+    } finally {
+      this.running = false;
+    }
+  }
+}
