@@ -5,9 +5,9 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { request as httpsRequest } from 'node:https';
-import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { initCaFiles, issueCertFiles } from '../src/common/certs.js';
 import { ROUTE_ROLES, allows, type Requirement, type Role } from '../src/scheduler/auth/roles.js';
 import { startScheduler, startWorker, jobsDir, tempDir, eventually, type SchedulerHandle, type WorkerHandle } from './harness.js';
 
@@ -241,18 +241,15 @@ describe('API tokens and roles', () => {
   });
 
   it('serves HTTPS with TLS 1.3 when given a certificate and key', async () => {
+    // A certificate from `baton certs` (it carries 127.0.0.1), trusted through its CA: no openssl needed.
     const dir = tempDir('baton-https-');
-    const cert = path.join(dir, 'api.crt');
-    const key = path.join(dir, 'api.key');
-    await promisify(execFile)('openssl', [
-      'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1',
-      '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', key, '-out', cert,
-    ]);
+    await initCaFiles(dir);
+    const { cert, key, ca } = await issueCertFiles(dir, { role: 'scheduler' });
     const s = await startScheduler({ args: ['--https-cert', cert, '--https-key', key] });
     const url = new URL('/healthz', s.api.replace('http://', 'https://'));
     const get = (maxVersion: 'TLSv1.3' | 'TLSv1.2') =>
       new Promise<{ status: number; protocol: string }>((resolve, reject) => {
-        const req = httpsRequest(url, { ca: readFileSync(cert), maxVersion }, (res) => {
+        const req = httpsRequest(url, { ca: readFileSync(ca), maxVersion }, (res) => {
           const protocol = (res.socket as import('node:tls').TLSSocket).getProtocol() ?? '';
           res.resume();
           res.on('end', () => resolve({ status: res.statusCode ?? 0, protocol }));

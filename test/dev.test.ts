@@ -2,6 +2,8 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomInt } from 'node:crypto';
+import { existsSync, statSync } from 'node:fs';
+import path from 'node:path';
 import { startProcess, tempDir, jobsDir, freePort, curlPost, getJson, waitForFinal, processesMatching } from './harness.js';
 
 describe('baton dev', () => {
@@ -16,6 +18,12 @@ describe('baton dev', () => {
     const banner = dev.output.join('\n');
     assert.match(banner, new RegExp(`http://127\\.0\\.0\\.1:${http}`));
     assert.match(banner, /worker-1, worker-2/);
+    // Its own CA and certificates, made on first run: mutual TLS even in dev, keys private.
+    assert.match(banner, /gRPC security\s+mutual TLS 1\.3/);
+    for (const name of ['ca', 'scheduler', 'worker-worker-1', 'worker-worker-2']) {
+      assert.equal(statSync(path.join(dataDir, 'certs', `${name}.key`)).mode & 0o777, 0o600, `${name}.key`);
+      assert.ok(existsSync(path.join(dataDir, 'certs', `${name}.crt`)), `${name}.crt`);
+    }
     assert.match(banner, /curl -s -XPOST .*\/start -d '\{"worker_id":"worker-1","command":"bash","path":"count.sh"\}'/);
 
     const { json } = await getJson(`http://127.0.0.1:${http}/v1/workers`);

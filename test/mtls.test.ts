@@ -231,6 +231,10 @@ describe('mutual TLS', () => {
     assert.equal((await insecure.exited).code, 1);
     assert.match(insecure.output.join(''), /^baton: refusing to use 0\.0\.0\.0:0 without TLS: plaintext gRPC \(--insecure\) is only allowed on loopback addresses/m);
 
+    const scheduler0 = startProcess('insecure scheduler', ['scheduler', '--http', '127.0.0.1:0', '--grpc', '0.0.0.0:0', '--insecure', '--no-auth', '--data-dir', tempDir()]);
+    assert.equal((await scheduler0.exited).code, 1);
+    assert.match(scheduler0.output.join(''), /^baton: refusing to serve gRPC on 0\.0\.0\.0:0 without TLS: plaintext gRPC \(--insecure\) is only allowed on loopback addresses/m);
+
     const noCerts = startProcess('no certs', ['scheduler', '--http', '127.0.0.1:0', '--grpc', '127.0.0.1:0', '--data-dir', tempDir(), '--certs-dir', tempDir()]);
     assert.equal((await noCerts.exited).code, 1);
     assert.match(noCerts.output.join(''), /no TLS certificate for this scheduler: .* Create them with `baton certs init --dir .* && baton certs issue scheduler --dir .*`/);

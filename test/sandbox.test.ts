@@ -3,8 +3,10 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomInt } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
-import { startScheduler, startWorker, jobsDir, curlPost, eventually, waitForFinal, processesMatching, type SchedulerHandle, type WorkerHandle } from './harness.js';
+import { execFileSync } from 'node:child_process';
+import { chmodSync, existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { startScheduler, startWorker, jobsDir, curlPost, eventually, tempDir, waitForFinal, processesMatching, type SchedulerHandle, type WorkerHandle } from './harness.js';
 
 const isRoot = process.getuid?.() === 0;
 const ROOT_ONLY = isRoot ? false : 'needs root: a worker runs jobs as another user and makes cgroups only as root';
@@ -21,6 +23,21 @@ function hasMemoryCgroup(): boolean {
 }
 const NO_CGROUPS = !isRoot ? ROOT_ONLY : hasMemoryCgroup() ? false : 'this machine has no usable memory cgroup (neither v1 nor v2)';
 
+/** A v1 blkio hierarchy, or a cgroup2 mount with the io controller. */
+function hasIoCgroup(): boolean {
+  const mounts = readFileSync('/proc/self/mounts', 'utf8').split('\n').map((l) => l.split(' '));
+  if (mounts.some(([, , type, options]) => type === 'cgroup' && options?.split(',').includes('blkio'))) return true;
+  return mounts.some(([, point, type]) => type === 'cgroup2' && point && existsSync(`${point}/cgroup.controllers`) && readFileSync(`${point}/cgroup.controllers`, 'utf8').split(/\s+/).includes('io'));
+}
+const NO_IO = !isRoot ? ROOT_ONLY : hasIoCgroup() ? false : 'this machine has neither a blkio hierarchy nor a cgroup2 io controller';
+
+/** The whole disk holding `dir`, found with GNU stat and sysfs (independently of the worker's code). */
+function diskOf(dir: string): string {
+  const device = execFileSync('stat', ['-c', '%Hd:%Ld', dir], { encoding: 'utf8' }).trim();
+  const sys = execFileSync('realpath', [`/sys/dev/block/${device}`], { encoding: 'utf8' }).trim();
+  return existsSync(`${sys}/partition`) ? readFileSync(`${path.dirname(sys)}/dev`, 'utf8').trim() : device;
+}
+
 describe('job sandbox', { skip: ROOT_ONLY }, () => {
   // A sleep length no other process on the machine uses, to find this test's processes.
   const marker = `${400 + randomInt(1000)}.${randomInt(1000)}`;
@@ -36,7 +53,7 @@ describe('job sandbox', { skip: ROOT_ONLY }, () => {
     process.env.BATON_TEST_WORKER_SECRET = secret;
     try {
       [worker, strict] = await Promise.all([
-        startWorker(scheduler, { jobsDir: jobs, args: ['--max-memory', '1GiB', '--max-pids', '200', '--max-cpu', '1', '--env-allow', 'PATH,HOME,LANG,TZ,USER'] }),
+        startWorker(scheduler, { jobsDir: jobs, args: ['--max-memory', '1GiB', '--max-pids', '200', '--max-cpu', '1', '--max-io', 'write_bps=64MiB,read_iops=1000', '--env-allow', 'PATH,HOME,LANG,TZ,USER'] }),
         startWorker(scheduler, { jobsDir: jobs, args: ['--allowed-command', 'bash', '--allowed-command', 'sh'] }),
       ]);
     } finally {
@@ -89,6 +106,10 @@ describe('job sandbox', { skip: ROOT_ONLY }, () => {
       [{ cpu: 1.5 }, `cpu limit 1.5 CPUs is above the maximum of 1 CPU on worker ${worker.id}`],
       [{ memory: 'lots' }, /^resources\.memory: memory "lots" is not a size/],
       [{ cpu: -1 }, /^resources\.cpu: cpu must be a positive number/],
+      [{ io: { write_bps: '1GiB' } }, `io.write_bps limit 1 GiB/s is above the maximum of 64 MiB/s on worker ${worker.id}`],
+      [{ io: { read_iops: 5000 } }, `io.read_iops limit 5000 IOPS is above the maximum of 1000 IOPS on worker ${worker.id}`],
+      [{ io: { write_bps: 'fast' } }, /^resources\.io\.write_bps "fast" is not a size/],
+      [{ io: { write_iops: 0 } }, /^resources\.io\.write_iops must be a whole number of operations a second/],
     ];
     for (const [resources, error] of cases) {
       const res = await curlPost(`${scheduler.api}/v1/jobs`, { worker_id: worker.id, command: 'true', resources });
@@ -141,6 +162,29 @@ describe('job sandbox', { skip: ROOT_ONLY }, () => {
     });
     assert.equal(job.state, 'succeeded', output);
     assert.match(output.trim(), /^(50000|50000 100000)$/);
+  });
+
+  it("throttles a job's disk writes on the worker's disk: the job's cgroup has the limit and counts its writes", { skip: NO_IO }, async () => {
+    const out = tempDir('baton-io-');
+    chmodSync(out, 0o777); // the job runs as nobody
+    const disk = diskOf(worker.dataDir);
+    // The job reports the limit its own cgroup carries, writes 2 MiB with O_DIRECT (v1 throttles
+    // only I/O the job itself issues: direct or synced, not the kernel's later writeback),
+    // then reports what its cgroup counted on that disk.
+    const script = `
+      d=$(awk -F: '$2 ~ /(^|,)blkio(,|$)/ {print $3}' /proc/self/cgroup)
+      if [ -n "$d" ]; then c=/sys/fs/cgroup/blkio$d; cat $c/blkio.throttle.write_bps_device; else c=/sys/fs/cgroup$(cut -d: -f3 /proc/self/cgroup); cat $c/io.max; fi
+      dd if=/dev/zero of=${out}/data bs=64k count=32 oflag=direct status=none || exit 1
+      if [ -n "$d" ]; then grep '^${disk} Write ' $c/blkio.throttle.io_service_bytes; else grep '^${disk} ' $c/io.stat; fi`;
+    const { job, output } = await run({ command: 'bash', args: ['-c', script], resources: { io: { write_bps: '8MiB' } } });
+    assert.equal(job.state, 'succeeded', `${JSON.stringify(job)}\n${output}`);
+    const [limit, counted] = output.trim().split('\n');
+    assert.match(limit!, new RegExp(`^${disk} (8388608|rbps=max wbps=8388608 riops=max wiops=max)$`), output);
+    const written = Number(/ Write (\d+)$/.exec(counted!)?.[1] ?? /wbytes=(\d+)/.exec(counted!)?.[1]);
+    assert.ok(written >= 2 * 1024 ** 2, `the cgroup counted ${written} bytes written to ${disk}: ${output}`);
+    // Without io limits the job gets no blkio cgroup of its own (the control for the above).
+    const plain = await run({ command: 'bash', args: ['-c', "awk -F: '$2 ~ /(^|,)blkio(,|$)/ {print $3}' /proc/self/cgroup"], resources: { pids: 50 } });
+    assert.ok(!plain.output.includes(`/baton/${worker.id}/`), plain.output);
   });
 
   it('network "none": the job cannot reach the scheduler; isolate: it is pid 1 of its own namespace', async () => {

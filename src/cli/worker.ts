@@ -1,7 +1,7 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { applyConfigFile, parseBytes, parseDuration, parseLabels, parsePositiveInt } from '../common/options.js';
 import { createLogger } from '../common/logger.js';
-import { parseCpu, parseMemory, parsePids, type Limits } from '../worker/sandbox/limits.js';
+import { parseCpu, parseIoLimits, parseMemory, parsePids, type Limits } from '../worker/sandbox/limits.js';
 import { DEFAULT_ENV_ALLOW } from '../worker/sandbox/sandbox.js';
 import { startWorker, type RunningWorker } from '../worker/worker.js';
 import { addTlsOptions, reloadCertificatesOnSighup, resolveSecurity, storedWorkerId, type TlsFlags } from './certs.js';
@@ -29,6 +29,9 @@ interface WorkerCliOptions extends TlsFlags {
   maxCpu?: string | number;
   defaultPids?: string | number;
   maxPids?: string | number;
+  /** "write_bps=10MiB,read_iops=100" on the command line; a TOML table in the config (default_io = { write_bps = "10MiB" }). */
+  defaultIo?: string | Record<string, unknown>;
+  maxIo?: string | Record<string, unknown>;
   config?: string;
 }
 
@@ -52,9 +55,11 @@ function limitsFrom(opts: WorkerCliOptions, which: 'default' | 'max'): Limits {
   const memory = which === 'default' ? opts.defaultMemory : opts.maxMemory;
   const cpu = which === 'default' ? opts.defaultCpu : opts.maxCpu;
   const pids = which === 'default' ? opts.defaultPids : opts.maxPids;
+  const io = which === 'default' ? opts.defaultIo : opts.maxIo;
   if (memory !== undefined) limits.memoryBytes = flag('memory', () => parseMemory(memory));
   if (cpu !== undefined) limits.cpu = flag('cpu', () => parseCpu(cpu));
   if (pids !== undefined) limits.pids = flag('pids', () => parsePids(pids));
+  if (io !== undefined) Object.assign(limits, parseIoLimits(io, `--${which}-io`));
   return limits;
 }
 
@@ -106,6 +111,8 @@ export function workerCommand(): Command {
     .addOption(new Option('--max-cpu <cpus>', 'largest CPU limit a job may ask for').env('BATON_MAX_CPU'))
     .addOption(new Option('--default-pids <n>', 'process limit of a job that asks for none').env('BATON_DEFAULT_PIDS'))
     .addOption(new Option('--max-pids <n>', 'largest process limit a job may ask for').env('BATON_MAX_PIDS'))
+    .addOption(new Option('--default-io <limits>', 'disk I/O limits of a job that asks for none, e.g. write_bps=10MiB,read_iops=200 (keys read_bps, write_bps, read_iops, write_iops)').env('BATON_DEFAULT_IO'))
+    .addOption(new Option('--max-io <limits>', 'largest disk I/O limits a job may ask for, same form').env('BATON_MAX_IO'))
     .addOption(new Option('--config <file>', 'TOML config file; its [worker] table sets any option above (default: ./baton.toml if present)').env('BATON_CONFIG'))
     .addHelpText(
       'after',
@@ -123,6 +130,7 @@ Job sandbox: a root worker runs jobs as --run-as (default nobody:nogroup; as roo
 set, other commands are refused; unset, any command found in PATH (or an executable in the
 jobs folder) runs. Resource limits (--default-*/--max-*, and per job in the API) use cgroup v2
 when it has controllers, else cgroup v1; without either, jobs asking for limits are refused.
+Disk I/O limits apply to the disks holding --data-dir and --jobs-dir (v1 blkio throttling, v2 io.max).
 
 Example:
   baton worker --scheduler 127.0.0.1:7071 --listen 127.0.0.1:7072 --jobs-dir ./jobs --label zone=a --capacity 8

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import type { StartJobRequest } from '../gen/baton/v1/worker.js';
 import { jobEnvironment, startRequestProblem } from './start-request.js';
 
+const NO_LIMITS = { memoryBytes: 0, cpu: 0, pids: 0, readBps: 0, writeBps: 0, readIops: 0, writeIops: 0 };
 const valid: StartJobRequest = { jobId: '0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b', command: 'bash', path: 'count.sh', args: [], env: {}, cwd: '', resources: undefined, network: '', isolate: false, timeoutMs: 0 };
 
 test('startRequestProblem', () => {
@@ -17,9 +18,12 @@ test('startRequestProblem', () => {
     [{ env: { GOOD_1: 'x' } }, undefined],
     [{ env: { 'A=B': 'x' } }, 'environment variable name "A=B" is not valid: use letters, digits and "_"'],
     [{ env: { A: 'x\0' } }, 'environment variable A contains a NUL byte'],
-    [{ resources: { memoryBytes: 0, cpu: Number.NaN, pids: 0 } }, 'resources.cpu must be a positive number of CPUs'],
-    [{ resources: { memoryBytes: 0, cpu: -1, pids: 0 } }, 'resources.cpu must be a positive number of CPUs'],
-    [{ resources: { memoryBytes: 64 * 1024 ** 2, cpu: 0.5, pids: 10 } }, undefined],
+    [{ resources: { ...NO_LIMITS, cpu: Number.NaN } }, 'resources.cpu must be a positive number of CPUs'],
+    [{ resources: { ...NO_LIMITS, cpu: -1 } }, 'resources.cpu must be a positive number of CPUs'],
+    [{ resources: { ...NO_LIMITS, memoryBytes: 64 * 1024 ** 2, cpu: 0.5, pids: 10 } }, undefined],
+    [{ resources: { ...NO_LIMITS, writeBps: 2 ** 60 } }, 'resources.write_bps must be a whole number of bytes a second'],
+    [{ resources: { ...NO_LIMITS, readBps: 1.5 } }, 'resources.read_bps must be a whole number of bytes a second'],
+    [{ resources: { ...NO_LIMITS, readBps: 1 << 20, writeBps: 1 << 20, readIops: 100, writeIops: 100 } }, undefined],
   ];
   for (const [patch, expected] of cases) assert.equal(startRequestProblem({ ...valid, ...patch }), expected, JSON.stringify(patch));
 });

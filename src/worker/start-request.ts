@@ -22,6 +22,8 @@ export function startRequestProblem(request: StartJobRequest): string | undefine
   if (r !== undefined) {
     if (!Number.isFinite(r.cpu) || r.cpu < 0) return 'resources.cpu must be a positive number of CPUs';
     if (!Number.isSafeInteger(r.memoryBytes) || r.memoryBytes < 0) return 'resources.memory_bytes must be a whole number of bytes';
+    if (!Number.isSafeInteger(r.readBps) || r.readBps < 0) return 'resources.read_bps must be a whole number of bytes a second';
+    if (!Number.isSafeInteger(r.writeBps) || r.writeBps < 0) return 'resources.write_bps must be a whole number of bytes a second';
   }
   for (const [name, value] of Object.entries(request.env)) {
     if (!ENV_NAME.test(name)) return `environment variable name "${name}" is not valid: use letters, digits and "_"`;

@@ -3,6 +3,7 @@ import type { Socket } from 'node:net';
 import Fastify, { type FastifyError, type FastifyHttpOptions, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { BatonError } from '../../common/errors.js';
+import { TLS_SETTINGS } from '../../common/grpc.js';
 import type { Logger } from '../../common/logger.js';
 import type { JobService } from '../job-service.js';
 import type { Registry } from '../registry.js';
@@ -55,7 +56,8 @@ export function buildApp(deps: HttpDeps): App {
 function createFastify(bodyLimit: number, https?: { cert: Buffer; key: Buffer }) {
   // With `https` fastify builds an https.Server; the routes and hooks are the same either way, so
   // the instance is typed as the plain-HTTP one.
-  const tls = https ? { https: { cert: https.cert, key: https.key, minVersion: 'TLSv1.3' } } : {};
+  // The same TLS 1.3-only settings as the cluster's gRPC (no client certificates here: callers bring tokens).
+  const tls = https ? { https: { cert: https.cert, key: https.key, ...TLS_SETTINGS } } : {};
   return Fastify({
     ...(tls as FastifyHttpOptions<Server>),
     bodyLimit,

@@ -8,7 +8,7 @@ import type { Registry } from '../registry.js';
 import type { App } from './app.js';
 import { callerName } from './auth.js';
 import { MAX_ID, MAX_PATH, sendOutput } from './output.js';
-import { parseCpu, parseMemory, parsePids } from '../../worker/sandbox/limits.js';
+import { parseCpu, parseIoLimits, parseMemory, parsePids } from '../../worker/sandbox/limits.js';
 import type { JobSandboxRequest } from '../job-service.js';
 import { jobDetailView, jobView, workerView } from './views.js';
 import { idempotencyKey, requestHash } from './idempotency.js';
@@ -58,6 +58,18 @@ const NewJobBody = Type.Object({
         memory: Type.Optional(Type.Union([Type.String({ maxLength: 32 }), Type.Number()])),
         cpu: Type.Optional(Type.Number()),
         pids: Type.Optional(Type.Integer()),
+        // Disk I/O a second: bytes ("10MiB" or a number) and operations.
+        io: Type.Optional(
+          Type.Object(
+            {
+              read_bps: Type.Optional(Type.Union([Type.String({ maxLength: 32 }), Type.Number()])),
+              write_bps: Type.Optional(Type.Union([Type.String({ maxLength: 32 }), Type.Number()])),
+              read_iops: Type.Optional(Type.Integer()),
+              write_iops: Type.Optional(Type.Integer()),
+            },
+            { additionalProperties: false },
+          ),
+        ),
       },
       { additionalProperties: false },
     ),
@@ -109,7 +121,7 @@ function batchError(err: FastifyValidationError): string {
 }
 
 /** The API's `resources`, `network` and `isolate` → what the worker is sent; BAD_REQUEST naming a malformed limit. */
-function sandboxFrom(body: { resources?: { memory?: string | number; cpu?: number; pids?: number }; network?: string; isolate?: boolean }): JobSandboxRequest | undefined {
+function sandboxFrom(body: { resources?: { memory?: string | number; cpu?: number; pids?: number; io?: Record<string, string | number | undefined> }; network?: string; isolate?: boolean }): JobSandboxRequest | undefined {
   const r = body.resources;
   if (r === undefined && body.network === undefined && body.isolate === undefined) return undefined;
   const parse = (name: string, fn: () => number): number => {
@@ -127,6 +139,7 @@ function sandboxFrom(body: { resources?: { memory?: string | number; cpu?: numbe
             memoryBytes: r.memory === undefined ? 0 : parse('memory', () => parseMemory(r.memory!)),
             cpu: r.cpu === undefined ? 0 : parse('cpu', () => parseCpu(r.cpu!)),
             pids: r.pids === undefined ? 0 : parse('pids', () => parsePids(r.pids!)),
+            ...ioFrom(r.io),
           },
     network: body.network,
     isolate: body.isolate,
@@ -137,6 +150,19 @@ function drain(registry: Registry, id: string, on: boolean, by: string) {
   const w = registry.setDraining(id, on, by);
   if (!w) throw new BatonError('NOT_FOUND', `worker "${id}" not found`);
   return workerView(w);
+}
+
+/** `resources.io` → the protocol's fields (0: not asked); BAD_REQUEST naming a malformed one. */
+function ioFrom(io: Record<string, string | number | undefined> | undefined): { readBps: number; writeBps: number; readIops: number; writeIops: number } {
+  let parsed: ReturnType<typeof parseIoLimits> = {};
+  if (io !== undefined) {
+    try {
+      parsed = parseIoLimits(Object.fromEntries(Object.entries(io).filter(([, v]) => v !== undefined)), 'resources.io');
+    } catch (err) {
+      throw new BatonError('BAD_REQUEST', (err as Error).message);
+    }
+  }
+  return { readBps: parsed.readBps ?? 0, writeBps: parsed.writeBps ?? 0, readIops: parsed.readIops ?? 0, writeIops: parsed.writeIops ?? 0 };
 }
 
 const ListQuery = Type.Object({

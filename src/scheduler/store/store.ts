@@ -39,7 +39,7 @@ export interface NewJob {
 
 /** Sandbox requests for the worker (it checks them against its own limits); 0 or absent: not asked. */
 export interface SandboxRequest {
-  resources?: { memoryBytes: number; cpu: number; pids: number };
+  resources?: { memoryBytes: number; cpu: number; pids: number; readBps?: number; writeBps?: number; readIops?: number; writeIops?: number };
   /** "none": no network. */
   network?: string;
   /** Own PID and mount namespace. */

@@ -4,10 +4,12 @@
  * of each cgroup2 mount), given as data. Pure: the I/O is in ./cgroups.ts.
  */
 import path from 'node:path';
-import { formatBytes, type Limits } from './limits.js';
+import { formatBytes, IO_LIMIT_NAMES, type Limits } from './limits.js';
 
-export type Controller = 'memory' | 'cpu' | 'pids';
-export const CONTROLLERS: readonly Controller[] = ['memory', 'cpu', 'pids'];
+/** Controllers by their cgroup v2 names; v1 calls `io` "blkio". */
+export type Controller = 'memory' | 'cpu' | 'pids' | 'io';
+export const CONTROLLERS: readonly Controller[] = ['memory', 'cpu', 'pids', 'io'];
+const V1_NAME: Readonly<Record<Controller, string>> = { memory: 'memory', cpu: 'cpu', pids: 'pids', io: 'blkio' };
 
 /** cgroup v1: one hierarchy per controller; `base` is where baton/<worker-id>/ goes in each. */
 export interface CgroupV1 {
@@ -65,7 +67,7 @@ function ownV1Paths(selfCgroup: string): Map<string, string> {
 
 /**
  * v2 when a cgroup2 mount has at least as many of our controllers as the v1 hierarchies
- * (and at least one); else v1 when any of memory, cpu, pids is mounted as v1; else none.
+ * (and at least one); else v1 when any of memory, cpu, pids, blkio is mounted as v1; else none.
  * On v1 the job cgroups go under the worker's own cgroup in each hierarchy (so limits set
  * on the worker's service still cover its jobs); on v2 under the root of the cgroup2 mount,
  * because v2 forbids enabling controllers below a cgroup that holds processes (the worker).
@@ -77,7 +79,7 @@ export function chooseCgroups(facts: CgroupFacts): CgroupChoice {
   for (const m of mounts) {
     if (m.type !== 'cgroup') continue;
     for (const c of CONTROLLERS) {
-      if (m.options.includes(c) && v1[c] === undefined) v1[c] = path.join(m.point, own.get(c) ?? '/').replace(/(.)\/$/, '$1');
+      if (m.options.includes(V1_NAME[c]) && v1[c] === undefined) v1[c] = path.join(m.point, own.get(V1_NAME[c]) ?? '/').replace(/(.)\/$/, '$1');
     }
   }
   let v2: CgroupV2 | undefined;
@@ -98,7 +100,7 @@ export function chooseCgroups(facts: CgroupFacts): CgroupChoice {
   if (v1Count > 0) return { version: 1, base: v1 };
   const reasons = [...v2Notes];
   if (!mounts.some((m) => m.type === 'cgroup2')) reasons.push('no cgroup2 file system is mounted');
-  reasons.push('no cgroup v1 hierarchy of memory, cpu or pids is mounted');
+  reasons.push('no cgroup v1 hierarchy of memory, cpu, pids or blkio is mounted');
   return { version: 0, reason: reasons.join('; ') };
 }
 
@@ -114,6 +116,7 @@ export function neededControllers(limits: Limits): Controller[] {
   if (limits.memoryBytes !== undefined) out.push('memory');
   if (limits.cpu !== undefined) out.push('cpu');
   if (limits.pids !== undefined) out.push('pids');
+  if (IO_LIMIT_NAMES.some((name) => limits[name] !== undefined)) out.push('io');
   return out;
 }
 
@@ -138,8 +141,11 @@ export function jobCgroupDirs(choice: CgroupV1 | CgroupV2, workerId: string, job
 
 export const CPU_PERIOD_US = 100_000;
 
-/** The files to write, in order, to set `limits` on a job's cgroup folder(s). */
-export function limitWrites(choice: CgroupV1 | CgroupV2, workerId: string, jobId: string, limits: Limits): { file: string; value: string; optional?: boolean }[] {
+/**
+ * The files to write, in order, to set `limits` on a job's cgroup folder(s). `ioDevices` are
+ * the "major:minor" of the whole disks the I/O limits apply to (the kernel refuses partitions).
+ */
+export function limitWrites(choice: CgroupV1 | CgroupV2, workerId: string, jobId: string, limits: Limits, ioDevices: readonly string[] = []): { file: string; value: string; optional?: boolean }[] {
   const dir = (c: Controller): string => path.join(workerCgroupDir(choice, workerId, c)!, jobId);
   const writes: { file: string; value: string; optional?: boolean }[] = [];
   const quota = limits.cpu === undefined ? undefined : Math.max(1000, Math.round(limits.cpu * CPU_PERIOD_US));
@@ -154,6 +160,13 @@ export function limitWrites(choice: CgroupV1 | CgroupV2, workerId: string, jobId
       writes.push({ file: path.join(dir('cpu'), 'cpu.cfs_quota_us'), value: String(quota) });
     }
     if (limits.pids !== undefined) writes.push({ file: path.join(dir('pids'), 'pids.max'), value: String(limits.pids) });
+    // One line per device and file; the kernel takes one "major:minor value" per write.
+    const v1Files = { readBps: 'blkio.throttle.read_bps_device', writeBps: 'blkio.throttle.write_bps_device', readIops: 'blkio.throttle.read_iops_device', writeIops: 'blkio.throttle.write_iops_device' } as const;
+    for (const name of IO_LIMIT_NAMES) {
+      const value = limits[name];
+      if (value === undefined) continue;
+      for (const device of ioDevices) writes.push({ file: path.join(dir('io'), v1Files[name]), value: `${device} ${value}` });
+    }
   } else {
     if (limits.memoryBytes !== undefined) {
       writes.push({ file: path.join(dir('memory'), 'memory.max'), value: String(limits.memoryBytes) });
@@ -161,6 +174,9 @@ export function limitWrites(choice: CgroupV1 | CgroupV2, workerId: string, jobId
     }
     if (quota !== undefined) writes.push({ file: path.join(dir('cpu'), 'cpu.max'), value: `${quota} ${CPU_PERIOD_US}` });
     if (limits.pids !== undefined) writes.push({ file: path.join(dir('pids'), 'pids.max'), value: String(limits.pids) });
+    const keys = { readBps: 'rbps', writeBps: 'wbps', readIops: 'riops', writeIops: 'wiops' } as const;
+    const settings = IO_LIMIT_NAMES.filter((name) => limits[name] !== undefined).map((name) => `${keys[name]}=${limits[name]}`);
+    if (settings.length > 0) for (const device of ioDevices) writes.push({ file: path.join(dir('io'), 'io.max'), value: `${device} ${settings.join(' ')}` });
   }
   return writes;
 }

@@ -129,6 +129,8 @@ export class Cgroups {
   constructor(
     readonly choice: CgroupV1 | CgroupV2,
     private readonly workerId: string,
+    /** "major:minor" of the disks I/O limits apply to. */
+    readonly ioDevices: readonly string[] = [],
   ) {}
 
   get controllers(): Controller[] {
@@ -149,7 +151,7 @@ export class Cgroups {
     try {
       if (version === 2) await this.enableV2Controllers();
       for (const dir of dirs) await fs.mkdir(dir, { recursive: true });
-      for (const w of limitWrites(this.choice, this.workerId, jobId, limits)) {
+      for (const w of limitWrites(this.choice, this.workerId, jobId, limits, this.ioDevices)) {
         try {
           await fs.writeFile(w.file, w.value);
         } catch (err) {

@@ -11,8 +11,9 @@ import type { Logger } from '../../common/logger.js';
 import type { Resources } from '../../gen/baton/v1/worker.js';
 import { availableControllers, neededControllers, noCgroupsMessage, type Controller } from './cgroup-layout.js';
 import { Cgroups, detectCgroups, type JobCgroup } from './cgroups.js';
+import { disksOf } from './disks.js';
 import { buildLaunch, commandAllowed, commandNotAllowedMessage, type Launch, type Tools } from './launch.js';
-import { effectiveLimits, hasLimits, policyProblem, type LimitPolicy, type Limits } from './limits.js';
+import { effectiveLimits, hasLimits, LIMIT_NAMES, policyProblem, type LimitName, type LimitPolicy, type Limits } from './limits.js';
 import { folderAccessProblem, resolveRunAs, type FolderStat, type RunAs } from './users.js';
 
 export const DEFAULT_RUN_AS = 'nobody:nogroup';
@@ -31,7 +32,11 @@ export interface SandboxOptions {
   limits?: LimitPolicy;
   /** Real path of the jobs folder, to check the job user can read it. */
   jobsRoot: string;
+  /** The worker's data folder: with the jobs folder, where disk I/O limits apply (the disks holding them). */
+  dataDir: string;
 }
+
+const CONTROLLER_OF: Readonly<Record<LimitName, Controller>> = { memoryBytes: 'memory', cpu: 'cpu', pids: 'pids', readBps: 'io', writeBps: 'io', readIops: 'io', writeIops: 'io' };
 
 /** What a validated request asks of the sandbox. */
 export interface JobPlan {
@@ -66,6 +71,8 @@ export class Sandbox {
     /** Why there are no cgroups, when there are none. */
     private readonly noCgroupsReason: string | undefined,
     private readonly policy: LimitPolicy,
+    /** Why disk I/O limits cannot be applied although cgroups can, when that is so. */
+    private readonly noIoReason: string | undefined,
   ) {}
 
   /** Startup: throws a sentence for a setting that cannot work, logs a warning for one that half works. */
@@ -103,23 +110,37 @@ export class Sandbox {
     const choice = await detectCgroups();
     let cgroups: Cgroups | undefined;
     let reason: string | undefined;
+    let noIoReason: string | undefined;
     if (choice.version === 0) reason = choice.reason;
     else if (!isRoot) reason = `the worker is not root (uid ${uid}) and cannot create cgroups`;
-    else cgroups = new Cgroups(choice, options.workerId);
+    else {
+      // I/O is throttled per disk: those holding the folders jobs write to (their output, the jobs folder).
+      let ioDevices: string[] = [];
+      if (availableControllers(choice).includes('io')) {
+        const disks = await disksOf([options.dataDir, options.jobsRoot]);
+        if ('devices' in disks) ioDevices = disks.devices;
+        else noIoReason = disks.reason;
+      }
+      cgroups = new Cgroups(choice, options.workerId, ioDevices);
+    }
     const defaultsWanted = neededControllers(policy.defaults);
     if (cgroups) {
       const swept = await cgroups.sweep();
       if (swept > 0) log.info({ swept }, 'removed job cgroups left by an earlier run of this worker');
-      const missing = defaultsWanted.filter((c) => !cgroups.controllers.includes(c));
-      if (missing.length > 0) log.warn(`default ${missing.join(', ')} limits are configured but ${cgroups.description} lacks that controller: jobs run without them`);
-      log.info({ cgroups: cgroups.description }, 'resource limits available');
+      const usable = cgroups.controllers.filter((c) => c !== 'io' || noIoReason === undefined);
+      const missing = defaultsWanted.filter((c) => !usable.includes(c));
+      if (missing.length > 0) {
+        const why = noIoReason !== undefined && missing.includes('io') ? `disk I/O cannot be limited (${noIoReason})` : `${cgroups.description} lacks that controller`;
+        log.warn(`default ${missing.join(', ')} limits are configured but ${why}: jobs run without them`);
+      }
+      log.info({ cgroups: cgroups.description, io_devices: noIoReason === undefined ? cgroups.ioDevices : [], ...(noIoReason ? { io_unavailable: noIoReason } : {}) }, 'resource limits available');
     } else if (defaultsWanted.length > 0) {
       log.warn(`default resource limits are configured but ${noCgroupsMessage(reason!)}; jobs run without limits`);
     }
     if (runAs !== undefined && runAs.uid !== 0 && !tools.setpriv) {
       log.warn('setpriv (util-linux) was not found: jobs with resource limits or isolation cannot switch to the job user and will be refused');
     }
-    return new Sandbox(options, isRoot, runAs, tools, cgroups, reason, policy);
+    return new Sandbox(options, isRoot, runAs, tools, cgroups, reason, policy, noIoReason);
   }
 
   get envAllow(): readonly string[] {
@@ -149,21 +170,21 @@ export class Sandbox {
   /** Checks a request's limits and isolation; BAD_REQUEST with a sentence when the worker cannot or may not. */
   plan(resources: Resources | undefined, network: string, isolate: boolean): JobPlan {
     const requested: Limits = {};
-    if (resources?.memoryBytes) requested.memoryBytes = resources.memoryBytes;
-    if (resources?.cpu) requested.cpu = resources.cpu;
-    if (resources?.pids) requested.pids = resources.pids;
-    const available: Controller[] = this.cgroups ? availableControllers(this.cgroups.choice) : [];
+    // In the protocol 0 means "not asked".
+    for (const name of LIMIT_NAMES) if (resources?.[name]) requested[name] = resources[name];
+    const available: Controller[] = this.cgroups ? availableControllers(this.cgroups.choice).filter((c) => c !== 'io' || this.noIoReason === undefined) : [];
     // Defaults the machine cannot enforce were warned about at startup and are dropped here.
     const policy: LimitPolicy = {
       max: this.policy.max,
-      defaults: Object.fromEntries(
-        Object.entries(this.policy.defaults).filter(([name]) => available.includes(({ memoryBytes: 'memory', cpu: 'cpu', pids: 'pids' } as const)[name as keyof Limits])),
-      ) as Limits,
+      defaults: Object.fromEntries(Object.entries(this.policy.defaults).filter(([name]) => available.includes(CONTROLLER_OF[name as LimitName]))) as Limits,
     };
     const result = effectiveLimits(requested, policy, this.options.workerId);
     if ('problem' in result) throw new BatonError('BAD_REQUEST', result.problem);
     const asked = neededControllers(requested);
     if (asked.length > 0 && !this.cgroups) throw new BatonError('BAD_REQUEST', noCgroupsMessage(this.noCgroupsReason ?? 'unknown'));
+    if (asked.includes('io') && this.noIoReason !== undefined) {
+      throw new BatonError('BAD_REQUEST', `disk I/O limits (resources.io) cannot be applied on worker ${this.options.workerId}: ${this.noIoReason}`);
+    }
     const missing = asked.filter((c) => !available.includes(c));
     if (missing.length > 0) {
       throw new BatonError('BAD_REQUEST', `${missing.join(' and ')} limits need the ${missing.join(', ')} cgroup controller, which ${this.cgroups!.description} does not have`);
