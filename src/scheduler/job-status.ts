@@ -80,7 +80,9 @@ export class JobStatusApplier {
   /** For reports from a worker; never throws (a bad report must not break the stream it came on). */
   async applyWorkerStatus(workerId: string, status: JobStatus): Promise<void> {
     const update = updateFromWorker(status);
-    if (update === null) return;
+    // STARTING ("dispatched") can move nothing: the store marks a job dispatched before its
+    // StartJob is sent. Applying it cost a failed UPDATE and a SELECT per job.
+    if (update === null || update.state === 'dispatched') return;
     const { jobId, attempt } = parseRunId(status.jobId);
     try {
       await this.apply(jobId, attempt, workerId, update);

@@ -511,8 +511,9 @@ export class Store {
       .execute();
   }
 
+  /** Through the writer: every heartbeat lands here, and on SQLite those of one moment share a commit. */
   async setWorkerState(id: string, state: WorkerState, lastHeartbeatAt: number): Promise<void> {
-    await this.db.updateTable('workers').set({ state, last_heartbeat_at: lastHeartbeatAt }).where('id', '=', id).execute();
+    await this.writer.run([this.db.updateTable('workers').set({ state, last_heartbeat_at: lastHeartbeatAt }).where('id', '=', id).compile()]);
   }
 
   /** `by` '' takes the worker out of draining. */
