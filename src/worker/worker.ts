@@ -56,6 +56,8 @@ export interface WorkerOptions {
   labels: Record<string, string>;
   /** Default time between SIGTERM and SIGKILL when a job is stopped. */
   stopGraceMs: number;
+  /** On close, how long running jobs may go on finishing before they are stopped (0: stop them at once). */
+  drainTimeoutMs?: number;
   /** Per-job output cap; output beyond it is cut and the job marked output_truncated. */
   outputCapBytes: number;
   /** Finished jobs kept queryable (newest first); older ones and their output are deleted. */
@@ -79,7 +81,7 @@ export interface RunningWorker {
   workerId: string;
   /** The address actually bound. */
   address: string;
-  /** Graceful shutdown: refuse new jobs, stop running ones, deregister, stop serving. Idempotent. */
+  /** Graceful shutdown: refuse new jobs, let running ones finish (up to the drain timeout), stop the rest, deregister, stop serving. Idempotent. */
   close(): Promise<void>;
   /** For a forced exit: SIGKILL every job's process group at once. */
   killAllJobs(): void;
@@ -144,7 +146,15 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> =>
     (closing ??= (async () => {
-      log.info({ running: runner.activeCount }, 'worker shutting down: refusing new jobs and stopping running ones');
+      const drainMs = options.drainTimeoutMs ?? 0;
+      log.info({ running: runner.activeCount, drain_timeout_ms: drainMs }, 'worker draining: refusing new jobs, letting running ones finish, then stopping what is left');
+      runner.refuseNew();
+      // Tell the scheduler now, so it places nothing more here while the jobs finish.
+      await registration.announceDraining();
+      if (drainMs > 0 && runner.activeCount > 0) {
+        const idle = await runner.whenIdle(drainMs);
+        if (!idle) log.warn({ running: runner.activeCount, drain_timeout_ms: drainMs }, 'drain timeout passed: stopping the jobs still running');
+      }
       health.setStatus('', 'NOT_SERVING');
       health.setStatus(WORKER_SERVICE_NAME, 'NOT_SERVING');
       await runner.stopAll();
