@@ -2,6 +2,7 @@
 // Each case has a cluster of its own, with a short heartbeat TTL so a dead worker is noticed in seconds.
 import { describe, it, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { chmodSync, readFileSync, existsSync } from 'node:fs';
 import path from 'node:path';
 import { startScheduler, startWorker, jobsDir, tempDir, getJson, eventually, waitForFinal, freePort, processesMatching, type SchedulerHandle, type WorkerHandle } from './harness.js';
@@ -13,6 +14,7 @@ const FAST_LIVENESS = ['--heartbeat-interval', '300ms', '--heartbeat-ttl', '2s']
 const scripts = {
   'slow.sh': '#!/bin/bash\nsleep 4.017\necho done\n',
   'drain.sh': '#!/bin/bash\nsleep 3.023\necho drained\n',
+  'left.sh': '#!/bin/bash\nsleep 30.031 &\nsleep 30.032\n',
   'once.sh': '#!/bin/bash\necho "$BATON_JOB_ID" >> "$RUN_LOG"\nsleep 0.2\n',
 };
 
@@ -34,7 +36,7 @@ async function runningOn(api: string, id: string): Promise<string> {
 
 describe('chaos', () => {
   after(async () => {
-    for (const marker of ['sleep 4.017', 'sleep 3.023']) {
+    for (const marker of ['sleep 4.017', 'sleep 3.023', 'sleep 30.03']) {
       for (const line of await processesMatching(marker)) process.kill(Number(line.split(' ')[0]), 'SIGKILL');
     }
   });
@@ -96,6 +98,30 @@ describe('chaos', () => {
     await Promise.all([...workers.map((w) => w.kill()), scheduler.kill()]);
   });
 
+  it('a worker killed with its spawner leaves its job running; restarted, it kills the leftovers and reports the job lost', async () => {
+    const scheduler = await startScheduler();
+    const jobs = jobsDir(scripts);
+    const worker = await startWorker(scheduler, { jobsDir: jobs });
+    const submitted = await post(`${scheduler.api}/v1/jobs`, { worker_id: worker.id, command: 'bash', path: 'left.sh' });
+    const id = String(submitted.json.id);
+    await runningOn(scheduler.api, id);
+    // The worker and its spawner die together, as in a SIGKILL to the whole process group: nothing kills the job.
+    const spawners = execFileSync('pgrep', ['-P', String(worker.pid)], { encoding: 'utf8' }).split('\n').filter(Boolean).map(Number);
+    assert.ok(spawners.length > 0, 'the worker has a spawner process');
+    for (const pid of [worker.pid, ...spawners]) process.kill(pid, 'SIGKILL');
+    await worker.exited;
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal((await processesMatching('sleep 30.03')).length, 2, 'the job and its child outlived the worker');
+
+    const again = await startWorker(scheduler, { jobsDir: jobs, dataDir: worker.dataDir });
+    assert.equal(again.id, worker.id);
+    await eventually(async () => ((await processesMatching('sleep 30.03')).length === 0 ? true : undefined), 'the leftovers killed');
+    const done = await waitForFinal(scheduler.api, id);
+    assert.equal(done.state, 'lost', JSON.stringify(done));
+    assert.match(String((done.attempts as Json[])[0]!.error), /processes were still running and were killed when the worker restarted/);
+    await Promise.all([again.kill(), scheduler.kill()]);
+  });
+
   it('SIGTERM drains a worker: no new placements there, its running job finishes, then it exits 0', async () => {
     const scheduler = await startScheduler({ args: FAST_LIVENESS });
     const jobs = jobsDir(scripts);
@@ -140,13 +166,18 @@ describe('chaos', () => {
 
     const second: SchedulerHandle = await startScheduler({ dataDir: first.dataDir, args: grpcArgs });
     const finals = new Map<string, Json>();
+    const stuck = new Map<string, Json>();
     await eventually(async () => {
       for (const id of ids) if (!finals.has(id)) {
         const j = await job(second.api, id);
         if (['succeeded', 'failed', 'stopped', 'timed_out', 'lost'].includes(String(j.state))) finals.set(id, j);
+        else stuck.set(id, j);
       }
       return finals.size === ids.length ? true : undefined;
-    }, 'all 200 jobs final', 120_000);
+    }, 'all 200 jobs final', 120_000).catch((err: Error) => {
+      const left = [...stuck].filter(([id]) => !finals.has(id)).map(([, j]) => j);
+      throw new Error(`${err.message}: ${left.length} not final, e.g. ${JSON.stringify(left.slice(0, 3))}`);
+    });
     const runs = readFileSync(runLog, 'utf8').split('\n').filter(Boolean);
     const counts = new Map<string, number>();
     for (const r of runs) counts.set(r, (counts.get(r) ?? 0) + 1);

@@ -3,6 +3,7 @@ import { BatonError } from '../common/errors.js';
 import { JobState, type JobStatus } from '../gen/baton/v1/common.js';
 import { describeExit, describeSpawnError, isFinalState, stateName, type StopRequest } from './exit-status.js';
 import type { JobTable } from './job-table.js';
+import type { RunJournal } from './journal/run-journal.js';
 import type { OutputFiles } from './output-files.js';
 import type { JobCgroup } from './sandbox/cgroups.js';
 import { memoryExceededMessage } from './sandbox/cgroup-layout.js';
@@ -56,6 +57,8 @@ export interface RunnerOptions {
   output: OutputFiles;
   /** Does the fork/exec in a small separate process (see spawner/spawner-main.ts). */
   spawner: SpawnerClient;
+  /** Records each job's process group, so a restart after a crash can find what was left running. */
+  journal: RunJournal;
   log: Logger;
 }
 
@@ -193,6 +196,7 @@ export class Runner {
             this.signalGroup(job, 'SIGKILL');
             return;
           }
+          this.options.journal.started(spec.jobId, pid);
           table.update(spec.jobId, { state: JobState.JOB_STATE_RUNNING, pid, startedAtMs });
           this.ensureCapChecks();
           if (spec.timeoutMs > 0) {
@@ -257,6 +261,7 @@ export class Runner {
     clearTimeout(job.killTimer);
     clearTimeout(job.timeoutTimer);
     this.active.delete(job.spec.jobId);
+    this.options.journal.ended(job.spec.jobId);
     if (this.active.size === 0) this.stopCapChecks();
     this.options.table.update(job.spec.jobId, { ...patch, finishedAtMs: Date.now() });
   }
