@@ -10,6 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startScheduler, startWorker, jobsDir, cleanUp, type SchedulerHandle } from '../test/support/cluster.js';
+import { FLEET_SCENARIOS, type Row } from './fleet.js';
 import { percentile, runPool } from './stats.js';
 
 const JOBS = Number(process.env.BENCH_JOBS ?? 1000);
@@ -133,8 +134,16 @@ async function startLatency(samples: number): Promise<{ p50: number; p99: number
 
 const fmt = (n: number, digits = 0): string => n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
 
-async function main(): Promise<void> {
-  console.log(`baton bench: ${JOBS} jobs of \`true\` per run, ${CONCURRENCY} in flight, on ${os.cpus().length} cores`);
+interface CoreFigures {
+  raw1: number;
+  raw2: number;
+  one: { rate: number; failed: number };
+  two: { rate: number; failed: number };
+  latency: { p50: number; p99: number };
+}
+
+async function core(): Promise<CoreFigures> {
+  console.log(`core: ${JOBS} jobs of \`true\` per run, ${CONCURRENCY} in flight, on ${os.cpus().length} cores`);
   await rawSpawnRate(100); // warm up
   const raw1 = await rawSpawnRate(JOBS);
   console.log(`raw spawn('true')           ${fmt(raw1)} /s`);
@@ -147,18 +156,12 @@ async function main(): Promise<void> {
   const latency = await startLatency(LATENCY_SAMPLES);
   console.log(`POST /start latency         p50 ${fmt(latency.p50, 2)} ms, p99 ${fmt(latency.p99, 2)} ms (${LATENCY_SAMPLES} sequential)`);
   if (one.failed || two.failed) console.log(`warning: ${one.failed + two.failed} jobs did not succeed`);
+  return { raw1, raw2, one, two, latency };
+}
 
+function coreSection({ raw1, raw2, one, two, latency }: CoreFigures): string {
   const raw = (raw1 + raw2) / 2;
-  const version = (JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
-  const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
-  const doc = `# Benchmarks
-
-Produced by \`npm run bench\` (bench/run.ts) on ${new Date().toISOString().slice(0, 10)}, Baton ${version},
-Node ${process.version}, ${os.cpus().length} × ${cpu}, ${fmt(os.totalmem() / 1024 ** 3)} GiB.
-Every figure below comes from one run; the raw spawn rate is that run's baseline, measured
-before and after the Baton runs (the figure used is their mean).
-
-## Core: jobs that start a process
+  return `## Core: jobs that start a process
 
 ${JOBS} jobs of \`true\`, ${CONCURRENCY} submissions in flight, submitted with \`POST /start\` and
 counted done when the scheduler has recorded their exit (its \`updated_at\`).
@@ -175,6 +178,53 @@ counted done when the scheduler has recorded their exit (its \`updated_at\`).
 Latency: ${LATENCY_SAMPLES} sequential requests on an idle cluster with one worker (after 50 to warm up).
 Tune with \`BENCH_JOBS\`, \`BENCH_CONCURRENCY\`, \`BENCH_LATENCY_SAMPLES\`.
 `;
+}
+
+function fleetSection(rows: Row[]): string {
+  return `## Fleet: the scheduler alone, with simulated workers
+
+Simulated workers (bench/sim/) speak the real worker gRPC protocol (register, heartbeat,
+WatchJobs) over plaintext loopback and report each job succeeded at once, so these figures are
+the scheduler's own: HTTP, placement, the SQLite store and gRPC. The last row uses real workers.
+
+| measure | figure | target |
+|---|---|---|
+${rows.map((r) => `| ${r.measure} | ${r.figure} | ${r.target} |`).join('\n')}
+
+Tune with \`BENCH_FLEET_JOBS\`, \`BENCH_SIM_WORKERS\`, \`BENCH_HEARTBEAT_WORKERS\`, \`BENCH_HEARTBEAT_SECONDS\`,
+\`BENCH_QUEUED\`, \`BENCH_IDLE_SAMPLES\`.
+`;
+}
+
+const USAGE = `usage: npm run bench [-- core | fleet | ${Object.keys(FLEET_SCENARIOS).join(' | ')}]`;
+
+async function main(): Promise<void> {
+  const part = process.argv[2] ?? 'all';
+  const scenario = FLEET_SCENARIOS[part as keyof typeof FLEET_SCENARIOS];
+  if (!['all', 'core', 'fleet'].includes(part) && !scenario) throw new Error(`unknown part "${part}"; ${USAGE}`);
+  const load = os.loadavg().map((l) => fmt(l, 2)).join(' ');
+  console.log(`baton bench (${part}); load average ${load}`);
+  const coreFigures = part === 'all' || part === 'core' ? await core() : undefined;
+  const rows: Row[] = [];
+  if (part === 'all' || part === 'fleet') for (const run of Object.values(FLEET_SCENARIOS)) rows.push(...(await run()));
+  else if (scenario) rows.push(...(await scenario()));
+  if (part !== 'all') {
+    console.log('docs/benchmarks.md not written: only a full run (npm run bench) writes it');
+    return;
+  }
+
+  const version = (JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
+  const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
+  const doc = `# Benchmarks
+
+Produced by \`npm run bench\` (bench/run.ts) on ${new Date().toISOString().slice(0, 10)}, Baton ${version},
+Node ${process.version}, ${os.cpus().length} × ${cpu}, ${fmt(os.totalmem() / 1024 ** 3)} GiB; load average at the start ${load}.
+Every figure below comes from one run; the raw spawn rate is that run's baseline, measured
+before and after the Baton runs (the figure used is their mean). One part alone:
+\`npm run bench -- core\`, \`-- fleet\` or one scenario (\`-- ${Object.keys(FLEET_SCENARIOS).join('`, `-- ')}\`).
+
+${coreSection(coreFigures!)}
+${fleetSection(rows)}`;
   writeFileSync(path.join(ROOT, 'docs', 'benchmarks.md'), doc);
   console.log('written to docs/benchmarks.md');
 }

@@ -2,13 +2,15 @@
 // run_on "all" (a parent job over one copy per worker), and timeout.
 import { before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { startScheduler, startWorker, jobsDir, getJson, eventually, waitForFinal, type SchedulerHandle, type WorkerHandle } from './harness.js';
+import { startScheduler, startWorker, jobsDir, getJson, eventually, waitForFinal, processesMatching, type SchedulerHandle, type WorkerHandle } from './harness.js';
 
 type Json = Record<string, unknown>;
 
 const scripts = {
   'ok.sh': '#!/bin/bash\necho ok\n',
   'long.sh': '#!/bin/bash\nsleep 600\n',
+  // A job and a child that both outlive any timeout, each marked so a survivor can be found.
+  'forever.sh': '#!/bin/bash\nsleep 611 &\nsleep 612\n',
   'fail.sh': '#!/bin/bash\nexit 3\n',
 };
 
@@ -127,5 +129,17 @@ describe('fleet submit', () => {
       assert.equal(bad.status, 400, String(timeout));
       assert.match(String(bad.json.error), /timeout/);
     }
+  });
+
+  it('a job past its timeout has its process group stopped and ends timed_out', async () => {
+    const res = await post(`${scheduler.api}/v1/jobs`, { command: 'bash', path: 'forever.sh', timeout: 1.5 });
+    assert.equal(res.status, 201, JSON.stringify(res.json));
+    const done = await waitForFinal(scheduler.api, String(res.json.id));
+    assert.equal(done.state, 'timed_out', JSON.stringify(done));
+    const attempts = done.attempts as Json[];
+    assert.equal(attempts.length, 1);
+    assert.equal(attempts[0]!.state, 'timed_out');
+    assert.equal(attempts[0]!.error, 'timed out after 1.5s');
+    await eventually(async () => ((await processesMatching('sleep 61[12]')).length === 0 ? true : undefined), 'the timed-out job and its child to be gone');
   });
 });

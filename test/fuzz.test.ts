@@ -95,6 +95,7 @@ class Gen {
       '/healthz', '/start', '/stop', '/query', '/stream', '/v1/workers', '/v1/workers/{id}', '/v1/jobs', '/v1/jobs/{id}',
       '/v1/jobs/{id}/stop', '/v1/jobs/{id}/output', '/v1/tokens', '/v1/tokens/{id}', '/{id}', '/v1/{id}/{id}', '/../../etc/passwd',
       '/v1/jobs/../workers', '//v1//jobs', '/v1/jobs/', '/V1/JOBS', '*', '', '/v1/jobs/{id}/output/{id}',
+      '/v1/jobs/batch', '/v1/workers/{id}/drain', '/v1/workers/{id}/undrain',
     ];
     let p = this.pick(templates).replace(/\{id\}/g, () => this.id());
     if (this.chance(0.4)) p += '?' + this.query();
@@ -144,6 +145,19 @@ class Gen {
       grace_ms: () => this.pick([0, 10, -1, 1.5, 1e20, 2 ** 32, 2 ** 31, Number.MAX_SAFE_INTEGER, '10']),
       name: () => this.pick([`fz-${this.int(1e9)}`, this.text(), 'x'.repeat(70), '']),
       role: () => this.pick(['viewer', 'operator', 'admin', 'root', this.text()]),
+      // Sandbox and fleet fields: each limit is parsed, checked against the worker's maximums and written to a cgroup.
+      resources: () => ({
+        memory: this.pick(['64MiB', '1e300', 1e300, -1, 0, '10XB', 2 ** 53 + 1, '64 MiB']),
+        cpu: this.pick([0.5, 1e300, -1, 0, 0.001, Number.MAX_VALUE, '2', 'x']),
+        pids: this.pick([10, 0, -1, 1.5, 2 ** 31, 1e300, '10']),
+        io: this.pick([{ read_bps: '1MiB/s' }, { write_iops: 1e300 }, { write_bps: -1 }, { bogus: 1 }, 'x', null]),
+      }),
+      network: () => this.pick(['none', 'host', '', this.text(), 1]),
+      isolate: () => this.pick([true, false, 'yes', 1]),
+      timeout: () => this.pick([1, 0, -1, 1e300, 86_401, '30s', 0.5]),
+      labels: () => this.pick([{ zone: 'a' }, { [this.text(6)]: this.text() }, [], 'x']),
+      priority: () => this.pick([0, 10, -1, 1e300, 1.5, '1']),
+      retry: () => this.pick([{ max_attempts: 3 }, { max_attempts: 0 }, { max_attempts: 1e300 }, { on: ['lost', 'nope'] }, 'x']),
     };
     const obj: Record<string, unknown> = {};
     for (const [k, make] of Object.entries(good)) {
@@ -331,6 +345,7 @@ describe('HTTP fuzz', () => {
     { name: 'a 50 KB cwd', method: 'POST', url: '/v1/jobs', body: () => ({ worker_id: worker.id, command: 'echo', path: 'ok.sh', cwd: 'x'.repeat(50_000) }), status: 400, error: /cwd/ },
     { name: 'a 50 KB command through the original /start', method: 'POST', url: '/start', body: () => ({ worker_id: worker.id, command: 'x'.repeat(50_000), path: 'ok.sh' }), status: 400, error: /command/ },
     { name: 'a stop with a grace period beyond any gRPC deadline (crashed the scheduler)', method: 'POST', url: '/v1/jobs/00000000-0000-7000-8000-000000000000/stop', body: () => ({ grace_ms: 1e300 }), status: 400, error: /grace_ms/ },
+    { name: 'a cpu limit of 1e300 (passed the API, then the worker could not write it: 502)', method: 'POST', url: '/v1/jobs', body: () => ({ worker_id: worker.id, command: 'bash', path: 'ok.sh', resources: { cpu: 1e300 } }), status: 400, error: /cpu/ },
     { name: 'an undecodable URL (fastify shape)', method: 'GET', url: '/v1/jobs/%zz%', status: 400, error: /not a valid url/ },
     { name: 'an over-long route parameter (fastify shape, 414)', method: 'GET', url: `/v1/jobs/${'x'.repeat(1000)}`, status: 414, error: /max param length/ },
     { name: 'a bad Content-Length (Node parser, fastify shape)', method: 'POST', url: '/v1/jobs', headers: 'Content-Length: abc\r\n', status: 400, error: /malformed HTTP request/ },

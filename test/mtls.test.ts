@@ -147,6 +147,15 @@ describe('mutual TLS', () => {
       }),
       denied,
     );
+    await assert.rejects(
+      new Promise((resolve, reject) => {
+        const stream = asOther.streamJob({ jobId: startRequest.jobId, offset: 0, follow: true });
+        stream.on('data', () => reject(new Error("a worker certificate was sent a job's output")));
+        stream.on('error', reject);
+        stream.on('end', resolve);
+      }),
+      denied,
+    );
     asOther.close();
 
     // The scheduler's certificate gets an answer (NOT_FOUND: no such job here).

@@ -79,6 +79,8 @@ async function runCluster(opts: DevOptions): Promise<void> {
       '--scheduler', opts.grpc,
       '--data-dir', path.join(opts.dataDir, id),
       '--jobs-dir', opts.jobsDir,
+      // Ctrl-C on a local cluster should stop at once, not wait for jobs to finish.
+      '--drain-timeout', '0',
       ...tlsArgs(certsDir, { role: 'worker', name: id }),
     ]);
   }

@@ -16,6 +16,7 @@ interface WorkerCliOptions extends TlsFlags {
   capacity: number;
   label: Record<string, string>;
   stopGrace: number;
+  drainTimeout: number;
   outputCap: number;
   runAs?: string;
   allowRoot?: boolean;
@@ -93,6 +94,7 @@ export function workerCommand(): Command {
           .env('BATON_WORKER_LABELS'),
     )
       .addOption(new Option('--stop-grace <duration>', 'time between SIGTERM and SIGKILL when a job is stopped').default(5_000, '5s').argParser(argument(parseDuration)).env('BATON_STOP_GRACE'))
+      .addOption(new Option('--drain-timeout <duration>', 'on SIGTERM/SIGINT, how long running jobs may go on finishing before they are stopped').default(30_000, '30s').argParser(argument(parseDuration)).env('BATON_WORKER_DRAIN_TIMEOUT'))
       .addOption(new Option('--output-cap <size>', "per-job output kept; beyond it output is cut and the job keeps running").default(100 * 1024 ** 2, '100MiB').argParser(argument(parseBytes)).env('BATON_OUTPUT_CAP')),
     'worker',
   )
@@ -118,7 +120,9 @@ export function workerCommand(): Command {
       'after',
       `
 A flag beats its BATON_* environment variable, which beats [worker] in baton.toml.
-SIGINT/SIGTERM stop running jobs, deregister and exit; a second signal kills the jobs at once.
+SIGINT/SIGTERM drain the worker: it takes no new jobs (the scheduler is told at once), lets
+running jobs finish for up to --drain-timeout, stops what is left, deregisters and exits 0.
+A second signal kills the jobs at once and exits 1.
 
 The scheduler and the worker use mutual TLS 1.3: the worker's certificate names it (its id is
 the name in the certificate; --id must agree), and only the scheduler's certificate may start,
@@ -150,6 +154,7 @@ Example:
         capacity: opts.capacity,
         labels: opts.label,
         stopGraceMs: opts.stopGrace,
+        drainTimeoutMs: opts.drainTimeout,
         outputCapBytes: opts.outputCap,
         security,
         runAs: opts.runAs,

@@ -1,5 +1,7 @@
 import { BatonApiError, BatonConnectionError, describeNetworkError, isAbortError, networkErrorCode } from './errors.js';
+import { SseParser } from './sse.js';
 import type {
+  BatonEvent,
   Health,
   Job,
   JobDetail,
@@ -11,6 +13,7 @@ import type {
   OriginalStartResult,
   OriginalStopResult,
   SubmitJobRequest,
+  WaitResult,
   Worker,
 } from './types.js';
 
@@ -35,6 +38,19 @@ export interface OutputOptions extends RequestOptions {
   follow?: boolean;
 }
 
+export interface SubmitOptions extends RequestOptions {
+  /** Sent as `Idempotency-Key`: the same key and body answer with the same job, never a second one. */
+  idempotencyKey?: string;
+}
+
+export interface EventsOptions extends RequestOptions {
+  /** Only this job's events. */
+  jobId?: string;
+  types?: Array<'job' | 'worker'>;
+  /** Resume after this event id (missed events are replayed first). */
+  lastEventId?: number;
+}
+
 export interface StopJobOptions extends RequestOptions {
   /** How long the job gets between SIGTERM and SIGKILL; default: the worker's --stop-grace. */
   graceMs?: number;
@@ -57,6 +73,10 @@ export function queryString(params: Record<string, string | number | boolean | u
   return text ? `?${text}` : '';
 }
 
+function idempotency(options: SubmitOptions | undefined): Record<string, string> {
+  return options?.idempotencyKey ? { 'idempotency-key': options.idempotencyKey } : {};
+}
+
 /**
  * A typed client for the scheduler's HTTP API: one method per call in the README's table.
  * Failures are `BatonApiError` (the scheduler answered with an error status) or
@@ -71,7 +91,8 @@ export class BatonClient {
   constructor(options: BatonClientOptions = {}) {
     this.address = normalizeAddress(options.address ?? DEFAULT_ADDRESS);
     this.token = options.token || undefined;
-    this.fetchFn = options.fetch ?? globalThis.fetch;
+    // Called through a closure: a browser's fetch throws "Illegal invocation" when called as a method of another object.
+    this.fetchFn = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
   }
 
   // ---- health and workers ----
@@ -87,6 +108,16 @@ export class BatonClient {
     return workers;
   }
 
+  /** `POST /v1/workers/:id/drain` (admin): no new placements on the worker; its running jobs go on. */
+  drainWorker(id: string, options?: RequestOptions): Promise<Worker> {
+    return this.json('POST', `/v1/workers/${encodeURIComponent(id)}/drain`, undefined, options);
+  }
+
+  /** `DELETE /v1/workers/:id/drain` (admin): the worker takes jobs again. */
+  undrainWorker(id: string, options?: RequestOptions): Promise<Worker> {
+    return this.json('DELETE', `/v1/workers/${encodeURIComponent(id)}/drain`, undefined, options);
+  }
+
   /** `GET /v1/workers/:id`. */
   getWorker(id: string, options?: RequestOptions): Promise<Worker> {
     return this.json('GET', `/v1/workers/${encodeURIComponent(id)}`, undefined, options);
@@ -94,9 +125,50 @@ export class BatonClient {
 
   // ---- jobs (/v1) ----
 
-  /** `POST /v1/jobs`: starts `command args…` on the worker; resolves with the new job. */
-  submitJob(request: SubmitJobRequest, options?: RequestOptions): Promise<Job> {
-    return this.json('POST', '/v1/jobs', request, options);
+  /** `POST /v1/jobs`: a job placed by the scheduler (or on `worker_id`); resolves with the new job, queued or started. */
+  submitJob(request: SubmitJobRequest, options?: SubmitOptions): Promise<Job> {
+    return this.json('POST', '/v1/jobs', request, options, idempotency(options));
+  }
+
+  /** `POST /v1/jobs/batch`: up to 1,000 jobs at once, all or none; resolves with them in order. */
+  async submitBatch(requests: SubmitJobRequest[], options?: SubmitOptions): Promise<Job[]> {
+    return (await this.json<{ jobs: Job[] }>('POST', '/v1/jobs/batch', { jobs: requests }, options, idempotency(options))).jobs;
+  }
+
+  /**
+   * `GET /v1/jobs/:id/wait`: resolves when the job is final (`done`), or after `timeoutSeconds`
+   * (at most 300) with the job as it is.
+   */
+  async waitJob(id: string, timeoutSeconds = 30, options?: RequestOptions): Promise<WaitResult> {
+    const res = await this.request('GET', `/v1/jobs/${encodeURIComponent(id)}/wait?timeout=${timeoutSeconds}`, undefined, options?.signal);
+    const job = await this.parse<JobDetail>(res, 'GET', '/v1/jobs/:id/wait', options);
+    return { done: res.status === 200, job };
+  }
+
+  /** Waits as long as it takes (in 300 s calls) for the job's final state. */
+  async waitFinal(id: string, options?: RequestOptions): Promise<JobDetail> {
+    for (;;) {
+      const { done, job } = await this.waitJob(id, 300, options);
+      if (done) return job;
+    }
+  }
+
+  /**
+   * `GET /v1/events`: every job and worker change as it happens, as an async iterable. With
+   * `lastEventId` the missed ones come first. Leaving the loop (or aborting) closes the stream.
+   */
+  async *events(options: EventsOptions = {}): AsyncGenerator<BatonEvent, void, undefined> {
+    const query = queryString({ job_id: options.jobId, types: options.types?.join(','), last_event_id: options.lastEventId });
+    const parser = new SseParser();
+    const decoder = new TextDecoder();
+    for await (const chunk of this.streamBody('GET', `/v1/events${query}`, undefined, options, false)) {
+      for (const m of parser.push(decoder.decode(chunk, { stream: true }))) {
+        const data = JSON.parse(m.data) as unknown;
+        const id = Number(m.id);
+        if (m.event === 'job') yield { id, type: 'job', job: data as Job };
+        else if (m.event === 'worker') yield { id, type: 'worker', worker: data as Worker };
+      }
+    }
   }
 
   /** `GET /v1/jobs`: one page, newest first. Pass `next_cursor` back as `cursor` for the next. */
@@ -173,8 +245,12 @@ export class BatonClient {
 
   // ---- plumbing ----
 
-  private async json<T>(method: string, path: string, body: unknown, options: RequestOptions | undefined): Promise<T> {
-    const res = await this.request(method, path, body, options?.signal);
+  private async json<T>(method: string, path: string, body: unknown, options: RequestOptions | undefined, extraHeaders: Record<string, string> = {}): Promise<T> {
+    const res = await this.request(method, path, body, options?.signal, extraHeaders);
+    return this.parse<T>(res, method, path, options);
+  }
+
+  private async parse<T>(res: Response, method: string, path: string, options: RequestOptions | undefined): Promise<T> {
     let text: string;
     try {
       text = await res.text();
@@ -189,8 +265,8 @@ export class BatonClient {
   }
 
   /** Sends the request; resolves with a 2xx response, else throws the typed error. */
-  private async request(method: string, path: string, body: unknown, signal: AbortSignal | undefined): Promise<Response> {
-    const headers: Record<string, string> = { accept: 'application/json' };
+  private async request(method: string, path: string, body: unknown, signal: AbortSignal | undefined, extraHeaders: Record<string, string> = {}): Promise<Response> {
+    const headers: Record<string, string> = { accept: 'application/json', ...extraHeaders };
     if (body !== undefined) headers['content-type'] = 'application/json';
     if (this.token) headers.authorization = `Bearer ${this.token}`;
     let res: Response;

@@ -26,6 +26,8 @@ export interface Worker {
   last_heartbeat: string | null;
   registered_at: string | null;
   version: string;
+  /** No new placements here (an admin's drain, or the worker shutting down). */
+  draining?: boolean;
 }
 
 /** A job as `POST /v1/jobs` and `GET /v1/jobs` answer it. */
@@ -50,6 +52,26 @@ export interface Job {
   /** Who submitted / stopped the job (the API token's name), when API tokens are on. */
   submitted_by?: string | null;
   stopped_by?: string | null;
+  /** Why a queued job waits ("no worker has labels gpu=true"), else null. */
+  reason?: string | null;
+  labels?: Record<string, string>;
+  priority?: number;
+  /** The attempt now live (1 for the first). */
+  attempt?: number;
+  /** Seconds, or null for none. */
+  timeout?: number | null;
+  retry?: RetryPolicy;
+  /** Set on each copy of a `run_on: "all"` job; `children` on the parent. */
+  parent_id?: string | null;
+  children?: string[];
+}
+
+/** When a job is tried again: up to `max_attempts` in all, after a backoff, for the listed outcomes. */
+export interface RetryPolicy {
+  max_attempts?: number;
+  /** Seconds: the first wait, and the most any wait grows to. */
+  backoff?: { base?: number; cap?: number };
+  on?: Array<'failed' | 'lost' | 'timed_out'>;
 }
 
 export interface JobAttempt {
@@ -75,9 +97,22 @@ export interface JobPage {
   next_cursor: string | null;
 }
 
-/** The body of `POST /v1/jobs`. */
+/** The body of `POST /v1/jobs` (and each item of `POST /v1/jobs/batch`). */
 export interface SubmitJobRequest {
-  worker_id: string;
+  /** Only this worker may run it; absent: the scheduler places it. */
+  worker_id?: string;
+  /** Labels a worker must carry, all of them. */
+  labels?: Record<string, string>;
+  /** Higher starts first among queued jobs; default 0. */
+  priority?: number;
+  /** Seconds the job may run before it is stopped and ends timed_out. */
+  timeout?: number;
+  retry?: RetryPolicy;
+  /** "all": one copy on every matching worker, under a parent job. */
+  run_on?: 'all';
+  resources?: { memory?: string | number; cpu?: number; pids?: number; io?: Record<string, string | number> };
+  network?: 'none';
+  isolate?: boolean;
   command: string;
   args?: string[];
   /** A script inside the worker's jobs folder. */
@@ -127,4 +162,15 @@ export interface OriginalQueryResult {
   state: JobState;
   exit_code: number | null;
   signal: string | null;
+}
+
+/** One message of `GET /v1/events`: a job or worker as it is after a change. */
+export type BatonEvent =
+  | { id: number; type: 'job'; job: Job }
+  | { id: number; type: 'worker'; worker: Worker };
+
+/** `GET /v1/jobs/:id/wait`: `done` false when the timeout passed first (the job as it is now). */
+export interface WaitResult {
+  done: boolean;
+  job: JobDetail;
 }

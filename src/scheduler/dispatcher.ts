@@ -32,6 +32,9 @@ export type DispatchResult =
  * StartJob call happen afterwards, per job, without holding anything other dispatches need.
  * A pass runs when a job arrives, an attempt ends, a worker comes up, or a retry is due.
  */
+// A returning worker is asked about a job it did not list; a silent one is left for the TTL to judge.
+const RECONCILE_QUERY_TIMEOUT_MS = 5_000;
+
 export class Dispatcher implements JobEvents {
   /**
    * Sorted by priority then arrival, and kept sorted by binary insertion: never re-sorted. An
@@ -42,6 +45,8 @@ export class Dispatcher implements JobEvents {
   private readonly queued = new Map<string, JobRecord>();
   private readonly placed = new Map<string, { job: JobRecord; workerId: string }>();
   private readonly timers = new Map<string, NodeJS.Timeout>();
+  /** Jobs between the dispatch commit and the worker's answer to StartJob. */
+  private readonly starting = new Set<string>();
   private passScheduled = false;
   private closed = false;
 
@@ -91,9 +96,52 @@ export class Dispatcher implements JobEvents {
     this.schedulePass();
   }
 
-  /** A worker registered (again): its room may take queued jobs. */
-  workerUp(): void {
+  /**
+   * A worker registered (again): its room may take queued jobs. With the jobs it reported, its
+   * placed attempts are reconciled: one it does not know never reached it (the scheduler died
+   * between recording the dispatch and hearing the worker's answer), so a `dispatched` one goes
+   * back to the queue and a `running` one is lost (and retried if its policy says so).
+   */
+  workerUp(workerId: string, reported?: ReadonlySet<string>): void {
+    if (reported) {
+      for (const [jobId, { job, workerId: on }] of this.placed) {
+        if (on !== workerId || this.starting.has(jobId) || reported.has(runId(jobId, job.attempt))) continue;
+        void this.unknownToWorker(jobId, job.attempt, workerId);
+      }
+    }
     this.schedulePass();
+  }
+
+  private async unknownToWorker(jobId: string, attempt: number, workerId: string): Promise<void> {
+    const log = { job_id: jobId, attempt, worker_id: workerId };
+    try {
+      // Asked once more: a start confirmed after the worker listed its jobs is known there now.
+      const channel = this.registry.get(workerId)?.channel;
+      if (!channel) return;
+      const known = await channel.queryJob(runId(jobId, attempt), RECONCILE_QUERY_TIMEOUT_MS).then(
+        (r) => r.status,
+        (err: unknown) => {
+          if (isServiceError(err) && err.code === GrpcStatus.NOT_FOUND) return undefined;
+          throw err;
+        },
+      );
+      if (known) {
+        await this.applier.applyWorkerStatus(workerId, known);
+        return;
+      }
+      const reason = `worker ${workerId} never received it (the scheduler restarted before the start was confirmed); waiting for a placement again`;
+      const queued = await this.store.returnToQueue(jobId, attempt, workerId, reason, Date.now());
+      if (queued) {
+        this.log.warn({ ...log, reason }, 'job back in the queue');
+        this.bus.emit('job', queued, 'dispatched');
+        this.requeued(queued);
+        return;
+      }
+      const error = `lost: worker ${workerId} registered again without this job (it was running there)`;
+      await this.applier.apply(jobId, attempt, workerId, { state: 'lost', error });
+    } catch (err) {
+      this.log.error({ ...log, err }, 'cannot reconcile a job the returning worker does not know');
+    }
   }
 
   /** The worker's lease ran out: every attempt placed there ends `lost` (and is retried if its policy says so). */
@@ -201,6 +249,7 @@ export class Dispatcher implements JobEvents {
       return { kind: 'queued', job };
     }
     const channel = this.registry.get(workerId)?.channel;
+    this.starting.add(job.id);
     try {
       if (!channel) throw new BatonError('WORKER_UNAVAILABLE', `worker ${workerId} is not connected`);
       await channel.startJob(startRequest(job), START_TIMEOUT_MS);
@@ -211,6 +260,8 @@ export class Dispatcher implements JobEvents {
       const error = err instanceof BatonError ? err : fromWorkerCallError(err, channel?.who ?? `worker ${workerId}`);
       await this.applier.apply(job.id, job.attempt, workerId, { state: 'failed', error: error.message }).catch((e: unknown) => this.log.error({ ...attempt, err: e }, 'cannot record job state'));
       return { kind: 'failed', job: { ...dispatched, state: 'failed', error: error.message }, error };
+    } finally {
+      this.starting.delete(job.id);
     }
   }
 

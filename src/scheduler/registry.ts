@@ -19,7 +19,8 @@ export interface WorkerEntry extends WorkerRecord {
 
 /** What the dispatcher hears from the registry. */
 export interface WorkerEvents {
-  workerUp(workerId: string): void;
+  /** `reported`: the run ids the worker listed at registration (absent: an undrain, nothing to reconcile). */
+  workerUp(workerId: string, reported?: ReadonlySet<string>): void;
   /** The worker's lease ran out: `error` is the sentence its live attempts end with. */
   workerLost(workerId: string, error: string): void;
 }
@@ -124,7 +125,7 @@ export class Registry {
     // Jobs that ended while the scheduler was away get their final state now.
     for (const status of req.jobs) await this.reconcile(entry.id, channel, status);
     channel.watch();
-    this.events?.workerUp(entry.id);
+    this.events?.workerUp(entry.id, new Set(req.jobs.map((j) => j.jobId)));
   }
 
   /**

@@ -20,6 +20,13 @@ test('describeExit', () => {
       { code: null, signal: 'SIGKILL', stop: { graceMs: 250, escalated: true } },
       { state: JobState.JOB_STATE_STOPPED, error: 'killed by SIGKILL after stop (did not exit within 250ms of SIGTERM)' },
     ],
+    // A job past its timeout, whatever its exit looked like.
+    [{ code: null, signal: 'SIGTERM', stop: { graceMs: 5000, escalated: false, timeoutMs: 30_000 } }, { state: JobState.JOB_STATE_TIMED_OUT, error: 'timed out after 30s' }],
+    [{ code: 0, signal: null, stop: { graceMs: 5000, escalated: false, timeoutMs: 1500 } }, { state: JobState.JOB_STATE_TIMED_OUT, error: 'timed out after 1.5s' }],
+    [
+      { code: null, signal: 'SIGKILL', stop: { graceMs: 250, escalated: true, timeoutMs: 2000 } },
+      { state: JobState.JOB_STATE_TIMED_OUT, error: 'timed out after 2s (killed by SIGKILL: did not exit within 250ms of SIGTERM)' },
+    ],
   ];
   for (const [exit, expected] of cases) assert.deepEqual(describeExit(exit), expected, JSON.stringify(exit));
 });

@@ -28,6 +28,8 @@ export interface StopRequest {
   graceMs: number;
   /** True once SIGKILL was sent because the job outlived its grace period. */
   escalated: boolean;
+  /** Set when the worker stopped the job because it ran past its timeout (ms). */
+  timeoutMs?: number;
 }
 
 export interface ProcessExit {
@@ -44,6 +46,10 @@ export interface ExitReport {
 }
 
 export function describeExit(exit: ProcessExit): ExitReport {
+  if (exit.stop?.timeoutMs !== undefined) {
+    const killed = exit.stop.escalated ? ` (killed by SIGKILL: did not exit within ${formatDuration(exit.stop.graceMs)} of SIGTERM)` : '';
+    return { state: JobState.JOB_STATE_TIMED_OUT, error: `timed out after ${formatDuration(exit.stop.timeoutMs)}${killed}` };
+  }
   if (exit.stop) {
     const error = exit.stop.escalated
       ? `killed by SIGKILL after stop (did not exit within ${formatDuration(exit.stop.graceMs)} of SIGTERM)`

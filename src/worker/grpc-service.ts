@@ -152,6 +152,7 @@ async function acceptStart(parts: WorkerServiceParts, request: StartJobRequest):
       gid: launch.gid,
       cgroup,
       memoryLimitBytes: plan.limits.memoryBytes,
+      timeoutMs: request.timeoutMs,
     });
   } catch (err) {
     await cgroup?.release().catch(() => undefined);

@@ -32,6 +32,8 @@ export interface RegistrationOptions {
 export class Registration {
   private readonly abort = new AbortController();
   private loop: Promise<void> | undefined;
+  private draining = false;
+  private registered = false;
 
   constructor(private readonly options: RegistrationOptions) {}
 
@@ -43,6 +45,20 @@ export class Registration {
   async stop(): Promise<void> {
     this.abort.abort();
     await this.loop;
+  }
+
+  /**
+   * From now on every heartbeat says the worker is draining, and one goes at once (when
+   * registered), so the scheduler stops placing jobs here without waiting for the next beat.
+   */
+  async announceDraining(): Promise<void> {
+    this.draining = true;
+    if (!this.registered) return;
+    try {
+      await this.sendHeartbeat(this.abort.signal, 2_000);
+    } catch (err) {
+      this.options.log.warn({ scheduler: this.options.schedulerAddress, err: describe(err) }, 'could not tell the scheduler this worker is draining');
+    }
   }
 
   /** Tells the scheduler this worker is leaving; a failure is logged, not thrown (the scheduler's heartbeat timeout covers it). */
@@ -65,7 +81,9 @@ export class Registration {
     while (!this.abort.signal.aborted) {
       const intervalMs = await this.registerUntilAnswered();
       if (intervalMs === undefined) return;
+      this.registered = true;
       await this.heartbeatUntilForgotten(intervalMs);
+      this.registered = false;
     }
   }
 
@@ -95,12 +113,10 @@ export class Registration {
 
   /** Returns when the scheduler no longer knows this worker, or when stopped. */
   private async heartbeatUntilForgotten(intervalMs: number): Promise<void> {
-    const { client, schedulerAddress, workerId, activeJobCount, log } = this.options;
+    const { schedulerAddress, log } = this.options;
     while (await this.pause(intervalMs)) {
       try {
-        await unaryCall(this.abort.signal, Math.max(intervalMs, 1_000), (options, callback) =>
-          client.heartbeat({ workerId, running: activeJobCount(), draining: false }, new Metadata(), options, callback),
-        );
+        await this.sendHeartbeat(this.abort.signal, Math.max(intervalMs, 1_000));
       } catch (err) {
         if (this.abort.signal.aborted) return;
         if (isServiceError(err) && err.code === GrpcStatus.NOT_FOUND) {
@@ -110,6 +126,13 @@ export class Registration {
         log.warn({ scheduler: schedulerAddress, err: describe(err) }, 'heartbeat failed; will keep trying');
       }
     }
+  }
+
+  private sendHeartbeat(signal: AbortSignal, timeoutMs: number): Promise<unknown> {
+    const { client, workerId, activeJobCount } = this.options;
+    return unaryCall(signal, timeoutMs, (options, callback) =>
+      client.heartbeat({ workerId, running: activeJobCount(), draining: this.draining }, new Metadata(), options, callback),
+    );
   }
 
   /** Sleeps `ms`; false when stopped meanwhile. */

@@ -3,6 +3,7 @@ import { BatonError } from '../common/errors.js';
 import { JobState, type JobStatus } from '../gen/baton/v1/common.js';
 import { describeExit, describeSpawnError, isFinalState, stateName, type StopRequest } from './exit-status.js';
 import type { JobTable } from './job-table.js';
+import type { RunJournal } from './journal/run-journal.js';
 import type { OutputFiles } from './output-files.js';
 import type { JobCgroup } from './sandbox/cgroups.js';
 import { memoryExceededMessage } from './sandbox/cgroup-layout.js';
@@ -32,6 +33,8 @@ export interface JobSpec {
   cgroup?: JobCgroup;
   /** Its memory limit, for the message when the kernel's OOM killer ends it. */
   memoryLimitBytes?: number;
+  /** Wall-clock limit from the process start (0: none); past it the job is stopped and ends timed out. */
+  timeoutMs: number;
 }
 
 interface ActiveJob {
@@ -42,6 +45,7 @@ interface ActiveJob {
   cancelled: boolean;
   stop?: StopRequest;
   killTimer?: NodeJS.Timeout;
+  timeoutTimer?: NodeJS.Timeout;
   ended: boolean;
 }
 
@@ -53,6 +57,8 @@ export interface RunnerOptions {
   output: OutputFiles;
   /** Does the fork/exec in a small separate process (see spawner/spawner-main.ts). */
   spawner: SpawnerClient;
+  /** Records each job's process group, so a restart after a crash can find what was left running. */
+  journal: RunJournal;
   log: Logger;
 }
 
@@ -117,18 +123,47 @@ export class Runner {
       // The spawner may still start it: the 'spawned' handler kills it then.
       job.cancelled = true;
       this.finish(job, { state: JobState.JOB_STATE_STOPPED, error: 'stopped before it started' });
-    } else if (!job.stop) {
-      const stop: StopRequest = { graceMs, escalated: false };
-      job.stop = stop;
-      this.signalGroup(job, 'SIGTERM');
-      job.killTimer = setTimeout(() => {
-        stop.escalated = true;
-        this.signalGroup(job, 'SIGKILL');
-      }, graceMs);
+    } else {
+      this.beginStop(job, { graceMs, escalated: false });
     }
     const final = await table.whenFinished(jobId);
     if (!final) throw new BatonError('NOT_FOUND', `job ${jobId} not found on worker ${workerId}`);
     return final;
+  }
+
+  /** SIGTERM to the group, SIGKILL after the grace period; the first stop of a job wins. */
+  private beginStop(job: ActiveJob, stop: StopRequest): void {
+    if (job.stop || job.ended) return;
+    job.stop = stop;
+    clearTimeout(job.timeoutTimer);
+    this.signalGroup(job, 'SIGTERM');
+    job.killTimer = setTimeout(() => {
+      stop.escalated = true;
+      this.signalGroup(job, 'SIGKILL');
+    }, stop.graceMs);
+  }
+
+  /** Refuses new jobs from now on (draining); running ones go on. */
+  refuseNew(): void {
+    this.accepting = false;
+  }
+
+  /** Resolves true once no job is active, or false when `timeoutMs` passes first. */
+  whenIdle(timeoutMs: number): Promise<boolean> {
+    const { table } = this.options;
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => resolve(false), timeoutMs);
+      const check = (): void => {
+        if (this.active.size > 0) {
+          // Any active job's end wakes us; then look again.
+          void Promise.race([...this.active.keys()].map((id) => table.whenFinished(id))).then(check);
+          return;
+        }
+        clearTimeout(timer);
+        resolve(true);
+      };
+      check();
+    });
   }
 
   /** Refuses new jobs from now on and stops every active one; resolves when all have ended. */
@@ -161,8 +196,15 @@ export class Runner {
             this.signalGroup(job, 'SIGKILL');
             return;
           }
+          this.options.journal.started(spec.jobId, pid);
           table.update(spec.jobId, { state: JobState.JOB_STATE_RUNNING, pid, startedAtMs });
           this.ensureCapChecks();
+          if (spec.timeoutMs > 0) {
+            job.timeoutTimer = setTimeout(() => {
+              this.options.log.info({ job_id: spec.jobId, timeout_ms: spec.timeoutMs }, 'job ran past its timeout: stopping it');
+              this.beginStop(job, { graceMs: this.options.defaultGraceMs, escalated: false, timeoutMs: spec.timeoutMs });
+            }, spec.timeoutMs);
+          }
         },
         failed: ({ stage, code, message }) => {
           const error = stage === 'open' ? `cannot open output file ${outputPath}: ${message}` : describeSpawnError(code, spec.command, message);
@@ -193,6 +235,7 @@ export class Runner {
 
   private async onLeaderExit(job: ActiveJob, code: number | null, signal: NodeJS.Signals | null): Promise<void> {
     clearTimeout(job.killTimer);
+    clearTimeout(job.timeoutTimer);
     // The spawner has already sent SIGKILL to whatever the leader left in its group.
     if (job.ended) return;
     // Judged now: a stop arriving while the cap check below runs must not relabel a normal exit.
@@ -216,7 +259,9 @@ export class Runner {
     if (job.ended) return;
     job.ended = true;
     clearTimeout(job.killTimer);
+    clearTimeout(job.timeoutTimer);
     this.active.delete(job.spec.jobId);
+    this.options.journal.ended(job.spec.jobId);
     if (this.active.size === 0) this.stopCapChecks();
     this.options.table.update(job.spec.jobId, { ...patch, finishedAtMs: Date.now() });
   }

@@ -24,6 +24,9 @@ test('startRequestProblem', () => {
     [{ resources: { ...NO_LIMITS, writeBps: 2 ** 60 } }, 'resources.write_bps must be a whole number of bytes a second'],
     [{ resources: { ...NO_LIMITS, readBps: 1.5 } }, 'resources.read_bps must be a whole number of bytes a second'],
     [{ resources: { ...NO_LIMITS, readBps: 1 << 20, writeBps: 1 << 20, readIops: 100, writeIops: 100 } }, undefined],
+    [{ timeoutMs: 86_400_000 }, undefined],
+    [{ timeoutMs: 2 ** 31 }, 'timeout_ms 2147483648 is not valid: use a whole number of milliseconds up to 24 days (0: none)'],
+    [{ timeoutMs: -1 }, 'timeout_ms -1 is not valid: use a whole number of milliseconds up to 24 days (0: none)'],
   ];
   for (const [patch, expected] of cases) assert.equal(startRequestProblem({ ...valid, ...patch }), expected, JSON.stringify(patch));
 });

@@ -18,6 +18,10 @@ export function startRequestProblem(request: StartJobRequest): string | undefine
   if (request.command.trim() === '') return 'command is empty: give a program to run, such as "bash"';
   if (request.command.includes('\0')) return 'command contains a NUL byte';
   if (request.args.some((arg) => arg.includes('\0'))) return 'an argument contains a NUL byte';
+  // setTimeout holds at most 2^31-1 ms (24.8 days); the scheduler allows a day.
+  if (!Number.isSafeInteger(request.timeoutMs) || request.timeoutMs < 0 || request.timeoutMs > 2 ** 31 - 1) {
+    return `timeout_ms ${request.timeoutMs} is not valid: use a whole number of milliseconds up to 24 days (0: none)`;
+  }
   const r = request.resources;
   if (r !== undefined) {
     if (!Number.isFinite(r.cpu) || r.cpu < 0) return 'resources.cpu must be a positive number of CPUs';

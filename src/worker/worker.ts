@@ -19,11 +19,13 @@ import { packageRoot } from '../common/package-root.js';
 import { SchedulerServiceClient } from '../gen/baton/v1/scheduler.js';
 import { WorkerServiceService } from '../gen/baton/v1/worker.js';
 import { CommandLookup } from './command-lookup.js';
+import { JobState } from '../gen/baton/v1/common.js';
 import { createWorkerService } from './grpc-service.js';
 import { loadWorkerId } from './identity.js';
 import { logJobChanges } from './job-log.js';
 import { JobTable } from './job-table.js';
 import { JobsFolder } from './jobs-folder.js';
+import { RunJournal } from './journal/run-journal.js';
 import { OutputFiles } from './output-files.js';
 import { Registration } from './registration.js';
 import { Runner } from './runner.js';
@@ -56,6 +58,8 @@ export interface WorkerOptions {
   labels: Record<string, string>;
   /** Default time between SIGTERM and SIGKILL when a job is stopped. */
   stopGraceMs: number;
+  /** On close, how long running jobs may go on finishing before they are stopped (0: stop them at once). */
+  drainTimeoutMs?: number;
   /** Per-job output cap; output beyond it is cut and the job marked output_truncated. */
   outputCapBytes: number;
   /** Finished jobs kept queryable (newest first); older ones and their output are deleted. */
@@ -79,7 +83,7 @@ export interface RunningWorker {
   workerId: string;
   /** The address actually bound. */
   address: string;
-  /** Graceful shutdown: refuse new jobs, stop running ones, deregister, stop serving. Idempotent. */
+  /** Graceful shutdown: refuse new jobs, let running ones finish (up to the drain timeout), stop the rest, deregister, stop serving. Idempotent. */
   close(): Promise<void>;
   /** For a forced exit: SIGKILL every job's process group at once. */
   killAllJobs(): void;
@@ -103,8 +107,10 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
     output.remove(jobId).catch((err: unknown) => log.warn({ job_id: jobId, err }, 'could not delete the output file of a forgotten job'));
   });
   logJobChanges(table, log);
+  const journal = new RunJournal(options.dataDir, log);
+  reportLeftovers(journal, table, log);
   const spawner = new SpawnerClient(log);
-  const runner = new Runner({ workerId, capacity: options.capacity, defaultGraceMs: options.stopGraceMs, table, output, spawner, log });
+  const runner = new Runner({ workerId, capacity: options.capacity, defaultGraceMs: options.stopGraceMs, table, output, spawner, journal, log });
   const watchers = new WatchHub(table);
 
   const server = new grpc.Server({ ...SERVER_OPTIONS, interceptors: schedulerOnlyInterceptors(options.security, WORKER_SERVICE_NAME) });
@@ -144,7 +150,15 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> =>
     (closing ??= (async () => {
-      log.info({ running: runner.activeCount }, 'worker shutting down: refusing new jobs and stopping running ones');
+      const drainMs = options.drainTimeoutMs ?? 0;
+      log.info({ running: runner.activeCount, drain_timeout_ms: drainMs }, 'worker draining: refusing new jobs, letting running ones finish, then stopping what is left');
+      runner.refuseNew();
+      // Tell the scheduler now, so it places nothing more here while the jobs finish.
+      await registration.announceDraining();
+      if (drainMs > 0 && runner.activeCount > 0) {
+        const idle = await runner.whenIdle(drainMs);
+        if (!idle) log.warn({ running: runner.activeCount, drain_timeout_ms: drainMs }, 'drain timeout passed: stopping the jobs still running');
+      }
       health.setStatus('', 'NOT_SERVING');
       health.setStatus(WORKER_SERVICE_NAME, 'NOT_SERVING');
       await runner.stopAll();
@@ -161,6 +175,24 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
     })());
 
   return { workerId, address, close, killAllJobs: () => runner.killAll() };
+}
+
+/**
+ * Jobs the last run of this worker started and never saw end (it was killed, spawner and
+ * all): their process groups still alive are killed, and each job is reported lost at
+ * registration, so the scheduler can retry it.
+ */
+function reportLeftovers(journal: RunJournal, table: JobTable, log: Logger): void {
+  const { unfinished, killed } = journal.recover();
+  const killedIds = new Set(killed.map((k) => k.jobId));
+  const now = Date.now();
+  for (const jobId of unfinished) {
+    const error = killedIds.has(jobId)
+      ? 'lost: the worker died while the job ran; its processes were still running and were killed when the worker restarted'
+      : 'lost: the worker died while the job ran; its end was not seen';
+    log.warn({ job_id: jobId, pgid: killed.find((k) => k.jobId === jobId)?.pgid }, error);
+    table.add({ jobId, state: JobState.JOB_STATE_LOST, exitCode: undefined, signal: '', error, startedAtMs: 0, finishedAtMs: now, pid: 0, outputBytes: 0, outputTruncated: false });
+  }
 }
 
 /** Lets calls in progress finish, then cuts whatever is left after `timeoutMs`. */

@@ -193,7 +193,8 @@ export async function startWorker(
   opts: { id?: string; jobsDir?: string; dataDir?: string; args?: string[] } = {},
 ): Promise<WorkerHandle> {
   const dataDir = opts.dataDir ?? tempDir('baton-worker-');
-  const args = ['worker', '--listen', '127.0.0.1:0', '--scheduler', scheduler.grpc, '--data-dir', dataDir, '--jobs-dir', opts.jobsDir ?? EXAMPLE_JOBS];
+  // No drain on SIGTERM unless a test asks for one (a later --drain-timeout in opts.args wins).
+  const args = ['worker', '--listen', '127.0.0.1:0', '--scheduler', scheduler.grpc, '--data-dir', dataDir, '--jobs-dir', opts.jobsDir ?? EXAMPLE_JOBS, '--drain-timeout', '0'];
   const tls = scheduler.certsDir !== undefined && !(opts.args ?? []).includes('--insecure');
   if (tls) {
     const idFile = path.join(dataDir, 'worker-id');

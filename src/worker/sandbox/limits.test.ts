@@ -31,7 +31,7 @@ test('parseMemory', () => {
 test('parseCpu and parsePids', () => {
   assert.equal(parseCpu(0.5), 0.5);
   assert.equal(parseCpu('2'), 2);
-  for (const bad of [0, -1, 'x', Number.NaN, Number.POSITIVE_INFINITY, 0.001]) assert.throws(() => parseCpu(bad), /cpu/, String(bad));
+  for (const bad of [0, -1, 'x', Number.NaN, Number.POSITIVE_INFINITY, 0.001, 1e300, 4097]) assert.throws(() => parseCpu(bad), /cpu/, String(bad));
   assert.equal(parsePids(100), 100);
   assert.equal(parsePids('512'), 512);
   for (const bad of [0, -3, 1.5, '1e3', 'many', 10_000_000]) assert.throws(() => parsePids(bad), /pids must be/, String(bad));

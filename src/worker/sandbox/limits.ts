@@ -38,6 +38,8 @@ export const MIN_MEMORY_BYTES = 4 * 1024 ** 2;
 /** cfs_quota_us must be at least 1 ms of a 100 ms period. */
 export const MIN_CPU = 0.01;
 export const MAX_PIDS = 4_194_304;
+/** More CPUs than any machine has: a larger request is a typo, and would overflow the kernel's quota fields. */
+export const MAX_CPU = 4_096;
 
 /** "64MiB", "512k", "1.5G", "1048576" or a number of bytes → bytes (whole). */
 export function parseMemory(value: string | number): number {
@@ -108,6 +110,7 @@ export function parseCpu(value: string | number): number {
   const n = typeof value === 'number' ? value : /^\d+(\.\d+)?$/.test(value.trim()) ? Number(value) : NaN;
   if (!Number.isFinite(n) || n <= 0) throw new Error(`cpu must be a positive number of CPUs such as 0.5 or 2, not ${JSON.stringify(value)}`);
   if (n < MIN_CPU) throw new Error(`cpu ${n} is below the smallest share the kernel enforces (${MIN_CPU})`);
+  if (n > MAX_CPU) throw new Error(`cpu ${n} is above ${MAX_CPU} CPUs, more than any machine has`);
   return n;
 }
 

@@ -1,0 +1,131 @@
+import { appendFileSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import type { Logger } from '../../common/logger.js';
+import { processStartTime } from './proc-stat.js';
+
+/** A job's process group as recorded when it started: enough to find it again after a crash. */
+export interface JournalEntry {
+  job_id: string;
+  /** The leader's pid, which is also the group id. */
+  pgid: number;
+  /** The leader's start time (see proc-stat.ts): tells it apart from a later process with its pid. */
+  start: string;
+}
+
+/** A group the last run left behind, found alive and killed. */
+export interface Leftover {
+  jobId: string;
+  pgid: number;
+}
+
+export const JOURNAL_FILE = 'running-jobs.jsonl';
+
+/**
+ * `<data-dir>/running-jobs.jsonl`: one line when a job's process starts, one when it ends.
+ *
+ * The worker's spawner kills every job when the worker dies, but if both die at once (a
+ * SIGKILL to the whole process group, the OOM killer, a crash of the machine's init) the
+ * jobs live on with no one watching. The next start reads this file, kills the groups still
+ * running, and the jobs are reported lost. Appends are synchronous and small, so the line
+ * is in the file before the job can do anything worth losing.
+ */
+export class RunJournal {
+  private readonly file: string;
+  /** Jobs with a start line and no end line yet. */
+  private readonly open = new Set<string>();
+
+  constructor(dataDir: string, private readonly log: Logger) {
+    this.file = path.join(dataDir, JOURNAL_FILE);
+  }
+
+  /**
+   * Reads what the last run left open, SIGKILLs each group whose leader is the very process
+   * recorded (same pid and start time), and starts a fresh journal. Returns every job the
+   * last run did not see end, with the groups that were found alive.
+   */
+  recover(): { unfinished: string[]; killed: Leftover[] } {
+    const entries = this.unfinishedEntries();
+    const killed: Leftover[] = [];
+    for (const e of entries) {
+      if (currentStartTime(e.pgid) !== e.start) continue; // gone, or the pid now belongs to another process
+      try {
+        process.kill(-e.pgid, 'SIGKILL');
+        killed.push({ jobId: e.job_id, pgid: e.pgid });
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'ESRCH') this.log.warn({ job_id: e.job_id, pgid: e.pgid, err }, 'could not kill a process group left by the last run');
+      }
+    }
+    writeFileSync(`${this.file}.tmp`, '');
+    renameSync(`${this.file}.tmp`, this.file);
+    return { unfinished: entries.map((e) => e.job_id), killed };
+  }
+
+  /** Records a started job; a leader already gone (its start time unreadable) needs no record. */
+  started(jobId: string, pgid: number): void {
+    const start = currentStartTime(pgid);
+    if (start === undefined) return;
+    this.append({ job_id: jobId, pgid, start });
+    this.open.add(jobId);
+  }
+
+  ended(jobId: string): void {
+    if (!this.open.delete(jobId)) return;
+    // Nothing running: start the file over so it does not grow for ever.
+    if (this.open.size === 0) this.rewrite();
+    else this.append({ job_id: jobId, done: true });
+  }
+
+  private append(line: object): void {
+    try {
+      appendFileSync(this.file, `${JSON.stringify(line)}\n`);
+    } catch (err) {
+      this.log.warn({ file: this.file, err }, 'could not write the run journal; a job left running by a crash may not be found');
+    }
+  }
+
+  private rewrite(): void {
+    try {
+      writeFileSync(this.file, '');
+    } catch (err) {
+      this.log.warn({ file: this.file, err }, 'could not reset the run journal');
+    }
+  }
+
+  private unfinishedEntries(): JournalEntry[] {
+    let text: string;
+    try {
+      text = readFileSync(this.file, 'utf8');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw err;
+    }
+    return unfinished(text);
+  }
+}
+
+/** Pure: the entries of a journal's text that have no `done` line after them; a torn last line is skipped. */
+export function unfinished(text: string): JournalEntry[] {
+  const open = new Map<string, JournalEntry>();
+  for (const line of text.split('\n')) {
+    if (line.trim() === '') continue;
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(line);
+    } catch {
+      continue;
+    }
+    const e = parsed as Partial<JournalEntry> & { done?: boolean };
+    if (typeof e.job_id !== 'string') continue;
+    if (e.done) open.delete(e.job_id);
+    else if (typeof e.pgid === 'number' && Number.isInteger(e.pgid) && e.pgid > 1 && typeof e.start === 'string') open.set(e.job_id, { job_id: e.job_id, pgid: e.pgid, start: e.start });
+  }
+  return [...open.values()];
+}
+
+function currentStartTime(pid: number): string | undefined {
+  try {
+    return processStartTime(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return undefined;
+  }
+}
