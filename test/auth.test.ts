@@ -103,6 +103,9 @@ describe('API tokens and roles', () => {
     'POST /v1/workers/:id/drain': () => ({ url: `/v1/workers/${worker.id}/drain`, ok: 200 }),
     'DELETE /v1/workers/:id/drain': () => ({ url: `/v1/workers/${worker.id}/drain`, ok: 200 }),
     'GET /v1/tokens': () => ({ url: '/v1/tokens', ok: 200 }),
+    'GET /readyz': () => ({ url: '/readyz', ok: 200 }),
+    'GET /openapi.json': () => ({ url: '/openapi.json', ok: 200 }),
+    'GET /metrics': () => ({ url: '/metrics', ok: 200 }),
     'POST /v1/tokens': () => ({ url: '/v1/tokens', body: { name: `made-${++made}`, role: 'viewer' }, ok: 201 }),
     'DELETE /v1/tokens/:name': () => ({ url: '/v1/tokens/no-such-token', ok: 404 }),
   };

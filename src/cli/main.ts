@@ -1,8 +1,6 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from 'commander';
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
-import { packageRoot } from '../common/package-root.js';
+import { packageVersion } from '../common/package-root.js';
 import { schedulerCommand } from './scheduler.js';
 import { workerCommand } from './worker.js';
 import { devCommand } from './dev.js';
@@ -15,7 +13,7 @@ import { logsCommand } from './logs.js';
 import { stopCommand } from './stop.js';
 import { workersCommand } from './workers.js';
 
-const { version } = JSON.parse(readFileSync(path.join(packageRoot, 'package.json'), 'utf8')) as { version: string };
+const version = packageVersion();
 
 const program = new Command('baton')
   .description('Baton: a job scheduler. One scheduler, a fleet of workers, real OS processes.')

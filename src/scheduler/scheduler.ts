@@ -1,6 +1,7 @@
 import type { GrpcSecurity } from '../common/grpc.js';
 import { createLogger, type Logger } from '../common/logger.js';
 import { joinHostPort, splitHostPort } from '../common/net.js';
+import { packageVersion } from '../common/package-root.js';
 import { Authenticator } from './auth/authenticator.js';
 import { DEFAULT_THROTTLE, FailureThrottle, type ThrottleRule } from './auth/throttle.js';
 import { startGrpcServer, stopGrpcServer } from './grpc/server.js';
@@ -11,6 +12,7 @@ import { EventBus } from './events.js';
 import { ParentJobs } from './parent-jobs.js';
 import { JobService } from './job-service.js';
 import { JobStatusApplier } from './job-status.js';
+import { schedulerMetrics } from './metrics.js';
 import { Registry } from './registry.js';
 import { redact } from './store/connect.js';
 import { Store } from './store/store.js';
@@ -69,7 +71,9 @@ export async function startScheduler(options: SchedulerOptions): Promise<Schedul
   const jobs = new JobService(store, registry, applier, dispatcher, bus, options.maxQueued, log);
   const authenticator = new Authenticator(store);
   const authOn = options.auth ?? true;
-  const app = buildApp({
+  schedulerMetrics.attach({ store, workers: registry, queueDepth: () => dispatcher.queuedCount, bus });
+  const app = await buildApp({
+    version: packageVersion(),
     jobs,
     registry,
     store,

@@ -1,6 +1,7 @@
 import { Metadata, status as GrpcStatus, type CallOptions, type ClientReadableStream, type ServiceError } from '@grpc/grpc-js';
 import { CHANNEL_OPTIONS, clientCredentials, type GrpcSecurity } from '../common/grpc.js';
 import type { Logger } from '../common/logger.js';
+import { schedulerMetrics } from './metrics.js';
 import type { JobStatus } from '../gen/baton/v1/common.js';
 import {
   WorkerServiceClient,
@@ -51,15 +52,15 @@ export class WorkerChannel {
   }
 
   startJob(request: StartJobRequest, timeoutMs: number): Promise<StartJobResponse> {
-    return this.unary<StartJobResponse>((md, opts, cb) => this.client.startJob(request, md, opts, cb), timeoutMs);
+    return this.unary<StartJobResponse>('StartJob', (md, opts, cb) => this.client.startJob(request, md, opts, cb), timeoutMs);
   }
 
   stopJob(jobId: string, graceMs: number, timeoutMs: number): Promise<StopJobResponse> {
-    return this.unary<StopJobResponse>((md, opts, cb) => this.client.stopJob({ jobId, graceMs }, md, opts, cb), timeoutMs);
+    return this.unary<StopJobResponse>('StopJob', (md, opts, cb) => this.client.stopJob({ jobId, graceMs }, md, opts, cb), timeoutMs);
   }
 
   queryJob(jobId: string, timeoutMs: number): Promise<QueryJobResponse> {
-    return this.unary<QueryJobResponse>((md, opts, cb) => this.client.queryJob({ jobId }, md, opts, cb), timeoutMs);
+    return this.unary<QueryJobResponse>('QueryJob', (md, opts, cb) => this.client.queryJob({ jobId }, md, opts, cb), timeoutMs);
   }
 
   /** No deadline: a followed stream lasts as long as the job. The caller cancels it. */
@@ -103,9 +104,14 @@ export class WorkerChannel {
     this.retryTimer.unref();
   }
 
-  private unary<Res>(start: (md: Metadata, opts: Partial<CallOptions>, cb: Callback<Res>) => void, timeoutMs: number): Promise<Res> {
+  private unary<Res>(method: string, start: (md: Metadata, opts: Partial<CallOptions>, cb: Callback<Res>) => void, timeoutMs: number): Promise<Res> {
+    const end = schedulerMetrics.grpcCall('made', method);
     return new Promise((resolve, reject) => {
-      start(new Metadata(), { deadline: Date.now() + timeoutMs }, (err, res) => (err ? reject(err) : resolve(res)));
+      start(new Metadata(), { deadline: Date.now() + timeoutMs }, (err, res) => {
+        end(err ? (GrpcStatus[err.code] ?? 'UNKNOWN') : 'OK');
+        if (err) reject(err);
+        else resolve(res);
+      });
     });
   }
 }

@@ -1,6 +1,4 @@
 import * as grpc from '@grpc/grpc-js';
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
 import {
   CHANNEL_OPTIONS,
   SCHEDULER_IDENTITY,
@@ -15,7 +13,7 @@ import {
 } from '../common/grpc.js';
 import { createLogger, type Logger } from '../common/logger.js';
 import { joinHostPort, splitHostPort } from '../common/net.js';
-import { packageRoot } from '../common/package-root.js';
+import { packageVersion } from '../common/package-root.js';
 import { SchedulerServiceClient } from '../gen/baton/v1/scheduler.js';
 import { WorkerServiceService } from '../gen/baton/v1/worker.js';
 import { CommandLookup } from './command-lookup.js';
@@ -207,9 +205,4 @@ function shutdownServer(server: grpc.Server, timeoutMs: number): Promise<void> {
       resolve();
     });
   });
-}
-
-function packageVersion(): string {
-  const { version } = JSON.parse(readFileSync(path.join(packageRoot, 'package.json'), 'utf8')) as { version: string };
-  return version;
 }

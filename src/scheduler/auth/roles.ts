@@ -20,9 +20,17 @@ export function allows(have: Role, need: Requirement): boolean {
   return need === 'open' || ROLES.indexOf(have) >= ROLES.indexOf(need);
 }
 
+/** Where the API docs page is served: open, like the OpenAPI document it renders. */
+export const DOCS_PREFIX = '/docs';
+
 /** `METHOD /route/:pattern` → the role it needs (route patterns as registered with fastify). */
 export const ROUTE_ROLES: Readonly<Record<string, Requirement>> = {
   'GET /healthz': 'open',
+  'GET /readyz': 'open',
+  // The API's shape is public (it is in the README too); its data is not.
+  'GET /openapi.json': 'open',
+  // Counts and timings, no commands or ids but worker ids: a viewer's.
+  'GET /metrics': 'viewer',
 
   // Reading: workers, jobs, output.
   'GET /v1/workers': 'viewer',
@@ -58,6 +66,8 @@ export const ROUTE_ROLES: Readonly<Record<string, Requirement>> = {
  */
 export function requirementOf(method: string, routeUrl: string | undefined): Requirement | undefined {
   if (routeUrl === undefined) return 'viewer';
+  // The API docs page and its files (@fastify/swagger-ui registers several routes under it).
+  if (routeUrl === DOCS_PREFIX || routeUrl.startsWith(`${DOCS_PREFIX}/`)) return 'open';
   const m = method === 'HEAD' ? 'GET' : method;
   return ROUTE_ROLES[`${m} ${routeUrl}`];
 }

@@ -3,7 +3,19 @@ import { addStandardServices, bindServer, SERVER_OPTIONS, serverCredentials, wor
 import { BatonError, toGrpcError } from '../../common/errors.js';
 import type { Logger } from '../../common/logger.js';
 import { SchedulerServiceService, type SchedulerServiceServer } from '../../gen/baton/v1/scheduler.js';
+import { schedulerMetrics } from '../metrics.js';
 import type { Registry } from '../registry.js';
+
+/** A unary handler timed into /metrics, by method and status code. */
+function timed<Req, Res>(method: string, handler: grpc.handleUnaryCall<Req, Res>): grpc.handleUnaryCall<Req, Res> {
+  return (call, callback) => {
+    const end = schedulerMetrics.grpcCall('served', method);
+    handler(call, (err, value) => {
+      end(err ? (grpc.status[err.code ?? grpc.status.UNKNOWN] ?? 'UNKNOWN') : 'OK');
+      callback(err, value);
+    });
+  };
+}
 
 /** SchedulerService: workers register, heartbeat and deregister here. */
 function schedulerService(registry: Registry, heartbeatIntervalMs: number, log: Logger, security: GrpcSecurity): SchedulerServiceServer {
@@ -13,7 +25,7 @@ function schedulerService(registry: Registry, heartbeatIntervalMs: number, log: 
     if (problem) log.warn({ worker_id: workerId, method, peer: call.getPeer(), reason: problem.message }, 'worker call refused');
     return problem;
   };
-  return {
+  const service: SchedulerServiceServer = {
     registerWorker(call, callback) {
       const problem = refused(call, call.request.workerId, 'RegisterWorker');
       if (problem) return callback(toGrpcError(problem));
@@ -43,6 +55,11 @@ function schedulerService(registry: Registry, heartbeatIntervalMs: number, log: 
       }
       callback(null, {});
     },
+  };
+  return {
+    registerWorker: timed('RegisterWorker', service.registerWorker),
+    deregisterWorker: timed('DeregisterWorker', service.deregisterWorker),
+    heartbeat: timed('Heartbeat', service.heartbeat),
   };
 }
 

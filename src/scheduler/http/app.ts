@@ -1,5 +1,7 @@
 import { STATUS_CODES, type Server } from 'node:http';
 import type { Socket } from 'node:net';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyError, type FastifyHttpOptions, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { BatonError } from '../../common/errors.js';
@@ -8,6 +10,8 @@ import type { Logger } from '../../common/logger.js';
 import type { JobService } from '../job-service.js';
 import type { Registry } from '../registry.js';
 import type { Store } from '../store/store.js';
+import { DOCS_PREFIX } from '../auth/roles.js';
+import { schedulerMetrics } from '../metrics.js';
 import { installAuth, type AuthOptions } from './auth.js';
 import { originalRoutes } from './original-routes.js';
 import { tokenRoutes } from './token-routes.js';
@@ -23,6 +27,8 @@ export interface HttpDeps {
   log: Logger;
   bodyLimit: number;
   auth: AuthOptions;
+  /** Baton's version, for the OpenAPI document. */
+  version: string;
   /** PEM certificate chain and key: serve HTTPS (TLS 1.3 at least) instead of HTTP. */
   https?: { cert: Buffer; key: Buffer };
 }
@@ -32,7 +38,7 @@ export interface HttpDeps {
  * application/x-www-form-urlencoded), every error is `{"error": "..."}` with the right
  * status, and a client's mistake is never a 500.
  */
-export function buildApp(deps: HttpDeps): App {
+export async function buildApp(deps: HttpDeps): Promise<App> {
   const app = createFastify(deps.bodyLimit, deps.https);
 
   app.removeAllContentTypeParsers();
@@ -45,7 +51,34 @@ export function buildApp(deps: HttpDeps): App {
 
   // Before the routes: it checks each one against the role table as it is registered.
   installAuth(app, deps.auth);
-  app.get('/healthz', () => ({ status: 'ok' }));
+  // Also before the routes: the OpenAPI document is made from their schemas as they are added.
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.0.3',
+      info: { title: 'Baton scheduler API', version: deps.version, description: 'Jobs, workers, output and events. The original calls (/start, /stop, /query, /stream) take JSON whatever the content type says.' },
+      components: { securitySchemes: { token: { type: 'http', scheme: 'bearer', description: 'an API token from `baton token create`' } } },
+      security: [{ token: [] }],
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: DOCS_PREFIX, uiConfig: { docExpansion: 'list', deepLinking: true } });
+  app.addHook('onResponse', async (req, reply) => {
+    schedulerMetrics.observeHttp(req.method, req.routeOptions.url ?? 'unmatched', reply.statusCode, reply.elapsedTime / 1000);
+  });
+
+  app.get('/healthz', { schema: { summary: 'Alive: the process answers' } }, () => ({ status: 'ok' }));
+  app.get('/readyz', { schema: { summary: 'Ready: the store answers and the scheduler takes work (503 otherwise)' } }, async (_req, reply) => {
+    try {
+      await deps.store.countJobsByState();
+    } catch (err) {
+      return reply.code(503).send({ error: `not ready: the store does not answer (${(err as Error).message})` });
+    }
+    return { status: 'ready' };
+  });
+  app.get('/metrics', { schema: { summary: 'Prometheus metrics', hide: true } }, async (_req, reply) => {
+    const text = await schedulerMetrics.registry.metrics();
+    return reply.type(schedulerMetrics.registry.contentType).send(text);
+  });
+  app.get('/openapi.json', { schema: { hide: true } }, () => app.swagger());
   originalRoutes(app, deps.jobs);
   v1Routes(app, deps.jobs, deps.registry);
   watchRoutes(app, deps.jobs, deps.eventLog, deps.log);

@@ -390,6 +390,13 @@ export class Store {
     return rows.map(toJob);
   }
 
+  /** How many jobs are in each state (states with none are absent): for /metrics. */
+  async countJobsByState(): Promise<Map<string, number>> {
+    const rows = await this.db.selectFrom('jobs').select(['state', (eb) => eb.fn.countAll().as('n')]).groupBy('state').execute();
+    // PostgreSQL's count(*) comes back as a string.
+    return new Map(rows.map((r) => [r.state, Number(r.n)]));
+  }
+
   private attemptUpdate(jobId: string, attempt: number, workerId: string, from: readonly JobStateName[], set: Partial<Record<keyof AttemptsTable, unknown>>) {
     return this.db
       .updateTable('attempts')
