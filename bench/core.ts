@@ -1,0 +1,130 @@
+/**
+ * Issue 2's figures: Node's own spawn('true') rate (the ceiling for jobs that start a
+ * process), Baton end to end with one worker and two, and POST /start latency.
+ */
+import { spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { startScheduler, startWorker, jobsDir, cleanUp, type SchedulerHandle, type WorkerHandle } from '../test/support/cluster.js';
+import { allJobs, lastRecorded, post, waitIdle } from './http.js';
+import { cpuSeconds } from './proc.js';
+import { fmt, type Section } from './report.js';
+import { percentile, runPool } from './stats.js';
+
+const JOBS = Number(process.env.BENCH_JOBS ?? 1000);
+const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 8);
+const LATENCY_SAMPLES = Number(process.env.BENCH_LATENCY_SAMPLES ?? 500);
+
+/** Node's own spawn('true') rate with the same concurrency. */
+export async function rawSpawnRate(n: number): Promise<number> {
+  const t0 = performance.now();
+  await runPool(n, CONCURRENCY, () => new Promise<void>((resolve, reject) => {
+    const child = spawn('true', ['noop.sh'], { stdio: 'ignore', detached: true });
+    child.once('error', reject);
+    child.once('exit', () => resolve());
+  }));
+  return n / ((performance.now() - t0) / 1000);
+}
+
+function spawnerOf(worker: WorkerHandle): number | undefined {
+  try {
+    const kids = execFileSync('pgrep', ['-P', String(worker.pid)], { encoding: 'utf8' }).trim().split('\n').map(Number);
+    return kids.find((pid) => readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('spawner'));
+  } catch {
+    return undefined;
+  }
+}
+
+async function submitAll(scheduler: SchedulerHandle, workerIds: string[], n: number): Promise<void> {
+  await runPool(n, CONCURRENCY, async (i) => {
+    await post(`${scheduler.api}/start`, { worker_id: workerIds[i % workerIds.length], command: 'true', path: 'noop.sh' });
+  });
+}
+
+interface E2e {
+  rate: number;
+  failed: number;
+  /** CPU milliseconds per job in the scheduler, the workers and their spawners. */
+  cpu: { scheduler: number; workers: number; spawners: number };
+}
+
+/** Jobs submitted with POST /start and recorded finished by the scheduler, per second. */
+async function batonRate(workers: number, n: number): Promise<E2e> {
+  const jobs = jobsDir({ 'noop.sh': '' });
+  const scheduler = await startScheduler();
+  const handles = await Promise.all(Array.from({ length: workers }, () => startWorker(scheduler, { jobsDir: jobs, args: ['--capacity', '256'] })));
+  const ids = handles.map((w) => w.id);
+  await submitAll(scheduler, ids, 50); // warm up: JIT, connections, SQLite pages
+  await waitIdle(scheduler.api);
+  const spawners = handles.map(spawnerOf).filter((p): p is number => p !== undefined);
+  const cpu = (): number[] => [cpuSeconds(scheduler.pid), ...handles.map((w) => cpuSeconds(w.pid)), ...spawners.map(cpuSeconds)];
+  const before = (await allJobs(scheduler.api, 'state=succeeded')).length;
+  const cpu0 = cpu();
+  const t0 = Date.now();
+  await submitAll(scheduler, ids, n);
+  await waitIdle(scheduler.api);
+  const cpu1 = cpu();
+  const elapsed = (await lastRecorded(scheduler.api)) - t0;
+  const succeeded = (await allJobs(scheduler.api, 'state=succeeded')).length - before;
+  await cleanUp();
+  const used = cpu1.map((c, i) => ((c - cpu0[i]!) * 1000) / n);
+  const sum = (from: number, count: number): number => used.slice(from, from + count).reduce((a, b) => a + b, 0);
+  return { rate: n / (elapsed / 1000), failed: n - succeeded, cpu: { scheduler: used[0]!, workers: sum(1, workers), spawners: sum(1 + workers, spawners.length) } };
+}
+
+/** POST /start latency, one request at a time, on an idle one-worker cluster. */
+async function startLatency(samples: number): Promise<{ p50: number; p99: number }> {
+  const jobs = jobsDir({ 'noop.sh': '' });
+  const scheduler = await startScheduler();
+  const worker = await startWorker(scheduler, { jobsDir: jobs, args: ['--capacity', '256'] });
+  const times: number[] = [];
+  for (let i = 0; i < samples + 50; i++) {
+    const t0 = performance.now();
+    await post(`${scheduler.api}/start`, { worker_id: worker.id, command: 'true', path: 'noop.sh' });
+    if (i >= 50) times.push(performance.now() - t0); // the first 50 warm up
+  }
+  await cleanUp();
+  return { p50: percentile(times, 50), p99: percentile(times, 99) };
+}
+
+export const CORE_SCENARIOS = ['e2e', 'latency'] as const;
+
+export async function core(only?: (typeof CORE_SCENARIOS)[number]): Promise<Section> {
+  const rows: Section['rows'] = [];
+  if (only === undefined || only === 'e2e') {
+    await rawSpawnRate(100); // warm up
+    const raw1 = await rawSpawnRate(JOBS);
+    console.log(`  raw spawn('true')        ${fmt(raw1)} /s`);
+    const one = await batonRate(1, JOBS);
+    console.log(`  baton, 1 worker          ${fmt(one.rate)} jobs/s`);
+    const two = await batonRate(2, JOBS);
+    console.log(`  baton, 2 workers         ${fmt(two.rate)} jobs/s`);
+    const raw2 = await rawSpawnRate(JOBS);
+    console.log(`  raw spawn('true') again  ${fmt(raw2)} /s`);
+    if (one.failed || two.failed) console.log(`  warning: ${one.failed + two.failed} jobs did not succeed`);
+    const raw = (raw1 + raw2) / 2;
+    rows.push(
+      { measure: "raw `child_process.spawn('true')` rate (before / after)", figure: `${fmt(raw1)} / ${fmt(raw2)} per s`, target: 'the ceiling (same-run baseline)' },
+      { measure: 'Baton end-to-end, 1 worker', figure: `${fmt(one.rate)} jobs/s (${fmt(one.rate / raw, 2)} of raw)`, target: '≥ 0.9 of raw', met: one.rate / raw >= 0.9 },
+      { measure: 'Baton end-to-end, 2 workers', figure: `${fmt(two.rate)} jobs/s (${fmt(two.rate / raw, 2)} of raw)`, target: 'faster than 1 worker', met: two.rate > one.rate },
+      { measure: '2 workers ÷ 1 worker', figure: fmt(two.rate / one.rate, 2), target: '> 1', met: two.rate > one.rate },
+      {
+        measure: 'CPU per job, 1 worker: scheduler / worker / spawner',
+        figure: `${fmt(one.cpu.scheduler, 2)} / ${fmt(one.cpu.workers, 2)} / ${fmt(one.cpu.spawners, 2)} ms`,
+        target: 'where the time goes',
+      },
+    );
+  }
+  if (only === undefined || only === 'latency') {
+    const latency = await startLatency(LATENCY_SAMPLES);
+    rows.push(
+      { measure: '`POST /start` latency, p50', figure: `${fmt(latency.p50, 2)} ms`, target: '≤ 3 ms', met: latency.p50 <= 3 },
+      { measure: '`POST /start` latency, p99', figure: `${fmt(latency.p99, 2)} ms`, target: '≤ 10 ms', met: latency.p99 <= 10 },
+    );
+  }
+  return {
+    title: 'Core: jobs that start a process (issue 2)',
+    method: `${JOBS} jobs of \`true\` (\`BENCH_JOBS\`), ${CONCURRENCY} submissions in flight (\`BENCH_CONCURRENCY\`), submitted with \`POST /start\` naming the worker (spread over the workers), counted done when the scheduler has recorded their exit (its \`updated_at\`); mTLS between scheduler and workers, SQLite store. Latency: ${LATENCY_SAMPLES} sequential requests (\`BENCH_LATENCY_SAMPLES\`) on an idle cluster with one worker, after 50 to warm up. CPU per job from /proc/<pid>/stat over the measured run.`,
+    rows,
+  };
+}
