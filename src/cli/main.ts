@@ -12,6 +12,10 @@ import { statusCommand } from './status.js';
 import { logsCommand } from './logs.js';
 import { stopCommand } from './stop.js';
 import { workersCommand } from './workers.js';
+import { drainCommands } from './drain.js';
+import { waitCommand } from './wait.js';
+import { eventsCommand } from './events.js';
+import { completionCommand } from './completion.js';
 
 const version = packageVersion();
 
@@ -30,6 +34,11 @@ const program = new Command('baton')
   .addCommand(logsCommand())
   .addCommand(stopCommand())
   .addCommand(workersCommand())
+  .addCommand(waitCommand())
+  .addCommand(eventsCommand());
+for (const c of drainCommands()) program.addCommand(c);
+program
+  .addCommand(completionCommand(() => program))
   .addHelpText(
     'after',
     `
@@ -40,7 +49,12 @@ Examples:
   baton scheduler --http 127.0.0.1:7070       the scheduler alone
   baton worker --id w-1 --scheduler 127.0.0.1:7071 --jobs-dir ./jobs
   baton run -- bash -c 'echo hi; exit 7'      run a command on the one worker up; exits 7
-  baton ps --state running                    jobs, newest first`,
+  baton run --label zone=gpu --timeout 1h -- ./train.sh
+                                              placed by the scheduler on a worker with that label
+  baton ps --state running                    jobs, newest first
+  baton drain worker-1 && baton workers       no new jobs on worker-1
+  baton events                                job and worker changes, live
+  source <(baton completion bash)             tab completion`,
   );
 
 // Set by `baton dev` for its children: the parent holds our stdin open, so its end means

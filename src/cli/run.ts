@@ -1,13 +1,39 @@
 import { Command, Option } from 'commander';
-import { isFinalJobState, type BatonClient, type JobDetail } from '../client/index.js';
+import { isFinalJobState, type BatonClient, type JobDetail, type SubmitJobRequest } from '../client/index.js';
+import { parseDuration, parseLabels } from '../common/options.js';
+import { argument } from './arguments.js';
 import { clientFrom, CONNECTION_HELP, exitQuietlyOnEpipe, guarded, printJson, sleep, withClientOptions, writeChunk, type ClientFlags } from './client-options.js';
 import { exitCodeFor, runFailureExitCode } from './format/exit-code.js';
 
 interface RunFlags extends ClientFlags {
   worker?: string;
+  label: Record<string, string>;
+  timeout?: number;
+  retries?: number;
+  priority?: number;
+  idempotencyKey?: string;
   detach?: boolean;
   env: Record<string, string>;
   cwd?: string;
+}
+
+// How often a queued job is looked at while `baton run` waits for it to start.
+const QUEUED_POLL_MS = 500;
+
+function wholeNumber(min: number, max: number): (text: string) => number {
+  return (text) => {
+    const n = Number(text);
+    if (!/^-?\d+$/.test(text.trim()) || n < min || n > max) throw new Error(`not a whole number from ${min} to ${max}: "${text}"`);
+    return n;
+  };
+}
+
+function duration(text: string): number {
+  try {
+    return parseDuration(text);
+  } catch {
+    throw new Error(`not a duration: "${text}" (use e.g. 30s, 5m, 2h)`);
+  }
 }
 
 function collectEnv(pair: string, previous: Record<string, string>): Record<string, string> {
@@ -23,7 +49,12 @@ export function runCommand(): Command {
       .description('Run a command on a worker, streaming its output here live, and exit with its exit code (like `docker run`).')
       .argument('<command>', 'the program to run (found on the worker’s PATH, or a script in its jobs folder)')
       .argument('[args...]', 'its arguments (put them after --)')
-      .addOption(new Option('-w, --worker <id>', 'the worker to run on; required unless exactly one worker is up, which is then used'))
+      .addOption(new Option('-w, --worker <id>', 'run on this worker only (default: the scheduler places the job)'))
+      .addOption(new Option('-l, --label <key=value>', 'a label the worker must carry (repeatable)').argParser((t: string, prev: Record<string, string>) => argument((x) => parseLabels(x, prev))(t)).default({}, 'none'))
+      .addOption(new Option('-t, --timeout <duration>', 'stop the job and end it timed_out after this long (e.g. 30s, 5m, 2h)').argParser(argument(duration)))
+      .addOption(new Option('--retries <n>', 'try again up to N more times when it fails, is lost or times out').argParser(argument(wholeNumber(0, 99))))
+      .addOption(new Option('--priority <n>', 'queued jobs with a higher priority start first (default 0)').argParser(argument(wholeNumber(-1_000_000, 1_000_000))))
+      .addOption(new Option('--idempotency-key <key>', 'submitting again with the same key gives the same job, not a second one'))
       .addOption(new Option('-d, --detach', 'print the job id and exit at once, leaving the job running'))
       .addOption(new Option('-e, --env <KEY=VALUE>', 'an environment variable for the job (repeatable)').argParser(collectEnv).default({}, 'none'))
       .addOption(new Option('--cwd <dir>', 'the working directory, inside the worker’s jobs folder'))
@@ -31,7 +62,9 @@ export function runCommand(): Command {
   ).addHelpText(
     'after',
     `
-There is no automatic placement yet: --worker is required unless exactly one worker is up.
+Without --worker the scheduler places the job on a worker that is up, not draining, has
+room and carries every --label; when none can take it yet, it waits in the queue and a status
+line here says why.
 
 Exit status: the job's exit code; 128+N when signal N ended it (SIGKILL: 137, a stop: 143);
 124 timed out; 127 command not found, 126 not executable; 125 when the job could not be
@@ -42,6 +75,7 @@ ${CONNECTION_HELP}
 Examples:
   baton run -- bash -c 'echo hi; exit 7'        # prints hi, exits 7
   baton run --worker worker-1 -- make -j8 test
+  baton run --label zone=gpu --timeout 2h --retries 2 -- ./train.sh
   baton run -e GREETING=hello --cwd sub -- bash where.sh
   id=$(baton run --detach -- sleep 600) && baton logs -f "$id"
   baton run --json -- ./nightly.sh 2>nightly.log | jq .exit_code`,
@@ -51,8 +85,14 @@ Examples:
     guarded(async (program: string, args: string[]) => {
       const flags = command.opts<RunFlags>();
       const client = clientFrom(flags);
-      const workerId = flags.worker ?? (await onlyWorkerUp(client));
-      const job = await client.submitJob({ worker_id: workerId, command: program, args, env: flags.env, ...(flags.cwd ? { cwd: flags.cwd } : {}) });
+      const request: SubmitJobRequest = { command: program, args, env: flags.env };
+      if (flags.worker) request.worker_id = flags.worker;
+      if (Object.keys(flags.label).length > 0) request.labels = flags.label;
+      if (flags.cwd) request.cwd = flags.cwd;
+      if (flags.timeout !== undefined) request.timeout = flags.timeout / 1000;
+      if (flags.priority !== undefined) request.priority = flags.priority;
+      if (flags.retries) request.retry = { max_attempts: flags.retries + 1, on: ['failed', 'lost', 'timed_out'] };
+      const job = await client.submitJob(request, { idempotencyKey: flags.idempotencyKey });
       if (flags.detach) {
         if (flags.json) printJson(job);
         else process.stdout.write(`${job.id}\n`);
@@ -62,16 +102,6 @@ Examples:
     }, runFailureExitCode),
   );
   return command;
-}
-
-/** Without --worker: the one worker that is up, else a message saying what to do. */
-async function onlyWorkerUp(client: BatonClient): Promise<string> {
-  const up = (await client.listWorkers()).filter((w) => w.state === 'up');
-  if (up.length === 1) return up[0]!.id;
-  if (up.length === 0) throw new Error('no worker is up: start one with `baton worker`, or see `baton workers`');
-  const names = up.map((w) => w.id);
-  const shown = names.length > 5 ? `${names.slice(0, 5).join(', ')}, …` : names.join(', ');
-  throw new Error(`${up.length} workers are up (${shown}): choose one with --worker ID`);
 }
 
 /** Streams the job's output until it ends; resolves with the exit code `baton run` should end with. */
@@ -92,6 +122,13 @@ async function attach(client: BatonClient, jobId: string, json: boolean): Promis
   process.on('SIGINT', onInterrupt);
   process.on('SIGTERM', onInterrupt);
   try {
+    if (!(await untilPlaced(client, jobId, () => interrupts > 0))) {
+      // Stopped (Ctrl-C) or ended while it waited: there is no output to follow.
+      const job = await finalState(client, jobId);
+      if (json) printJson(job);
+      else process.stderr.write(`baton: job ${jobId} ${job.state}${job.error ? `: ${job.error}` : ''}\n`);
+      return exitCodeFor(job) ?? 1;
+    }
     for await (const chunk of client.output(jobId, { follow: true })) await writeChunk(sink, chunk);
     const job = await finalState(client, jobId);
     if (json) printJson(job);
@@ -102,6 +139,32 @@ async function attach(client: BatonClient, jobId: string, json: boolean): Promis
   } finally {
     process.off('SIGINT', onInterrupt);
     process.off('SIGTERM', onInterrupt);
+  }
+}
+
+/**
+ * Waits while the job is queued, with a status line on stderr saying why (updated when the
+ * reason changes). True once it is placed on a worker; false when it ended without one (stopped while queued).
+ */
+async function untilPlaced(client: BatonClient, jobId: string, interrupted: () => boolean): Promise<boolean> {
+  let shown = '';
+  for (;;) {
+    const job = await client.getJob(jobId);
+    if (job.state !== 'queued') {
+      if (shown && process.stderr.isTTY) process.stderr.write('\n');
+      // A job that ran (even one already over) has output to show; one stopped in the queue has none.
+      return Boolean(job.worker_id);
+    }
+    if (interrupted()) {
+      await sleep(QUEUED_POLL_MS);
+      continue;
+    }
+    const line = `baton: job ${jobId} queued${job.reason ? `: ${job.reason}` : ''}`;
+    if (line !== shown) {
+      process.stderr.write(process.stderr.isTTY ? `\r\x1b[K${line}` : `${line}\n`);
+      shown = line;
+    }
+    await sleep(QUEUED_POLL_MS);
   }
 }
 

@@ -1,4 +1,5 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
+import { argument } from './arguments.js';
 import { applyConfigFile, parseBytes, parseDuration, parseLabels, parsePositiveInt } from '../common/options.js';
 import { createLogger } from '../common/logger.js';
 import { parseCpu, parseIoLimits, parseMemory, parsePids, type Limits } from '../worker/sandbox/limits.js';
@@ -64,16 +65,6 @@ function limitsFrom(opts: WorkerCliOptions, which: 'default' | 'max'): Limits {
   return limits;
 }
 
-/** Makes a parser's error show as commander's "option '--x' argument ... is invalid" message. */
-function argument<T>(parse: (text: string) => T): (text: string) => T {
-  return (text) => {
-    try {
-      return parse(text);
-    } catch (err) {
-      throw new InvalidArgumentError((err as Error).message);
-    }
-  };
-}
 
 /** `baton worker`: runs the jobs the scheduler hands it as OS processes. */
 export function workerCommand(): Command {

@@ -36,7 +36,7 @@ export function workersTable(workers: readonly Worker[], now: number, p: Palette
   const rows = [['WORKER ID', 'STATE', 'ADDRESS', 'RUNNING', 'LABELS', 'LAST HEARTBEAT', 'VERSION'].map(p.bold)];
   for (const w of workers) {
     const labels = Object.entries(w.labels).map(([k, v]) => `${k}=${v}`).join(',') || '-';
-    rows.push([w.id, paintState(p, w.state), w.address, `${w.running}/${w.capacity}`, labels, relativeTime(w.last_heartbeat, now), w.version || '-']);
+    rows.push([w.id, paintState(p, w.state) + (w.draining ? ' (draining)' : ''), w.address, `${w.running}/${w.capacity}`, labels, relativeTime(w.last_heartbeat, now), w.version || '-']);
   }
   return renderTable(rows);
 }
