@@ -106,6 +106,8 @@ describe('API tokens and roles', () => {
     'GET /readyz': () => ({ url: '/readyz', ok: 200 }),
     'GET /openapi.json': () => ({ url: '/openapi.json', ok: 200 }),
     'GET /metrics': () => ({ url: '/metrics', ok: 200 }),
+    'GET /': () => ({ url: '/', ok: 200 }),
+    'GET /assets/*': () => ({ url: '/assets/no-such-file.js', ok: 404 }),
     'POST /v1/tokens': () => ({ url: '/v1/tokens', body: { name: `made-${++made}`, role: 'viewer' }, ok: 201 }),
     'DELETE /v1/tokens/:name': () => ({ url: '/v1/tokens/no-such-token', ok: 404 }),
   };

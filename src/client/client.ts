@@ -49,6 +49,8 @@ export interface EventsOptions extends RequestOptions {
   types?: Array<'job' | 'worker'>;
   /** Resume after this event id (missed events are replayed first). */
   lastEventId?: number;
+  /** Called once the scheduler has accepted the stream (before any event: a quiet cluster sends none). */
+  onOpen?: () => void;
 }
 
 export interface StopJobOptions extends RequestOptions {
@@ -161,7 +163,7 @@ export class BatonClient {
     const query = queryString({ job_id: options.jobId, types: options.types?.join(','), last_event_id: options.lastEventId });
     const parser = new SseParser();
     const decoder = new TextDecoder();
-    for await (const chunk of this.streamBody('GET', `/v1/events${query}`, undefined, options, false)) {
+    for await (const chunk of this.streamBody('GET', `/v1/events${query}`, undefined, options, false, options.onOpen)) {
       for (const m of parser.push(decoder.decode(chunk, { stream: true }))) {
         const data = JSON.parse(m.data) as unknown;
         const id = Number(m.id);
@@ -297,10 +299,11 @@ export class BatonClient {
    * minutes; a followed job may well be that quiet, so a followed stream that times out is
    * asked for again and the bytes already delivered are skipped (output only grows).
    */
-  private async *streamBody(method: string, path: string, body: unknown, options: RequestOptions, resumable: boolean): AsyncGenerator<Uint8Array, void, undefined> {
+  private async *streamBody(method: string, path: string, body: unknown, options: RequestOptions, resumable: boolean, onOpen?: () => void): AsyncGenerator<Uint8Array, void, undefined> {
     let delivered = 0;
     for (;;) {
       const res = await this.request(method, path, body, options.signal);
+      onOpen?.();
       if (!res.body) return;
       const reader = res.body.getReader();
       let skip = delivered;

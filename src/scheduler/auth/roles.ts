@@ -31,6 +31,9 @@ export const ROUTE_ROLES: Readonly<Record<string, Requirement>> = {
   'GET /openapi.json': 'open',
   // Counts and timings, no commands or ids but worker ids: a viewer's.
   'GET /metrics': 'viewer',
+  // The web dashboard's page and files: it asks for a token itself when the API needs one.
+  'GET /': 'open',
+  'GET /assets/*': 'open',
 
   // Reading: workers, jobs, output.
   'GET /v1/workers': 'viewer',

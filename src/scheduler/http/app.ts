@@ -13,6 +13,7 @@ import type { Store } from '../store/store.js';
 import { DOCS_PREFIX } from '../auth/roles.js';
 import { schedulerMetrics } from '../metrics.js';
 import { installAuth, type AuthOptions } from './auth.js';
+import { dashboardRoutes } from './dashboard.js';
 import { originalRoutes } from './original-routes.js';
 import { tokenRoutes } from './token-routes.js';
 import { v1Routes } from './v1-routes.js';
@@ -83,6 +84,7 @@ export async function buildApp(deps: HttpDeps): Promise<App> {
   v1Routes(app, deps.jobs, deps.registry);
   watchRoutes(app, deps.jobs, deps.eventLog, deps.log);
   tokenRoutes(app, deps.auth.authenticator, deps.store);
+  await dashboardRoutes(app);
   return app;
 }
 

@@ -1,0 +1,25 @@
+import { BatonApiError, BatonClient } from '../../src/client/index.js';
+
+/** The page's client: same origin as the scheduler; the token (when the API needs one) kept in this browser. */
+const TOKEN_KEY = 'baton.token';
+
+export function savedToken(): string {
+  return localStorage.getItem(TOKEN_KEY) ?? '';
+}
+
+export function saveToken(token: string): void {
+  if (token) localStorage.setItem(TOKEN_KEY, token);
+  else localStorage.removeItem(TOKEN_KEY);
+}
+
+export function makeClient(token: string): BatonClient {
+  return new BatonClient({ address: location.origin, token: token || undefined });
+}
+
+export function needsToken(err: unknown): boolean {
+  return err instanceof BatonApiError && err.status === 401;
+}
+
+export function message(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

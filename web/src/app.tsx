@@ -1,0 +1,137 @@
+import { createContext } from 'preact';
+import { useEffect, useMemo, useState } from 'preact/hooks';
+import type { BatonClient } from '../../src/client/index.js';
+import { makeClient, message, needsToken, savedToken, saveToken } from './api.js';
+import { JobPage } from './pages/job.js';
+import { JobsPage } from './pages/jobs.js';
+import { Overview } from './pages/overview.js';
+import { SubmitPage } from './pages/submit.js';
+import { WorkersPage } from './pages/workers.js';
+
+export interface Live {
+  client: BatonClient;
+  /** Grows with every job or worker event: pages re-read when it changes. */
+  tick: number;
+  /** Shows the token form (after a 401). */
+  askToken: () => void;
+}
+
+export const LiveContext = createContext<Live>(undefined as unknown as Live);
+
+function useHashRoute(): string {
+  const [hash, setHash] = useState(location.hash || '#/');
+  useEffect(() => {
+    const on = (): void => setHash(location.hash || '#/');
+    addEventListener('hashchange', on);
+    return () => removeEventListener('hashchange', on);
+  }, []);
+  return hash.slice(1);
+}
+
+export function App() {
+  const [token, setToken] = useState(savedToken());
+  const [asking, setAsking] = useState(false);
+  const [tick, setTick] = useState(0);
+  const [stream, setStream] = useState<'connecting' | 'live' | 'down'>('connecting');
+  const client = useMemo(() => makeClient(token), [token]);
+  const route = useHashRoute();
+
+  // One event stream for the whole page; a burst of events makes one re-read.
+  useEffect(() => {
+    const abort = new AbortController();
+    let timer: number | undefined;
+    void (async () => {
+      for (let attempt = 0; !abort.signal.aborted; attempt++) {
+        try {
+          setStream('connecting');
+          for await (const _e of client.events({ signal: abort.signal, onOpen: () => (setStream('live'), setTick((t) => t + 1)) })) {
+            clearTimeout(timer);
+            timer = window.setTimeout(() => setTick((t) => t + 1), 150);
+          }
+        } catch (err) {
+          if (abort.signal.aborted) return;
+          if (needsToken(err)) {
+            setAsking(true);
+            return;
+          }
+          setStream('down');
+        }
+        await new Promise((r) => setTimeout(r, Math.min(5000, 500 * 2 ** attempt)));
+      }
+    })();
+    return () => abort.abort();
+  }, [client]);
+
+  const live: Live = { client, tick, askToken: () => setAsking(true) };
+  const [page, id] = route.split('/').filter(Boolean);
+  const nav = [
+    ['#/', 'Overview'],
+    ['#/workers', 'Workers'],
+    ['#/jobs', 'Jobs'],
+    ['#/submit', 'Submit'],
+  ] as const;
+  return (
+    <LiveContext.Provider value={live}>
+      <header>
+        <span class="brand">Baton</span>
+        <nav>
+          {nav.map(([href, label]) => (
+            <a href={href} class={(`#${route}` === href || (href !== '#/' && `#${route}`.startsWith(href))) ? 'active' : ''}>
+              {label}
+            </a>
+          ))}
+        </nav>
+        <span class={`stream ${stream}`} title="live updates over /v1/events">
+          {stream === 'live' ? '● live' : stream === 'connecting' ? '○ connecting' : '○ reconnecting'}
+        </span>
+      </header>
+      {asking ? (
+        <TokenForm
+          onSave={(t) => {
+            saveToken(t);
+            setToken(t);
+            setAsking(false);
+          }}
+        />
+      ) : (
+        <main>
+          {page === undefined && <Overview />}
+          {page === 'workers' && <WorkersPage />}
+          {page === 'jobs' && id === undefined && <JobsPage />}
+          {page === 'jobs' && id !== undefined && <JobPage id={decodeURIComponent(id)} />}
+          {page === 'submit' && <SubmitPage />}
+        </main>
+      )}
+    </LiveContext.Provider>
+  );
+}
+
+function TokenForm({ onSave }: { onSave: (token: string) => void }) {
+  const [value, setValue] = useState('');
+  return (
+    <main>
+      <section class="card narrow">
+        <h2>API token</h2>
+        <p>This scheduler needs an API token. Make one with <code>baton token create --role operator --name me</code> and paste it here; it is kept in this browser only.</p>
+        <form
+          onSubmit={(e) => {
+            e.preventDefault();
+            onSave(value.trim());
+          }}
+        >
+          <input type="password" name="token" placeholder="baton_…" value={value} onInput={(e) => setValue((e.target as HTMLInputElement).value)} />
+          <button type="submit">Use token</button>
+        </form>
+      </section>
+    </main>
+  );
+}
+
+/** Renders an error from a call: a 401 opens the token form instead. */
+export function ErrorLine({ error, live }: { error: unknown; live: Live }) {
+  useEffect(() => {
+    if (needsToken(error)) live.askToken();
+  }, [error]);
+  if (!error) return null;
+  return <p class="error" role="alert">{message(error)}</p>;
+}

@@ -1,0 +1,161 @@
+import { useContext, useEffect, useRef, useState } from 'preact/hooks';
+import { isFinalJobState } from '../../../src/client/index.js';
+import { ErrorLine, LiveContext } from '../app.js';
+import { useLive, useNow } from '../hooks.js';
+import { parseAnsi, styleClasses, type Run, type Style } from '../lib/ansi.js';
+import { ago, commandLine, duration } from '../lib/format.js';
+import { Labels, StateBadge } from './common.js';
+
+// Output kept on the page; older text is dropped from the view (the API has all of it).
+const MAX_RUNS = 20_000;
+
+export function JobPage({ id }: { id: string }) {
+  const now = useNow();
+  const [stopError, setStopError] = useState<unknown>(undefined);
+  const [stopping, setStopping] = useState(false);
+  const { data: job, error, live } = useLive(({ client }, signal) => client.getJob(id, { signal }), [id]);
+  const placed = Boolean(job?.worker_id);
+  const stop = async (): Promise<void> => {
+    setStopping(true);
+    try {
+      await live.client.stopJob(id);
+    } catch (err) {
+      setStopError(err);
+    } finally {
+      setStopping(false);
+    }
+  };
+  return (
+    <>
+      <section class="card">
+        <h2>
+          Job <span class="mono">{id}</span>
+        </h2>
+        <ErrorLine error={error ?? stopError} live={live} />
+        {job && (
+          <>
+            <dl class="facts">
+              <dt>State</dt>
+              <dd data-testid="job-state">
+                <StateBadge state={job.state} />
+                {job.reason && job.state === 'queued' ? <span class="muted"> {job.reason}</span> : null}
+              </dd>
+              <dt>Command</dt>
+              <dd class="mono">{commandLine(job)}</dd>
+              <dt>Worker</dt>
+              <dd class="mono">{job.worker_id || '–'}</dd>
+              <dt>Labels</dt>
+              <dd>
+                <Labels labels={job.labels} />
+              </dd>
+              <dt>Created</dt>
+              <dd>{ago(job.created_at, now)}</dd>
+              <dt>Duration</dt>
+              <dd>{duration(job.created_at, job.finished_at, now)}</dd>
+              <dt>Exit</dt>
+              <dd data-testid="job-exit">{job.exit_code !== null ? `code ${job.exit_code}` : job.signal ? `signal ${job.signal}` : '–'}{job.error ? ` — ${job.error}` : ''}</dd>
+              {job.submitted_by ? (
+                <>
+                  <dt>Submitted by</dt>
+                  <dd>{job.submitted_by}</dd>
+                </>
+              ) : null}
+              {job.stopped_by ? (
+                <>
+                  <dt>Stopped by</dt>
+                  <dd>{job.stopped_by}</dd>
+                </>
+              ) : null}
+            </dl>
+            {!isFinalJobState(job.state) && (
+              <button type="button" class="danger" disabled={stopping} onClick={() => void stop()}>
+                {stopping ? 'Stopping…' : 'Stop job'}
+              </button>
+            )}
+          </>
+        )}
+      </section>
+      {job && job.attempts.length > 0 && (
+        <section class="card">
+          <h2>Attempts</h2>
+          <table>
+            <thead>
+              <tr>
+                <th>#</th>
+                <th>Worker</th>
+                <th>State</th>
+                <th>Started</th>
+                <th>Finished</th>
+                <th>Exit</th>
+                <th>Error</th>
+              </tr>
+            </thead>
+            <tbody>
+              {job.attempts.map((a) => (
+                <tr>
+                  <td>{a.number}</td>
+                  <td class="mono">{a.worker_id || '–'}</td>
+                  <td>
+                    <StateBadge state={a.state} />
+                  </td>
+                  <td>{ago(a.started_at, now)}</td>
+                  <td>{ago(a.finished_at, now)}</td>
+                  <td>{a.exit_code ?? a.signal ?? '–'}</td>
+                  <td>{a.error ?? ''}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </section>
+      )}
+      {placed && <Output id={id} attempt={job?.attempt ?? 1} />}
+    </>
+  );
+}
+
+function Output({ id, attempt }: { id: string; attempt: number }) {
+  const { client } = useContext(LiveContext);
+  const [runs, setRuns] = useState<Run[]>([]);
+  const [follow, setFollow] = useState(true);
+  const [error, setError] = useState<unknown>(undefined);
+  const pane = useRef<HTMLPreElement>(null);
+  useEffect(() => {
+    const abort = new AbortController();
+    setRuns([]);
+    void (async () => {
+      let style: Style = {};
+      const decoder = new TextDecoder();
+      try {
+        for await (const chunk of client.output(id, { follow: true, signal: abort.signal })) {
+          const parsed = parseAnsi(decoder.decode(chunk, { stream: true }), style);
+          style = parsed.style;
+          setRuns((prev) => [...prev, ...parsed.runs].slice(-MAX_RUNS));
+        }
+      } catch (err) {
+        if (!abort.signal.aborted) setError(err);
+      }
+    })();
+    return () => abort.abort();
+  }, [client, id, attempt]);
+  useEffect(() => {
+    if (follow && pane.current) pane.current.scrollTop = pane.current.scrollHeight;
+  }, [runs, follow]);
+  return (
+    <section class="card">
+      <h2>
+        Output{' '}
+        <label class="follow">
+          <input type="checkbox" checked={follow} onChange={(e) => setFollow((e.target as HTMLInputElement).checked)} /> follow
+        </label>
+      </h2>
+      {error ? <p class="error">{error instanceof Error ? error.message : String(error)}</p> : null}
+      <pre class="output" ref={pane} data-testid="output">
+        {runs.map((r) => {
+          const cls = styleClasses(r.style);
+          const color = r.style.fg?.startsWith('rgb') ? r.style.fg : undefined;
+          return cls || color ? <span class={cls} style={color ? { color } : undefined}>{r.text}</span> : r.text;
+        })}
+      </pre>
+    </section>
+  );
+}
