@@ -7,7 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { startScheduler, startWorker, jobsDir, cleanUp, type SchedulerHandle, type WorkerHandle } from '../test/support/cluster.js';
 import { allJobs, lastRecorded, post, waitIdle } from './http.js';
-import { cpuSeconds } from './proc.js';
+import { cpuSeconds, dropLogs } from './proc.js';
 import { fmt, type Section } from './report.js';
 import { percentile, runPool } from './stats.js';
 
@@ -52,7 +52,8 @@ interface E2e {
 async function batonRate(workers: number, n: number): Promise<E2e> {
   const jobs = jobsDir({ 'noop.sh': '' });
   const scheduler = await startScheduler();
-  const handles = await Promise.all(Array.from({ length: workers }, () => startWorker(scheduler, { jobsDir: jobs, args: ['--capacity', '256'] })));
+  const handles = (await Promise.all(Array.from({ length: workers }, () => startWorker(scheduler, { jobsDir: jobs, args: ['--capacity', '256'] })))).map(dropLogs);
+  dropLogs(scheduler);
   const ids = handles.map((w) => w.id);
   await submitAll(scheduler, ids, 50); // warm up: JIT, connections, SQLite pages
   await waitIdle(scheduler.api);
@@ -76,7 +77,8 @@ async function batonRate(workers: number, n: number): Promise<E2e> {
 async function startLatency(samples: number): Promise<{ p50: number; p99: number }> {
   const jobs = jobsDir({ 'noop.sh': '' });
   const scheduler = await startScheduler();
-  const worker = await startWorker(scheduler, { jobsDir: jobs, args: ['--capacity', '256'] });
+  const worker = dropLogs(await startWorker(scheduler, { jobsDir: jobs, args: ['--capacity', '256'] }));
+  dropLogs(scheduler);
   const times: number[] = [];
   for (let i = 0; i < samples + 50; i++) {
     const t0 = performance.now();

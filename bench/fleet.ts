@@ -6,7 +6,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { startScheduler, startWorker, jobsDir, cleanUp, type SchedulerHandle } from '../test/support/cluster.js';
 import { allJobs, get, lastRecorded, post, waitIdle } from './http.js';
-import { cpuSeconds, rssMiB } from './proc.js';
+import { cpuSeconds, dropLogs, rssMiB } from './proc.js';
 import { fmt, type Row, type Section } from './report.js';
 import { percentile, runPool } from './stats.js';
 
@@ -47,7 +47,7 @@ async function stopAll(): Promise<void> {
 }
 
 /** A scheduler for simulated workers: plaintext gRPC on loopback, heartbeats every second. */
-const simScheduler = (): Promise<SchedulerHandle> => startScheduler({ args: ['--insecure', '--heartbeat-interval', '1s', '--max-queued', String(Math.max(QUEUE_JOBS, DISPATCH_JOBS) + 1000)] });
+const simScheduler = async (): Promise<SchedulerHandle> => dropLogs(await startScheduler({ args: ['--insecure', '--heartbeat-interval', '1s', '--max-queued', String(Math.max(QUEUE_JOBS, DISPATCH_JOBS) + 1000)] }));
 
 const batchOf = (n: number, job: Record<string, unknown>): { jobs: Record<string, unknown>[] } => ({ jobs: Array.from({ length: n }, () => job) });
 
@@ -128,8 +128,9 @@ async function queue(): Promise<Row[]> {
 async function idleLatency(): Promise<Row[]> {
   const jobs = jobsDir({ 'noop.sh': '' });
   const scheduler = await startScheduler();
-  await startWorker(scheduler, { jobsDir: jobs });
-  await startWorker(scheduler, { jobsDir: jobs });
+  dropLogs(await startWorker(scheduler, { jobsDir: jobs }));
+  dropLogs(await startWorker(scheduler, { jobsDir: jobs }));
+  dropLogs(scheduler);
   const times: number[] = [];
   for (let i = 0; i < IDLE_SAMPLES + 20; i++) {
     const t0 = Date.now();

@@ -15,3 +15,15 @@ export function rssMiB(pid: number): number {
   const line = readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((l) => l.startsWith('VmRSS:'));
   return Number(line?.split(/\s+/)[1] ?? NaN) / 1024;
 }
+
+/**
+ * After start-up, a Baton process's log lines are read and dropped instead of parsed and
+ * kept (what the test helpers do): at thousands of lines a second that parsing took a share
+ * of the CPU the processes measured need, and the bench process grew without bound.
+ */
+export function dropLogs<T extends { child: { stdout: NodeJS.ReadableStream | null } }>(p: T): T {
+  const out = p.child.stdout!;
+  out.removeAllListeners('data');
+  out.on('data', () => undefined);
+  return p;
+}
