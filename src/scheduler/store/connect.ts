@@ -2,7 +2,7 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
 import pg from 'pg';
-import { Kysely, Migrator, PostgresDialect, SqliteDialect } from 'kysely';
+import { Kysely, Migrator, PostgresDialect, sql, SqliteDialect } from 'kysely';
 import type { Database } from './schema.js';
 import { migrationProvider } from './migrations.js';
 import { kyselyWriter, sqliteWriter, type Writer } from './writer.js';
@@ -22,8 +22,18 @@ export interface Connection {
 /** Told when the database drops an idle pooled connection (server restart, admin terminate); the pool opens a new one on the next query. */
 export type ConnectionLost = (err: Error) => void;
 
+// A query (statement) running longer than this is cancelled by PostgreSQL: a stuck lock or a
+// runaway scan answers an error instead of holding the scheduler's calls for ever.
+const PG_STATEMENT_TIMEOUT_MS = 30_000;
+
 export async function connect(url: string, onConnectionLost: ConnectionLost = () => {}): Promise<Connection> {
   const db = url.startsWith('postgres://') || url.startsWith('postgresql://') ? openPostgres(url, onConnectionLost) : openSqlite(url);
+  try {
+    await checkReachableAndKnown(db, url);
+  } catch (err) {
+    await db.db.destroy();
+    throw err;
+  }
   const { error, results } = await new Migrator({ db: db.db, provider: migrationProvider(db.dialect) }).migrateToLatest();
   if (error) {
     await db.db.destroy();
@@ -31,6 +41,34 @@ export async function connect(url: string, onConnectionLost: ConnectionLost = ()
     throw new Error(`cannot migrate the store (${redact(url)}) at ${failed}: ${error instanceof Error ? error.message : String(error)}`);
   }
   return db;
+}
+
+/**
+ * Before migrating: the database answers (else a sentence saying where and what to check), and
+ * its schema is not newer than this binary (a migration it has never heard of means a newer
+ * Baton wrote here; running on would corrupt it).
+ */
+async function checkReachableAndKnown(db: Connection, url: string): Promise<void> {
+  try {
+    await sql`select 1`.execute(db.db);
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    const why = e.code === 'ECONNREFUSED' ? 'connection refused' : e.code === 'ENOTFOUND' ? 'no such host' : e.message;
+    throw new Error(`cannot reach ${db.dialect === 'postgres' ? 'PostgreSQL' : 'the SQLite file'} at ${redact(url)}: ${why}; is it running, and is the address right?`);
+  }
+  const known = new Set(Object.keys(await migrationProvider(db.dialect).getMigrations()));
+  let applied: string[];
+  try {
+    applied = (await sql<{ name: string }>`select name from kysely_migration`.execute(db.db)).rows.map((r) => r.name);
+  } catch {
+    return; // a new database: no migration table yet
+  }
+  const unknown = applied.filter((name) => !known.has(name));
+  if (unknown.length > 0) {
+    throw new Error(
+      `the store at ${redact(url)} has a newer schema than this Baton (it has migration ${unknown.sort().at(-1)}, this binary knows up to ${[...known].sort().at(-1)}): run a Baton at least as new as the one that wrote it, or use another --store`,
+    );
+  }
 }
 
 function openSqlite(url: string): Connection {
@@ -53,7 +91,7 @@ const pgTypes = {
 };
 
 function openPostgres(url: string, onConnectionLost: ConnectionLost): Connection {
-  const pool = new pg.Pool({ connectionString: url, types: pgTypes, max: 10, connectionTimeoutMillis: 5000 });
+  const pool = new pg.Pool({ connectionString: url, types: pgTypes, max: 10, connectionTimeoutMillis: 5000, statement_timeout: PG_STATEMENT_TIMEOUT_MS });
   // Without a listener, an idle client's error is an uncaught exception that ends the process.
   pool.on('error', onConnectionLost);
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
