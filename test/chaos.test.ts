@@ -13,6 +13,7 @@ const FAST_LIVENESS = ['--heartbeat-interval', '300ms', '--heartbeat-ttl', '2s']
 // Each sleep has a length of its own, so the test can find (and clean up) exactly its processes.
 const scripts = {
   'slow.sh': '#!/bin/bash\nsleep 4.017\necho done\n',
+  'revive.sh': '#!/bin/bash\nsleep 8.019\necho still here\n',
   'drain.sh': '#!/bin/bash\nsleep 3.023\necho drained\n',
   'left.sh': '#!/bin/bash\nsleep 30.031 &\nsleep 30.032\n',
   'once.sh': '#!/bin/bash\necho "$BATON_JOB_ID" >> "$RUN_LOG"\nsleep 0.2\n',
@@ -36,7 +37,7 @@ async function runningOn(api: string, id: string): Promise<string> {
 
 describe('chaos', () => {
   after(async () => {
-    for (const marker of ['sleep 4.017', 'sleep 3.023', 'sleep 30.03']) {
+    for (const marker of ['sleep 4.017', 'sleep 3.023', 'sleep 30.03', 'sleep 8.019']) {
       for (const line of await processesMatching(marker)) process.kill(Number(line.split(' ')[0]), 'SIGKILL');
     }
   });
@@ -120,6 +121,25 @@ describe('chaos', () => {
     assert.equal(done.state, 'lost', JSON.stringify(done));
     assert.match(String((done.attempts as Json[])[0]!.error), /processes were still running and were killed when the worker restarted/);
     await Promise.all([again.kill(), scheduler.kill()]);
+  });
+
+  it('a frozen worker whose job was lost and not retried: when it thaws, the job goes on running and ends as it really did', async () => {
+    const scheduler = await startScheduler({ args: FAST_LIVENESS });
+    const worker = await startWorker(scheduler, { jobsDir: jobsDir(scripts) });
+    const submitted = await post(`${scheduler.api}/v1/jobs`, { command: 'bash', path: 'revive.sh' });
+    const id = String(submitted.json.id);
+    await runningOn(scheduler.api, id);
+    worker.child.kill('SIGSTOP');
+    try {
+      await eventually(async () => ((await job(scheduler.api, id)).state === 'lost' ? true : undefined), 'the job marked lost');
+    } finally {
+      worker.child.kill('SIGCONT');
+    }
+    await eventually(async () => ((await job(scheduler.api, id)).state === 'running' ? true : undefined), 'the job running again');
+    const done = await waitForFinal(scheduler.api, id);
+    assert.equal(done.state, 'succeeded', JSON.stringify(done));
+    assert.deepEqual((done.attempts as Json[]).map((a) => a.state), ['succeeded']);
+    await Promise.all([worker.kill(), scheduler.kill()]);
   });
 
   it('SIGTERM drains a worker: no new placements there, its running job finishes, then it exits 0', async () => {

@@ -58,6 +58,17 @@ describe('BatonClient: fleet calls', () => {
     assert.ok(states.includes('running'), states.join(','));
   });
 
+  it('tokens: create, list (no secrets), revoke', async () => {
+    const made = await client.createToken('client-ci', 'operator');
+    assert.match(made.token, /^baton_/);
+    const listed = await client.listTokens();
+    const mine = listed.find((t) => t.name === 'client-ci');
+    assert.equal(mine?.role, 'operator');
+    assert.equal(mine !== undefined && 'token' in mine, false, 'no secret in the list');
+    assert.ok((await client.revokeToken('client-ci')).revoked_at);
+    assert.equal((await client.listTokens()).some((t) => t.name === 'client-ci'), false);
+  });
+
   it('drain and undrain a worker; worker events say so', async () => {
     const seen: BatonEvent[] = [];
     const abort = new AbortController();

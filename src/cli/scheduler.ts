@@ -3,7 +3,6 @@ import path from 'node:path';
 import { Command, Option } from 'commander';
 import { createLogger } from '../common/logger.js';
 import { applyConfigFile, parseBytes, parseDuration, parsePositiveInt } from '../common/options.js';
-import { startScheduler } from '../scheduler/scheduler.js';
 import { addTlsOptions, reloadCertificatesOnSighup, resolveSecurity, type TlsFlags } from './certs.js';
 
 interface SchedulerFlags extends TlsFlags {
@@ -102,6 +101,8 @@ its jobs end lost (retried if their retry policy says so).`,
       const https = flags.httpsCert && flags.httpsKey ? { cert: readPem(flags.httpsCert, 'certificate'), key: readPem(flags.httpsKey, 'key') } : undefined;
       // --no-auth beats the environment; a later --auth beats both (commander keeps the last of the pair).
       const auth = command.getOptionValueSource('auth') === 'cli' ? flags.auth : flags.auth && !noAuthFromEnv();
+      // Loaded here, not at the top: every other `baton` command starts faster without the server's modules.
+      const { startScheduler } = await import('../scheduler/scheduler.js');
       const scheduler = await startScheduler({
         http: flags.http,
         grpc: flags.grpc,

@@ -1,10 +1,10 @@
 import path from 'node:path';
 import { Command, Option } from 'commander';
 import { applyConfigFile } from '../common/options.js';
-import { Authenticator } from '../scheduler/auth/authenticator.js';
 import { isRole, ROLES } from '../scheduler/auth/roles.js';
 import { TOKEN_NAME, TOKEN_NAME_RULE } from '../scheduler/auth/tokens.js';
-import { Store, TokenNameTaken } from '../scheduler/store/store.js';
+import type { Authenticator } from '../scheduler/auth/authenticator.js';
+import type { Store } from '../scheduler/store/store.js';
 
 interface StoreFlags {
   dataDir: string;
@@ -20,12 +20,16 @@ function withStoreOptions(command: Command): Command {
     .addOption(new Option('--config <file>', 'TOML config file; --data-dir and --store are read from its [scheduler] table (default: ./baton.toml if present)').env('BATON_CONFIG'));
 }
 
-async function withStore<T>(command: Command, fn: (store: Store) => Promise<T>): Promise<T> {
+/** Opens the scheduler's store and an authenticator over it for `fn`. */
+async function withStore<T>(command: Command, fn: (auth: Authenticator, store: Store) => Promise<T>): Promise<T> {
   applyConfigFile(command, 'scheduler');
   const flags = command.opts<StoreFlags>();
+  // The store's modules (database drivers) load only for the token commands.
+  const { Store } = await import('../scheduler/store/store.js');
   const store = await Store.open(flags.store ?? `sqlite:${path.join(flags.dataDir, 'baton.db')}`);
+  const { Authenticator } = await import('../scheduler/auth/authenticator.js');
   try {
-    return await fn(store);
+    return await fn(new Authenticator(store), store);
   } finally {
     await store.close();
   }
@@ -56,9 +60,9 @@ Examples:
     const { role, name } = create.opts<{ role: string; name: string }>();
     if (!TOKEN_NAME.test(name)) throw new Error(TOKEN_NAME_RULE);
     if (!isRole(role)) throw new Error(`--role must be one of ${ROLES.join(', ')}`);
-    const { secret } = await withStore(create, (store) =>
-      new Authenticator(store).create(name, role).catch((err: unknown) => {
-        throw err instanceof TokenNameTaken ? new Error(err.message) : err;
+    const { secret } = await withStore(create, (auth) =>
+      auth.create(name, role).catch((err: unknown) => {
+        throw err instanceof Error && err.name === 'TokenNameTaken' ? new Error(err.message) : err;
       }),
     );
     process.stdout.write(`${secret}\n`);
@@ -67,7 +71,7 @@ Examples:
 
   const list = withStoreOptions(new Command('list').description('list tokens (never their secrets)').option('--all', 'include revoked tokens')).action(async () => {
     const { all } = list.opts<{ all?: boolean }>();
-    const tokens = await withStore(list, (store) => store.listTokens(all === true));
+    const tokens = await withStore(list, (_auth, store) => store.listTokens(all === true));
     if (tokens.length === 0) {
       process.stdout.write('no tokens\n');
       return;
@@ -80,7 +84,7 @@ Examples:
 
   const revoke = withStoreOptions(new Command('revoke').description('revoke the live token with this name (a running scheduler stops accepting it within a second)').argument('<name>')).action(
     async (name: string) => {
-      const revoked = await withStore(revoke, (store) => new Authenticator(store).revoke(name));
+      const revoked = await withStore(revoke, (auth) => auth.revoke(name));
       if (!revoked) throw new Error(`no live token named "${name}"`);
       process.stdout.write(`revoked ${name}\n`);
     },

@@ -4,7 +4,7 @@ import { applyConfigFile, parseBytes, parseDuration, parseLabels, parsePositiveI
 import { createLogger } from '../common/logger.js';
 import { parseCpu, parseIoLimits, parseMemory, parsePids, type Limits } from '../worker/sandbox/limits.js';
 import { DEFAULT_ENV_ALLOW } from '../worker/sandbox/sandbox.js';
-import { startWorker, type RunningWorker } from '../worker/worker.js';
+import type { RunningWorker } from '../worker/worker.js';
 import { addTlsOptions, reloadCertificatesOnSighup, resolveSecurity, storedWorkerId, type TlsFlags } from './certs.js';
 
 interface WorkerCliOptions extends TlsFlags {
@@ -135,6 +135,8 @@ Example:
       applyConfigFile(command, 'worker');
       const opts = command.opts<WorkerCliOptions>();
       const security = await resolveSecurity(opts, 'worker', [opts.listen, opts.scheduler], opts.id ?? storedWorkerId(opts.dataDir));
+      // Loaded here, not at the top: every other `baton` command starts faster without the worker's modules.
+      const { startWorker } = await import('../worker/worker.js');
       const worker = await startWorker({
         id: opts.id,
         listen: opts.listen,

@@ -1,8 +1,11 @@
 import { BatonApiError, BatonConnectionError, describeNetworkError, isAbortError, networkErrorCode } from './errors.js';
 import { SseParser } from './sse.js';
 import type {
+  ApiToken,
   BatonEvent,
+  CreatedApiToken,
   Health,
+  TokenRole,
   Job,
   JobDetail,
   JobPage,
@@ -221,6 +224,23 @@ export class BatonClient {
     let text = '';
     for await (const chunk of this.output(id, { signal: options?.signal })) text += decoder.decode(chunk, { stream: true });
     return text + decoder.decode();
+  }
+
+  // ---- API tokens (admin) ----
+
+  /** `GET /v1/tokens`: names, roles and dates of the live tokens (never a secret). */
+  async listTokens(options?: RequestOptions): Promise<ApiToken[]> {
+    return (await this.json<{ tokens: ApiToken[] }>('GET', '/v1/tokens', undefined, options)).tokens;
+  }
+
+  /** `POST /v1/tokens`: a new token; its secret (`token`) is in this answer only. */
+  createToken(name: string, role: TokenRole, options?: RequestOptions): Promise<CreatedApiToken> {
+    return this.json('POST', '/v1/tokens', { name, role }, options);
+  }
+
+  /** `DELETE /v1/tokens/:name`: revokes the live token with this name. */
+  revokeToken(name: string, options?: RequestOptions): Promise<ApiToken> {
+    return this.json('DELETE', `/v1/tokens/${encodeURIComponent(name)}`, undefined, options);
   }
 
   // ---- the original calls ----

@@ -174,3 +174,18 @@ export interface WaitResult {
   done: boolean;
   job: JobDetail;
 }
+
+export type TokenRole = 'viewer' | 'operator' | 'admin';
+
+/** An API token as listed: never its secret. */
+export interface ApiToken {
+  name: string;
+  role: TokenRole;
+  created_at: string | null;
+  revoked_at: string | null;
+}
+
+/** `POST /v1/tokens`: the new token with its secret, shown this once. */
+export interface CreatedApiToken extends ApiToken {
+  token: string;
+}

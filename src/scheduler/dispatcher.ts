@@ -90,6 +90,10 @@ export class Dispatcher implements JobEvents {
     this.schedulePass();
   }
 
+  attemptRevived(job: JobRecord): void {
+    this.placed.set(job.id, { job, workerId: job.workerId });
+  }
+
   requeued(job: JobRecord): void {
     this.placed.delete(job.id);
     this.enqueue(job);

@@ -286,6 +286,26 @@ export class Store {
   }
 
   /**
+   * lost → running, for an attempt whose worker came back still running it (its lease had run
+   * out, and the job was not retried elsewhere). Undefined when the job has moved on since.
+   */
+  async reviveLost(jobId: string, attempt: number, workerId: string, now: number): Promise<JobRecord | undefined> {
+    const [jobs] = await this.writer.runRows([
+      this.db
+        .updateTable('jobs')
+        .set({ state: 'running', finished_at: null, error: '', updated_at: now })
+        .where('id', '=', jobId)
+        .where('attempt', '=', attempt)
+        .where('worker_id', '=', workerId)
+        .where('state', '=', 'lost')
+        .returningAll()
+        .compile(),
+      this.attemptUpdate(jobId, attempt, workerId, ['lost'], { state: 'running', finished_at: null, error: '' }),
+    ]);
+    return firstJob(jobs!);
+  }
+
+  /**
    * queued → dispatched on `workerId`, for the job and its current attempt, if the job is
    * still queued at that attempt. False when it is not (stopped meanwhile, or another
    * dispatcher got there first): the caller must not start it. Otherwise the job as stored.
