@@ -142,6 +142,23 @@ describe('chaos', () => {
     await Promise.all([worker.kill(), scheduler.kill()]);
   });
 
+  it('jobs placed on a worker that died a moment ago (not yet marked down) go back to the queue and run elsewhere', async () => {
+    const scheduler = await startScheduler(); // the default 10 s TTL: the dead worker still looks up
+    const jobs = jobsDir(scripts);
+    const [dead, alive] = await Promise.all([startWorker(scheduler, { jobsDir: jobs }), startWorker(scheduler, { jobsDir: jobs })]);
+    await dead.kill('SIGKILL');
+    const ids: string[] = [];
+    for (let i = 0; i < 6; i++) ids.push(String((await post(`${scheduler.api}/v1/jobs`, { command: 'bash', path: 'once.sh', env: { RUN_LOG: '/dev/null' } })).json.id));
+    for (const id of ids) {
+      const done = await waitForFinal(scheduler.api, id);
+      assert.equal(done.state, 'succeeded', JSON.stringify(done));
+      assert.equal(done.worker_id, alive.id);
+    }
+    // Some were placed on the dead worker first, found it unreachable, and were queued again.
+    assert.ok(scheduler.logs.some((l) => l.msg === 'job back in the queue' && String(l.reason).startsWith(`worker ${dead.id} could not be reached`)), 'a job went back to the queue');
+    await Promise.all([alive.kill(), scheduler.kill()]);
+  });
+
   it('SIGTERM drains a worker: no new placements there, its running job finishes, then it exits 0', async () => {
     const scheduler = await startScheduler({ args: FAST_LIVENESS });
     const jobs = jobsDir(scripts);

@@ -12,6 +12,8 @@ import type { JobRecord, Store } from './store/store.js';
 const START_TIMEOUT_MS = 5_000;
 /** After a worker refused a start for lack of room, look again this much later (its count may lag ours). */
 const REFUSED_RETRY_MS = 500;
+// grpc-js's words for a call that failed before any connection to the worker existed.
+const NEVER_CONNECTED = /No connection established|ECONNREFUSED/;
 
 export type DispatchResult =
   | { kind: 'dispatched'; job: JobRecord }
@@ -260,7 +262,15 @@ export class Dispatcher implements JobEvents {
       this.log.info(attempt, 'job dispatched');
       return { kind: 'dispatched', job: dispatched };
     } catch (err) {
-      if (isServiceError(err) && err.code === GrpcStatus.RESOURCE_EXHAUSTED) return this.refused(dispatched, workerId, err.details);
+      if (isServiceError(err) && err.code === GrpcStatus.RESOURCE_EXHAUSTED) {
+        return this.backToQueue(dispatched, workerId, `worker ${workerId} refused it for lack of room (${err.details}); waiting for a free slot`);
+      }
+      // A placed job whose worker could not even be connected to never reached it: another
+      // worker may take it. (A pinned job answers the caller instead; a call cut off after it was
+      // sent is not retried here, since the worker may have started the job.)
+      if (job.pinnedWorker === '' && isServiceError(err) && err.code === GrpcStatus.UNAVAILABLE && NEVER_CONNECTED.test(err.details)) {
+        return this.backToQueue(dispatched, workerId, `worker ${workerId} could not be reached (${err.details.split('.')[0]}); waiting for another placement`);
+      }
       const error = err instanceof BatonError ? err : fromWorkerCallError(err, channel?.who ?? `worker ${workerId}`);
       await this.applier.apply(job.id, job.attempt, workerId, { state: 'failed', error: error.message }).catch((e: unknown) => this.log.error({ ...attempt, err: e }, 'cannot record job state'));
       return { kind: 'failed', job: { ...dispatched, state: 'failed', error: error.message }, error };
@@ -269,9 +279,8 @@ export class Dispatcher implements JobEvents {
     }
   }
 
-  /** The worker had no room after all (its own count is the last word): back to the queue, not failed. */
-  private async refused(job: JobRecord, workerId: string, details: string): Promise<DispatchResult> {
-    const reason = `worker ${workerId} refused it for lack of room (${details}); waiting for a free slot`;
+  /** The job never started on the worker (no room there after all, or no connection): back to the queue, not failed. */
+  private async backToQueue(job: JobRecord, workerId: string, reason: string): Promise<DispatchResult> {
     this.log.info({ job_id: job.id, attempt: job.attempt, worker_id: workerId, reason }, 'job back in the queue');
     const queued = await this.store.returnToQueue(job.id, job.attempt, workerId, reason, Date.now()).catch((err: unknown) => {
       this.log.error({ job_id: job.id, err }, 'cannot put a refused job back in the queue');
