@@ -160,23 +160,4 @@ describe('liveness and retries', () => {
     assert.match(String(done.error), /stopped answering/);
     assert.equal((done.attempts as Json[]).length, 1);
   });
-
-  it('a worker that comes back is told to stop the job that was marked lost, which stays lost', async () => {
-    const scheduler = await startScheduler({ args: ['--heartbeat-interval', '200ms', '--heartbeat-ttl', '1s'] });
-    const frozen = await startWorker(scheduler, { jobsDir: jobsDir(scripts) });
-    const res = await submit(scheduler, { command: 'bash', path: 'long.sh' });
-    const id = String(res.json.id);
-    await whenState(scheduler, id, 'running');
-    // Stopped, not killed: its job keeps running, and it resumes with its lease long gone.
-    frozen.child.kill('SIGSTOP');
-    try {
-      assert.equal((await waitForFinal(scheduler.api, id)).state, 'lost');
-    } finally {
-      frozen.child.kill('SIGCONT');
-    }
-    await scheduler.waitForLog((l) => l.msg === 'stopping a job the returning worker still runs' && l.job_id === id);
-    await eventually(async () => (frozen.logs.filter((l) => l.msg === 'worker registered').length >= 2 ? true : undefined), 'the worker to register again');
-    await frozen.waitForLog((l) => l.job_id === id && l.msg === 'job stopped');
-    assert.equal((await job(scheduler, id)).state, 'lost');
-  });
 });
