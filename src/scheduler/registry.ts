@@ -10,6 +10,9 @@ import { parseRunId, type JobStatusApplier } from './job-status.js';
 import type { JobRecord, Store, WorkerRecord, WorkerState } from './store/store.js';
 import { WorkerChannel } from './worker-channel.js';
 
+
+// Workers retry registration at least every 2 s (src/worker/backoff.ts): more than twice that.
+const RESTART_GRACE_MIN_MS = 5_000;
 export interface WorkerEntry extends WorkerRecord {
   /** Jobs running, as the worker's last heartbeat said. */
   running: number;
@@ -65,13 +68,14 @@ export class Registry {
     const every = Math.max(100, Math.min(1000, Math.floor(this.heartbeatTtlMs / 4)));
     this.sweepTimer = setInterval(() => this.sweep(Date.now()), every);
     this.sweepTimer.unref();
-    // Workers from an earlier run get one TTL from now to register again; then their jobs are lost.
+    // Workers from an earlier run get a grace to register again (a TTL, and at least long enough
+    // for their registration retries, every 2 s at most); then their jobs are lost.
     this.restartTimer = setTimeout(() => {
       const now = Date.now();
       for (const w of this.workers.values()) {
         if (w.state === 'down' && !w.channel) this.events?.workerLost(w.id, `worker ${w.id} did not come back after the scheduler restarted (no heartbeat for ${seconds(now - w.lastHeartbeatAt)})`);
       }
-    }, this.heartbeatTtlMs);
+    }, Math.max(this.heartbeatTtlMs, RESTART_GRACE_MIN_MS));
     this.restartTimer.unref();
   }
 

@@ -5,7 +5,9 @@ export interface BackoffPolicy {
   jitter: number;
 }
 
-export const REGISTRATION_BACKOFF: BackoffPolicy = { initialMs: 250, maxMs: 5_000, jitter: 0.2 };
+// Capped at 2 s: a restarted scheduler hears from every worker within ~2 s, well inside the
+// grace it gives them (registry.ts), and a thousand workers retrying every 2 s is no load.
+export const REGISTRATION_BACKOFF: BackoffPolicy = { initialMs: 250, maxMs: 2_000, jitter: 0.2 };
 
 /**
  * Delay before retry number `attempt` (0 for the first retry): doubling from
