@@ -176,8 +176,9 @@ export class Registry {
     w.lastHeartbeatAt = Date.now();
     w.running = running;
     // The stored time only matters after a scheduler restart (how long a worker has been
-    // silent); a write per heartbeat cost a tenth of the scheduler's CPU at 1,000 workers.
-    if (w.lastHeartbeatAt - (this.persistedAt.get(id) ?? 0) >= this.heartbeatTtlMs / 4) this.persist(w);
+    // silent and the "no heartbeat for Ns" message): once per TTL is enough, and each write
+    // costs CPU that 1,000 workers heartbeating every second multiply.
+    if (w.lastHeartbeatAt - (this.persistedAt.get(id) ?? 0) >= this.heartbeatTtlMs) this.persist(w);
     // A worker shutting down says so; only an admin (or its next registration) takes it out of draining.
     if (draining && w.drainingBy === '') this.setDraining(id, true, SELF);
     return true;
