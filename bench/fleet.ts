@@ -4,7 +4,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { startScheduler, startWorker, jobsDir, cleanUp, type SchedulerHandle } from '../test/support/cluster.js';
+import { startScheduler, startWorker, jobsDir, cleanUp, freePort, type LogLine, type SchedulerHandle, type WorkerHandle } from '../test/support/cluster.js';
 import { allJobs, get, lastRecorded, post, waitIdle } from './http.js';
 import { cpuSeconds, dropLogs, rssMiB } from './proc.js';
 import { fmt, type Row, type Section } from './report.js';
@@ -18,6 +18,9 @@ const HEARTBEAT_WORKERS = Number(process.env.BENCH_HEARTBEAT_WORKERS ?? 1000);
 const HEARTBEAT_SECONDS = Number(process.env.BENCH_HEARTBEAT_SECONDS ?? 20);
 const QUEUE_JOBS = Number(process.env.BENCH_QUEUE_JOBS ?? 100_000);
 const IDLE_SAMPLES = Number(process.env.BENCH_IDLE_SAMPLES ?? 200);
+const RECONNECT_ROUNDS = Number(process.env.BENCH_RECONNECT_ROUNDS ?? 5);
+/** How long the scheduler stays dead in each round: long enough for the workers' backoff to reach its cap. */
+const RECONNECT_DOWN_MS = 4_000;
 
 const SIM = fileURLToPath(new URL('./sim/sim-workers.js', import.meta.url));
 /** Simulated workers per process: a few processes share the load of a thousand servers. */
@@ -147,7 +150,33 @@ async function idleLatency(): Promise<Row[]> {
   ];
 }
 
-export const FLEET_SCENARIOS = { dispatch, heartbeats, queue, 'idle-latency': idleLatency } as const;
+/**
+ * Two real workers; the scheduler SIGKILLed, left dead for a while, restarted on the same
+ * port and data folder: from its "scheduler ready" to each worker's next "worker registered"
+ * (both log times, same machine). What the workers' registration backoff cap costs.
+ */
+async function reconnect(): Promise<Row[]> {
+  const args = ['--grpc', `127.0.0.1:${await freePort()}`];
+  let scheduler = await startScheduler({ args });
+  const workers: WorkerHandle[] = [await startWorker(scheduler), await startWorker(scheduler)];
+  const registered = (l: LogLine): boolean => l.msg === 'worker registered';
+  const times: number[] = [];
+  for (let round = 0; round < RECONNECT_ROUNDS; round++) {
+    const before = workers.map((w) => new Set(w.logs.filter(registered)));
+    await scheduler.kill('SIGKILL');
+    await new Promise((r) => setTimeout(r, RECONNECT_DOWN_MS));
+    scheduler = await startScheduler({ dataDir: scheduler.dataDir, args });
+    const ready = Date.parse(String((await scheduler.waitForLog((l) => l.msg === 'scheduler ready')).time));
+    const again = await Promise.all(workers.map((w, i) => w.waitForLog((l) => registered(l) && !before[i]!.has(l))));
+    times.push(...again.map((l) => Date.parse(String(l.time)) - ready));
+  }
+  await stopAll();
+  return [
+    { measure: `scheduler SIGKILLed, ${RECONNECT_DOWN_MS / 1000} s down, restarted: its ready → a worker registered again (${times.length} samples)`, figure: `p50 ${fmt(percentile(times, 50) / 1000, 2)} s, max ${fmt(Math.max(...times) / 1000, 2)} s`, target: 'reported' },
+  ];
+}
+
+export const FLEET_SCENARIOS = { dispatch, heartbeats, queue, 'idle-latency': idleLatency, reconnect } as const;
 
 export async function fleet(only?: keyof typeof FLEET_SCENARIOS): Promise<Section> {
   const rows: Row[] = [];
@@ -158,7 +187,7 @@ export async function fleet(only?: keyof typeof FLEET_SCENARIOS): Promise<Sectio
   }
   return {
     title: 'Fleet: the scheduler alone, and idle latency (issue 3)',
-    method: `Simulated workers (bench/sim/sim-workers.ts) speak the real worker gRPC protocol over plaintext on loopback (the scheduler runs \`--insecure\`, heartbeats every 1 s), register, heartbeat, and finish each job at once (RUNNING then SUCCEEDED on WatchJobs). Dispatch: ${fmt(DISPATCH_JOBS)} jobs (\`BENCH_DISPATCH_JOBS\`) through \`POST /v1/jobs/batch\` in batches of ${BATCH} (\`BENCH_BATCH\`), ${BATCHES_IN_FLIGHT} in flight, placed by the scheduler over ${DISPATCH_WORKERS} simulated workers, timed to the last recorded exit. Heartbeats: ${fmt(HEARTBEAT_WORKERS)} workers (\`BENCH_HEARTBEAT_WORKERS\`), scheduler CPU from /proc/<pid>/stat over ${HEARTBEAT_SECONDS} s. Queue: ${fmt(QUEUE_JOBS)} jobs (\`BENCH_QUEUE_JOBS\`) with no worker registered. Idle latency: ${IDLE_SAMPLES} jobs (\`BENCH_IDLE_SAMPLES\`) one at a time on a scheduler with two real workers (mTLS), from the client's clock before \`POST /v1/jobs\` to the attempt's \`started_at\` (the worker's clock, same machine).`,
+    method: `Simulated workers (bench/sim/sim-workers.ts) speak the real worker gRPC protocol over plaintext on loopback (the scheduler runs \`--insecure\`, heartbeats every 1 s), register, heartbeat, and finish each job at once (RUNNING then SUCCEEDED on WatchJobs). Dispatch: ${fmt(DISPATCH_JOBS)} jobs (\`BENCH_DISPATCH_JOBS\`) through \`POST /v1/jobs/batch\` in batches of ${BATCH} (\`BENCH_BATCH\`), ${BATCHES_IN_FLIGHT} in flight, placed by the scheduler over ${DISPATCH_WORKERS} simulated workers, timed to the last recorded exit. Heartbeats: ${fmt(HEARTBEAT_WORKERS)} workers (\`BENCH_HEARTBEAT_WORKERS\`), scheduler CPU from /proc/<pid>/stat over ${HEARTBEAT_SECONDS} s. Queue: ${fmt(QUEUE_JOBS)} jobs (\`BENCH_QUEUE_JOBS\`) with no worker registered. Idle latency: ${IDLE_SAMPLES} jobs (\`BENCH_IDLE_SAMPLES\`) one at a time on a scheduler with two real workers (mTLS), from the client's clock before \`POST /v1/jobs\` to the attempt's \`started_at\` (the worker's clock, same machine). Reconnect: ${RECONNECT_ROUNDS} rounds (\`BENCH_RECONNECT_ROUNDS\`) of SIGKILL, ${RECONNECT_DOWN_MS / 1000} s down and restart of the scheduler with two real workers, from its \`scheduler ready\` log line to each worker's next \`worker registered\`.`,
     rows,
   };
 }

@@ -11,7 +11,7 @@ import type { JobRecord, Store, WorkerRecord, WorkerState } from './store/store.
 import { WorkerChannel } from './worker-channel.js';
 
 
-// Workers retry registration at least every 2 s (src/worker/backoff.ts): more than twice that.
+// Workers retry registration (and failed heartbeats) at least every second (src/worker/backoff.ts): five times that.
 const RESTART_GRACE_MIN_MS = 5_000;
 export interface WorkerEntry extends WorkerRecord {
   /** Jobs running, as the worker's last heartbeat said. */
@@ -69,7 +69,7 @@ export class Registry {
     this.sweepTimer = setInterval(() => this.sweep(Date.now()), every);
     this.sweepTimer.unref();
     // Workers from an earlier run get a grace to register again (a TTL, and at least long enough
-    // for their registration retries, every 2 s at most); then their jobs are lost.
+    // for their registration retries, every second at most); then their jobs are lost.
     this.restartTimer = setTimeout(() => {
       const now = Date.now();
       for (const w of this.workers.values()) {

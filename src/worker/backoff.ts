@@ -5,9 +5,10 @@ export interface BackoffPolicy {
   jitter: number;
 }
 
-// Capped at 2 s: a restarted scheduler hears from every worker within ~2 s, well inside the
-// grace it gives them (registry.ts), and a thousand workers retrying every 2 s is no load.
-export const REGISTRATION_BACKOFF: BackoffPolicy = { initialMs: 250, maxMs: 2_000, jitter: 0.2 };
+// Capped at 1 s (the worker's channel to the scheduler reconnects as often, worker.ts): a
+// restarted scheduler hears from every worker within ~1 s, well inside the grace it gives them
+// (registry.ts), and a thousand workers retrying once a second is no load.
+export const REGISTRATION_BACKOFF: BackoffPolicy = { initialMs: 250, maxMs: 1_000, jitter: 0.2 };
 
 /**
  * Delay before retry number `attempt` (0 for the first retry): doubling from

@@ -111,13 +111,21 @@ export class Registration {
     return undefined;
   }
 
-  /** Returns when the scheduler no longer knows this worker, or when stopped. */
+  /**
+   * Returns when the scheduler no longer knows this worker, or when stopped. After a failed
+   * heartbeat the next one goes on the registration backoff (capped below the interval), so a
+   * restarted scheduler hears from this worker, and answers NOT_FOUND, within about a second.
+   */
   private async heartbeatUntilForgotten(intervalMs: number): Promise<void> {
     const { schedulerAddress, log } = this.options;
-    while (await this.pause(intervalMs)) {
+    let failures = 0;
+    while (await this.pause(failures === 0 ? intervalMs : Math.min(intervalMs, backoffDelayMs(failures - 1, Math.random())))) {
       try {
-        await this.sendHeartbeat(this.abort.signal, Math.max(intervalMs, 1_000));
+        // Once one has failed, the next waits for the channel to reconnect rather than failing at once.
+        await this.sendHeartbeat(this.abort.signal, Math.max(intervalMs, 1_000), failures > 0);
+        failures = 0;
       } catch (err) {
+        failures++;
         if (this.abort.signal.aborted) return;
         if (isServiceError(err) && err.code === GrpcStatus.NOT_FOUND) {
           log.warn({ scheduler: schedulerAddress }, 'the scheduler does not know this worker (it may have restarted); registering again');
@@ -128,10 +136,10 @@ export class Registration {
     }
   }
 
-  private sendHeartbeat(signal: AbortSignal, timeoutMs: number): Promise<unknown> {
+  private sendHeartbeat(signal: AbortSignal, timeoutMs: number, waitForReady = false): Promise<unknown> {
     const { client, workerId, activeJobCount } = this.options;
     return unaryCall(signal, timeoutMs, (options, callback) =>
-      client.heartbeat({ workerId, running: activeJobCount(), draining: this.draining }, new Metadata(), options, callback),
+      client.heartbeat({ workerId, running: activeJobCount(), draining: this.draining }, new Metadata({ waitForReady }), options, callback),
     );
   }
 

@@ -25,12 +25,16 @@ import { JobTable } from './job-table.js';
 import { JobsFolder } from './jobs-folder.js';
 import { RunJournal } from './journal/run-journal.js';
 import { OutputFiles } from './output-files.js';
+import { REGISTRATION_BACKOFF } from './backoff.js';
 import { Registration } from './registration.js';
 import { Runner } from './runner.js';
 import type { LimitPolicy } from './sandbox/limits.js';
 import { Sandbox } from './sandbox/sandbox.js';
 import { SpawnerClient } from './spawner/spawner-client.js';
 import { WatchHub } from './watch-hub.js';
+
+/** The channel to the scheduler reconnects as often as registration retries (not every 2 s), so a restarted scheduler is found within ~1 s. */
+const SCHEDULER_CHANNEL_OPTIONS: grpc.ChannelOptions = { ...CHANNEL_OPTIONS, 'grpc.max_reconnect_backoff_ms': REGISTRATION_BACKOFF.maxMs };
 
 const WORKER_SERVICE_NAME = 'baton.v1.WorkerService';
 const OUTPUT_MAX_AGE_MS = 7 * 24 * 3_600_000;
@@ -125,7 +129,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
 
   let client: SchedulerServiceClient;
   try {
-    client = new SchedulerServiceClient(options.scheduler, clientCredentials(options.scheduler, options.security, SCHEDULER_IDENTITY), CHANNEL_OPTIONS);
+    client = new SchedulerServiceClient(options.scheduler, clientCredentials(options.scheduler, options.security, SCHEDULER_IDENTITY), SCHEDULER_CHANNEL_OPTIONS);
   } catch (err) {
     server.forceShutdown();
     throw err;
