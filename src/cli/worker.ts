@@ -2,6 +2,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { argument } from './arguments.js';
 import { applyConfigFile, parseBytes, parseDuration, parseLabels, parsePositiveInt } from '../common/options.js';
 import { createLogger } from '../common/logger.js';
+import { schedulerAddresses } from '../common/net.js';
 import { parseCpu, parseIoLimits, parseMemory, parsePids, type Limits } from '../worker/sandbox/limits.js';
 import { DEFAULT_ENV_ALLOW } from '../worker/sandbox/sandbox.js';
 import type { RunningWorker } from '../worker/worker.js';
@@ -74,7 +75,7 @@ export function workerCommand(): Command {
       .addOption(new Option('--id <id>', 'worker id (default: the name in --tls-cert; with --insecure, kept in <data-dir>/worker-id, created on first start)').env('BATON_WORKER_ID'))
       .addOption(new Option('--listen <host:port>', 'gRPC address to listen on; port 0 picks a free port').default('127.0.0.1:7072').env('BATON_WORKER_LISTEN'))
       .addOption(new Option('--advertise <host:port>', 'address the scheduler dials (default: the address actually bound)').env('BATON_WORKER_ADVERTISE'))
-      .addOption(new Option('--scheduler <host:port>', "the scheduler's gRPC address").default('127.0.0.1:7071').env('BATON_SCHEDULER'))
+      .addOption(new Option('--scheduler <host:port[,…]>', "the scheduler's gRPC address; several, comma-separated, for schedulers sharing a PostgreSQL store (the worker fails over between them)").default('127.0.0.1:7071').env('BATON_SCHEDULER'))
       .addOption(new Option('--data-dir <dir>', 'worker id and job output files').default('./.baton/worker').env('BATON_WORKER_DATA_DIR'))
       .addOption(new Option('--jobs-dir <dir>', "folder holding the job scripts; a job's path and cwd must stay inside it").default('./jobs').env('BATON_JOBS_DIR'))
       .addOption(new Option('--capacity <n>', 'jobs run at the same time; more are refused').default(16).argParser(argument(parsePositiveInt)).env('BATON_WORKER_CAPACITY'))
@@ -134,7 +135,7 @@ Example:
     .action(async (_options: unknown, command: Command) => {
       applyConfigFile(command, 'worker');
       const opts = command.opts<WorkerCliOptions>();
-      const security = await resolveSecurity(opts, 'worker', [opts.listen, opts.scheduler], opts.id ?? storedWorkerId(opts.dataDir));
+      const security = await resolveSecurity(opts, 'worker', [opts.listen, ...schedulerAddresses(opts.scheduler)], opts.id ?? storedWorkerId(opts.dataDir));
       // Loaded here, not at the top: every other `baton` command starts faster without the worker's modules.
       const { startWorker } = await import('../worker/worker.js');
       const worker = await startWorker({

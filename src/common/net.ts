@@ -14,3 +14,10 @@ export function joinHostPort(host: string, port: number): string {
 export function isLoopbackHost(host: string): boolean {
   return host === 'localhost' || host === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
 }
+
+/** `host:port[,host:port…]` as a list; an empty entry is refused. */
+export function schedulerAddresses(list: string): string[] {
+  const addresses = list.split(',').map((a) => a.trim());
+  if (addresses.some((a) => a === '')) throw new Error(`scheduler addresses "${list}": an entry is empty (give host:port, or several separated by commas)`);
+  return addresses;
+}

@@ -9,10 +9,18 @@ import { backoffDelayMs } from './backoff.js';
 const REGISTER_DEADLINE_MS = 5_000;
 // Used when the scheduler answers without an interval.
 const DEFAULT_HEARTBEAT_INTERVAL_MS = 5_000;
+/** With other schedulers to try, this many failed heartbeats in a row move the worker to the next one. */
+const FAILOVER_AFTER_FAILURES = 2;
+
+/** One scheduler the worker may register with. */
+export interface SchedulerEndpoint {
+  address: string;
+  client: SchedulerServiceClient;
+}
 
 export interface RegistrationOptions {
-  client: SchedulerServiceClient;
-  schedulerAddress: string;
+  /** Tried in turn: a registration that fails, or heartbeats that keep failing, move on to the next. */
+  schedulers: readonly SchedulerEndpoint[];
   workerId: string;
   /** Where the scheduler dials this worker. */
   address: string;
@@ -34,8 +42,23 @@ export class Registration {
   private loop: Promise<void> | undefined;
   private draining = false;
   private registered = false;
+  /** Index into `schedulers` of the one this worker talks to now. */
+  private current = 0;
 
-  constructor(private readonly options: RegistrationOptions) {}
+  constructor(private readonly options: RegistrationOptions) {
+    if (options.schedulers.length === 0) throw new Error('a worker needs at least one scheduler address');
+  }
+
+  private get scheduler(): SchedulerEndpoint {
+    return this.options.schedulers[this.current]!;
+  }
+
+  /** Moves on to the next scheduler of the list (the same one when there is only one). */
+  private failOver(): void {
+    const from = this.scheduler.address;
+    this.current = (this.current + 1) % this.options.schedulers.length;
+    if (this.scheduler.address !== from) this.options.log.warn({ scheduler: this.scheduler.address, previous: from }, 'trying the next scheduler');
+  }
 
   start(): void {
     this.loop ??= this.run().catch((err: unknown) => this.options.log.error({ err }, 'registration loop failed; the scheduler will not hear from this worker'));
@@ -57,13 +80,14 @@ export class Registration {
     try {
       await this.sendHeartbeat(this.abort.signal, 2_000);
     } catch (err) {
-      this.options.log.warn({ scheduler: this.options.schedulerAddress, err: describe(err) }, 'could not tell the scheduler this worker is draining');
+      this.options.log.warn({ scheduler: this.scheduler.address, err: describe(err) }, 'could not tell the scheduler this worker is draining');
     }
   }
 
   /** Tells the scheduler this worker is leaving; a failure is logged, not thrown (the scheduler's heartbeat timeout covers it). */
   async deregister(timeoutMs: number): Promise<void> {
-    const { client, workerId, schedulerAddress, log } = this.options;
+    const { workerId, log } = this.options;
+    const { client, address: schedulerAddress } = this.scheduler;
     try {
       await unaryCall(new AbortController().signal, timeoutMs, (options, callback) =>
         client.deregisterWorker({ workerId }, new Metadata(), options, callback),
@@ -89,8 +113,9 @@ export class Registration {
 
   /** Resolves with the heartbeat interval, or undefined when stopped first. */
   private async registerUntilAnswered(): Promise<number | undefined> {
-    const { client, schedulerAddress, workerId, address, labels, capacity, version, knownJobs, log } = this.options;
+    const { workerId, address, labels, capacity, version, knownJobs, log } = this.options;
     for (let attempt = 0; !this.abort.signal.aborted; attempt++) {
+      const { client, address: schedulerAddress } = this.scheduler;
       try {
         const response = await unaryCall<RegisterWorkerResponse>(this.abort.signal, REGISTER_DEADLINE_MS, (options, callback) =>
           client.registerWorker({ workerId, address, labels, capacity, jobs: knownJobs(), version }, new Metadata(), options, callback),
@@ -105,6 +130,7 @@ export class Registration {
           { scheduler: schedulerAddress, err: describe(err), retry_in_ms: delayMs, attempt: attempt + 1 },
           'cannot register with the scheduler; retrying (is it running at this address?)',
         );
+        this.failOver();
         if (!(await this.pause(delayMs))) return undefined;
       }
     }
@@ -117,7 +143,8 @@ export class Registration {
    * restarted scheduler hears from this worker, and answers NOT_FOUND, within about a second.
    */
   private async heartbeatUntilForgotten(intervalMs: number): Promise<void> {
-    const { schedulerAddress, log } = this.options;
+    const { log } = this.options;
+    const schedulerAddress = this.scheduler.address;
     let failures = 0;
     while (await this.pause(failures === 0 ? intervalMs : Math.min(intervalMs, backoffDelayMs(failures - 1, Math.random())))) {
       try {
@@ -131,13 +158,19 @@ export class Registration {
           log.warn({ scheduler: schedulerAddress }, 'the scheduler does not know this worker (it may have restarted); registering again');
           return;
         }
+        if (this.options.schedulers.length > 1 && failures >= FAILOVER_AFTER_FAILURES) {
+          log.warn({ scheduler: schedulerAddress, err: describe(err), failures }, 'heartbeats keep failing; registering with the next scheduler');
+          this.failOver();
+          return;
+        }
         log.warn({ scheduler: schedulerAddress, err: describe(err) }, 'heartbeat failed; will keep trying');
       }
     }
   }
 
   private sendHeartbeat(signal: AbortSignal, timeoutMs: number, waitForReady = false): Promise<unknown> {
-    const { client, workerId, activeJobCount } = this.options;
+    const { workerId, activeJobCount } = this.options;
+    const { client } = this.scheduler;
     return unaryCall(signal, timeoutMs, (options, callback) =>
       client.heartbeat({ workerId, running: activeJobCount(), draining: this.draining }, new Metadata({ waitForReady }), options, callback),
     );

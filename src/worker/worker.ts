@@ -12,7 +12,7 @@ import {
   type GrpcSecurity,
 } from '../common/grpc.js';
 import { createLogger, type Logger } from '../common/logger.js';
-import { joinHostPort, splitHostPort } from '../common/net.js';
+import { joinHostPort, schedulerAddresses, splitHostPort } from '../common/net.js';
 import { packageVersion } from '../common/package-root.js';
 import { SchedulerServiceClient } from '../gen/baton/v1/scheduler.js';
 import { WorkerServiceService } from '../gen/baton/v1/worker.js';
@@ -26,7 +26,7 @@ import { JobsFolder } from './jobs-folder.js';
 import { RunJournal } from './journal/run-journal.js';
 import { OutputFiles } from './output-files.js';
 import { REGISTRATION_BACKOFF } from './backoff.js';
-import { Registration } from './registration.js';
+import { Registration, type SchedulerEndpoint } from './registration.js';
 import { Runner } from './runner.js';
 import type { LimitPolicy } from './sandbox/limits.js';
 import { Sandbox } from './sandbox/sandbox.js';
@@ -50,7 +50,7 @@ export interface WorkerOptions {
   listen: string;
   /** host:port the scheduler dials; default: the address actually bound. */
   advertise?: string;
-  /** The scheduler's gRPC host:port. */
+  /** The scheduler's gRPC host:port, or several, comma-separated (schedulers sharing one PostgreSQL store): the worker fails over between them. */
   scheduler: string;
   dataDir: string;
   /** The folder every job's path, cwd and relative command must stay inside; it must exist. */
@@ -127,17 +127,19 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
   const runAs = sandbox.runAs ? `${sandbox.runAs.user}:${sandbox.runAs.group}` : 'the worker user';
   log.info({ address, advertise, jobs_dir: jobsFolder.root, capacity: options.capacity, run_as: runAs }, 'worker ready');
 
-  let client: SchedulerServiceClient;
+  let schedulers: SchedulerEndpoint[];
   try {
-    client = new SchedulerServiceClient(options.scheduler, clientCredentials(options.scheduler, options.security, SCHEDULER_IDENTITY), SCHEDULER_CHANNEL_OPTIONS);
+    schedulers = schedulerAddresses(options.scheduler).map((address) => ({
+      address,
+      client: new SchedulerServiceClient(address, clientCredentials(address, options.security, SCHEDULER_IDENTITY), SCHEDULER_CHANNEL_OPTIONS),
+    }));
   } catch (err) {
     server.forceShutdown();
     throw err;
   }
   spawner.start();
   const registration = new Registration({
-    client,
-    schedulerAddress: options.scheduler,
+    schedulers,
     workerId,
     address: advertise,
     labels: options.labels,
@@ -172,7 +174,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
       await registration.stop();
       await registration.deregister(DEREGISTER_TIMEOUT_MS);
       await shutdownServer(server, SERVER_SHUTDOWN_TIMEOUT_MS);
-      client.close();
+      for (const s of schedulers) s.client.close();
       log.info('worker stopped');
     })());
 
