@@ -4,6 +4,7 @@ import type { Logger } from '../common/logger.js';
 import { StartJobRequest } from '../gen/baton/v1/worker.js';
 import { runId, type JobEvents, type JobStatusApplier } from './job-status.js';
 import type { EventBus } from './events.js';
+import { isFinal } from './job-state.js';
 import { formatLabels, place, type Placement, type WorkerSnapshot } from './placement.js';
 import type { Registry } from './registry.js';
 import type { JobRecord, Store } from './store/store.js';
@@ -51,6 +52,8 @@ export class Dispatcher implements JobEvents {
   private readonly starting = new Set<string>();
   private passScheduled = false;
   private closed = false;
+  /** False until `start`: a follower of a shared store neither queues nor places (the leader does). */
+  leading = false;
 
   constructor(
     private readonly store: Store,
@@ -62,6 +65,7 @@ export class Dispatcher implements JobEvents {
 
   /** Rebuilds the queue and the per-worker counts from the store; retries waiting for their time are re-armed. */
   async start(): Promise<void> {
+    this.leading = true;
     for (const job of await this.store.listActiveJobs()) {
       if (job.state === 'queued') this.enqueue(job);
       else this.placed.set(job.id, { job, workerId: job.workerId });
@@ -87,16 +91,19 @@ export class Dispatcher implements JobEvents {
   }
 
   attemptEnded(jobId: string, workerId: string): void {
+    if (!this.leading) return;
     if (this.placed.get(jobId)?.workerId === workerId) this.placed.delete(jobId);
     if (workerId === '') this.dequeue(jobId); // stopped while queued
     this.schedulePass();
   }
 
   attemptRevived(job: JobRecord): void {
+    if (!this.leading) return;
     this.placed.set(job.id, { job, workerId: job.workerId });
   }
 
   requeued(job: JobRecord): void {
+    if (!this.leading) return;
     this.placed.delete(job.id);
     this.enqueue(job);
     this.schedulePass();
@@ -109,6 +116,7 @@ export class Dispatcher implements JobEvents {
    * back to the queue and a `running` one is lost (and retried if its policy says so).
    */
   workerUp(workerId: string, reported?: ReadonlySet<string>): void {
+    if (!this.leading) return;
     if (reported) {
       for (const [jobId, { job, workerId: on }] of this.placed) {
         if (on !== workerId || this.starting.has(jobId) || reported.has(runId(jobId, job.attempt))) continue;
@@ -152,9 +160,44 @@ export class Dispatcher implements JobEvents {
 
   /** The worker's lease ran out: every attempt placed there ends `lost` (and is retried if its policy says so). */
   workerLost(workerId: string, error: string): void {
+    if (!this.leading) return;
     for (const [jobId, { job, workerId: on }] of this.placed) {
       if (on !== workerId) continue;
       this.applier.apply(jobId, job.attempt, workerId, { state: 'lost', error }).catch((err: unknown) => this.log.error({ job_id: jobId, err }, 'cannot record a lost job'));
+    }
+  }
+
+  /**
+   * Shared store: another scheduler changed this job (created it, stopped it, retried it…);
+   * the queue and the slot counts follow the stored row.
+   */
+  async sync(jobId: string): Promise<void> {
+    if (!this.leading) return;
+    const job = (await this.store.getJob(jobId))?.job;
+    if (!job || job.runOn === 'all') return;
+    const placed = this.placed.get(jobId);
+    if (isFinal(job.state)) {
+      this.dequeue(jobId);
+      if (placed) this.attemptEnded(jobId, placed.workerId);
+    } else if (job.state === 'queued') {
+      // A job being placed here is still queued in the store until its dispatch commits.
+      if (!placed && this.queued.get(jobId)?.attempt !== job.attempt) {
+        this.enqueue(job);
+        this.schedulePass();
+      }
+    } else if (!placed || placed.workerId !== job.workerId) {
+      this.dequeue(jobId);
+      this.placed.set(jobId, { job, workerId: job.workerId });
+    }
+  }
+
+  /**
+   * Shared store, on taking the lead: a job the old leader recorded as dispatched may never
+   * have reached its worker. Each is asked about; one its worker does not know goes back to the queue.
+   */
+  verifyDispatched(): void {
+    for (const [jobId, { job, workerId }] of this.placed) {
+      if (job.state === 'dispatched' && !this.starting.has(jobId)) void this.unknownToWorker(jobId, job.attempt, workerId);
     }
   }
 

@@ -14,7 +14,17 @@ const PRUNE_EVERY = 1_000;
 export interface EventLogMap {
   /** An event stored with its id: what SSE streams send live. */
   recorded: [event: EventRecord];
+  /** Shared store: an event another scheduler stored (also announced as `recorded`). */
+  remote: [event: EventRecord];
 }
+
+/** Several schedulers share the store: events are announced to them, and theirs are read back. */
+export interface EventSharing {
+  announce(lastId: number): void;
+}
+
+/** Events read back per query while catching up. */
+const TAIL_BATCH = 1_000;
 
 /**
  * Turns the bus's job and worker changes into numbered, stored events. Changes that arrive
@@ -26,11 +36,22 @@ export class EventLog extends EventEmitter<EventLogMap> {
   private pending: Omit<EventRecord, 'id'>[] = [];
   private flushing: Promise<void> | undefined;
   private sincePrune = 0;
+  /** Shared store: the id of the last event announced as `recorded`, and the ids this scheduler stored past it. */
+  private tailId = 0;
+  private readonly mine = new Set<number>();
+  private tailing: Promise<void> | undefined;
+  private tailAgain = false;
 
+  /**
+   * With `sharing` (several schedulers on one PostgreSQL), events are announced from the
+   * store, in id order, whoever stored them: the store serialises appends, so ids commit in
+   * order and reading after the last id seen misses none.
+   */
   constructor(
     private readonly store: Store,
     bus: EventBus,
     private readonly log: Logger,
+    private readonly sharing?: EventSharing,
   ) {
     super();
     this.setMaxListeners(0);
@@ -43,9 +64,46 @@ export class EventLog extends EventEmitter<EventLogMap> {
     return this.store.eventsAfter(afterId, limit, filter);
   }
 
+  /** Shared store: live announcements start after the newest event stored now. */
+  async start(): Promise<void> {
+    if (this.sharing) this.tailId = await this.store.lastEventId();
+  }
+
   /** Resolves once every event added so far is stored and announced. */
   async flushed(): Promise<void> {
     while (this.flushing) await this.flushing;
+    while (this.tailing) await this.tailing;
+  }
+
+  /** Shared store: reads what was stored after the last event announced, and announces it. */
+  catchUp(): void {
+    if (this.tailing) {
+      this.tailAgain = true;
+      return;
+    }
+    this.tailing = this.tail().finally(() => {
+      this.tailing = undefined;
+      if (this.tailAgain) {
+        this.tailAgain = false;
+        this.catchUp();
+      }
+    });
+  }
+
+  private async tail(): Promise<void> {
+    try {
+      for (;;) {
+        const events = await this.store.eventsAfter(this.tailId, TAIL_BATCH);
+        for (const e of events) {
+          this.tailId = e.id;
+          this.emit('recorded', e);
+          if (!this.mine.delete(e.id)) this.emit('remote', e);
+        }
+        if (events.length < TAIL_BATCH) return;
+      }
+    } catch (err) {
+      this.log.error({ err, after_id: this.tailId }, 'cannot read stored events; SSE streams get them on the next announcement');
+    }
   }
 
   private add(kind: string, entityId: string, data: string): void {
@@ -58,7 +116,13 @@ export class EventLog extends EventEmitter<EventLogMap> {
     this.pending = [];
     try {
       const ids = await this.store.appendEvents(batch);
-      batch.forEach((e, i) => this.emit('recorded', { ...e, id: ids[i]! }));
+      if (this.sharing) {
+        for (const id of ids) this.mine.add(id);
+        this.sharing.announce(ids.at(-1)!);
+        this.catchUp();
+      } else {
+        batch.forEach((e, i) => this.emit('recorded', { ...e, id: ids[i]! }));
+      }
       this.sincePrune += batch.length;
       if (this.sincePrune >= PRUNE_EVERY) {
         this.sincePrune = 0;

@@ -21,6 +21,8 @@ const ASSUMED_DEFAULT_GRACE_MS = 10_000;
 const STOP_DEADLINE_SLACK_MS = 5_000;
 /** How long a stream may stay silent before its HTTP headers are committed (after that, a worker error can only cut the body short). */
 const STREAM_COMMIT_MS = 250;
+/** A follower answers a submission once the leader placed it, or after this long with the job still queued. */
+const LEADER_PLACEMENT_WAIT_MS = 3_000;
 /** What a caller refused for a full queue is told to wait. */
 const QUEUE_FULL_RETRY_AFTER_S = 5;
 
@@ -68,9 +70,12 @@ export class JobService {
     private readonly log: Logger,
   ) {
     // One listener for every /wait: each waiter is found by its job id.
-    bus.on('job', (job) => {
-      if (isFinal(job.state)) for (const wake of this.waiters.get(job.id) ?? []) wake();
-    });
+    bus.on('job', (job) => this.jobChanged(job.id));
+  }
+
+  /** Wakes the calls waiting on this job (they read it again). Shared store: also for changes other schedulers made. */
+  jobChanged(jobId: string): void {
+    for (const wake of this.waiters.get(jobId) ?? []) wake();
   }
 
   /** Wake-ups of `wait` calls, by job id. */
@@ -126,15 +131,26 @@ export class JobService {
     const now = Date.now();
     const planned = specs.map((spec, i) => this.plan(spec, now, specs.length > 1 ? `jobs[${i}]: ` : ''));
     const runnable = planned.reduce((n, p) => n + p.length - (p[0]!.runOn === 'all' ? 1 : 0), 0);
-    if (this.dispatcher.queuedCount + runnable > this.maxQueued) {
+    const queuedNow = this.dispatcher.leading ? this.dispatcher.queuedCount : ((await this.store.countJobsByState()).get('queued') ?? 0);
+    if (queuedNow + runnable > this.maxQueued) {
       throw new BatonError('QUEUE_FULL', `the queue is full (${this.maxQueued} jobs waiting); try again later`, QUEUE_FULL_RETRY_AFTER_S);
     }
     const created = await this.store.createJobs(planned.flat());
     for (const job of created) this.bus.emit('job', job, null);
     const toRun = created.filter((j) => j.runOn !== 'all');
-    const results = new Map((await this.dispatcher.submit(toRun)).map((r) => [r.job.id, r]));
+    // A follower of a shared store leaves placing to the leader (it hears of the jobs from the stored events).
+    const dispatched = this.dispatcher.leading ? await this.dispatcher.submit(toRun) : await Promise.all(toRun.map((job) => this.leaderPlaced(job)));
+    const results = new Map(dispatched.map((r) => [r.job.id, r]));
     const byId = new Map(created.map((j) => [j.id, j]));
     return planned.map(([head]) => results.get(head!.id) ?? { kind: 'queued', job: byId.get(head!.id)! });
+  }
+
+  /** Shared store, on a follower: the job as the leader's placement left it, or still queued after a moment. */
+  private async leaderPlaced(job: JobRecord): Promise<DispatchResult> {
+    const { job: now } = await this.waitFor(job.id, LEADER_PLACEMENT_WAIT_MS, (j) => j.state !== 'queued');
+    if (now.state === 'queued') return { kind: 'queued', job: now };
+    if (now.state === 'failed' && now.attempt === 1) return { kind: 'failed', job: now, error: new BatonError('CONFLICT', `job ${now.id} failed to start: ${now.error}`) };
+    return { kind: 'dispatched', job: now };
   }
 
   /** The rows one spec makes: the job, or a run_on-all parent followed by its copies. */
@@ -181,24 +197,36 @@ export class JobService {
    * `signal` aborts first. NOT_FOUND for an unknown job.
    */
   async wait(jobId: string, timeoutMs: number, signal?: AbortSignal): Promise<{ done: boolean; detail: JobDetail }> {
+    const detail = await this.waitFor(jobId, timeoutMs, (job) => isFinal(job.state), signal);
+    return { done: isFinal(detail.job.state), detail };
+  }
+
+  /** Reads the job each time it changes until `until` holds, `timeoutMs` passes or `signal` aborts; the last read. */
+  private async waitFor(jobId: string, timeoutMs: number, until: (job: JobRecord) => boolean, signal?: AbortSignal): Promise<JobDetail> {
     let wake = (): void => {};
-    const woken = new Promise<void>((resolve) => (wake = resolve));
-    // Listen before reading, so an end between the read and the listening is not missed.
+    let ended = false;
+    const end = (): void => {
+      ended = true;
+      wake();
+    };
+    // Listen before reading, so a change between the read and the listening is not missed.
     let waiting = this.waiters.get(jobId);
     if (!waiting) this.waiters.set(jobId, (waiting = new Set()));
-    waiting.add(wake);
-    const timer = setTimeout(wake, timeoutMs);
-    signal?.addEventListener('abort', wake);
+    const waker = (): void => wake();
+    waiting.add(waker);
+    const timer = setTimeout(end, timeoutMs);
+    signal?.addEventListener('abort', end);
     try {
-      const first = await this.find(jobId);
-      if (isFinal(first.job.state)) return { done: true, detail: first };
-      await woken;
-      const detail = await this.find(jobId);
-      return { done: isFinal(detail.job.state), detail };
+      for (;;) {
+        const woken = new Promise<void>((resolve) => (wake = resolve));
+        const detail = await this.find(jobId);
+        if (ended || until(detail.job)) return detail;
+        await woken;
+      }
     } finally {
       clearTimeout(timer);
-      signal?.removeEventListener('abort', wake);
-      waiting.delete(wake);
+      signal?.removeEventListener('abort', end);
+      waiting.delete(waker);
       if (waiting.size === 0 && this.waiters.get(jobId) === waiting) this.waiters.delete(jobId);
     }
   }

@@ -49,7 +49,17 @@ export class Registry {
   private readonly persistedAt = new Map<string, number>();
   /** Set once the dispatcher exists. */
   events: WorkerEvents | undefined;
+  /** Shared store: this scheduler decides liveness and watches every worker's jobs (only one does). */
+  private leading = false;
+  /** Shared store: when this scheduler took the lead; every worker gets a grace from then. */
+  private leaderSince = 0;
+  private refreshing: Promise<void> | undefined;
 
+  /**
+   * `shared`: several schedulers on one store. Any of them takes registrations and heartbeats
+   * and writes them through; the others pick them up from the store (`refresh`), and only the
+   * leader (`lead`) marks workers down and watches their jobs.
+   */
   constructor(
     private readonly store: Store,
     private readonly applier: JobStatusApplier,
@@ -57,10 +67,19 @@ export class Registry {
     private readonly heartbeatTtlMs: number,
     private readonly log: Logger,
     private readonly security: GrpcSecurity,
+    private readonly shared = false,
   ) {}
 
-  /** Loads workers from an earlier run as `down` until they register again; starts the liveness sweep. */
+  /**
+   * Alone on the store: loads workers from an earlier run as `down` until they register again,
+   * and starts the liveness sweep. Shared: loads them as stored (another scheduler may be
+   * hearing from them), able to call the live ones; the sweep waits for `lead`.
+   */
   async start(): Promise<void> {
+    if (this.shared) {
+      await this.refresh();
+      return;
+    }
     for (const w of await this.store.listWorkers()) {
       const state: WorkerState = w.state === 'deregistered' ? 'deregistered' : 'down';
       this.workers.set(w.id, { ...w, state, running: 0, channel: undefined });
@@ -77,6 +96,73 @@ export class Registry {
       }
     }, Math.max(this.heartbeatTtlMs, RESTART_GRACE_MIN_MS));
     this.restartTimer.unref();
+  }
+
+  /**
+   * Shared store: from now on this scheduler marks silent workers down (each gets at least the
+   * restart grace from now, time to fail over from a dead scheduler) and watches every live
+   * worker's jobs.
+   */
+  lead(): void {
+    this.leading = true;
+    this.leaderSince = Date.now();
+    for (const w of this.workers.values()) if (w.state === 'up') this.channelOf(w).watch();
+    const every = Math.max(100, Math.min(1000, Math.floor(this.heartbeatTtlMs / 4)));
+    this.sweepTimer = setInterval(() => {
+      void this.refresh().then(() => this.sweep(Date.now()));
+    }, every);
+    this.sweepTimer.unref();
+  }
+
+  /**
+   * Shared store: takes in what other schedulers wrote: new registrations, heartbeat times,
+   * drains, and workers the leader marked down. Runs one at a time (a call during a refresh joins it).
+   */
+  refresh(): Promise<void> {
+    this.refreshing ??= this.store
+      .listWorkers()
+      .then((rows) => {
+        for (const row of rows) this.merge(row);
+      })
+      .catch((err: unknown) => this.log.error({ err }, 'cannot read the workers other schedulers registered'))
+      .finally(() => (this.refreshing = undefined));
+    return this.refreshing;
+  }
+
+  private merge(row: WorkerRecord): void {
+    const w = this.workers.get(row.id);
+    if (!w || row.registeredAt > w.registeredAt) {
+      // New, or registered again (here or elsewhere): the stored row is the whole truth.
+      if (w?.channel && w.channel.address !== row.address) {
+        w.channel.close();
+        w.channel = undefined;
+      }
+      const entry: WorkerEntry = { ...row, running: w?.running ?? 0, channel: w?.channel };
+      this.workers.set(row.id, entry);
+      if (entry.state === 'up') this.cameUp(entry);
+      return;
+    }
+    w.lastHeartbeatAt = Math.max(w.lastHeartbeatAt, row.lastHeartbeatAt);
+    // The leader marks workers down itself; a follower learns it here.
+    if (row.state !== w.state && (row.state === 'deregistered' || (row.state === 'down' && !this.leading))) w.state = row.state;
+    if (row.drainingBy !== w.drainingBy) {
+      w.drainingBy = row.drainingBy;
+      if (row.drainingBy === '') this.events?.workerUp(w.id);
+    }
+  }
+
+  /** A worker registered with another scheduler: callable from here, watched if this one leads. */
+  private cameUp(w: WorkerEntry): void {
+    const channel = this.channelOf(w);
+    if (!this.leading) return;
+    channel.watch();
+    this.events?.workerUp(w.id);
+  }
+
+  /** The worker's channel, opened on first use (shared store: a worker registered elsewhere is dialled from here too). */
+  private channelOf(w: WorkerEntry): WorkerChannel {
+    w.channel ??= new WorkerChannel(w.id, w.address, (s) => this.applier.applyWorkerStatus(w.id, s), this.log, this.security);
+    return w.channel;
   }
 
   get(id: string): WorkerEntry | undefined {
@@ -125,6 +211,7 @@ export class Registry {
     };
     this.workers.set(entry.id, entry);
     await this.store.upsertWorker(entry);
+    this.persistedAt.set(entry.id, now);
     this.log.info(
       { worker_id: entry.id, state: 'up', previous: previous?.state ?? null, address: entry.address, capacity: entry.capacity, jobs: req.jobs.length },
       'worker state changed',
@@ -132,7 +219,8 @@ export class Registry {
     this.bus.emit('worker', entry);
     // Jobs that ended while the scheduler was away get their final state now.
     for (const status of req.jobs) await this.reconcile(entry.id, channel, status);
-    channel.watch();
+    // Shared store: only the leader watches (a follower's statuses would be applied twice).
+    if (!this.shared || this.leading) channel.watch();
     this.events?.workerUp(entry.id, new Set(req.jobs.map((j) => j.jobId)));
   }
 
@@ -172,13 +260,19 @@ export class Registry {
    */
   heartbeat(id: string, running: number, draining = false): boolean {
     const w = this.workers.get(id);
-    if (!w || !w.channel || w.state !== 'up') return false;
+    // Shared store: a worker registered with another scheduler may heartbeat here after a failover.
+    if (!w || (!w.channel && !this.shared) || w.state !== 'up') return false;
     w.lastHeartbeatAt = Date.now();
     w.running = running;
-    // The stored time only matters after a scheduler restart (how long a worker has been
-    // silent and the "no heartbeat for Ns" message): once per TTL is enough, and each write
-    // costs CPU that 1,000 workers heartbeating every second multiply.
-    if (w.lastHeartbeatAt - (this.persistedAt.get(id) ?? 0) >= this.heartbeatTtlMs) this.persist(w);
+    // Alone, the stored time only matters after a restart (how long a worker has been silent and
+    // the "no heartbeat for Ns" message): once per TTL is enough, and each write costs CPU that
+    // 1,000 workers heartbeating every second multiply. Shared, the leader judges liveness from
+    // the store, so every heartbeat goes there.
+    if (this.shared) {
+      this.store.touchWorker(id, w.lastHeartbeatAt).catch((err: unknown) => this.log.error({ worker_id: id, err }, 'cannot record a heartbeat'));
+    } else if (w.lastHeartbeatAt - (this.persistedAt.get(id) ?? 0) >= this.heartbeatTtlMs) {
+      this.persist(w);
+    }
     // A worker shutting down says so; only an admin (or its next registration) takes it out of draining.
     if (draining && w.drainingBy === '') this.setDraining(id, true, SELF);
     return true;
@@ -214,8 +308,10 @@ export class Registry {
 
   /** Marks `down` every live worker silent for longer than the TTL; their attempts are lost. */
   sweep(now: number): void {
+    // A new leader gives every worker the restart grace from the moment it took the lead.
+    const graceFrom = this.leaderSince + Math.max(this.heartbeatTtlMs, RESTART_GRACE_MIN_MS) - this.heartbeatTtlMs;
     for (const w of this.workers.values()) {
-      if (w.state === 'up' && now - w.lastHeartbeatAt > this.heartbeatTtlMs) {
+      if (w.state === 'up' && now - Math.max(w.lastHeartbeatAt, graceFrom) > this.heartbeatTtlMs) {
         const silent = now - w.lastHeartbeatAt;
         this.setState(w, 'down', `no heartbeat for ${silent} ms`);
         this.events?.workerLost(w.id, `worker ${w.id} stopped answering (no heartbeat for ${seconds(silent)})`);

@@ -13,9 +13,13 @@ import { ParentJobs } from './parent-jobs.js';
 import { JobService } from './job-service.js';
 import { JobStatusApplier } from './job-status.js';
 import { schedulerMetrics } from './metrics.js';
+import { PgCluster } from './cluster/pg-cluster.js';
 import { Registry } from './registry.js';
 import { redact } from './store/connect.js';
 import { Store } from './store/store.js';
+
+/** After taking the lead, dispatches the old leader recorded are checked with their workers this much later. */
+const TAKEOVER_VERIFY_DELAY_MS = 2_000;
 
 export interface SchedulerOptions {
   /** host:port for the HTTP API; port 0 picks a free one. */
@@ -47,6 +51,37 @@ export interface Scheduler {
   close(): Promise<void>;
 }
 
+/**
+ * Shared store: what other schedulers stored reaches this one's SSE streams, waiters, worker
+ * list and (when leading) queue; taking the lead starts placing and liveness; losing it ends
+ * the process, since another scheduler may already lead (a supervisor restarts it as a follower).
+ */
+function followOtherSchedulers(cluster: PgCluster, eventLog: EventLog, registry: Registry, dispatcher: Dispatcher, jobs: JobService, log: Logger): { queueLoaded(): Promise<void> } {
+  let loaded: Promise<void> | undefined;
+  cluster.on('eventsStored', () => eventLog.catchUp());
+  eventLog.on('remote', (e) => {
+    if (e.kind === 'worker') {
+      void registry.refresh();
+      return;
+    }
+    jobs.jobChanged(e.entityId);
+    dispatcher.sync(e.entityId).catch((err: unknown) => log.error({ job_id: e.entityId, err }, 'cannot take in a job another scheduler changed'));
+  });
+  cluster.on('leading', () => {
+    registry.lead();
+    loaded = dispatcher
+      .start()
+      // A dispatch the old leader recorded but may not have sent: asked about once the old leader is surely gone.
+      .then(() => void setTimeout(() => dispatcher.verifyDispatched(), TAKEOVER_VERIFY_DELAY_MS).unref())
+      .catch((err: unknown) => log.error({ err }, 'cannot load the queue after taking the lead'));
+  });
+  cluster.on('leadershipLost', (err) => {
+    log.fatal({ err: err.message }, 'lost the PostgreSQL session holding the leader lock; exiting so that another scheduler leads alone (restart this one to rejoin as a follower)');
+    process.exit(1);
+  });
+  return { queueLoaded: () => loaded ?? Promise.resolve() };
+}
+
 /** Opens the store, then serves gRPC and HTTP; resolves once both listen. */
 export async function startScheduler(options: SchedulerOptions): Promise<Scheduler> {
   const log = options.logger ?? createLogger('scheduler');
@@ -59,12 +94,14 @@ export async function startScheduler(options: SchedulerOptions): Promise<Schedul
   const store = await Store.open(options.store, (err) =>
     log.warn({ event: 'store_connection_lost', err: err.message }, 'the database dropped a pooled connection; the next query opens a new one'),
   );
+  // On PostgreSQL several schedulers may share the store: one leads (places jobs, judges liveness), all serve.
+  const cluster = store.dialect === 'postgres' ? new PgCluster(options.store, log) : undefined;
   // Every job and worker change is announced here: the event log (SSE), /wait and run_on-all parents listen.
   const bus = new EventBus();
-  const eventLog = new EventLog(store, bus, log);
+  const eventLog = new EventLog(store, bus, log, cluster);
   new ParentJobs(store, bus, log);
   const applier = new JobStatusApplier(store, bus, log);
-  const registry = new Registry(store, applier, bus, options.heartbeatTtlMs, log, options.security);
+  const registry = new Registry(store, applier, bus, options.heartbeatTtlMs, log, options.security, cluster !== undefined);
   const dispatcher = new Dispatcher(store, registry, applier, bus, log);
   applier.events = dispatcher;
   registry.events = dispatcher;
@@ -87,10 +124,18 @@ export async function startScheduler(options: SchedulerOptions): Promise<Schedul
   let grpc: Awaited<ReturnType<typeof startGrpcServer>> | undefined;
   try {
     await registry.start();
-    await dispatcher.start();
+    if (cluster) {
+      await eventLog.start();
+      const following = followOtherSchedulers(cluster, eventLog, registry, dispatcher, jobs, log);
+      await cluster.start();
+      await following.queueLoaded();
+    } else {
+      await dispatcher.start();
+    }
     grpc = await startGrpcServer(options.grpc, registry, options.heartbeatIntervalMs, log, options.security);
     await app.listen({ host: httpAddr.host, port: httpAddr.port });
   } catch (err) {
+    await cluster?.close();
     dispatcher.close();
     registry.close();
     if (grpc) grpc.server.forceShutdown();
@@ -120,6 +165,7 @@ export async function startScheduler(options: SchedulerOptions): Promise<Schedul
         dispatcher.close();
         registry.close();
         await eventLog.flushed();
+        await cluster?.close();
         await store.close();
         log.info('scheduler stopped');
       })();

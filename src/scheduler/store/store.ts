@@ -141,6 +141,9 @@ export interface JobFilter {
   cursor?: string;
 }
 
+/** pg_advisory_xact_lock key that serialises event appends ("events" in ASCII). */
+const EVENTS_LOCK_KEY = 0x6576656e7473;
+
 /**
  * The scheduler's system of record. One implementation for both dialects: every query
  * is plain Kysely, so SQLite and PostgreSQL run the same code.
@@ -458,13 +461,23 @@ export class Store {
     return (result!.rows as Selectable<JobsTable>[]).map(toJob);
   }
 
-  /** Appends events in one transaction; their ids, increasing, in the order given. */
+  /**
+   * Appends events in one transaction; their ids, increasing, in the order given. On PostgreSQL
+   * appends take turns (a transaction lock), so ids become visible in order and a reader that
+   * goes on after the last id it saw misses none, whichever scheduler stored them.
+   */
   async appendEvents(events: readonly Omit<EventRecord, 'id'>[]): Promise<number[]> {
     if (events.length === 0) return [];
-    const results = await this.writer.runRows(
-      events.map((e) => this.db.insertInto('events').values({ kind: e.kind, entity_id: e.entityId, data: e.data, created_at: e.createdAt }).returning('id').compile()),
-    );
-    return results.map((r) => Number((r.rows[0] as { id: number | string }).id));
+    const inserts = events.map((e) => this.db.insertInto('events').values({ kind: e.kind, entity_id: e.entityId, data: e.data, created_at: e.createdAt }).returning('id').compile());
+    const queries = this.dialect === 'postgres' ? [sql`select pg_advisory_xact_lock(${EVENTS_LOCK_KEY})`.compile(this.db), ...inserts] : inserts;
+    const results = await this.writer.runRows(queries);
+    return results.slice(queries.length - inserts.length).map((r) => Number((r.rows[0] as { id: number | string }).id));
+  }
+
+  /** The newest event's id; 0 when there is none. */
+  async lastEventId(): Promise<number> {
+    const newest = await this.db.selectFrom('events').select((eb) => eb.fn.max('id').as('id')).executeTakeFirst();
+    return Number(newest?.id ?? 0);
   }
 
   /** Events after `afterId`, oldest first, at most `limit`. */
@@ -478,8 +491,7 @@ export class Store {
 
   /** Deletes up to `batch` of the oldest events beyond the newest `keep`; how many went. */
   async pruneEvents(keep: number, batch: number): Promise<number> {
-    const newest = await this.db.selectFrom('events').select((eb) => eb.fn.max('id').as('id')).executeTakeFirst();
-    const cutoff = Number(newest?.id ?? 0) - keep;
+    const cutoff = (await this.lastEventId()) - keep;
     if (cutoff <= 0) return 0;
     const oldest = this.db.selectFrom('events').select('id').where('id', '<=', cutoff).orderBy('id').limit(batch);
     const result = await this.db.deleteFrom('events').where('id', 'in', oldest).executeTakeFirst();
@@ -541,6 +553,11 @@ export class Store {
   /** Through the writer: every heartbeat lands here, and on SQLite those of one moment share a commit. */
   async setWorkerState(id: string, state: WorkerState, lastHeartbeatAt: number): Promise<void> {
     await this.writer.run([this.db.updateTable('workers').set({ state, last_heartbeat_at: lastHeartbeatAt }).where('id', '=', id).compile()]);
+  }
+
+  /** A heartbeat's time alone (shared store: the state is the leader's to change, and a live worker's only). */
+  async touchWorker(id: string, lastHeartbeatAt: number): Promise<void> {
+    await this.writer.run([this.db.updateTable('workers').set({ last_heartbeat_at: lastHeartbeatAt }).where('id', '=', id).where('state', '=', 'up').compile()]);
   }
 
   /** `by` '' takes the worker out of draining. */
