@@ -3,6 +3,8 @@
  * the idle-cluster submit → process start latency with real workers.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
 import { fileURLToPath } from 'node:url';
 import { startScheduler, startWorker, jobsDir, cleanUp, freePort, type LogLine, type SchedulerHandle, type WorkerHandle } from '../test/support/cluster.js';
 import { allJobs, get, lastRecorded, post, waitIdle } from './http.js';
@@ -19,6 +21,8 @@ const HEARTBEAT_SECONDS = Number(process.env.BENCH_HEARTBEAT_SECONDS ?? 20);
 const QUEUE_JOBS = Number(process.env.BENCH_QUEUE_JOBS ?? 100_000);
 const IDLE_SAMPLES = Number(process.env.BENCH_IDLE_SAMPLES ?? 200);
 const RECONNECT_ROUNDS = Number(process.env.BENCH_RECONNECT_ROUNDS ?? 5);
+const STORE_JOBS = Number(process.env.BENCH_STORE_JOBS ?? 5_000);
+const PG_ADMIN_URL = process.env.BATON_TEST_PG ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 /** How long the scheduler stays dead in each round: long enough for the workers' backoff to reach its cap. */
 const RECONNECT_DOWN_MS = 4_000;
 
@@ -50,7 +54,8 @@ async function stopAll(): Promise<void> {
 }
 
 /** A scheduler for simulated workers: plaintext gRPC on loopback, heartbeats every second. */
-const simScheduler = async (): Promise<SchedulerHandle> => dropLogs(await startScheduler({ args: ['--insecure', '--heartbeat-interval', '1s', '--max-queued', String(Math.max(QUEUE_JOBS, DISPATCH_JOBS) + 1000)] }));
+const simScheduler = async (args: string[] = [], dataDir?: string): Promise<SchedulerHandle> =>
+  dropLogs(await startScheduler({ dataDir, args: ['--insecure', '--heartbeat-interval', '1s', '--max-queued', String(Math.max(QUEUE_JOBS, DISPATCH_JOBS) + 1000), ...args] }));
 
 const batchOf = (n: number, job: Record<string, unknown>): { jobs: Record<string, unknown>[] } => ({ jobs: Array.from({ length: n }, () => job) });
 
@@ -79,6 +84,52 @@ async function dispatch(): Promise<Row[]> {
   return [
     { measure: `dispatch rate, ${DISPATCH_WORKERS} simulated workers`, figure: `${fmt(rate)} jobs/s (${fmt(succeeded)} of ${fmt(DISPATCH_JOBS)} succeeded)`, target: '≥ 2,000 jobs/s', met: rate >= 2000 && succeeded === DISPATCH_JOBS },
     { measure: 'scheduler CPU per job while dispatching; its RSS after', figure: `${fmt((cpu * 1000) / DISPATCH_JOBS, 2)} ms; ${fmt(rss)} MiB`, target: 'where the time goes' },
+  ];
+}
+
+/** A fresh PostgreSQL database; its URL and a function that drops it. */
+async function freshDatabase(): Promise<{ url: string; drop: () => Promise<void> }> {
+  const name = `baton_bench_${randomBytes(4).toString('hex')}`;
+  const admin = async (query: string): Promise<void> => {
+    const client = new pg.Client({ connectionString: PG_ADMIN_URL });
+    await client.connect();
+    await client.query(query);
+    await client.end();
+  };
+  await admin(`create database ${name}`);
+  const url = new URL(PG_ADMIN_URL);
+  url.pathname = `/${name}`;
+  return { url: url.toString(), drop: () => admin(`drop database if exists ${name} with (force)`) };
+}
+
+/** One store's dispatch rate: `apis` take the batches in turn, the leader (first) places them over the simulated workers. */
+async function storeRate(schedulers: SchedulerHandle[]): Promise<number> {
+  const [leader] = schedulers;
+  await startSims(leader!, DISPATCH_WORKERS);
+  const t0 = Date.now();
+  await runPool(Math.ceil(STORE_JOBS / BATCH), BATCHES_IN_FLIGHT, async (i) => {
+    await post(`${schedulers[i % schedulers.length]!.api}/v1/jobs/batch`, batchOf(Math.min(BATCH, STORE_JOBS - i * BATCH), { command: 'true' }));
+  });
+  await waitIdle(leader!.api);
+  const rate = STORE_JOBS / (((await lastRecorded(leader!.api)) - t0) / 1000);
+  await stopAll();
+  return rate;
+}
+
+/** Issue 6: the dispatch rate on SQLite with one scheduler, on PostgreSQL with one and with two. */
+async function stores(): Promise<Row[]> {
+  const sqlite = await storeRate([await simScheduler()]);
+  const one = await freshDatabase();
+  const pgOne = await storeRate([await simScheduler(['--store', one.url])]).finally(() => one.drop());
+  const two = await freshDatabase();
+  const first = await simScheduler(['--store', two.url]);
+  const second = await simScheduler(['--store', two.url], first.dataDir);
+  const pgTwo = await storeRate([first, second]).finally(() => two.drop());
+  const target = 'compared with SQLite';
+  return [
+    { measure: `dispatch rate, SQLite, one scheduler, ${fmt(STORE_JOBS)} jobs`, figure: `${fmt(sqlite)} jobs/s`, target: 'the baseline' },
+    { measure: 'dispatch rate, PostgreSQL, one scheduler', figure: `${fmt(pgOne)} jobs/s (${fmt(pgOne / sqlite, 2)}× SQLite)`, target },
+    { measure: 'dispatch rate, PostgreSQL, two schedulers (batches to both, the leader places)', figure: `${fmt(pgTwo)} jobs/s (${fmt(pgTwo / sqlite, 2)}× SQLite)`, target },
   ];
 }
 
@@ -176,7 +227,7 @@ async function reconnect(): Promise<Row[]> {
   ];
 }
 
-export const FLEET_SCENARIOS = { dispatch, heartbeats, queue, 'idle-latency': idleLatency, reconnect } as const;
+export const FLEET_SCENARIOS = { dispatch, heartbeats, queue, 'idle-latency': idleLatency, reconnect, stores } as const;
 
 export async function fleet(only?: keyof typeof FLEET_SCENARIOS): Promise<Section> {
   const rows: Row[] = [];
@@ -187,7 +238,7 @@ export async function fleet(only?: keyof typeof FLEET_SCENARIOS): Promise<Sectio
   }
   return {
     title: 'Fleet: the scheduler alone, and idle latency (issue 3)',
-    method: `Simulated workers (bench/sim/sim-workers.ts) speak the real worker gRPC protocol over plaintext on loopback (the scheduler runs \`--insecure\`, heartbeats every 1 s), register, heartbeat, and finish each job at once (RUNNING then SUCCEEDED on WatchJobs). Dispatch: ${fmt(DISPATCH_JOBS)} jobs (\`BENCH_DISPATCH_JOBS\`) through \`POST /v1/jobs/batch\` in batches of ${BATCH} (\`BENCH_BATCH\`), ${BATCHES_IN_FLIGHT} in flight, placed by the scheduler over ${DISPATCH_WORKERS} simulated workers, timed to the last recorded exit. Heartbeats: ${fmt(HEARTBEAT_WORKERS)} workers (\`BENCH_HEARTBEAT_WORKERS\`), scheduler CPU from /proc/<pid>/stat over ${HEARTBEAT_SECONDS} s. Queue: ${fmt(QUEUE_JOBS)} jobs (\`BENCH_QUEUE_JOBS\`) with no worker registered. Idle latency: ${IDLE_SAMPLES} jobs (\`BENCH_IDLE_SAMPLES\`) one at a time on a scheduler with two real workers (mTLS), from the client's clock before \`POST /v1/jobs\` to the attempt's \`started_at\` (the worker's clock, same machine). Reconnect: ${RECONNECT_ROUNDS} rounds (\`BENCH_RECONNECT_ROUNDS\`) of SIGKILL, ${RECONNECT_DOWN_MS / 1000} s down and restart of the scheduler with two real workers, from its \`scheduler ready\` log line to each worker's next \`worker registered\`.`,
+    method: `Simulated workers (bench/sim/sim-workers.ts) speak the real worker gRPC protocol over plaintext on loopback (the scheduler runs \`--insecure\`, heartbeats every 1 s), register, heartbeat, and finish each job at once (RUNNING then SUCCEEDED on WatchJobs). Dispatch: ${fmt(DISPATCH_JOBS)} jobs (\`BENCH_DISPATCH_JOBS\`) through \`POST /v1/jobs/batch\` in batches of ${BATCH} (\`BENCH_BATCH\`), ${BATCHES_IN_FLIGHT} in flight, placed by the scheduler over ${DISPATCH_WORKERS} simulated workers, timed to the last recorded exit. Heartbeats: ${fmt(HEARTBEAT_WORKERS)} workers (\`BENCH_HEARTBEAT_WORKERS\`), scheduler CPU from /proc/<pid>/stat over ${HEARTBEAT_SECONDS} s. Queue: ${fmt(QUEUE_JOBS)} jobs (\`BENCH_QUEUE_JOBS\`) with no worker registered. Idle latency: ${IDLE_SAMPLES} jobs (\`BENCH_IDLE_SAMPLES\`) one at a time on a scheduler with two real workers (mTLS), from the client's clock before \`POST /v1/jobs\` to the attempt's \`started_at\` (the worker's clock, same machine). Reconnect: ${RECONNECT_ROUNDS} rounds (\`BENCH_RECONNECT_ROUNDS\`) of SIGKILL, ${RECONNECT_DOWN_MS / 1000} s down and restart of the scheduler with two real workers, from its \`scheduler ready\` log line to each worker's next \`worker registered\`. Stores: ${fmt(STORE_JOBS)} jobs (\`BENCH_STORE_JOBS\`) as in Dispatch, on SQLite, then on a fresh PostgreSQL database (127.0.0.1:5432, \`BATON_TEST_PG\`) with one scheduler, then with two sharing it (batches sent to both APIs in turn, the simulated workers registered with the leader).`,
     rows,
   };
 }
