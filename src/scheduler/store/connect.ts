@@ -5,7 +5,7 @@ import pg from 'pg';
 import { Kysely, Migrator, PostgresDialect, sql, SqliteDialect } from 'kysely';
 import type { Database } from './schema.js';
 import { migrationProvider } from './migrations.js';
-import { kyselyWriter, sqliteWriter, type Writer } from './writer.js';
+import { pgGroupWriter, sqliteWriter, type Writer } from './writer.js';
 
 export type Dialect = 'sqlite' | 'postgres';
 
@@ -95,7 +95,7 @@ function openPostgres(url: string, onConnectionLost: ConnectionLost): Connection
   // Without a listener, an idle client's error is an uncaught exception that ends the process.
   pool.on('error', onConnectionLost);
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
-  return { db, dialect: 'postgres', writer: kyselyWriter(db) };
+  return { db, dialect: 'postgres', writer: pgGroupWriter(pool) };
 }
 
 /** The URL without its password, for messages. */

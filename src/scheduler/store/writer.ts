@@ -1,6 +1,6 @@
 import type BetterSqlite3 from 'better-sqlite3';
-import type { CompiledQuery, Kysely } from 'kysely';
-import type { Database } from './schema.js';
+import type pg from 'pg';
+import type { CompiledQuery } from 'kysely';
 
 /**
  * Runs compiled write queries in one transaction and returns the rows each changed.
@@ -15,20 +15,6 @@ export interface Writer {
 export interface WriteResult {
   changed: number;
   rows: unknown[];
-}
-
-/** Any dialect: a Kysely transaction. */
-export function kyselyWriter(db: Kysely<Database>): Writer {
-  const runRows = (queries: CompiledQuery[]): Promise<WriteResult[]> =>
-    db.transaction().execute(async (trx) => {
-      const results: WriteResult[] = [];
-      for (const q of queries) {
-        const r = await trx.executeQuery(q);
-        results.push({ changed: Number(r.numAffectedRows ?? BigInt(r.rows.length)), rows: r.rows });
-      }
-      return results;
-    });
-  return { runRows, run: async (queries) => (await runRows(queries)).map((r) => r.changed) };
 }
 
 /**
@@ -97,6 +83,75 @@ export function sqliteWriter(sqlite: BetterSqlite3.Database): Writer {
     new Promise((resolve, reject) => {
       if (pending.length === 0) setImmediate(flush);
       pending.push({ queries, resolve, reject });
+    });
+  return { runRows, run: async (queries) => (await runRows(queries)).map((r) => r.changed) };
+}
+
+/**
+ * PostgreSQL: group commit. The writes asked for while a commit is under way go together in
+ * the next transaction on one pooled connection: one BEGIN and one COMMIT for all of them
+ * instead of per write (each statement is a socket write, and those were a quarter of a busy
+ * scheduler's CPU). Should one fail, the batch is rolled back and each write runs again in a
+ * transaction of its own, so a failing write rejects alone.
+ */
+export function pgGroupWriter(pool: pg.Pool): Writer {
+  interface Pending {
+    queries: CompiledQuery[];
+    resolve: (results: WriteResult[]) => void;
+    reject: (err: unknown) => void;
+  }
+  let pending: Pending[] = [];
+  let flushing = false;
+  const inTransaction = async (batch: Pending[]): Promise<WriteResult[][]> => {
+    const client = await pool.connect();
+    let failed: unknown;
+    try {
+      await client.query('begin');
+      const all: WriteResult[][] = [];
+      for (const p of batch) {
+        const results: WriteResult[] = [];
+        for (const q of p.queries) {
+          const r = await client.query(q.sql, q.parameters as unknown[]);
+          results.push({ changed: r.rowCount ?? r.rows.length, rows: r.rows });
+        }
+        all.push(results);
+      }
+      await client.query('commit');
+      return all;
+    } catch (err) {
+      failed = err;
+      await client.query('rollback').catch(() => {});
+      throw err;
+    } finally {
+      // A broken connection (no PostgreSQL error code) is not given back to the pool.
+      client.release(failed instanceof Error && !('code' in failed) ? failed : undefined);
+    }
+  };
+  const commit = async (batch: Pending[]): Promise<void> => {
+    try {
+      const all = await inTransaction(batch);
+      batch.forEach((p, i) => p.resolve(all[i]!));
+    } catch (err) {
+      if (batch.length === 1) {
+        batch[0]!.reject(err);
+        return;
+      }
+      for (const p of batch) await commit([p]);
+    }
+  };
+  const flush = async (): Promise<void> => {
+    flushing = true;
+    while (pending.length > 0) {
+      const batch = pending;
+      pending = [];
+      await commit(batch);
+    }
+    flushing = false;
+  };
+  const runRows = (queries: CompiledQuery[]): Promise<WriteResult[]> =>
+    new Promise((resolve, reject) => {
+      pending.push({ queries, resolve, reject });
+      if (!flushing) void flush();
     });
   return { runRows, run: async (queries) => (await runRows(queries)).map((r) => r.changed) };
 }
