@@ -21,6 +21,8 @@ export interface EventLogMap {
 /** Several schedulers share the store: events are announced to them, and theirs are read back. */
 export interface EventSharing {
   announce(lastId: number): void;
+  /** Only the leader prunes old events. */
+  readonly leading: boolean;
 }
 
 /** Events read back per query while catching up. */
@@ -124,7 +126,7 @@ export class EventLog extends EventEmitter<EventLogMap> {
         batch.forEach((e, i) => this.emit('recorded', { ...e, id: ids[i]! }));
       }
       this.sincePrune += batch.length;
-      if (this.sincePrune >= PRUNE_EVERY) {
+      if (this.sincePrune >= PRUNE_EVERY && (this.sharing?.leading ?? true)) {
         this.sincePrune = 0;
         await this.store.pruneEvents(KEEP_EVENTS, PRUNE_BATCH);
       }
