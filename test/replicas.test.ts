@@ -120,7 +120,8 @@ describe('several schedulers on PostgreSQL', () => {
       if (j.state === 'succeeded') assert.equal(counts.get(id), 1, `${id} succeeded without running exactly once`);
     }
     console.log(`after the leader was killed (${resent} submissions resent): ${JSON.stringify(Object.fromEntries(byState))}`);
-    assert.equal(byState.get('succeeded'), JOBS, JSON.stringify(Object.fromEntries(byState)));
+    const notSucceeded = [...finals.values()].filter((j) => j.state !== 'succeeded').map((j) => ({ id: j.id, state: j.state, error: j.error, attempts: j.attempts }));
+    assert.equal(byState.get('succeeded'), JOBS, JSON.stringify(notSucceeded).slice(0, 2000));
 
     // The worker that was registered with the dead scheduler moved to the living one and works on.
     await onA.waitForLog((l) => l.msg === 'worker registered' && l.scheduler === b.grpc);

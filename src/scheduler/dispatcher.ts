@@ -48,7 +48,7 @@ export class Dispatcher implements JobEvents {
   private readonly queued = new Map<string, JobRecord>();
   private readonly placed = new Map<string, { job: JobRecord; workerId: string }>();
   private readonly timers = new Map<string, NodeJS.Timeout>();
-  /** Jobs between the dispatch commit and the worker's answer to StartJob. */
+  /** Jobs between their reservation in a pass and the worker's answer to StartJob. */
   private readonly starting = new Set<string>();
   private passScheduled = false;
   private closed = false;
@@ -280,6 +280,17 @@ export class Dispatcher implements JobEvents {
 
   /** queued → dispatched in the store (only if still queued), then StartJob. */
   private async dispatch(job: JobRecord, workerId: string): Promise<DispatchResult> {
+    // From the reservation on, not only once the dispatch is stored: a worker registering in
+    // between must not have this job judged unknown to it and queued a second time.
+    this.starting.add(job.id);
+    try {
+      return await this.startOn(job, workerId);
+    } finally {
+      this.starting.delete(job.id);
+    }
+  }
+
+  private async startOn(job: JobRecord, workerId: string): Promise<DispatchResult> {
     const attempt = { job_id: job.id, attempt: job.attempt, worker_id: workerId };
     let dispatched: JobRecord;
     try {
@@ -298,7 +309,6 @@ export class Dispatcher implements JobEvents {
       return { kind: 'queued', job };
     }
     const channel = this.registry.get(workerId)?.channel;
-    this.starting.add(job.id);
     try {
       if (!channel) throw new BatonError('WORKER_UNAVAILABLE', `worker ${workerId} is not connected`);
       await channel.startJob(startRequest(job), START_TIMEOUT_MS);
@@ -317,8 +327,6 @@ export class Dispatcher implements JobEvents {
       const error = err instanceof BatonError ? err : fromWorkerCallError(err, channel?.who ?? `worker ${workerId}`);
       await this.applier.apply(job.id, job.attempt, workerId, { state: 'failed', error: error.message }).catch((e: unknown) => this.log.error({ ...attempt, err: e }, 'cannot record job state'));
       return { kind: 'failed', job: { ...dispatched, state: 'failed', error: error.message }, error };
-    } finally {
-      this.starting.delete(job.id);
     }
   }
 
