@@ -3,10 +3,9 @@
  * the idle-cluster submit → process start latency with real workers.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import pg from 'pg';
 import { fileURLToPath } from 'node:url';
 import { startScheduler, startWorker, jobsDir, cleanUp, freePort, type LogLine, type SchedulerHandle, type WorkerHandle } from '../test/support/cluster.js';
+import { freshDatabase } from '../test/support/postgres.js';
 import { allJobs, get, lastRecorded, post, waitIdle } from './http.js';
 import { cpuSeconds, dropLogs, rssMiB } from './proc.js';
 import { fmt, type Row, type Section } from './report.js';
@@ -22,7 +21,6 @@ const QUEUE_JOBS = Number(process.env.BENCH_QUEUE_JOBS ?? 100_000);
 const IDLE_SAMPLES = Number(process.env.BENCH_IDLE_SAMPLES ?? 200);
 const RECONNECT_ROUNDS = Number(process.env.BENCH_RECONNECT_ROUNDS ?? 5);
 const STORE_JOBS = Number(process.env.BENCH_STORE_JOBS ?? 5_000);
-const PG_ADMIN_URL = process.env.BATON_TEST_PG ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 /** How long the scheduler stays dead in each round: long enough for the workers' backoff to reach its cap. */
 const RECONNECT_DOWN_MS = 4_000;
 
@@ -87,21 +85,6 @@ async function dispatch(): Promise<Row[]> {
   ];
 }
 
-/** A fresh PostgreSQL database; its URL and a function that drops it. */
-async function freshDatabase(): Promise<{ url: string; drop: () => Promise<void> }> {
-  const name = `baton_bench_${randomBytes(4).toString('hex')}`;
-  const admin = async (query: string): Promise<void> => {
-    const client = new pg.Client({ connectionString: PG_ADMIN_URL });
-    await client.connect();
-    await client.query(query);
-    await client.end();
-  };
-  await admin(`create database ${name}`);
-  const url = new URL(PG_ADMIN_URL);
-  url.pathname = `/${name}`;
-  return { url: url.toString(), drop: () => admin(`drop database if exists ${name} with (force)`) };
-}
-
 /** One store's dispatch rate: `apis` take the batches in turn, the leader (first) places them over the simulated workers. */
 async function storeRate(schedulers: SchedulerHandle[]): Promise<number> {
   const [leader] = schedulers;
@@ -119,9 +102,9 @@ async function storeRate(schedulers: SchedulerHandle[]): Promise<number> {
 /** Issue 6: the dispatch rate on SQLite with one scheduler, on PostgreSQL with one and with two. */
 async function stores(): Promise<Row[]> {
   const sqlite = await storeRate([await simScheduler()]);
-  const one = await freshDatabase();
+  const one = await freshDatabase('baton_bench');
   const pgOne = await storeRate([await simScheduler(['--store', one.url])]).finally(() => one.drop());
-  const two = await freshDatabase();
+  const two = await freshDatabase('baton_bench');
   const first = await simScheduler(['--store', two.url]);
   const second = await simScheduler(['--store', two.url], first.dataDir);
   const pgTwo = await storeRate([first, second]).finally(() => two.drop());

@@ -4,13 +4,11 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { chmodSync, existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { randomBytes } from 'node:crypto';
-import pg from 'pg';
+import { freshDatabase } from './support/postgres.js';
 import { startScheduler, startWorker, jobsDir, tempDir, getJson, eventually, type SchedulerHandle } from './harness.js';
 
 type Json = Record<string, unknown>;
 
-const PG_ADMIN_URL = process.env.BATON_TEST_PG ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const FAST_LIVENESS = ['--heartbeat-interval', '300ms', '--heartbeat-ttl', '2s'];
 const FINAL = ['succeeded', 'failed', 'stopped', 'timed_out', 'lost'];
 const JOBS = 500;
@@ -21,25 +19,14 @@ async function submit(api: string, key: string, body: Json): Promise<{ status: n
 }
 
 describe('several schedulers on PostgreSQL', () => {
-  const dbName = `baton_replicas_${randomBytes(4).toString('hex')}`;
   let storeUrl = '';
+  let drop = async (): Promise<void> => {};
 
   before(async () => {
-    const admin = new pg.Client({ connectionString: PG_ADMIN_URL });
-    await admin.connect();
-    await admin.query(`create database ${dbName}`);
-    await admin.end();
-    const url = new URL(PG_ADMIN_URL);
-    url.pathname = `/${dbName}`;
-    storeUrl = url.toString();
+    ({ url: storeUrl, drop } = await freshDatabase('baton_replicas'));
   });
 
-  after(async () => {
-    const admin = new pg.Client({ connectionString: PG_ADMIN_URL });
-    await admin.connect();
-    await admin.query(`drop database if exists ${dbName} with (force)`);
-    await admin.end();
-  });
+  after(() => drop());
 
   it('the leader SIGKILLed amid 500 jobs sent to both: each ends once, none runs twice, the other leads and the dead one\'s worker carries on', async () => {
     // One data folder (and so one CA and scheduler certificate) for both schedulers.

@@ -131,7 +131,7 @@ export class JobService {
     const now = Date.now();
     const planned = specs.map((spec, i) => this.plan(spec, now, specs.length > 1 ? `jobs[${i}]: ` : ''));
     const runnable = planned.reduce((n, p) => n + p.length - (p[0]!.runOn === 'all' ? 1 : 0), 0);
-    const queuedNow = this.dispatcher.leading ? this.dispatcher.queuedCount : ((await this.store.countJobsByState()).get('queued') ?? 0);
+    const queuedNow = this.dispatcher.leading ? this.dispatcher.queuedCount : await this.store.countQueued();
     if (queuedNow + runnable > this.maxQueued) {
       throw new BatonError('QUEUE_FULL', `the queue is full (${this.maxQueued} jobs waiting); try again later`, QUEUE_FULL_RETRY_AFTER_S);
     }

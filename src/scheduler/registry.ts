@@ -84,8 +84,7 @@ export class Registry {
       const state: WorkerState = w.state === 'deregistered' ? 'deregistered' : 'down';
       this.workers.set(w.id, { ...w, state, running: 0, channel: undefined });
     }
-    const every = Math.max(100, Math.min(1000, Math.floor(this.heartbeatTtlMs / 4)));
-    this.sweepTimer = setInterval(() => this.sweep(Date.now()), every);
+    this.sweepTimer = setInterval(() => this.sweep(Date.now()), this.sweepEveryMs);
     this.sweepTimer.unref();
     // Workers from an earlier run get a grace to register again (a TTL, and at least long enough
     // for their registration retries, every second at most); then their jobs are lost.
@@ -107,10 +106,9 @@ export class Registry {
     this.leading = true;
     this.leaderSince = Date.now();
     for (const w of this.workers.values()) if (w.state === 'up') this.channelOf(w).watch();
-    const every = Math.max(100, Math.min(1000, Math.floor(this.heartbeatTtlMs / 4)));
     this.sweepTimer = setInterval(() => {
       void this.refresh().then(() => this.sweep(Date.now()));
-    }, every);
+    }, this.sweepEveryMs);
     this.sweepTimer.unref();
   }
 
@@ -163,6 +161,11 @@ export class Registry {
   private channelOf(w: WorkerEntry): WorkerChannel {
     w.channel ??= new WorkerChannel(w.id, w.address, (s) => this.applier.applyWorkerStatus(w.id, s), this.log, this.security);
     return w.channel;
+  }
+
+  /** A quarter of the TTL, between 0.1 s and 1 s: a silent worker is marked down at most that late. */
+  private get sweepEveryMs(): number {
+    return Math.max(100, Math.min(1000, Math.floor(this.heartbeatTtlMs / 4)));
   }
 
   get(id: string): WorkerEntry | undefined {

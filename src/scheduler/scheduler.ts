@@ -73,13 +73,17 @@ function followOtherSchedulers(cluster: PgCluster, eventLog: EventLog, registry:
       .start()
       // A dispatch the old leader recorded but may not have sent: asked about once the old leader is surely gone.
       .then(() => void setTimeout(() => dispatcher.verifyDispatched(), TAKEOVER_VERIFY_DELAY_MS).unref())
-      .catch((err: unknown) => log.error({ err }, 'cannot load the queue after taking the lead'));
+      // Holding the lock with no queue would stall every scheduler: give the lead up by exiting.
+      .catch((err: unknown) => stepDown(err, 'cannot load the queue after taking the lead', log));
   });
-  cluster.on('leadershipLost', (err) => {
-    log.fatal({ err: err.message }, 'lost the PostgreSQL session holding the leader lock; exiting so that another scheduler leads alone (restart this one to rejoin as a follower)');
-    process.exit(1);
-  });
+  cluster.on('leadershipLost', (err) => stepDown(err, 'lost the PostgreSQL session holding the leader lock', log));
   return { queueLoaded: () => loaded ?? Promise.resolve() };
+}
+
+/** A leader that cannot go on exits: its session, and the lock, end with it, and another scheduler leads alone. */
+function stepDown(err: unknown, what: string, log: Logger): never {
+  log.fatal({ err: err instanceof Error ? err.message : String(err) }, `${what}; exiting so that another scheduler leads (restart this one to rejoin as a follower)`);
+  process.exit(1);
 }
 
 /** Opens the store, then serves gRPC and HTTP; resolves once both listen. */

@@ -3,9 +3,9 @@ import pg from 'pg';
 import type { Logger } from '../../common/logger.js';
 
 /** pg_advisory_lock key of the leader: "baton" in ASCII, so it is recognisable in pg_locks. */
-export const LEADER_LOCK_KEY = 0x626174_6f6e;
+const LEADER_LOCK_KEY = 0x626174_6f6e;
 /** Where schedulers announce newly stored events (the payload is the newest id). */
-export const EVENTS_CHANNEL = 'baton_events';
+const EVENTS_CHANNEL = 'baton_events';
 /** A follower tries for the leader lock this often; a dead leader's lock is free as soon as PostgreSQL sees its session end. */
 const LOCK_RETRY_MS = 1_000;
 /** How often the leader checks that its session (and so its lock) is still there. */
@@ -72,8 +72,13 @@ export class PgCluster extends EventEmitter<ClusterEventMap> {
     client.on('error', (err) => this.broken(client, err));
     client.on('end', () => this.broken(client, new Error('the session ended')));
     client.on('notification', () => this.emit('eventsStored'));
-    await client.connect();
-    await client.query(`listen ${EVENTS_CHANNEL}`);
+    try {
+      await client.connect();
+      await client.query(`listen ${EVENTS_CHANNEL}`);
+    } catch (err) {
+      await client.end().catch(() => {});
+      throw err;
+    }
     this.client = client;
     this.emit('eventsStored');
   }

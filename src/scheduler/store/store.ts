@@ -413,6 +413,12 @@ export class Store {
     return rows.map(toJob);
   }
 
+  /** Jobs waiting for a placement (run_on-all parents, never placed themselves, aside): an index-only count. */
+  async countQueued(): Promise<number> {
+    const row = await this.db.selectFrom('jobs').select((eb) => eb.fn.countAll().as('n')).where('state', '=', 'queued').where('run_on', '=', '').executeTakeFirst();
+    return Number(row?.n ?? 0);
+  }
+
   /** How many jobs are in each state (states with none are absent): for /metrics. */
   async countJobsByState(): Promise<Map<string, number>> {
     const rows = await this.db.selectFrom('jobs').select(['state', (eb) => eb.fn.countAll().as('n')]).groupBy('state').execute();
