@@ -10,6 +10,7 @@ import * as grpc from '@grpc/grpc-js';
 import { initCaFiles, issueCertFiles, type CertFiles } from '../src/common/certs.js';
 import { SchedulerServiceClient } from '../src/gen/baton/v1/scheduler.js';
 import { WorkerServiceClient } from '../src/gen/baton/v1/worker.js';
+import { HeartbeatStream } from '../src/worker/heartbeat-stream.js';
 import {
   EXAMPLE_JOBS,
   curlPost,
@@ -112,6 +113,10 @@ describe('mutual TLS', () => {
     await assert.rejects(register(asOther, worker.id), notYours);
     await assert.rejects(call((cb) => asOther.heartbeat({ workerId: worker.id, running: 0, draining: false }, new grpc.Metadata(), deadline(), cb)), notYours);
     await assert.rejects(call((cb) => asOther.deregisterWorker({ workerId: worker.id }, new grpc.Metadata(), deadline(), cb)), notYours);
+    // The heartbeat stream workers use: the refusal ends it, and the beat waiting on it fails with it.
+    const stream = new HeartbeatStream(asOther);
+    await assert.rejects(stream.beat({ workerId: worker.id, running: 0, draining: false }, 5_000), notYours);
+    stream.close();
     asOther.close();
 
     // The scheduler's own certificate does not speak for a worker either.

@@ -1,8 +1,9 @@
 /**
- * Bench only: `node dist/bench/sim/sim-workers.js <scheduler grpc> <count> <prefix>` runs
+ * Bench only: `node dist/bench/sim/sim-workers.js <scheduler grpc> <count> <prefix> [stream|unary]` runs
  * `count` simulated workers in this process. Each speaks the real protocol over plaintext
  * gRPC on loopback (the scheduler runs with --insecure): it listens with the WorkerService,
- * registers, heartbeats at the interval the scheduler asks for, and finishes every job at
+ * registers, heartbeats at the interval the scheduler asks for (on the Heartbeats stream, or
+ * with unary calls when asked), and finishes every job at
  * once (RUNNING then SUCCEEDED on its WatchJobs stream, as a real worker reports them).
  * So the scheduler alone is measured. Prints `{"ready":true}` once all are registered.
  */
@@ -12,7 +13,7 @@ import { SchedulerServiceClient } from '../../src/gen/baton/v1/scheduler.js';
 import { WorkerServiceService, type WatchJobsResponse, type WorkerServiceServer } from '../../src/gen/baton/v1/worker.js';
 import { bindServer } from '../../src/common/grpc.js';
 
-const [schedulerAddress = '', countArg = '1', prefix = 'sim'] = process.argv.slice(2);
+const [schedulerAddress = '', countArg = '1', prefix = 'sim', heartbeatMode = 'stream'] = process.argv.slice(2);
 const CAPACITY = 100_000;
 
 type Watch = grpc.ServerWritableStream<unknown, WatchJobsResponse>;
@@ -20,6 +21,22 @@ type Watch = grpc.ServerWritableStream<unknown, WatchJobsResponse>;
 function status(jobId: string, state: JobState, now: number): JobStatus {
   const final = state === JobState.JOB_STATE_SUCCEEDED;
   return { jobId, state, exitCode: final ? 0 : undefined, signal: '', error: '', startedAtMs: now, finishedAtMs: final ? now : 0, pid: 1, outputBytes: 0, outputTruncated: false };
+}
+
+/** Beats on one Heartbeats stream, as a real worker does. */
+function streamBeat(client: SchedulerServiceClient, id: string): () => void {
+  const heartbeats = client.heartbeats();
+  heartbeats.on('data', () => undefined);
+  heartbeats.on('error', (err) => {
+    process.stderr.write(`simulated worker ${id}: heartbeat stream failed: ${err.message}\n`);
+    process.exit(1);
+  });
+  return () => heartbeats.write({ workerId: id, running: 0, draining: false });
+}
+
+/** A unary Heartbeat call per beat (the bench's baseline for the stream). */
+function unaryBeat(client: SchedulerServiceClient, id: string): () => void {
+  return () => client.heartbeat({ workerId: id, running: 0, draining: false }, () => undefined);
 }
 
 async function simWorker(id: string): Promise<void> {
@@ -61,10 +78,8 @@ async function simWorker(id: string): Promise<void> {
       ),
     );
   const interval = await register();
-  // Spread the heartbeats over the interval, as independently started workers would be.
-  setTimeout(() => {
-    setInterval(() => client.heartbeat({ workerId: id, running: 0, draining: false }, () => undefined), interval);
-  }, Math.random() * interval);
+  // Spread over the interval, as independently started workers would be.
+  setTimeout(() => setInterval(heartbeatMode === 'unary' ? unaryBeat(client, id) : streamBeat(client, id), interval), Math.random() * interval);
 }
 
 const count = Number(countArg);

@@ -227,7 +227,7 @@ export function requireLoopbackForPlaintext(address: string, verb: string): void
   }
 }
 
-interface HasAuthContext {
+export interface HasAuthContext {
   getAuthContext(): { sslPeerCertificate?: tls.PeerCertificate };
 }
 

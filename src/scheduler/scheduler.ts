@@ -158,7 +158,7 @@ export async function startScheduler(options: SchedulerOptions): Promise<Schedul
     log.warn(`no API token exists yet, so every call but /healthz answers 401; create one with: baton token create --role admin --name admin (same --data-dir/--store as this scheduler)`);
   }
 
-  const grpcServer = grpc.server;
+  const grpcServer = grpc;
   let closing: Promise<void> | undefined;
   return {
     ...bound,

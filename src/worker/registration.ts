@@ -5,6 +5,7 @@ import { isServiceError } from '../common/errors.js';
 import type { JobStatus } from '../gen/baton/v1/common.js';
 import type { RegisterWorkerResponse, SchedulerServiceClient } from '../gen/baton/v1/scheduler.js';
 import { backoffDelayMs } from './backoff.js';
+import { HeartbeatStream } from './heartbeat-stream.js';
 
 const REGISTER_DEADLINE_MS = 5_000;
 // Used when the scheduler answers without an interval.
@@ -41,9 +42,10 @@ export class Registration {
   private readonly abort = new AbortController();
   private loop: Promise<void> | undefined;
   private draining = false;
-  private registered = false;
   /** Index into `schedulers` of the one this worker talks to now. */
   private current = 0;
+  /** Heartbeats to the current scheduler, while registered there. */
+  private heartbeats: HeartbeatStream | undefined;
 
   constructor(private readonly options: RegistrationOptions) {
     if (options.schedulers.length === 0) throw new Error('a worker needs at least one scheduler address');
@@ -76,9 +78,9 @@ export class Registration {
    */
   async announceDraining(): Promise<void> {
     this.draining = true;
-    if (!this.registered) return;
+    if (!this.heartbeats) return;
     try {
-      await this.sendHeartbeat(this.abort.signal, 2_000);
+      await this.sendHeartbeat(this.heartbeats, 2_000);
     } catch (err) {
       this.options.log.warn({ scheduler: this.scheduler.address, err: describe(err) }, 'could not tell the scheduler this worker is draining');
     }
@@ -105,9 +107,16 @@ export class Registration {
     while (!this.abort.signal.aborted) {
       const intervalMs = await this.registerUntilAnswered();
       if (intervalMs === undefined) return;
-      this.registered = true;
-      await this.heartbeatUntilForgotten(intervalMs);
-      this.registered = false;
+      const heartbeats = (this.heartbeats = new HeartbeatStream(this.scheduler.client));
+      const close = (): void => heartbeats.close();
+      this.abort.signal.addEventListener('abort', close, { once: true });
+      try {
+        await this.heartbeatUntilForgotten(heartbeats, intervalMs);
+      } finally {
+        this.abort.signal.removeEventListener('abort', close);
+        heartbeats.close();
+        this.heartbeats = undefined;
+      }
     }
   }
 
@@ -142,14 +151,14 @@ export class Registration {
    * heartbeat the next one goes on the registration backoff (capped below the interval), so a
    * restarted scheduler hears from this worker, and answers NOT_FOUND, within about a second.
    */
-  private async heartbeatUntilForgotten(intervalMs: number): Promise<void> {
+  private async heartbeatUntilForgotten(heartbeats: HeartbeatStream, intervalMs: number): Promise<void> {
     const { log } = this.options;
     const schedulerAddress = this.scheduler.address;
     let failures = 0;
     while (await this.pause(failures === 0 ? intervalMs : Math.min(intervalMs, backoffDelayMs(failures - 1, Math.random())))) {
       try {
         // Once one has failed, the next waits for the channel to reconnect rather than failing at once.
-        await this.sendHeartbeat(this.abort.signal, Math.max(intervalMs, 1_000), failures > 0);
+        await this.sendHeartbeat(heartbeats, Math.max(intervalMs, 1_000), failures > 0);
         failures = 0;
       } catch (err) {
         failures++;
@@ -168,12 +177,9 @@ export class Registration {
     }
   }
 
-  private sendHeartbeat(signal: AbortSignal, timeoutMs: number, waitForReady = false): Promise<unknown> {
+  private sendHeartbeat(heartbeats: HeartbeatStream, timeoutMs: number, waitForReady = false): Promise<void> {
     const { workerId, activeJobCount } = this.options;
-    const { client } = this.scheduler;
-    return unaryCall(signal, timeoutMs, (options, callback) =>
-      client.heartbeat({ workerId, running: activeJobCount(), draining: this.draining }, new Metadata({ waitForReady }), options, callback),
-    );
+    return heartbeats.beat({ workerId, running: activeJobCount(), draining: this.draining }, timeoutMs, waitForReady);
   }
 
   /** Sleeps `ms`; false when stopped meanwhile. */
