@@ -248,17 +248,23 @@ export async function eventually<T>(fn: () => Promise<T | undefined>, what: stri
   throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
 }
 
-/** Waits until the job's stored state is final, and returns the job. */
+/** Waits until the job's stored state is final, and returns the job; a timeout names the job as last seen. */
 export async function waitForFinal(api: string, jobId: string, timeoutMs = 60_000): Promise<Record<string, unknown>> {
   const final = new Set(['succeeded', 'failed', 'stopped', 'timed_out', 'lost']);
-  return eventually(
-    async () => {
-      const { json } = await getJson(`${api}/v1/jobs/${jobId}`);
-      return final.has(String(json.state)) ? json : undefined;
-    },
-    `job ${jobId} to finish`,
-    timeoutMs,
-  );
+  let seen: unknown;
+  try {
+    return await eventually(
+      async () => {
+        const { json } = await getJson(`${api}/v1/jobs/${jobId}`);
+        seen = json;
+        return final.has(String(json.state)) ? json : undefined;
+      },
+      `job ${jobId} to finish`,
+      timeoutMs,
+    );
+  } catch (err) {
+    throw new Error(`${(err as Error).message}; last seen: ${JSON.stringify(seen)}`);
+  }
 }
 
 /** Is any process whose command line contains `marker` still alive? */
