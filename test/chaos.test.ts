@@ -148,7 +148,10 @@ describe('chaos', () => {
     const [dead, alive] = await Promise.all([startWorker(scheduler, { jobsDir: jobs }), startWorker(scheduler, { jobsDir: jobs })]);
     await dead.kill('SIGKILL');
     const ids: string[] = [];
-    for (let i = 0; i < 6; i++) ids.push(String((await post(`${scheduler.api}/v1/jobs`, { command: 'bash', path: 'once.sh', env: { RUN_LOG: '/dev/null' } })).json.id));
+    // Retried if lost: on a loaded machine a start sent to the dead worker may hang (its port taken
+    // by another test's process) until its lease runs out; the job must still end on the living one.
+    const spec = { command: 'bash', path: 'once.sh', env: { RUN_LOG: '/dev/null' }, retry: { max_attempts: 3, backoff: { base: 0.1 }, on: ['lost'] } };
+    for (let i = 0; i < 6; i++) ids.push(String((await post(`${scheduler.api}/v1/jobs`, spec)).json.id));
     for (const id of ids) {
       const done = await waitForFinal(scheduler.api, id);
       assert.equal(done.state, 'succeeded', JSON.stringify(done));

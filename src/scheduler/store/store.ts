@@ -1,9 +1,10 @@
-import { sql, type CompiledQuery, type Kysely, type Selectable } from 'kysely';
+import { sql, type CompiledQuery, type Insertable, type Kysely, type Selectable } from 'kysely';
 import { FINAL_STATES, isFinal, predecessorsOf, type JobStateName } from '../job-state.js';
 import { DEFAULT_RETRY, type RetryPolicy } from '../retry-policy.js';
 import type { Database, JobsTable, AttemptsTable, TokensTable, WorkersTable, EventsTable } from './schema.js';
 import { connect, type ConnectionLost, type Dialect } from './connect.js';
 import type { Writer, WriteResult } from './writer.js';
+import { QueryTemplates } from './query-template.js';
 
 export interface NewJob {
   id: string;
@@ -149,6 +150,9 @@ const EVENTS_LOCK_KEY = 0x6576656e7473;
  * is plain Kysely, so SQLite and PostgreSQL run the same code.
  */
 export class Store {
+  /** The hot writes (job creation, dispatch, status, events), compiled once per shape. */
+  private readonly templates = new QueryTemplates();
+
   private constructor(
     private readonly db: Kysely<Database>,
     private readonly writer: Writer,
@@ -178,9 +182,7 @@ export class Store {
   async createJobs(jobs: readonly NewJob[]): Promise<JobRecord[]> {
     const queries = jobs.flatMap((job) => {
       const common = { worker_id: '', state: 'queued', exit_code: null, signal: '', error: '', created_at: job.createdAt, finished_at: null };
-      const insert = this.db
-        .insertInto('jobs')
-        .values({
+      const insert = this.insert('jobs', 'all', {
           ...common,
           id: job.id,
           command: job.command,
@@ -206,11 +208,9 @@ export class Store {
           children: JSON.stringify(job.children ?? []),
           idempotency_key: job.idempotencyKey ?? '',
           request_hash: job.requestHash ?? '',
-        })
-        .returningAll()
-        .compile();
+        } satisfies Insertable<JobsTable>);
       if (job.runOn === 'all') return [insert];
-      return [insert, this.db.insertInto('attempts').values({ ...common, job_id: job.id, number: 1, started_at: null }).compile()];
+      return [insert, this.insert('attempts', 'none', { ...common, job_id: job.id, number: 1, started_at: null } satisfies Insertable<AttemptsTable>)];
     });
     let results;
     try {
@@ -263,24 +263,48 @@ export class Store {
     if (from.length === 0) return { applied: false, current: undefined };
     const finishedAt = isFinal(update.state) ? update.finishedAt || now : null;
     const startedAt = update.startedAt || (update.state === 'running' ? now : undefined);
-    const outcome = {
-      state: update.state,
-      ...(finishedAt !== null && { finished_at: finishedAt }),
-      ...(update.exitCode !== undefined && { exit_code: update.exitCode }),
-      ...(update.signal !== undefined && { signal: update.signal }),
-      ...(update.error !== undefined && { error: update.error }),
+    const values = {
+      jobId,
+      attempt,
+      workerId,
+      now,
+      finishedAt: finishedAt ?? undefined,
+      exitCode: update.exitCode,
+      signal: update.signal,
+      error: update.error,
+      outputTruncated: update.outputTruncated === undefined ? undefined : update.outputTruncated ? 1 : 0,
+      startedAt,
     };
+    // One template per state and set of fields given (a handful in all).
+    const shape = `${update.state} ${Object.keys(values).filter((k) => values[k as keyof typeof values] !== undefined)}`;
+    const outcome = (p: <T>(name: string) => T) => ({
+      state: update.state,
+      ...(finishedAt !== null && { finished_at: p<number>('finishedAt') }),
+      ...(update.exitCode !== undefined && { exit_code: p<number | null>('exitCode') }),
+      ...(update.signal !== undefined && { signal: p<string>('signal') }),
+      ...(update.error !== undefined && { error: p<string>('error') }),
+    });
     const [jobs] = await this.writer.runRows([
-      this.db
-        .updateTable('jobs')
-        .set({ ...outcome, reason: '', updated_at: now, ...(update.outputTruncated !== undefined && { output_truncated: update.outputTruncated ? 1 : 0 }) })
-        .where('id', '=', jobId)
-        .where('attempt', '=', attempt)
-        .where('worker_id', '=', workerId)
-        .where('state', 'in', from)
-        .returningAll()
-        .compile(),
-      this.attemptUpdate(jobId, attempt, workerId, from, { ...outcome, ...(startedAt !== undefined && { started_at: sql<number>`coalesce(started_at, ${startedAt})` }) }),
+      this.templates
+        .get(`applyStatus jobs ${shape}`, (p) =>
+          this.db
+            .updateTable('jobs')
+            .set({ ...outcome(p), reason: '', updated_at: p('now'), ...(update.outputTruncated !== undefined && { output_truncated: p<number>('outputTruncated') }) })
+            .where('id', '=', p<string>('jobId'))
+            .where('attempt', '=', p<number>('attempt'))
+            .where('worker_id', '=', p<string>('workerId'))
+            .where('state', 'in', from)
+            .returningAll(),
+        )
+        .fill(values),
+      this.templates
+        .get(`applyStatus attempts ${shape}`, (p) =>
+          this.attemptUpdateQuery(p('jobId'), p('attempt'), p('workerId'), from, {
+            ...outcome(p),
+            ...(startedAt !== undefined && { started_at: sql<number>`coalesce(started_at, ${p<number>('startedAt')})` }),
+          }),
+        )
+        .fill(values),
     ]);
     const changed = jobs!.rows[0] as Selectable<JobsTable> | undefined;
     if (changed) return { applied: true, job: toJob(changed) };
@@ -314,16 +338,22 @@ export class Store {
    * dispatcher got there first): the caller must not start it. Otherwise the job as stored.
    */
   async markDispatched(jobId: string, attempt: number, workerId: string, now: number): Promise<JobRecord | undefined> {
+    const values = { jobId, attempt, workerId, now };
     const [jobs] = await this.writer.runRows([
-      this.db
-        .updateTable('jobs')
-        .set({ state: 'dispatched', worker_id: workerId, reason: '', next_attempt_at: null, updated_at: now })
-        .where('id', '=', jobId)
-        .where('attempt', '=', attempt)
-        .where('state', '=', 'queued')
-        .returningAll()
-        .compile(),
-      this.attemptUpdate(jobId, attempt, '', ['queued'], { state: 'dispatched', worker_id: workerId }),
+      this.templates
+        .get('markDispatched jobs', (p) =>
+          this.db
+            .updateTable('jobs')
+            .set({ state: 'dispatched', worker_id: p('workerId'), reason: '', next_attempt_at: null, updated_at: p('now') })
+            .where('id', '=', p<string>('jobId'))
+            .where('attempt', '=', p<number>('attempt'))
+            .where('state', '=', 'queued')
+            .returningAll(),
+        )
+        .fill(values),
+      this.templates
+        .get('markDispatched attempts', (p) => this.attemptUpdateQuery(p('jobId'), p('attempt'), '', ['queued'], { state: 'dispatched', worker_id: p('workerId') }))
+        .fill(values),
     ]);
     return firstJob(jobs!);
   }
@@ -427,14 +457,28 @@ export class Store {
   }
 
   private attemptUpdate(jobId: string, attempt: number, workerId: string, from: readonly JobStateName[], set: Partial<Record<keyof AttemptsTable, unknown>>) {
+    return this.attemptUpdateQuery(jobId, attempt, workerId, from, set).compile();
+  }
+
+  private attemptUpdateQuery(jobId: string, attempt: number, workerId: string, from: readonly JobStateName[], set: Partial<Record<keyof AttemptsTable, unknown>>) {
     return this.db
       .updateTable('attempts')
       .set(set as never)
       .where('job_id', '=', jobId)
       .where('number', '=', attempt)
       .where('worker_id', '=', workerId)
-      .where('state', 'in', from)
-      .compile();
+      .where('state', 'in', from);
+  }
+
+  /** `insert into <table>`, from a template per table, column set and what it returns. */
+  private insert(table: 'jobs' | 'attempts' | 'events', returning: 'all' | 'id' | 'none', row: Readonly<Record<string, unknown>>): CompiledQuery {
+    const columns = Object.keys(row);
+    return this.templates
+      .get(`insert ${table} ${returning} ${columns}`, (p) => {
+        const insert = this.db.insertInto(table).values(Object.fromEntries(columns.map((c) => [c, p(c)])) as never);
+        return returning === 'all' ? insert.returningAll() : returning === 'id' ? insert.returning('id' as never) : insert;
+      })
+      .fill(row);
   }
 
   async getJob(id: string): Promise<{ job: JobRecord; attempts: AttemptRecord[] } | undefined> {
@@ -474,7 +518,7 @@ export class Store {
    */
   async appendEvents(events: readonly Omit<EventRecord, 'id'>[]): Promise<number[]> {
     if (events.length === 0) return [];
-    const inserts = events.map((e) => this.db.insertInto('events').values({ kind: e.kind, entity_id: e.entityId, data: e.data, created_at: e.createdAt }).returning('id').compile());
+    const inserts = events.map((e) => this.insert('events', 'id', { kind: e.kind, entity_id: e.entityId, data: e.data, created_at: e.createdAt } satisfies Insertable<EventsTable>));
     const queries = this.dialect === 'postgres' ? [sql`select pg_advisory_xact_lock(${EVENTS_LOCK_KEY})`.compile(this.db), ...inserts] : inserts;
     const results = await this.writer.runRows(queries);
     return results.slice(queries.length - inserts.length).map((r) => Number((r.rows[0] as { id: number | string }).id));
