@@ -229,6 +229,25 @@ function conformance(open: () => Promise<Store>, cleanup: () => Promise<void> | 
     await store.createJob({ ...newJob(), submittedBy: 'someone-else', idempotencyKey: first.idempotencyKey });
   });
 
+  test('writes asked for together share a commit, and one that fails fails alone', async () => {
+    const first = { ...newJob(), idempotencyKey: `key-${uuidv7()}` };
+    await store.createJob(first);
+    const [a, b, c] = [newJob(), newJob(), newJob()];
+    // Asked for in one turn of the event loop: one group, whose middle write breaks the key's uniqueness.
+    const settled = await Promise.allSettled([
+      store.createJob(a),
+      store.createJobs([b, { ...newJob(), idempotencyKey: first.idempotencyKey }]),
+      store.createJob(c),
+      store.markDispatched(first.id, 1, 'w-1', Date.now()),
+    ]);
+    assert.deepEqual(settled.map((r) => r.status), ['fulfilled', 'rejected', 'fulfilled', 'fulfilled']);
+    assert.ok((settled[1] as PromiseRejectedResult).reason instanceof IdempotencyKeyTaken);
+    assert.equal((await store.getJob(a.id))?.job.state, 'queued');
+    assert.equal(await store.getJob(b.id), undefined, 'the failing write left nothing behind');
+    assert.equal((await store.getJob(c.id))?.job.state, 'queued');
+    assert.equal((await store.getJob(first.id))?.job.state, 'dispatched');
+  });
+
   test('a run_on-all parent: no attempt, never active, state summed up by setParentState', async () => {
     const parent = newJob();
     const children = [newJob(), newJob()].map((c) => ({ ...c, parentId: parent.id }));

@@ -23,10 +23,11 @@ export interface WriteResult {
  * step) costs ~4x more, and job creation sits on the `POST /start` path.
  *
  * Group commit: the writes asked for in one turn of the event loop run in one transaction,
- * each inside its own savepoint (a failing one rolls back alone and rejects alone), and all
- * resolve after the one COMMIT. A busy scheduler asks for several per job (create, dispatch,
- * running, exit, events); one commit for all of them writes each touched page to the WAL
- * once instead of once per write.
+ * and all resolve after the one COMMIT. A busy scheduler asks for several per job (create,
+ * dispatch, running, exit, events); one commit for all of them writes each touched page to the
+ * WAL once instead of once per write. Should one fail, the batch is rolled back and each write
+ * runs again in a transaction of its own, so a failing write rejects alone (a savepoint per
+ * write would do the same at two more statements per write, every time).
  * The store opens no Kysely transaction on SQLite, so these never nest inside one.
  */
 export function sqliteWriter(sqlite: BetterSqlite3.Database): Writer {
@@ -39,45 +40,36 @@ export function sqliteWriter(sqlite: BetterSqlite3.Database): Writer {
     }
     return stmt;
   };
-  // Called inside `commitAll`'s transaction, better-sqlite3 makes this a savepoint.
-  const runOne = sqlite.transaction((queries: CompiledQuery[]) =>
+  const runQueries = (queries: CompiledQuery[]): WriteResult[] =>
     queries.map((q): WriteResult => {
       const stmt = prepared(q.sql);
       const params = q.parameters as unknown[];
       if (!stmt.reader) return { changed: stmt.run(...params).changes, rows: [] };
       const rows = stmt.all(...params);
       return { changed: rows.length, rows };
-    }),
-  );
+    });
   interface Pending {
     queries: CompiledQuery[];
     resolve: (results: WriteResult[]) => void;
     reject: (err: unknown) => void;
-    outcome?: { ok: true; results: WriteResult[] } | { ok: false; err: unknown };
   }
-  let pending: Pending[] = [];
-  const commitAll = sqlite.transaction((batch: Pending[]) => {
-    for (const p of batch) {
-      try {
-        p.outcome = { ok: true, results: runOne(p.queries) };
-      } catch (err) {
-        p.outcome = { ok: false, err };
-      }
+  const commitAll = sqlite.transaction((batch: Pending[]) => batch.map((p) => runQueries(p.queries)));
+  const commit = (batch: Pending[]): void => {
+    let all: WriteResult[][];
+    try {
+      all = commitAll(batch);
+    } catch (err) {
+      if (batch.length === 1) batch[0]!.reject(err);
+      else for (const p of batch) commit([p]);
+      return;
     }
-  });
+    batch.forEach((p, i) => p.resolve(all[i]!));
+  };
+  let pending: Pending[] = [];
   const flush = (): void => {
     const batch = pending;
     pending = [];
-    try {
-      commitAll(batch);
-    } catch (err) {
-      for (const p of batch) p.reject(err); // the COMMIT itself failed: nothing of the batch is stored
-      return;
-    }
-    for (const p of batch) {
-      if (p.outcome!.ok) p.resolve(p.outcome!.results);
-      else p.reject(p.outcome!.err);
-    }
+    commit(batch);
   };
   const runRows = (queries: CompiledQuery[]): Promise<WriteResult[]> =>
     new Promise((resolve, reject) => {
