@@ -58,6 +58,15 @@ describe('several schedulers on PostgreSQL', () => {
     const waited = await fetch(`${a.api}/v1/jobs/${String(first.json.id)}/wait?timeout=30`);
     assert.equal(waited.status, 200);
     assert.equal(((await waited.json()) as Json).state, 'succeeded');
+    // A start the worker refuses gets the same answer from the follower as from the leader that placed it.
+    const refusals = [];
+    for (const s of [a, b]) {
+      const res = await fetch(`${s.api}/start`, { method: 'POST', body: JSON.stringify({ worker_id: onA.id, command: 'bash', path: '../outside.sh' }) });
+      refusals.push({ status: res.status, body: (await res.json()) as Json });
+    }
+    assert.equal(refusals[0]!.status, 400, JSON.stringify(refusals[0]));
+    assert.match(String(refusals[0]!.body.error), /outside\.sh/);
+    assert.deepEqual(refusals[1], refusals[0]);
 
     // 500 jobs, alternating between the APIs; a call the dead scheduler cannot answer goes to the
     // other with the same Idempotency-Key, so it makes no second job.

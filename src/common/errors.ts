@@ -23,6 +23,11 @@ export const ERRORS = {
 
 export type ErrorCode = keyof typeof ERRORS;
 
+/** Is `code` one of ours (as stored with a job's error)? */
+export function isErrorCode(code: string): code is ErrorCode {
+  return Object.hasOwn(ERRORS, code);
+}
+
 export class BatonError extends Error {
   constructor(
     readonly code: ErrorCode,

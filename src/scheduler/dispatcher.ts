@@ -325,7 +325,7 @@ export class Dispatcher implements JobEvents {
         return this.backToQueue(dispatched, workerId, `worker ${workerId} could not be reached (${err.details.split('.')[0]}); waiting for another placement`);
       }
       const error = err instanceof BatonError ? err : fromWorkerCallError(err, channel?.who ?? `worker ${workerId}`);
-      await this.applier.apply(job.id, job.attempt, workerId, { state: 'failed', error: error.message }).catch((e: unknown) => this.log.error({ ...attempt, err: e }, 'cannot record job state'));
+      await this.applier.apply(job.id, job.attempt, workerId, { state: 'failed', error: error.message, errorCode: error.code }).catch((e: unknown) => this.log.error({ ...attempt, err: e }, 'cannot record job state'));
       return { kind: 'failed', job: { ...dispatched, state: 'failed', error: error.message }, error };
     }
   }

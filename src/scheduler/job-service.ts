@@ -1,6 +1,6 @@
 import { PassThrough, type Readable } from 'node:stream';
 import { status as GrpcStatus, type ServiceError } from '@grpc/grpc-js';
-import { BatonError, fromWorkerCallError } from '../common/errors.js';
+import { BatonError, fromWorkerCallError, isErrorCode } from '../common/errors.js';
 import { uuidv7 } from '../common/ids.js';
 import type { Logger } from '../common/logger.js';
 import type { JobStatus } from '../gen/baton/v1/common.js';
@@ -21,7 +21,7 @@ const ASSUMED_DEFAULT_GRACE_MS = 10_000;
 const STOP_DEADLINE_SLACK_MS = 5_000;
 /** How long a stream may stay silent before its HTTP headers are committed (after that, a worker error can only cut the body short). */
 const STREAM_COMMIT_MS = 250;
-/** A follower answers a submission once the leader placed it, or after this long with the job still queued. */
+/** A follower answers a submission once the leader has started (or failed to start) it, or after this long as it stands then. */
 const LEADER_PLACEMENT_WAIT_MS = 3_000;
 /** What a caller refused for a full queue is told to wait. */
 const QUEUE_FULL_RETRY_AFTER_S = 5;
@@ -147,9 +147,14 @@ export class JobService {
 
   /** Shared store, on a follower: the job as the leader's placement left it, or still queued after a moment. */
   private async leaderPlaced(job: JobRecord): Promise<DispatchResult> {
-    const { job: now } = await this.waitFor(job.id, LEADER_PLACEMENT_WAIT_MS, (j) => j.state !== 'queued');
-    if (now.state === 'queued') return { kind: 'queued', job: now };
-    if (now.state === 'failed' && now.attempt === 1) return { kind: 'failed', job: now, error: new BatonError('CONFLICT', `job ${now.id} failed to start: ${now.error}`) };
+    // Dispatched is not yet decided: the worker may still refuse the start (the job then fails, or is retried).
+    const decided = (j: JobRecord): boolean => j.attempt > job.attempt || (j.state !== 'queued' && j.state !== 'dispatched');
+    const { job: now } = await this.waitFor(job.id, LEADER_PLACEMENT_WAIT_MS, decided);
+    if (now.state === 'queued' && now.attempt === job.attempt) return { kind: 'queued', job: now };
+    // A start the worker refused is stored with its error's code: the answer the leader gave, status and words.
+    // (A job failed without one did start, and failed running.)
+    const refused = now.state === 'failed' || now.attempt > job.attempt;
+    if (refused && isErrorCode(now.errorCode)) return { kind: 'failed', job: now, error: new BatonError(now.errorCode, now.error) };
     return { kind: 'dispatched', job: now };
   }
 

@@ -141,6 +141,13 @@ function migrations(dialect: Dialect): Record<string, Migration> {
         await db.schema.alterTable('workers').addColumn('draining_by', 'text', (c) => c.notNull().defaultTo('')).execute();
       },
     },
+    '005_error_code': {
+      async up(db: Kysely<unknown>): Promise<void> {
+        // What kind of error `error` is (a BatonError code: BAD_REQUEST, NOT_FOUND…), '' for none:
+        // another scheduler answering for a failed start gives the status the worker's refusal called for.
+        await db.schema.alterTable('jobs').addColumn('error_code', 'text', (c) => c.notNull().defaultTo('')).execute();
+      },
+    },
   };
 }
 

@@ -28,6 +28,8 @@ export interface JobsTable {
   env: string;
   cwd: string;
   error: string;
+  /** A BatonError code for `error` ('' for none). */
+  error_code: string;
   exit_code: number | null;
   signal: string;
   output_truncated: number;

@@ -58,6 +58,8 @@ export interface JobRecord extends Required<NewJob> {
   /** A queued retry waits until then; null: at once. */
   nextAttemptAt: number | null;
   error: string;
+  /** What kind of error `error` is (a BatonError code, e.g. BAD_REQUEST for a start the worker refused); '' for none. */
+  errorCode: string;
   exitCode: number | null;
   signal: string;
   outputTruncated: boolean;
@@ -126,6 +128,8 @@ export interface StatusUpdate {
   exitCode?: number | null;
   signal?: string;
   error?: string;
+  /** The BatonError code of `error`, when it has one. */
+  errorCode?: string;
   outputTruncated?: boolean;
   startedAt?: number;
   finishedAt?: number;
@@ -208,6 +212,7 @@ export class Store {
           children: JSON.stringify(job.children ?? []),
           idempotency_key: job.idempotencyKey ?? '',
           request_hash: job.requestHash ?? '',
+          error_code: '',
         } satisfies Insertable<JobsTable>);
       if (job.runOn === 'all') return [insert];
       return [insert, this.insert('attempts', 'none', { ...common, job_id: job.id, number: 1, started_at: null } satisfies Insertable<AttemptsTable>)];
@@ -272,6 +277,7 @@ export class Store {
       exitCode: update.exitCode,
       signal: update.signal,
       error: update.error,
+      errorCode: update.errorCode,
       outputTruncated: update.outputTruncated === undefined ? undefined : update.outputTruncated ? 1 : 0,
       startedAt,
     };
@@ -289,7 +295,13 @@ export class Store {
         .get(`applyStatus jobs ${shape}`, (p) =>
           this.db
             .updateTable('jobs')
-            .set({ ...outcome(p), reason: '', updated_at: p('now'), ...(update.outputTruncated !== undefined && { output_truncated: p<number>('outputTruncated') }) })
+            .set({
+              ...outcome(p),
+              reason: '',
+              updated_at: p('now'),
+              ...(update.outputTruncated !== undefined && { output_truncated: p<number>('outputTruncated') }),
+              ...(update.errorCode !== undefined && { error_code: p<string>('errorCode') }),
+            })
             .where('id', '=', p<string>('jobId'))
             .where('attempt', '=', p<number>('attempt'))
             .where('worker_id', '=', p<string>('workerId'))
@@ -420,7 +432,7 @@ export class Store {
       live(
         this.db
           .updateTable('jobs')
-          .set({ state: 'queued', worker_id: '', attempt: attempt + 1, next_attempt_at: retryAt, reason, error: update.error ?? '', exit_code: null, signal: '', updated_at: now }),
+          .set({ state: 'queued', worker_id: '', attempt: attempt + 1, next_attempt_at: retryAt, reason, error: update.error ?? '', error_code: update.errorCode ?? '', exit_code: null, signal: '', updated_at: now }),
       )
         .returningAll()
         .compile(),
@@ -632,6 +644,7 @@ function toJob(r: Selectable<JobsTable>): JobRecord {
     env: JSON.parse(r.env) as Record<string, string>,
     cwd: r.cwd,
     error: r.error,
+    errorCode: r.error_code,
     exitCode: r.exit_code,
     signal: r.signal,
     outputTruncated: r.output_truncated !== 0,
