@@ -55,6 +55,7 @@ function schedulerService(registry: Registry, heartbeatIntervalMs: number, log: 
       // The caller's certificate cannot change within a stream: a worker id it was allowed once stays allowed.
       let allowed = '';
       call.on('data', (request: HeartbeatsRequest) => {
+        if (call.cancelled) return; // the worker is gone: nobody to answer
         const problem = request.workerId !== '' && request.workerId === allowed ? live(request) : beat(call, request, 'Heartbeats');
         if (problem) {
           call.removeAllListeners('data');
