@@ -154,7 +154,7 @@ const EVENTS_LOCK_KEY = 0x6576656e7473;
  * is plain Kysely, so SQLite and PostgreSQL run the same code.
  */
 export class Store {
-  /** The hot writes (job creation, dispatch, status, events), compiled once per shape. */
+  /** The hot writes (job creation, dispatch, status, events, heartbeat times), compiled once per shape. */
   private readonly templates = new QueryTemplates();
 
   private constructor(
@@ -614,12 +614,18 @@ export class Store {
 
   /** Through the writer: every heartbeat lands here, and on SQLite those of one moment share a commit. */
   async setWorkerState(id: string, state: WorkerState, lastHeartbeatAt: number): Promise<void> {
-    await this.writer.run([this.db.updateTable('workers').set({ state, last_heartbeat_at: lastHeartbeatAt }).where('id', '=', id).compile()]);
+    const query = this.templates.get('setWorkerState', (p) =>
+      this.db.updateTable('workers').set({ state: p<WorkerState>('state'), last_heartbeat_at: p<number>('lastHeartbeatAt') }).where('id', '=', p<string>('id')),
+    );
+    await this.writer.run([query.fill({ id, state, lastHeartbeatAt })]);
   }
 
   /** A heartbeat's time alone (shared store: the state is the leader's to change, and a live worker's only). */
   async touchWorker(id: string, lastHeartbeatAt: number): Promise<void> {
-    await this.writer.run([this.db.updateTable('workers').set({ last_heartbeat_at: lastHeartbeatAt }).where('id', '=', id).where('state', '=', 'up').compile()]);
+    const query = this.templates.get('touchWorker', (p) =>
+      this.db.updateTable('workers').set({ last_heartbeat_at: p<number>('lastHeartbeatAt') }).where('id', '=', p<string>('id')).where('state', '=', 'up'),
+    );
+    await this.writer.run([query.fill({ id, lastHeartbeatAt })]);
   }
 
   /** `by` '' takes the worker out of draining. */
