@@ -229,7 +229,7 @@ function conformance(open: () => Promise<Store>, cleanup: () => Promise<void> | 
     await store.createJob({ ...newJob(), submittedBy: 'someone-else', idempotencyKey: first.idempotencyKey });
   });
 
-  test('writes asked for together share a commit, and one that fails fails alone', async () => {
+  test('of writes asked for together, one that fails fails alone and the others are stored', async () => {
     const first = { ...newJob(), idempotencyKey: `key-${uuidv7()}` };
     await store.createJob(first);
     const [a, b, c] = [newJob(), newJob(), newJob()];

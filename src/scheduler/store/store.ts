@@ -281,14 +281,15 @@ export class Store {
       outputTruncated: update.outputTruncated === undefined ? undefined : update.outputTruncated ? 1 : 0,
       startedAt,
     };
-    // One template per state and set of fields given (a handful in all).
-    const shape = `${update.state} ${Object.keys(values).filter((k) => values[k as keyof typeof values] !== undefined)}`;
+    // One template per state and set of values given (a handful in all); the shape decides what each sets.
+    const given = (k: keyof typeof values): boolean => values[k] !== undefined;
+    const shape = `${update.state} ${Object.keys(values).filter((k) => given(k as keyof typeof values))}`;
     const outcome = (p: <T>(name: string) => T) => ({
       state: update.state,
-      ...(finishedAt !== null && { finished_at: p<number>('finishedAt') }),
-      ...(update.exitCode !== undefined && { exit_code: p<number | null>('exitCode') }),
-      ...(update.signal !== undefined && { signal: p<string>('signal') }),
-      ...(update.error !== undefined && { error: p<string>('error') }),
+      ...(given('finishedAt') && { finished_at: p<number>('finishedAt') }),
+      ...(given('exitCode') && { exit_code: p<number | null>('exitCode') }),
+      ...(given('signal') && { signal: p<string>('signal') }),
+      ...(given('error') && { error: p<string>('error') }),
     });
     const [jobs] = await this.writer.runRows([
       this.templates
@@ -299,8 +300,8 @@ export class Store {
               ...outcome(p),
               reason: '',
               updated_at: p('now'),
-              ...(update.outputTruncated !== undefined && { output_truncated: p<number>('outputTruncated') }),
-              ...(update.errorCode !== undefined && { error_code: p<string>('errorCode') }),
+              ...(given('outputTruncated') && { output_truncated: p<number>('outputTruncated') }),
+              ...(given('errorCode') && { error_code: p<string>('errorCode') }),
             })
             .where('id', '=', p<string>('jobId'))
             .where('attempt', '=', p<number>('attempt'))
@@ -313,7 +314,7 @@ export class Store {
         .get(`applyStatus attempts ${shape}`, (p) =>
           this.attemptUpdateQuery(p('jobId'), p('attempt'), p('workerId'), from, {
             ...outcome(p),
-            ...(startedAt !== undefined && { started_at: sql<number>`coalesce(started_at, ${p<number>('startedAt')})` }),
+            ...(given('startedAt') && { started_at: sql<number>`coalesce(started_at, ${p<number>('startedAt')})` }),
           }),
         )
         .fill(values),

@@ -17,6 +17,18 @@ export interface WriteResult {
   rows: unknown[];
 }
 
+/** A write waiting for its group's commit. */
+interface Pending {
+  queries: CompiledQuery[];
+  resolve: (results: WriteResult[]) => void;
+  reject: (err: unknown) => void;
+}
+
+/** The Writer around a group-commit `runRows`. */
+function writerOf(runRows: (queries: CompiledQuery[]) => Promise<WriteResult[]>): Writer {
+  return { runRows, run: async (queries) => (await runRows(queries)).map((r) => r.changed) };
+}
+
 /**
  * SQLite: the same queries as synchronous better-sqlite3 transactions over cached prepared
  * statements. Kysely's async transaction (BEGIN, prepare per query, COMMIT, a promise per
@@ -48,11 +60,6 @@ export function sqliteWriter(sqlite: BetterSqlite3.Database): Writer {
       const rows = stmt.all(...params);
       return { changed: rows.length, rows };
     });
-  interface Pending {
-    queries: CompiledQuery[];
-    resolve: (results: WriteResult[]) => void;
-    reject: (err: unknown) => void;
-  }
   const commitAll = sqlite.transaction((batch: Pending[]) => batch.map((p) => runQueries(p.queries)));
   const commit = (batch: Pending[]): void => {
     let all: WriteResult[][];
@@ -71,12 +78,13 @@ export function sqliteWriter(sqlite: BetterSqlite3.Database): Writer {
     pending = [];
     commit(batch);
   };
-  const runRows = (queries: CompiledQuery[]): Promise<WriteResult[]> =>
-    new Promise((resolve, reject) => {
-      if (pending.length === 0) setImmediate(flush);
-      pending.push({ queries, resolve, reject });
-    });
-  return { runRows, run: async (queries) => (await runRows(queries)).map((r) => r.changed) };
+  return writerOf(
+    (queries) =>
+      new Promise((resolve, reject) => {
+        if (pending.length === 0) setImmediate(flush);
+        pending.push({ queries, resolve, reject });
+      }),
+  );
 }
 
 /**
@@ -87,11 +95,6 @@ export function sqliteWriter(sqlite: BetterSqlite3.Database): Writer {
  * transaction of its own, so a failing write rejects alone.
  */
 export function pgGroupWriter(pool: pg.Pool): Writer {
-  interface Pending {
-    queries: CompiledQuery[];
-    resolve: (results: WriteResult[]) => void;
-    reject: (err: unknown) => void;
-  }
   let pending: Pending[] = [];
   let flushing = false;
   const inTransaction = async (batch: Pending[]): Promise<WriteResult[][]> => {
@@ -140,10 +143,11 @@ export function pgGroupWriter(pool: pg.Pool): Writer {
     }
     flushing = false;
   };
-  const runRows = (queries: CompiledQuery[]): Promise<WriteResult[]> =>
-    new Promise((resolve, reject) => {
-      pending.push({ queries, resolve, reject });
-      if (!flushing) void flush();
-    });
-  return { runRows, run: async (queries) => (await runRows(queries)).map((r) => r.changed) };
+  return writerOf(
+    (queries) =>
+      new Promise((resolve, reject) => {
+        pending.push({ queries, resolve, reject });
+        if (!flushing) void flush();
+      }),
+  );
 }
