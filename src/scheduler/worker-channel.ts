@@ -2,6 +2,7 @@ import { Metadata, status as GrpcStatus, type CallOptions, type ClientReadableSt
 import { CHANNEL_OPTIONS, clientCredentials, type GrpcSecurity } from '../common/grpc.js';
 import type { Logger } from '../common/logger.js';
 import { schedulerMetrics } from './metrics.js';
+import { latestPerAttempt } from './status-burst.js';
 import type { JobStatus } from '../gen/baton/v1/common.js';
 import {
   WorkerServiceClient,
@@ -24,14 +25,18 @@ type Callback<Res> = (err: ServiceError | null, res: Res) => void;
  * default), so a hung worker costs its own callers a bounded wait and nobody else anything.
  *
  * It also keeps a WatchJobs stream open, re-opening it with capped backoff until closed.
- * Statuses from the stream are handed over one at a time, in order.
+ * Statuses from the stream are handed over in bursts: everything that arrived while the
+ * previous burst was being applied, reduced to the latest status of each attempt, all at
+ * once (distinct attempts, so their order does not matter; one attempt's statuses stay in order).
  */
 export class WorkerChannel {
   private readonly client: WorkerServiceClient;
   private watchCall: ClientReadableStream<WatchJobsResponse> | undefined;
   private retryTimer: NodeJS.Timeout | undefined;
   private backoffMs = WATCH_BACKOFF_MIN_MS;
-  private applying: Promise<void> = Promise.resolve();
+  /** Statuses received and not yet handed over; `draining` while a burst is being applied. */
+  private received: JobStatus[] = [];
+  private draining = false;
   private closed = false;
 
   constructor(
@@ -79,7 +84,13 @@ export class WorkerChannel {
     call.on('data', (msg: WatchJobsResponse) => {
       this.backoffMs = WATCH_BACKOFF_MIN_MS;
       const status = msg.status;
-      if (status) this.applying = this.applying.then(() => this.onStatus(status));
+      if (!status) return;
+      this.received.push(status);
+      // From the next turn of the event loop: the statuses that arrive together form one burst.
+      if (!this.draining) {
+        this.draining = true;
+        setImmediate(() => void this.drain());
+      }
     });
     call.on('error', (err: ServiceError) => this.watchEnded(call, err));
     call.on('end', () => this.watchEnded(call, undefined));
@@ -91,6 +102,15 @@ export class WorkerChannel {
     this.watchCall?.cancel();
     this.watchCall = undefined;
     this.client.close();
+  }
+
+  private async drain(): Promise<void> {
+    while (this.received.length > 0) {
+      const burst = latestPerAttempt(this.received);
+      this.received = [];
+      await Promise.all(burst.map((status) => this.onStatus(status)));
+    }
+    this.draining = false;
   }
 
   private watchEnded(call: ClientReadableStream<WatchJobsResponse>, err: ServiceError | undefined): void {
