@@ -33,6 +33,11 @@ export function parseRunId(id: string): { jobId: string; attempt: number } {
   return m ? { jobId: m[1]!, attempt: Number(m[2]) } : { jobId: id, attempt: 1 };
 }
 
+/** The job as it was while running: what a superseded RUNNING report would have stored. */
+function asRunning(job: JobRecord, update: StatusUpdate): JobRecord {
+  return { ...job, state: 'running', exitCode: null, signal: '', error: '', errorCode: '', finishedAt: null, updatedAt: update.startedAt ?? job.updatedAt };
+}
+
 /** What the dispatcher hears from the applier. */
 export interface JobEvents {
   /** The attempt on `workerId` ('' for a job never placed) ended, or the job was stopped while queued: its slot is free. */
@@ -58,15 +63,18 @@ export class JobStatusApplier {
     private readonly jitter: () => number = Math.random,
   ) {}
 
-  async apply(jobId: string, attempt: number, workerId: string, update: StatusUpdate): Promise<boolean> {
-    if (isRetryOutcome(update.state) && workerId !== '' && (await this.retry(jobId, attempt, workerId, update.state, update))) return true;
+  /**
+   * `ranFirst`: the worker's RUNNING report of this attempt was superseded by `update` before
+   * it was written (see status-burst.ts). The job is written once, but the change to running
+   * is still announced and logged, before the end, so watchers and metrics see every state.
+   */
+  async apply(jobId: string, attempt: number, workerId: string, update: StatusUpdate, ranFirst = false): Promise<boolean> {
+    if (isRetryOutcome(update.state) && workerId !== '' && (await this.retry(jobId, attempt, workerId, update.state, update, ranFirst))) return true;
     const result = await this.store.applyStatus(jobId, attempt, workerId, update, Date.now());
     if (result.applied) {
-      this.log.info(
-        { job_id: jobId, attempt, worker_id: workerId || undefined, state: update.state, exit_code: update.exitCode ?? null, signal: update.signal || undefined, error: update.error || undefined },
-        'job state changed',
-      );
-      this.bus.emit('job', result.job, undefined);
+      const job = result.job;
+      if (ranFirst) this.changed(asRunning(job, update), {});
+      this.changed(job, update);
       if (isFinal(update.state)) this.events?.attemptEnded(jobId, workerId);
     } else if (result.current === undefined) {
       this.log.info({ job_id: jobId, attempt, worker_id: workerId, state: update.state }, 'status for an attempt that is not the job\'s current one on this worker ignored');
@@ -77,22 +85,31 @@ export class JobStatusApplier {
     return result.applied;
   }
 
+  /** One log line and one announcement per state change. */
+  private changed(job: JobRecord, update: Omit<StatusUpdate, 'state'>): void {
+    this.log.info(
+      { job_id: job.id, attempt: job.attempt, worker_id: job.workerId || undefined, state: job.state, exit_code: update.exitCode ?? null, signal: update.signal || undefined, error: update.error || undefined },
+      'job state changed',
+    );
+    this.bus.emit('job', job, undefined);
+  }
+
   /** For reports from a worker; never throws (a bad report must not break the stream it came on). */
-  async applyWorkerStatus(workerId: string, status: JobStatus): Promise<void> {
+  async applyWorkerStatus(workerId: string, status: JobStatus, ranFirst = false): Promise<void> {
     const update = updateFromWorker(status);
     // STARTING ("dispatched") can move nothing: the store marks a job dispatched before its
     // StartJob is sent. Applying it cost a failed UPDATE and a SELECT per job.
     if (update === null || update.state === 'dispatched') return;
     const { jobId, attempt } = parseRunId(status.jobId);
     try {
-      await this.apply(jobId, attempt, workerId, update);
+      await this.apply(jobId, attempt, workerId, update, ranFirst);
     } catch (err) {
       this.log.error({ job_id: jobId, worker_id: workerId, err }, 'cannot record job status');
     }
   }
 
   /** True when the policy asked for another attempt and it is now queued. */
-  private async retry(jobId: string, attempt: number, workerId: string, outcome: RetryOutcome, update: StatusUpdate): Promise<boolean> {
+  private async retry(jobId: string, attempt: number, workerId: string, outcome: RetryOutcome, update: StatusUpdate, ranFirst: boolean): Promise<boolean> {
     const found = await this.store.getJob(jobId);
     const job = found?.job;
     if (!job || job.attempt !== attempt || job.workerId !== workerId || isFinal(job.state)) return false;
@@ -102,8 +119,9 @@ export class JobStatusApplier {
     const reason = `attempt ${attempt} ${outcome.replace('_', ' ')}${update.error ? ` (${update.error})` : ''}; attempt ${attempt + 1} from ${new Date(decision.retryAt).toISOString()}`;
     const requeued = await this.store.requeueForRetry(jobId, attempt, workerId, update, decision.retryAt, reason, now);
     if (!requeued) return false;
+    if (ranFirst && job.state !== 'running') this.changed(asRunning(job, update), {});
     this.log.info({ job_id: jobId, attempt, worker_id: workerId, state: outcome, error: update.error || undefined, next_attempt: attempt + 1, retry_at: decision.retryAt }, 'job attempt ended; retrying');
-    this.bus.emit('job', requeued, job.state);
+    this.bus.emit('job', requeued, ranFirst ? 'running' : job.state);
     this.events?.attemptEnded(jobId, workerId);
     this.events?.requeued(requeued);
     return true;

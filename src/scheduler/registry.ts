@@ -159,7 +159,7 @@ export class Registry {
 
   /** The worker's channel, opened on first use (shared store: a worker registered elsewhere is dialled from here too). */
   private channelOf(w: WorkerEntry): WorkerChannel {
-    w.channel ??= new WorkerChannel(w.id, w.address, (s) => this.applier.applyWorkerStatus(w.id, s), this.log, this.security);
+    w.channel ??= new WorkerChannel(w.id, w.address, (s, ranFirst) => this.applier.applyWorkerStatus(w.id, s, ranFirst), this.log, this.security);
     return w.channel;
   }
 
@@ -191,7 +191,7 @@ export class Registry {
     if (!channel || channel.address !== req.address) {
       channel?.close();
       try {
-        channel = new WorkerChannel(req.workerId, req.address, (s) => this.applier.applyWorkerStatus(req.workerId, s), this.log, this.security);
+        channel = new WorkerChannel(req.workerId, req.address, (s, ranFirst) => this.applier.applyWorkerStatus(req.workerId, s, ranFirst), this.log, this.security);
       } catch (err) {
         // clientCredentials refuses plaintext to a non-loopback address.
         throw new BatonError('BAD_REQUEST', (err as Error).message);

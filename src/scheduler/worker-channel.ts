@@ -42,7 +42,7 @@ export class WorkerChannel {
   constructor(
     readonly workerId: string,
     readonly address: string,
-    private readonly onStatus: (status: JobStatus) => Promise<void>,
+    private readonly onStatus: (status: JobStatus, ranFirst: boolean) => Promise<void>,
     private readonly log: Logger,
     security: GrpcSecurity,
   ) {
@@ -108,7 +108,7 @@ export class WorkerChannel {
     while (this.received.length > 0) {
       const burst = latestPerAttempt(this.received);
       this.received = [];
-      await Promise.all(burst.map((status) => this.onStatus(status)));
+      await Promise.all(burst.map(({ status, ranFirst }) => this.onStatus(status, ranFirst)));
     }
     this.draining = false;
   }
