@@ -7,7 +7,7 @@ import type { EventBus } from './events.js';
 import { isFinal } from './job-state.js';
 import { formatLabels, place, type Placement, type WorkerSnapshot } from './placement.js';
 import type { Registry } from './registry.js';
-import type { JobRecord, Store } from './store/store.js';
+import { newJobRecord, type JobRecord, type NewJob, type Store } from './store/store.js';
 
 /** StartJob only validates and answers; a few seconds is plenty and bounds a hung worker. */
 const START_TIMEOUT_MS = 5_000;
@@ -80,14 +80,58 @@ export class Dispatcher implements JobEvents {
   }
 
   /**
-   * Queues jobs the store already holds and runs a pass at once. Resolves, in the same order,
-   * when each job's fate is known for now: started on a worker, failed to start, or left
-   * waiting (with a reason).
+   * Places new jobs before they are stored, when nothing waits in the queue that they could
+   * overtake: each one placed is reserved on its worker now and comes back with `workerId`
+   * set, to be stored already dispatched (one write, where a queued job takes an insert and
+   * then an update). The others are left to a pass once stored. Jobs are taken in priority
+   * order, as a pass would. If the store refuses them, `unplace` gives the slots back.
+   */
+  placeNew(jobs: readonly NewJob[]): NewJob[] {
+    if (!this.leading || this.queued.size > 0) return [...jobs];
+    const snapshot = this.snapshot();
+    const byId = new Map(snapshot.map((w) => [w.id, w]));
+    const placedOn = new Map<string, string>();
+    const order = jobs.filter((j) => j.runOn !== 'all').sort((a, b) => b.priority - a.priority);
+    for (const job of order) {
+      const decision = place({ labels: job.labels, ...(job.pinnedWorker !== '' && { pinnedWorker: job.pinnedWorker }) }, snapshot);
+      if ('reason' in decision) continue;
+      byId.get(decision.workerId)!.running++;
+      placedOn.set(job.id, decision.workerId);
+    }
+    return jobs.map((job) => {
+      const workerId = placedOn.get(job.id);
+      if (workerId === undefined) return job;
+      const placed = { ...job, workerId };
+      this.placed.set(job.id, { job: newJobRecord(placed), workerId });
+      // Until the worker answers the start: see `dispatch`.
+      this.starting.add(job.id);
+      return placed;
+    });
+  }
+
+  /** The store refused jobs `placeNew` placed: their slots are free again. */
+  unplace(jobs: readonly NewJob[]): void {
+    for (const job of jobs) {
+      if (!job.workerId) continue;
+      this.placed.delete(job.id);
+      this.starting.delete(job.id);
+    }
+    this.schedulePass();
+  }
+
+  /**
+   * Takes jobs the store now holds: those `placeNew` placed are started on their worker, the
+   * others queued, and a pass runs at once. Resolves, in the same order, when each job's fate
+   * is known for now: started on a worker, failed to start, or left waiting (with a reason).
    */
   submit(jobs: readonly JobRecord[]): Promise<DispatchResult[]> {
-    for (const job of jobs) this.enqueue(job);
+    const placed = new Map<string, Promise<DispatchResult>>();
+    for (const job of jobs) {
+      if (job.state === 'dispatched') placed.set(job.id, this.dispatch(job, job.workerId, true));
+      else this.enqueue(job);
+    }
     const started = this.pass();
-    return Promise.all(jobs.map((job) => started.get(job.id) ?? Promise.resolve<DispatchResult>({ kind: 'queued', job: this.queued.get(job.id) ?? job })));
+    return Promise.all(jobs.map((job) => placed.get(job.id) ?? started.get(job.id) ?? Promise.resolve<DispatchResult>({ kind: 'queued', job: this.queued.get(job.id) ?? job })));
   }
 
   attemptEnded(jobId: string, workerId: string): void {
@@ -278,29 +322,31 @@ export class Dispatcher implements JobEvents {
     }));
   }
 
-  /** queued → dispatched in the store (only if still queued), then StartJob. */
-  private async dispatch(job: JobRecord, workerId: string): Promise<DispatchResult> {
+  /** queued → dispatched in the store (only if still queued; `stored`: created so), then StartJob. */
+  private async dispatch(job: JobRecord, workerId: string, stored = false): Promise<DispatchResult> {
     // From the reservation on, not only once the dispatch is stored: a worker registering in
     // between must not have this job judged unknown to it and queued a second time.
     this.starting.add(job.id);
     try {
-      return await this.startOn(job, workerId);
+      return await this.startOn(job, workerId, stored);
     } finally {
       this.starting.delete(job.id);
     }
   }
 
-  private async startOn(job: JobRecord, workerId: string): Promise<DispatchResult> {
+  private async startOn(job: JobRecord, workerId: string, stored: boolean): Promise<DispatchResult> {
     const attempt = { job_id: job.id, attempt: job.attempt, worker_id: workerId };
-    let dispatched: JobRecord;
+    let dispatched = job;
     try {
-      const stored = await this.store.markDispatched(job.id, job.attempt, workerId, Date.now());
       if (!stored) {
-        this.placed.delete(job.id);
-        return { kind: 'gone', job };
+        const marked = await this.store.markDispatched(job.id, job.attempt, workerId, Date.now());
+        if (!marked) {
+          this.placed.delete(job.id);
+          return { kind: 'gone', job };
+        }
+        this.bus.emit('job', marked, 'queued');
+        dispatched = marked;
       }
-      this.bus.emit('job', stored, 'queued');
-      dispatched = stored;
     } catch (err) {
       this.log.error({ ...attempt, err }, 'cannot record a dispatch; the job stays queued');
       this.placed.delete(job.id);

@@ -82,8 +82,8 @@ export class JobService {
   private readonly waiters = new Map<string, Set<() => void>>();
 
   /**
-   * Records the job (queued) before any worker hears of it, so an accepted job is never lost,
-   * then hands it to the dispatcher. Answers once it is started, or waits in the queue (with
+   * Records the job (queued, or dispatched when placed at once) before any worker hears of it,
+   * so an accepted job is never lost, then hands it to the dispatcher. Answers once it is started, or waits in the queue (with
    * the reason), or failed to start (that error is thrown, as the worker gave it).
    */
   async start(spec: JobSpec): Promise<JobRecord> {
@@ -135,7 +135,15 @@ export class JobService {
     if (queuedNow + runnable > this.maxQueued) {
       throw new BatonError('QUEUE_FULL', `the queue is full (${this.maxQueued} jobs waiting); try again later`, QUEUE_FULL_RETRY_AFTER_S);
     }
-    const created = await this.store.createJobs(planned.flat());
+    // The leader places what it can before storing: those jobs are stored dispatched.
+    const jobs = this.dispatcher.placeNew(planned.flat());
+    let created: JobRecord[];
+    try {
+      created = await this.store.createJobs(jobs);
+    } catch (err) {
+      this.dispatcher.unplace(jobs);
+      throw err;
+    }
     for (const job of created) this.bus.emit('job', job, null);
     const toRun = created.filter((j) => j.runOn !== 'all');
     // A follower of a shared store leaves placing to the leader (it hears of the jobs from the stored events).

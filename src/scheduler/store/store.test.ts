@@ -185,6 +185,20 @@ function conformance(open: () => Promise<Store>, cleanup: () => Promise<void> | 
     assert.equal((await store.listTokens()).filter((t) => t.name === name).length, 1);
   });
 
+  test('createJobs answers the jobs exactly as stored: queued, or placed at creation (dispatched, with its attempt)', async () => {
+    const parent = newJob();
+    const child = { ...newJob(), parentId: parent.id, pinnedWorker: 'w-1', idempotencyKey: 'k-created', requestHash: 'h' };
+    const placed = { ...newJob(), workerId: 'w-2', timeoutMs: 1500 };
+    const created = await store.createJobs([{ ...parent, runOn: 'all', children: [child.id] }, child, placed]);
+    for (const job of created) assert.deepEqual(job, (await store.getJob(job.id))?.job, job.id);
+    assert.deepEqual(created.map((j) => [j.state, j.workerId]), [['queued', ''], ['queued', ''], ['dispatched', 'w-2']]);
+    const attempts = (await store.getJob(placed.id))?.attempts;
+    assert.deepEqual(attempts?.map((a) => [a.number, a.state, a.workerId]), [[1, 'dispatched', 'w-2']]);
+    // A placed job goes on from dispatched as one that was marked so.
+    assert.ok((await store.applyStatus(placed.id, 1, 'w-2', { state: 'succeeded', exitCode: 0, startedAt: 5 }, 6)).applied);
+    assert.equal(await store.markDispatched(placed.id, 1, 'w-1', 7), undefined);
+  });
+
   test('state changes return the job as stored', async () => {
     const job = newJob();
     const created = await store.createJob({ ...job, timeoutMs: 2500 });

@@ -23,6 +23,8 @@ export interface NewJob {
   retry: RetryPolicy;
   /** The worker the caller named; '' lets placement choose. */
   pinnedWorker: string;
+  /** Placed before it was stored: the job and its first attempt are created dispatched on this worker. Absent or '': queued. */
+  workerId?: string;
   /** Passed to the worker as they are; {} for none. */
   sandbox: SandboxRequest;
   /** Wall-clock limit the worker enforces; 0 (the default): none. */
@@ -184,47 +186,48 @@ export class Store {
    * already has one of these idempotency keys.
    */
   async createJobs(jobs: readonly NewJob[]): Promise<JobRecord[]> {
-    const queries = jobs.flatMap((job) => {
-      const common = { worker_id: '', state: 'queued', exit_code: null, signal: '', error: '', created_at: job.createdAt, finished_at: null };
-      const insert = this.insert('jobs', 'all', {
-          ...common,
-          id: job.id,
-          command: job.command,
-          path: job.path,
-          args: JSON.stringify(job.args),
-          env: JSON.stringify(job.env),
-          cwd: job.cwd,
-          output_truncated: 0,
-          updated_at: job.createdAt,
-          submitted_by: job.submittedBy,
-          stopped_by: '',
-          labels: JSON.stringify(job.labels),
-          priority: job.priority,
-          retry: JSON.stringify(job.retry),
-          pinned_worker: job.pinnedWorker,
-          sandbox: JSON.stringify(job.sandbox),
-          reason: '',
-          attempt: 1,
-          next_attempt_at: null,
-          timeout_ms: job.timeoutMs ?? 0,
-          parent_id: job.parentId ?? '',
-          run_on: job.runOn ?? '',
-          children: JSON.stringify(job.children ?? []),
-          idempotency_key: job.idempotencyKey ?? '',
-          request_hash: job.requestHash ?? '',
-          error_code: '',
-        } satisfies Insertable<JobsTable>);
+    const records = jobs.map(newJobRecord);
+    // The rows are exactly the records: nothing is read back.
+    const queries = records.flatMap((job) => {
+      const common = { worker_id: job.workerId, state: job.state, exit_code: null, signal: '', error: '', created_at: job.createdAt, finished_at: null };
+      const insert = this.insert('jobs', 'none', {
+        ...common,
+        id: job.id,
+        command: job.command,
+        path: job.path,
+        args: JSON.stringify(job.args),
+        env: JSON.stringify(job.env),
+        cwd: job.cwd,
+        output_truncated: 0,
+        updated_at: job.updatedAt,
+        submitted_by: job.submittedBy,
+        stopped_by: '',
+        labels: JSON.stringify(job.labels),
+        priority: job.priority,
+        retry: JSON.stringify(job.retry),
+        pinned_worker: job.pinnedWorker,
+        sandbox: JSON.stringify(job.sandbox),
+        reason: '',
+        attempt: 1,
+        next_attempt_at: null,
+        timeout_ms: job.timeoutMs,
+        parent_id: job.parentId,
+        run_on: job.runOn,
+        children: JSON.stringify(job.children),
+        idempotency_key: job.idempotencyKey,
+        request_hash: job.requestHash,
+        error_code: '',
+      } satisfies Insertable<JobsTable>);
       if (job.runOn === 'all') return [insert];
       return [insert, this.insert('attempts', 'none', { ...common, job_id: job.id, number: 1, started_at: null } satisfies Insertable<AttemptsTable>)];
     });
-    let results;
     try {
-      results = await this.writer.runRows(queries);
+      await this.writer.run(queries);
     } catch (err) {
       if (/unique/i.test(String((err as Error).message)) && jobs.some((j) => j.idempotencyKey)) throw new IdempotencyKeyTaken();
       throw err;
     }
-    return results.flatMap((r) => (r.rows as Selectable<JobsTable>[]).map(toJob));
+    return records;
   }
 
   /** The job a submitter made with this Idempotency-Key, if any. */
@@ -638,6 +641,33 @@ export class Store {
     const rows = await this.db.selectFrom('workers').selectAll().orderBy('id').execute();
     return rows.map(toWorker);
   }
+}
+
+/** A new job as `createJobs` stores it: queued, or dispatched when it was placed before it was stored. */
+export function newJobRecord(job: NewJob): JobRecord {
+  const workerId = job.workerId ?? '';
+  return {
+    ...job,
+    timeoutMs: job.timeoutMs ?? 0,
+    parentId: job.parentId ?? '',
+    runOn: job.runOn ?? '',
+    children: job.children ?? [],
+    idempotencyKey: job.idempotencyKey ?? '',
+    requestHash: job.requestHash ?? '',
+    state: workerId === '' ? 'queued' : 'dispatched',
+    workerId,
+    attempt: 1,
+    reason: '',
+    nextAttemptAt: null,
+    error: '',
+    errorCode: '',
+    exitCode: null,
+    signal: '',
+    outputTruncated: false,
+    updatedAt: job.createdAt,
+    finishedAt: null,
+    stoppedBy: '',
+  };
 }
 
 function toJob(r: Selectable<JobsTable>): JobRecord {
