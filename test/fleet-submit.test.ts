@@ -83,6 +83,17 @@ describe('fleet submit', () => {
     assert.equal(await jobCount(scheduler), before, 'no job was created by a refused batch');
   });
 
+  it('batch on one worker: its starts go together, and one it refuses fails alone with its words', async () => {
+    const zoneA = { labels: { zone: 'a' } };
+    const res = await post(`${scheduler.api}/v1/jobs/batch`, { jobs: [{ command: 'bash', path: 'ok.sh', ...zoneA }, { command: 'bash', path: 'missing.sh', ...zoneA }, { command: 'bash', path: 'ok.sh', ...zoneA }] });
+    assert.equal(res.status, 201, JSON.stringify(res.json));
+    const made = res.json.jobs as Json[];
+    assert.equal(made[1]!.state, 'failed', JSON.stringify(made[1]));
+    assert.match(String(made[1]!.error), /missing\.sh/);
+    const finals = await Promise.all(made.map((j) => waitForFinal(scheduler.api, String(j.id))));
+    assert.deepEqual(finals.map((j) => [j.state, j.worker_id]), [['succeeded', workers[0]!.id], ['failed', workers[0]!.id], ['succeeded', workers[0]!.id]]);
+  });
+
   it('run_on all: a parent with one copy per matching worker; its state sums theirs up', async () => {
     const res = await post(`${scheduler.api}/v1/jobs`, { command: 'bash', path: 'ok.sh', run_on: 'all' });
     assert.equal(res.status, 201, JSON.stringify(res.json));

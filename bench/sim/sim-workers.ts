@@ -46,14 +46,21 @@ async function simWorker(id: string): Promise<void> {
     seq++;
     for (const w of watches) if (!w.cancelled && w.writable) w.write({ seq, status: s });
   };
+  const run = (jobId: string): void => {
+    const now = Date.now();
+    report(status(jobId, JobState.JOB_STATE_RUNNING, now));
+    report(status(jobId, JobState.JOB_STATE_SUCCEEDED, now));
+  };
   const notHere = (cb: grpc.sendUnaryData<never>): void => cb({ code: grpc.status.NOT_FOUND, details: 'a simulated worker keeps no jobs' } as grpc.ServiceError, null);
   const service: WorkerServiceServer = {
     startJob: (call, cb) => {
       const { jobId } = call.request;
       cb(null, { jobId });
-      const now = Date.now();
-      report(status(jobId, JobState.JOB_STATE_RUNNING, now));
-      report(status(jobId, JobState.JOB_STATE_SUCCEEDED, now));
+      run(jobId);
+    },
+    startJobs: (call, cb) => {
+      cb(null, { results: call.request.jobs.map(({ jobId }) => ({ jobId, code: grpc.status.OK, message: '' })) });
+      for (const { jobId } of call.request.jobs) run(jobId);
     },
     stopJob: (_call, cb) => notHere(cb),
     queryJob: (_call, cb) => notHere(cb),

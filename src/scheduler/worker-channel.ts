@@ -9,6 +9,7 @@ import {
   type QueryJobResponse,
   type StartJobRequest,
   type StartJobResponse,
+  type StartJobsResponse,
   type StopJobResponse,
   type StreamJobResponse,
   type WatchJobsResponse,
@@ -18,6 +19,18 @@ const WATCH_BACKOFF_MIN_MS = 100;
 const WATCH_BACKOFF_MAX_MS = 5_000;
 
 type Callback<Res> = (err: ServiceError | null, res: Res) => void;
+
+interface PendingStart {
+  request: StartJobRequest;
+  timeoutMs: number;
+  resolve: (res: StartJobResponse) => void;
+  reject: (err: ServiceError) => void;
+}
+
+/** One job's failure in a StartJobs answer, as the error its own StartJob call would have given. */
+function callError(code: GrpcStatus, details: string): ServiceError {
+  return Object.assign(new Error(`${code} ${GrpcStatus[code]}: ${details}`), { code, details, metadata: new Metadata() });
+}
 
 /**
  * The scheduler's one long-lived channel to one worker. Every unary call carries a
@@ -36,6 +49,9 @@ export class WorkerChannel {
   private backoffMs = WATCH_BACKOFF_MIN_MS;
   /** Statuses received and not yet handed over; `draining` while a burst is being applied. */
   private received: JobStatus[] = [];
+  /** Starts asked for and not yet sent; false `batchStarts`: the worker has no StartJobs. */
+  private starts: PendingStart[] = [];
+  private batchStarts = true;
   private draining = false;
   private closed = false;
 
@@ -56,8 +72,45 @@ export class WorkerChannel {
     return `worker ${this.workerId} at ${this.address}`;
   }
 
+  /**
+   * Starts a job. The starts asked for in one go (a dispatch pass, a commit's worth of new
+   * jobs) leave together, as one StartJobs call when there are several; each still gets its
+   * own answer, or error, as from StartJob.
+   */
   startJob(request: StartJobRequest, timeoutMs: number): Promise<StartJobResponse> {
-    return this.unary<StartJobResponse>('StartJob', (md, opts, cb) => this.client.startJob(request, md, opts, cb), timeoutMs);
+    return new Promise((resolve, reject) => {
+      this.starts.push({ request, timeoutMs, resolve, reject });
+      if (this.starts.length === 1) process.nextTick(() => this.sendStarts());
+    });
+  }
+
+  private sendStarts(): void {
+    const starts = this.starts;
+    this.starts = [];
+    if (starts.length === 1 || !this.batchStarts) {
+      for (const s of starts) this.unary<StartJobResponse>('StartJob', (md, opts, cb) => this.client.startJob(s.request, md, opts, cb), s.timeoutMs).then(s.resolve, s.reject);
+      return;
+    }
+    const timeoutMs = Math.min(...starts.map((s) => s.timeoutMs));
+    this.unary<StartJobsResponse>('StartJobs', (md, opts, cb) => this.client.startJobs({ jobs: starts.map((s) => s.request) }, md, opts, cb), timeoutMs).then(
+      ({ results }) =>
+        starts.forEach((s, i) => {
+          const result = results[i];
+          if (result?.jobId !== s.request.jobId) s.reject(callError(GrpcStatus.INTERNAL, `${this.who} answered StartJobs out of order`));
+          else if (result.code === GrpcStatus.OK) s.resolve({ jobId: result.jobId });
+          else s.reject(callError(result.code, result.message));
+        }),
+      (err: ServiceError) => {
+        if (err.code !== GrpcStatus.UNIMPLEMENTED) {
+          for (const s of starts) s.reject(err);
+          return;
+        }
+        // A worker of an earlier version: one StartJob per job, from now on.
+        this.batchStarts = false;
+        this.starts = [...starts, ...this.starts];
+        this.sendStarts();
+      },
+    );
   }
 
   stopJob(jobId: string, graceMs: number, timeoutMs: number): Promise<StopJobResponse> {

@@ -1,8 +1,8 @@
-import type { sendUnaryData, ServerWritableStream } from '@grpc/grpc-js';
+import { status as GrpcStatus, type sendUnaryData, type ServerWritableStream } from '@grpc/grpc-js';
 import type { Logger } from '../common/logger.js';
 import { BatonError, toGrpcError } from '../common/errors.js';
 import type { JobStatus } from '../gen/baton/v1/common.js';
-import type { StartJobRequest, StartJobResponse, WorkerServiceServer } from '../gen/baton/v1/worker.js';
+import type { StartJobRequest, StartJobResponse, StartJobResult, WorkerServiceServer } from '../gen/baton/v1/worker.js';
 import type { CommandLookup } from './command-lookup.js';
 import { isFinalState } from './exit-status.js';
 import type { JobsFolder } from './jobs-folder.js';
@@ -52,19 +52,33 @@ export function createWorkerService(parts: WorkerServiceParts): WorkerServiceSer
     if (!call.cancelled) call.emit('error', toGrpcError(err));
   };
 
-  const startJob: WorkerServiceServer['startJob'] = (call, callback) =>
+  const start = async (request: StartJobRequest): Promise<StartJobResponse> => {
+    try {
+      return await acceptStart(parts, request);
+    } catch (err) {
+      if (err instanceof BatonError) log.info({ job_id: request.jobId, command: request.command, path: request.path, reason: err.message }, 'job refused');
+      throw err;
+    }
+  };
+
+  const startJob: WorkerServiceServer['startJob'] = (call, callback) => answer(callback, () => start(call.request), 'StartJob');
+
+  // Each job as its own StartJob would go (together, as concurrent calls would), each answer apart.
+  const startJobs: WorkerServiceServer['startJobs'] = (call, callback) =>
     answer(
       callback,
       async () => {
-        const request = call.request;
-        try {
-          return await acceptStart(parts, request);
-        } catch (err) {
-          if (err instanceof BatonError) log.info({ job_id: request.jobId, command: request.command, path: request.path, reason: err.message }, 'job refused');
-          throw err;
-        }
+        const settled = await Promise.allSettled(call.request.jobs.map(start));
+        const results = settled.map((outcome, i): StartJobResult => {
+          const jobId = call.request.jobs[i]!.jobId;
+          if (outcome.status === 'fulfilled') return { jobId, code: GrpcStatus.OK, message: '' };
+          if (!(outcome.reason instanceof BatonError)) log.error({ err: outcome.reason, job_id: jobId, method: 'StartJobs' }, 'unexpected error in a gRPC handler');
+          const { code = GrpcStatus.INTERNAL, details = '' } = toGrpcError(outcome.reason);
+          return { jobId, code, message: details };
+        });
+        return { results };
       },
-      'StartJob',
+      'StartJobs',
     );
 
   const stopJob: WorkerServiceServer['stopJob'] = (call, callback) =>
@@ -119,7 +133,7 @@ export function createWorkerService(parts: WorkerServiceParts): WorkerServiceSer
     }
   };
 
-  return { startJob, stopJob, queryJob, streamJob, watchJobs };
+  return { startJob, startJobs, stopJob, queryJob, streamJob, watchJobs };
 }
 
 /** Validates a start (shape, capacity, sandbox, files) and hands it to the runner, which passes it to the spawner at once. */
