@@ -49,7 +49,7 @@ describe('metrics, readiness and API docs', () => {
     assert.equal(sample(text, 'baton_http_request_duration_seconds_count', { method: 'POST', route: '/v1/jobs', status: '201' }), 3);
     assert.equal(sample(text, 'baton_http_errors_total', { method: 'GET', route: '/v1/jobs/:id', status: '404' }), 1);
     assert.ok((sample(text, 'baton_grpc_request_duration_seconds_count', { direction: 'served', method: 'RegisterWorker', code: 'OK' }) ?? 0) >= 1);
-    assert.equal(sample(text, 'baton_grpc_request_duration_seconds_count', { direction: 'made', method: 'StartJob', code: 'OK' }), 3);
+    assert.equal(sample(text, 'baton_grpc_request_duration_seconds_count', { direction: 'made', method: 'Starts', code: 'OK' }), 3);
   });
 
   it('/readyz answers ready while the store answers', async () => {

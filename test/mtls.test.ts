@@ -154,6 +154,16 @@ describe('mutual TLS', () => {
     );
     await assert.rejects(
       new Promise((resolve, reject) => {
+        const stream = asOther.starts();
+        stream.on('data', () => reject(new Error('a worker certificate had a job started')));
+        stream.on('error', reject);
+        stream.on('end', resolve);
+        stream.write({ seq: 1, jobs: [startRequest] });
+      }),
+      denied,
+    );
+    await assert.rejects(
+      new Promise((resolve, reject) => {
         const stream = asOther.streamJob({ jobId: startRequest.jobId, offset: 0, follow: true });
         stream.on('data', () => reject(new Error("a worker certificate was sent a job's output")));
         stream.on('error', reject);

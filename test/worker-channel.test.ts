@@ -1,12 +1,13 @@
 // The scheduler's channel to a worker against a real gRPC server on loopback playing the
-// worker: starts asked for together leave as one StartJobs call, each job with its own answer;
-// a worker without StartJobs (an earlier version) gets one StartJob per job instead.
+// worker: starts asked for together leave as one message on the worker's Starts stream, each
+// job with its own answer; a worker that hangs fails the batch and the next gets a new stream;
+// a worker without Starts (an earlier version) gets one StartJob call per job instead.
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import * as grpc from '@grpc/grpc-js';
 import { pino } from 'pino';
 import { bindServer } from '../src/common/grpc.js';
-import { StartJobRequest, WorkerServiceService, type WorkerServiceServer } from '../src/gen/baton/v1/worker.js';
+import { StartJobRequest, WorkerServiceService, type StartsRequest, type WorkerServiceServer } from '../src/gen/baton/v1/worker.js';
 import { WorkerChannel } from '../src/scheduler/worker-channel.js';
 
 /** Refuses job ids starting with "full" (no room) or "bad" (bad request); accepts the rest. */
@@ -16,9 +17,18 @@ function verdict(jobId: string): { code: grpc.status; message: string } {
   return { code: grpc.status.OK, message: '' };
 }
 
-/** A WorkerService that records the calls it gets: one entry per call, the job ids it carried. */
-async function worker(withStartJobs: boolean): Promise<{ address: string; calls: string[][]; close: () => void }> {
+interface FakeWorker {
+  address: string;
+  /** One entry per StartJob call or Starts message: the job ids it carried. */
+  calls: string[][];
+  streams: () => number;
+  close: () => void;
+}
+
+/** A WorkerService with Starts (`withStream`; ids starting with "hang" are never answered) or, like an earlier worker, without. */
+async function worker(withStream: boolean): Promise<FakeWorker> {
   const calls: string[][] = [];
+  let streams = 0;
   const unimplemented = (_call: unknown, cb: grpc.sendUnaryData<never>): void => cb({ code: grpc.status.UNIMPLEMENTED, details: 'not here' } as grpc.ServiceError, null);
   const service: Partial<WorkerServiceServer> = {
     startJob: (call, cb) => {
@@ -27,27 +37,31 @@ async function worker(withStartJobs: boolean): Promise<{ address: string; calls:
       if (code === grpc.status.OK) cb(null, { jobId: call.request.jobId });
       else cb({ code, details: message } as grpc.ServiceError, null);
     },
-    ...(withStartJobs && {
-      startJobs: (call, cb) => {
-        calls.push(call.request.jobs.map((j) => j.jobId));
-        cb(null, { results: call.request.jobs.map(({ jobId }) => ({ jobId, ...verdict(jobId) })) });
+    ...(withStream && {
+      starts: (call) => {
+        streams++;
+        call.on('data', ({ seq, jobs }: StartsRequest) => {
+          calls.push(jobs.map((j) => j.jobId));
+          if (!jobs.some((j) => j.jobId.startsWith('hang'))) call.write({ seq, results: jobs.map(({ jobId }) => ({ jobId, ...verdict(jobId) })) });
+        });
+        call.on('end', () => call.end());
       },
     }),
     stopJob: unimplemented,
     queryJob: unimplemented,
   };
   const server = new grpc.Server();
-  // An earlier worker's service has no StartJobs: grpc-js answers UNIMPLEMENTED for it.
+  // An earlier worker's service has no Starts: grpc-js answers UNIMPLEMENTED for it.
   server.addService(WorkerServiceService, service as WorkerServiceServer);
   const port = await bindServer(server, '127.0.0.1:0', grpc.ServerCredentials.createInsecure());
-  return { address: `127.0.0.1:${port}`, calls, close: () => server.forceShutdown() };
+  return { address: `127.0.0.1:${port}`, calls, streams: () => streams, close: () => server.forceShutdown() };
 }
 
 const request = (jobId: string): StartJobRequest => StartJobRequest.fromPartial({ jobId, command: 'true' });
 
-/** Each start's outcome: "ok" or the gRPC code name and details of its error. */
-async function startAll(channel: WorkerChannel, ids: string[]): Promise<string[]> {
-  const outcomes = await Promise.allSettled(ids.map((id) => channel.startJob(request(id), 5_000)));
+/** Each start's outcome: "ok <id>" or the gRPC code name and details of its error. */
+async function startAll(channel: WorkerChannel, ids: string[], timeoutMs = 5_000): Promise<string[]> {
+  const outcomes = await Promise.allSettled(ids.map((id) => channel.startJob(request(id), timeoutMs)));
   return outcomes.map((o) => (o.status === 'fulfilled' ? `ok ${o.value.jobId}` : `${grpc.status[(o.reason as grpc.ServiceError).code]} ${(o.reason as grpc.ServiceError).details}`));
 }
 
@@ -62,34 +76,43 @@ describe('worker channel starts', () => {
     return channel;
   };
 
-  it('sends starts asked for together as one StartJobs call; each job gets its own answer', async () => {
+  it('sends starts asked for together as one message on one stream; each job gets its own answer', async () => {
     const w = await worker(true);
     closers.push(w.close);
     const channel = channelTo(w.address);
     assert.deepEqual(await startAll(channel, ['a', 'full-1', 'b', 'bad-1']), want);
-    assert.deepEqual(w.calls, [['a', 'full-1', 'b', 'bad-1']]);
-    // One start alone goes as StartJob.
     assert.deepEqual(await startAll(channel, ['c']), ['ok c']);
-    assert.deepEqual(w.calls.at(-1), ['c']);
+    assert.deepEqual(w.calls, [['a', 'full-1', 'b', 'bad-1'], ['c']]);
+    assert.equal(w.streams(), 1, 'the stream is kept open for the next starts');
   });
 
-  it('falls back to one StartJob per job for a worker without StartJobs, and stays there', async () => {
+  it('a batch the worker does not answer fails at its timeout; the next opens a new stream', async () => {
+    const w = await worker(true);
+    closers.push(w.close);
+    const channel = channelTo(w.address);
+    assert.deepEqual(await startAll(channel, ['hang-1', 'a'], 300), ['DEADLINE_EXCEEDED the worker did not answer a start within 300 ms', 'DEADLINE_EXCEEDED the worker did not answer a start within 300 ms']);
+    assert.deepEqual(await startAll(channel, ['b']), ['ok b']);
+    assert.equal(w.streams(), 2);
+  });
+
+  it('falls back to one StartJob per job for a worker without Starts, and stays there', async () => {
     const w = await worker(false);
     closers.push(w.close);
     const channel = channelTo(w.address);
     assert.deepEqual(await startAll(channel, ['a', 'full-1', 'b', 'bad-1']), want);
-    // The StartJobs attempt is refused before the handler: only the four StartJob calls arrive.
+    // The stream is refused before any handler: only the four StartJob calls arrive.
     assert.deepEqual(w.calls, [['a'], ['full-1'], ['b'], ['bad-1']]);
     assert.deepEqual(await startAll(channel, ['c', 'd']), ['ok c', 'ok d']);
     assert.deepEqual(w.calls.slice(4), [['c'], ['d']]);
   });
 
-  it('a call that fails as a whole fails every start it carried, with its error', async () => {
+  it('an unreachable worker fails every start with UNAVAILABLE, as a call would', async () => {
     const w = await worker(true);
     w.close();
     const channel = channelTo(w.address);
     const outcomes = await startAll(channel, ['a', 'b']);
     assert.equal(outcomes.length, 2);
-    for (const o of outcomes) assert.match(o, /^UNAVAILABLE /);
+    // In the words the dispatcher reads as "never reached it" (the job may go to another worker).
+    for (const o of outcomes) assert.match(o, /^UNAVAILABLE .*(No connection established|ECONNREFUSED)/);
   });
 });

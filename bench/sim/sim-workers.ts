@@ -10,7 +10,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { JobState, type JobStatus } from '../../src/gen/baton/v1/common.js';
 import { SchedulerServiceClient } from '../../src/gen/baton/v1/scheduler.js';
-import { WorkerServiceService, type WatchJobsResponse, type WorkerServiceServer } from '../../src/gen/baton/v1/worker.js';
+import { WorkerServiceService, type StartJobRequest, type StartJobResult, type StartsRequest, type WatchJobsResponse, type WorkerServiceServer } from '../../src/gen/baton/v1/worker.js';
 import { bindServer } from '../../src/common/grpc.js';
 
 const [schedulerAddress = '', countArg = '1', prefix = 'sim', heartbeatMode = 'stream'] = process.argv.slice(2);
@@ -51,6 +51,10 @@ async function simWorker(id: string): Promise<void> {
     report(status(jobId, JobState.JOB_STATE_RUNNING, now));
     report(status(jobId, JobState.JOB_STATE_SUCCEEDED, now));
   };
+  const accept = (jobs: readonly StartJobRequest[]): StartJobResult[] => {
+    for (const { jobId } of jobs) run(jobId);
+    return jobs.map(({ jobId }) => ({ jobId, code: grpc.status.OK, message: '' }));
+  };
   const notHere = (cb: grpc.sendUnaryData<never>): void => cb({ code: grpc.status.NOT_FOUND, details: 'a simulated worker keeps no jobs' } as grpc.ServiceError, null);
   const service: WorkerServiceServer = {
     startJob: (call, cb) => {
@@ -58,9 +62,9 @@ async function simWorker(id: string): Promise<void> {
       cb(null, { jobId });
       run(jobId);
     },
-    startJobs: (call, cb) => {
-      cb(null, { results: call.request.jobs.map(({ jobId }) => ({ jobId, code: grpc.status.OK, message: '' })) });
-      for (const { jobId } of call.request.jobs) run(jobId);
+    starts: (call) => {
+      call.on('data', ({ seq, jobs }: StartsRequest) => call.write({ seq, results: accept(jobs) }));
+      call.on('end', () => call.end());
     },
     stopJob: (_call, cb) => notHere(cb),
     queryJob: (_call, cb) => notHere(cb),

@@ -2,6 +2,7 @@ import { Metadata, status as GrpcStatus, type CallOptions, type ClientReadableSt
 import { CHANNEL_OPTIONS, clientCredentials, type GrpcSecurity } from '../common/grpc.js';
 import type { Logger } from '../common/logger.js';
 import { schedulerMetrics } from './metrics.js';
+import { callError, StartStream } from './start-stream.js';
 import { latestPerAttempt } from './status-burst.js';
 import type { JobStatus } from '../gen/baton/v1/common.js';
 import {
@@ -9,7 +10,6 @@ import {
   type QueryJobResponse,
   type StartJobRequest,
   type StartJobResponse,
-  type StartJobsResponse,
   type StopJobResponse,
   type StreamJobResponse,
   type WatchJobsResponse,
@@ -27,10 +27,6 @@ interface PendingStart {
   reject: (err: ServiceError) => void;
 }
 
-/** One job's failure in a StartJobs answer, as the error its own StartJob call would have given. */
-function callError(code: GrpcStatus, details: string): ServiceError {
-  return Object.assign(new Error(`${code} ${GrpcStatus[code]}: ${details}`), { code, details, metadata: new Metadata() });
-}
 
 /**
  * The scheduler's one long-lived channel to one worker. Every unary call carries a
@@ -49,9 +45,10 @@ export class WorkerChannel {
   private backoffMs = WATCH_BACKOFF_MIN_MS;
   /** Statuses received and not yet handed over; `draining` while a burst is being applied. */
   private received: JobStatus[] = [];
-  /** Starts asked for and not yet sent; false `batchStarts`: the worker has no StartJobs. */
+  /** Starts asked for and not yet sent; they go on the Starts stream, or as StartJob calls to a worker without it. */
   private starts: PendingStart[] = [];
-  private batchStarts = true;
+  private startsBy: 'stream' | 'call' = 'stream';
+  private readonly startStream: StartStream;
   private draining = false;
   private closed = false;
 
@@ -65,6 +62,7 @@ export class WorkerChannel {
     // Under TLS the worker must present its own certificate: statuses on this channel's
     // WatchJobs stream are then known to come from worker `workerId`.
     this.client = new WorkerServiceClient(address, clientCredentials(address, security, { role: 'worker', name: workerId }), CHANNEL_OPTIONS);
+    this.startStream = new StartStream(this.client);
   }
 
   /** Names the worker in error messages. */
@@ -74,8 +72,8 @@ export class WorkerChannel {
 
   /**
    * Starts a job. The starts asked for in one go (a dispatch pass, a commit's worth of new
-   * jobs) leave together, as one StartJobs call when there are several; each still gets its
-   * own answer, or error, as from StartJob.
+   * jobs) leave together, as one message on the worker's Starts stream; each still gets its
+   * own answer, or error, as from a StartJob call.
    */
   startJob(request: StartJobRequest, timeoutMs: number): Promise<StartJobResponse> {
     return new Promise((resolve, reject) => {
@@ -87,26 +85,29 @@ export class WorkerChannel {
   private sendStarts(): void {
     const starts = this.starts;
     this.starts = [];
-    if (starts.length === 1 || !this.batchStarts) {
+    if (this.startsBy === 'call') {
       for (const s of starts) this.unary<StartJobResponse>('StartJob', (md, opts, cb) => this.client.startJob(s.request, md, opts, cb), s.timeoutMs).then(s.resolve, s.reject);
       return;
     }
-    const timeoutMs = Math.min(...starts.map((s) => s.timeoutMs));
-    this.unary<StartJobsResponse>('StartJobs', (md, opts, cb) => this.client.startJobs({ jobs: starts.map((s) => s.request) }, md, opts, cb), timeoutMs).then(
-      ({ results }) =>
+    const end = schedulerMetrics.grpcCall('made', 'Starts');
+    this.startStream.send(starts.map((s) => s.request), Math.min(...starts.map((s) => s.timeoutMs))).then(
+      (results) => {
+        end('OK');
         starts.forEach((s, i) => {
           const result = results[i];
-          if (result?.jobId !== s.request.jobId) s.reject(callError(GrpcStatus.INTERNAL, `${this.who} answered StartJobs out of order`));
+          if (result?.jobId !== s.request.jobId) s.reject(callError(GrpcStatus.INTERNAL, `${this.who} answered starts out of order`));
           else if (result.code === GrpcStatus.OK) s.resolve({ jobId: result.jobId });
           else s.reject(callError(result.code, result.message));
-        }),
+        });
+      },
       (err: ServiceError) => {
+        end(GrpcStatus[err.code] ?? 'UNKNOWN');
         if (err.code !== GrpcStatus.UNIMPLEMENTED) {
           for (const s of starts) s.reject(err);
           return;
         }
-        // A worker of an earlier version: one StartJob per job, from now on.
-        this.batchStarts = false;
+        // A worker of an earlier version: one StartJob call per job, from now on.
+        this.startsBy = 'call';
         this.starts = [...starts, ...this.starts];
         this.sendStarts();
       },
@@ -154,6 +155,7 @@ export class WorkerChannel {
     clearTimeout(this.retryTimer);
     this.watchCall?.cancel();
     this.watchCall = undefined;
+    this.startStream.close();
     this.client.close();
   }
 

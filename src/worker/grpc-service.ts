@@ -1,8 +1,8 @@
-import { status as GrpcStatus, type sendUnaryData, type ServerWritableStream } from '@grpc/grpc-js';
+import { status as GrpcStatus, type sendUnaryData, type ServerDuplexStream, type ServerWritableStream } from '@grpc/grpc-js';
 import type { Logger } from '../common/logger.js';
 import { BatonError, toGrpcError } from '../common/errors.js';
 import type { JobStatus } from '../gen/baton/v1/common.js';
-import type { StartJobRequest, StartJobResponse, StartJobResult, WorkerServiceServer } from '../gen/baton/v1/worker.js';
+import type { StartJobRequest, StartJobResponse, StartJobResult, StartsRequest, StartsResponse, WorkerServiceServer } from '../gen/baton/v1/worker.js';
 import type { CommandLookup } from './command-lookup.js';
 import { isFinalState } from './exit-status.js';
 import type { JobsFolder } from './jobs-folder.js';
@@ -23,8 +23,12 @@ export interface WorkerServiceParts {
   commands: CommandLookup;
   output: OutputFiles;
   watchers: WatchHub;
+  /** The open Starts streams, ended when the worker shuts down. */
+  startStreams: Set<StartsCall>;
   log: Logger;
 }
+
+export type StartsCall = ServerDuplexStream<StartsRequest, StartsResponse>;
 
 /** The WorkerService handlers. Every handler answers with a gRPC status, whatever it is sent. */
 export function createWorkerService(parts: WorkerServiceParts): WorkerServiceServer {
@@ -64,22 +68,32 @@ export function createWorkerService(parts: WorkerServiceParts): WorkerServiceSer
   const startJob: WorkerServiceServer['startJob'] = (call, callback) => answer(callback, () => start(call.request), 'StartJob');
 
   // Each job as its own StartJob would go (together, as concurrent calls would), each answer apart.
-  const startJobs: WorkerServiceServer['startJobs'] = (call, callback) =>
-    answer(
-      callback,
-      async () => {
-        const settled = await Promise.allSettled(call.request.jobs.map(start));
-        const results = settled.map((outcome, i): StartJobResult => {
-          const jobId = call.request.jobs[i]!.jobId;
-          if (outcome.status === 'fulfilled') return { jobId, code: GrpcStatus.OK, message: '' };
-          if (!(outcome.reason instanceof BatonError)) log.error({ err: outcome.reason, job_id: jobId, method: 'StartJobs' }, 'unexpected error in a gRPC handler');
-          const { code = GrpcStatus.INTERNAL, details = '' } = toGrpcError(outcome.reason);
-          return { jobId, code, message: details };
-        });
-        return { results };
-      },
-      'StartJobs',
-    );
+  const startAll = async (requests: readonly StartJobRequest[]): Promise<StartJobResult[]> => {
+    const settled = await Promise.allSettled(requests.map(start));
+    return settled.map((outcome, i): StartJobResult => {
+      const jobId = requests[i]!.jobId;
+      if (outcome.status === 'fulfilled') return { jobId, code: GrpcStatus.OK, message: '' };
+      if (!(outcome.reason instanceof BatonError)) log.error({ err: outcome.reason, job_id: jobId }, 'unexpected error starting a job');
+      const { code = GrpcStatus.INTERNAL, details = '' } = toGrpcError(outcome.reason);
+      return { jobId, code, message: details };
+    });
+  };
+
+  // Each message answered by one with its seq, as soon as its starts are decided.
+  const starts: WorkerServiceServer['starts'] = (call) => {
+    parts.startStreams.add(call);
+    const drop = (): void => void parts.startStreams.delete(call);
+    call.once('cancelled', drop);
+    call.once('close', drop);
+    call.on('error', drop);
+    call.on('data', (request: StartsRequest) => {
+      void startAll(request.jobs).then((results) => {
+        if (!call.cancelled && call.writable) call.write({ seq: request.seq, results });
+      });
+    });
+    // The scheduler closed its side: close ours.
+    call.on('end', () => call.end());
+  };
 
   const stopJob: WorkerServiceServer['stopJob'] = (call, callback) =>
     answer(
@@ -133,7 +147,7 @@ export function createWorkerService(parts: WorkerServiceParts): WorkerServiceSer
     }
   };
 
-  return { startJob, startJobs, stopJob, queryJob, streamJob, watchJobs };
+  return { startJob, starts, stopJob, queryJob, streamJob, watchJobs };
 }
 
 /** Validates a start (shape, capacity, sandbox, files) and hands it to the runner, which passes it to the spawner at once. */

@@ -18,7 +18,7 @@ import { SchedulerServiceClient } from '../gen/baton/v1/scheduler.js';
 import { WorkerServiceService } from '../gen/baton/v1/worker.js';
 import { CommandLookup } from './command-lookup.js';
 import { JobState } from '../gen/baton/v1/common.js';
-import { createWorkerService } from './grpc-service.js';
+import { createWorkerService, type StartsCall } from './grpc-service.js';
 import { loadWorkerId } from './identity.js';
 import { logJobChanges } from './job-log.js';
 import { JobTable } from './job-table.js';
@@ -114,11 +114,12 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
   const spawner = new SpawnerClient(log);
   const runner = new Runner({ workerId, capacity: options.capacity, defaultGraceMs: options.stopGraceMs, table, output, spawner, journal, log });
   const watchers = new WatchHub(table);
+  const startStreams = new Set<StartsCall>();
 
   const server = new grpc.Server({ ...SERVER_OPTIONS, interceptors: schedulerOnlyInterceptors(options.security, WORKER_SERVICE_NAME) });
   server.addService(
     WorkerServiceService,
-    createWorkerService({ workerId, table, runner, sandbox, jobsFolder, commands: new CommandLookup(jobsFolder), output, watchers, log }),
+    createWorkerService({ workerId, table, runner, sandbox, jobsFolder, commands: new CommandLookup(jobsFolder), output, watchers, startStreams, log }),
   );
   const health = addStandardServices(server, [WORKER_SERVICE_NAME]);
   const port = await bindServer(server, options.listen, serverCredentials(options.listen, options.security));
@@ -171,6 +172,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
       await sandbox.close();
       // The scheduler learns the final statuses over WatchJobs; give them a moment to leave.
       await watchers.closeAll(WATCH_FLUSH_TIMEOUT_MS);
+      for (const call of startStreams) call.end();
       await registration.stop();
       await registration.deregister(DEREGISTER_TIMEOUT_MS);
       await shutdownServer(server, SERVER_SHUTDOWN_TIMEOUT_MS);
