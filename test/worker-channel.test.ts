@@ -86,6 +86,21 @@ describe('worker channel starts', () => {
     assert.equal(w.streams(), 1, 'the stream is kept open for the next starts');
   });
 
+  it('a long pass is cut into messages the worker accepts, by count and by size', async () => {
+    const w = await worker(true);
+    closers.push(w.close);
+    const channel = channelTo(w.address);
+    const many = Array.from({ length: 2_500 }, (_, i) => `job-${i}`);
+    const outcomes = await startAll(channel, many);
+    assert.ok(outcomes.every((o, i) => o === `ok job-${i}`));
+    assert.deepEqual(w.calls.map((c) => c.length), [1_000, 1_000, 500]);
+    // 20 starts of 1 MiB each: 20 MiB in one message would be refused (the server here takes 4 MiB).
+    const big = await Promise.allSettled(Array.from({ length: 20 }, (_, i) => channel.startJob(StartJobRequest.fromPartial({ jobId: `big-${i}`, command: 'env', env: { DATA: 'x'.repeat(1024 * 1024) } }), 10_000)));
+    assert.deepEqual(big.map((o) => o.status), Array(20).fill('fulfilled'), JSON.stringify(big.find((o) => o.status === 'rejected')));
+    assert.ok(w.calls.length > 4, 'the big starts went in several messages');
+    assert.equal(w.streams(), 1);
+  });
+
   it('a batch the worker does not answer fails at its timeout; the next opens a new stream', async () => {
     const w = await worker(true);
     closers.push(w.close);

@@ -2,6 +2,7 @@ import { Metadata, status as GrpcStatus, type CallOptions, type ClientReadableSt
 import { CHANNEL_OPTIONS, clientCredentials, type GrpcSecurity } from '../common/grpc.js';
 import type { Logger } from '../common/logger.js';
 import { schedulerMetrics } from './metrics.js';
+import { chunksOf, MAX_START_MESSAGE_BYTES, MAX_STARTS_PER_MESSAGE, startRequestBound } from './start-chunks.js';
 import { callError, StartStream } from './start-stream.js';
 import { latestPerAttempt } from './status-burst.js';
 import type { JobStatus } from '../gen/baton/v1/common.js';
@@ -89,6 +90,11 @@ export class WorkerChannel {
       for (const s of starts) this.unary<StartJobResponse>('StartJob', (md, opts, cb) => this.client.startJob(s.request, md, opts, cb), s.timeoutMs).then(s.resolve, s.reject);
       return;
     }
+    for (const chunk of chunksOf(starts, (s) => startRequestBound(s.request), MAX_START_MESSAGE_BYTES, MAX_STARTS_PER_MESSAGE)) this.sendOnStream(chunk);
+  }
+
+  /** One Starts message: each start resolves or fails with its own result. */
+  private sendOnStream(starts: PendingStart[]): void {
     const end = schedulerMetrics.grpcCall('made', 'Starts');
     this.startStream.send(starts.map((s) => s.request), Math.min(...starts.map((s) => s.timeoutMs))).then(
       (results) => {
