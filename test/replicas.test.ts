@@ -91,6 +91,12 @@ describe('several schedulers on PostgreSQL', () => {
       ids.push(String(answered.json.id));
     }
     assert.equal(new Set(ids).size, JOBS, 'one job per key');
+    // Requests the dead leader answered, sent again to the survivor: the same jobs, not new ones.
+    for (let i = 0; i < 20; i += 2) {
+      const again = await submit(b.api, `job-${i}`, { command: 'bash', path: 'once.sh', env: { RUN_LOG: runLog } });
+      assert.equal(again.status, 200, JSON.stringify(again.json));
+      assert.equal(again.json.id, ids[i]);
+    }
 
     await b.waitForLog((l) => l.msg === 'this scheduler is the leader now');
     const finals = new Map<string, Json>();
