@@ -101,6 +101,19 @@ describe('worker channel starts', () => {
     assert.equal(w.streams(), 1);
   });
 
+  it('a start bigger than any message a worker takes is refused without being sent; the others go', async () => {
+    const w = await worker(true);
+    closers.push(w.close);
+    const channel = channelTo(w.address);
+    const huge = channel.startJob(StartJobRequest.fromPartial({ jobId: 'huge', command: 'env', env: { DATA: 'x'.repeat(17 * 1024 * 1024) } }), 5_000).then(
+      () => 'started',
+      (err: grpc.ServiceError) => `${grpc.status[err.code]} ${err.details}`,
+    );
+    assert.deepEqual(await startAll(channel, ['a']), ['ok a']);
+    assert.match(await huge, /^INVALID_ARGUMENT the job is too large to send to a worker: 17\.0 MiB/);
+    assert.deepEqual(w.calls, [['a']]);
+  });
+
   it('a batch the worker does not answer fails at its timeout; the next opens a new stream', async () => {
     const w = await worker(true);
     closers.push(w.close);

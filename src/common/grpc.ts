@@ -277,6 +277,9 @@ export function bindServer(server: grpc.Server, address: string, creds: grpc.Ser
   });
 }
 
+/** The largest message either side accepts. */
+export const MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
+
 /** Keepalive settings shared by both sides so a dead peer is noticed within seconds. */
 export const CHANNEL_OPTIONS: grpc.ChannelOptions = {
   // grpc-js waits up to 120 s between reconnection attempts by default: a restarted peer would
@@ -288,14 +291,14 @@ export const CHANNEL_OPTIONS: grpc.ChannelOptions = {
   'grpc.keepalive_time_ms': 10_000,
   'grpc.keepalive_timeout_ms': 5_000,
   'grpc.keepalive_permit_without_calls': 1,
-  'grpc.max_receive_message_length': 16 * 1024 * 1024,
+  'grpc.max_receive_message_length': MAX_MESSAGE_BYTES,
 };
 
 export const SERVER_OPTIONS: grpc.ServerOptions = {
   'grpc.enable_channelz': 0,
   'grpc.keepalive_permit_without_calls': 1,
   'grpc.http2.min_ping_interval_without_data_ms': 5_000,
-  'grpc.max_receive_message_length': 16 * 1024 * 1024,
+  'grpc.max_receive_message_length': MAX_MESSAGE_BYTES,
 };
 
 export const SCHEDULER_IDENTITY: Identity = { role: 'scheduler', name: 'scheduler' };

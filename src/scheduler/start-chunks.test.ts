@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { StartJobRequest } from '../gen/baton/v1/worker.js';
-import { chunksOf, startRequestBound } from './start-chunks.js';
+import { chunksOf, startRequestBound, tooLargeToStart } from './start-chunks.js';
 
 // [name, item sizes, max bytes, max count, chunks of sizes]
 const table: [string, number[], number, number, number[][]][] = [
@@ -32,5 +32,20 @@ for (const [name, request] of requests) {
   test(`start size bound: ${name}`, () => {
     const encoded = StartJobRequest.encode(request).finish().length;
     assert.ok(startRequestBound(request) >= encoded, `${startRequestBound(request)} < ${encoded}`);
+  });
+}
+
+// [name, request, refused with (a pattern) or undefined]
+const sizes: [string, StartJobRequest, RegExp | undefined][] = [
+  ['an ordinary start', StartJobRequest.fromPartial({ jobId: 'j', command: 'bash', path: 'count.sh' }), undefined],
+  ['under the limit though its bound is over', StartJobRequest.fromPartial({ jobId: 'j', command: 'env', env: { DATA: 'x'.repeat(6 * 1024 * 1024) } }), undefined],
+  ['over the limit', StartJobRequest.fromPartial({ jobId: 'j', command: 'env', env: { DATA: 'x'.repeat(17 * 1024 * 1024) } }), /^the job is too large to send to a worker: 17\.0 MiB .* at most 16\.0 MiB$/],
+  ['over it in arguments', StartJobRequest.fromPartial({ jobId: 'j', command: 'echo', args: Array(20).fill('y'.repeat(1024 * 1024)) }), /too large/],
+];
+for (const [name, request, want] of sizes) {
+  test(`too large to start: ${name}`, () => {
+    const got = tooLargeToStart(request);
+    if (want === undefined) assert.equal(got, undefined);
+    else assert.match(got ?? '', want);
   });
 }

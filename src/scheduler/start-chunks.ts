@@ -1,11 +1,12 @@
-import type { StartJobRequest } from '../gen/baton/v1/worker.js';
+import { MAX_MESSAGE_BYTES } from '../common/grpc.js';
+import { StartJobRequest } from '../gen/baton/v1/worker.js';
 
 /**
  * One Starts message stays under this many bytes and jobs: a quarter of the 16 MiB a worker
  * accepts per message, so a pass that places a long queue on one worker never sends a message
  * the worker must refuse (it would fail every start in it with RESOURCE_EXHAUSTED).
  */
-export const MAX_START_MESSAGE_BYTES = 4 * 1024 * 1024;
+export const MAX_START_MESSAGE_BYTES = MAX_MESSAGE_BYTES / 4;
 export const MAX_STARTS_PER_MESSAGE = 1_000;
 
 /**
@@ -18,6 +19,20 @@ export function startRequestBound(request: StartJobRequest): number {
   for (const [key, value] of Object.entries(request.env)) chars += key.length + value.length;
   const fields = 16 + request.args.length + 2 * Object.keys(request.env).length;
   return 3 * chars + 11 * fields;
+}
+
+/**
+ * Why a worker could never take this start: it is bigger than any message it accepts (room
+ * left for the framing around it). Undefined for every start of a sane size; the bound spares
+ * encoding all but the huge ones.
+ */
+export function tooLargeToStart(request: StartJobRequest): string | undefined {
+  const room = MAX_MESSAGE_BYTES - 1024;
+  if (startRequestBound(request) <= room) return undefined;
+  const bytes = StartJobRequest.encode(request).finish().length;
+  if (bytes <= room) return undefined;
+  const mib = (n: number): string => (n / 1024 / 1024).toFixed(1);
+  return `the job is too large to send to a worker: ${mib(bytes)} MiB of command, arguments and environment, where a worker takes at most ${mib(room)} MiB`;
 }
 
 /**

@@ -2,7 +2,7 @@ import { Metadata, status as GrpcStatus, type CallOptions, type ClientReadableSt
 import { CHANNEL_OPTIONS, clientCredentials, type GrpcSecurity } from '../common/grpc.js';
 import type { Logger } from '../common/logger.js';
 import { schedulerMetrics } from './metrics.js';
-import { chunksOf, MAX_START_MESSAGE_BYTES, MAX_STARTS_PER_MESSAGE, startRequestBound } from './start-chunks.js';
+import { chunksOf, MAX_START_MESSAGE_BYTES, MAX_STARTS_PER_MESSAGE, startRequestBound, tooLargeToStart } from './start-chunks.js';
 import { callError, StartStream } from './start-stream.js';
 import { latestPerAttempt } from './status-burst.js';
 import type { JobStatus } from '../gen/baton/v1/common.js';
@@ -84,7 +84,13 @@ export class WorkerChannel {
   }
 
   private sendStarts(): void {
-    const starts = this.starts;
+    const starts: PendingStart[] = [];
+    for (const s of this.starts) {
+      // Sent, it would fail as RESOURCE_EXHAUSTED, which reads as "no room": queued again and again.
+      const tooLarge = tooLargeToStart(s.request);
+      if (tooLarge) s.reject(callError(GrpcStatus.INVALID_ARGUMENT, tooLarge));
+      else starts.push(s);
+    }
     this.starts = [];
     if (this.startsBy === 'call') {
       for (const s of starts) this.unary<StartJobResponse>('StartJob', (md, opts, cb) => this.client.startJob(s.request, md, opts, cb), s.timeoutMs).then(s.resolve, s.reject);
