@@ -102,6 +102,12 @@ describe('placement', () => {
     await stop(scheduler, String(alsoHigh.json.id));
     await whenState(scheduler, String(low.json.id), 'running');
     await stop(scheduler, String(low.json.id));
+
+    // Nothing waits and one slot is free: of a new batch, the higher priority is placed as it is stored.
+    const batch = await fetch(`${scheduler.api}/v1/jobs/batch`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ jobs: [{ command: 'bash', path: 'long.sh', priority: 0 }, { command: 'bash', path: 'long.sh', priority: 5 }] }) });
+    const [later, sooner] = ((await batch.json()) as { jobs: Json[] }).jobs;
+    assert.deepEqual([later!.state, sooner!.state], ['queued', 'dispatched']);
+    for (const j of [sooner!, later!]) await stop(scheduler, String(j.id));
   });
 
   it('a full queue answers 429 with Retry-After', async () => {

@@ -328,51 +328,54 @@ export class Dispatcher implements JobEvents {
     // between must not have this job judged unknown to it and queued a second time.
     this.starting.add(job.id);
     try {
-      return await this.startOn(job, workerId, stored);
+      const dispatched = stored ? job : await this.recordDispatch(job, workerId);
+      return 'kind' in dispatched ? dispatched : await this.startOn(dispatched, workerId);
     } finally {
       this.starting.delete(job.id);
     }
   }
 
-  private async startOn(job: JobRecord, workerId: string, stored: boolean): Promise<DispatchResult> {
-    const attempt = { job_id: job.id, attempt: job.attempt, worker_id: workerId };
-    let dispatched = job;
+  /** The job as now stored dispatched on `workerId`; or, when it cannot be, what became of it. */
+  private async recordDispatch(job: JobRecord, workerId: string): Promise<JobRecord | DispatchResult> {
     try {
-      if (!stored) {
-        const marked = await this.store.markDispatched(job.id, job.attempt, workerId, Date.now());
-        if (!marked) {
-          this.placed.delete(job.id);
-          return { kind: 'gone', job };
-        }
-        this.bus.emit('job', marked, 'queued');
-        dispatched = marked;
+      const marked = await this.store.markDispatched(job.id, job.attempt, workerId, Date.now());
+      if (!marked) {
+        this.placed.delete(job.id);
+        return { kind: 'gone', job };
       }
+      this.bus.emit('job', marked, 'queued');
+      return marked;
     } catch (err) {
-      this.log.error({ ...attempt, err }, 'cannot record a dispatch; the job stays queued');
+      this.log.error({ job_id: job.id, attempt: job.attempt, worker_id: workerId, err }, 'cannot record a dispatch; the job stays queued');
       this.placed.delete(job.id);
       this.enqueue(job);
       this.retryLater(job.id, REFUSED_RETRY_MS);
       return { kind: 'queued', job };
     }
+  }
+
+  /** StartJob for a job stored dispatched on `workerId`. */
+  private async startOn(job: JobRecord, workerId: string): Promise<DispatchResult> {
+    const attempt = { job_id: job.id, attempt: job.attempt, worker_id: workerId };
     const channel = this.registry.get(workerId)?.channel;
     try {
       if (!channel) throw new BatonError('WORKER_UNAVAILABLE', `worker ${workerId} is not connected`);
       await channel.startJob(startRequest(job), START_TIMEOUT_MS);
       this.log.info(attempt, 'job dispatched');
-      return { kind: 'dispatched', job: dispatched };
+      return { kind: 'dispatched', job };
     } catch (err) {
       if (isServiceError(err) && err.code === GrpcStatus.RESOURCE_EXHAUSTED) {
-        return this.backToQueue(dispatched, workerId, `worker ${workerId} refused it for lack of room (${err.details}); waiting for a free slot`);
+        return this.backToQueue(job, workerId, `worker ${workerId} refused it for lack of room (${err.details}); waiting for a free slot`);
       }
       // A placed job whose worker could not even be connected to never reached it: another
       // worker may take it. (A pinned job answers the caller instead; a call cut off after it was
       // sent is not retried here, since the worker may have started the job.)
       if (job.pinnedWorker === '' && isServiceError(err) && err.code === GrpcStatus.UNAVAILABLE && NEVER_CONNECTED.test(err.details)) {
-        return this.backToQueue(dispatched, workerId, `worker ${workerId} could not be reached (${err.details.split('.')[0]}); waiting for another placement`);
+        return this.backToQueue(job, workerId, `worker ${workerId} could not be reached (${err.details.split('.')[0]}); waiting for another placement`);
       }
       const error = err instanceof BatonError ? err : fromWorkerCallError(err, channel?.who ?? `worker ${workerId}`);
       await this.applier.apply(job.id, job.attempt, workerId, { state: 'failed', error: error.message, errorCode: error.code }).catch((e: unknown) => this.log.error({ ...attempt, err: e }, 'cannot record job state'));
-      return { kind: 'failed', job: { ...dispatched, state: 'failed', error: error.message }, error };
+      return { kind: 'failed', job: { ...job, state: 'failed', error: error.message }, error };
     }
   }
 

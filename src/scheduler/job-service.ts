@@ -83,8 +83,9 @@ export class JobService {
 
   /**
    * Records the job (queued, or dispatched when placed at once) before any worker hears of it,
-   * so an accepted job is never lost, then hands it to the dispatcher. Answers once it is started, or waits in the queue (with
-   * the reason), or failed to start (that error is thrown, as the worker gave it).
+   * so an accepted job is never lost, then hands it to the dispatcher. Answers once it is
+   * started, or waits in the queue (with the reason), or failed to start (that error is
+   * thrown, as the worker gave it).
    */
   async start(spec: JobSpec): Promise<JobRecord> {
     return (await this.submit(spec)).job;

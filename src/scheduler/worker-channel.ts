@@ -28,7 +28,6 @@ interface PendingStart {
   reject: (err: ServiceError) => void;
 }
 
-
 /**
  * The scheduler's one long-lived channel to one worker. Every unary call carries a
  * deadline and fails fast when the worker is unreachable (grpc-js' waitForReady is off by
@@ -46,11 +45,11 @@ export class WorkerChannel {
   private backoffMs = WATCH_BACKOFF_MIN_MS;
   /** Statuses received and not yet handed over; `draining` while a burst is being applied. */
   private received: JobStatus[] = [];
+  private draining = false;
   /** Starts asked for and not yet sent; they go on the Starts stream, or as StartJob calls to a worker without it. */
   private starts: PendingStart[] = [];
   private startsBy: 'stream' | 'call' = 'stream';
   private readonly startStream: StartStream;
-  private draining = false;
   private closed = false;
 
   constructor(

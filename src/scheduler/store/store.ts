@@ -487,12 +487,12 @@ export class Store {
   }
 
   /** `insert into <table>`, from a template per table, column set and what it returns. */
-  private insert(table: 'jobs' | 'attempts' | 'events', returning: 'all' | 'id' | 'none', row: Readonly<Record<string, unknown>>): CompiledQuery {
+  private insert(table: 'jobs' | 'attempts' | 'events', returning: 'id' | 'none', row: Readonly<Record<string, unknown>>): CompiledQuery {
     const columns = Object.keys(row);
     return this.templates
       .get(`insert ${table} ${returning} ${columns}`, (p) => {
         const insert = this.db.insertInto(table).values(Object.fromEntries(columns.map((c) => [c, p(c)])) as never);
-        return returning === 'all' ? insert.returningAll() : returning === 'id' ? insert.returning('id' as never) : insert;
+        return returning === 'id' ? insert.returning('id' as never) : insert;
       })
       .fill(row);
   }
