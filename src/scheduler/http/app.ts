@@ -159,6 +159,11 @@ function sendError(err: FastifyError | BatonError, req: FastifyRequest, reply: F
   } else if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
     status = 413;
     message = `request body is larger than the ${deps.bodyLimit}-byte limit`;
+    // fastify asks to close the connection; closing while the client still sends makes its
+    // kernel see a reset, and the client (undici, browsers) reports "connection reset" instead of
+    // this answer. Kept open, Node reads the rest of the body and drops it (bounded by
+    // requestTimeout), so the client gets to read the 413.
+    reply.removeHeader('connection');
   } else if (err.statusCode !== undefined && err.statusCode >= 400 && err.statusCode < 500) {
     status = err.statusCode;
     message = err.message;
