@@ -30,6 +30,7 @@ import { Registration, type SchedulerEndpoint } from './registration.js';
 import { Runner } from './runner.js';
 import type { LimitPolicy } from './sandbox/limits.js';
 import { Sandbox } from './sandbox/sandbox.js';
+import { loadNativeSpawn } from './spawner/native-spawn.js';
 import { SpawnerClient } from './spawner/spawner-client.js';
 import { WatchHub } from './watch-hub.js';
 
@@ -93,6 +94,7 @@ export interface RunningWorker {
 
 /** Starts serving WorkerService, then registers with the scheduler in the background. */
 export async function startWorker(options: WorkerOptions): Promise<RunningWorker> {
+  loadNativeSpawn(); // refuse to start, with what to do, rather than fail every job
   const workerId = await loadWorkerId(options.dataDir, certifiedWorkerId(options.security, options.id));
   const log = (options.logger ?? createLogger('worker')).child({ worker_id: workerId });
   const jobsFolder = await JobsFolder.open(options.jobsDir);

@@ -8,7 +8,8 @@ const SPAWNER_MAIN = fileURLToPath(new URL('./spawner-main.js', import.meta.url)
 /**
  * The smallest young generation V8 allows: the spawner allocates little but steadily, and
  * with the default (16 MB semi-spaces) its RSS drifts from ~40 to ~68 MB over a few
- * thousand jobs; with 1 MB it stays ~52-58 MB, and fork() cost follows RSS.
+ * thousand jobs; with 1 MB it stays ~52-58 MB. (That mattered most while jobs were forked,
+ * fork() cost following RSS; they are vfork'ed now, see native-spawn.ts.)
  */
 const SPAWNER_NODE_FLAGS = ['--max-semi-space-size=1'];
 const CLOSE_TIMEOUT_MS = 2_000;
