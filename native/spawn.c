@@ -174,6 +174,11 @@ struct plan {
   int out_fd;
   int64_t uid, gid; /* -1: keep the spawner's */
   volatile int err; /* written by the child when it cannot exec; read by the parent after vfork returns */
+  /* The child's /proc/self/stat, read by the child itself before exec (its start time names
+     it for the run journal). Read by anyone else once the child has exec'd, that file waits
+     until the exec completes: ~0.7 ms of a blocked worker per job. */
+  char proc_stat[1024];
+  volatile ssize_t proc_stat_len;
 };
 
 /* The vfork child: never returns. Only system calls, on memory the parent prepared. */
@@ -199,6 +204,11 @@ static void __attribute__((noreturn, noinline)) child(struct plan *plan) {
     close(null_fd);
   }
   if (chdir(plan->cwd) < 0) goto fail;
+  int stat_fd = open("/proc/self/stat", O_RDONLY | O_CLOEXEC);
+  if (stat_fd >= 0) {
+    plan->proc_stat_len = read(stat_fd, plan->proc_stat, sizeof plan->proc_stat);
+    close(stat_fd);
+  }
   sigprocmask(SIG_SETMASK, &none, NULL);
   execve(plan->file, plan->args, plan->envp);
   if (errno == ENOEXEC) execve("/bin/sh", plan->sh_args, plan->envp);
@@ -213,6 +223,7 @@ static pid_t start(struct plan *plan) {
   sigfillset(&all);
   pthread_sigmask(SIG_SETMASK, &all, &old);
   plan->err = 0;
+  plan->proc_stat_len = -1;
   pid_t pid = vfork();
   if (pid == 0) child(plan);
   int err = pid < 0 ? errno : plan->err;
@@ -236,7 +247,7 @@ static int int64_arg(napi_env env, napi_value value, int64_t *out) {
   return 1;
 }
 
-/* spawn(file, args, envPairs, cwd, outputFd, uid, gid, onExit(code, signalNumber)) → pid */
+/* spawn(file, args, envPairs, cwd, outputFd, uid, gid, onExit(code, signalNumber)) → {pid, procStat} */
 static napi_value Spawn(napi_env env, napi_callback_info cbinfo) {
   size_t argc = 8;
   napi_value argv[8], result = NULL;
@@ -313,7 +324,17 @@ static napi_value Spawn(napi_env env, napi_callback_info cbinfo) {
     goto done;
   }
   watch = NULL; /* on_exit_readable owns it now */
-  CHECK(napi_create_int32(env, pid, &result));
+  napi_value pid_value, stat_value, object;
+  CHECK(napi_create_int32(env, pid, &pid_value));
+  if (plan.proc_stat_len > 0) {
+    CHECK(napi_create_string_latin1(env, plan.proc_stat, (size_t)plan.proc_stat_len, &stat_value));
+  } else {
+    CHECK(napi_get_undefined(env, &stat_value));
+  }
+  CHECK(napi_create_object(env, &object));
+  CHECK(napi_set_named_property(env, object, "pid", pid_value));
+  CHECK(napi_set_named_property(env, object, "procStat", stat_value));
+  result = object;
 
 done:
   if (watch != NULL) {

@@ -189,14 +189,14 @@ export class Runner {
     spawner.spawn(
       { jobId: spec.jobId, program: spec.program, args: spec.args, cwd: spec.cwd, env: spec.env, uid: spec.uid, gid: spec.gid, outputPath },
       {
-        spawned: (pid, startedAtMs) => {
+        spawned: (pid, startedAtMs, startTime) => {
           job.pid = pid;
           if (job.cancelled) {
             // Stopped before it started, and already reported so: it must not run.
             this.signalGroup(job, 'SIGKILL');
             return;
           }
-          this.options.journal.started(spec.jobId, pid);
+          this.options.journal.started(spec.jobId, pid, startTime);
           table.update(spec.jobId, { state: JobState.JOB_STATE_RUNNING, pid, startedAtMs });
           this.ensureCapChecks();
           if (spec.timeoutMs > 0) {

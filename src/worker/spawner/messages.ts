@@ -28,6 +28,8 @@ export interface SpawnedEvent {
   jobId: string;
   pid: number;
   startedAtMs: number;
+  /** The leader's start time (/proc stat field 22, see journal/proc-stat.ts); absent if /proc could not be read. */
+  startTime?: string;
 }
 
 /** The job never started. Final for the job. */

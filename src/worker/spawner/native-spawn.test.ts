@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { chmodSync, closeSync, mkdtempSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { processStartTime } from '../journal/proc-stat.js';
 import { loadNativeSpawn, signalName, type NativeSpawn } from './native-spawn.js';
 
 const ENV = ['PATH=/usr/bin:/bin'];
@@ -24,7 +25,7 @@ describe('native spawn', () => {
     const outputPath = path.join(dir, `out-${Math.random().toString(36).slice(2)}`);
     const fd = openSync(outputPath, 'w');
     return new Promise((resolve) => {
-      const pid = addon.spawn(file, argv, options.env ?? ENV, options.cwd ?? dir, fd, options.uid, options.gid, (code, signal) => {
+      const { pid } = addon.spawn(file, argv, options.env ?? ENV, options.cwd ?? dir, fd, options.uid, options.gid, (code, signal) => {
         resolve({ pid, output: readFileSync(outputPath, 'utf8'), code, signal: signal === null ? null : signalName(signal) });
       });
       closeSync(fd);
@@ -56,6 +57,23 @@ describe('native spawn', () => {
     // Signals 1-31 and the real-time ones a program may use; glibc's posix_spawn leaves its two
     // internal ones (32, 33) ignored, as for every program it starts, and glibc programs reset them.
     assert.equal(masks.SigIgn! & ~0x180000000n, 0n, result.output);
+  });
+
+  it("hands back the job's own /proc stat, read before its exec: the same start time /proc shows once it runs", async () => {
+    const fd = openSync('/dev/null', 'w');
+    let ended!: Promise<void>;
+    const started = await new Promise<{ pid: number; procStat: string | undefined }>((resolve) => {
+      ended = new Promise((done) => resolve(addon.spawn('/bin/sleep', ['sleep', '30'], ENV, dir, fd, undefined, undefined, () => done())));
+    });
+    closeSync(fd);
+    try {
+      const fromProc = processStartTime(readFileSync(`/proc/${started.pid}/stat`, 'utf8'));
+      assert.ok(fromProc !== undefined && /^\d+$/.test(fromProc), 'a start time in /proc');
+      assert.equal(processStartTime(started.procStat ?? ''), fromProc);
+    } finally {
+      process.kill(started.pid, 'SIGKILL');
+      await ended;
+    }
   });
 
   it('runs as the given user and group, with no supplementary groups', { skip: process.getuid?.() !== 0 && 'changing user needs root' }, async () => {

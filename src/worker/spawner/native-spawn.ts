@@ -19,6 +19,10 @@ export interface NativeSpawn {
    * default signal dispositions; a file without "#!" runs under /bin/sh. Throws like
    * child_process (`code` ENOENT, EACCES, EPERM…) when it cannot start. `onExit` is called
    * once, from the event loop, with the exit code or the signal number.
+   *
+   * `procStat` is the text of the job's /proc/self/stat, read by the job's process itself
+   * before its exec (undefined if /proc could not be read): its start time, for the run
+   * journal, without waiting on the exec as a read from outside does (native/spawn.c).
    */
   spawn(
     file: string,
@@ -29,7 +33,7 @@ export interface NativeSpawn {
     uid: number | undefined,
     gid: number | undefined,
     onExit: (code: number | null, signal: number | null) => void,
-  ): number;
+  ): { pid: number; procStat: string | undefined };
 }
 
 /** Relative to dist/src/worker/spawner/, where this module runs from. */

@@ -23,7 +23,7 @@ const MAX_UNANSWERED = 16;
 
 /** What the runner hears about one job. Exactly one of failed, exited or lost ends it. */
 export interface SpawnHandlers {
-  spawned(pid: number, startedAtMs: number): void;
+  spawned(pid: number, startedAtMs: number, startTime: string | undefined): void;
   failed(failure: Pick<FailedEvent, 'stage' | 'code' | 'message'>): void;
   /** The leader exited; the spawner has already sent SIGKILL to the rest of its group. */
   exited(code: number | null, signal: NodeJS.Signals | null): void;
@@ -151,7 +151,7 @@ export class SpawnerClient {
       case 'spawned':
         this.answered(entry);
         entry.pid = event.pid;
-        entry.handlers.spawned(event.pid, event.startedAtMs);
+        entry.handlers.spawned(event.pid, event.startedAtMs, event.startTime);
         break;
       case 'failed':
         this.answered(entry);

@@ -18,10 +18,11 @@ describe('spawner-main', () => {
       if (visited.has(url.href)) return;
       visited.add(url.href);
       const specifiers = importsOf(url);
-      assert.ok(specifiers.length > 0, `found the imports of ${url.pathname}`);
+      // The pattern must see imports where there are some (spawner-main has several).
+      if (visited.size === 1) assert.ok(specifiers.length > 0, `found the imports of ${url.pathname}`);
       for (const specifier of specifiers) {
         if (specifier.startsWith('node:')) continue;
-        if (specifier.startsWith('./')) visit(new URL(specifier, url));
+        if (specifier.startsWith('./') || specifier.startsWith('../')) visit(new URL(specifier, url));
         else outside.push(specifier);
       }
     };

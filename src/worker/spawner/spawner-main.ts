@@ -23,6 +23,7 @@
  */
 import { closeSync, constants, openSync } from 'node:fs';
 import type { SpawnerEvent, SpawnerRequest, SpawnRequest } from './messages.js';
+import { processStartTime } from '../journal/proc-stat.js';
 import { loadNativeSpawn, signalName } from './native-spawn.js';
 
 /**
@@ -83,9 +84,11 @@ function spawnJob(request: SpawnRequest, fd: number): void {
   if ([...argv, ...env, request.cwd].some((s) => s.includes('\0'))) {
     throw Object.assign(new TypeError('arguments, environment and cwd must not contain null bytes'), { code: 'ERR_INVALID_ARG_VALUE' });
   }
-  const pid = native.spawn(request.program, argv, env, request.cwd, fd, request.uid, request.gid, (code, signal) => exited(jobId, pid, code, signal === null ? null : signalName(signal)));
+  const { pid, procStat } = native.spawn(request.program, argv, env, request.cwd, fd, request.uid, request.gid, (code, signal) =>
+    exited(jobId, pid, code, signal === null ? null : signalName(signal)),
+  );
   groups.set(jobId, pid);
-  send({ type: 'spawned', jobId, pid, startedAtMs: Date.now() });
+  send({ type: 'spawned', jobId, pid, startedAtMs: Date.now(), startTime: procStat === undefined ? undefined : processStartTime(procStat) });
 }
 
 function exited(jobId: string, pid: number, code: number | null, signal: NodeJS.Signals | null): void {
