@@ -159,7 +159,11 @@ static void on_exit_readable(uv_poll_t *poll, int status, int events) {
   napi_get_reference_value(env, watch->callback, &callback);
   napi_get_global(env, &resource);
   napi_value argv[2] = {code, signal};
-  napi_make_callback(env, watch->context, resource, callback, 2, argv, &result);
+  if (napi_make_callback(env, watch->context, resource, callback, 2, argv, &result) == napi_pending_exception) {
+    /* Called from the event loop, nothing above us would see it: make it the process's uncaught exception. */
+    napi_value error;
+    if (napi_get_and_clear_last_exception(env, &error) == napi_ok) napi_fatal_exception(env, error);
+  }
   napi_close_handle_scope(env, scope);
   uv_close((uv_handle_t *)poll, on_closed);
 }

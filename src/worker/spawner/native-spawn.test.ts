@@ -2,9 +2,11 @@
 // environment, signal dispositions), how its end is reported, and how a start fails.
 import { describe, it, before } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { chmodSync, closeSync, mkdtempSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { processStartTime } from '../journal/proc-stat.js';
 import { loadNativeSpawn, signalName, type NativeSpawn } from './native-spawn.js';
 
@@ -110,6 +112,17 @@ describe('native spawn', () => {
       }
     });
   }
+
+  it('an exception thrown by onExit is the process\'s uncaught exception, not lost in the event loop', () => {
+    const addonPath = fileURLToPath(new URL('../../../../build/Release/baton_spawn.node', import.meta.url));
+    const script = `
+      const { spawn } = require(${JSON.stringify(addonPath)});
+      process.on('uncaughtException', (err) => { console.log('uncaught: ' + err.message); process.exit(0); });
+      spawn('/bin/true', ['true'], [], '/', 1, undefined, undefined, () => { throw new Error('thrown in onExit'); });
+      setTimeout(() => { console.log('lost'); process.exit(1); }, 5000);`;
+    const out = execFileSync(process.execPath, ['-e', script], { encoding: 'utf8' });
+    assert.equal(out.trim(), 'uncaught: thrown in onExit');
+  });
 
   it('names signals, and keeps an unknown number visible', () => {
     assert.equal(signalName(9), 'SIGKILL');
