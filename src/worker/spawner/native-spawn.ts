@@ -34,21 +34,31 @@ export interface NativeSpawn {
     gid: number | undefined,
     onExit: (code: number | null, signal: number | null) => void,
   ): { pid: number; procStat: string | undefined };
+  /** Throws (`code` ENOSYS before Linux 5.3) when this kernel cannot give a pidfd, without which no exit is heard. */
+  probe(): void;
 }
 
 /** Relative to dist/src/worker/spawner/, where this module runs from. */
 const ADDON = '../../../../build/Release/baton_spawn.node';
 
 /**
- * The addon. Without it no job can start, so a worker checks at start-up and refuses to
- * run with this error (the spawner, loading it again, never meets it).
+ * The addon, checked to work on this kernel. Without it no job can start, so a worker
+ * checks at start-up and refuses to run with this error (the spawner, loading it again,
+ * never meets it).
  */
 export function loadNativeSpawn(): NativeSpawn {
+  let addon: NativeSpawn;
   try {
-    return createRequire(import.meta.url)(ADDON) as NativeSpawn;
+    addon = createRequire(import.meta.url)(ADDON) as NativeSpawn;
   } catch (err) {
     throw new Error(`the job launcher addon (build/Release/baton_spawn.node) did not load: ${(err as Error).message.split('\n')[0]}; build it with npm ci (or npm run install)`);
   }
+  try {
+    addon.probe();
+  } catch (err) {
+    throw new Error(`this kernel cannot run jobs for Baton (${(err as Error).message}): a worker needs Linux 5.3 or newer, for pidfd_open`);
+  }
+  return addon;
 }
 
 const SIGNAL_NAMES = new Map<number, NodeJS.Signals>(Object.entries(constants.signals).map(([name, n]) => [n, name as NodeJS.Signals]));
