@@ -117,6 +117,30 @@ describe('baton CLI: fleet commands', () => {
     assert.ok(first.id > 0);
   });
 
+  it('events prints when each job change happened, not when it was read (a replay shows the past)', async () => {
+    const done = await baton(['run', '--json', '--', 'true'], scheduler.api);
+    assert.equal(done.code, 0, done.stderr);
+    const job = JSON.parse(done.stdout) as { id: string; state: string; updated_at: string };
+    assert.equal(job.state, 'succeeded');
+    let lines: string[] = [];
+    await new Promise<void>((resolve) => {
+      const env: NodeJS.ProcessEnv = { ...process.env, BATON_ADDR: scheduler.api, NO_COLOR: '1' };
+      delete env.FORCE_COLOR;
+      const child = spawn(process.execPath, [MAIN, 'events', '--since', '0', '--job', job.id], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+      let out = '';
+      child.stdout.setEncoding('utf8').on('data', (d: string) => {
+        out += d;
+        lines = out.split('\n').filter(Boolean);
+        if (lines.some((l) => l.includes('succeeded'))) child.kill('SIGTERM');
+      });
+      child.once('close', () => resolve());
+    });
+    const last = lines.find((l) => l.includes('succeeded'));
+    assert.ok(last, lines.join('\n'));
+    // The replay starts after the job ended (a new process): a receive time cannot match to the millisecond.
+    assert.equal(last.slice(0, 12), job.updated_at.slice(11, 23), last);
+  });
+
   it('bad flags: one line and exit 1', async () => {
     const r = await baton(['run', '--timeout', '5x', '--', 'true'], scheduler.api);
     assert.equal(r.code, 1);

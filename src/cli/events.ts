@@ -41,7 +41,9 @@ Examples:
           process.stdout.write(`${JSON.stringify(e)}\n`);
           continue;
         }
-        const at = new Date().toISOString().slice(11, 23);
+        // A job's change is dated by the job (a replay is in the past); a worker's view carries
+        // no time of change, so its lines show when they arrived.
+        const at = (e.type === 'job' && e.job.updated_at !== null ? new Date(e.job.updated_at) : new Date()).toISOString().slice(11, 23);
         if (e.type === 'job') {
           const j = e.job;
           const detail = j.state === 'queued' && j.reason ? j.reason : j.error ?? (j.exit_code !== null ? `exit ${j.exit_code}` : '');
