@@ -60,6 +60,19 @@ describe('bad input', () => {
     assert.equal(after.status, 404, 'the connection is still good for the next request');
   });
 
+  it('a job too large for any worker to take (only possible with --body-limit over 16 MiB) is refused 413 at submit, and not stored', async () => {
+    const big = await startScheduler({ args: ['--body-limit', '40MiB'] });
+    try {
+      const res = await curlPost(`${big.api}/v1/jobs`, { command: 'env', env: { DATA: 'x'.repeat(17 * 1024 * 1024) } });
+      assert.equal(res.status, 413, res.text.slice(0, 300));
+      assert.match(String(res.json.error), /^the job is too large to send to a worker: 17\.0 MiB/);
+      const stored = await fetch(`${big.api}/v1/jobs`);
+      assert.deepEqual(((await stored.json()) as { jobs: unknown[] }).jobs, []);
+    } finally {
+      await big.kill();
+    }
+  });
+
   it('unknown routes and jobs answer 404 with {error}', async () => {
     for (const url of ['/nope', '/v1/jobs/nope', '/v1/workers/nope']) {
       const res = await fetch(`${scheduler.api}${url}`);

@@ -7,6 +7,7 @@ import type { EventBus } from './events.js';
 import { isFinal } from './job-state.js';
 import { formatLabels, place, type Placement, type WorkerSnapshot } from './placement.js';
 import type { Registry } from './registry.js';
+import { tooLargeToStart } from './start-chunks.js';
 import { newJobRecord, type JobRecord, type NewJob, type Store } from './store/store.js';
 
 /** StartJob only validates and answers; a few seconds is plenty and bounds a hung worker. */
@@ -426,6 +427,15 @@ export class Dispatcher implements JobEvents {
     timer.unref();
     this.timers.set(jobId, timer);
   }
+}
+
+/**
+ * Why no worker could take this new job's start (see tooLargeToStart), or undefined. Only a
+ * body limit over the 16 MiB a worker accepts lets one through the HTTP API; checked at
+ * submit, such a job is refused before it is stored instead of failing at dispatch.
+ */
+export function startTooLarge(job: NewJob): string | undefined {
+  return tooLargeToStart(startRequest(newJobRecord(job)));
 }
 
 /** What the worker needs to start the job's current attempt. */

@@ -5,7 +5,7 @@ import { uuidv7 } from '../common/ids.js';
 import type { Logger } from '../common/logger.js';
 import type { JobStatus } from '../gen/baton/v1/common.js';
 import type { StreamJobResponse } from '../gen/baton/v1/worker.js';
-import type { DispatchResult, Dispatcher } from './dispatcher.js';
+import { startTooLarge, type DispatchResult, type Dispatcher } from './dispatcher.js';
 import type { EventBus } from './events.js';
 import { isFinal } from './job-state.js';
 import { hasLabels } from './placement.js';
@@ -131,6 +131,11 @@ export class JobService {
   private async create(specs: readonly JobSpec[]): Promise<DispatchResult[]> {
     const now = Date.now();
     const planned = specs.map((spec, i) => this.plan(spec, now, specs.length > 1 ? `jobs[${i}]: ` : ''));
+    planned.forEach(([head], i) => {
+      // Copies of a run_on-all parent carry its command, arguments and environment: the head speaks for them.
+      const tooLarge = startTooLarge(head!);
+      if (tooLarge) throw new BatonError('PAYLOAD_TOO_LARGE', `${specs.length > 1 ? `jobs[${i}]: ` : ''}${tooLarge}`);
+    });
     const runnable = planned.reduce((n, p) => n + p.length - (p[0]!.runOn === 'all' ? 1 : 0), 0);
     const queuedNow = this.dispatcher.leading ? this.dispatcher.queuedCount : await this.store.countQueued();
     if (queuedNow + runnable > this.maxQueued) {
