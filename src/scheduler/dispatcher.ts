@@ -279,7 +279,11 @@ export class Dispatcher implements JobEvents {
       if (this.queued.get(job.id) !== job || seen.has(job.id)) continue;
       seen.add(job.id);
       if (job.nextAttemptAt !== null && job.nextAttemptAt > now) {
-        waiting.push(job); // its timer will call
+        waiting.push(job);
+        // Its timer will call. One that already fired came a moment early by Date.now() (timers
+        // run on the monotonic clock, to the millisecond): without a new one the job would wait
+        // for an unrelated pass, and on an otherwise idle cluster wait for ever.
+        if (!this.timers.has(job.id)) this.retryLater(job.id, job.nextAttemptAt - now);
         continue;
       }
       const needs = `${job.pinnedWorker}\n${formatLabels(job.labels)}`;
