@@ -113,6 +113,17 @@ describe('native spawn', () => {
     });
   }
 
+  it('refuses a string holding a NUL (as child_process does) rather than run a cut-off argument', () => {
+    const fd = openSync('/dev/null', 'w');
+    try {
+      for (const [argv, env, cwd] of [[['sh', 'a\0b'], ENV, dir], [['sh'], ['X=a\0b'], dir], [['sh'], ENV, `${dir}\0/x`]] as const) {
+        assert.throws(() => addon.spawn('/bin/sh', [...argv], [...env], cwd, fd, undefined, undefined, () => assert.fail('it must not run')), { code: 'ERR_INVALID_ARG_VALUE' });
+      }
+    } finally {
+      closeSync(fd);
+    }
+  });
+
   it('an exception thrown by onExit is the process\'s uncaught exception, not lost in the event loop', () => {
     const addonPath = fileURLToPath(new URL('../../../../build/Release/baton_spawn.node', import.meta.url));
     const script = `

@@ -2,8 +2,9 @@
  * The spawner's way to start a job without fork(): the `baton_spawn` addon
  * (native/spawn.c, built by `npm ci` through node-gyp) starts it with vfork(), which does
  * not copy the caller's page tables, and reports the exit through a pidfd watched in
- * Node's own event loop. Measured on this project's 2-core VMs: ~0.3-0.5 ms of spawner CPU
- * per job against 3.5-4.7 ms for child_process.spawn (docs/architecture.md, "Spawning").
+ * Node's own event loop. Measured on this project's 2-core VMs: the call costs the caller
+ * 0.2-0.5 ms of CPU against 4.5-4.7 ms for child_process.spawn (the spawner's whole share of
+ * a job, protocol included, was 0.7-1.3 ms in the e2e bench; docs/architecture.md, "Spawning").
  *
  * Node built-ins only (spawner-main.ts's rule): the addon is our own C, with no
  * dependencies of its own. child_process is not a fallback: without the addon a worker
@@ -17,7 +18,8 @@ export interface NativeSpawn {
    * Starts `file` in a new session (pid = process group id), as `uid`/`gid` if given
    * (with no supplementary groups), stdin /dev/null, stdout and stderr on `outputFd`,
    * default signal dispositions; a file without "#!" runs under /bin/sh. Throws like
-   * child_process (`code` ENOENT, EACCES, EPERM…) when it cannot start. `onExit` is called
+   * child_process (`code` ENOENT, EACCES, EPERM…; ERR_INVALID_ARG_VALUE for a string with a
+   * NUL) when it cannot start. `onExit` is called
    * once, from the event loop, with the exit code or the signal number.
    *
    * `procStat` is the text of the job's /proc/self/stat, read by the job's process itself
