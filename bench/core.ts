@@ -22,17 +22,25 @@ const LATENCY_SAMPLES = Number(process.env.BENCH_LATENCY_SAMPLES ?? 500);
  */
 export async function rawSpawnRate(n: number): Promise<number> {
   const t0 = performance.now();
-  await runPool(n, CONCURRENCY, () => new Promise<void>((resolve, reject) => {
-    const child = spawn('true', ['noop.sh'], { stdio: 'ignore', detached: true });
-    child.once('error', reject);
-    child.once('exit', () => resolve());
-  }));
+  await runPool(
+    n,
+    CONCURRENCY,
+    () =>
+      new Promise<void>((resolve, reject) => {
+        const child = spawn('true', ['noop.sh'], { stdio: 'ignore', detached: true });
+        child.once('error', reject);
+        child.once('exit', () => resolve());
+      }),
+  );
   return n / ((performance.now() - t0) / 1000);
 }
 
 function spawnerOf(worker: WorkerHandle): number | undefined {
   try {
-    const kids = execFileSync('pgrep', ['-P', String(worker.pid)], { encoding: 'utf8' }).trim().split('\n').map(Number);
+    const kids = execFileSync('pgrep', ['-P', String(worker.pid)], { encoding: 'utf8' })
+      .trim()
+      .split('\n')
+      .map(Number);
     return kids.find((pid) => readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('spawner'));
   } catch {
     return undefined;
@@ -110,7 +118,11 @@ export async function core(only?: (typeof CORE_SCENARIOS)[number]): Promise<Sect
     if (one.failed || two.failed) console.log(`  warning: ${one.failed + two.failed} jobs did not succeed`);
     const raw = (raw1 + raw2) / 2;
     rows.push(
-      { measure: "raw `child_process.spawn('true')` rate (before / after)", figure: `${fmt(raw1)} / ${fmt(raw2)} per s`, target: "the baseline: Node's own spawn (Baton vfork()s, so it may pass it)" },
+      {
+        measure: "raw `child_process.spawn('true')` rate (before / after)",
+        figure: `${fmt(raw1)} / ${fmt(raw2)} per s`,
+        target: "the baseline: Node's own spawn (Baton vfork()s, so it may pass it)",
+      },
       { measure: 'Baton end-to-end, 1 worker', figure: `${fmt(one.rate)} jobs/s (${fmt(one.rate / raw, 2)} of raw)`, target: '≥ 0.9 of raw', met: one.rate / raw >= 0.9 },
       { measure: 'Baton end-to-end, 2 workers', figure: `${fmt(two.rate)} jobs/s (${fmt(two.rate / raw, 2)} of raw)`, target: 'faster than 1 worker', met: two.rate > one.rate },
       { measure: '2 workers ÷ 1 worker', figure: fmt(two.rate / one.rate, 2), target: '> 1', met: two.rate > one.rate },

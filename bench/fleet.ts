@@ -36,7 +36,9 @@ type HeartbeatMode = 'stream' | 'unary';
 async function startSims(scheduler: SchedulerHandle, count: number, heartbeats: HeartbeatMode = 'stream'): Promise<void> {
   const starts: Promise<void>[] = [];
   for (let first = 0; first < count; first += SIMS_PER_PROCESS) {
-    const child = spawn(process.execPath, [SIM, scheduler.grpc, String(Math.min(SIMS_PER_PROCESS, count - first)), `sim${first}`, heartbeats], { stdio: ['pipe', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, [SIM, scheduler.grpc, String(Math.min(SIMS_PER_PROCESS, count - first)), `sim${first}`, heartbeats], {
+      stdio: ['pipe', 'pipe', 'inherit'],
+    });
     sims.add(child);
     child.once('exit', () => sims.delete(child));
     starts.push(
@@ -50,7 +52,15 @@ async function startSims(scheduler: SchedulerHandle, count: number, heartbeats: 
 }
 
 async function stopAll(): Promise<void> {
-  await Promise.all([...sims].map((c) => new Promise((resolve) => (c.once('exit', resolve), c.stdin!.end()))));
+  await Promise.all(
+    [...sims].map(
+      (c) =>
+        new Promise((resolve) => {
+          c.once('exit', resolve);
+          c.stdin!.end();
+        }),
+    ),
+  );
   await cleanUp();
 }
 
@@ -83,7 +93,12 @@ async function dispatch(): Promise<Row[]> {
   await stopAll();
   const rate = DISPATCH_JOBS / elapsed;
   return [
-    { measure: `dispatch rate, ${DISPATCH_WORKERS} simulated workers`, figure: `${fmt(rate)} jobs/s (${fmt(succeeded)} of ${fmt(DISPATCH_JOBS)} succeeded)`, target: '≥ 2,000 jobs/s', met: rate >= 2000 && succeeded === DISPATCH_JOBS },
+    {
+      measure: `dispatch rate, ${DISPATCH_WORKERS} simulated workers`,
+      figure: `${fmt(rate)} jobs/s (${fmt(succeeded)} of ${fmt(DISPATCH_JOBS)} succeeded)`,
+      target: '≥ 2,000 jobs/s',
+      met: rate >= 2000 && succeeded === DISPATCH_JOBS,
+    },
     { measure: 'scheduler CPU per job while dispatching; its RSS after', figure: `${fmt((cpu * 1000) / DISPATCH_JOBS, 2)} ms; ${fmt(rss)} MiB`, target: 'where the time goes' },
   ];
 }
@@ -139,7 +154,12 @@ async function heartbeats(): Promise<Row[]> {
   const stream = await heartbeatLoad('stream');
   const unary = await heartbeatLoad('unary');
   return [
-    { measure: `${fmt(HEARTBEAT_WORKERS)} simulated workers heartbeating every second: scheduler CPU (${stream.up} up at the end)`, figure: `${fmt(stream.share * 100, 1)}% of one core`, target: '< 25% of one core', met: stream.share < 0.25 && stream.up === HEARTBEAT_WORKERS },
+    {
+      measure: `${fmt(HEARTBEAT_WORKERS)} simulated workers heartbeating every second: scheduler CPU (${stream.up} up at the end)`,
+      figure: `${fmt(stream.share * 100, 1)}% of one core`,
+      target: '< 25% of one core',
+      met: stream.share < 0.25 && stream.up === HEARTBEAT_WORKERS,
+    },
     { measure: `… scheduler RSS`, figure: `${fmt(stream.rss)} MiB`, target: 'reported' },
     { measure: `… the same beats as unary Heartbeat calls (${unary.up} up at the end)`, figure: `${fmt(unary.share * 100, 1)}% of one core`, target: 'same-run baseline' },
   ];
@@ -168,7 +188,11 @@ async function queue(): Promise<Row[]> {
   return [
     { measure: `${fmt(QUEUE_JOBS)} jobs queued: submit rate (batches of ${BATCH})`, figure: `${fmt(rate)} jobs/s`, target: 'reported' },
     { measure: '… scheduler RSS with them queued', figure: `${fmt(rss)} MiB`, target: 'reported' },
-    { measure: '… first page (`GET /v1/jobs?limit=50`, median of 20; `state=queued`)', figure: `${fmt(percentile(times, 50), 1)} ms; ${fmt(percentile(queuedTimes, 50), 1)} ms`, target: 'reported' },
+    {
+      measure: '… first page (`GET /v1/jobs?limit=50`, median of 20; `state=queued`)',
+      figure: `${fmt(percentile(times, 50), 1)} ms; ${fmt(percentile(queuedTimes, 50), 1)} ms`,
+      target: 'reported',
+    },
   ];
 }
 
@@ -217,7 +241,11 @@ async function reconnect(): Promise<Row[]> {
   }
   await stopAll();
   return [
-    { measure: `scheduler SIGKILLed, ${RECONNECT_DOWN_MS / 1000} s down, restarted: its ready → a worker registered again (${times.length} samples)`, figure: `p50 ${fmt(percentile(times, 50) / 1000, 2)} s, max ${fmt(Math.max(...times) / 1000, 2)} s`, target: 'reported' },
+    {
+      measure: `scheduler SIGKILLed, ${RECONNECT_DOWN_MS / 1000} s down, restarted: its ready → a worker registered again (${times.length} samples)`,
+      figure: `p50 ${fmt(percentile(times, 50) / 1000, 2)} s, max ${fmt(Math.max(...times) / 1000, 2)} s`,
+      target: 'reported',
+    },
   ];
 }
 

@@ -10,7 +10,8 @@ import { launchBrowser } from '../test/support/browser.js';
 
 const OUT = fileURLToPath(new URL('../../docs/screenshots/', import.meta.url));
 const scripts = {
-  'build.sh': '#!/bin/bash\nfor step in fetch compile link test; do printf "\\033[1;34m==>\\033[0m %s\\n" "$step"; sleep 0.2; done\nprintf "\\033[32mok\\033[0m all steps passed\\n"\n',
+  'build.sh':
+    '#!/bin/bash\nfor step in fetch compile link test; do printf "\\033[1;34m==>\\033[0m %s\\n" "$step"; sleep 0.2; done\nprintf "\\033[32mok\\033[0m all steps passed\\n"\n',
   'deploy.sh': '#!/bin/bash\nfor i in $(seq 1 400); do printf "\\033[36m[deploy]\\033[0m host-%03d \\033[32mupdated\\033[0m\\n" "$i"; sleep 0.5; done\n',
   'flaky.sh': '#!/bin/bash\necho "connecting to db"; printf "\\033[31merror:\\033[0m connection refused\\n" >&2; exit 2\n',
 };

@@ -22,15 +22,39 @@ describe('bad input', () => {
     { name: 'missing field', route: '/start', body: () => ({ worker_id: worker.id, path: 'ok.sh' }), status: 400, error: /command/ },
     { name: 'wrong type', route: '/start', body: () => ({ worker_id: worker.id, command: 42, path: 'ok.sh' }), status: 400, error: /command/ },
     { name: 'unknown worker', route: '/start', body: () => ({ worker_id: 'nope', command: 'bash', path: 'ok.sh' }), status: 404, error: /worker.*nope/ },
-    { name: 'path escaping the jobs folder', route: '/start', body: () => ({ worker_id: worker.id, command: 'cat', path: '../../etc/shadow' }), status: 400, error: /outside the jobs folder/ },
+    {
+      name: 'path escaping the jobs folder',
+      route: '/start',
+      body: () => ({ worker_id: worker.id, command: 'cat', path: '../../etc/shadow' }),
+      status: 400,
+      error: /outside the jobs folder/,
+    },
     { name: 'absolute path', route: '/start', body: () => ({ worker_id: worker.id, command: 'cat', path: '/etc/shadow' }), status: 400, error: /path/ },
-    { name: 'symlink out of the jobs folder', route: '/start', body: () => ({ worker_id: worker.id, command: 'cat', path: 'escape.sh' }), status: 400, error: /outside the jobs folder/ },
+    {
+      name: 'symlink out of the jobs folder',
+      route: '/start',
+      body: () => ({ worker_id: worker.id, command: 'cat', path: 'escape.sh' }),
+      status: 400,
+      error: /outside the jobs folder/,
+    },
     { name: 'missing script', route: '/start', body: () => ({ worker_id: worker.id, command: 'bash', path: 'nope.sh' }), status: 400, error: /nope\.sh/ },
-    { name: 'command not found', route: '/start', body: () => ({ worker_id: worker.id, command: 'no-such-command-xyz', path: 'ok.sh' }), status: 400, error: /command not found: no-such-command-xyz/ },
+    {
+      name: 'command not found',
+      route: '/start',
+      body: () => ({ worker_id: worker.id, command: 'no-such-command-xyz', path: 'ok.sh' }),
+      status: 400,
+      error: /command not found: no-such-command-xyz/,
+    },
     { name: 'unknown job (query)', route: '/query', body: () => ({ worker_id: worker.id, job_id: 'nope' }), status: 404, error: /nope/ },
     { name: 'unknown job (stop)', route: '/stop', body: () => ({ worker_id: worker.id, job_id: 'nope' }), status: 404, error: /nope/ },
     { name: 'unknown job (stream)', route: '/stream', body: () => ({ worker_id: worker.id, job_id: 'nope' }), status: 404, error: /nope/ },
-    { name: 'body too large', route: '/start', body: () => JSON.stringify({ worker_id: worker.id, command: 'x'.repeat(2 * 1024 * 1024), path: 'ok.sh' }), status: 413, error: /limit/ },
+    {
+      name: 'body too large',
+      route: '/start',
+      body: () => JSON.stringify({ worker_id: worker.id, command: 'x'.repeat(2 * 1024 * 1024), path: 'ok.sh' }),
+      status: 413,
+      error: /limit/,
+    },
   ];
 
   for (const c of cases) {

@@ -5,7 +5,19 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { chmodSync, readFileSync, existsSync } from 'node:fs';
 import path from 'node:path';
-import { startScheduler, startWorker, jobsDir, tempDir, getJson, eventually, waitForFinal, freePort, processesMatching, type SchedulerHandle, type WorkerHandle } from './harness.js';
+import {
+  startScheduler,
+  startWorker,
+  jobsDir,
+  tempDir,
+  getJson,
+  eventually,
+  waitForFinal,
+  freePort,
+  processesMatching,
+  type SchedulerHandle,
+  type WorkerHandle,
+} from './harness.js';
 
 type Json = Record<string, unknown>;
 
@@ -95,7 +107,10 @@ describe('chaos', () => {
     const done = await waitForFinal(scheduler.api, id);
     assert.equal(done.state, 'succeeded', JSON.stringify(done));
     const attempts = done.attempts as Json[];
-    assert.deepEqual(attempts.map((a) => a.state), ['lost', 'succeeded']);
+    assert.deepEqual(
+      attempts.map((a) => a.state),
+      ['lost', 'succeeded'],
+    );
     await Promise.all([...workers.map((w) => w.kill()), scheduler.kill()]);
   });
 
@@ -107,7 +122,10 @@ describe('chaos', () => {
     const id = String(submitted.json.id);
     await runningOn(scheduler.api, id);
     // The worker and its spawner die together, as in a SIGKILL to the whole process group: nothing kills the job.
-    const spawners = execFileSync('pgrep', ['-P', String(worker.pid)], { encoding: 'utf8' }).split('\n').filter(Boolean).map(Number);
+    const spawners = execFileSync('pgrep', ['-P', String(worker.pid)], { encoding: 'utf8' })
+      .split('\n')
+      .filter(Boolean)
+      .map(Number);
     assert.ok(spawners.length > 0, 'the worker has a spawner process');
     for (const pid of [worker.pid, ...spawners]) process.kill(pid, 'SIGKILL');
     await worker.exited;
@@ -138,7 +156,10 @@ describe('chaos', () => {
     await eventually(async () => ((await job(scheduler.api, id)).state === 'running' ? true : undefined), 'the job running again');
     const done = await waitForFinal(scheduler.api, id);
     assert.equal(done.state, 'succeeded', JSON.stringify(done));
-    assert.deepEqual((done.attempts as Json[]).map((a) => a.state), ['succeeded']);
+    assert.deepEqual(
+      (done.attempts as Json[]).map((a) => a.state),
+      ['succeeded'],
+    );
     await Promise.all([worker.kill(), scheduler.kill()]);
   });
 
@@ -158,7 +179,10 @@ describe('chaos', () => {
       assert.equal(done.worker_id, alive.id);
     }
     // Some were placed on the dead worker first, found it unreachable, and were queued again.
-    assert.ok(scheduler.logs.some((l) => l.msg === 'job back in the queue' && String(l.reason).startsWith(`worker ${dead.id} could not be reached`)), 'a job went back to the queue');
+    assert.ok(
+      scheduler.logs.some((l) => l.msg === 'job back in the queue' && String(l.reason).startsWith(`worker ${dead.id} could not be reached`)),
+      'a job went back to the queue',
+    );
     await Promise.all([alive.kill(), scheduler.kill()]);
   });
 
@@ -207,14 +231,19 @@ describe('chaos', () => {
     const second: SchedulerHandle = await startScheduler({ dataDir: first.dataDir, args: grpcArgs });
     const finals = new Map<string, Json>();
     const stuck = new Map<string, Json>();
-    await eventually(async () => {
-      for (const id of ids) if (!finals.has(id)) {
-        const j = await job(second.api, id);
-        if (['succeeded', 'failed', 'stopped', 'timed_out', 'lost'].includes(String(j.state))) finals.set(id, j);
-        else stuck.set(id, j);
-      }
-      return finals.size === ids.length ? true : undefined;
-    }, 'all 200 jobs final', 120_000).catch((err: Error) => {
+    await eventually(
+      async () => {
+        for (const id of ids)
+          if (!finals.has(id)) {
+            const j = await job(second.api, id);
+            if (['succeeded', 'failed', 'stopped', 'timed_out', 'lost'].includes(String(j.state))) finals.set(id, j);
+            else stuck.set(id, j);
+          }
+        return finals.size === ids.length ? true : undefined;
+      },
+      'all 200 jobs final',
+      120_000,
+    ).catch((err: Error) => {
       const left = [...stuck].filter(([id]) => !finals.has(id)).map(([, j]) => j);
       throw new Error(`${err.message}: ${left.length} not final, e.g. ${JSON.stringify(left.slice(0, 3))}`);
     });

@@ -108,7 +108,11 @@ describe('baton CLI against a real cluster', () => {
     assert.match(row, new RegExp(`^${id}\\s+running\\s+${worker.id}\\s+bash -c 'echo started; exec sleep 120'\\s+(just now|\\d+s ago|\\d+m ago)\\s+\\S+\\s+-$`));
     assert.ok(!table.stdout.includes('\u001b['), 'no colour when stdout is not a terminal');
     assert.deepEqual(
-      filtered.stdout.split('\n').slice(1).filter(Boolean).map((l) => l.split(/\s+/)[0]),
+      filtered.stdout
+        .split('\n')
+        .slice(1)
+        .filter(Boolean)
+        .map((l) => l.split(/\s+/)[0]),
       [id],
     );
     assert.match(status.stdout, new RegExp(`^Job:\\s+${id}$`, 'm'));
@@ -141,11 +145,18 @@ describe('baton CLI against a real cluster', () => {
     assert.match(header!, /^WORKER ID\s+STATE\s+ADDRESS\s+RUNNING\s+LABELS\s+LAST HEARTBEAT\s+VERSION$/);
     assert.match(row!, new RegExp(`^${worker.id}\\s+up\\s+127\\.0\\.0\\.1:\\d+\\s+\\d+/16\\s+-\\s+(just now|\\d+s ago)\\s+\\S+$`));
     const workers = JSON.parse(json.stdout) as { id: string; state: string }[];
-    assert.deepEqual(workers.map((w) => [w.id, w.state]), [[worker.id, 'up']]);
+    assert.deepEqual(
+      workers.map((w) => [w.id, w.state]),
+      [[worker.id, 'up']],
+    );
   });
 
   it('an unknown job is a non-zero exit with one line', async () => {
-    for (const args of [['status', 'nope'], ['logs', 'nope'], ['stop', 'nope']]) {
+    for (const args of [
+      ['status', 'nope'],
+      ['logs', 'nope'],
+      ['stop', 'nope'],
+    ]) {
       const r = await run(args);
       assert.equal(r.code, 1, args.join(' '));
       assert.equal(r.stdout, '');

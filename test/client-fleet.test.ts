@@ -37,7 +37,10 @@ describe('BatonClient: fleet calls', () => {
     const a = await client.submitJob({ command: 'bash', path: 'hi.sh' }, { idempotencyKey: 'client-key-1' });
     const b = await client.submitJob({ command: 'bash', path: 'hi.sh' }, { idempotencyKey: 'client-key-1' });
     assert.equal(a.id, b.id);
-    const batch = await client.submitBatch([{ command: 'bash', path: 'hi.sh' }, { command: 'bash', path: 'hi.sh', priority: 5 }]);
+    const batch = await client.submitBatch([
+      { command: 'bash', path: 'hi.sh' },
+      { command: 'bash', path: 'hi.sh', priority: 5 },
+    ]);
     assert.equal(batch.length, 2);
     assert.equal(batch[1]!.priority, 5);
   });
@@ -67,7 +70,10 @@ describe('BatonClient: fleet calls', () => {
     assert.equal(mine?.role, 'operator');
     assert.equal(mine !== undefined && 'token' in mine, false, 'no secret in the list');
     assert.ok((await client.revokeToken('client-ci')).revoked_at);
-    assert.equal((await client.listTokens()).some((t) => t.name === 'client-ci'), false);
+    assert.equal(
+      (await client.listTokens()).some((t) => t.name === 'client-ci'),
+      false,
+    );
   });
 
   it('drain and undrain a worker; worker events say so', async () => {
@@ -87,6 +93,9 @@ describe('BatonClient: fleet calls', () => {
     assert.equal((await client.undrainWorker(worker.id)).draining, false);
     await watching;
     abort.abort();
-    assert.deepEqual(seen.map((e) => (e.type === 'worker' ? e.worker.draining : undefined)), [true, false]);
+    assert.deepEqual(
+      seen.map((e) => (e.type === 'worker' ? e.worker.draining : undefined)),
+      [true, false],
+    );
   });
 });

@@ -29,7 +29,10 @@ describe('BatonClient against a real cluster', () => {
   it('health and workers', async () => {
     assert.deepEqual(await client.health(), { status: 'ok' });
     const workers = await client.listWorkers();
-    assert.deepEqual(workers.map((w) => w.id), [worker.id]);
+    assert.deepEqual(
+      workers.map((w) => w.id),
+      [worker.id],
+    );
     assert.equal(workers[0]!.state, 'up');
     const one = await client.getWorker(worker.id);
     assert.equal(one.id, worker.id);

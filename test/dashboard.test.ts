@@ -88,7 +88,11 @@ describe('web dashboard', () => {
     await page.locator('tr[data-job]').first().waitFor(WAIT);
     await page.locator('select[name=state]').selectOption('stopped');
     // Runs in the page (a string, so this file needs no DOM types).
-    await page.waitForFunction(`(() => { const rows = [...document.querySelectorAll('tr[data-job]')]; return rows.length === 1 && rows[0].textContent.includes('stopped'); })()`, undefined, WAIT);
+    await page.waitForFunction(
+      `(() => { const rows = [...document.querySelectorAll('tr[data-job]')]; return rows.length === 1 && rows[0].textContent.includes('stopped'); })()`,
+      undefined,
+      WAIT,
+    );
   });
 
   it('drains a worker with its button, and shows a worker going down', async () => {

@@ -48,7 +48,7 @@ describe('events, wait and drain', () => {
     for (const s of streams) s.close();
   });
 
-  it('a job\'s transitions arrive in order, with increasing ids, as the stored job view', async () => {
+  it("a job's transitions arrive in order, with increasing ids, as the stored job view", async () => {
     const stream = await open();
     assert.equal(stream.status, 200);
     assert.match(stream.headers.get('content-type') ?? '', /^text\/event-stream/);
@@ -61,14 +61,18 @@ describe('events, wait and drain', () => {
     assert.equal(mine[0]!.data.worker_id, worker.id);
     // Every state is announced, running too, even when the worker's report of it was
     // superseded by the job's end before the scheduler wrote it.
-    assert.ok(mine.some((e) => e.data.state === 'running'), JSON.stringify(mine.map((e) => e.data.state)));
+    assert.ok(
+      mine.some((e) => e.data.state === 'running'),
+      JSON.stringify(mine.map((e) => e.data.state)),
+    );
     for (let i = 1; i < mine.length; i++) {
       assert.ok(mine[i]!.id > mine[i - 1]!.id, 'ids increase');
       assert.ok(rank(mine[i]!.data.state) >= rank(mine[i - 1]!.data.state), `states never go back: ${mine.map((e) => e.data.state).join(' → ')}`);
     }
     // The last event is the job as GET /v1/jobs/:id shows it.
     const stored = (await getJson(`${scheduler.api}/v1/jobs/${String(job.id)}`)).json;
-    for (const key of ['id', 'state', 'worker_id', 'exit_code', 'finished_at', 'timeout', 'parent_id', 'children', 'submitted_by']) assert.deepEqual(last.data[key], stored[key], key);
+    for (const key of ['id', 'state', 'worker_id', 'exit_code', 'finished_at', 'timeout', 'parent_id', 'children', 'submitted_by'])
+      assert.deepEqual(last.data[key], stored[key], key);
   });
 
   it('Last-Event-ID replays what a reader missed, then goes on live', async () => {
@@ -78,7 +82,10 @@ describe('events, wait and drain', () => {
     const seen = jobEventsOf(live.received, job.id);
     const first = seen[0]!;
     // Reconnect as a reader that only got the first event, by header and by query parameter.
-    for (const [query, headers] of [['', { 'last-event-id': String(first.id) }], [`?last_event_id=${first.id}`, {}]] as const) {
+    for (const [query, headers] of [
+      ['', { 'last-event-id': String(first.id) }],
+      [`?last_event_id=${first.id}`, {}],
+    ] as const) {
       const resumed = await open(query, headers);
       await resumed.next((e) => e.data.id === job.id && e.data.state === 'succeeded');
       assert.deepEqual(
@@ -99,7 +106,10 @@ describe('events, wait and drain', () => {
     const only = await open(`?job_id=${String(b.id)}&last_event_id=0`);
     await only.next((e) => e.data.state === 'succeeded');
     assert.ok(only.received.length >= 2);
-    assert.ok(only.received.every((e) => e.event === 'job' && e.data.id === b.id), JSON.stringify(only.received.map((e) => e.data.id)));
+    assert.ok(
+      only.received.every((e) => e.event === 'job' && e.data.id === b.id),
+      JSON.stringify(only.received.map((e) => e.data.id)),
+    );
     assert.equal((await send(`${scheduler.api}/v1/jobs/${String(a.id)}/stop`, 'POST')).status, 200);
     const bad = await fetch(`${scheduler.api}/v1/events`, { headers: { 'last-event-id': 'abc' } });
     assert.equal(bad.status, 400);

@@ -57,21 +57,50 @@ describe('fleet submit', () => {
 
   it('batch: 201 with every job in order; a bad item is a 400 naming it, and nothing is created', async () => {
     const url = `${scheduler.api}/v1/jobs/batch`;
-    const ok = await post(url, { jobs: [{ command: 'bash', path: 'ok.sh' }, { command: 'bash', path: 'fail.sh', priority: 2 }, { command: 'bash', path: 'ok.sh', labels: { zone: 'b' } }] });
+    const ok = await post(url, {
+      jobs: [
+        { command: 'bash', path: 'ok.sh' },
+        { command: 'bash', path: 'fail.sh', priority: 2 },
+        { command: 'bash', path: 'ok.sh', labels: { zone: 'b' } },
+      ],
+    });
     assert.equal(ok.status, 201, JSON.stringify(ok.json));
     const made = ok.json.jobs as Json[];
     assert.equal(made.length, 3);
-    assert.deepEqual(made.map((j) => j.path), ['ok.sh', 'fail.sh', 'ok.sh']);
+    assert.deepEqual(
+      made.map((j) => j.path),
+      ['ok.sh', 'fail.sh', 'ok.sh'],
+    );
     const finals = await Promise.all(made.map((j) => waitForFinal(scheduler.api, String(j.id))));
-    assert.deepEqual(finals.map((j) => j.state), ['succeeded', 'failed', 'succeeded']);
+    assert.deepEqual(
+      finals.map((j) => j.state),
+      ['succeeded', 'failed', 'succeeded'],
+    );
     assert.equal(finals[2]!.worker_id, workers[1]!.id);
 
     const before = await jobCount(scheduler);
     const cases: [unknown, RegExp][] = [
       [{ jobs: [{ command: 'bash', path: 'ok.sh' }, { path: 'ok.sh' }] }, /^jobs\[1\]\.command is required$/],
-      [{ jobs: [{ command: 'bash', path: 'ok.sh' }, { command: 'bash', path: 'ok.sh' }, { command: 'bash', retry: { max_attempts: 1000 } }] }, /^jobs\[2\]\.retry\.max_attempts /],
+      [
+        {
+          jobs: [
+            { command: 'bash', path: 'ok.sh' },
+            { command: 'bash', path: 'ok.sh' },
+            { command: 'bash', retry: { max_attempts: 1000 } },
+          ],
+        },
+        /^jobs\[2\]\.retry\.max_attempts /,
+      ],
       [{ jobs: [{ command: 'bash', path: 'ok.sh', timeout: 0 }] }, /^jobs\[0\]\.timeout /],
-      [{ jobs: [{ command: 'bash', path: 'ok.sh' }, { command: 'bash', resources: { memory: 'lots' } }] }, /^jobs\[1\]\.resources\.memory/],
+      [
+        {
+          jobs: [
+            { command: 'bash', path: 'ok.sh' },
+            { command: 'bash', resources: { memory: 'lots' } },
+          ],
+        },
+        /^jobs\[1\]\.resources\.memory/,
+      ],
       [{ jobs: [] }, /^jobs /],
       [{}, /^jobs is required$/],
     ];
@@ -85,13 +114,26 @@ describe('fleet submit', () => {
 
   it('batch on one worker: its starts go together, and one it refuses fails alone with its words', async () => {
     const zoneA = { labels: { zone: 'a' } };
-    const res = await post(`${scheduler.api}/v1/jobs/batch`, { jobs: [{ command: 'bash', path: 'ok.sh', ...zoneA }, { command: 'bash', path: 'missing.sh', ...zoneA }, { command: 'bash', path: 'ok.sh', ...zoneA }] });
+    const res = await post(`${scheduler.api}/v1/jobs/batch`, {
+      jobs: [
+        { command: 'bash', path: 'ok.sh', ...zoneA },
+        { command: 'bash', path: 'missing.sh', ...zoneA },
+        { command: 'bash', path: 'ok.sh', ...zoneA },
+      ],
+    });
     assert.equal(res.status, 201, JSON.stringify(res.json));
     const made = res.json.jobs as Json[];
     assert.equal(made[1]!.state, 'failed', JSON.stringify(made[1]));
     assert.match(String(made[1]!.error), /missing\.sh/);
     const finals = await Promise.all(made.map((j) => waitForFinal(scheduler.api, String(j.id))));
-    assert.deepEqual(finals.map((j) => [j.state, j.worker_id]), [['succeeded', workers[0]!.id], ['failed', workers[0]!.id], ['succeeded', workers[0]!.id]]);
+    assert.deepEqual(
+      finals.map((j) => [j.state, j.worker_id]),
+      [
+        ['succeeded', workers[0]!.id],
+        ['failed', workers[0]!.id],
+        ['succeeded', workers[0]!.id],
+      ],
+    );
   });
 
   it('run_on all: a parent with one copy per matching worker; its state sums theirs up', async () => {

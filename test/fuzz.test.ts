@@ -86,27 +86,68 @@ class Gen {
       () => '%zz%',
       () => '%00',
       () => '%ff%fe',
-      () => '0193' + '0'.repeat(28),
+      () => `0193${'0'.repeat(28)}`,
     ])();
   }
 
   path(): string {
     const templates = [
-      '/healthz', '/start', '/stop', '/query', '/stream', '/v1/workers', '/v1/workers/{id}', '/v1/jobs', '/v1/jobs/{id}',
-      '/v1/jobs/{id}/stop', '/v1/jobs/{id}/output', '/v1/tokens', '/v1/tokens/{id}', '/{id}', '/v1/{id}/{id}', '/../../etc/passwd',
-      '/v1/jobs/../workers', '//v1//jobs', '/v1/jobs/', '/V1/JOBS', '*', '', '/v1/jobs/{id}/output/{id}',
-      '/v1/jobs/batch', '/v1/workers/{id}/drain', '/v1/workers/{id}/undrain',
+      '/healthz',
+      '/start',
+      '/stop',
+      '/query',
+      '/stream',
+      '/v1/workers',
+      '/v1/workers/{id}',
+      '/v1/jobs',
+      '/v1/jobs/{id}',
+      '/v1/jobs/{id}/stop',
+      '/v1/jobs/{id}/output',
+      '/v1/tokens',
+      '/v1/tokens/{id}',
+      '/{id}',
+      '/v1/{id}/{id}',
+      '/../../etc/passwd',
+      '/v1/jobs/../workers',
+      '//v1//jobs',
+      '/v1/jobs/',
+      '/V1/JOBS',
+      '*',
+      '',
+      '/v1/jobs/{id}/output/{id}',
+      '/v1/jobs/batch',
+      '/v1/workers/{id}/drain',
+      '/v1/workers/{id}/undrain',
     ];
     let p = this.pick(templates).replace(/\{id\}/g, () => this.id());
-    if (this.chance(0.4)) p += '?' + this.query();
-    if (this.chance(0.05)) p += '#' + this.text();
-    if (this.chance(0.02)) p = 'http://127.0.0.1' + p;
+    if (this.chance(0.4)) p += `?${this.query()}`;
+    if (this.chance(0.05)) p += `#${this.text()}`;
+    if (this.chance(0.02)) p = `http://127.0.0.1${p}`;
     return p;
   }
 
   query(): string {
     const keys = ['state', 'worker_id', 'limit', 'cursor', 'follow', this.text(8), 'limit', '__proto__', 'constructor'];
-    const values = ['running', 'succeeded', 'nope', '0', '-1', '1', '500', '501', '1e400', '99999999999999999999999', 'true', 'false', 'yes', '', '%zz', this.text(), 'x'.repeat(3000), this.id()];
+    const values = [
+      'running',
+      'succeeded',
+      'nope',
+      '0',
+      '-1',
+      '1',
+      '500',
+      '501',
+      '1e400',
+      '99999999999999999999999',
+      'true',
+      'false',
+      'yes',
+      '',
+      '%zz',
+      this.text(),
+      'x'.repeat(3000),
+      this.id(),
+    ];
     const parts: string[] = [];
     for (let i = this.int(5); i >= 0; i--) parts.push(this.chance(0.9) ? `${this.pick(keys)}=${this.pick(values)}` : this.pick(keys));
     return parts.join('&');
@@ -176,11 +217,11 @@ class Gen {
     if (kind === 6) {
       const depth = this.pick([100, 5000, 100_000]);
       const open = this.pick(['[', '{"a":']);
-      return Buffer.from(open.repeat(depth) + '1' + (open === '[' ? ']' : '}').repeat(depth));
+      return Buffer.from(`${open.repeat(depth)}1${(open === '[' ? ']' : '}').repeat(depth)}`);
     }
     if (kind === 7) return Buffer.from(this.pick(['1e400', '-0', '99999999999999999999999999999', 'null', 'true', '"x"', '[]', '{}', '{"worker_id":1e400}', '[1,2,3]']));
     if (kind === 8) return Buffer.from(this.pick(['{"worker_id": ', '{', '}', '{"a":1,}', "{'a':1}", '\ufeff{}', '{"__proto__":{"x":1}}', 'worker_id=w&command=echo']));
-    if (kind === 9) return Buffer.from('{"command":"' + 'x'.repeat(this.pick([1000, 900_000, 1_100_000])) + '"}');
+    if (kind === 9) return Buffer.from(`{"command":"${'x'.repeat(this.pick([1000, 900_000, 1_100_000]))}"}`);
     if (kind === 10) return Buffer.alloc(0);
     return Buffer.from(JSON.stringify(this.value()) ?? 'null');
   }
@@ -189,9 +230,20 @@ class Gen {
   nearValid(n: number): Case {
     const job = () => this.pick(this.ctx.jobIds.length ? this.ctx.jobIds : ['none']);
     const [method, url] = this.pick([
-      ['POST', '/start'], ['POST', '/start'], ['POST', '/v1/jobs'], ['POST', '/v1/jobs'], ['POST', '/stop'], ['POST', '/query'], ['POST', '/stream'],
-      ['GET', `/v1/jobs/${job()}`], ['POST', `/v1/jobs/${job()}/stop`], ['GET', `/v1/jobs/${job()}/output?follow=${this.pick(['true', 'false'])}`],
-      ['GET', `/v1/jobs?${this.query()}`], ['GET', `/v1/workers/${this.ctx.workerId}`], ['POST', '/v1/tokens'], ['DELETE', `/v1/tokens/${this.id()}`],
+      ['POST', '/start'],
+      ['POST', '/start'],
+      ['POST', '/v1/jobs'],
+      ['POST', '/v1/jobs'],
+      ['POST', '/stop'],
+      ['POST', '/query'],
+      ['POST', '/stream'],
+      ['GET', `/v1/jobs/${job()}`],
+      ['POST', `/v1/jobs/${job()}/stop`],
+      ['GET', `/v1/jobs/${job()}/output?follow=${this.pick(['true', 'false'])}`],
+      ['GET', `/v1/jobs?${this.query()}`],
+      ['GET', `/v1/workers/${this.ctx.workerId}`],
+      ['POST', '/v1/tokens'],
+      ['DELETE', `/v1/tokens/${this.id()}`],
     ] as const);
     const body = method === 'POST' ? Buffer.from(this.jsonBody(0.95, 0.97)) : Buffer.alloc(0);
     const token = this.chance(0.9) ? this.ctx.admin : this.ctx.viewer;
@@ -207,8 +259,14 @@ class Gen {
     const auth = this.int(20);
     if (auth < 15) headers.push(`Authorization: Bearer ${this.ctx.admin}`);
     else if (auth < 17) headers.push(`Authorization: Bearer ${this.ctx.viewer}`);
-    else if (auth === 17) headers.push(`Authorization: ${this.pick(['Bearer', 'Bearer ', 'Basic YTpi', 'bearer ' + this.ctx.admin, 'Bearer ' + 'A'.repeat(5000), 'Bearer ' + this.text()])}`);
-    else if (auth === 18) headers.push(`Authorization: Bearer ${this.bytes(20).toString('latin1').replace(/[\r\n]/g, '')}`);
+    else if (auth === 17)
+      headers.push(`Authorization: ${this.pick(['Bearer', 'Bearer ', 'Basic YTpi', `bearer ${this.ctx.admin}`, `Bearer ${'A'.repeat(5000)}`, `Bearer ${this.text()}`])}`);
+    else if (auth === 18)
+      headers.push(
+        `Authorization: Bearer ${this.bytes(20)
+          .toString('latin1')
+          .replace(/[\r\n]/g, '')}`,
+      );
     const ct = this.int(10);
     if (ct < 4) headers.push('Content-Type: application/json');
     else if (ct < 6) headers.push('Content-Type: application/x-www-form-urlencoded');
@@ -341,14 +399,56 @@ describe('HTTP fuzz', () => {
   // Each of these once answered a 5xx, fastify's own error shape, or nothing (kept as regressions).
   const found: { name: string; method: string; url: string; headers?: string; body?: () => unknown; status: number; error: RegExp }[] = [
     { name: 'limit=1e400 (coerced to Infinity, then a SQLite datatype mismatch: 500)', method: 'GET', url: '/v1/jobs?limit=1e400', status: 400, error: /limit/ },
-    { name: 'a 50 KB path (the worker quoted it in a gRPC trailer too large to send: 504, then a broken channel)', method: 'POST', url: '/v1/jobs', body: () => ({ worker_id: worker.id, command: 'echo', path: 'x'.repeat(50_000) }), status: 400, error: /path/ },
-    { name: 'a 50 KB cwd', method: 'POST', url: '/v1/jobs', body: () => ({ worker_id: worker.id, command: 'echo', path: 'ok.sh', cwd: 'x'.repeat(50_000) }), status: 400, error: /cwd/ },
-    { name: 'a 50 KB command through the original /start', method: 'POST', url: '/start', body: () => ({ worker_id: worker.id, command: 'x'.repeat(50_000), path: 'ok.sh' }), status: 400, error: /command/ },
-    { name: 'a stop with a grace period beyond any gRPC deadline (crashed the scheduler)', method: 'POST', url: '/v1/jobs/00000000-0000-7000-8000-000000000000/stop', body: () => ({ grace_ms: 1e300 }), status: 400, error: /grace_ms/ },
-    { name: 'a cpu limit of 1e300 (passed the API, then the worker could not write it: 502)', method: 'POST', url: '/v1/jobs', body: () => ({ worker_id: worker.id, command: 'bash', path: 'ok.sh', resources: { cpu: 1e300 } }), status: 400, error: /cpu/ },
+    {
+      name: 'a 50 KB path (the worker quoted it in a gRPC trailer too large to send: 504, then a broken channel)',
+      method: 'POST',
+      url: '/v1/jobs',
+      body: () => ({ worker_id: worker.id, command: 'echo', path: 'x'.repeat(50_000) }),
+      status: 400,
+      error: /path/,
+    },
+    {
+      name: 'a 50 KB cwd',
+      method: 'POST',
+      url: '/v1/jobs',
+      body: () => ({ worker_id: worker.id, command: 'echo', path: 'ok.sh', cwd: 'x'.repeat(50_000) }),
+      status: 400,
+      error: /cwd/,
+    },
+    {
+      name: 'a 50 KB command through the original /start',
+      method: 'POST',
+      url: '/start',
+      body: () => ({ worker_id: worker.id, command: 'x'.repeat(50_000), path: 'ok.sh' }),
+      status: 400,
+      error: /command/,
+    },
+    {
+      name: 'a stop with a grace period beyond any gRPC deadline (crashed the scheduler)',
+      method: 'POST',
+      url: '/v1/jobs/00000000-0000-7000-8000-000000000000/stop',
+      body: () => ({ grace_ms: 1e300 }),
+      status: 400,
+      error: /grace_ms/,
+    },
+    {
+      name: 'a cpu limit of 1e300 (passed the API, then the worker could not write it: 502)',
+      method: 'POST',
+      url: '/v1/jobs',
+      body: () => ({ worker_id: worker.id, command: 'bash', path: 'ok.sh', resources: { cpu: 1e300 } }),
+      status: 400,
+      error: /cpu/,
+    },
     { name: 'an undecodable URL (fastify shape)', method: 'GET', url: '/v1/jobs/%zz%', status: 400, error: /not a valid url/ },
     { name: 'an over-long route parameter (fastify shape, 414)', method: 'GET', url: `/v1/jobs/${'x'.repeat(1000)}`, status: 414, error: /max param length/ },
-    { name: 'a bad Content-Length (Node parser, fastify shape)', method: 'POST', url: '/v1/jobs', headers: 'Content-Length: abc\r\n', status: 400, error: /malformed HTTP request/ },
+    {
+      name: 'a bad Content-Length (Node parser, fastify shape)',
+      method: 'POST',
+      url: '/v1/jobs',
+      headers: 'Content-Length: abc\r\n',
+      status: 400,
+      error: /malformed HTTP request/,
+    },
     { name: 'an invalid method', method: 'G ET', url: '/v1/jobs', status: 400, error: /malformed HTTP request/ },
     { name: 'headers too large', method: 'GET', url: '/v1/jobs', headers: `X-Big: ${'b'.repeat(20_000)}\r\n`, status: 431, error: /headers are too large/ },
   ];
@@ -386,7 +486,8 @@ describe('HTTP fuzz', () => {
           if (id && ctx.jobIds.length < 200) ctx.jobIds.push(id);
         }
         const problem = judge(c, o);
-        if (problem && failures.length < 20) failures.push(`#${c.n} ${JSON.stringify(c.head.slice(0, 300))} body ${JSON.stringify(c.body.subarray(0, 120).toString('latin1'))} (${c.body.length} bytes) → ${problem}`);
+        if (problem && failures.length < 20)
+          failures.push(`#${c.n} ${JSON.stringify(c.head.slice(0, 300))} body ${JSON.stringify(c.body.subarray(0, 120).toString('latin1'))} (${c.body.length} bytes) → ${problem}`);
       }
     };
     const started = Date.now();
@@ -402,7 +503,11 @@ describe('HTTP fuzz', () => {
     assert.equal(((await workers.json()) as { state: string }).state, 'up', 'the worker is still up');
     const logged = scheduler.logs.filter((l) => l.msg === 'request failed').map((l) => JSON.stringify(l).slice(0, 400));
     if (failures.length) {
-      const noisy = (p: { logs: Record<string, unknown>[] }) => p.logs.filter((l) => Number(l.level) >= 40).slice(0, 10).map((l) => JSON.stringify(l).slice(0, 600));
+      const noisy = (p: { logs: Record<string, unknown>[] }) =>
+        p.logs
+          .filter((l) => Number(l.level) >= 40)
+          .slice(0, 10)
+          .map((l) => JSON.stringify(l).slice(0, 600));
       t.diagnostic(`scheduler warnings: ${noisy(scheduler).join('\n')}\nworker warnings: ${noisy(worker).join('\n')}`);
     }
     assert.deepEqual(failures, [], `seed ${SEED}: ${failures.length} bad answers`);

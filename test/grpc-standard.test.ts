@@ -36,7 +36,9 @@ function listServices(address: string): Promise<string[]> {
   const pkg = grpc.loadPackageDefinition(def) as unknown as { grpc: { reflection: { v1: { ServerReflection: grpc.ServiceClientConstructor } } } };
   const client = new pkg.grpc.reflection.v1.ServerReflection(viaLocalhost(address), creds);
   return new Promise((resolve, reject) => {
-    const call = (client as unknown as { serverReflectionInfo(): grpc.ClientDuplexStream<unknown, { listServicesResponse?: { service: { name: string }[] } }> }).serverReflectionInfo();
+    const call = (
+      client as unknown as { serverReflectionInfo(): grpc.ClientDuplexStream<unknown, { listServicesResponse?: { service: { name: string }[] } }> }
+    ).serverReflectionInfo();
     call.on('data', (res) => {
       call.end();
       client.close();

@@ -62,11 +62,14 @@ function refusedWith(code: grpc.status, text?: RegExp): (err: grpc.ServiceError)
 /** A raw TLS handshake against `port`; resolves with the negotiated protocol or rejects. */
 function handshake(port: number, files: CertFiles, options: tls.ConnectionOptions): Promise<{ protocol: string | null; serial: string }> {
   return new Promise((resolve, reject) => {
-    const socket = tls.connect({ host: '127.0.0.1', port, servername: 'localhost', ca: pem(files.ca), cert: pem(files.cert), key: pem(files.key), ALPNProtocols: ['h2'], ...options }, () => {
-      const result = { protocol: socket.getProtocol(), serial: socket.getPeerCertificate().serialNumber };
-      socket.destroy();
-      resolve(result);
-    });
+    const socket = tls.connect(
+      { host: '127.0.0.1', port, servername: 'localhost', ca: pem(files.ca), cert: pem(files.cert), key: pem(files.key), ALPNProtocols: ['h2'], ...options },
+      () => {
+        const result = { protocol: socket.getProtocol(), serial: socket.getPeerCertificate().serialNumber };
+        socket.destroy();
+        resolve(result);
+      },
+    );
     socket.once('error', reject);
   });
 }
@@ -98,8 +101,19 @@ describe('mutual TLS', () => {
 
     // A whole worker process set up with the other CA never gets registered.
     const proc = startProcess('stranger', [
-      'worker', '--id', 'stranger', '--listen', '127.0.0.1:0', '--scheduler', scheduler.grpc,
-      '--data-dir', tempDir('baton-worker-'), '--jobs-dir', EXAMPLE_JOBS, '--certs-dir', foreign,
+      'worker',
+      '--id',
+      'stranger',
+      '--listen',
+      '127.0.0.1:0',
+      '--scheduler',
+      scheduler.grpc,
+      '--data-dir',
+      tempDir('baton-worker-'),
+      '--jobs-dir',
+      EXAMPLE_JOBS,
+      '--certs-dir',
+      foreign,
     ]);
     await proc.waitForLog((l) => l.msg === 'cannot register with the scheduler; retrying (is it running at this address?)');
     const { json } = await getJson(`${scheduler.api}/v1/workers`);
@@ -109,10 +123,19 @@ describe('mutual TLS', () => {
 
   it('lets a worker register, heartbeat and deregister only as itself', async () => {
     const asOther = new SchedulerServiceClient(viaLocalhost(scheduler.grpc), credentials(otherWorker));
-    const notYours = refusedWith(grpc.status.PERMISSION_DENIED, new RegExp(`calls for worker "${worker.id}" require that worker's certificate; the caller presented the certificate of worker "other"`));
+    const notYours = refusedWith(
+      grpc.status.PERMISSION_DENIED,
+      new RegExp(`calls for worker "${worker.id}" require that worker's certificate; the caller presented the certificate of worker "other"`),
+    );
     await assert.rejects(register(asOther, worker.id), notYours);
-    await assert.rejects(call((cb) => asOther.heartbeat({ workerId: worker.id, running: 0, draining: false }, new grpc.Metadata(), deadline(), cb)), notYours);
-    await assert.rejects(call((cb) => asOther.deregisterWorker({ workerId: worker.id }, new grpc.Metadata(), deadline(), cb)), notYours);
+    await assert.rejects(
+      call((cb) => asOther.heartbeat({ workerId: worker.id, running: 0, draining: false }, new grpc.Metadata(), deadline(), cb)),
+      notYours,
+    );
+    await assert.rejects(
+      call((cb) => asOther.deregisterWorker({ workerId: worker.id }, new grpc.Metadata(), deadline(), cb)),
+      notYours,
+    );
     // The heartbeat stream workers use: the refusal ends it, and the beat waiting on it fails with it.
     const stream = new HeartbeatStream(asOther);
     await assert.rejects(stream.beat({ workerId: worker.id, running: 0, draining: false }, 5_000), notYours);
@@ -132,17 +155,40 @@ describe('mutual TLS', () => {
   });
 
   it('answers WorkerService calls only with the scheduler certificate', async () => {
-    const startRequest = { jobId: '0193a000-0000-7000-8000-000000000001', command: 'true', path: '', args: [], env: {}, cwd: '', resources: undefined, network: '', isolate: false, timeoutMs: 0 };
+    const startRequest = {
+      jobId: '0193a000-0000-7000-8000-000000000001',
+      command: 'true',
+      path: '',
+      args: [],
+      env: {},
+      cwd: '',
+      resources: undefined,
+      network: '',
+      isolate: false,
+      timeoutMs: 0,
+    };
 
     const noCert = new WorkerServiceClient(viaLocalhost(workerAddress), credentials({ ca: schedulerFiles.ca }));
-    await assert.rejects(call((cb) => noCert.startJob(startRequest, new grpc.Metadata(), deadline(), cb)), refusedWith(grpc.status.UNAVAILABLE));
+    await assert.rejects(
+      call((cb) => noCert.startJob(startRequest, new grpc.Metadata(), deadline(), cb)),
+      refusedWith(grpc.status.UNAVAILABLE),
+    );
     noCert.close();
 
     const asOther = new WorkerServiceClient(viaLocalhost(workerAddress), credentials(otherWorker));
     const denied = refusedWith(grpc.status.PERMISSION_DENIED, /requires the scheduler's certificate; the caller presented the certificate of worker "other"/);
-    await assert.rejects(call((cb) => asOther.startJob(startRequest, new grpc.Metadata(), deadline(), cb)), denied);
-    await assert.rejects(call((cb) => asOther.queryJob({ jobId: startRequest.jobId }, new grpc.Metadata(), deadline(), cb)), denied);
-    await assert.rejects(call((cb) => asOther.stopJob({ jobId: startRequest.jobId, graceMs: 0 }, new grpc.Metadata(), deadline(), cb)), denied);
+    await assert.rejects(
+      call((cb) => asOther.startJob(startRequest, new grpc.Metadata(), deadline(), cb)),
+      denied,
+    );
+    await assert.rejects(
+      call((cb) => asOther.queryJob({ jobId: startRequest.jobId }, new grpc.Metadata(), deadline(), cb)),
+      denied,
+    );
+    await assert.rejects(
+      call((cb) => asOther.stopJob({ jobId: startRequest.jobId, graceMs: 0 }, new grpc.Metadata(), deadline(), cb)),
+      denied,
+    );
     await assert.rejects(
       new Promise((resolve, reject) => {
         const stream = asOther.watchJobs({ afterSeq: 0 });
@@ -175,7 +221,10 @@ describe('mutual TLS', () => {
 
     // The scheduler's certificate gets an answer (NOT_FOUND: no such job here).
     const asScheduler = new WorkerServiceClient(viaLocalhost(workerAddress), credentials(schedulerFiles));
-    await assert.rejects(call((cb) => asScheduler.queryJob({ jobId: startRequest.jobId }, new grpc.Metadata(), deadline(), cb)), refusedWith(grpc.status.NOT_FOUND));
+    await assert.rejects(
+      call((cb) => asScheduler.queryJob({ jobId: startRequest.jobId }, new grpc.Metadata(), deadline(), cb)),
+      refusedWith(grpc.status.NOT_FOUND),
+    );
     asScheduler.close();
   });
 
@@ -251,7 +300,20 @@ describe('mutual TLS', () => {
   });
 
   it('refuses plaintext off loopback and explains how to get certificates', async () => {
-    const insecure = startProcess('insecure', ['worker', '--id', 'x', '--listen', '0.0.0.0:0', '--scheduler', scheduler.grpc, '--insecure', '--data-dir', tempDir(), '--jobs-dir', EXAMPLE_JOBS]);
+    const insecure = startProcess('insecure', [
+      'worker',
+      '--id',
+      'x',
+      '--listen',
+      '0.0.0.0:0',
+      '--scheduler',
+      scheduler.grpc,
+      '--insecure',
+      '--data-dir',
+      tempDir(),
+      '--jobs-dir',
+      EXAMPLE_JOBS,
+    ]);
     assert.equal((await insecure.exited).code, 1);
     assert.match(insecure.output.join(''), /^baton: refusing to use 0\.0\.0\.0:0 without TLS: plaintext gRPC \(--insecure\) is only allowed on loopback addresses/m);
 

@@ -16,10 +16,14 @@ async function job(scheduler: SchedulerHandle, id: string): Promise<Json> {
 }
 
 async function whenState(scheduler: SchedulerHandle, id: string, state: string, timeoutMs = 20_000): Promise<Json> {
-  return eventually(async () => {
-    const j = await job(scheduler, id);
-    return j.state === state ? j : undefined;
-  }, `job ${id} to be ${state}`, timeoutMs);
+  return eventually(
+    async () => {
+      const j = await job(scheduler, id);
+      return j.state === state ? j : undefined;
+    },
+    `job ${id} to be ${state}`,
+    timeoutMs,
+  );
 }
 
 async function stop(scheduler: SchedulerHandle, id: string): Promise<void> {
@@ -104,7 +108,16 @@ describe('placement', () => {
     await stop(scheduler, String(low.json.id));
 
     // Nothing waits and one slot is free: of a new batch, the higher priority is placed as it is stored.
-    const batch = await fetch(`${scheduler.api}/v1/jobs/batch`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ jobs: [{ command: 'bash', path: 'long.sh', priority: 0 }, { command: 'bash', path: 'long.sh', priority: 5 }] }) });
+    const batch = await fetch(`${scheduler.api}/v1/jobs/batch`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        jobs: [
+          { command: 'bash', path: 'long.sh', priority: 0 },
+          { command: 'bash', path: 'long.sh', priority: 5 },
+        ],
+      }),
+    });
     const [later, sooner] = ((await batch.json()) as { jobs: Json[] }).jobs;
     assert.deepEqual([later!.state, sooner!.state], ['queued', 'dispatched']);
     for (const j of [sooner!, later!]) await stop(scheduler, String(j.id));
@@ -125,7 +138,7 @@ describe('placement', () => {
 });
 
 describe('liveness and retries', () => {
-  it('a SIGKILLed worker\'s job ends lost on attempt 1 and succeeds on attempt 2 elsewhere', async () => {
+  it("a SIGKILLed worker's job ends lost on attempt 1 and succeeds on attempt 2 elsewhere", async () => {
     const jobs = jobsDir(scripts);
     const scheduler = await startScheduler({ args: ['--heartbeat-interval', '200ms', '--heartbeat-ttl', '1s'] });
     const doomed = await startWorker(scheduler, { jobsDir: jobs });

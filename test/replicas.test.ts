@@ -28,12 +28,15 @@ describe('several schedulers on PostgreSQL', () => {
 
   after(() => drop());
 
-  it('the leader SIGKILLed amid 500 jobs sent to both: each ends once, none runs twice, the other leads and the dead one\'s worker carries on', async () => {
+  it("the leader SIGKILLed amid 500 jobs sent to both: each ends once, none runs twice, the other leads and the dead one's worker carries on", async () => {
     // One data folder (and so one CA and scheduler certificate) for both schedulers.
     const dataDir = tempDir('baton-replicas-');
     const args = ['--store', storeUrl, ...FAST_LIVENESS];
     const a = await startScheduler({ dataDir, args });
-    assert.ok(a.logs.some((l) => l.msg === 'this scheduler is the leader now'), 'the first scheduler leads');
+    assert.ok(
+      a.logs.some((l) => l.msg === 'this scheduler is the leader now'),
+      'the first scheduler leads',
+    );
     const b: SchedulerHandle = await startScheduler({ dataDir, args });
     assert.ok(!b.logs.some((l) => l.msg === 'this scheduler is the leader now'), 'the second follows');
 
@@ -100,20 +103,28 @@ describe('several schedulers on PostgreSQL', () => {
 
     await b.waitForLog((l) => l.msg === 'this scheduler is the leader now');
     const finals = new Map<string, Json>();
-    await eventually(async () => {
-      for (const id of ids) {
-        if (finals.has(id)) continue;
-        const j = (await getJson(`${b.api}/v1/jobs/${id}`)).json;
-        if (FINAL.includes(String(j.state))) finals.set(id, j);
-      }
-      return finals.size === JOBS ? true : undefined;
-    }, `all ${JOBS} jobs final`, 180_000).catch((err: Error) => {
+    await eventually(
+      async () => {
+        for (const id of ids) {
+          if (finals.has(id)) continue;
+          const j = (await getJson(`${b.api}/v1/jobs/${id}`)).json;
+          if (FINAL.includes(String(j.state))) finals.set(id, j);
+        }
+        return finals.size === JOBS ? true : undefined;
+      },
+      `all ${JOBS} jobs final`,
+      180_000,
+    ).catch((err: Error) => {
       throw new Error(`${err.message}: ${JOBS - finals.size} not final`);
     });
 
     const counts = new Map<string, number>();
     for (const r of readFileSync(runLog, 'utf8').split('\n').filter(Boolean)) counts.set(r, (counts.get(r) ?? 0) + 1);
-    assert.deepEqual([...counts].filter(([, n]) => n > 1), [], 'no job ran twice');
+    assert.deepEqual(
+      [...counts].filter(([, n]) => n > 1),
+      [],
+      'no job ran twice',
+    );
     const byState = new Map<string, number>();
     for (const [id, j] of finals) {
       byState.set(String(j.state), (byState.get(String(j.state)) ?? 0) + 1);

@@ -64,33 +64,69 @@ max_io = { write_bps = "64MiB", write_iops = 500 }
 
   it('allowed_commands: a command outside the list is refused, one listed by its path runs', async () => {
     assert.equal(await refused(scheduler.api, strict.id, { command: 'curl' }), `command "curl" is not allowed on worker ${strict.id} (allowed: bash, /usr/bin/env)`);
-    assert.equal(await refused(scheduler.api, strict.id, { command: 'sh', args: ['-c', 'true'] }), `command "sh" is not allowed on worker ${strict.id} (allowed: bash, /usr/bin/env)`);
+    assert.equal(
+      await refused(scheduler.api, strict.id, { command: 'sh', args: ['-c', 'true'] }),
+      `command "sh" is not allowed on worker ${strict.id} (allowed: bash, /usr/bin/env)`,
+    );
     // "env" resolves to /usr/bin/env, which is listed; env_allow = ["PATH"] leaves only PATH of the worker's environment.
     const { job, output } = await run(scheduler.api, strict.id, { command: 'env' });
     assert.equal(job.state, 'succeeded', output);
-    const names = output.trim().split('\n').map((l) => l.slice(0, l.indexOf('=')));
+    const names = output
+      .trim()
+      .split('\n')
+      .map((l) => l.slice(0, l.indexOf('=')));
     // PWD (the job's own folder) is set by the sh that puts a job with limits into its cgroups.
     assert.deepEqual(names.filter((n) => n !== 'PWD').sort(), ['BATON_JOB_ID', 'PATH']);
   });
 
   it('max_* from the file bound requests, default_* apply to jobs that ask for nothing', async () => {
-    assert.equal(await refused(scheduler.api, strict.id, { command: 'bash', resources: { memory: '512MiB' } }), `memory limit 512 MiB is above the maximum of 256 MiB on worker ${strict.id}`);
-    assert.equal(await refused(scheduler.api, strict.id, { command: 'bash', resources: { pids: 1000 } }), `pids limit 1000 processes is above the maximum of 128 processes on worker ${strict.id}`);
-    assert.equal(await refused(scheduler.api, strict.id, { command: 'bash', resources: { io: { write_iops: 1000 } } }), `io.write_iops limit 1000 IOPS is above the maximum of 500 IOPS on worker ${strict.id}`);
-    const { job, output } = await run(scheduler.api, strict.id, { command: 'bash', args: ['-c', "cat /sys/fs/cgroup/pids$(awk -F: '$2 == \"pids\" {print $3}' /proc/self/cgroup)/pids.max"] });
+    assert.equal(
+      await refused(scheduler.api, strict.id, { command: 'bash', resources: { memory: '512MiB' } }),
+      `memory limit 512 MiB is above the maximum of 256 MiB on worker ${strict.id}`,
+    );
+    assert.equal(
+      await refused(scheduler.api, strict.id, { command: 'bash', resources: { pids: 1000 } }),
+      `pids limit 1000 processes is above the maximum of 128 processes on worker ${strict.id}`,
+    );
+    assert.equal(
+      await refused(scheduler.api, strict.id, { command: 'bash', resources: { io: { write_iops: 1000 } } }),
+      `io.write_iops limit 1000 IOPS is above the maximum of 500 IOPS on worker ${strict.id}`,
+    );
+    const { job, output } = await run(scheduler.api, strict.id, {
+      command: 'bash',
+      args: ['-c', 'cat /sys/fs/cgroup/pids$(awk -F: \'$2 == "pids" {print $3}\' /proc/self/cgroup)/pids.max'],
+    });
     assert.equal(job.state, 'succeeded', output);
     assert.equal(output.trim(), '64', 'default_pids = 64 from the file');
   });
 
   it('default_io from the file: a job that asks for nothing is throttled at 32 MiB/s', { skip: hasBlkio() ? false : 'no blkio hierarchy on this machine' }, async () => {
-    const { job, output } = await run(scheduler.api, strict.id, { command: 'bash', args: ['-c', "cat /sys/fs/cgroup/blkio$(awk -F: '$2 == \"blkio\" {print $3}' /proc/self/cgroup)/blkio.throttle.write_bps_device"] });
+    const { job, output } = await run(scheduler.api, strict.id, {
+      command: 'bash',
+      args: ['-c', 'cat /sys/fs/cgroup/blkio$(awk -F: \'$2 == "blkio" {print $3}\' /proc/self/cgroup)/blkio.throttle.write_bps_device'],
+    });
     assert.equal(job.state, 'succeeded', output);
     assert.match(output.trim(), /^\d+:\d+ 33554432$/);
   });
 
   it('run_as = "root" without allow_root stops the worker at startup and says why', async () => {
     const file = config('[worker]\nrun_as = "root"\n');
-    const proc = startProcess('root worker', ['worker', '--insecure', '--id', 'r-1', '--listen', '127.0.0.1:0', '--scheduler', '127.0.0.1:1', '--data-dir', tempDir(), '--jobs-dir', jobsDir({}), '--config', file]);
+    const proc = startProcess('root worker', [
+      'worker',
+      '--insecure',
+      '--id',
+      'r-1',
+      '--listen',
+      '127.0.0.1:0',
+      '--scheduler',
+      '127.0.0.1:1',
+      '--data-dir',
+      tempDir(),
+      '--jobs-dir',
+      jobsDir({}),
+      '--config',
+      file,
+    ]);
     assert.equal((await proc.exited).code, 1);
     assert.match(proc.output.join(''), /^baton: --run-as root: jobs would run as root; pass --allow-root \(allow_root = true\) if that is really meant$/m);
   });
@@ -117,7 +153,12 @@ describe('a worker that is not root', { skip: ROOT_ONLY }, () => {
     chmodSync(jobs, 0o755);
     const id = `nobody-${name}`;
     const args = ['worker', '--insecure', '--id', id, '--listen', '127.0.0.1:0', '--scheduler', scheduler.grpc, '--data-dir', dataDir, '--jobs-dir', jobs, '--config', configFile];
-    const child = spawn(process.execPath, [MAIN, ...args], { uid: NOBODY, gid: NOBODY, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, BATON_LOG_FORMAT: 'json', BATON_LOG_LEVEL: 'info' } });
+    const child = spawn(process.execPath, [MAIN, ...args], {
+      uid: NOBODY,
+      gid: NOBODY,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, BATON_LOG_FORMAT: 'json', BATON_LOG_LEVEL: 'info' },
+    });
     return { proc: new BatonProcess(name, child), id };
   }
 
@@ -135,7 +176,10 @@ describe('a worker that is not root', { skip: ROOT_ONLY }, () => {
   it('warns that configured limits cannot apply, refuses jobs asking for limits or isolation, runs the rest as itself', async () => {
     const { proc, id } = workerAsNobody('limits', config('[worker]\ndefault_memory = "64MiB"\nmax_memory = "1GiB"\n'));
     const warning = await proc.waitForLog((l) => String(l.msg).startsWith('default resource limits are configured'));
-    assert.equal(warning.msg, `default resource limits are configured but resource limits need cgroups; none are usable on this machine: the worker is not root (uid ${NOBODY}) and cannot create cgroups; jobs run without limits`);
+    assert.equal(
+      warning.msg,
+      `default resource limits are configured but resource limits need cgroups; none are usable on this machine: the worker is not root (uid ${NOBODY}) and cannot create cgroups; jobs run without limits`,
+    );
     await proc.waitForLog((l) => l.msg === 'worker registered');
 
     const noCgroups = `resource limits need cgroups; none are usable on this machine: the worker is not root (uid ${NOBODY}) and cannot create cgroups`;

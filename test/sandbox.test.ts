@@ -14,7 +14,15 @@ const ROOT_ONLY = isRoot ? false : 'needs root: a worker runs jobs as another us
 /** The memory hierarchy (v1) or the cgroup2 mount with a memory controller, if the machine has one. */
 function hasMemoryCgroup(): boolean {
   const mounts = readFileSync('/proc/self/mounts', 'utf8');
-  if (/ cgroup \S*\bmemory\b/.test(mounts.split('\n').filter((l) => l.split(' ')[2] === 'cgroup').join('\n'))) return true;
+  if (
+    / cgroup \S*\bmemory\b/.test(
+      mounts
+        .split('\n')
+        .filter((l) => l.split(' ')[2] === 'cgroup')
+        .join('\n'),
+    )
+  )
+    return true;
   for (const line of mounts.split('\n')) {
     const [, point, type] = line.split(' ');
     if (type === 'cgroup2' && point && existsSync(`${point}/cgroup.controllers`) && readFileSync(`${point}/cgroup.controllers`, 'utf8').includes('memory')) return true;
@@ -25,9 +33,14 @@ const NO_CGROUPS = !isRoot ? ROOT_ONLY : hasMemoryCgroup() ? false : 'this machi
 
 /** A v1 blkio hierarchy, or a cgroup2 mount with the io controller. */
 function hasIoCgroup(): boolean {
-  const mounts = readFileSync('/proc/self/mounts', 'utf8').split('\n').map((l) => l.split(' '));
+  const mounts = readFileSync('/proc/self/mounts', 'utf8')
+    .split('\n')
+    .map((l) => l.split(' '));
   if (mounts.some(([, , type, options]) => type === 'cgroup' && options?.split(',').includes('blkio'))) return true;
-  return mounts.some(([, point, type]) => type === 'cgroup2' && point && existsSync(`${point}/cgroup.controllers`) && readFileSync(`${point}/cgroup.controllers`, 'utf8').split(/\s+/).includes('io'));
+  return mounts.some(
+    ([, point, type]) =>
+      type === 'cgroup2' && point && existsSync(`${point}/cgroup.controllers`) && readFileSync(`${point}/cgroup.controllers`, 'utf8').split(/\s+/).includes('io'),
+  );
 }
 const NO_IO = !isRoot ? ROOT_ONLY : hasIoCgroup() ? false : 'this machine has neither a blkio hierarchy nor a cgroup2 io controller';
 
@@ -53,7 +66,10 @@ describe('job sandbox', { skip: ROOT_ONLY }, () => {
     process.env.BATON_TEST_WORKER_SECRET = secret;
     try {
       [worker, strict] = await Promise.all([
-        startWorker(scheduler, { jobsDir: jobs, args: ['--max-memory', '1GiB', '--max-pids', '200', '--max-cpu', '1', '--max-io', 'write_bps=64MiB,read_iops=1000', '--env-allow', 'PATH,HOME,LANG,TZ,USER'] }),
+        startWorker(scheduler, {
+          jobsDir: jobs,
+          args: ['--max-memory', '1GiB', '--max-pids', '200', '--max-cpu', '1', '--max-io', 'write_bps=64MiB,read_iops=1000', '--env-allow', 'PATH,HOME,LANG,TZ,USER'],
+        }),
         startWorker(scheduler, { jobsDir: jobs, args: ['--allowed-command', 'bash', '--allowed-command', 'sh'] }),
       ]);
     } finally {
@@ -83,9 +99,18 @@ describe('job sandbox', { skip: ROOT_ONLY }, () => {
 
   it("keeps the worker's environment out of the job, except the allow-list", async () => {
     const { output } = await run({ command: 'env', env: { MINE: 'yes' } });
-    const names = output.trim().split('\n').map((l) => l.slice(0, l.indexOf('=')));
+    const names = output
+      .trim()
+      .split('\n')
+      .map((l) => l.slice(0, l.indexOf('=')));
     assert.ok(!output.includes(secret), `the worker's secret leaked:\n${output}`);
-    assert.deepEqual(names.sort(), ['BATON_JOB_ID', 'HOME', 'MINE', 'PATH', 'USER'].concat(output.includes('\nLANG=') || output.startsWith('LANG=') ? ['LANG'] : []).concat(output.includes('TZ=') ? ['TZ'] : []).sort());
+    assert.deepEqual(
+      names.sort(),
+      ['BATON_JOB_ID', 'HOME', 'MINE', 'PATH', 'USER']
+        .concat(output.includes('\nLANG=') || output.startsWith('LANG=') ? ['LANG'] : [])
+        .concat(output.includes('TZ=') ? ['TZ'] : [])
+        .sort(),
+    );
   });
 
   it('refuses a command outside allowed_commands with 400', async () => {
@@ -136,7 +161,11 @@ describe('job sandbox', { skip: ROOT_ONLY }, () => {
   it('stops a fork loop at its process limit; the worker lives on and runs the next job', { skip: NO_CGROUPS }, async () => {
     // dash gives up at the first fork that fails ("Cannot fork"): bounded either way.
     const started = Date.now();
-    const { job, output } = await run({ command: 'sh', args: ['-c', `i=0; while [ $i -lt 150 ]; do sleep ${marker} & i=$((i+1)); done; echo all $i started`], resources: { pids: 20 } });
+    const { job, output } = await run({
+      command: 'sh',
+      args: ['-c', `i=0; while [ $i -lt 150 ]; do sleep ${marker} & i=$((i+1)); done; echo all $i started`],
+      resources: { pids: 20 },
+    });
     assert.equal(job.state, 'failed', `${JSON.stringify(job)}\n${output}`);
     assert.match(output, /Cannot fork|Resource temporarily unavailable/);
     assert.ok(!output.includes('all 150 started'));

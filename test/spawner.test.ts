@@ -9,7 +9,10 @@ import { startScheduler, startWorker, jobsDir, curlPost, eventually, waitForFina
 /** Pids of the direct children of `pid`: for a worker, its spawner (jobs are the spawner's children). */
 function childrenOf(pid: number): number[] {
   try {
-    return execFileSync('pgrep', ['-P', String(pid)], { encoding: 'utf8' }).split('\n').filter(Boolean).map(Number);
+    return execFileSync('pgrep', ['-P', String(pid)], { encoding: 'utf8' })
+      .split('\n')
+      .filter(Boolean)
+      .map(Number);
   } catch {
     return []; // pgrep exits 1 when nothing matches
   }

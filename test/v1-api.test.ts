@@ -52,7 +52,10 @@ describe('/v1 jobs', () => {
     assert.deepEqual(listed.slice(0, 5), [...ids].reverse(), 'newest first');
 
     const onB = await getJson(`${scheduler.api}/v1/jobs?worker_id=${b.id}`);
-    assert.deepEqual((onB.json.jobs as { id: string }[]).map((j) => j.id), [ids[3], ids[1]]);
+    assert.deepEqual(
+      (onB.json.jobs as { id: string }[]).map((j) => j.id),
+      [ids[3], ids[1]],
+    );
 
     const succeeded = await getJson(`${scheduler.api}/v1/jobs?state=succeeded&limit=500`);
     assert.ok((succeeded.json.jobs as { state: string }[]).every((j) => j.state === 'succeeded'));

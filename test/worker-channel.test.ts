@@ -62,7 +62,9 @@ const request = (jobId: string): StartJobRequest => StartJobRequest.fromPartial(
 /** Each start's outcome: "ok <id>" or the gRPC code name and details of its error. */
 async function startAll(channel: WorkerChannel, ids: string[], timeoutMs = 5_000): Promise<string[]> {
   const outcomes = await Promise.allSettled(ids.map((id) => channel.startJob(request(id), timeoutMs)));
-  return outcomes.map((o) => (o.status === 'fulfilled' ? `ok ${o.value.jobId}` : `${grpc.status[(o.reason as grpc.ServiceError).code]} ${(o.reason as grpc.ServiceError).details}`));
+  return outcomes.map((o) =>
+    o.status === 'fulfilled' ? `ok ${o.value.jobId}` : `${grpc.status[(o.reason as grpc.ServiceError).code]} ${(o.reason as grpc.ServiceError).details}`,
+  );
 }
 
 const want = ['ok a', 'RESOURCE_EXHAUSTED worker w is at capacity (1 of 1)', 'ok b', 'INVALID_ARGUMENT command not found: nope'];
@@ -93,10 +95,19 @@ describe('worker channel starts', () => {
     const many = Array.from({ length: 2_500 }, (_, i) => `job-${i}`);
     const outcomes = await startAll(channel, many);
     assert.ok(outcomes.every((o, i) => o === `ok job-${i}`));
-    assert.deepEqual(w.calls.map((c) => c.length), [1_000, 1_000, 500]);
+    assert.deepEqual(
+      w.calls.map((c) => c.length),
+      [1_000, 1_000, 500],
+    );
     // 20 starts of 1 MiB each: 20 MiB in one message would be refused (the server here takes 4 MiB).
-    const big = await Promise.allSettled(Array.from({ length: 20 }, (_, i) => channel.startJob(StartJobRequest.fromPartial({ jobId: `big-${i}`, command: 'env', env: { DATA: 'x'.repeat(1024 * 1024) } }), 10_000)));
-    assert.deepEqual(big.map((o) => o.status), Array(20).fill('fulfilled'), JSON.stringify(big.find((o) => o.status === 'rejected')));
+    const big = await Promise.allSettled(
+      Array.from({ length: 20 }, (_, i) => channel.startJob(StartJobRequest.fromPartial({ jobId: `big-${i}`, command: 'env', env: { DATA: 'x'.repeat(1024 * 1024) } }), 10_000)),
+    );
+    assert.deepEqual(
+      big.map((o) => o.status),
+      Array(20).fill('fulfilled'),
+      JSON.stringify(big.find((o) => o.status === 'rejected')),
+    );
     assert.ok(w.calls.length > 4, 'the big starts went in several messages');
     assert.equal(w.streams(), 1);
   });
@@ -118,7 +129,10 @@ describe('worker channel starts', () => {
     const w = await worker(true);
     closers.push(w.close);
     const channel = channelTo(w.address);
-    assert.deepEqual(await startAll(channel, ['hang-1', 'a'], 300), ['DEADLINE_EXCEEDED the worker did not answer a start within 300 ms', 'DEADLINE_EXCEEDED the worker did not answer a start within 300 ms']);
+    assert.deepEqual(await startAll(channel, ['hang-1', 'a'], 300), [
+      'DEADLINE_EXCEEDED the worker did not answer a start within 300 ms',
+      'DEADLINE_EXCEEDED the worker did not answer a start within 300 ms',
+    ]);
     assert.deepEqual(await startAll(channel, ['b']), ['ok b']);
     assert.equal(w.streams(), 2);
   });

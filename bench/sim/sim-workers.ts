@@ -10,7 +10,14 @@
 import * as grpc from '@grpc/grpc-js';
 import { JobState, type JobStatus } from '../../src/gen/baton/v1/common.js';
 import { SchedulerServiceClient } from '../../src/gen/baton/v1/scheduler.js';
-import { WorkerServiceService, type StartJobRequest, type StartJobResult, type StartsRequest, type WatchJobsResponse, type WorkerServiceServer } from '../../src/gen/baton/v1/worker.js';
+import {
+  WorkerServiceService,
+  type StartJobRequest,
+  type StartJobResult,
+  type StartsRequest,
+  type WatchJobsResponse,
+  type WorkerServiceServer,
+} from '../../src/gen/baton/v1/worker.js';
 import { bindServer } from '../../src/common/grpc.js';
 
 const [schedulerAddress = '', countArg = '1', prefix = 'sim', heartbeatMode = 'stream'] = process.argv.slice(2);

@@ -124,9 +124,7 @@ export async function resolveSecurity(flags: TlsFlags, role: Role, addresses: st
     return { kind: 'insecure' };
   }
   if (role === 'worker' && workerId === undefined && (flags.tlsCert === undefined || flags.tlsKey === undefined)) {
-    throw new Error(
-      `which certificate is this worker's? pass --id NAME (uses ${path.join(flags.certsDir, 'worker-NAME.crt')}) or --tls-cert and --tls-key`,
-    );
+    throw new Error(`which certificate is this worker's? pass --id NAME (uses ${path.join(flags.certsDir, 'worker-NAME.crt')}) or --tls-cert and --tls-key`);
   }
   const defaults = certFiles(flags.certsDir, role === 'scheduler' ? { role, name: 'scheduler' } : { role, name: workerId ?? '' });
   const files: CertFiles = { ca: flags.tlsCa ?? defaults.ca, cert: flags.tlsCert ?? defaults.cert, key: flags.tlsKey ?? defaults.key };

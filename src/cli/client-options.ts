@@ -1,5 +1,5 @@
 import { once } from 'node:events';
-import { Command, Option } from 'commander';
+import { type Command, Option } from 'commander';
 import { BatonClient, DEFAULT_ADDRESS } from '../client/index.js';
 import { palette, shouldColor, type Palette } from './format/color.js';
 import { describeError } from './format/errors.js';

@@ -1,4 +1,4 @@
-import { Command, Option } from 'commander';
+import { Command, type Option } from 'commander';
 
 /** `baton completion bash|zsh`: a completion script for the subcommands and their flags, made from the command tree itself. */
 export function completionCommand(program: () => Command): Command {

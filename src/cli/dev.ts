@@ -70,17 +70,33 @@ async function runCluster(opts: DevOptions): Promise<void> {
   const certsDir = path.join(opts.dataDir, 'certs');
   const created = await ensureDevCerts(certsDir, workerIds, host);
   if (created.length > 0) console.log(`baton dev: created the cluster CA and certificates in ${certsDir}`);
-  start('scheduler', ['scheduler', '--http', opts.http, '--grpc', opts.grpc, '--data-dir', path.join(opts.dataDir, 'scheduler'), '--no-auth', ...tlsArgs(certsDir, { role: 'scheduler', name: 'scheduler' })]);
+  start('scheduler', [
+    'scheduler',
+    '--http',
+    opts.http,
+    '--grpc',
+    opts.grpc,
+    '--data-dir',
+    path.join(opts.dataDir, 'scheduler'),
+    '--no-auth',
+    ...tlsArgs(certsDir, { role: 'scheduler', name: 'scheduler' }),
+  ]);
   for (const [i, id] of workerIds.entries()) {
     start(id, [
       'worker',
-      '--id', id,
-      '--listen', joinHostPort(host, opts.workerPort + i),
-      '--scheduler', opts.grpc,
-      '--data-dir', path.join(opts.dataDir, id),
-      '--jobs-dir', opts.jobsDir,
+      '--id',
+      id,
+      '--listen',
+      joinHostPort(host, opts.workerPort + i),
+      '--scheduler',
+      opts.grpc,
+      '--data-dir',
+      path.join(opts.dataDir, id),
+      '--jobs-dir',
+      opts.jobsDir,
       // Ctrl-C on a local cluster should stop at once, not wait for jobs to finish.
-      '--drain-timeout', '0',
+      '--drain-timeout',
+      '0',
       ...tlsArgs(certsDir, { role: 'worker', name: id }),
     ]);
   }

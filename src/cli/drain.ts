@@ -11,10 +11,7 @@ export function drainCommands(): Command[] {
 
 function drainCommand(name: string, description: string, on: boolean): Command {
   const command = withClientOptions(
-    new Command(name)
-      .description(description)
-      .argument('<worker>', 'the worker id (see `baton workers`)')
-      .addOption(new Option('--json', 'print the worker as JSON')),
+    new Command(name).description(description).argument('<worker>', 'the worker id (see `baton workers`)').addOption(new Option('--json', 'print the worker as JSON')),
   ).addHelpText(
     'after',
     `${CONNECTION_HELP}

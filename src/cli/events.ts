@@ -16,10 +16,14 @@ export function eventsCommand(): Command {
       .description('Follow job and worker changes as they happen, one line each, until interrupted.')
       .addOption(new Option('--job <id>', "only this job's events"))
       .addOption(new Option('--type <type>', 'only job or only worker events').choices(['job', 'worker']))
-      .addOption(new Option('--since <event-id>', 'first replay the events after this id (0: all that are kept)').argParser(argument((t) => {
-        if (!/^\d+$/.test(t)) throw new Error(`not an event id: "${t}"`);
-        return Number(t);
-      })))
+      .addOption(
+        new Option('--since <event-id>', 'first replay the events after this id (0: all that are kept)').argParser(
+          argument((t) => {
+            if (!/^\d+$/.test(t)) throw new Error(`not an event id: "${t}"`);
+            return Number(t);
+          }),
+        ),
+      )
       .addOption(new Option('--json', 'one JSON object a line: {id, type, job|worker}')),
   ).addHelpText(
     'after',
@@ -46,7 +50,7 @@ Examples:
         const at = (e.type === 'job' && e.job.updated_at !== null ? new Date(e.job.updated_at) : new Date()).toISOString().slice(11, 23);
         if (e.type === 'job') {
           const j = e.job;
-          const detail = j.state === 'queued' && j.reason ? j.reason : j.error ?? (j.exit_code !== null ? `exit ${j.exit_code}` : '');
+          const detail = j.state === 'queued' && j.reason ? j.reason : (j.error ?? (j.exit_code !== null ? `exit ${j.exit_code}` : ''));
           process.stdout.write(`${at}  job     ${j.id}  ${paintState(p, j.state)}${j.worker_id ? `  on ${j.worker_id}` : ''}${detail ? `  ${detail}` : ''}\n`);
         } else {
           const w = e.worker;

@@ -37,11 +37,9 @@ const program = new Command('baton')
   .addCommand(waitCommand())
   .addCommand(eventsCommand());
 for (const c of drainCommands()) program.addCommand(c);
-program
-  .addCommand(completionCommand(() => program))
-  .addHelpText(
-    'after',
-    `
+program.addCommand(completionCommand(() => program)).addHelpText(
+  'after',
+  `
 Examples:
   baton dev                                   a scheduler and two workers on 127.0.0.1:7070
   baton certs init && baton certs issue scheduler && baton certs issue worker w-1
@@ -55,7 +53,7 @@ Examples:
   baton drain worker-1 && baton workers       no new jobs on worker-1
   baton events                                job and worker changes, live
   source <(baton completion bash)             tab completion`,
-  );
+);
 
 // Set by `baton dev` for its children: the parent holds our stdin open, so its end means
 // the parent is gone and this process must not outlive it.

@@ -50,7 +50,11 @@ export function runCommand(): Command {
       .argument('<command>', 'the program to run (found on the worker’s PATH, or a script in its jobs folder)')
       .argument('[args...]', 'its arguments (put them after --)')
       .addOption(new Option('-w, --worker <id>', 'run on this worker only (default: the scheduler places the job)'))
-      .addOption(new Option('-l, --label <key=value>', 'a label the worker must carry (repeatable)').argParser((t: string, prev: Record<string, string>) => argument((x) => parseLabels(x, prev))(t)).default({}, 'none'))
+      .addOption(
+        new Option('-l, --label <key=value>', 'a label the worker must carry (repeatable)')
+          .argParser((t: string, prev: Record<string, string>) => argument((x) => parseLabels(x, prev))(t))
+          .default({}, 'none'),
+      )
       .addOption(new Option('-t, --timeout <duration>', 'stop the job and end it timed_out after this long (e.g. 30s, 5m, 2h)').argParser(argument(duration)))
       .addOption(new Option('--retries <n>', 'try again up to N more times when it fails, is lost or times out').argParser(argument(wholeNumber(0, 99))))
       .addOption(new Option('--priority <n>', 'queued jobs with a higher priority start first (default 0)').argParser(argument(wholeNumber(-1_000_000, 1_000_000))))

@@ -41,8 +41,12 @@ export function schedulerCommand(): Command {
     .addOption(new Option('--grpc <host:port>', 'where workers reach the scheduler over gRPC (port 0: any free port)').env('BATON_GRPC').default('127.0.0.1:7071'))
     .addOption(new Option('--data-dir <dir>', 'folder for the SQLite store').env('BATON_DATA_DIR').default('./.baton/scheduler'))
     .addOption(new Option('--store <url>', 'job store: sqlite:<file> or postgres://user@host:port/db (default: sqlite:<data-dir>/baton.db)').env('BATON_STORE'))
-    .addOption(new Option('--body-limit <size>', 'largest request body accepted (e.g. 1MiB, 64k)').env('BATON_BODY_LIMIT').default(parseBytes('1MiB'), '1MiB').argParser(parseBytes))
-    .addOption(new Option('--heartbeat-interval <duration>', 'how often workers are told to send heartbeats').env('BATON_HEARTBEAT_INTERVAL').default(2_000, '2s').argParser(parseDuration))
+    .addOption(
+      new Option('--body-limit <size>', 'largest request body accepted (e.g. 1MiB, 64k)').env('BATON_BODY_LIMIT').default(parseBytes('1MiB'), '1MiB').argParser(parseBytes),
+    )
+    .addOption(
+      new Option('--heartbeat-interval <duration>', 'how often workers are told to send heartbeats').env('BATON_HEARTBEAT_INTERVAL').default(2_000, '2s').argParser(parseDuration),
+    )
     .addOption(new Option('--heartbeat-ttl <duration>', 'a worker silent for longer is marked down').env('BATON_HEARTBEAT_TTL').default(10_000, '10s').argParser(parseDuration))
     .addOption(
       new Option('--max-queued <n>', 'jobs allowed to wait in the queue; beyond it POST /v1/jobs answers 429 with Retry-After')

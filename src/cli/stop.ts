@@ -11,7 +11,7 @@ interface StopFlags extends ClientFlags {
 export function stopCommand(): Command {
   const command = withClientOptions(
     new Command('stop')
-      .description("Stop a job: SIGTERM to its whole process group, SIGKILL after the grace period. Waits until it has ended.")
+      .description('Stop a job: SIGTERM to its whole process group, SIGKILL after the grace period. Waits until it has ended.')
       .argument('<job>', 'the job id')
       .addOption(new Option('--grace <duration>', "time between SIGTERM and SIGKILL (e.g. 2s; default: the worker's --stop-grace)").argParser(parseDuration))
       .addOption(new Option('--json', 'print the job as JSON once it has ended')),

@@ -17,7 +17,9 @@ function withStoreOptions(command: Command): Command {
   return command
     .addOption(new Option('--data-dir <dir>', "the scheduler's data folder (its SQLite store)").env('BATON_DATA_DIR').default('./.baton/scheduler'))
     .addOption(new Option('--store <url>', 'sqlite:<file> or postgres://user@host:port/db (default: sqlite:<data-dir>/baton.db)').env('BATON_STORE'))
-    .addOption(new Option('--config <file>', 'TOML config file; --data-dir and --store are read from its [scheduler] table (default: ./baton.toml if present)').env('BATON_CONFIG'));
+    .addOption(
+      new Option('--config <file>', 'TOML config file; --data-dir and --store are read from its [scheduler] table (default: ./baton.toml if present)').env('BATON_CONFIG'),
+    );
 }
 
 /** Opens the scheduler's store and an authenticator over it for `fn`. */
@@ -78,17 +80,21 @@ Examples:
     }
     const rows = tokens.map((t) => [t.name, t.role, new Date(t.createdAt).toISOString(), t.revokedAt === null ? '' : `revoked ${new Date(t.revokedAt).toISOString()}`]);
     const widths = [0, 1, 2].map((i) => Math.max(...rows.map((r) => r[i]!.length), ['NAME', 'ROLE', 'CREATED'][i]!.length));
-    const line = (r: string[]): string => r.map((c, i) => (i < 3 ? c.padEnd(widths[i]!) : c)).join('  ').trimEnd();
-    process.stdout.write([line(['NAME', 'ROLE', 'CREATED', '']), ...rows.map(line)].join('\n') + '\n');
+    const line = (r: string[]): string =>
+      r
+        .map((c, i) => (i < 3 ? c.padEnd(widths[i]!) : c))
+        .join('  ')
+        .trimEnd();
+    process.stdout.write(`${[line(['NAME', 'ROLE', 'CREATED', '']), ...rows.map(line)].join('\n')}\n`);
   });
 
-  const revoke = withStoreOptions(new Command('revoke').description('revoke the live token with this name (a running scheduler stops accepting it within a second)').argument('<name>')).action(
-    async (name: string) => {
-      const revoked = await withStore(revoke, (auth) => auth.revoke(name));
-      if (!revoked) throw new Error(`no live token named "${name}"`);
-      process.stdout.write(`revoked ${name}\n`);
-    },
-  );
+  const revoke = withStoreOptions(
+    new Command('revoke').description('revoke the live token with this name (a running scheduler stops accepting it within a second)').argument('<name>'),
+  ).action(async (name: string) => {
+    const revoked = await withStore(revoke, (auth) => auth.revoke(name));
+    if (!revoked) throw new Error(`no live token named "${name}"`);
+    process.stdout.write(`revoked ${name}\n`);
+  });
 
   return token.addCommand(create).addCommand(list).addCommand(revoke);
 }

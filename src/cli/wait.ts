@@ -12,7 +12,7 @@ interface WaitFlags extends ClientFlags {
 export function waitCommand(): Command {
   const command = withClientOptions(
     new Command('wait')
-      .description("Wait until a job has ended, then exit with its exit code (as `baton run` would).")
+      .description('Wait until a job has ended, then exit with its exit code (as `baton run` would).')
       .argument('<job>', 'the job id')
       .addOption(new Option('--timeout <duration>', 'give up after this long (exit 124 with the job still running)').argParser(argument(parseDuration)))
       .addOption(new Option('--json', 'print the job as JSON when it has ended')),

@@ -66,16 +66,24 @@ function limitsFrom(opts: WorkerCliOptions, which: 'default' | 'max'): Limits {
   return limits;
 }
 
-
 /** `baton worker`: runs the jobs the scheduler hands it as OS processes. */
 export function workerCommand(): Command {
   return addTlsOptions(
     new Command('worker')
       .description('run a worker: registers with the scheduler and runs the jobs it is given as OS processes')
-      .addOption(new Option('--id <id>', 'worker id (default: the name in --tls-cert; with --insecure, kept in <data-dir>/worker-id, created on first start)').env('BATON_WORKER_ID'))
+      .addOption(
+        new Option('--id <id>', 'worker id (default: the name in --tls-cert; with --insecure, kept in <data-dir>/worker-id, created on first start)').env('BATON_WORKER_ID'),
+      )
       .addOption(new Option('--listen <host:port>', 'gRPC address to listen on; port 0 picks a free port').default('127.0.0.1:7072').env('BATON_WORKER_LISTEN'))
       .addOption(new Option('--advertise <host:port>', 'address the scheduler dials (default: the address actually bound)').env('BATON_WORKER_ADVERTISE'))
-      .addOption(new Option('--scheduler <host:port[,…]>', "the scheduler's gRPC address; several, comma-separated, for schedulers sharing a PostgreSQL store (the worker fails over between them)").default('127.0.0.1:7071').env('BATON_SCHEDULER'))
+      .addOption(
+        new Option(
+          '--scheduler <host:port[,…]>',
+          "the scheduler's gRPC address; several, comma-separated, for schedulers sharing a PostgreSQL store (the worker fails over between them)",
+        )
+          .default('127.0.0.1:7071')
+          .env('BATON_SCHEDULER'),
+      )
       .addOption(new Option('--data-dir <dir>', 'worker id and job output files').default('./.baton/worker').env('BATON_WORKER_DATA_DIR'))
       .addOption(new Option('--jobs-dir <dir>', "folder holding the job scripts; a job's path and cwd must stay inside it").default('./jobs').env('BATON_JOBS_DIR'))
       .addOption(new Option('--capacity <n>', 'jobs run at the same time; more are refused').default(16).argParser(argument(parsePositiveInt)).env('BATON_WORKER_CAPACITY'))
@@ -84,15 +92,34 @@ export function workerCommand(): Command {
           .default({}, 'none')
           .argParser((text: string, previous: Record<string, string>) => argument((t) => parseLabels(t, previous))(text))
           .env('BATON_WORKER_LABELS'),
-    )
-      .addOption(new Option('--stop-grace <duration>', 'time between SIGTERM and SIGKILL when a job is stopped').default(5_000, '5s').argParser(argument(parseDuration)).env('BATON_STOP_GRACE'))
-      .addOption(new Option('--drain-timeout <duration>', 'on SIGTERM/SIGINT, how long running jobs may go on finishing before they are stopped').default(30_000, '30s').argParser(argument(parseDuration)).env('BATON_WORKER_DRAIN_TIMEOUT'))
-      .addOption(new Option('--output-cap <size>', "per-job output kept; beyond it output is cut and the job keeps running").default(100 * 1024 ** 2, '100MiB').argParser(argument(parseBytes)).env('BATON_OUTPUT_CAP')),
+      )
+      .addOption(
+        new Option('--stop-grace <duration>', 'time between SIGTERM and SIGKILL when a job is stopped')
+          .default(5_000, '5s')
+          .argParser(argument(parseDuration))
+          .env('BATON_STOP_GRACE'),
+      )
+      .addOption(
+        new Option('--drain-timeout <duration>', 'on SIGTERM/SIGINT, how long running jobs may go on finishing before they are stopped')
+          .default(30_000, '30s')
+          .argParser(argument(parseDuration))
+          .env('BATON_WORKER_DRAIN_TIMEOUT'),
+      )
+      .addOption(
+        new Option('--output-cap <size>', 'per-job output kept; beyond it output is cut and the job keeps running')
+          .default(100 * 1024 ** 2, '100MiB')
+          .argParser(argument(parseBytes))
+          .env('BATON_OUTPUT_CAP'),
+      ),
     'worker',
   )
     .addOption(new Option('--run-as <user[:group]>', 'user (and group) jobs run as when the worker is root (default: nobody:nogroup)').env('BATON_WORKER_RUN_AS'))
     .addOption(new Option('--allow-root', 'let jobs run as root: a root worker without --run-as then runs them as itself').env('BATON_WORKER_ALLOW_ROOT'))
-    .addOption(new Option('--env-allow <names>', "comma-separated variables of the worker's environment that jobs see (PATH always, with a fallback)").default(DEFAULT_ENV_ALLOW.join(',')).env('BATON_WORKER_ENV_ALLOW'))
+    .addOption(
+      new Option('--env-allow <names>', "comma-separated variables of the worker's environment that jobs see (PATH always, with a fallback)")
+        .default(DEFAULT_ENV_ALLOW.join(','))
+        .env('BATON_WORKER_ENV_ALLOW'),
+    )
     .addOption(
       new Option('--allowed-command <command>', 'a command jobs may run, as written or as its absolute path; repeatable')
         .default([], 'any command found in PATH')
@@ -105,7 +132,11 @@ export function workerCommand(): Command {
     .addOption(new Option('--max-cpu <cpus>', 'largest CPU limit a job may ask for').env('BATON_MAX_CPU'))
     .addOption(new Option('--default-pids <n>', 'process limit of a job that asks for none').env('BATON_DEFAULT_PIDS'))
     .addOption(new Option('--max-pids <n>', 'largest process limit a job may ask for').env('BATON_MAX_PIDS'))
-    .addOption(new Option('--default-io <limits>', 'disk I/O limits of a job that asks for none, e.g. write_bps=10MiB,read_iops=200 (keys read_bps, write_bps, read_iops, write_iops)').env('BATON_DEFAULT_IO'))
+    .addOption(
+      new Option('--default-io <limits>', 'disk I/O limits of a job that asks for none, e.g. write_bps=10MiB,read_iops=200 (keys read_bps, write_bps, read_iops, write_iops)').env(
+        'BATON_DEFAULT_IO',
+      ),
+    )
     .addOption(new Option('--max-io <limits>', 'largest disk I/O limits a job may ask for, same form').env('BATON_MAX_IO'))
     .addOption(new Option('--config <file>', 'TOML config file; its [worker] table sets any option above (default: ./baton.toml if present)').env('BATON_CONFIG'))
     .addHelpText(

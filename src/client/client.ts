@@ -319,7 +319,14 @@ export class BatonClient {
    * minutes; a followed job may well be that quiet, so a followed stream that times out is
    * asked for again and the bytes already delivered are skipped (output only grows).
    */
-  private async *streamBody(method: string, path: string, body: unknown, options: RequestOptions, resumable: boolean, onOpen?: () => void): AsyncGenerator<Uint8Array, void, undefined> {
+  private async *streamBody(
+    method: string,
+    path: string,
+    body: unknown,
+    options: RequestOptions,
+    resumable: boolean,
+    onOpen?: () => void,
+  ): AsyncGenerator<Uint8Array, void, undefined> {
     let delivered = 0;
     for (;;) {
       const res = await this.request(method, path, body, options.signal);

@@ -1,4 +1,14 @@
-export { BatonClient, DEFAULT_ADDRESS, normalizeAddress, type BatonClientOptions, type EventsOptions, type OutputOptions, type SubmitOptions, type RequestOptions, type StopJobOptions } from './client.js';
+export {
+  BatonClient,
+  DEFAULT_ADDRESS,
+  normalizeAddress,
+  type BatonClientOptions,
+  type EventsOptions,
+  type OutputOptions,
+  type SubmitOptions,
+  type RequestOptions,
+  type StopJobOptions,
+} from './client.js';
 export { BatonApiError, BatonConnectionError } from './errors.js';
 export * from './types.js';
 export { SseParser, type SseMessage } from './sse.js';

@@ -165,9 +165,7 @@ export interface OriginalQueryResult {
 }
 
 /** One message of `GET /v1/events`: a job or worker as it is after a change. */
-export type BatonEvent =
-  | { id: number; type: 'job'; job: Job }
-  | { id: number; type: 'worker'; worker: Worker };
+export type BatonEvent = { id: number; type: 'job'; job: Job } | { id: number; type: 'worker'; worker: Worker };
 
 /** `GET /v1/jobs/:id/wait`: `done` false when the timeout passed first (the job as it is now). */
 export interface WaitResult {

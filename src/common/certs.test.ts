@@ -63,7 +63,10 @@ describe('certificates', () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'baton-certs-'));
     try {
       const written = await initCaFiles(path.join(dir, 'certs'));
-      assert.deepEqual(written.map((f) => path.basename(f)), ['ca.crt', 'ca.key']);
+      assert.deepEqual(
+        written.map((f) => path.basename(f)),
+        ['ca.crt', 'ca.key'],
+      );
       assert.equal(statSync(path.join(dir, 'certs', 'ca.key')).mode & 0o777, 0o600);
       const first = await readCa(path.join(dir, 'certs'));
       await assert.rejects(initCaFiles(path.join(dir, 'certs')), /a CA already exists at .*ca\.crt; use --force/);

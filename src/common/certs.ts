@@ -132,7 +132,8 @@ export interface IssueOptions {
 export async function issueCert(ca: PemPair, options: IssueOptions): Promise<PemPair> {
   const identity: Identity = options.role === 'scheduler' ? { role: 'scheduler', name: 'scheduler' } : { role: 'worker', name: checkName(options.name ?? '') };
   for (const ip of options.ips ?? []) if (isIP(ip) === 0) throw new Error(`not an IP address: "${ip}"`);
-  for (const dns of options.dns ?? []) if (!/^(\*\.)?[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*$/.test(dns)) throw new Error(`not a DNS name: "${dns}"`);
+  for (const dns of options.dns ?? [])
+    if (!/^(\*\.)?[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*$/.test(dns)) throw new Error(`not a DNS name: "${dns}"`);
   const dns = unique([...LOOPBACK_SANS.dns, ...(options.dns ?? [])]);
   const ips = unique([...LOOPBACK_SANS.ips, ...(options.ips ?? [])]);
 
@@ -224,7 +225,8 @@ export async function readCa(dir: string): Promise<PemPair> {
   try {
     return { cert: await fs.readFile(files.cert, 'utf8'), key: await fs.readFile(files.key, 'utf8') };
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new Error(`no CA in ${dir} (${(err as NodeJS.ErrnoException).path}); create one with: baton certs init --dir ${dir}`);
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT')
+      throw new Error(`no CA in ${dir} (${(err as NodeJS.ErrnoException).path}); create one with: baton certs init --dir ${dir}`);
     throw err;
   }
 }

@@ -183,19 +183,12 @@ class MutualTlsChannelCredentials extends grpc.ChannelCredentials {
     return other === this;
   }
 
-  override _createSecureConnector(
-    target: grpc.experimental.GrpcUri,
-    options: grpc.ChannelOptions,
-    callCredentials?: grpc.CallCredentials,
-  ): grpc.experimental.SecureConnector {
+  override _createSecureConnector(target: grpc.experimental.GrpcUri, options: grpc.ChannelOptions, callCredentials?: grpc.CallCredentials): grpc.experimental.SecureConnector {
     const calls = callCredentials ?? grpc.CallCredentials.createEmpty();
     const connectOptions = this.sni ? { ...options, 'grpc.ssl_target_name_override': this.sni } : options;
     return {
       connect: (socket) =>
-        grpc.credentials
-          .createFromSecureContext(this.material.currentClientContext(), this.verify)
-          ._createSecureConnector(target, connectOptions, calls)
-          .connect(socket),
+        grpc.credentials.createFromSecureContext(this.material.currentClientContext(), this.verify)._createSecureConnector(target, connectOptions, calls).connect(socket),
       waitForReady: () => Promise.resolve(),
       getCallCredentials: () => calls,
       destroy: () => undefined,

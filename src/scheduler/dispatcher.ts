@@ -379,7 +379,9 @@ export class Dispatcher implements JobEvents {
         return this.backToQueue(job, workerId, `worker ${workerId} could not be reached (${err.details.split('.')[0]}); waiting for another placement`);
       }
       const error = err instanceof BatonError ? err : fromWorkerCallError(err, channel?.who ?? `worker ${workerId}`);
-      await this.applier.apply(job.id, job.attempt, workerId, { state: 'failed', error: error.message, errorCode: error.code }).catch((e: unknown) => this.log.error({ ...attempt, err: e }, 'cannot record job state'));
+      await this.applier
+        .apply(job.id, job.attempt, workerId, { state: 'failed', error: error.message, errorCode: error.code })
+        .catch((e: unknown) => this.log.error({ ...attempt, err: e }, 'cannot record job state'));
       return { kind: 'failed', job: { ...job, state: 'failed', error: error.message }, error };
     }
   }
@@ -424,10 +426,13 @@ export class Dispatcher implements JobEvents {
   private retryLater(jobId: string, delayMs: number): void {
     if (this.closed) return;
     clearTimeout(this.timers.get(jobId));
-    const timer = setTimeout(() => {
-      this.timers.delete(jobId);
-      this.schedulePass();
-    }, Math.max(0, delayMs));
+    const timer = setTimeout(
+      () => {
+        this.timers.delete(jobId);
+        this.schedulePass();
+      },
+      Math.max(0, delayMs),
+    );
     timer.unref();
     this.timers.set(jobId, timer);
   }

@@ -197,7 +197,9 @@ export class JobService {
     if (spec.workerId !== undefined) throw new BatonError('BAD_REQUEST', `${where}run_on "all" and worker_id exclude each other`);
     const targets = this.registry.list().filter((w) => w.state === 'up' && w.channel && w.drainingBy === '' && hasLabels(w, job.labels));
     if (targets.length === 0) {
-      const labels = Object.entries(job.labels).map(([k, v]) => `${k}=${v}`).join(',');
+      const labels = Object.entries(job.labels)
+        .map(([k, v]) => `${k}=${v}`)
+        .join(',');
       throw new BatonError('CONFLICT', `${where}run_on "all": no worker is up and not draining${labels ? ` with labels ${labels}` : ''}`);
     }
     const children: NewJob[] = targets.map((w) => ({

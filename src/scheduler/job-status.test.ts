@@ -24,7 +24,24 @@ describe('job status applier', () => {
   async function placedJob(retry: RetryPolicy = DEFAULT_RETRY): Promise<{ id: string; announced: string[]; applier: JobStatusApplier }> {
     store ??= await Store.open(`sqlite:${path.join(dir, 'baton.db')}`);
     const id = uuidv7(Date.now());
-    await store.createJobs([{ id, command: 'true', path: '', args: [], env: {}, cwd: '', createdAt: 1, submittedBy: 'ci', labels: {}, priority: 0, retry, pinnedWorker: '', sandbox: {}, workerId: 'w-1' }]);
+    await store.createJobs([
+      {
+        id,
+        command: 'true',
+        path: '',
+        args: [],
+        env: {},
+        cwd: '',
+        createdAt: 1,
+        submittedBy: 'ci',
+        labels: {},
+        priority: 0,
+        retry,
+        pinnedWorker: '',
+        sandbox: {},
+        workerId: 'w-1',
+      },
+    ]);
     const bus = new EventBus();
     const announced: string[] = [];
     bus.on('job', (job, previous) => job.id === id && announced.push(`${previous ?? '?'}→${job.state}#${job.attempt}`));

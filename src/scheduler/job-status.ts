@@ -77,7 +77,7 @@ export class JobStatusApplier {
       this.changed(job, update);
       if (isFinal(update.state)) this.events?.attemptEnded(jobId, workerId);
     } else if (result.current === undefined) {
-      this.log.info({ job_id: jobId, attempt, worker_id: workerId, state: update.state }, 'status for an attempt that is not the job\'s current one on this worker ignored');
+      this.log.info({ job_id: jobId, attempt, worker_id: workerId, state: update.state }, "status for an attempt that is not the job's current one on this worker ignored");
     } else if (result.current !== update.state) {
       // Same-state repeats are normal (WatchJobs replays every job on reconnect); only a real regression is worth a line.
       this.log.info({ job_id: jobId, worker_id: workerId, state: update.state, current: result.current }, 'job status refused: it would move the job backwards');
@@ -88,7 +88,15 @@ export class JobStatusApplier {
   /** One log line and one announcement per state change. */
   private changed(job: JobRecord, update: Omit<StatusUpdate, 'state'>): void {
     this.log.info(
-      { job_id: job.id, attempt: job.attempt, worker_id: job.workerId || undefined, state: job.state, exit_code: update.exitCode ?? null, signal: update.signal || undefined, error: update.error || undefined },
+      {
+        job_id: job.id,
+        attempt: job.attempt,
+        worker_id: job.workerId || undefined,
+        state: job.state,
+        exit_code: update.exitCode ?? null,
+        signal: update.signal || undefined,
+        error: update.error || undefined,
+      },
       'job state changed',
     );
     this.bus.emit('job', job, undefined);
@@ -120,7 +128,10 @@ export class JobStatusApplier {
     const requeued = await this.store.requeueForRetry(jobId, attempt, workerId, update, decision.retryAt, reason, now);
     if (!requeued) return false;
     if (ranFirst && job.state !== 'running') this.changed(asRunning(job, update), {});
-    this.log.info({ job_id: jobId, attempt, worker_id: workerId, state: outcome, error: update.error || undefined, next_attempt: attempt + 1, retry_at: decision.retryAt }, 'job attempt ended; retrying');
+    this.log.info(
+      { job_id: jobId, attempt, worker_id: workerId, state: outcome, error: update.error || undefined, next_attempt: attempt + 1, retry_at: decision.retryAt },
+      'job attempt ended; retrying',
+    );
     this.bus.emit('job', requeued, ranFirst ? 'running' : job.state);
     this.events?.attemptEnded(jobId, workerId);
     this.events?.requeued(requeued);

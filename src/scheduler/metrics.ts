@@ -25,7 +25,12 @@ export class SchedulerMetrics {
   readonly registry = new Registry();
 
   private readonly submitted = new Counter({ name: 'baton_jobs_submitted_total', help: 'Jobs accepted by the API.', registers: [this.registry] });
-  private readonly finished = new Counter({ name: 'baton_jobs_finished_total', help: 'Jobs that reached a final state, by state.', labelNames: ['state'], registers: [this.registry] });
+  private readonly finished = new Counter({
+    name: 'baton_jobs_finished_total',
+    help: 'Jobs that reached a final state, by state.',
+    labelNames: ['state'],
+    registers: [this.registry],
+  });
   private readonly dispatchLatency = new Histogram({
     name: 'baton_dispatch_latency_seconds',
     help: "From a job's submission to its first attempt starting on a worker.",
@@ -39,7 +44,12 @@ export class SchedulerMetrics {
     buckets: LATENCY_BUCKETS,
     registers: [this.registry],
   });
-  private readonly httpErrors = new Counter({ name: 'baton_http_errors_total', help: 'HTTP API answers with status 400 or above, by route and status.', labelNames: ['method', 'route', 'status'], registers: [this.registry] });
+  private readonly httpErrors = new Counter({
+    name: 'baton_http_errors_total',
+    help: 'HTTP API answers with status 400 or above, by route and status.',
+    labelNames: ['method', 'route', 'status'],
+    registers: [this.registry],
+  });
   private readonly grpc = new Histogram({
     name: 'baton_grpc_request_duration_seconds',
     help: 'gRPC calls: served (from workers) and made (to workers), by method and status code.',
@@ -47,7 +57,12 @@ export class SchedulerMetrics {
     buckets: LATENCY_BUCKETS,
     registers: [this.registry],
   });
-  private readonly grpcErrors = new Counter({ name: 'baton_grpc_errors_total', help: 'gRPC calls that ended with a status other than OK.', labelNames: ['direction', 'method', 'code'], registers: [this.registry] });
+  private readonly grpcErrors = new Counter({
+    name: 'baton_grpc_errors_total',
+    help: 'gRPC calls that ended with a status other than OK.',
+    labelNames: ['direction', 'method', 'code'],
+    registers: [this.registry],
+  });
   private sources: MetricSources | undefined;
 
   constructor() {

@@ -12,16 +12,46 @@ const table: { name: string; job: JobNeeds; workers: WorkerSnapshot[]; want: Pla
   { name: 'one idle worker takes it', job: { labels: {} }, workers: [w('w-1')], want: { workerId: 'w-1' } },
   { name: 'labels: only the worker carrying them', job: { labels: gpu }, workers: [w('w-1'), w('w-2', { labels: { gpu: 'true', zone: 'a' } })], want: { workerId: 'w-2' } },
   { name: 'labels: a different value does not match', job: { labels: gpu }, workers: [w('w-1', { labels: { gpu: 'false' } })], want: { reason: 'no worker has labels gpu=true' } },
-  { name: 'labels: every one is needed', job: { labels: { gpu: 'true', zone: 'a' } }, workers: [w('w-1', { labels: gpu })], want: { reason: 'no worker has labels gpu=true,zone=a' } },
+  {
+    name: 'labels: every one is needed',
+    job: { labels: { gpu: 'true', zone: 'a' } },
+    workers: [w('w-1', { labels: gpu })],
+    want: { reason: 'no worker has labels gpu=true,zone=a' },
+  },
   { name: 'capacity: a full worker is skipped', job: { labels: {} }, workers: [w('w-1', { capacity: 1, running: 1 }), w('w-2', { capacity: 1 })], want: { workerId: 'w-2' } },
-  { name: 'capacity: all full', job: { labels: {} }, workers: [w('w-1', { capacity: 1, running: 1 }), w('w-2', { capacity: 2, running: 3 })], want: { reason: 'all 2 matching workers are at capacity' } },
-  { name: 'capacity: the only one full', job: { labels: gpu }, workers: [w('w-1', { labels: gpu, capacity: 1, running: 1 }), w('w-2')], want: { reason: 'the only worker with labels gpu=true is at capacity (w-1)' } },
+  {
+    name: 'capacity: all full',
+    job: { labels: {} },
+    workers: [w('w-1', { capacity: 1, running: 1 }), w('w-2', { capacity: 2, running: 3 })],
+    want: { reason: 'all 2 matching workers are at capacity' },
+  },
+  {
+    name: 'capacity: the only one full',
+    job: { labels: gpu },
+    workers: [w('w-1', { labels: gpu, capacity: 1, running: 1 }), w('w-2')],
+    want: { reason: 'the only worker with labels gpu=true is at capacity (w-1)' },
+  },
   { name: 'capacity 0 takes nothing', job: { labels: {} }, workers: [w('w-1', { capacity: 0 })], want: { reason: 'the only worker is at capacity (w-1)' } },
   { name: 'down workers are skipped', job: { labels: {} }, workers: [w('w-1', { state: 'down' }), w('w-2', { running: 3 })], want: { workerId: 'w-2' } },
   { name: 'draining workers are skipped', job: { labels: {} }, workers: [w('w-1', { draining: true }), w('w-2', { running: 3 })], want: { workerId: 'w-2' } },
-  { name: 'none up', job: { labels: gpu }, workers: [w('w-1', { labels: gpu, state: 'down' }), w('w-2', { labels: gpu, draining: true }), w('w-3', { labels: gpu, state: 'deregistered' })], want: { reason: 'no worker with labels gpu=true is up (2 down or deregistered, 1 draining)' } },
-  { name: 'spread: least loaded relative to capacity', job: { labels: {} }, workers: [w('w-1', { capacity: 2, running: 1 }), w('w-2', { capacity: 10, running: 3 })], want: { workerId: 'w-2' } },
-  { name: 'spread: same ratio, fewer jobs first', job: { labels: {} }, workers: [w('w-1', { capacity: 4, running: 2 }), w('w-2', { capacity: 2, running: 1 })], want: { workerId: 'w-2' } },
+  {
+    name: 'none up',
+    job: { labels: gpu },
+    workers: [w('w-1', { labels: gpu, state: 'down' }), w('w-2', { labels: gpu, draining: true }), w('w-3', { labels: gpu, state: 'deregistered' })],
+    want: { reason: 'no worker with labels gpu=true is up (2 down or deregistered, 1 draining)' },
+  },
+  {
+    name: 'spread: least loaded relative to capacity',
+    job: { labels: {} },
+    workers: [w('w-1', { capacity: 2, running: 1 }), w('w-2', { capacity: 10, running: 3 })],
+    want: { workerId: 'w-2' },
+  },
+  {
+    name: 'spread: same ratio, fewer jobs first',
+    job: { labels: {} },
+    workers: [w('w-1', { capacity: 4, running: 2 }), w('w-2', { capacity: 2, running: 1 })],
+    want: { workerId: 'w-2' },
+  },
   { name: 'ties: lowest id', job: { labels: {} }, workers: [w('w-b'), w('w-a'), w('w-c')], want: { workerId: 'w-a' } },
   { name: 'pinned: only that worker, even when busier', job: { labels: {}, pinnedWorker: 'w-2' }, workers: [w('w-1'), w('w-2', { running: 3 })], want: { workerId: 'w-2' } },
   { name: 'pinned: down', job: { labels: {}, pinnedWorker: 'w-1' }, workers: [w('w-1', { state: 'down' }), w('w-2')], want: { reason: 'worker w-1 is down' } },
@@ -69,7 +99,10 @@ test('placement property: never a full, down, draining or unlabelled worker; nev
       const chosen = workers.find((x) => x.id === result.workerId)!;
       assert.ok(fits(chosen), why);
       const load = chosen.running / chosen.capacity;
-      assert.ok(workers.filter(fits).every((x) => x.running / x.capacity >= load), why);
+      assert.ok(
+        workers.filter(fits).every((x) => x.running / x.capacity >= load),
+        why,
+      );
     } else {
       assert.equal(workers.filter(fits).length, 0, why);
       assert.ok(result.reason.length > 0, why);

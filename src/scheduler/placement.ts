@@ -80,7 +80,5 @@ function filter(job: JobNeeds, workers: readonly WorkerSnapshot[]): { candidates
 
 /** Least loaded relative to capacity first, then fewer jobs, then id. */
 function rank(candidates: WorkerSnapshot[]): WorkerSnapshot[] {
-  return [...candidates].sort(
-    (a, b) => a.running / a.capacity - b.running / b.capacity || a.running - b.running || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0),
-  );
+  return [...candidates].sort((a, b) => a.running / a.capacity - b.running / b.capacity || a.running - b.running || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
 }

@@ -10,7 +10,6 @@ import { parseRunId, type JobStatusApplier } from './job-status.js';
 import type { JobRecord, Store, WorkerRecord, WorkerState } from './store/store.js';
 import { WorkerChannel } from './worker-channel.js';
 
-
 // Workers retry registration (and failed heartbeats) at least every second (src/worker/backoff.ts): five times that.
 const RESTART_GRACE_MIN_MS = 5_000;
 export interface WorkerEntry extends WorkerRecord {
@@ -88,12 +87,16 @@ export class Registry {
     this.sweepTimer.unref();
     // Workers from an earlier run get a grace to register again (a TTL, and at least long enough
     // for their registration retries, every second at most); then their jobs are lost.
-    this.restartTimer = setTimeout(() => {
-      const now = Date.now();
-      for (const w of this.workers.values()) {
-        if (w.state === 'down' && !w.channel) this.events?.workerLost(w.id, `worker ${w.id} did not come back after the scheduler restarted (no heartbeat for ${seconds(now - w.lastHeartbeatAt)})`);
-      }
-    }, Math.max(this.heartbeatTtlMs, RESTART_GRACE_MIN_MS));
+    this.restartTimer = setTimeout(
+      () => {
+        const now = Date.now();
+        for (const w of this.workers.values()) {
+          if (w.state === 'down' && !w.channel)
+            this.events?.workerLost(w.id, `worker ${w.id} did not come back after the scheduler restarted (no heartbeat for ${seconds(now - w.lastHeartbeatAt)})`);
+        }
+      },
+      Math.max(this.heartbeatTtlMs, RESTART_GRACE_MIN_MS),
+    );
     this.restartTimer.unref();
   }
 
@@ -248,7 +251,11 @@ export class Registry {
         }
       }
       if (!job || job.attempt !== attempt || job.workerId !== workerId || isFinal(job.state)) {
-        const why = !job ? 'unknown job' : isFinal(job.state) && job.attempt === attempt ? `the job is ${job.state}` : `attempt ${attempt} was given up (the job is on attempt ${job.attempt})`;
+        const why = !job
+          ? 'unknown job'
+          : isFinal(job.state) && job.attempt === attempt
+            ? `the job is ${job.state}`
+            : `attempt ${attempt} was given up (the job is on attempt ${job.attempt})`;
         this.log.warn({ job_id: jobId, attempt, worker_id: workerId, reason: why }, 'stopping a job the returning worker still runs');
         channel.stopJob(status.jobId, 0, STALE_STOP_TIMEOUT_MS).catch((err: unknown) => this.log.warn({ job_id: jobId, worker_id: workerId, err }, 'cannot stop a stale job'));
         return;

@@ -56,7 +56,14 @@ export interface Scheduler {
  * list and (when leading) queue; taking the lead starts placing and liveness; losing it ends
  * the process, since another scheduler may already lead (a supervisor restarts it as a follower).
  */
-function followOtherSchedulers(cluster: PgCluster, eventLog: EventLog, registry: Registry, dispatcher: Dispatcher, jobs: JobService, log: Logger): { queueLoaded(): Promise<void> } {
+function followOtherSchedulers(
+  cluster: PgCluster,
+  eventLog: EventLog,
+  registry: Registry,
+  dispatcher: Dispatcher,
+  jobs: JobService,
+  log: Logger,
+): { queueLoaded(): Promise<void> } {
   let loaded: Promise<void> | undefined;
   cluster.on('eventsStored', () => eventLog.catchUp());
   eventLog.on('remote', (e) => {
@@ -155,7 +162,9 @@ export async function startScheduler(options: SchedulerOptions): Promise<Schedul
   if (!authOn) {
     log.warn('API tokens are off (--no-auth): anyone who can reach the HTTP API can run commands on every worker');
   } else if ((await authenticator.liveTokens().catch(() => [])).length === 0) {
-    log.warn(`no API token exists yet, so every call but /healthz answers 401; create one with: baton token create --role admin --name admin (same --data-dir/--store as this scheduler)`);
+    log.warn(
+      `no API token exists yet, so every call but /healthz answers 401; create one with: baton token create --role admin --name admin (same --data-dir/--store as this scheduler)`,
+    );
   }
 
   const grpcServer = grpc;

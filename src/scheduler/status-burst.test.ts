@@ -3,7 +3,18 @@ import assert from 'node:assert/strict';
 import { JobState, type JobStatus } from '../gen/baton/v1/common.js';
 import { latestPerAttempt, type LatestStatus } from './status-burst.js';
 
-const s = (jobId: string, state: JobState): JobStatus => ({ jobId, state, exitCode: undefined, signal: '', error: '', startedAtMs: 1, finishedAtMs: 0, pid: 1, outputBytes: 0, outputTruncated: false });
+const s = (jobId: string, state: JobState): JobStatus => ({
+  jobId,
+  state,
+  exitCode: undefined,
+  signal: '',
+  error: '',
+  startedAtMs: 1,
+  finishedAtMs: 0,
+  pid: 1,
+  outputBytes: 0,
+  outputTruncated: false,
+});
 const { JOB_STATE_RUNNING: RUNNING, JOB_STATE_SUCCEEDED: SUCCEEDED, JOB_STATE_FAILED: FAILED, JOB_STATE_STARTING: STARTING } = JobState;
 // "id:STATE", and "+ran" when a RUNNING report of that attempt was superseded.
 const brief = (list: LatestStatus[]): string[] => list.map(({ status: x, ranFirst }) => `${x.jobId}:${JobState[x.state].replace('JOB_STATE_', '')}${ranFirst ? '+ran' : ''}`);

@@ -20,7 +20,7 @@ export function latestPerAttempt(burst: readonly JobStatus[]): LatestStatus[] {
   const last = new Map<string, LatestStatus>();
   for (const status of burst) {
     const earlier = last.get(status.jobId);
-    const ranFirst = status.state !== JobState.JOB_STATE_RUNNING && (earlier !== undefined && (earlier.ranFirst || earlier.status.state === JobState.JOB_STATE_RUNNING));
+    const ranFirst = status.state !== JobState.JOB_STATE_RUNNING && earlier !== undefined && (earlier.ranFirst || earlier.status.state === JobState.JOB_STATE_RUNNING);
     last.delete(status.jobId); // re-inserted at the end: the order of the latest reports
     last.set(status.jobId, { status, ranFirst });
   }

@@ -101,28 +101,33 @@ export class WorkerChannel {
   /** One Starts message: each start resolves or fails with its own result. */
   private sendOnStream(starts: PendingStart[]): void {
     const end = schedulerMetrics.grpcCall('made', 'Starts');
-    this.startStream.send(starts.map((s) => s.request), Math.min(...starts.map((s) => s.timeoutMs))).then(
-      (results) => {
-        end('OK');
-        starts.forEach((s, i) => {
-          const result = results[i];
-          if (result?.jobId !== s.request.jobId) s.reject(callError(GrpcStatus.INTERNAL, `${this.who} answered starts out of order`));
-          else if (result.code === GrpcStatus.OK) s.resolve({ jobId: result.jobId });
-          else s.reject(callError(result.code, result.message));
-        });
-      },
-      (err: ServiceError) => {
-        end(GrpcStatus[err.code] ?? 'UNKNOWN');
-        if (err.code !== GrpcStatus.UNIMPLEMENTED) {
-          for (const s of starts) s.reject(err);
-          return;
-        }
-        // A worker of an earlier version: one StartJob call per job, from now on.
-        this.startsBy = 'call';
-        this.starts = [...starts, ...this.starts];
-        this.sendStarts();
-      },
-    );
+    this.startStream
+      .send(
+        starts.map((s) => s.request),
+        Math.min(...starts.map((s) => s.timeoutMs)),
+      )
+      .then(
+        (results) => {
+          end('OK');
+          starts.forEach((s, i) => {
+            const result = results[i];
+            if (result?.jobId !== s.request.jobId) s.reject(callError(GrpcStatus.INTERNAL, `${this.who} answered starts out of order`));
+            else if (result.code === GrpcStatus.OK) s.resolve({ jobId: result.jobId });
+            else s.reject(callError(result.code, result.message));
+          });
+        },
+        (err: ServiceError) => {
+          end(GrpcStatus[err.code] ?? 'UNKNOWN');
+          if (err.code !== GrpcStatus.UNIMPLEMENTED) {
+            for (const s of starts) s.reject(err);
+            return;
+          }
+          // A worker of an earlier version: one StartJob call per job, from now on.
+          this.startsBy = 'call';
+          this.starts = [...starts, ...this.starts];
+          this.sendStarts();
+        },
+      );
   }
 
   stopJob(jobId: string, graceMs: number, timeoutMs: number): Promise<StopJobResponse> {

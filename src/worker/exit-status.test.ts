@@ -5,13 +5,31 @@ import { describeExit, describeSpawnError, formatDuration, isFinalState, stateNa
 
 test('describeExit', () => {
   const cases: Array<[ProcessExit, ExitReport]> = [
-    [{ code: 0, signal: null }, { state: JobState.JOB_STATE_SUCCEEDED, error: '' }],
-    [{ code: 3, signal: null }, { state: JobState.JOB_STATE_FAILED, error: 'exited with code 3' }],
-    [{ code: null, signal: 'SIGSEGV' }, { state: JobState.JOB_STATE_FAILED, error: 'killed by signal SIGSEGV' }],
-    [{ code: null, signal: 'SIGKILL' }, { state: JobState.JOB_STATE_FAILED, error: 'killed by signal SIGKILL' }],
-    [{ code: null, signal: 'SIGTERM', stop: { graceMs: 5000, escalated: false } }, { state: JobState.JOB_STATE_STOPPED, error: 'stopped with SIGTERM' }],
+    [
+      { code: 0, signal: null },
+      { state: JobState.JOB_STATE_SUCCEEDED, error: '' },
+    ],
+    [
+      { code: 3, signal: null },
+      { state: JobState.JOB_STATE_FAILED, error: 'exited with code 3' },
+    ],
+    [
+      { code: null, signal: 'SIGSEGV' },
+      { state: JobState.JOB_STATE_FAILED, error: 'killed by signal SIGSEGV' },
+    ],
+    [
+      { code: null, signal: 'SIGKILL' },
+      { state: JobState.JOB_STATE_FAILED, error: 'killed by signal SIGKILL' },
+    ],
+    [
+      { code: null, signal: 'SIGTERM', stop: { graceMs: 5000, escalated: false } },
+      { state: JobState.JOB_STATE_STOPPED, error: 'stopped with SIGTERM' },
+    ],
     // A job that traps SIGTERM and exits on its own is still stopped.
-    [{ code: 0, signal: null, stop: { graceMs: 5000, escalated: false } }, { state: JobState.JOB_STATE_STOPPED, error: 'stopped with SIGTERM' }],
+    [
+      { code: 0, signal: null, stop: { graceMs: 5000, escalated: false } },
+      { state: JobState.JOB_STATE_STOPPED, error: 'stopped with SIGTERM' },
+    ],
     [
       { code: null, signal: 'SIGKILL', stop: { graceMs: 5000, escalated: true } },
       { state: JobState.JOB_STATE_STOPPED, error: 'killed by SIGKILL after stop (did not exit within 5s of SIGTERM)' },
@@ -21,8 +39,14 @@ test('describeExit', () => {
       { state: JobState.JOB_STATE_STOPPED, error: 'killed by SIGKILL after stop (did not exit within 250ms of SIGTERM)' },
     ],
     // A job past its timeout, whatever its exit looked like.
-    [{ code: null, signal: 'SIGTERM', stop: { graceMs: 5000, escalated: false, timeoutMs: 30_000 } }, { state: JobState.JOB_STATE_TIMED_OUT, error: 'timed out after 30s' }],
-    [{ code: 0, signal: null, stop: { graceMs: 5000, escalated: false, timeoutMs: 1500 } }, { state: JobState.JOB_STATE_TIMED_OUT, error: 'timed out after 1.5s' }],
+    [
+      { code: null, signal: 'SIGTERM', stop: { graceMs: 5000, escalated: false, timeoutMs: 30_000 } },
+      { state: JobState.JOB_STATE_TIMED_OUT, error: 'timed out after 30s' },
+    ],
+    [
+      { code: 0, signal: null, stop: { graceMs: 5000, escalated: false, timeoutMs: 1500 } },
+      { state: JobState.JOB_STATE_TIMED_OUT, error: 'timed out after 1.5s' },
+    ],
     [
       { code: null, signal: 'SIGKILL', stop: { graceMs: 250, escalated: true, timeoutMs: 2000 } },
       { state: JobState.JOB_STATE_TIMED_OUT, error: 'timed out after 2s (killed by SIGKILL: did not exit within 250ms of SIGTERM)' },
@@ -43,7 +67,13 @@ test('describeSpawnError', () => {
 });
 
 test('formatDuration', () => {
-  const cases: Array<[number, string]> = [[5000, '5s'], [1500, '1.5s'], [250, '250ms'], [1234, '1234ms'], [0, '0ms']];
+  const cases: Array<[number, string]> = [
+    [5000, '5s'],
+    [1500, '1.5s'],
+    [250, '250ms'],
+    [1234, '1234ms'],
+    [0, '0ms'],
+  ];
   for (const [ms, expected] of cases) assert.equal(formatDuration(ms), expected);
 });
 

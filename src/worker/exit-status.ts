@@ -51,9 +51,7 @@ export function describeExit(exit: ProcessExit): ExitReport {
     return { state: JobState.JOB_STATE_TIMED_OUT, error: `timed out after ${formatDuration(exit.stop.timeoutMs)}${killed}` };
   }
   if (exit.stop) {
-    const error = exit.stop.escalated
-      ? `killed by SIGKILL after stop (did not exit within ${formatDuration(exit.stop.graceMs)} of SIGTERM)`
-      : 'stopped with SIGTERM';
+    const error = exit.stop.escalated ? `killed by SIGKILL after stop (did not exit within ${formatDuration(exit.stop.graceMs)} of SIGTERM)` : 'stopped with SIGTERM';
     return { state: JobState.JOB_STATE_STOPPED, error };
   }
   if (exit.signal) return { state: JobState.JOB_STATE_FAILED, error: `killed by signal ${exit.signal}` };

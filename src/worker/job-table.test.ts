@@ -32,8 +32,17 @@ test('changes get increasing seqs and reach listeners in order', () => {
     ],
   );
   // The snapshot holds each job once, at its latest seq.
-  assert.deepEqual(table.changesAfter(0).map((c) => [c.seq, c.status.jobId]), [[2, 'b'], [3, 'a']]);
-  assert.deepEqual(table.changesAfter(2).map((c) => c.status.jobId), ['a']);
+  assert.deepEqual(
+    table.changesAfter(0).map((c) => [c.seq, c.status.jobId]),
+    [
+      [2, 'b'],
+      [3, 'a'],
+    ],
+  );
+  assert.deepEqual(
+    table.changesAfter(2).map((c) => c.status.jobId),
+    ['a'],
+  );
   assert.throws(() => table.add(status('a')));
 });
 
@@ -56,7 +65,13 @@ test('the oldest finished jobs are evicted beyond the limit, active ones never',
     table.update(id, { state: JobState.JOB_STATE_SUCCEEDED });
   }
   assert.deepEqual(evicted, ['f1']);
-  assert.deepEqual(table.all().map((s) => s.jobId).sort(), ['f2', 'f3', 'running']);
+  assert.deepEqual(
+    table
+      .all()
+      .map((s) => s.jobId)
+      .sort(),
+    ['f2', 'f3', 'running'],
+  );
   assert.equal(table.update('f1', { state: JobState.JOB_STATE_FAILED }), undefined);
   const final = table.whenFinished('running');
   table.update('running', { state: JobState.JOB_STATE_STOPPED });

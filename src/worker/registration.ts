@@ -91,15 +91,10 @@ export class Registration {
     const { workerId, log } = this.options;
     const { client, address: schedulerAddress } = this.scheduler;
     try {
-      await unaryCall(new AbortController().signal, timeoutMs, (options, callback) =>
-        client.deregisterWorker({ workerId }, new Metadata(), options, callback),
-      );
+      await unaryCall(new AbortController().signal, timeoutMs, (options, callback) => client.deregisterWorker({ workerId }, new Metadata(), options, callback));
       log.info({ scheduler: schedulerAddress }, 'worker deregistered');
     } catch (err) {
-      log.warn(
-        { scheduler: schedulerAddress, err: describe(err) },
-        'could not deregister from the scheduler; it will mark this worker down when heartbeats stop',
-      );
+      log.warn({ scheduler: schedulerAddress, err: describe(err) }, 'could not deregister from the scheduler; it will mark this worker down when heartbeats stop');
     }
   }
 
@@ -196,11 +191,7 @@ export class Registration {
 type UnaryCallback<Res> = (error: ServiceError | null, response: Res) => void;
 
 /** A unary call as a promise, with a deadline, cancelled when `signal` aborts. */
-function unaryCall<Res>(
-  signal: AbortSignal,
-  timeoutMs: number,
-  invoke: (options: Partial<CallOptions>, callback: UnaryCallback<Res>) => ClientUnaryCall,
-): Promise<Res> {
+function unaryCall<Res>(signal: AbortSignal, timeoutMs: number, invoke: (options: Partial<CallOptions>, callback: UnaryCallback<Res>) => ClientUnaryCall): Promise<Res> {
   return new Promise((resolve, reject) => {
     const call = invoke({ deadline: Date.now() + timeoutMs }, (error, response) => {
       signal.removeEventListener('abort', cancel);

@@ -170,9 +170,7 @@ export class Runner {
   async stopAll(): Promise<void> {
     this.accepting = false;
     await Promise.all(
-      [...this.active.keys()].map((jobId) =>
-        this.stop(jobId).catch((err: unknown) => this.options.log.error({ job_id: jobId, err }, 'could not stop job during shutdown')),
-      ),
+      [...this.active.keys()].map((jobId) => this.stop(jobId).catch((err: unknown) => this.options.log.error({ job_id: jobId, err }, 'could not stop job during shutdown'))),
     );
   }
 

@@ -4,7 +4,18 @@ import type { StartJobRequest } from '../gen/baton/v1/worker.js';
 import { jobEnvironment, startRequestProblem } from './start-request.js';
 
 const NO_LIMITS = { memoryBytes: 0, cpu: 0, pids: 0, readBps: 0, writeBps: 0, readIops: 0, writeIops: 0 };
-const valid: StartJobRequest = { jobId: '0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b', command: 'bash', path: 'count.sh', args: [], env: {}, cwd: '', resources: undefined, network: '', isolate: false, timeoutMs: 0 };
+const valid: StartJobRequest = {
+  jobId: '0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b',
+  command: 'bash',
+  path: 'count.sh',
+  args: [],
+  env: {},
+  cwd: '',
+  resources: undefined,
+  network: '',
+  isolate: false,
+  timeoutMs: 0,
+};
 
 test('startRequestProblem', () => {
   const cases: Array<[Partial<StartJobRequest>, string | undefined]> = [
@@ -40,7 +51,11 @@ test('jobEnvironment passes only the allow-listed variables, the job id and the 
     ['the job overrides', [{ PATH: '/bin' }, allow, 'j3', { PATH: '/opt/bin' }], { PATH: '/opt/bin', BATON_JOB_ID: 'j3' }],
     ['a secret listed on purpose', [worker, ['PATH', 'BATON_TOKEN'], 'j4', {}], { PATH: '/bin', BATON_TOKEN: 't', BATON_JOB_ID: 'j4' }],
     ['empty list: PATH fallback only', [worker, [], 'j5', {}], { PATH: '/usr/local/bin:/usr/bin:/bin', BATON_JOB_ID: 'j5' }],
-    ['job user replaces HOME and USER', [worker, ['HOME', 'USER'], 'j6', {}, { user: 'nobody', home: '/nonexistent' }], { PATH: '/usr/local/bin:/usr/bin:/bin', HOME: '/nonexistent', USER: 'nobody', BATON_JOB_ID: 'j6' }],
+    [
+      'job user replaces HOME and USER',
+      [worker, ['HOME', 'USER'], 'j6', {}, { user: 'nobody', home: '/nonexistent' }],
+      { PATH: '/usr/local/bin:/usr/bin:/bin', HOME: '/nonexistent', USER: 'nobody', BATON_JOB_ID: 'j6' },
+    ],
   ];
   for (const [name, args, expected] of cases) assert.deepEqual(jobEnvironment(...args), expected, name);
 });

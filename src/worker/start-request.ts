@@ -50,13 +50,7 @@ export interface JobUser {
  * runs), PATH always (a fallback when the worker has none), the job's id, then what the
  * job asked for.
  */
-export function jobEnvironment(
-  workerEnv: NodeJS.ProcessEnv,
-  allow: readonly string[],
-  jobId: string,
-  jobEnv: Record<string, string>,
-  user?: JobUser,
-): Record<string, string> {
+export function jobEnvironment(workerEnv: NodeJS.ProcessEnv, allow: readonly string[], jobId: string, jobEnv: Record<string, string>, user?: JobUser): Record<string, string> {
   const env: Record<string, string> = { PATH: FALLBACK_PATH };
   for (const name of allow) {
     const value = workerEnv[name];

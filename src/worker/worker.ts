@@ -99,7 +99,16 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
   const log = (options.logger ?? createLogger('worker')).child({ worker_id: workerId });
   const jobsFolder = await JobsFolder.open(options.jobsDir);
   const sandbox = await Sandbox.create(
-    { workerId, runAs: options.runAs, allowRoot: options.allowRoot, envAllow: options.envAllow, allowedCommands: options.allowedCommands, limits: options.limits, jobsRoot: jobsFolder.root, dataDir: options.dataDir },
+    {
+      workerId,
+      runAs: options.runAs,
+      allowRoot: options.allowRoot,
+      envAllow: options.envAllow,
+      allowedCommands: options.allowedCommands,
+      limits: options.limits,
+      jobsRoot: jobsFolder.root,
+      dataDir: options.dataDir,
+    },
     log,
   );
   const output = new OutputFiles(options.dataDir, options.outputCapBytes);

@@ -59,7 +59,11 @@ export class BatonProcess {
           continue;
         }
         this.logs.push(parsed);
-        this.waiters = this.waiters.filter((w) => (w.match(parsed) ? (w.resolve(parsed), false) : true));
+        this.waiters = this.waiters.filter((w) => {
+          if (!w.match(parsed)) return true;
+          w.resolve(parsed);
+          return false;
+        });
       }
     });
     child.stderr!.setEncoding('utf8').on('data', (chunk: string) => this.output.push(chunk));
@@ -171,8 +175,17 @@ export async function startScheduler(opts: { dataDir?: string; args?: string[] }
   // mTLS by default, with a CA of this cluster's own; args ['--insecure'] runs plaintext.
   const certsDir = await clusterCerts(path.join(dataDir, 'certs'));
   const proc = startProcess('scheduler', [
-    'scheduler', '--http', '127.0.0.1:0', '--grpc', '127.0.0.1:0', '--data-dir', dataDir, '--certs-dir', certsDir,
-    '--no-auth', ...(opts.args ?? []), // args ['--auth'] turns tokens on
+    'scheduler',
+    '--http',
+    '127.0.0.1:0',
+    '--grpc',
+    '127.0.0.1:0',
+    '--data-dir',
+    dataDir,
+    '--certs-dir',
+    certsDir,
+    '--no-auth',
+    ...(opts.args ?? []), // args ['--auth'] turns tokens on
   ]);
   const ready = await proc.waitForLog((l) => l.msg === 'scheduler ready');
   return Object.assign(proc, { api: `http://${String(ready.http)}`, grpc: String(ready.grpc), dataDir, certsDir }) as SchedulerHandle;

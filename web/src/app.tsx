@@ -44,7 +44,13 @@ export function App() {
       for (let attempt = 0; !abort.signal.aborted; attempt++) {
         try {
           setStream('connecting');
-          for await (const _e of client.events({ signal: abort.signal, onOpen: () => (setStream('live'), setTick((t) => t + 1)) })) {
+          for await (const _e of client.events({
+            signal: abort.signal,
+            onOpen: () => {
+              setStream('live');
+              setTick((t) => t + 1);
+            },
+          })) {
             clearTimeout(timer);
             timer = window.setTimeout(() => setTick((t) => t + 1), 150);
           }
@@ -76,7 +82,7 @@ export function App() {
         <span class="brand">Baton</span>
         <nav>
           {nav.map(([href, label]) => (
-            <a href={href} class={(`#${route}` === href || (href !== '#/' && `#${route}`.startsWith(href))) ? 'active' : ''}>
+            <a href={href} class={`#${route}` === href || (href !== '#/' && `#${route}`.startsWith(href)) ? 'active' : ''}>
               {label}
             </a>
           ))}
@@ -112,7 +118,9 @@ function TokenForm({ onSave }: { onSave: (token: string) => void }) {
     <main>
       <section class="card narrow">
         <h2>API token</h2>
-        <p>This scheduler needs an API token. Make one with <code>baton token create --role operator --name me</code> and paste it here; it is kept in this browser only.</p>
+        <p>
+          This scheduler needs an API token. Make one with <code>baton token create --role operator --name me</code> and paste it here; it is kept in this browser only.
+        </p>
         <form
           onSubmit={(e) => {
             e.preventDefault();
@@ -133,5 +141,9 @@ export function ErrorLine({ error, live }: { error: unknown; live: Live }) {
     if (needsToken(error)) live.askToken();
   }, [error]);
   if (!error) return null;
-  return <p class="error" role="alert">{message(error)}</p>;
+  return (
+    <p class="error" role="alert">
+      {message(error)}
+    </p>
+  );
 }

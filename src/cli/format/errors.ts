@@ -19,7 +19,11 @@ function describeApiError(err: BatonApiError): string {
       return `${err.message} (the token is not allowed to do this)`;
     case 404:
       // "job "x" not found" → also say how to find the right id
-      return /^job /.test(err.message) ? `${err.message} (\`baton ps\` lists jobs)` : /^worker /.test(err.message) ? `${err.message} (\`baton workers\` lists workers)` : err.message;
+      return /^job /.test(err.message)
+        ? `${err.message} (\`baton ps\` lists jobs)`
+        : /^worker /.test(err.message)
+          ? `${err.message} (\`baton workers\` lists workers)`
+          : err.message;
     default:
       return err.message;
   }

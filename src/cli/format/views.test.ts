@@ -59,7 +59,11 @@ describe('exitText', () => {
 
 describe('tables', () => {
   it('jobs', () => {
-    const lines = jobsTable([job(), job({ id: '0194-bbbb', state: 'running', worker_id: 'w-22', args: ['long.sh'], finished_at: null, exit_code: null, created_at: '2025-01-10T11:58:00.000Z' })], now, plain);
+    const lines = jobsTable(
+      [job(), job({ id: '0194-bbbb', state: 'running', worker_id: 'w-22', args: ['long.sh'], finished_at: null, exit_code: null, created_at: '2025-01-10T11:58:00.000Z' })],
+      now,
+      plain,
+    );
     assert.deepEqual(lines, [
       'JOB ID      STATE       WORKER   COMMAND             CREATED   DURATION   EXIT',
       "0194-aaaa   succeeded   w-1      bash -c 'echo hi'   3s ago    1.5s       0",
@@ -68,7 +72,17 @@ describe('tables', () => {
   });
 
   it('workers', () => {
-    const w: Worker = { id: 'w-1', address: '127.0.0.1:7072', labels: { zone: 'a' }, capacity: 16, running: 2, state: 'up', last_heartbeat: '2025-01-10T11:59:59.000Z', registered_at: null, version: '0.1.0' };
+    const w: Worker = {
+      id: 'w-1',
+      address: '127.0.0.1:7072',
+      labels: { zone: 'a' },
+      capacity: 16,
+      running: 2,
+      state: 'up',
+      last_heartbeat: '2025-01-10T11:59:59.000Z',
+      registered_at: null,
+      version: '0.1.0',
+    };
     assert.deepEqual(workersTable([w, { ...w, id: 'w-2', labels: {}, state: 'down', running: 0, last_heartbeat: '2025-01-10T11:50:00.000Z' }], now, plain), [
       'WORKER ID   STATE   ADDRESS          RUNNING   LABELS   LAST HEARTBEAT   VERSION',
       'w-1         up      127.0.0.1:7072   2/16      zone=a   1s ago           0.1.0',
@@ -79,7 +93,19 @@ describe('tables', () => {
   it('status', () => {
     const detail: JobDetail = {
       ...job({ state: 'failed', exit_code: 7, error: 'exited with code 7' }),
-      attempts: [{ number: 1, worker_id: 'w-1', state: 'failed', exit_code: 7, signal: null, error: 'exited with code 7', created_at: null, started_at: '2025-01-10T11:59:57.000Z', finished_at: '2025-01-10T11:59:58.500Z' }],
+      attempts: [
+        {
+          number: 1,
+          worker_id: 'w-1',
+          state: 'failed',
+          exit_code: 7,
+          signal: null,
+          error: 'exited with code 7',
+          created_at: null,
+          started_at: '2025-01-10T11:59:57.000Z',
+          finished_at: '2025-01-10T11:59:58.500Z',
+        },
+      ],
     };
     assert.deepEqual(jobStatus(detail, now, plain), [
       'Job:      0194-aaaa',

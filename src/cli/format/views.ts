@@ -35,8 +35,19 @@ export function jobsTable(jobs: readonly Job[], now: number, p: Palette): string
 export function workersTable(workers: readonly Worker[], now: number, p: Palette): string[] {
   const rows = [['WORKER ID', 'STATE', 'ADDRESS', 'RUNNING', 'LABELS', 'LAST HEARTBEAT', 'VERSION'].map(p.bold)];
   for (const w of workers) {
-    const labels = Object.entries(w.labels).map(([k, v]) => `${k}=${v}`).join(',') || '-';
-    rows.push([w.id, paintState(p, w.state) + (w.draining ? ' (draining)' : ''), w.address, `${w.running}/${w.capacity}`, labels, relativeTime(w.last_heartbeat, now), w.version || '-']);
+    const labels =
+      Object.entries(w.labels)
+        .map(([k, v]) => `${k}=${v}`)
+        .join(',') || '-';
+    rows.push([
+      w.id,
+      paintState(p, w.state) + (w.draining ? ' (draining)' : ''),
+      w.address,
+      `${w.running}/${w.capacity}`,
+      labels,
+      relativeTime(w.last_heartbeat, now),
+      w.version || '-',
+    ]);
   }
   return renderTable(rows);
 }
@@ -61,13 +72,24 @@ export function jobStatus(job: JobDetail, now: number, p: Palette): string[] {
   if (job.output_truncated) fields.push(['Output', p.yellow('truncated at the worker’s output cap')]);
   if (job.submitted_by) fields.push(['Submitted by', job.submitted_by]);
   if (job.stopped_by) fields.push(['Stopped by', job.stopped_by]);
-  const lines = renderTable(fields.map(([k, v]) => [p.bold(`${k}:`), v]), 1);
+  const lines = renderTable(
+    fields.map(([k, v]) => [p.bold(`${k}:`), v]),
+    1,
+  );
   if (job.attempts.length > 0) {
     lines.push('', p.bold('Attempts:'));
     const rows = [['#', 'WORKER', 'STATE', 'STARTED', 'FINISHED', 'EXIT', 'ERROR'].map(p.dim)];
     for (const a of job.attempts) {
       const code = exitCodeFor(a);
-      rows.push([String(a.number), a.worker_id, paintState(p, a.state), relativeTime(a.started_at, now), relativeTime(a.finished_at, now), code === undefined ? '-' : String(code), a.error ?? '']);
+      rows.push([
+        String(a.number),
+        a.worker_id,
+        paintState(p, a.state),
+        relativeTime(a.started_at, now),
+        relativeTime(a.finished_at, now),
+        code === undefined ? '-' : String(code),
+        a.error ?? '',
+      ]);
     }
     lines.push(...renderTable(rows).map((l) => `  ${l}`));
   }

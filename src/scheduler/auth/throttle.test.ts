@@ -10,33 +10,72 @@ const cases: { name: string; rule?: ThrottleRule; steps: Step[] }[] = [
   { name: 'a fresh address may try', steps: [{ check: 'a', at: 0, wait: 0 }] },
   {
     name: 'below the limit is allowed',
-    steps: [{ fail: 'a', at: 0 }, { fail: 'a', at: 1 }, { check: 'a', at: 2, wait: 0 }],
+    steps: [
+      { fail: 'a', at: 0 },
+      { fail: 'a', at: 1 },
+      { check: 'a', at: 2, wait: 0 },
+    ],
   },
   {
     name: 'at the limit it waits until the oldest failure leaves the window',
-    steps: [{ fail: 'a', at: 0 }, { fail: 'a', at: 10_000 }, { fail: 'a', at: 20_000 }, { check: 'a', at: 20_000, wait: 40_000 }, { check: 'a', at: 59_999, wait: 1 }, { check: 'a', at: 60_000, wait: 0 }],
+    steps: [
+      { fail: 'a', at: 0 },
+      { fail: 'a', at: 10_000 },
+      { fail: 'a', at: 20_000 },
+      { check: 'a', at: 20_000, wait: 40_000 },
+      { check: 'a', at: 59_999, wait: 1 },
+      { check: 'a', at: 60_000, wait: 0 },
+    ],
   },
   {
     name: 'failures spread wider than the window never block',
-    steps: [{ fail: 'a', at: 0 }, { fail: 'a', at: 30_000 }, { fail: 'a', at: 60_000 }, { check: 'a', at: 60_000, wait: 0 }],
+    steps: [
+      { fail: 'a', at: 0 },
+      { fail: 'a', at: 30_000 },
+      { fail: 'a', at: 60_000 },
+      { check: 'a', at: 60_000, wait: 0 },
+    ],
   },
   {
     name: 'addresses are counted apart',
-    steps: [{ fail: 'a', at: 0 }, { fail: 'a', at: 0 }, { fail: 'a', at: 0 }, { check: 'b', at: 0, wait: 0 }, { check: 'a', at: 0, wait: 60_000 }],
+    steps: [
+      { fail: 'a', at: 0 },
+      { fail: 'a', at: 0 },
+      { fail: 'a', at: 0 },
+      { check: 'b', at: 0, wait: 0 },
+      { check: 'a', at: 0, wait: 60_000 },
+    ],
   },
   {
     name: 'failing on while blocked keeps the wait to the window after the latest failures',
-    steps: [{ fail: 'a', at: 0 }, { fail: 'a', at: 1_000 }, { fail: 'a', at: 2_000 }, { fail: 'a', at: 3_000 }, { check: 'a', at: 3_000, wait: 58_000 }],
+    steps: [
+      { fail: 'a', at: 0 },
+      { fail: 'a', at: 1_000 },
+      { fail: 'a', at: 2_000 },
+      { fail: 'a', at: 3_000 },
+      { check: 'a', at: 3_000, wait: 58_000 },
+    ],
   },
   {
     name: 'the least recently failing address is forgotten past maxTracked',
     rule: { maxFailures: 1, windowMs: 60_000, maxTracked: 2 },
-    steps: [{ fail: 'a', at: 0 }, { fail: 'b', at: 1 }, { fail: 'c', at: 2 }, { check: 'a', at: 3, wait: 0 }, { check: 'b', at: 3, wait: 59_998 }, { check: 'c', at: 3, wait: 59_999 }],
+    steps: [
+      { fail: 'a', at: 0 },
+      { fail: 'b', at: 1 },
+      { fail: 'c', at: 2 },
+      { check: 'a', at: 3, wait: 0 },
+      { check: 'b', at: 3, wait: 59_998 },
+      { check: 'c', at: 3, wait: 59_999 },
+    ],
   },
   {
     name: 'a window that has passed forgets the address',
     rule: { maxFailures: 1, windowMs: 10, maxTracked: 2 },
-    steps: [{ fail: 'a', at: 0 }, { check: 'a', at: 5, wait: 5 }, { check: 'a', at: 10, wait: 0 }],
+    steps: [
+      { fail: 'a', at: 0 },
+      { check: 'a', at: 5, wait: 5 },
+      { check: 'a', at: 10, wait: 0 },
+    ],
   },
 ];
 

@@ -55,7 +55,9 @@ export class PgCluster extends EventEmitter<ClusterEventMap> {
 
   /** Tells the other schedulers that events up to `lastId` are stored. Best effort: they also catch up on every reconnect. */
   announce(lastId: number): void {
-    this.client?.query('select pg_notify($1, $2)', [EVENTS_CHANNEL, String(lastId)]).catch((err: unknown) => this.log.warn({ err }, 'cannot announce stored events to the other schedulers'));
+    this.client
+      ?.query('select pg_notify($1, $2)', [EVENTS_CHANNEL, String(lastId)])
+      .catch((err: unknown) => this.log.warn({ err }, 'cannot announce stored events to the other schedulers'));
   }
 
   async close(): Promise<void> {

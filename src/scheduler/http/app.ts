@@ -56,7 +56,11 @@ export async function buildApp(deps: HttpDeps): Promise<App> {
   await app.register(swagger, {
     openapi: {
       openapi: '3.0.3',
-      info: { title: 'Baton scheduler API', version: deps.version, description: 'Jobs, workers, output and events. The original calls (/start, /stop, /query, /stream) take JSON whatever the content type says.' },
+      info: {
+        title: 'Baton scheduler API',
+        version: deps.version,
+        description: 'Jobs, workers, output and events. The original calls (/start, /stop, /query, /stream) take JSON whatever the content type says.',
+      },
       components: { securitySchemes: { token: { type: 'http', scheme: 'bearer', description: 'an API token from `baton token create`' } } },
       security: [{ token: [] }],
     },
@@ -137,7 +141,10 @@ export type App = ReturnType<typeof createFastify>;
 
 function parseJson(_req: FastifyRequest, body: string | Buffer, done: (err: Error | null, body?: unknown) => void): void {
   const text = typeof body === 'string' ? body : body.toString('utf8');
-  if (text.trim() === '') return done(null, undefined);
+  if (text.trim() === '') {
+    done(null, undefined);
+    return;
+  }
   try {
     done(null, JSON.parse(text));
   } catch (err) {

@@ -121,7 +121,11 @@ function batchError(err: FastifyValidationError): string {
 }
 
 /** The API's `resources`, `network` and `isolate` → what the worker is sent; BAD_REQUEST naming a malformed limit. */
-function sandboxFrom(body: { resources?: { memory?: string | number; cpu?: number; pids?: number; io?: Record<string, string | number | undefined> }; network?: string; isolate?: boolean }): JobSandboxRequest | undefined {
+function sandboxFrom(body: {
+  resources?: { memory?: string | number; cpu?: number; pids?: number; io?: Record<string, string | number | undefined> };
+  network?: string;
+  isolate?: boolean;
+}): JobSandboxRequest | undefined {
   const r = body.resources;
   if (r === undefined && body.network === undefined && body.isolate === undefined) return undefined;
   const parse = (name: string, fn: () => number): number => {
@@ -234,9 +238,7 @@ export function v1Routes(app: App, jobs: JobService, registry: Registry): void {
 
   app.post('/v1/jobs/:id/stop', { schema: { params: IdParams } }, async (req) => jobDetailView(await jobs.stop(req.params.id, undefined, graceFrom(req.body), callerName(req))));
 
-  app.get(
-    '/v1/jobs/:id/output',
-    { schema: { params: IdParams, querystring: Type.Object({ follow: Type.Optional(Type.Boolean()) }) } },
-    async (req, reply) => sendOutput(req, reply, await jobs.output(req.params.id, undefined, req.query.follow ?? false)),
+  app.get('/v1/jobs/:id/output', { schema: { params: IdParams, querystring: Type.Object({ follow: Type.Optional(Type.Boolean()) }) } }, async (req, reply) =>
+    sendOutput(req, reply, await jobs.output(req.params.id, undefined, req.query.follow ?? false)),
   );
 }

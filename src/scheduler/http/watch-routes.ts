@@ -32,7 +32,10 @@ function lastEventId(header: string | string[] | undefined, query: string | unde
 
 function kindsFrom(types: string | undefined): readonly string[] {
   if (types === undefined) return EVENT_TYPES;
-  const kinds = types.split(',').map((t) => t.trim()).filter(Boolean);
+  const kinds = types
+    .split(',')
+    .map((t) => t.trim())
+    .filter(Boolean);
   const bad = kinds.find((k) => !(EVENT_TYPES as readonly string[]).includes(k));
   if (bad !== undefined || kinds.length === 0) throw new BatonError('BAD_REQUEST', `types must be a comma-separated list of ${EVENT_TYPES.join(', ')} (got "${types}")`);
   return kinds;

@@ -75,8 +75,14 @@ function migrations(dialect: Dialect): Record<string, Migration> {
         await db.schema.createIndex('tokens_live_name').on('tokens').column('name').unique().where(sql.ref('revoked_at'), 'is', null).execute();
 
         // Who submitted and who stopped each job: a token name, or "anonymous" when the API runs without tokens.
-        await db.schema.alterTable('jobs').addColumn('submitted_by', 'text', (c) => c.notNull().defaultTo('')).execute();
-        await db.schema.alterTable('jobs').addColumn('stopped_by', 'text', (c) => c.notNull().defaultTo('')).execute();
+        await db.schema
+          .alterTable('jobs')
+          .addColumn('submitted_by', 'text', (c) => c.notNull().defaultTo(''))
+          .execute();
+        await db.schema
+          .alterTable('jobs')
+          .addColumn('stopped_by', 'text', (c) => c.notNull().defaultTo(''))
+          .execute();
       },
     },
     '003_fleet_scheduling': {
@@ -93,7 +99,10 @@ function migrations(dialect: Dialect): Record<string, Migration> {
           ['sandbox', 'text', "'{}'"],
         ] as const;
         for (const [name, type, fallback] of jobs) {
-          await db.schema.alterTable('jobs').addColumn(name, type, (c) => c.notNull().defaultTo(sql.raw(fallback))).execute();
+          await db.schema
+            .alterTable('jobs')
+            .addColumn(name, type, (c) => c.notNull().defaultTo(sql.raw(fallback)))
+            .execute();
         }
         await db.schema.alterTable('jobs').addColumn('next_attempt_at', 'bigint').execute();
         await sql`update jobs set pinned_worker = worker_id`.execute(db);
@@ -126,26 +135,29 @@ function migrations(dialect: Dialect): Record<string, Migration> {
           ['request_hash', 'text', "''"],
         ] as const;
         for (const [name, type, fallback] of jobs) {
-          await db.schema.alterTable('jobs').addColumn(name, type, (c) => c.notNull().defaultTo(sql.raw(fallback))).execute();
+          await db.schema
+            .alterTable('jobs')
+            .addColumn(name, type, (c) => c.notNull().defaultTo(sql.raw(fallback)))
+            .execute();
         }
         // A key is unique per submitter: the same key from two tokens is two requests.
-        await db.schema
-          .createIndex('jobs_idempotency')
-          .on('jobs')
-          .columns(['submitted_by', 'idempotency_key'])
-          .unique()
-          .where(sql.ref('idempotency_key'), '<>', '')
-          .execute();
+        await db.schema.createIndex('jobs_idempotency').on('jobs').columns(['submitted_by', 'idempotency_key']).unique().where(sql.ref('idempotency_key'), '<>', '').execute();
 
         // Who drained the worker ('' when it is not draining): "worker" when its own heartbeat said so.
-        await db.schema.alterTable('workers').addColumn('draining_by', 'text', (c) => c.notNull().defaultTo('')).execute();
+        await db.schema
+          .alterTable('workers')
+          .addColumn('draining_by', 'text', (c) => c.notNull().defaultTo(''))
+          .execute();
       },
     },
     '005_error_code': {
       async up(db: Kysely<unknown>): Promise<void> {
         // What kind of error `error` is (a BatonError code: BAD_REQUEST, NOT_FOUND…), '' for none:
         // another scheduler answering for a failed start gives the status the worker's refusal called for.
-        await db.schema.alterTable('jobs').addColumn('error_code', 'text', (c) => c.notNull().defaultTo('')).execute();
+        await db.schema
+          .alterTable('jobs')
+          .addColumn('error_code', 'text', (c) => c.notNull().defaultTo(''))
+          .execute();
       },
     },
   };

@@ -7,10 +7,20 @@ import type { Database } from './schema.js';
 // Kysely that only compiles: no database behind it.
 const dialects = {
   sqlite: new Kysely<Database>({
-    dialect: { createAdapter: () => new SqliteAdapter(), createDriver: () => new DummyDriver(), createIntrospector: (db) => new SqliteIntrospector(db), createQueryCompiler: () => new SqliteQueryCompiler() },
+    dialect: {
+      createAdapter: () => new SqliteAdapter(),
+      createDriver: () => new DummyDriver(),
+      createIntrospector: (db) => new SqliteIntrospector(db),
+      createQueryCompiler: () => new SqliteQueryCompiler(),
+    },
   }),
   postgres: new Kysely<Database>({
-    dialect: { createAdapter: () => new PostgresAdapter(), createDriver: () => new DummyDriver(), createIntrospector: (db) => new PostgresIntrospector(db), createQueryCompiler: () => new PostgresQueryCompiler() },
+    dialect: {
+      createAdapter: () => new PostgresAdapter(),
+      createDriver: () => new DummyDriver(),
+      createIntrospector: (db) => new PostgresIntrospector(db),
+      createQueryCompiler: () => new PostgresQueryCompiler(),
+    },
   }),
 };
 
@@ -18,7 +28,13 @@ describe('query templates', () => {
   for (const [name, db] of Object.entries(dialects)) {
     it(`fill gives the query Kysely compiles from the same values (${name})`, () => {
       const update = (jobId: string, attempt: number, now: number) =>
-        db.updateTable('jobs').set({ state: 'running', reason: '', updated_at: now }).where('id', '=', jobId).where('attempt', '=', attempt).where('state', 'in', ['dispatched', 'queued']).returningAll();
+        db
+          .updateTable('jobs')
+          .set({ state: 'running', reason: '', updated_at: now })
+          .where('id', '=', jobId)
+          .where('attempt', '=', attempt)
+          .where('state', 'in', ['dispatched', 'queued'])
+          .returningAll();
       const template = new QueryTemplate((p) => update(p('jobId'), p('attempt'), p('now')));
       const cases: [string, number, number][] = [
         ['a', 1, 10],
@@ -36,7 +52,12 @@ describe('query templates', () => {
 
   it('keeps values built into the query, takes nulls, and insists on every named value', () => {
     const db = dialects.sqlite;
-    const template = new QueryTemplate((p) => db.updateTable('jobs').set({ next_attempt_at: p('at'), reason: 'fixed' }).where('id', '=', p<string>('id')));
+    const template = new QueryTemplate((p) =>
+      db
+        .updateTable('jobs')
+        .set({ next_attempt_at: p('at'), reason: 'fixed' })
+        .where('id', '=', p<string>('id')),
+    );
     assert.deepEqual(template.fill({ at: null, id: 'x' }).parameters, [null, 'fixed', 'x']);
     assert.throws(() => template.fill({ at: 1 }), /no value for "id"/);
   });
@@ -50,7 +71,10 @@ describe('query templates', () => {
   it('builds each shape once', () => {
     const templates = new QueryTemplates();
     let builds = 0;
-    const build = (p: <T>(name: string) => T) => (builds++, dialects.sqlite.deleteFrom('jobs').where('id', '=', p<string>('id')));
+    const build = (p: <T>(name: string) => T) => {
+      builds++;
+      return dialects.sqlite.deleteFrom('jobs').where('id', '=', p<string>('id'));
+    };
     templates.get('delete', build);
     templates.get('delete', build);
     templates.get('delete again', build);

@@ -73,9 +73,9 @@ function conformance(open: () => Promise<Store>, cleanup: () => Promise<void> | 
     assert.equal(found?.job.state, 'succeeded');
     assert.equal(found?.job.exitCode, 0);
     assert.equal(found?.job.finishedAt, 9);
-    assert.equal(found?.attempts[0]!.startedAt, 5);
-    assert.equal(found?.attempts[0]!.state, 'succeeded');
-    assert.equal(found?.attempts[0]!.workerId, 'w-1');
+    assert.equal(found?.attempts[0]?.startedAt, 5);
+    assert.equal(found?.attempts[0]?.state, 'succeeded');
+    assert.equal(found?.attempts[0]?.workerId, 'w-1');
   });
 
   test('markDispatched happens once; a job stopped while queued is never dispatched', async () => {
@@ -144,16 +144,32 @@ function conformance(open: () => Promise<Store>, cleanup: () => Promise<void> | 
     const ids: string[] = [];
     for (let i = 0; i < 5; i++) ids.push((await dispatchedJob(store, worker, base + i)).id);
     const page1 = await store.listJobs({ workerId: worker, limit: 3 });
-    assert.deepEqual(page1.jobs.map((j) => j.id), ids.slice(2).reverse());
+    assert.deepEqual(
+      page1.jobs.map((j) => j.id),
+      ids.slice(2).reverse(),
+    );
     assert.equal(page1.nextCursor, ids[2]);
     const page2 = await store.listJobs({ workerId: worker, limit: 3, cursor: page1.nextCursor! });
-    assert.deepEqual(page2.jobs.map((j) => j.id), ids.slice(0, 2).reverse());
+    assert.deepEqual(
+      page2.jobs.map((j) => j.id),
+      ids.slice(0, 2).reverse(),
+    );
     assert.equal(page2.nextCursor, null);
     assert.equal((await store.listJobs({ workerId: worker, state: 'running', limit: 10 })).jobs.length, 0);
   });
 
   test('workers upsert and change state', async () => {
-    const w = { id: `w-${uuidv7()}`, address: '127.0.0.1:7072', labels: { zone: 'a' }, capacity: 4, state: 'up' as const, lastHeartbeatAt: 1, registeredAt: 1, version: '0.1.0', drainingBy: '' };
+    const w = {
+      id: `w-${uuidv7()}`,
+      address: '127.0.0.1:7072',
+      labels: { zone: 'a' },
+      capacity: 4,
+      state: 'up' as const,
+      lastHeartbeatAt: 1,
+      registeredAt: 1,
+      version: '0.1.0',
+      drainingBy: '',
+    };
     await store.upsertWorker(w);
     await store.upsertWorker({ ...w, address: '127.0.0.1:7073' });
     await store.setWorkerState(w.id, 'down', 7);
@@ -176,10 +192,16 @@ function conformance(open: () => Promise<Store>, cleanup: () => Promise<void> | 
     const token = { id: uuidv7(), name, role: 'viewer', hash: 'a'.repeat(60) + uuidv7().slice(-4), createdAt: 1 };
     await store.createToken(token);
     await assert.rejects(store.createToken({ ...token, id: uuidv7(), hash: 'b'.repeat(64) }), TokenNameTaken);
-    assert.deepEqual((await store.listTokens()).find((t) => t.name === name), { ...token, revokedAt: null });
+    assert.deepEqual(
+      (await store.listTokens()).find((t) => t.name === name),
+      { ...token, revokedAt: null },
+    );
     assert.equal((await store.revokeToken(name, 5))?.revokedAt, 5);
     assert.equal(await store.revokeToken(name, 6), undefined);
-    assert.equal((await store.listTokens()).find((t) => t.name === name), undefined);
+    assert.equal(
+      (await store.listTokens()).find((t) => t.name === name),
+      undefined,
+    );
     assert.equal((await store.listTokens(true)).find((t) => t.name === name)?.revokedAt, 5);
     await store.createToken({ ...token, id: uuidv7(), hash: 'c'.repeat(60) + uuidv7().slice(-4), createdAt: 7 });
     assert.equal((await store.listTokens()).filter((t) => t.name === name).length, 1);
@@ -191,9 +213,19 @@ function conformance(open: () => Promise<Store>, cleanup: () => Promise<void> | 
     const placed = { ...newJob(), workerId: 'w-2', timeoutMs: 1500 };
     const created = await store.createJobs([{ ...parent, runOn: 'all', children: [child.id] }, child, placed]);
     for (const job of created) assert.deepEqual(job, (await store.getJob(job.id))?.job, job.id);
-    assert.deepEqual(created.map((j) => [j.state, j.workerId]), [['queued', ''], ['queued', ''], ['dispatched', 'w-2']]);
+    assert.deepEqual(
+      created.map((j) => [j.state, j.workerId]),
+      [
+        ['queued', ''],
+        ['queued', ''],
+        ['dispatched', 'w-2'],
+      ],
+    );
     const attempts = (await store.getJob(placed.id))?.attempts;
-    assert.deepEqual(attempts?.map((a) => [a.number, a.state, a.workerId]), [[1, 'dispatched', 'w-2']]);
+    assert.deepEqual(
+      attempts?.map((a) => [a.number, a.state, a.workerId]),
+      [[1, 'dispatched', 'w-2']],
+    );
     // A placed job goes on from dispatched as one that was marked so.
     assert.ok((await store.applyStatus(placed.id, 1, 'w-2', { state: 'succeeded', exitCode: 0, startedAt: 5 }, 6)).applied);
     assert.equal(await store.markDispatched(placed.id, 1, 'w-1', 7), undefined);
@@ -254,7 +286,10 @@ function conformance(open: () => Promise<Store>, cleanup: () => Promise<void> | 
       store.createJob(c),
       store.markDispatched(first.id, 1, 'w-1', Date.now()),
     ]);
-    assert.deepEqual(settled.map((r) => r.status), ['fulfilled', 'rejected', 'fulfilled', 'fulfilled']);
+    assert.deepEqual(
+      settled.map((r) => r.status),
+      ['fulfilled', 'rejected', 'fulfilled', 'fulfilled'],
+    );
     assert.ok((settled[1] as PromiseRejectedResult).reason instanceof IdempotencyKeyTaken);
     assert.equal((await store.getJob(a.id))?.job.state, 'queued');
     assert.equal(await store.getJob(b.id), undefined, 'the failing write left nothing behind');
@@ -266,8 +301,14 @@ function conformance(open: () => Promise<Store>, cleanup: () => Promise<void> | 
     const parent = newJob();
     const children = [newJob(), newJob()].map((c) => ({ ...c, parentId: parent.id }));
     const created = await store.createJobs([{ ...parent, runOn: 'all', children: children.map((c) => c.id) }, ...children]);
-    assert.deepEqual(created.map((j) => j.id), [parent.id, ...children.map((c) => c.id)]);
-    assert.deepEqual(created[0]!.children, children.map((c) => c.id));
+    assert.deepEqual(
+      created.map((j) => j.id),
+      [parent.id, ...children.map((c) => c.id)],
+    );
+    assert.deepEqual(
+      created[0]!.children,
+      children.map((c) => c.id),
+    );
     assert.equal(created[1]!.parentId, parent.id);
     assert.equal((await store.getJob(parent.id))?.attempts.length, 0);
     const active = (await store.listActiveJobs()).map((j) => j.id);
@@ -291,15 +332,24 @@ function conformance(open: () => Promise<Store>, cleanup: () => Promise<void> | 
     assert.equal(ids.length, 3);
     assert.ok(ids[0]! < ids[1]! && ids[1]! < ids[2]!);
     assert.deepEqual((await store.eventsAfter(ids[0]!, 10)).map((e) => e.id).slice(0, 2), [ids[1], ids[2]]);
-    assert.deepEqual((await store.eventsAfter(0, 10, { entityId: entity })).map((e) => e.data), ['{"n":1}', '{"n":3}']);
-    assert.deepEqual((await store.eventsAfter(ids[0]! - 1, 10, { kinds: ['worker'] })).map((e) => e.id), [ids[1]]);
+    assert.deepEqual(
+      (await store.eventsAfter(0, 10, { entityId: entity })).map((e) => e.data),
+      ['{"n":1}', '{"n":3}'],
+    );
+    assert.deepEqual(
+      (await store.eventsAfter(ids[0]! - 1, 10, { kinds: ['worker'] })).map((e) => e.id),
+      [ids[1]],
+    );
     const more = await store.appendEvents(Array.from({ length: 10 }, (_, i) => ({ kind: 'job', entityId: entity, data: String(i), createdAt: 3 })));
     // Keep the newest 4; at most 3 go per call.
     assert.equal(await store.pruneEvents(4, 3), 3);
     const left = await store.eventsAfter(0, 100_000);
     assert.ok(left.length > 4);
     while ((await store.pruneEvents(4, 3)) > 0);
-    assert.deepEqual((await store.eventsAfter(0, 100)).map((e) => e.id), more.slice(-4));
+    assert.deepEqual(
+      (await store.eventsAfter(0, 100)).map((e) => e.id),
+      more.slice(-4),
+    );
   });
 
   test('workers: draining is recorded', async () => {

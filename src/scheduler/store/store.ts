@@ -434,9 +434,18 @@ export class Store {
         ...(update.error !== undefined && { error: update.error }),
       }),
       live(
-        this.db
-          .updateTable('jobs')
-          .set({ state: 'queued', worker_id: '', attempt: attempt + 1, next_attempt_at: retryAt, reason, error: update.error ?? '', error_code: update.errorCode ?? '', exit_code: null, signal: '', updated_at: now }),
+        this.db.updateTable('jobs').set({
+          state: 'queued',
+          worker_id: '',
+          attempt: attempt + 1,
+          next_attempt_at: retryAt,
+          reason,
+          error: update.error ?? '',
+          error_code: update.errorCode ?? '',
+          exit_code: null,
+          signal: '',
+          updated_at: now,
+        }),
       )
         .returningAll()
         .compile(),
@@ -461,13 +470,22 @@ export class Store {
 
   /** Jobs waiting for a placement (run_on-all parents, never placed themselves, aside): an index-only count. */
   async countQueued(): Promise<number> {
-    const row = await this.db.selectFrom('jobs').select((eb) => eb.fn.countAll().as('n')).where('state', '=', 'queued').where('run_on', '=', '').executeTakeFirst();
+    const row = await this.db
+      .selectFrom('jobs')
+      .select((eb) => eb.fn.countAll().as('n'))
+      .where('state', '=', 'queued')
+      .where('run_on', '=', '')
+      .executeTakeFirst();
     return Number(row?.n ?? 0);
   }
 
   /** How many jobs are in each state (states with none are absent): for /metrics. */
   async countJobsByState(): Promise<Map<string, number>> {
-    const rows = await this.db.selectFrom('jobs').select(['state', (eb) => eb.fn.countAll().as('n')]).groupBy('state').execute();
+    const rows = await this.db
+      .selectFrom('jobs')
+      .select(['state', (eb) => eb.fn.countAll().as('n')])
+      .groupBy('state')
+      .execute();
     // PostgreSQL's count(*) comes back as a string.
     return new Map(rows.map((r) => [r.state, Number(r.n)]));
   }
@@ -510,7 +528,10 @@ export class Store {
     if (filter.state !== undefined) query = query.where('state', '=', filter.state);
     if (filter.workerId !== undefined) query = query.where('worker_id', '=', filter.workerId);
     if (filter.cursor !== undefined) query = query.where('id', '<', filter.cursor);
-    const rows = await query.orderBy('id', 'desc').limit(filter.limit + 1).execute();
+    const rows = await query
+      .orderBy('id', 'desc')
+      .limit(filter.limit + 1)
+      .execute();
     const more = rows.length > filter.limit;
     const jobs = rows.slice(0, filter.limit).map(toJob);
     return { jobs, nextCursor: more ? jobs[jobs.length - 1]!.id : null };
@@ -534,7 +555,9 @@ export class Store {
    */
   async appendEvents(events: readonly Omit<EventRecord, 'id'>[]): Promise<number[]> {
     if (events.length === 0) return [];
-    const inserts = events.map((e) => this.insert('events', 'id', { kind: e.kind, entity_id: e.entityId, data: e.data, created_at: e.createdAt } satisfies Insertable<EventsTable>));
+    const inserts = events.map((e) =>
+      this.insert('events', 'id', { kind: e.kind, entity_id: e.entityId, data: e.data, created_at: e.createdAt } satisfies Insertable<EventsTable>),
+    );
     const queries = this.dialect === 'postgres' ? [sql`select pg_advisory_xact_lock(${EVENTS_LOCK_KEY})`.compile(this.db), ...inserts] : inserts;
     const results = await this.writer.runRows(queries);
     return results.slice(queries.length - inserts.length).map((r) => Number((r.rows[0] as { id: number | string }).id));
@@ -542,7 +565,10 @@ export class Store {
 
   /** The newest event's id; 0 when there is none. */
   async lastEventId(): Promise<number> {
-    const newest = await this.db.selectFrom('events').select((eb) => eb.fn.max('id').as('id')).executeTakeFirst();
+    const newest = await this.db
+      .selectFrom('events')
+      .select((eb) => eb.fn.max('id').as('id'))
+      .executeTakeFirst();
     return Number(newest?.id ?? 0);
   }
 
@@ -569,10 +595,7 @@ export class Store {
     const taken = await this.db.selectFrom('tokens').select('id').where('name', '=', token.name).where('revoked_at', 'is', null).executeTakeFirst();
     if (taken) throw new TokenNameTaken(token.name);
     try {
-      await this.db
-        .insertInto('tokens')
-        .values({ id: token.id, name: token.name, role: token.role, hash: token.hash, created_at: token.createdAt, revoked_at: null })
-        .execute();
+      await this.db.insertInto('tokens').values({ id: token.id, name: token.name, role: token.role, hash: token.hash, created_at: token.createdAt, revoked_at: null }).execute();
     } catch (err) {
       // Two creators raced past the check above: the unique index on live names refused the second.
       if (/unique/i.test(String((err as Error).message))) throw new TokenNameTaken(token.name);
@@ -619,7 +642,10 @@ export class Store {
   /** Through the writer: every heartbeat lands here, and on SQLite those of one moment share a commit. */
   async setWorkerState(id: string, state: WorkerState, lastHeartbeatAt: number): Promise<void> {
     const query = this.templates.get('setWorkerState', (p) =>
-      this.db.updateTable('workers').set({ state: p<WorkerState>('state'), last_heartbeat_at: p<number>('lastHeartbeatAt') }).where('id', '=', p<string>('id')),
+      this.db
+        .updateTable('workers')
+        .set({ state: p<WorkerState>('state'), last_heartbeat_at: p<number>('lastHeartbeatAt') })
+        .where('id', '=', p<string>('id')),
     );
     await this.writer.run([query.fill({ id, state, lastHeartbeatAt })]);
   }
@@ -627,7 +653,11 @@ export class Store {
   /** A heartbeat's time alone (shared store: the state is the leader's to change, and a live worker's only). */
   async touchWorker(id: string, lastHeartbeatAt: number): Promise<void> {
     const query = this.templates.get('touchWorker', (p) =>
-      this.db.updateTable('workers').set({ last_heartbeat_at: p<number>('lastHeartbeatAt') }).where('id', '=', p<string>('id')).where('state', '=', 'up'),
+      this.db
+        .updateTable('workers')
+        .set({ last_heartbeat_at: p<number>('lastHeartbeatAt') })
+        .where('id', '=', p<string>('id'))
+        .where('state', '=', 'up'),
     );
     await this.writer.run([query.fill({ id, lastHeartbeatAt })]);
   }

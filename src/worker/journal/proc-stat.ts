@@ -11,7 +11,10 @@ export function processStartTime(statText: string): string | undefined {
   // The command name (field 2) is in parentheses and may itself hold spaces and ')'.
   const close = statText.lastIndexOf(')');
   if (close < 0) return undefined;
-  const fields = statText.slice(close + 1).trim().split(/\s+/);
+  const fields = statText
+    .slice(close + 1)
+    .trim()
+    .split(/\s+/);
   // fields[0] is field 3 (state), so field 22 is fields[19].
   const start = fields[19];
   return start !== undefined && /^\d+$/.test(start) ? start : undefined;

@@ -13,5 +13,10 @@ test('unfinished: jobs started and not seen to end', () => {
     ['pgid 1 or 0 is never a job group', [line({ job_id: 'a', pgid: 1, start: '5' }), line({ job_id: 'b', pgid: 0, start: '5' })].join('\n'), []],
     ['missing start time', line({ job_id: 'a', pgid: 10 }), []],
   ];
-  for (const [name, text, expected] of cases) assert.deepEqual(unfinished(text).map((e) => e.job_id), expected, name);
+  for (const [name, text, expected] of cases)
+    assert.deepEqual(
+      unfinished(text).map((e) => e.job_id),
+      expected,
+      name,
+    );
 });

@@ -34,7 +34,10 @@ export class RunJournal {
   /** Jobs with a start line and no end line yet. */
   private readonly open = new Set<string>();
 
-  constructor(dataDir: string, private readonly log: Logger) {
+  constructor(
+    dataDir: string,
+    private readonly log: Logger,
+  ) {
     this.file = path.join(dataDir, JOURNAL_FILE);
   }
 
@@ -121,7 +124,8 @@ export function unfinished(text: string): JournalEntry[] {
     const e = parsed as Partial<JournalEntry> & { done?: boolean };
     if (typeof e.job_id !== 'string') continue;
     if (e.done) open.delete(e.job_id);
-    else if (typeof e.pgid === 'number' && Number.isInteger(e.pgid) && e.pgid > 1 && typeof e.start === 'string') open.set(e.job_id, { job_id: e.job_id, pgid: e.pgid, start: e.start });
+    else if (typeof e.pgid === 'number' && Number.isInteger(e.pgid) && e.pgid > 1 && typeof e.start === 'string')
+      open.set(e.job_id, { job_id: e.job_id, pgid: e.pgid, start: e.start });
   }
   return [...open.values()];
 }

@@ -145,7 +145,13 @@ export const CPU_PERIOD_US = 100_000;
  * The files to write, in order, to set `limits` on a job's cgroup folder(s). `ioDevices` are
  * the "major:minor" of the whole disks the I/O limits apply to (the kernel refuses partitions).
  */
-export function limitWrites(choice: CgroupV1 | CgroupV2, workerId: string, jobId: string, limits: Limits, ioDevices: readonly string[] = []): { file: string; value: string; optional?: boolean }[] {
+export function limitWrites(
+  choice: CgroupV1 | CgroupV2,
+  workerId: string,
+  jobId: string,
+  limits: Limits,
+  ioDevices: readonly string[] = [],
+): { file: string; value: string; optional?: boolean }[] {
   const dir = (c: Controller): string => path.join(workerCgroupDir(choice, workerId, c)!, jobId);
   const writes: { file: string; value: string; optional?: boolean }[] = [];
   const quota = limits.cpu === undefined ? undefined : Math.max(1000, Math.round(limits.cpu * CPU_PERIOD_US));
@@ -161,7 +167,12 @@ export function limitWrites(choice: CgroupV1 | CgroupV2, workerId: string, jobId
     }
     if (limits.pids !== undefined) writes.push({ file: path.join(dir('pids'), 'pids.max'), value: String(limits.pids) });
     // One line per device and file; the kernel takes one "major:minor value" per write.
-    const v1Files = { readBps: 'blkio.throttle.read_bps_device', writeBps: 'blkio.throttle.write_bps_device', readIops: 'blkio.throttle.read_iops_device', writeIops: 'blkio.throttle.write_iops_device' } as const;
+    const v1Files = {
+      readBps: 'blkio.throttle.read_bps_device',
+      writeBps: 'blkio.throttle.write_bps_device',
+      readIops: 'blkio.throttle.read_iops_device',
+      writeIops: 'blkio.throttle.write_iops_device',
+    } as const;
     for (const name of IO_LIMIT_NAMES) {
       const value = limits[name];
       if (value === undefined) continue;

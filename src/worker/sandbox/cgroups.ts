@@ -139,7 +139,9 @@ export class Cgroups {
 
   get description(): string {
     if (this.choice.version === 2) return `cgroup v2 at ${this.choice.base} (${this.controllers.join(', ')})`;
-    return `cgroup v1 (${CONTROLLERS.filter((c) => this.choice.version === 1 && this.choice.base[c]).map((c) => `${c}: ${(this.choice as CgroupV1).base[c]}`).join(', ')})`;
+    return `cgroup v1 (${CONTROLLERS.filter((c) => this.choice.version === 1 && this.choice.base[c])
+      .map((c) => `${c}: ${(this.choice as CgroupV1).base[c]}`)
+      .join(', ')})`;
   }
 
   /** Creates the job's folder(s) and writes its limits; on failure removes what it made and throws a sentence. */

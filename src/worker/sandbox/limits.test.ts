@@ -1,6 +1,18 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { effectiveLimits, formatBytes, parseBandwidth, parseCpu, parseIoLimits, parseIops, parseMemory, parsePids, policyProblem, type LimitPolicy, type Limits } from './limits.js';
+import {
+  effectiveLimits,
+  formatBytes,
+  parseBandwidth,
+  parseCpu,
+  parseIoLimits,
+  parseIops,
+  parseMemory,
+  parsePids,
+  policyProblem,
+  type LimitPolicy,
+  type Limits,
+} from './limits.js';
 
 const MiB = 1024 ** 2;
 
@@ -76,7 +88,14 @@ test('parseIoLimits: TOML tables, API objects and key=value flags', () => {
 });
 
 test('formatBytes', () => {
-  const cases: [number, string][] = [[64 * MiB, '64 MiB'], [4 * 1024 ** 3, '4 GiB'], [1536 * MiB, '1.5 GiB'], [1000, '1000 B'], [2048, '2 KiB'], [100 * MiB + 1, '100 MiB']];
+  const cases: [number, string][] = [
+    [64 * MiB, '64 MiB'],
+    [4 * 1024 ** 3, '4 GiB'],
+    [1536 * MiB, '1.5 GiB'],
+    [1000, '1000 B'],
+    [2048, '2 KiB'],
+    [100 * MiB + 1, '100 MiB'],
+  ];
   for (const [n, text] of cases) assert.equal(formatBytes(n), text);
 });
 

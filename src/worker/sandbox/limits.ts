@@ -123,7 +123,11 @@ export function parsePids(value: string | number): number {
 
 /** 67108864 → "64 MiB"; exact units when they fit, else two decimals. */
 export function formatBytes(bytes: number): string {
-  for (const [unit, size] of [['GiB', 1024 ** 3], ['MiB', 1024 ** 2], ['KiB', 1024]] as const) {
+  for (const [unit, size] of [
+    ['GiB', 1024 ** 3],
+    ['MiB', 1024 ** 2],
+    ['KiB', 1024],
+  ] as const) {
     if (bytes >= size) {
       const n = bytes / size;
       return `${Number.isInteger(n) ? n : Number(n.toFixed(2))} ${unit}`;
@@ -144,7 +148,15 @@ function describe(name: LimitName, value: number): string {
   return `${value} IOPS`;
 }
 
-const LABEL: Record<LimitName, string> = { memoryBytes: 'memory', cpu: 'cpu', pids: 'pids', readBps: 'io.read_bps', writeBps: 'io.write_bps', readIops: 'io.read_iops', writeIops: 'io.write_iops' };
+const LABEL: Record<LimitName, string> = {
+  memoryBytes: 'memory',
+  cpu: 'cpu',
+  pids: 'pids',
+  readBps: 'io.read_bps',
+  writeBps: 'io.write_bps',
+  readIops: 'io.read_iops',
+  writeIops: 'io.write_iops',
+};
 
 /** A sentence when the worker's own settings contradict each other (a default above its maximum). */
 export function policyProblem(policy: LimitPolicy): string | undefined {

@@ -98,7 +98,11 @@ export class Sandbox {
     }
     if (runAs !== undefined && runAs.uid !== 0) {
       const problem = folderAccessProblem(await folderChain(options.jobsRoot), runAs);
-      if (problem) log.warn({ jobs_dir: options.jobsRoot, run_as: `${runAs.user}:${runAs.group}` }, `jobs run as ${runAs.user} but cannot read the jobs folder: ${problem}; jobs using its scripts will fail (chmod o+rx the folders, or pick another --run-as)`);
+      if (problem)
+        log.warn(
+          { jobs_dir: options.jobsRoot, run_as: `${runAs.user}:${runAs.group}` },
+          `jobs run as ${runAs.user} but cannot read the jobs folder: ${problem}; jobs using its scripts will fail (chmod o+rx the folders, or pick another --run-as)`,
+        );
     }
 
     const policy = options.limits ?? { defaults: {}, max: {} };
@@ -133,7 +137,10 @@ export class Sandbox {
         const why = noIoReason !== undefined && missing.includes('io') ? `disk I/O cannot be limited (${noIoReason})` : `${cgroups.description} lacks that controller`;
         log.warn(`default ${missing.join(', ')} limits are configured but ${why}: jobs run without them`);
       }
-      log.info({ cgroups: cgroups.description, io_devices: noIoReason === undefined ? cgroups.ioDevices : [], ...(noIoReason ? { io_unavailable: noIoReason } : {}) }, 'resource limits available');
+      log.info(
+        { cgroups: cgroups.description, io_devices: noIoReason === undefined ? cgroups.ioDevices : [], ...(noIoReason ? { io_unavailable: noIoReason } : {}) },
+        'resource limits available',
+      );
     } else if (defaultsWanted.length > 0) {
       log.warn(`default resource limits are configured but ${noCgroupsMessage(reason!)}; jobs run without limits`);
     }
@@ -198,7 +205,10 @@ export class Sandbox {
     }
     const plan: JobPlan = { limits: result.limits, isolate, noNetwork };
     if (this.runAs && this.runAs.uid !== 0 && this.wrapped(plan) && !this.tools.setpriv) {
-      throw new BatonError('BAD_REQUEST', `limits and isolation need util-linux setpriv to switch to ${this.runAs.user}, which is not installed on worker ${this.options.workerId}`);
+      throw new BatonError(
+        'BAD_REQUEST',
+        `limits and isolation need util-linux setpriv to switch to ${this.runAs.user}, which is not installed on worker ${this.options.workerId}`,
+      );
     }
     return plan;
   }

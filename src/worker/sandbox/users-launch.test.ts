@@ -41,7 +41,11 @@ test('folderAccessProblem', () => {
     ['world-readable', [root, tmp, { path: '/tmp/jobs', mode: 0o40755, uid: 0, gid: 0 }], undefined],
     ['mkdtemp 0700', [root, tmp, { path: '/tmp/jobs', mode: 0o40700, uid: 0, gid: 0 }], 'nobody cannot read /tmp/jobs (mode 700, owner 0:0)'],
     ['search-only ancestor is enough', [root, { path: '/srv', mode: 0o40711, uid: 0, gid: 0 }, { path: '/srv/jobs', mode: 0o40755, uid: 0, gid: 0 }], undefined],
-    ['closed ancestor', [root, { path: '/root', mode: 0o40700, uid: 0, gid: 0 }, { path: '/root/jobs', mode: 0o40755, uid: 0, gid: 0 }], 'nobody cannot enter /root (mode 700, owner 0:0)'],
+    [
+      'closed ancestor',
+      [root, { path: '/root', mode: 0o40700, uid: 0, gid: 0 }, { path: '/root/jobs', mode: 0o40755, uid: 0, gid: 0 }],
+      'nobody cannot enter /root (mode 700, owner 0:0)',
+    ],
     ['group access', [root, { path: '/jobs', mode: 0o40750, uid: 0, gid: 65534 }], undefined],
     ['owner access', [root, { path: '/jobs', mode: 0o40700, uid: 65534, gid: 0 }], undefined],
   ];
@@ -59,7 +63,10 @@ test('buildLaunch', () => {
     [
       'limits: join the cgroups as root, then drop to the user',
       { ...base, runAs: user, cgroupProcs: ['/cg/memory/j/cgroup.procs', '/cg/pids/j/cgroup.procs'] },
-      { program: '/bin/sh', args: ['-c', CGROUP_JOIN_SCRIPT, 'baton-cgroup', '/cg/memory/j/cgroup.procs', '/cg/pids/j/cgroup.procs', '--', ...setpriv, '/usr/bin/bash', '-c', 'id'] },
+      {
+        program: '/bin/sh',
+        args: ['-c', CGROUP_JOIN_SCRIPT, 'baton-cgroup', '/cg/memory/j/cgroup.procs', '/cg/pids/j/cgroup.procs', '--', ...setpriv, '/usr/bin/bash', '-c', 'id'],
+      },
     ],
     ['no network, as root', { ...base, noNetwork: true }, { program: '/usr/bin/unshare', args: ['--net', '--', '/usr/bin/bash', '-c', 'id'] }],
     [
@@ -67,7 +74,24 @@ test('buildLaunch', () => {
       { ...base, runAs: user, cgroupProcs: ['/cg/j/cgroup.procs'], isolate: true, noNetwork: true },
       {
         program: '/bin/sh',
-        args: ['-c', CGROUP_JOIN_SCRIPT, 'baton-cgroup', '/cg/j/cgroup.procs', '--', '/usr/bin/unshare', '--pid', '--fork', '--kill-child', '--mount-proc', '--net', '--', ...setpriv, '/usr/bin/bash', '-c', 'id'],
+        args: [
+          '-c',
+          CGROUP_JOIN_SCRIPT,
+          'baton-cgroup',
+          '/cg/j/cgroup.procs',
+          '--',
+          '/usr/bin/unshare',
+          '--pid',
+          '--fork',
+          '--kill-child',
+          '--mount-proc',
+          '--net',
+          '--',
+          ...setpriv,
+          '/usr/bin/bash',
+          '-c',
+          'id',
+        ],
       },
     ],
   ];

@@ -40,7 +40,9 @@ export function resolveRunAs(spec: string, passwd: string, group: string): RunAs
   if (!userPart || extra !== undefined || groupPart === '') throw new Error(`--run-as "${spec}" is not USER or USER:GROUP`);
   const users = parsePasswd(passwd);
   const groups = parseGroup(group);
-  const user = /^\d+$/.test(userPart) ? (users.find((u) => u.uid === Number(userPart)) ?? { name: userPart, uid: Number(userPart), gid: NaN, home: '/' }) : users.find((u) => u.name === userPart);
+  const user = /^\d+$/.test(userPart)
+    ? (users.find((u) => u.uid === Number(userPart)) ?? { name: userPart, uid: Number(userPart), gid: NaN, home: '/' })
+    : users.find((u) => u.name === userPart);
   if (!user) throw new Error(`--run-as: user "${userPart}" does not exist on this machine (not in /etc/passwd); create it or name another with --run-as USER[:GROUP]`);
   let gid: number;
   let groupName: string;

@@ -23,7 +23,11 @@ describe('native spawn', () => {
   });
 
   /** Runs `argv` to its end with output to a file; resolves what it wrote and how it ended. */
-  function run(file: string, argv: string[], options: { env?: string[]; cwd?: string; uid?: number; gid?: number } = {}): Promise<{ pid: number; output: string; code: number | null; signal: string | null }> {
+  function run(
+    file: string,
+    argv: string[],
+    options: { env?: string[]; cwd?: string; uid?: number; gid?: number } = {},
+  ): Promise<{ pid: number; output: string; code: number | null; signal: string | null }> {
     const outputPath = path.join(dir, `out-${Math.random().toString(36).slice(2)}`);
     const fd = openSync(outputPath, 'w');
     return new Promise((resolve) => {
@@ -54,7 +58,13 @@ describe('native spawn', () => {
 
   it('gives every signal its default disposition and blocks none (Node ignores SIGPIPE; a job must not inherit that)', async () => {
     const result = await run('/bin/sh', ['sh', '-c', 'grep -E "^Sig(Ign|Blk)" /proc/self/status']);
-    const masks = Object.fromEntries(result.output.trim().split('\n').map((line) => line.split(':\t')).map(([name, hex]) => [name, BigInt(`0x${hex}`)]));
+    const masks = Object.fromEntries(
+      result.output
+        .trim()
+        .split('\n')
+        .map((line) => line.split(':\t'))
+        .map(([name, hex]) => [name, BigInt(`0x${hex}`)]),
+    );
     assert.equal(masks.SigBlk, 0n, result.output);
     // Signals 1-31 and the real-time ones a program may use; glibc's posix_spawn leaves its two
     // internal ones (32, 33) ignored, as for every program it starts, and glibc programs reset them.
@@ -102,11 +112,14 @@ describe('native spawn', () => {
       const file = path.resolve(dir, c.file);
       const fd = openSync('/dev/null', 'w');
       try {
-        assert.throws(() => addon.spawn(file, [file], ENV, c.cwd ?? dir, fd, undefined, undefined, () => assert.fail('no exit for a job that never started')), (err: NodeJS.ErrnoException) => {
-          assert.equal(err.code, c.code);
-          assert.equal(err.message, `spawn ${file} ${c.code}`);
-          return true;
-        });
+        assert.throws(
+          () => addon.spawn(file, [file], ENV, c.cwd ?? dir, fd, undefined, undefined, () => assert.fail('no exit for a job that never started')),
+          (err: NodeJS.ErrnoException) => {
+            assert.equal(err.code, c.code);
+            assert.equal(err.message, `spawn ${file} ${c.code}`);
+            return true;
+          },
+        );
       } finally {
         closeSync(fd);
       }
@@ -116,7 +129,11 @@ describe('native spawn', () => {
   it('refuses a string holding a NUL (as child_process does) rather than run a cut-off argument', () => {
     const fd = openSync('/dev/null', 'w');
     try {
-      for (const [argv, env, cwd] of [[['sh', 'a\0b'], ENV, dir], [['sh'], ['X=a\0b'], dir], [['sh'], ENV, `${dir}\0/x`]] as const) {
+      for (const [argv, env, cwd] of [
+        [['sh', 'a\0b'], ENV, dir],
+        [['sh'], ['X=a\0b'], dir],
+        [['sh'], ENV, `${dir}\0/x`],
+      ] as const) {
         assert.throws(() => addon.spawn('/bin/sh', [...argv], [...env], cwd, fd, undefined, undefined, () => assert.fail('it must not run')), { code: 'ERR_INVALID_ARG_VALUE' });
       }
     } finally {
@@ -124,7 +141,7 @@ describe('native spawn', () => {
     }
   });
 
-  it('an exception thrown by onExit is the process\'s uncaught exception, not lost in the event loop', () => {
+  it("an exception thrown by onExit is the process's uncaught exception, not lost in the event loop", () => {
     const addonPath = fileURLToPath(new URL('../../../../build/Release/baton_spawn.node', import.meta.url));
     const script = `
       const { spawn } = require(${JSON.stringify(addonPath)});

@@ -5,14 +5,28 @@ import { parseAnsi, styleClasses, type Run } from './ansi.js';
 test('parseAnsi', () => {
   const cases: Array<[string, string, Run[]]> = [
     ['plain text', 'hello\n', [{ text: 'hello\n', style: {} }]],
-    ['red then reset', '\x1b[31mred\x1b[0m plain', [{ text: 'red', style: { fg: 'red' } }, { text: ' plain', style: {} }]],
+    [
+      'red then reset',
+      '\x1b[31mred\x1b[0m plain',
+      [
+        { text: 'red', style: { fg: 'red' } },
+        { text: ' plain', style: {} },
+      ],
+    ],
     ['bold green, combined', '\x1b[1;32mok\x1b[m', [{ text: 'ok', style: { bold: true, fg: 'green' } }]],
     ['bright and background', '\x1b[94;41mx', [{ text: 'x', style: { fg: 'bright-blue', bg: 'red' } }]],
     ['256 colours', '\x1b[38;5;208mo', [{ text: 'o', style: { fg: '256-208' } }]],
     ['true colour', '\x1b[38;2;1;2;3mt', [{ text: 't', style: { fg: 'rgb(1,2,3)' } }]],
     ['cursor moves are dropped', 'a\x1b[2Kb\x1b[1Gc', [{ text: 'abc', style: {} }]],
     ['an OSC title is dropped', '\x1b]0;title\x07after', [{ text: 'after', style: {} }]],
-    ['22 ends bold', '\x1b[1mB\x1b[22mn', [{ text: 'B', style: { bold: true } }, { text: 'n', style: {} }]],
+    [
+      '22 ends bold',
+      '\x1b[1mB\x1b[22mn',
+      [
+        { text: 'B', style: { bold: true } },
+        { text: 'n', style: {} },
+      ],
+    ],
   ];
   for (const [name, input, expected] of cases) assert.deepEqual(parseAnsi(input).runs, expected, name);
 });

@@ -53,7 +53,10 @@ export function JobPage({ id }: { id: string }) {
               <dt>Duration</dt>
               <dd>{duration(job.created_at, job.finished_at, now)}</dd>
               <dt>Exit</dt>
-              <dd data-testid="job-exit">{job.exit_code !== null ? `code ${job.exit_code}` : job.signal ? `signal ${job.signal}` : '–'}{job.error ? ` — ${job.error}` : ''}</dd>
+              <dd data-testid="job-exit">
+                {job.exit_code !== null ? `code ${job.exit_code}` : job.signal ? `signal ${job.signal}` : '–'}
+                {job.error ? ` — ${job.error}` : ''}
+              </dd>
               {job.submitted_by ? (
                 <>
                   <dt>Submitted by</dt>
@@ -153,7 +156,13 @@ function Output({ id, attempt }: { id: string; attempt: number }) {
         {runs.map((r) => {
           const cls = styleClasses(r.style);
           const color = r.style.fg?.startsWith('rgb') ? r.style.fg : undefined;
-          return cls || color ? <span class={cls} style={color ? { color } : undefined}>{r.text}</span> : r.text;
+          return cls || color ? (
+            <span class={cls} style={color ? { color } : undefined}>
+              {r.text}
+            </span>
+          ) : (
+            r.text
+          );
         })}
       </pre>
     </section>

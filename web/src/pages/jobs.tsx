@@ -42,7 +42,14 @@ export function JobsPage() {
       <div class="filters">
         <label>
           State{' '}
-          <select name="state" value={state} onChange={(e) => (setState((e.target as HTMLSelectElement).value as JobState | ''), reset())}>
+          <select
+            name="state"
+            value={state}
+            onChange={(e) => {
+              setState((e.target as HTMLSelectElement).value as JobState | '');
+              reset();
+            }}
+          >
             <option value="">any</option>
             {JOB_STATES.map((s) => (
               <option value={s}>{s}</option>
@@ -51,7 +58,14 @@ export function JobsPage() {
         </label>
         <label>
           Worker{' '}
-          <select name="worker" value={worker} onChange={(e) => (setWorker((e.target as HTMLSelectElement).value), reset())}>
+          <select
+            name="worker"
+            value={worker}
+            onChange={(e) => {
+              setWorker((e.target as HTMLSelectElement).value);
+              reset();
+            }}
+          >
             <option value="">any</option>
             {(data?.workers ?? []).map((w) => (
               <option value={w.id}>{w.id}</option>
@@ -59,8 +73,7 @@ export function JobsPage() {
           </select>
         </label>
         <label>
-          Command{' '}
-          <input name="search" type="search" placeholder="search this page" value={search} onInput={(e) => setSearch((e.target as HTMLInputElement).value)} />
+          Command <input name="search" type="search" placeholder="search this page" value={search} onInput={(e) => setSearch((e.target as HTMLInputElement).value)} />
         </label>
       </div>
       <ErrorLine error={error} live={live} />
@@ -94,7 +107,11 @@ export function JobsPage() {
           ))}
         </tbody>
       </table>
-      {data && jobs.length === 0 && <p class="muted">No jobs here. Submit one from the Submit page or with <code>baton run</code>.</p>}
+      {data && jobs.length === 0 && (
+        <p class="muted">
+          No jobs here. Submit one from the Submit page or with <code>baton run</code>.
+        </p>
+      )}
       <div class="pager">
         <button
           type="button"

@@ -17,7 +17,10 @@ export function Overview() {
     return { workers, recent: recent.jobs, counts: byState.map((p) => ({ n: p.jobs.length, more: p.next_cursor !== null })) };
   });
   const workers: Worker[] = data?.workers ?? [];
-  const bins = throughput((data?.recent ?? []).map((j: Job) => j.finished_at), now);
+  const bins = throughput(
+    (data?.recent ?? []).map((j: Job) => j.finished_at),
+    now,
+  );
   const peak = Math.max(1, ...bins);
   return (
     <>
@@ -42,16 +45,14 @@ export function Overview() {
           {JOB_STATES.map((state, i) => (
             <a class="state-count" href={`#/jobs?state=${state}`}>
               <StateBadge state={state} />
-              <span class="figure-small">
-                {data ? `${data.counts[i]!.n}${data.counts[i]!.more ? '+' : ''}` : '…'}
-              </span>
+              <span class="figure-small">{data ? `${data.counts[i]!.n}${data.counts[i]!.more ? '+' : ''}` : '…'}</span>
             </a>
           ))}
         </div>
       </section>
       <section class="card">
         <h2>Finished per minute, last 15 minutes</h2>
-        <div class="bars" aria-label="jobs finished per minute">
+        <div class="bars" role="img" aria-label="jobs finished per minute">
           {bins.map((n, i) => (
             <div class="bar" title={`${n} jobs, ${bins.length - i} min ago`} style={{ height: `${(n / peak) * 100}%` }} />
           ))}

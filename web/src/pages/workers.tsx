@@ -64,7 +64,11 @@ export function WorkersPage() {
           ))}
         </tbody>
       </table>
-      {data?.length === 0 && <p class="muted">No worker has registered yet: start one with <code>baton worker</code>.</p>}
+      {data?.length === 0 && (
+        <p class="muted">
+          No worker has registered yet: start one with <code>baton worker</code>.
+        </p>
+      )}
     </section>
   );
 }
