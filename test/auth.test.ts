@@ -142,11 +142,11 @@ describe('API tokens and roles', () => {
           assert.equal(res.status, r.ok, JSON.stringify(res.json));
         } else if (expect === 401) {
           assert.equal(res.status, 401);
-          assert.deepEqual(res.json, { error: MISSING });
+          assert.deepEqual(res.json, { error: MISSING, code: 'unauthenticated' });
           assert.match(res.headers.get('www-authenticate') ?? '', /^Bearer/);
         } else {
           assert.equal(res.status, 403);
-          assert.deepEqual(res.json, { error: `this call needs the ${need} role; your token (name ${names[caller.role!]}) has ${caller.role}` });
+          assert.deepEqual(res.json, { error: `this call needs the ${need} role; your token (name ${names[caller.role!]}) has ${caller.role}`, code: 'forbidden' });
         }
       });
     }
@@ -155,11 +155,11 @@ describe('API tokens and roles', () => {
   it('the exact 401 and 403 messages of the issue', async () => {
     const denied = await call(scheduler.api, 'POST', '/v1/jobs', tokens.viewer, { worker_id: worker.id, command: 'bash', path: 'ok.sh' });
     assert.equal(denied.status, 403);
-    assert.deepEqual(denied.json, { error: 'this call needs the operator role; your token (name view) has viewer' });
+    assert.deepEqual(denied.json, { error: 'this call needs the operator role; your token (name view) has viewer', code: 'forbidden' });
     for (const bad of [undefined, '', 'Basic dXNlcjpwYXNz', 'baton_x y', `${tokens.admin}x`]) {
       const res = await call(scheduler.api, 'GET', '/v1/jobs', bad);
       assert.equal(res.status, 401, String(bad));
-      assert.deepEqual(res.json, { error: MISSING });
+      assert.deepEqual(res.json, { error: MISSING, code: 'unauthenticated' });
     }
     // A stranger learns nothing about which routes exist.
     assert.equal((await call(scheduler.api, 'GET', '/no/such/route')).status, 401);

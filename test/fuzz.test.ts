@@ -8,6 +8,7 @@ import { connect } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { startScheduler, startWorker, jobsDir, tempDir, type SchedulerHandle, type WorkerHandle } from './harness.js';
+import { ERRORS, isErrorCode, type ErrorCode } from '../src/common/errors.js';
 
 const MAIN = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
 const REQUESTS = Number(process.env.BATON_FUZZ_REQUESTS ?? 10_000);
@@ -366,7 +367,9 @@ function parse(raw: Buffer): Pick<Outcome, 'status' | 'headers' | 'body'> {
 function judge(c: Case, o: Outcome): string | undefined {
   if (o.timedOut) return 'no answer within 15s';
   if (o.status === undefined) return c.truncated || o.cutOff ? undefined : `no HTTP answer (${o.body.length} bytes: ${JSON.stringify(o.body.subarray(0, 80).toString('latin1'))})`;
-  if (o.status >= 500) return `status ${o.status}: ${o.body.subarray(0, 300).toString('utf8')}`;
+  // The fuzzer drains its worker now and then; a start naming it is then refused, 503 worker_down, by design.
+  const refusedByDrain = o.status === 503 && o.body.toString('utf8').includes('"code":"worker_down"');
+  if (o.status >= 500 && !refusedByDrain) return `status ${o.status}: ${o.body.subarray(0, 300).toString('utf8')}`;
   if (o.status >= 400 && c.method !== 'HEAD') {
     let json: unknown;
     try {
@@ -375,6 +378,10 @@ function judge(c: Case, o: Outcome): string | undefined {
       return `status ${o.status} with a body that is not JSON: ${JSON.stringify(o.body.subarray(0, 200).toString('latin1'))}`;
     }
     if (typeof (json as { error?: unknown } | null)?.error !== 'string') return `status ${o.status} without a string "error": ${o.body.subarray(0, 200).toString('utf8')}`;
+    const code = String((json as { code?: unknown }).code);
+    if (!isErrorCode(code.toUpperCase()) || code !== code.toLowerCase() || ERRORS[code.toUpperCase() as ErrorCode].http !== o.status) {
+      return `status ${o.status} without its catalogue code: ${o.body.subarray(0, 200).toString('utf8')}`;
+    }
   }
   return undefined;
 }
@@ -460,7 +467,7 @@ describe('HTTP fuzz', () => {
       const o = await send(Number(new URL(scheduler.api).port), { n: 0, method: f.method, head, body, truncated: false });
       assert.equal(o.status, f.status, o.body.toString('utf8').slice(0, 300));
       assert.match(String((JSON.parse(o.body.toString('utf8')) as { error: unknown }).error), f.error);
-      assert.deepEqual(Object.keys(JSON.parse(o.body.toString('utf8')) as object), ['error']);
+      assert.deepEqual(Object.keys(JSON.parse(o.body.toString('utf8')) as object), ['error', 'code']);
     });
   }
 

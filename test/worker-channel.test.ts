@@ -42,7 +42,7 @@ async function worker(withStream: boolean): Promise<FakeWorker> {
         streams++;
         call.on('data', ({ seq, jobs }: StartsRequest) => {
           calls.push(jobs.map((j) => j.jobId));
-          if (!jobs.some((j) => j.jobId.startsWith('hang'))) call.write({ seq, results: jobs.map(({ jobId }) => ({ jobId, ...verdict(jobId) })) });
+          if (!jobs.some((j) => j.jobId.startsWith('hang'))) call.write({ seq, results: jobs.map(({ jobId }) => ({ jobId, errorCode: '', ...verdict(jobId) })) });
         });
         call.on('end', () => call.end());
       },

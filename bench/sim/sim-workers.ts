@@ -60,7 +60,7 @@ async function simWorker(id: string): Promise<void> {
   };
   const accept = (jobs: readonly StartJobRequest[]): StartJobResult[] => {
     for (const { jobId } of jobs) run(jobId);
-    return jobs.map(({ jobId }) => ({ jobId, code: grpc.status.OK, message: '' }));
+    return jobs.map(({ jobId }) => ({ jobId, code: grpc.status.OK, message: '', errorCode: '' }));
   };
   const notHere = (cb: grpc.sendUnaryData<never>): void => cb({ code: grpc.status.NOT_FOUND, details: 'a simulated worker keeps no jobs' } as grpc.ServiceError, null);
   const service: WorkerServiceServer = {

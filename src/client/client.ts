@@ -84,7 +84,7 @@ function idempotency(options: SubmitOptions | undefined): Record<string, string>
 
 /**
  * A typed client for the scheduler's HTTP API: one method per call in the README's table.
- * Failures are `BatonApiError` (the scheduler answered with an error status) or
+ * Failures are `BatonApiError` (the scheduler answered with an error status and `code`) or
  * `BatonConnectionError` (it could not be reached); an aborted call rejects with the
  * signal's reason (an `AbortError`).
  */
@@ -299,14 +299,16 @@ export class BatonClient {
     }
     if (res.ok) return res;
     let message = res.statusText || `HTTP ${res.status}`;
+    let code: string | undefined;
     try {
       const text = await res.text();
-      const parsed = JSON.parse(text) as { error?: unknown };
+      const parsed = JSON.parse(text) as { error?: unknown; code?: unknown };
       if (typeof parsed.error === 'string' && parsed.error) message = parsed.error;
+      if (typeof parsed.code === 'string' && parsed.code) code = parsed.code;
     } catch {
       // no JSON error body: keep the status text
     }
-    throw new BatonApiError(res.status, message, method, path);
+    throw new BatonApiError(res.status, message, method, path, code);
   }
 
   private failure(err: unknown, signal: AbortSignal | undefined): unknown {

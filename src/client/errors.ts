@@ -1,4 +1,9 @@
+import type { WireCode } from '../common/errors.js';
+
 /** The two ways a call fails: the scheduler answered with an error, or it could not be reached. */
+
+/** An error answer's `code`: one of the README's table (a newer scheduler may send others). */
+export type ApiErrorCode = WireCode | (string & {});
 
 export class BatonApiError extends Error {
   override readonly name = 'BatonApiError';
@@ -10,6 +15,11 @@ export class BatonApiError extends Error {
     message: string,
     readonly method: string,
     readonly path: string,
+    /**
+     * The scheduler's `{"code": "..."}`, for programs to decide by (`worker_down`, `job_not_found`…):
+     * the words in `message` may change, codes do not. Undefined when the answer had none (not the scheduler's).
+     */
+    readonly code?: ApiErrorCode,
   ) {
     super(message);
   }

@@ -9,6 +9,6 @@ export {
   type RequestOptions,
   type StopJobOptions,
 } from './client.js';
-export { BatonApiError, BatonConnectionError } from './errors.js';
+export { BatonApiError, BatonConnectionError, type ApiErrorCode } from './errors.js';
 export * from './types.js';
 export { SseParser, type SseMessage } from './sse.js';

@@ -364,7 +364,7 @@ export class Dispatcher implements JobEvents {
     const attempt = { job_id: job.id, attempt: job.attempt, worker_id: workerId };
     const channel = this.registry.get(workerId)?.channel;
     try {
-      if (!channel) throw new BatonError('WORKER_UNAVAILABLE', `worker ${workerId} is not connected`);
+      if (!channel) throw new BatonError('WORKER_DOWN', `worker ${workerId} is not connected`);
       await channel.startJob(startRequest(job), START_TIMEOUT_MS);
       this.log.info(attempt, 'job dispatched');
       return { kind: 'dispatched', job };

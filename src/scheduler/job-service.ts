@@ -1,6 +1,6 @@
 import { PassThrough, type Readable } from 'node:stream';
 import { status as GrpcStatus, type ServiceError } from '@grpc/grpc-js';
-import { BatonError, fromWorkerCallError, isErrorCode } from '../common/errors.js';
+import { BatonError, echo, fromWorkerCallError, isErrorCode } from '../common/errors.js';
 import { uuidv7 } from '../common/ids.js';
 import type { Logger } from '../common/logger.js';
 import type { JobStatus } from '../gen/baton/v1/common.js';
@@ -93,7 +93,7 @@ export class JobService {
 
   /**
    * `start`, with the Idempotency-Key: a key this submitter used before answers with the job
-   * it made (`created` false) when the request is the same, and CONFLICT when it is not.
+   * it made (`created` false) when the request is the same, and IDEMPOTENCY_KEY_REUSED when it is not.
    */
   async submit(spec: JobSpec): Promise<{ job: JobRecord; created: boolean }> {
     if (spec.idempotency) {
@@ -122,7 +122,7 @@ export class JobService {
 
   private replayed(earlier: JobRecord, requestHash: string): JobRecord {
     if (earlier.requestHash !== requestHash) {
-      throw new BatonError('CONFLICT', `the Idempotency-Key was first used with a different request (it made job ${earlier.id}); use a new key for a new request`);
+      throw new BatonError('IDEMPOTENCY_KEY_REUSED', `the Idempotency-Key was first used with a different request (it made job ${earlier.id}); use a new key for a new request`);
     }
     return earlier;
   }
@@ -172,9 +172,21 @@ export class JobService {
     return { kind: 'dispatched', job: now };
   }
 
+  /**
+   * A job that names its worker is refused at once when that worker cannot take it: unknown
+   * (WORKER_NOT_FOUND), or down, deregistered or draining (WORKER_DOWN), rather than queued for a
+   * worker that may never come back. One that is up but full is queued: a slot frees soon.
+   */
+  private checkNamedWorker(workerId: string, where: string): void {
+    const w = this.registry.get(workerId);
+    if (!w) throw new BatonError('WORKER_NOT_FOUND', `${where}worker "${echo(workerId)}" not found`);
+    const why = w.state !== 'up' ? `is ${w.state}` : w.drainingBy !== '' ? 'is draining' : undefined;
+    if (why) throw new BatonError('WORKER_DOWN', `${where}worker "${w.id}" ${why} and takes no jobs; name another worker, or none to let the scheduler choose`);
+  }
+
   /** The rows one spec makes: the job, or a run_on-all parent followed by its copies. */
   private plan(spec: JobSpec, now: number, where: string): NewJob[] {
-    if (spec.workerId !== undefined && !this.registry.get(spec.workerId)) throw new BatonError('NOT_FOUND', `${where}worker "${spec.workerId}" not found`);
+    if (spec.workerId !== undefined) this.checkNamedWorker(spec.workerId, where);
     const job: NewJob = {
       id: uuidv7(now),
       command: spec.command,
@@ -200,7 +212,7 @@ export class JobService {
       const labels = Object.entries(job.labels)
         .map(([k, v]) => `${k}=${v}`)
         .join(',');
-      throw new BatonError('CONFLICT', `${where}run_on "all": no worker is up and not draining${labels ? ` with labels ${labels}` : ''}`);
+      throw new BatonError('NO_WORKER', `${where}run_on "all": no worker is up and not draining${labels ? ` with labels ${labels}` : ''}`);
     }
     const children: NewJob[] = targets.map((w) => ({
       ...job,
@@ -215,7 +227,7 @@ export class JobService {
 
   /**
    * Resolves when the job is final (`done`), or with its state when `timeoutMs` passes or
-   * `signal` aborts first. NOT_FOUND for an unknown job.
+   * `signal` aborts first. JOB_NOT_FOUND for an unknown job.
    */
   async wait(jobId: string, timeoutMs: number, signal?: AbortSignal): Promise<{ done: boolean; detail: JobDetail }> {
     const detail = await this.waitFor(jobId, timeoutMs, (job) => isFinal(job.state), signal);
@@ -255,7 +267,7 @@ export class JobService {
   /** `by` (the caller's token name) is recorded as `stopped_by` once the worker has taken the stop. */
   async stop(jobId: string, workerId: string | undefined, graceMs: number, by: string): Promise<JobDetail> {
     const { job } = await this.find(jobId, workerId);
-    if (isFinal(job.state)) throw new BatonError('CONFLICT', `job ${jobId} already ended (${job.state})`);
+    if (isFinal(job.state)) throw new BatonError('WRONG_STATE', `job ${jobId} already ended (${job.state})`);
     if (job.runOn === 'all') return this.stopParent(job, graceMs, by);
     if (job.state === 'queued') {
       // On no worker: the store's check is enough (a dispatch that got there first makes this a no-op, and the stop goes to the worker below).
@@ -270,7 +282,7 @@ export class JobService {
 
   private async stopOnWorker(job: JobRecord, workerId: string | undefined, graceMs: number, by: string): Promise<JobDetail> {
     const jobId = job.id;
-    if (isFinal(job.state)) throw new BatonError('CONFLICT', `job ${jobId} already ended (${job.state})`);
+    if (isFinal(job.state)) throw new BatonError('WRONG_STATE', `job ${jobId} already ended (${job.state})`);
     const channel = this.channelOf(job.workerId);
     const deadline = (graceMs || ASSUMED_DEFAULT_GRACE_MS) + STOP_DEADLINE_SLACK_MS;
     const res = await channel.stopJob(runId(jobId, job.attempt), graceMs, deadline).catch((err: unknown) => {
@@ -289,7 +301,7 @@ export class JobService {
       parent.children.map((id) =>
         this.stop(id, undefined, graceMs, by).catch((err: unknown) => {
           // A copy that ended meanwhile is already where the stop would take it.
-          if (!(err instanceof BatonError && err.code === 'CONFLICT')) failures.push(`${id}: ${(err as Error).message}`);
+          if (!(err instanceof BatonError && err.code === 'WRONG_STATE')) failures.push(`${id}: ${(err as Error).message}`);
         }),
       ),
     );
@@ -318,8 +330,8 @@ export class JobService {
   /** `workerId`, when given, must be the job's worker: the original API names both. */
   async find(jobId: string, workerId?: string): Promise<JobDetail> {
     const found = await this.store.getJob(jobId);
-    if (!found) throw new BatonError('NOT_FOUND', `job "${jobId}" not found`);
-    if (workerId !== undefined && found.job.workerId !== workerId) throw new BatonError('NOT_FOUND', `job "${jobId}" not found on worker "${workerId}"`);
+    if (!found) throw new BatonError('JOB_NOT_FOUND', `job "${echo(jobId)}" not found`);
+    if (workerId !== undefined && found.job.workerId !== workerId) throw new BatonError('JOB_NOT_FOUND', `job "${echo(jobId)}" not found on worker "${echo(workerId)}"`);
     return found;
   }
 
@@ -334,7 +346,7 @@ export class JobService {
    */
   async output(jobId: string, workerId: string | undefined, follow: boolean): Promise<Readable> {
     const { job } = await this.find(jobId, workerId);
-    if (job.workerId === '') throw new BatonError('CONFLICT', `job ${jobId} is queued and has no output yet${job.reason ? ` (${job.reason})` : ''}`);
+    if (job.workerId === '') throw new BatonError('WRONG_STATE', `job ${jobId} is queued and has no output yet${job.reason ? ` (${job.reason})` : ''}`);
     const channel = this.channelOf(job.workerId);
     const call = channel.streamJob(runId(jobId, job.attempt), follow);
     const out = new PassThrough();
@@ -387,6 +399,6 @@ export class JobService {
     const w = this.registry.get(workerId);
     if (w?.channel) return w.channel;
     const ago = w ? ` (last heartbeat ${Math.round((Date.now() - w.lastHeartbeatAt) / 1000)}s ago)` : '';
-    throw new BatonError('WORKER_UNAVAILABLE', `worker ${workerId} is not connected${ago}`);
+    throw new BatonError('WORKER_DOWN', `worker ${workerId} is not connected${ago}`);
   }
 }

@@ -1,5 +1,6 @@
-import { Metadata, status as GrpcStatus, type ClientDuplexStream, type ServiceError } from '@grpc/grpc-js';
+import { status as GrpcStatus, type ClientDuplexStream, type ServiceError } from '@grpc/grpc-js';
 import type { StartJobRequest, StartJobResult, StartsRequest, StartsResponse, WorkerServiceClient } from '../gen/baton/v1/worker.js';
+import { codeTrailers } from '../common/errors.js';
 
 type StartsCall = ClientDuplexStream<StartsRequest, StartsResponse>;
 
@@ -11,9 +12,9 @@ interface Sent {
   timer: NodeJS.Timeout;
 }
 
-/** An error as a failed call would carry it (code, details), for callers that handle call errors. */
-export function callError(code: GrpcStatus, details: string): ServiceError {
-  return Object.assign(new Error(`${code} ${GrpcStatus[code]}: ${details}`), { code, details, metadata: new Metadata() });
+/** An error as a failed call would carry it (code, details, a catalogue code), for callers that handle call errors. */
+export function callError(code: GrpcStatus, details: string, errorCode = ''): ServiceError {
+  return Object.assign(new Error(`${code} ${GrpcStatus[code]}: ${details}`), { code, details, metadata: codeTrailers(errorCode) });
 }
 
 /**

@@ -113,7 +113,7 @@ export class WorkerChannel {
             const result = results[i];
             if (result?.jobId !== s.request.jobId) s.reject(callError(GrpcStatus.INTERNAL, `${this.who} answered starts out of order`));
             else if (result.code === GrpcStatus.OK) s.resolve({ jobId: result.jobId });
-            else s.reject(callError(result.code, result.message));
+            else s.reject(callError(result.code, result.message, result.errorCode));
           });
         },
         (err: ServiceError) => {

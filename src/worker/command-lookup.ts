@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { BatonError } from '../common/errors.js';
+import { BatonError, echo } from '../common/errors.js';
 import { isExecutable, type JobsFolder } from './jobs-folder.js';
 
 // Searching PATH costs several stat calls per start; programs rarely appear or vanish,
@@ -17,7 +17,7 @@ export class CommandLookup {
   async resolve(command: string, searchPath: string): Promise<string> {
     if (command.includes('/')) return this.jobsFolder.resolveExecutable(command);
     const program = await this.searchPath(command, searchPath);
-    if (program === undefined) throw new BatonError('BAD_REQUEST', `command not found: ${command}`);
+    if (program === undefined) throw new BatonError('COMMAND_NOT_FOUND', `command not found: ${echo(command)}`);
     return program;
   }
 

@@ -1,6 +1,6 @@
 import { status as GrpcStatus, type sendUnaryData, type ServerDuplexStream, type ServerWritableStream } from '@grpc/grpc-js';
 import type { Logger } from '../common/logger.js';
-import { BatonError, toGrpcError } from '../common/errors.js';
+import { BatonError, echo, toGrpcError } from '../common/errors.js';
 import type { JobStatus } from '../gen/baton/v1/common.js';
 import type { StartJobRequest, StartJobResponse, StartJobResult, StartsRequest, StartsResponse, WorkerServiceServer } from '../gen/baton/v1/worker.js';
 import type { CommandLookup } from './command-lookup.js';
@@ -36,7 +36,7 @@ export function createWorkerService(parts: WorkerServiceParts): WorkerServiceSer
 
   const requireJob = (jobId: string): JobStatus => {
     const status = table.get(jobId);
-    if (!status) throw new BatonError('NOT_FOUND', `job ${jobId} not found on worker ${parts.workerId}`);
+    if (!status) throw new BatonError('JOB_NOT_FOUND', `job ${echo(jobId)} not found on worker ${parts.workerId}`);
     return status;
   };
 
@@ -72,10 +72,10 @@ export function createWorkerService(parts: WorkerServiceParts): WorkerServiceSer
     const settled = await Promise.allSettled(requests.map(start));
     return settled.map((outcome, i): StartJobResult => {
       const jobId = requests[i]!.jobId;
-      if (outcome.status === 'fulfilled') return { jobId, code: GrpcStatus.OK, message: '' };
+      if (outcome.status === 'fulfilled') return { jobId, code: GrpcStatus.OK, message: '', errorCode: '' };
       if (!(outcome.reason instanceof BatonError)) log.error({ err: outcome.reason, job_id: jobId }, 'unexpected error starting a job');
       const { code = GrpcStatus.INTERNAL, details = '' } = toGrpcError(outcome.reason);
-      return { jobId, code, message: details };
+      return { jobId, code, message: details, errorCode: outcome.reason instanceof BatonError ? outcome.reason.code : '' };
     });
   };
 

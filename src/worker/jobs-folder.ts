@@ -1,6 +1,6 @@
 import { constants, promises as fs, realpathSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { BatonError } from '../common/errors.js';
+import { BatonError, echo } from '../common/errors.js';
 import { confineLexically, isInside } from './paths.js';
 
 /**
@@ -23,13 +23,18 @@ export class JobsFolder {
     }
   }
 
-  /** `what` names the field in messages: `path "../x" is outside the jobs folder`. */
+  /**
+   * `what` names the field in messages: `path "../x" is outside the jobs folder`. A message names
+   * the path as the caller gave it and never where it leads on this machine: the folder's
+   * absolute path and a link's target are the worker's to know.
+   */
   async resolve(what: string, name: string): Promise<string> {
     const lexical = confineLexically(this.root, name);
+    const given = `${what} "${echo(name)}"`;
     if (!lexical.ok) {
       if (lexical.reason === 'empty') throw new BatonError('BAD_REQUEST', `${what} is empty`);
       if (lexical.reason === 'invalid') throw new BatonError('BAD_REQUEST', `${what} contains a NUL byte`);
-      throw new BatonError('BAD_REQUEST', `${what} "${name}" is outside the jobs folder`);
+      throw new BatonError('BAD_REQUEST', `${given} is outside the jobs folder`);
     }
     let real: string;
     try {
@@ -38,16 +43,17 @@ export class JobsFolder {
       real = realpathSync.native(lexical.absolute);
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
-      if (code === 'ENOENT' || code === 'ENOTDIR') throw new BatonError('BAD_REQUEST', `${what} "${name}" does not exist in the jobs folder`);
-      throw new BatonError('BAD_REQUEST', `${what} "${name}" cannot be read: ${(err as Error).message}`);
+      if (code === 'ENOENT' || code === 'ENOTDIR') throw new BatonError('BAD_REQUEST', `${given} does not exist in the jobs folder`);
+      // The error's own message quotes the absolute path.
+      throw new BatonError('BAD_REQUEST', `${given} cannot be read (${code ?? 'unknown error'})`);
     }
-    if (!isInside(this.root, real)) throw new BatonError('BAD_REQUEST', `${what} "${name}" is outside the jobs folder (it is a link to ${real})`);
+    if (!isInside(this.root, real)) throw new BatonError('BAD_REQUEST', `${given} is outside the jobs folder (through a symbolic link)`);
     return real;
   }
 
   async resolveFile(what: string, name: string): Promise<string> {
     const real = await this.resolve(what, name);
-    if (!statSync(real).isFile()) throw new BatonError('BAD_REQUEST', `${what} "${name}" is not a file`);
+    if (!statSync(real).isFile()) throw new BatonError('BAD_REQUEST', `${what} "${echo(name)}" is not a file`);
     return real;
   }
 
@@ -55,14 +61,14 @@ export class JobsFolder {
   async resolveDirectory(what: string, name: string): Promise<string> {
     if (name === '') return this.root;
     const real = await this.resolve(what, name);
-    if (!statSync(real).isDirectory()) throw new BatonError('BAD_REQUEST', `${what} "${name}" is not a folder`);
+    if (!statSync(real).isDirectory()) throw new BatonError('BAD_REQUEST', `${what} "${echo(name)}" is not a folder`);
     return real;
   }
 
   /** A command with a '/' is a program inside the jobs folder, such as "./run.sh". */
   async resolveExecutable(command: string): Promise<string> {
     const real = await this.resolveFile('command', command);
-    if (!(await isExecutable(real))) throw new BatonError('BAD_REQUEST', `permission denied: ${command} is not executable (chmod +x it)`);
+    if (!(await isExecutable(real))) throw new BatonError('COMMAND_NOT_EXECUTABLE', `permission denied: ${echo(command)} is not executable (chmod +x it)`);
     return real;
   }
 }

@@ -83,10 +83,10 @@ export class Runner {
   /** Cheap checks that can refuse a start before its files are looked up. */
   checkAdmission(jobId: string): void {
     const { workerId, capacity, table } = this.options;
-    if (!this.accepting) throw new BatonError('WORKER_UNAVAILABLE', 'worker is shutting down');
+    if (!this.accepting) throw new BatonError('WORKER_DOWN', 'worker is shutting down');
     if (table.has(jobId)) throw new BatonError('ALREADY_EXISTS', `job ${jobId} already exists on worker ${workerId}`);
     if (this.active.size >= capacity) {
-      throw new BatonError('OVERLOADED', `worker ${workerId} is at capacity (${capacity} jobs running)`);
+      throw new BatonError('WORKER_FULL', `worker ${workerId} is at capacity (${capacity} jobs running)`);
     }
   }
 
@@ -115,8 +115,8 @@ export class Runner {
   async stop(jobId: string, graceMs: number = this.options.defaultGraceMs): Promise<JobStatus> {
     const { table, workerId } = this.options;
     const status = table.get(jobId);
-    if (!status) throw new BatonError('NOT_FOUND', `job ${jobId} not found on worker ${workerId}`);
-    if (isFinalState(status.state)) throw new BatonError('CONFLICT', `job ${jobId} already ended (${stateName(status.state)})`);
+    if (!status) throw new BatonError('JOB_NOT_FOUND', `job ${jobId} not found on worker ${workerId}`);
+    if (isFinalState(status.state)) throw new BatonError('WRONG_STATE', `job ${jobId} already ended (${stateName(status.state)})`);
     const job = this.active.get(jobId);
     if (!job) throw new BatonError('INTERNAL', `job ${jobId} is ${stateName(status.state)} but has no process record`);
     if (job.pid === undefined) {
@@ -127,7 +127,7 @@ export class Runner {
       this.beginStop(job, { graceMs, escalated: false });
     }
     const final = await table.whenFinished(jobId);
-    if (!final) throw new BatonError('NOT_FOUND', `job ${jobId} not found on worker ${workerId}`);
+    if (!final) throw new BatonError('JOB_NOT_FOUND', `job ${jobId} not found on worker ${workerId}`);
     return final;
   }
 

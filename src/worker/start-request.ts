@@ -1,3 +1,4 @@
+import { echo } from '../common/errors.js';
 import type { StartJobRequest } from '../gen/baton/v1/worker.js';
 
 /**
@@ -13,7 +14,7 @@ const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 export function startRequestProblem(request: StartJobRequest): string | undefined {
   if (request.jobId === '') return 'job_id is empty: the scheduler must assign one';
   if (!JOB_ID.test(request.jobId)) {
-    return `job_id "${request.jobId}" is not valid: use up to 128 letters, digits, ".", "_" or "-"`;
+    return `job_id "${echo(request.jobId)}" is not valid: use up to 128 letters, digits, ".", "_" or "-"`;
   }
   if (request.command.trim() === '') return 'command is empty: give a program to run, such as "bash"';
   if (request.command.includes('\0')) return 'command contains a NUL byte';
@@ -30,8 +31,8 @@ export function startRequestProblem(request: StartJobRequest): string | undefine
     if (!Number.isSafeInteger(r.writeBps) || r.writeBps < 0) return 'resources.write_bps must be a whole number of bytes a second';
   }
   for (const [name, value] of Object.entries(request.env)) {
-    if (!ENV_NAME.test(name)) return `environment variable name "${name}" is not valid: use letters, digits and "_"`;
-    if (value.includes('\0')) return `environment variable ${name} contains a NUL byte`;
+    if (!ENV_NAME.test(name)) return `environment variable name "${echo(name)}" is not valid: use letters, digits and "_"`;
+    if (value.includes('\0')) return `environment variable ${echo(name)} contains a NUL byte`;
   }
   return undefined;
 }

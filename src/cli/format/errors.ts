@@ -11,19 +11,19 @@ export function describeError(err: unknown): string {
   return line.replace(/\s*\n\s*/g, ' ').trim();
 }
 
+/** The scheduler's words, and what to do next where the code says it. */
 function describeApiError(err: BatonApiError): string {
-  switch (err.status) {
-    case 401:
+  switch (err.code) {
+    case 'unauthenticated':
       return `${err.message} (pass --token or set BATON_TOKEN)`;
-    case 403:
+    case 'forbidden':
       return `${err.message} (the token is not allowed to do this)`;
-    case 404:
-      // "job "x" not found" → also say how to find the right id
-      return /^job /.test(err.message)
-        ? `${err.message} (\`baton ps\` lists jobs)`
-        : /^worker /.test(err.message)
-          ? `${err.message} (\`baton workers\` lists workers)`
-          : err.message;
+    case 'job_not_found':
+      return `${err.message} (\`baton ps\` lists jobs)`;
+    case 'worker_not_found':
+      return `${err.message} (\`baton workers\` lists workers)`;
+    case 'worker_down':
+      return `${err.message} (\`baton workers\` shows which are up)`;
     default:
       return err.message;
   }

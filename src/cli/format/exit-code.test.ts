@@ -1,5 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { BatonApiError } from '../../client/index.js';
 import { exitCodeFor, runFailureExitCode, signalNumber, type FinishedJob } from './exit-code.js';
 
 const job = (over: Partial<FinishedJob>): FinishedJob => ({ state: 'failed', exit_code: null, signal: null, error: null, ...over });
@@ -42,12 +43,13 @@ describe('signalNumber', () => {
 });
 
 describe('runFailureExitCode', () => {
-  const api = (status: number, message: string): Error => Object.assign(new Error(message), { status });
+  const api = (status: number, code: string, message: string): Error => new BatonApiError(status, message, 'POST', '/v1/jobs', code);
   for (const [name, err, expected] of [
-    ['command not found', api(400, 'command not found: nope'), 127],
-    ['not executable', api(400, 'permission denied: x.sh is not executable (chmod +x it)'), 126],
-    ['other bad request', api(400, 'cwd leaves the jobs folder'), 125],
-    ['worker down', api(503, 'worker w is down'), 125],
+    ['command not found', api(400, 'command_not_found', 'command not found: nope'), 127],
+    ['not executable', api(400, 'command_not_executable', 'permission denied: x.sh is not executable (chmod +x it)'), 126],
+    ['other bad request', api(400, 'bad_request', 'cwd leaves the jobs folder'), 125],
+    ['words alone decide nothing', api(400, 'bad_request', 'command not found: nope'), 125],
+    ['worker down', api(503, 'worker_down', 'worker w is down'), 125],
     ['connection', new Error('cannot reach the scheduler'), 125],
   ] as const) {
     it(`${name} → ${expected}`, () => assert.equal(runFailureExitCode(err), expected));

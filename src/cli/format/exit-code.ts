@@ -56,9 +56,8 @@ export function exitCodeFor(job: FinishedJob, lookup: (name: string) => number |
 
 /** Exit code of `baton run` when the job could not be submitted: 127/126 when the worker refused the command, else 125. */
 export function runFailureExitCode(err: unknown): number {
-  const status = (err as { status?: unknown } | null)?.status;
-  const message = err instanceof Error ? err.message : '';
-  if (status === 400 && message.startsWith('command not found')) return 127;
-  if (status === 400 && message.startsWith('permission denied')) return 126;
+  const code = (err as { code?: unknown } | null)?.code;
+  if (code === 'command_not_found') return 127;
+  if (code === 'command_not_executable') return 126;
   return RUN_FAILED;
 }

@@ -42,7 +42,7 @@ function schedulerService(registry: Registry, heartbeatIntervalMs: number, log: 
       if (!workerId) return callback(toGrpcError(new BatonError('BAD_REQUEST', 'worker_id must not be empty')));
       const problem = refused(call, workerId, 'DeregisterWorker');
       if (problem) return callback(toGrpcError(problem));
-      if (!registry.deregister(workerId)) return callback(toGrpcError(new BatonError('NOT_FOUND', `worker "${workerId}" is not registered`)));
+      if (!registry.deregister(workerId)) return callback(toGrpcError(new BatonError('WORKER_NOT_FOUND', `worker "${workerId}" is not registered`)));
       callback(null, {});
     },
     heartbeat(call, callback) {
@@ -75,7 +75,7 @@ function schedulerService(registry: Registry, heartbeatIntervalMs: number, log: 
   }
   function live({ workerId, running, draining }: HeartbeatRequest): BatonError | undefined {
     if (registry.heartbeat(workerId, running, draining)) return undefined;
-    return new BatonError('NOT_FOUND', `worker "${workerId}" is not registered; register again`);
+    return new BatonError('WORKER_NOT_FOUND', `worker "${workerId}" is not registered; register again`);
   }
   return {
     registerWorker: timed('RegisterWorker', service.registerWorker),

@@ -4,7 +4,7 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyError, type FastifyHttpOptions, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import { BatonError } from '../../common/errors.js';
+import { BatonError, codeForStatus, echo, ERRORS, errorBody, type ErrorCode } from '../../common/errors.js';
 import { TLS_SETTINGS } from '../../common/grpc.js';
 import type { Logger } from '../../common/logger.js';
 import type { JobService } from '../job-service.js';
@@ -37,8 +37,8 @@ export interface HttpDeps {
 
 /**
  * The HTTP API. Every body is JSON whatever its content type says (`curl -d` sends
- * application/x-www-form-urlencoded), every error is `{"error": "..."}` with the right
- * status, and a client's mistake is never a 500.
+ * application/x-www-form-urlencoded), every error is `{"error": "...", "code": "..."}` with
+ * the right status and a code from the catalogue, and a client's mistake is never a 500.
  */
 export async function buildApp(deps: HttpDeps): Promise<App> {
   const app = createFastify(deps.bodyLimit, deps.https, deps.auth.trustedProxies);
@@ -48,9 +48,17 @@ export async function buildApp(deps: HttpDeps): Promise<App> {
 
   app.setErrorHandler((err: FastifyError | BatonError, req, reply) => sendError(err, req, reply, deps));
   app.setNotFoundHandler((req, reply) => {
-    void reply.code(404).send({ error: `no route for ${req.method} ${req.url.split('?')[0]}` });
+    void reply.code(404).send(errorBody('NOT_FOUND', `no route for ${echo(req.method)} ${echo(req.url.split('?')[0]!)}`));
   });
 
+  // Requests that arrive while the server closes are refused in the catalogue's shape (fastify's own 503 has no code).
+  let closing = false;
+  app.addHook('preClose', async () => {
+    closing = true;
+  });
+  app.addHook('onRequest', async (_req, reply) => {
+    if (closing) return reply.code(503).header('connection', 'close').send(errorBody('UNAVAILABLE', 'the scheduler is shutting down; try again once it is back'));
+  });
   // Before the routes: it checks each one against the role table as it is registered.
   installAuth(app, deps.auth);
   installAudit(app, deps.log);
@@ -77,7 +85,7 @@ export async function buildApp(deps: HttpDeps): Promise<App> {
     try {
       await deps.store.countJobsByState();
     } catch (err) {
-      return reply.code(503).send({ error: `not ready: the store does not answer (${(err as Error).message})` });
+      return reply.code(503).send(errorBody('UNAVAILABLE', `not ready: the store does not answer (${(err as Error).message})`));
     }
     return { status: 'ready' };
   });
@@ -109,12 +117,19 @@ function createFastify(bodyLimit: number, https?: { cert: Buffer; key: Buffer },
     requestTimeout: 30_000,
     // Per-request logging is noisy and costs throughput; errors are logged by sendError.
     logger: false,
-    return503OnClosing: true,
+    return503OnClosing: false,
     // A followed output stream would otherwise hold shutdown open until its job ends.
     forceCloseConnections: true,
     // A URL fastify cannot decode (`/%zz`) or a route parameter over the length limit: our error shape, not fastify's.
+    // Both messages quote the whole URL path, which can be kilobytes long.
     frameworkErrors: (err, _req, reply: FastifyReply) => {
-      void reply.code(err.statusCode ?? 400).send({ error: err.message });
+      const code = codeForStatus(err.statusCode ?? 400);
+      void reply.code(ERRORS[code].http).send(
+        errorBody(
+          code,
+          err.message.replace(/^'(.*)'/s, (_all, url: string) => `'${echo(url)}'`),
+        ),
+      );
     },
     clientErrorHandler: clientError,
   }).withTypeProvider<TypeBoxTypeProvider>();
@@ -127,13 +142,14 @@ function createFastify(bodyLimit: number, https?: { cert: Buffer; key: Buffer },
  */
 function clientError(err: Error & { code?: string; reason?: string }, socket: Socket): void {
   if (err.code === 'ECONNRESET' || socket.destroyed) return;
-  const [status, message] =
+  const [code, message]: [ErrorCode, string] =
     err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
-      ? [408, 'the request was not received in time']
+      ? ['REQUEST_TIMEOUT', 'the request was not received in time']
       : err.code === 'HPE_HEADER_OVERFLOW'
-        ? [431, 'the request headers are too large']
-        : [400, `malformed HTTP request: ${err.reason ?? err.code ?? err.message}`];
-  const body = JSON.stringify({ error: message });
+        ? ['HEADERS_TOO_LARGE', 'the request headers are too large']
+        : ['BAD_REQUEST', `malformed HTTP request: ${err.reason ?? err.code ?? err.message}`];
+  const status = ERRORS[code].http;
+  const body = JSON.stringify(errorBody(code, message));
   if (socket.writable) {
     socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
   }
@@ -158,17 +174,17 @@ function parseJson(_req: FastifyRequest, body: string | Buffer, done: (err: Erro
 
 function sendError(err: FastifyError | BatonError, req: FastifyRequest, reply: FastifyReply, deps: HttpDeps): void {
   if (reply.sent || reply.raw.headersSent) return;
-  let status: number;
+  let code: ErrorCode;
   let message: string;
   if (err instanceof BatonError) {
-    status = err.httpStatus;
+    code = err.code;
     message = err.message;
     if (err.retryAfterS !== undefined) void reply.header('retry-after', String(err.retryAfterS));
   } else if (err.validation) {
-    status = 400;
+    code = 'BAD_REQUEST';
     message = err.message;
   } else if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
-    status = 413;
+    code = 'PAYLOAD_TOO_LARGE';
     message = `request body is larger than the ${deps.bodyLimit}-byte limit`;
     // fastify asks to close the connection; closing while the client still sends makes its
     // kernel see a reset, and the client (undici, browsers) reports "connection reset" instead of
@@ -176,15 +192,16 @@ function sendError(err: FastifyError | BatonError, req: FastifyRequest, reply: F
     // requestTimeout), so the client gets to read the 413.
     reply.removeHeader('connection');
   } else if (err.statusCode !== undefined && err.statusCode >= 400 && err.statusCode < 500) {
-    status = err.statusCode;
+    code = codeForStatus(err.statusCode);
     message = err.message;
   } else {
-    status = 500;
+    code = 'INTERNAL';
     message = 'internal error; see the scheduler log';
   }
+  const status = ERRORS[code].http;
   // An output stream that fails before its first byte leaves its text/plain headers behind.
   reply.removeHeader('content-type').removeHeader('x-content-type-options');
   if (status >= 500 && !(err instanceof BatonError)) deps.log.error({ err, method: req.method, url: req.url }, 'request failed');
-  else deps.log.debug({ status, method: req.method, url: req.url, error: message }, 'request refused');
-  void reply.code(status).send({ error: message });
+  else deps.log.debug({ status, code, method: req.method, url: req.url, error: message }, 'request refused');
+  void reply.code(status).send(errorBody(code, message));
 }

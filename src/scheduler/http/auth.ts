@@ -3,6 +3,7 @@ import { ANONYMOUS, type Authenticator, type Principal } from '../auth/authentic
 import { allows, requirementOf } from '../auth/roles.js';
 import type { FailureThrottle } from '../auth/throttle.js';
 import { bearerToken } from '../auth/tokens.js';
+import { errorBody } from '../../common/errors.js';
 import type { App } from './app.js';
 
 declare module 'fastify' {
@@ -71,15 +72,15 @@ export function installAuth(app: App, opts: AuthOptions): void {
       return reply
         .code(429)
         .header('retry-after', String(seconds))
-        .send({ error: `too many failed authentication attempts from ${address}: send a valid token, or retry in ${seconds}s` });
+        .send(errorBody('RATE_LIMITED', `too many failed authentication attempts from ${address}: send a valid token, or retry in ${seconds}s`));
     }
     if (!principal) {
       req.authFailure = header === undefined ? 'no_token' : 'bad_token';
-      return reply.code(401).header('www-authenticate', 'Bearer realm="baton"').send({ error: MISSING_TOKEN });
+      return reply.code(401).header('www-authenticate', 'Bearer realm="baton"').send(errorBody('UNAUTHENTICATED', MISSING_TOKEN));
     }
     req.principal = principal;
     if (!allows(principal.role, need)) {
-      return reply.code(403).send({ error: `this call needs the ${need} role; your token (name ${principal.name}) has ${principal.role}` });
+      return reply.code(403).send(errorBody('FORBIDDEN', `this call needs the ${need} role; your token (name ${principal.name}) has ${principal.role}`));
     }
   });
 }

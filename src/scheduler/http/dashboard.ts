@@ -2,6 +2,7 @@ import fastifyStatic from '@fastify/static';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { packageRoot } from '../../common/package-root.js';
+import { errorBody } from '../../common/errors.js';
 import type { App } from './app.js';
 
 /** Where `npm run build` puts the dashboard (web/, built by Vite). */
@@ -16,7 +17,7 @@ export async function dashboardRoutes(app: App): Promise<void> {
   const index = path.join(DASHBOARD_DIR, 'index.html');
   if (!existsSync(index)) {
     app.get('/', { schema: { hide: true } }, (_req, reply) =>
-      reply.code(503).send({ error: 'the dashboard is not built: run `npm run build` (it builds web/ with Vite into dist/dashboard)' }),
+      reply.code(503).send(errorBody('UNAVAILABLE', 'the dashboard is not built: run `npm run build` (it builds web/ with Vite into dist/dashboard)')),
     );
     return;
   }

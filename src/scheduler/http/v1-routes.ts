@@ -152,7 +152,7 @@ function sandboxFrom(body: {
 
 function drain(registry: Registry, id: string, on: boolean, by: string) {
   const w = registry.setDraining(id, on, by);
-  if (!w) throw new BatonError('NOT_FOUND', `worker "${id}" not found`);
+  if (!w) throw new BatonError('WORKER_NOT_FOUND', `worker "${id}" not found`);
   return workerView(w);
 }
 
@@ -195,7 +195,7 @@ export function v1Routes(app: App, jobs: JobService, registry: Registry): void {
 
   app.get('/v1/workers/:id', { schema: { params: IdParams } }, (req) => {
     const w = registry.get(req.params.id);
-    if (!w) throw new BatonError('NOT_FOUND', `worker "${req.params.id}" not found`);
+    if (!w) throw new BatonError('WORKER_NOT_FOUND', `worker "${req.params.id}" not found`);
     return workerView(w);
   });
 

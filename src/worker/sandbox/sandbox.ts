@@ -6,7 +6,7 @@
  */
 import { constants, promises as fs, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { BatonError } from '../../common/errors.js';
+import { BatonError, echo } from '../../common/errors.js';
 import type { Logger } from '../../common/logger.js';
 import type { Resources } from '../../gen/baton/v1/worker.js';
 import { availableControllers, neededControllers, noCgroupsMessage, type Controller } from './cgroup-layout.js';
@@ -169,7 +169,7 @@ export class Sandbox {
       program = undefined;
     }
     if (program === undefined || !commandAllowed(allowed, command, program)) {
-      throw new BatonError('BAD_REQUEST', commandNotAllowedMessage(command, this.options.workerId, allowed));
+      throw new BatonError('BAD_REQUEST', commandNotAllowedMessage(echo(command), this.options.workerId, allowed));
     }
     return program;
   }
