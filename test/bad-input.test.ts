@@ -3,7 +3,7 @@ import { describe, it, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { symlinkSync } from 'node:fs';
 import path from 'node:path';
-import { startScheduler, startWorker, jobsDir, curlPost, type SchedulerHandle, type WorkerHandle } from './harness.js';
+import { startScheduler, startWorker, jobsDir, curlPost, getJson, type SchedulerHandle, type WorkerHandle } from './harness.js';
 
 describe('bad input', () => {
   let scheduler: SchedulerHandle;
@@ -65,6 +65,82 @@ describe('bad input', () => {
       assert.match(String(res.json.error), c.error);
     });
   }
+
+  // Bodies are checked as sent: a wrong type is not coerced, and an unknown field is refused
+  // (before, `"priority":"7"` ran at priority 7 and `"timout":5` ran with no timeout).
+  const strict: { name: string; route: string; body: () => unknown; error: RegExp }[] = [
+    { name: 'a number for an id (/stop)', route: '/stop', body: () => ({ worker_id: 42, job_id: ['x'] }), error: /^worker_id must be string/ },
+    { name: 'a list for an id (/query)', route: '/query', body: () => ({ worker_id: worker.id, job_id: ['x'] }), error: /^job_id must be string/ },
+    {
+      name: 'an unknown field (/start)',
+      route: '/start',
+      body: () => ({ worker_id: worker.id, command: 'bash', path: 'ok.sh', args: ['x'] }),
+      error: /^args is not a known field/,
+    },
+    { name: 'a list for the command', route: '/v1/jobs', body: () => ({ command: ['true'], priority: '7', args: 'x' }), error: /^(command|priority|args) must be/ },
+    { name: 'a string for the priority', route: '/v1/jobs', body: () => ({ command: 'true', priority: '7' }), error: /^priority must be integer/ },
+    { name: 'a string for the arguments', route: '/v1/jobs', body: () => ({ command: 'true', args: 'x' }), error: /^args must be array/ },
+    { name: 'a string for the timeout', route: '/v1/jobs', body: () => ({ command: 'true', timeout: '5' }), error: /^timeout must be number/ },
+    {
+      name: 'a misspelt field',
+      route: '/v1/jobs',
+      body: () => ({ command: 'true', lables: { gpu: 'true' }, timout: 5 }),
+      error: /^lables is not a known field \(known: worker_id, labels,/,
+    },
+    { name: 'a misspelt nested field', route: '/v1/jobs', body: () => ({ command: 'true', retry: { max_attempt: 3 } }), error: /^retry\.max_attempt is not a known field/ },
+    { name: 'a number for a label', route: '/v1/jobs', body: () => ({ command: 'true', labels: { gpu: 1 } }), error: /^labels\.gpu must be string/ },
+    {
+      name: 'a bad item of a batch',
+      route: '/v1/jobs/batch',
+      body: () => ({ jobs: [{ command: 'true' }, { command: 'true' }, { command: 'true', priority: '7' }] }),
+      error: /^jobs\[2\]\.priority must be integer/,
+    },
+    { name: 'an unknown field in a batch', route: '/v1/jobs/batch', body: () => ({ jobs: [{ command: 'true', timout: 5 }] }), error: /^jobs\[0\]\.timout is not a known field/ },
+    { name: 'a bad role', route: '/v1/tokens', body: () => ({ name: 'ci', role: 'root' }), error: /^role must be one of viewer, operator, admin/ },
+  ];
+  for (const c of strict) {
+    it(`${c.name} → 400 naming the field`, async () => {
+      const before = await getJson(`${scheduler.api}/v1/jobs?limit=500`);
+      const res = await curlPost(`${scheduler.api}${c.route}`, c.body());
+      assert.equal(res.status, 400, res.text);
+      assert.match(String(res.json.error), c.error);
+      const after = await getJson(`${scheduler.api}/v1/jobs?limit=500`);
+      assert.equal((after.json.jobs as unknown[]).length, (before.json.jobs as unknown[]).length, 'no job was made');
+    });
+  }
+
+  it('a job stop with a misspelt grace, or a grace that is not a whole number, → 400 naming it', async () => {
+    const job = await curlPost(`${scheduler.api}/v1/jobs`, { command: 'true', labels: { nobody: 'has-this' } });
+    assert.equal(job.status, 201, job.text);
+    for (const [body, error] of [
+      [{ grace: 5 }, /^grace is not a known field/],
+      [{ grace_ms: '5' }, /^grace_ms must be integer/],
+      [{ grace_ms: 1.5 }, /^grace_ms must be integer/],
+    ] as const) {
+      const res = await curlPost(`${scheduler.api}/v1/jobs/${String(job.json.id)}/stop`, body);
+      assert.equal(res.status, 400, res.text);
+      assert.match(String(res.json.error), error);
+    }
+    const stop = await fetch(`${scheduler.api}/v1/jobs/${String(job.json.id)}/stop`, { method: 'POST' });
+    assert.equal(stop.status, 200, 'no body at all is the same as {}');
+  });
+
+  it('query parameters are read as numbers and booleans only when they are spelt as such', async () => {
+    for (const [url, error] of [
+      ['/v1/jobs?limit=abc', /^limit must be integer/],
+      ['/v1/jobs?limit=1e400', /^limit must be integer/],
+      ['/v1/jobs?limit=501', /^limit must be <= 500/],
+      ['/v1/jobs?limit=2.5', /^limit must be integer/],
+      ['/v1/jobs?state=done', /^state must be one of queued, /],
+      ['/v1/jobs?limt=5', /^limt is not a known field/],
+      ['/v1/jobs/x/wait?timeout=soon', /^timeout must be number/],
+    ] as const) {
+      const res = await getJson(`${scheduler.api}${url}`);
+      assert.equal(res.status, 400, url);
+      assert.match(String(res.json.error), error, url);
+    }
+    assert.equal((await getJson(`${scheduler.api}/v1/jobs?limit=3&state=queued`)).status, 200);
+  });
 
   it('a job on another worker is not found through this one', async () => {
     const start = await curlPost(`${scheduler.api}/start`, { worker_id: worker.id, command: 'bash', path: 'ok.sh' });
