@@ -54,9 +54,10 @@ export async function buildApp(deps: HttpDeps): Promise<App> {
   });
 
   // A query string carries only text: its numbers and booleans are read before the schema's check.
-  app.addHook('preValidation', async (req) => {
+  app.addHook('preValidation', (req, _reply, done) => {
     const schema = req.routeOptions.schema?.querystring as { properties?: Record<string, { type?: unknown }> } | undefined;
     if (schema !== undefined) coerceQuery(schema, req.query as Record<string, unknown>);
+    done();
   });
 
   // Before the routes: it checks each one against the role table as it is registered.
