@@ -3,6 +3,8 @@ import { describe, it, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { symlinkSync } from 'node:fs';
 import path from 'node:path';
+import fc from 'fast-check';
+import { SubmitJobSchema } from '../src/api/jobs.js';
 import { startScheduler, startWorker, jobsDir, curlPost, getJson, type SchedulerHandle, type WorkerHandle } from './harness.js';
 
 describe('bad input', () => {
@@ -108,6 +110,65 @@ describe('bad input', () => {
       assert.equal((after.json.jobs as unknown[]).length, (before.json.jobs as unknown[]).length, 'no job was made');
     });
   }
+
+  // Properties over the submit schema itself: one defect anywhere in an otherwise good body is a
+  // 400 naming it, and no job is made.
+  describe('any one wrong type or unknown field in a submit', () => {
+    type Node = { type?: string | string[]; properties?: Record<string, Node>; anyOf?: unknown; const?: unknown };
+    const WRONG: Record<string, unknown[]> = {
+      string: [7, true, null, ['x'], { a: 'b' }],
+      integer: ['7', 1.5, true, null, [1]],
+      number: ['7', true, null, [1], {}],
+      boolean: ['true', 1, null],
+      array: ['x', 1, { 0: 'x' }, null],
+      object: ['x', 1, ['x'], null],
+    };
+    // Every field with a plain type, by its path, and the objects that refuse unknown fields.
+    const fields: { path: string[]; type: string }[] = [];
+    const objects: string[][] = [];
+    const walk = (node: Node, path: string[]): void => {
+      if (typeof node.type === 'string' && node.anyOf === undefined && !(node.type === 'string' && node.const !== undefined && path.length === 0))
+        fields.push({ path, type: node.type });
+      if (node.type === 'object' && node.properties) {
+        objects.push(path);
+        for (const [k, v] of Object.entries(node.properties)) walk(v, [...path, k]);
+      }
+    };
+    walk(SubmitJobSchema as Node, []);
+    const withValue = (path: string[], value: unknown): Record<string, unknown> => {
+      const body: Record<string, unknown> = { command: 'true', labels: { nowhere: 'x' } };
+      let at = body;
+      for (const key of path.slice(0, -1)) at = (at[key] = typeof at[key] === 'object' ? at[key] : {}) as Record<string, unknown>;
+      at[path.at(-1)!] = value;
+      return body;
+    };
+    const ident = fc.stringMatching(/^[a-z_][a-z0-9_]{0,11}$/);
+
+    it('a wrong type → 400 naming the field', async () => {
+      const wrong = fc.constantFrom(...fields.filter((f) => f.path.length > 0)).chain((f) => fc.tuple(fc.constant(f), fc.constantFrom(...(WRONG[f.type] ?? []))));
+      await fc.assert(
+        fc.asyncProperty(wrong, async ([field, value]) => {
+          const res = await curlPost(`${scheduler.api}/v1/jobs`, withValue(field.path, value));
+          assert.equal(res.status, 400, res.text);
+          assert.ok(String(res.json.error).startsWith(`${field.path.join('.')} must be`), res.text);
+        }),
+        { numRuns: 60 },
+      );
+    });
+
+    it('an unknown field at any level → 400 naming it', async () => {
+      await fc.assert(
+        fc.asyncProperty(fc.constantFrom(...objects), ident, async (at, key) => {
+          fc.pre(!Object.keys(at.reduce((n: Node, k) => n.properties![k]!, SubmitJobSchema as Node).properties ?? {}).includes(key));
+          const body = at.length === 0 ? { command: 'true', labels: { nowhere: 'x' }, [key]: 1 } : withValue([...at, key], 1);
+          const res = await curlPost(`${scheduler.api}/v1/jobs`, body);
+          assert.equal(res.status, 400, res.text);
+          assert.ok(String(res.json.error).startsWith(`${[...at, key].join('.')} is not a known field`), res.text);
+        }),
+        { numRuns: 60 },
+      );
+    });
+  });
 
   it('a job stop with a misspelt grace, or a grace that is not a whole number, → 400 naming it', async () => {
     const job = await curlPost(`${scheduler.api}/v1/jobs`, { command: 'true', labels: { nobody: 'has-this' } });

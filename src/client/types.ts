@@ -7,9 +7,8 @@ import type { Job, JobDetail } from '../api/jobs.js';
 import type { Worker } from '../api/workers.js';
 
 export type { Health } from '../api/health.js';
-export type { Job, JobAttempt, JobDetail, JobPage, JobState, ListJobsFilter, RetryRequest, SubmitJobRequest } from '../api/jobs.js';
-/** The policy as a job carries it (all fields filled in). */
-export type { RetryPolicy } from '../api/jobs.js';
+// RetryRequest is what a submit may say; RetryPolicy is what the job then carries (defaults filled in).
+export type { Job, JobAttempt, JobDetail, JobPage, JobState, ListJobsFilter, RetryPolicy, RetryRequest, SubmitJobRequest } from '../api/jobs.js';
 export type { OriginalJobRef, OriginalQueryResult, OriginalStartRequest, OriginalStartResult, OriginalStopResult } from '../api/original.js';
 export type { ApiToken, CreatedApiToken, TokenRole } from '../api/tokens.js';
 export type { Worker, WorkerState } from '../api/workers.js';

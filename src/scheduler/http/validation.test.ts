@@ -45,6 +45,7 @@ describe('validationMessage', () => {
       'body',
       'lables is not a known field (known: command, labels)',
     ],
+    ['an unknown field spelt in digits', [e('additionalProperties', '/jobs/0', { additionalProperty: '7' })], 'body', 'jobs[0].7 is not a known field'],
     ['an unknown nested field', [e('additionalProperties', '/retry', { additionalProperty: 'tries' })], 'body', 'retry.tries is not a known field'],
     ['a value not in the list', [e('enum', '/state', { allowedValues: ['queued', 'running'] })], 'querystring', 'state must be one of queued, running'],
     [

@@ -36,14 +36,17 @@ export function coerceQuery(schema: { properties?: Record<string, PropertySchema
   }
 }
 
-/** `/jobs/2/retry/on` → `jobs[2].retry.on` (JSON pointer escapes undone). */
-function fieldName(pointer: string, extra?: string): string {
+/**
+ * `/jobs/2/retry/on` → `jobs[2].retry.on` (JSON pointer escapes undone); `key`, a property name
+ * (never an index, even when it is all digits), is added after a dot.
+ */
+function fieldName(pointer: string, key?: string): string {
   const parts = pointer
     .split('/')
     .slice(1)
     .map((p) => p.replaceAll('~1', '/').replaceAll('~0', '~'));
-  if (extra !== undefined) parts.push(extra);
-  return parts.reduce((acc, p) => (/^[0-9]+$/.test(p) ? `${acc}[${p}]` : acc ? `${acc}.${p}` : p), '');
+  const path = parts.reduce((acc, p) => (/^[0-9]+$/.test(p) ? `${acc}[${p}]` : acc ? `${acc}.${p}` : p), '');
+  return key === undefined ? path : path ? `${path}.${key}` : key;
 }
 
 /**
