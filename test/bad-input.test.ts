@@ -3,7 +3,9 @@ import { describe, it, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { symlinkSync } from 'node:fs';
 import path from 'node:path';
-import { startScheduler, startWorker, jobsDir, curlPost, type SchedulerHandle, type WorkerHandle } from './harness.js';
+import fc from 'fast-check';
+import { SubmitJobSchema } from '../src/api/jobs.js';
+import { startScheduler, startWorker, jobsDir, curlPost, getJson, type SchedulerHandle, type WorkerHandle } from './harness.js';
 
 describe('bad input', () => {
   let scheduler: SchedulerHandle;
@@ -65,6 +67,141 @@ describe('bad input', () => {
       assert.match(String(res.json.error), c.error);
     });
   }
+
+  // Bodies are checked as sent: a wrong type is not coerced, and an unknown field is refused
+  // (before, `"priority":"7"` ran at priority 7 and `"timout":5` ran with no timeout).
+  const strict: { name: string; route: string; body: () => unknown; error: RegExp }[] = [
+    { name: 'a number for an id (/stop)', route: '/stop', body: () => ({ worker_id: 42, job_id: ['x'] }), error: /^worker_id must be string/ },
+    { name: 'a list for an id (/query)', route: '/query', body: () => ({ worker_id: worker.id, job_id: ['x'] }), error: /^job_id must be string/ },
+    {
+      name: 'an unknown field (/start)',
+      route: '/start',
+      body: () => ({ worker_id: worker.id, command: 'bash', path: 'ok.sh', args: ['x'] }),
+      error: /^args is not a known field/,
+    },
+    { name: 'a list for the command', route: '/v1/jobs', body: () => ({ command: ['true'], priority: '7', args: 'x' }), error: /^(command|priority|args) must be/ },
+    { name: 'a string for the priority', route: '/v1/jobs', body: () => ({ command: 'true', priority: '7' }), error: /^priority must be integer/ },
+    { name: 'a string for the arguments', route: '/v1/jobs', body: () => ({ command: 'true', args: 'x' }), error: /^args must be array/ },
+    { name: 'a string for the timeout', route: '/v1/jobs', body: () => ({ command: 'true', timeout: '5' }), error: /^timeout must be number/ },
+    {
+      name: 'a misspelt field',
+      route: '/v1/jobs',
+      body: () => ({ command: 'true', lables: { gpu: 'true' }, timout: 5 }),
+      error: /^lables is not a known field \(known: worker_id, labels,/,
+    },
+    { name: 'a misspelt nested field', route: '/v1/jobs', body: () => ({ command: 'true', retry: { max_attempt: 3 } }), error: /^retry\.max_attempt is not a known field/ },
+    { name: 'a number for a label', route: '/v1/jobs', body: () => ({ command: 'true', labels: { gpu: 1 } }), error: /^labels\.gpu must be string/ },
+    {
+      name: 'a bad item of a batch',
+      route: '/v1/jobs/batch',
+      body: () => ({ jobs: [{ command: 'true' }, { command: 'true' }, { command: 'true', priority: '7' }] }),
+      error: /^jobs\[2\]\.priority must be integer/,
+    },
+    { name: 'an unknown field in a batch', route: '/v1/jobs/batch', body: () => ({ jobs: [{ command: 'true', timout: 5 }] }), error: /^jobs\[0\]\.timout is not a known field/ },
+    { name: 'a bad role', route: '/v1/tokens', body: () => ({ name: 'ci', role: 'root' }), error: /^role must be one of viewer, operator, admin/ },
+  ];
+  for (const c of strict) {
+    it(`${c.name} → 400 naming the field`, async () => {
+      const before = await getJson(`${scheduler.api}/v1/jobs?limit=500`);
+      const res = await curlPost(`${scheduler.api}${c.route}`, c.body());
+      assert.equal(res.status, 400, res.text);
+      assert.match(String(res.json.error), c.error);
+      const after = await getJson(`${scheduler.api}/v1/jobs?limit=500`);
+      assert.equal((after.json.jobs as unknown[]).length, (before.json.jobs as unknown[]).length, 'no job was made');
+    });
+  }
+
+  // Properties over the submit schema itself: one defect anywhere in an otherwise good body is a
+  // 400 naming it, and no job is made.
+  describe('any one wrong type or unknown field in a submit', () => {
+    type Node = { type?: string | string[]; properties?: Record<string, Node>; anyOf?: unknown; const?: unknown };
+    const WRONG: Record<string, unknown[]> = {
+      string: [7, true, null, ['x'], { a: 'b' }],
+      integer: ['7', 1.5, true, null, [1]],
+      number: ['7', true, null, [1], {}],
+      boolean: ['true', 1, null],
+      array: ['x', 1, { 0: 'x' }, null],
+      object: ['x', 1, ['x'], null],
+    };
+    // Every field with a plain type, by its path, and the objects that refuse unknown fields.
+    const fields: { path: string[]; type: string }[] = [];
+    const objects: string[][] = [];
+    const walk = (node: Node, path: string[]): void => {
+      if (typeof node.type === 'string' && node.anyOf === undefined && !(node.type === 'string' && node.const !== undefined && path.length === 0))
+        fields.push({ path, type: node.type });
+      if (node.type === 'object' && node.properties) {
+        objects.push(path);
+        for (const [k, v] of Object.entries(node.properties)) walk(v, [...path, k]);
+      }
+    };
+    walk(SubmitJobSchema as Node, []);
+    const withValue = (path: string[], value: unknown): Record<string, unknown> => {
+      const body: Record<string, unknown> = { command: 'true', labels: { nowhere: 'x' } };
+      let at = body;
+      for (const key of path.slice(0, -1)) at = (at[key] = typeof at[key] === 'object' ? at[key] : {}) as Record<string, unknown>;
+      at[path.at(-1)!] = value;
+      return body;
+    };
+    const ident = fc.stringMatching(/^[a-z_][a-z0-9_]{0,11}$/);
+
+    it('a wrong type → 400 naming the field', async () => {
+      const wrong = fc.constantFrom(...fields.filter((f) => f.path.length > 0)).chain((f) => fc.tuple(fc.constant(f), fc.constantFrom(...(WRONG[f.type] ?? []))));
+      await fc.assert(
+        fc.asyncProperty(wrong, async ([field, value]) => {
+          const res = await curlPost(`${scheduler.api}/v1/jobs`, withValue(field.path, value));
+          assert.equal(res.status, 400, res.text);
+          assert.ok(String(res.json.error).startsWith(`${field.path.join('.')} must be`), res.text);
+        }),
+        { numRuns: 60 },
+      );
+    });
+
+    it('an unknown field at any level → 400 naming it', async () => {
+      await fc.assert(
+        fc.asyncProperty(fc.constantFrom(...objects), ident, async (at, key) => {
+          fc.pre(!Object.keys(at.reduce((n: Node, k) => n.properties![k]!, SubmitJobSchema as Node).properties ?? {}).includes(key));
+          const body = at.length === 0 ? { command: 'true', labels: { nowhere: 'x' }, [key]: 1 } : withValue([...at, key], 1);
+          const res = await curlPost(`${scheduler.api}/v1/jobs`, body);
+          assert.equal(res.status, 400, res.text);
+          assert.ok(String(res.json.error).startsWith(`${[...at, key].join('.')} is not a known field`), res.text);
+        }),
+        { numRuns: 60 },
+      );
+    });
+  });
+
+  it('a job stop with a misspelt grace, or a grace that is not a whole number, → 400 naming it', async () => {
+    const job = await curlPost(`${scheduler.api}/v1/jobs`, { command: 'true', labels: { nobody: 'has-this' } });
+    assert.equal(job.status, 201, job.text);
+    for (const [body, error] of [
+      [{ grace: 5 }, /^grace is not a known field/],
+      [{ grace_ms: '5' }, /^grace_ms must be integer/],
+      [{ grace_ms: 1.5 }, /^grace_ms must be integer/],
+    ] as const) {
+      const res = await curlPost(`${scheduler.api}/v1/jobs/${String(job.json.id)}/stop`, body);
+      assert.equal(res.status, 400, res.text);
+      assert.match(String(res.json.error), error);
+    }
+    const stop = await fetch(`${scheduler.api}/v1/jobs/${String(job.json.id)}/stop`, { method: 'POST' });
+    assert.equal(stop.status, 200, 'no body at all is the same as {}');
+  });
+
+  it('query parameters are read as numbers and booleans only when they are spelt as such', async () => {
+    for (const [url, error] of [
+      ['/v1/jobs?limit=abc', /^limit must be integer/],
+      ['/v1/jobs?limit=1e400', /^limit must be integer/],
+      ['/v1/jobs?limit=501', /^limit must be <= 500/],
+      ['/v1/jobs?limit=2.5', /^limit must be integer/],
+      ['/v1/jobs?state=done', /^state must be one of queued, /],
+      ['/v1/jobs?limt=5', /^limt is not a known field/],
+      ['/v1/jobs/x/wait?timeout=soon', /^timeout must be number/],
+    ] as const) {
+      const res = await getJson(`${scheduler.api}${url}`);
+      assert.equal(res.status, 400, url);
+      assert.match(String(res.json.error), error, url);
+    }
+    assert.equal((await getJson(`${scheduler.api}/v1/jobs?limit=3&state=queued`)).status, 200);
+  });
 
   it('a job on another worker is not found through this one', async () => {
     const start = await curlPost(`${scheduler.api}/start`, { worker_id: worker.id, command: 'bash', path: 'ok.sh' });

@@ -79,4 +79,68 @@ describe('/v1 jobs', () => {
       assert.equal(typeof res.json.error, 'string');
     }
   });
+
+  // The response serializer writes only the keys its schema names, in the schema's order: these
+  // pin the answers, key for key and byte for byte, to what they were before the schemas.
+  describe('answers are byte for byte what they were', () => {
+    const JOB_KEYS =
+      'id state worker_id reason labels priority pinned attempt next_attempt_at retry command path args env cwd created_at updated_at finished_at exit_code signal error output_truncated timeout parent_id children submitted_by stopped_by';
+    const ATTEMPT_KEYS = 'number worker_id state exit_code signal error created_at started_at finished_at';
+    const text = async (res: Response): Promise<string> => {
+      assert.ok(res.ok, `${res.status}`);
+      return res.text();
+    };
+    const post = (route: string, body: unknown) =>
+      fetch(`${scheduler.api}${route}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+
+    it('/start, /query, GET /v1/jobs/:id and GET /v1/jobs', async () => {
+      const start = await text(await post('/start', { worker_id: a.id, command: 'bash', path: 'sub/where.sh' }));
+      assert.match(start, /^\{"job_id":"[0-9a-f-]{36}"\}$/);
+      const id = (JSON.parse(start) as { job_id: string }).job_id;
+      await waitForFinal(scheduler.api, id);
+
+      const query = await text(await post('/query', { worker_id: a.id, job_id: id }));
+      assert.equal(query, '{"done":true,"error":false,"error_text":"","state":"succeeded","exit_code":0,"signal":null}');
+
+      const detail = await text(await fetch(`${scheduler.api}/v1/jobs/${id}`));
+      const job = JSON.parse(detail) as Record<string, unknown> & { attempts: Record<string, unknown>[]; retry: Record<string, unknown> };
+      assert.equal(Object.keys(job).join(' '), `${JOB_KEYS} attempts`);
+      assert.equal(Object.keys(job.retry).join(' '), 'max_attempts backoff on');
+      assert.equal(Object.keys(job.attempts[0]!).join(' '), ATTEMPT_KEYS);
+      // Nothing but the order and the values: no spacing, no number or string written another way.
+      assert.equal(detail, JSON.stringify(job));
+      assert.equal(detail.slice(0, 120), `{"id":"${id}","state":"succeeded","worker_id":"${a.id}","reason":null,"labels":{},"priority":0,"pinned":true,"attempt":1,`.slice(0, 120));
+
+      const list = await text(await fetch(`${scheduler.api}/v1/jobs?limit=1`));
+      const page = JSON.parse(list) as { jobs: Record<string, unknown>[] };
+      assert.equal(Object.keys(page).join(' '), 'jobs next_cursor');
+      assert.equal(Object.keys(page.jobs[0]!).join(' '), JOB_KEYS);
+      assert.equal(list, JSON.stringify(page));
+    });
+
+    it('a queued job with labels, retry and timeout, and /stop', async () => {
+      const res = await post('/v1/jobs', {
+        command: 'true',
+        args: ['x y', 'é"\\'],
+        env: { K: 'v' },
+        labels: { nowhere: 'x' },
+        priority: -3,
+        timeout: 2.5,
+        retry: { max_attempts: 2, backoff: { base: 0.5 } },
+      });
+      assert.equal(res.status, 201);
+      const body = await res.text();
+      const job = JSON.parse(body) as Record<string, unknown>;
+      assert.equal(Object.keys(job).join(' '), JOB_KEYS);
+      assert.equal(body, JSON.stringify(job));
+      assert.match(
+        body,
+        /"labels":\{"nowhere":"x"\},"priority":-3,"pinned":false,"attempt":1,"next_attempt_at":null,"retry":\{"max_attempts":2,"backoff":\{"base":0\.5,"cap":60\},"on":\["lost"\]\},"command":"true","path":"","args":\["x y","é\\"\\\\"\],"env":\{"K":"v"\},"cwd":""/,
+      );
+      assert.match(body, /"timeout":2\.5,"parent_id":null,"children":\[\],"submitted_by":"anonymous","stopped_by":null\}$/);
+
+      const sleeper = JSON.parse(await text(await post('/v1/jobs', { worker_id: a.id, command: 'sleep', args: ['30'] }))) as { id: string };
+      assert.equal(await text(await post('/stop', { worker_id: a.id, job_id: sleeper.id })), '{"success":true}');
+    });
+  });
 });

@@ -17,12 +17,24 @@ const job = (over: Partial<Job> = {}): Job => ({
   env: {},
   cwd: '',
   created_at: '2025-01-10T11:59:57.000Z',
-  updated_at: null,
+  updated_at: '2025-01-10T11:59:58.500Z',
   finished_at: '2025-01-10T11:59:58.500Z',
   exit_code: 0,
   signal: null,
   error: null,
   output_truncated: false,
+  reason: null,
+  labels: {},
+  priority: 0,
+  pinned: false,
+  attempt: 1,
+  next_attempt_at: null,
+  retry: { max_attempts: 1, backoff: { base: 1, cap: 60 }, on: ['lost'] },
+  timeout: null,
+  parent_id: null,
+  children: [],
+  submitted_by: null,
+  stopped_by: null,
   ...over,
 });
 
@@ -71,6 +83,17 @@ describe('tables', () => {
     ]);
   });
 
+  it('jobs without a worker (queued, or the parent of a run_on "all" job)', () => {
+    const queued = job({ id: '0194-cccc', state: 'queued', worker_id: null, finished_at: null, exit_code: null, reason: 'no worker has labels gpu=1' });
+    const parent = job({ id: '0194-dddd', state: 'succeeded', worker_id: null, children: ['0194-eeee'] });
+    assert.deepEqual(jobsTable([queued, parent], now, plain), [
+      'JOB ID      STATE       WORKER   COMMAND             CREATED   DURATION   EXIT',
+      "0194-cccc   queued      -        bash -c 'echo hi'   3s ago    3s         -",
+      "0194-dddd   succeeded   -        bash -c 'echo hi'   3s ago    1.5s       0",
+    ]);
+    assert.match(jobStatus({ ...queued, attempts: [] }, now, plain)[2]!, /^Worker: +-$/);
+  });
+
   it('workers', () => {
     const w: Worker = {
       id: 'w-1',
@@ -80,8 +103,9 @@ describe('tables', () => {
       running: 2,
       state: 'up',
       last_heartbeat: '2025-01-10T11:59:59.000Z',
-      registered_at: null,
+      registered_at: '2025-01-10T11:00:00.000Z',
       version: '0.1.0',
+      draining: false,
     };
     assert.deepEqual(workersTable([w, { ...w, id: 'w-2', labels: {}, state: 'down', running: 0, last_heartbeat: '2025-01-10T11:50:00.000Z' }], now, plain), [
       'WORKER ID   STATE   ADDRESS          RUNNING   LABELS   LAST HEARTBEAT   VERSION',
@@ -101,7 +125,7 @@ describe('tables', () => {
           exit_code: 7,
           signal: null,
           error: 'exited with code 7',
-          created_at: null,
+          created_at: '2025-01-10T11:59:57.000Z',
           started_at: '2025-01-10T11:59:57.000Z',
           finished_at: '2025-01-10T11:59:58.500Z',
         },

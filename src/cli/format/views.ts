@@ -27,7 +27,15 @@ export function exitText(job: Job): string {
 export function jobsTable(jobs: readonly Job[], now: number, p: Palette): string[] {
   const rows = [['JOB ID', 'STATE', 'WORKER', 'COMMAND', 'CREATED', 'DURATION', 'EXIT'].map(p.bold)];
   for (const j of jobs) {
-    rows.push([j.id, paintState(p, j.state), j.worker_id, truncate(commandLine(j), 40), relativeTime(j.created_at, now), elapsed(j.created_at, j.finished_at, now), exitText(j)]);
+    rows.push([
+      j.id,
+      paintState(p, j.state),
+      j.worker_id ?? '-',
+      truncate(commandLine(j), 40),
+      relativeTime(j.created_at, now),
+      elapsed(j.created_at, j.finished_at, now),
+      exitText(j),
+    ]);
   }
   return renderTable(rows);
 }
@@ -58,7 +66,8 @@ export function jobStatus(job: JobDetail, now: number, p: Palette): string[] {
   const fields: [string, string][] = [
     ['Job', job.id],
     ['State', paintState(p, job.state)],
-    ['Worker', job.worker_id],
+    // No worker: queued, stopped while queued, or the parent of a run_on "all" job.
+    ['Worker', job.worker_id ?? '-'],
     ['Command', commandLine(job)],
   ];
   if (job.cwd) fields.push(['Directory', job.cwd]);
@@ -83,7 +92,7 @@ export function jobStatus(job: JobDetail, now: number, p: Palette): string[] {
       const code = exitCodeFor(a);
       rows.push([
         String(a.number),
-        a.worker_id,
+        a.worker_id ?? '-',
         paintState(p, a.state),
         relativeTime(a.started_at, now),
         relativeTime(a.finished_at, now),

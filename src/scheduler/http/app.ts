@@ -19,6 +19,9 @@ import { originalRoutes } from './original-routes.js';
 import { tokenRoutes } from './token-routes.js';
 import { v1Routes } from './v1-routes.js';
 import { watchRoutes } from './watch-routes.js';
+import { openapiOptions } from './openapi.js';
+import { AJV_OPTIONS, coerceQuery, validationError } from './validation.js';
+import { HealthSchema, ReadySchema } from '../../api/health.js';
 import type { EventLog } from '../event-log.js';
 
 export interface HttpDeps {
@@ -59,35 +62,34 @@ export async function buildApp(deps: HttpDeps): Promise<App> {
   app.addHook('onRequest', async (_req, reply) => {
     if (closing) return reply.code(503).header('connection', 'close').send(errorBody('UNAVAILABLE', 'the scheduler is shutting down; try again once it is back'));
   });
+  // A query string carries only text: its numbers and booleans are read before the schema's check.
+  app.addHook('preValidation', (req, _reply, done) => {
+    const schema = req.routeOptions.schema?.querystring as { properties?: Record<string, { type?: unknown }> } | undefined;
+    if (schema !== undefined) coerceQuery(schema, req.query as Record<string, unknown>);
+    done();
+  });
+
   // Before the routes: it checks each one against the role table as it is registered.
   installAuth(app, deps.auth);
   installAudit(app, deps.log);
   // Also before the routes: the OpenAPI document is made from their schemas as they are added.
-  await app.register(swagger, {
-    openapi: {
-      openapi: '3.0.3',
-      info: {
-        title: 'Baton scheduler API',
-        version: deps.version,
-        description: 'Jobs, workers, output and events. The original calls (/start, /stop, /query, /stream) take JSON whatever the content type says.',
-      },
-      components: { securitySchemes: { token: { type: 'http', scheme: 'bearer', description: 'an API token from `baton token create`' } } },
-      security: [{ token: [] }],
-    },
-  });
+  await app.register(swagger, openapiOptions(deps.version));
   await app.register(swaggerUi, { routePrefix: DOCS_PREFIX, uiConfig: { docExpansion: 'list', deepLinking: true } });
   app.addHook('onResponse', async (req, reply) => {
     schedulerMetrics.observeHttp(req.method, req.routeOptions.url ?? 'unmatched', reply.statusCode, reply.elapsedTime / 1000);
   });
 
-  app.get('/healthz', { schema: { summary: 'Alive: the process answers' } }, () => ({ status: 'ok' }));
-  app.get('/readyz', { schema: { summary: 'Ready: the store answers and the scheduler takes work (503 otherwise)' } }, async (_req, reply) => {
+  app.get('/healthz', { schema: { operationId: 'health', tags: ['health'], summary: 'Alive: the process answers', response: { 200: HealthSchema } } }, () => ({
+    status: 'ok' as const,
+  }));
+  const readySchema = { operationId: 'ready', tags: ['health'], summary: 'Ready: the store answers and the scheduler takes work', response: { 200: ReadySchema }, errors: [503] };
+  app.get('/readyz', { schema: readySchema }, async () => {
     try {
       await deps.store.countJobsByState();
     } catch (err) {
       return reply.code(503).send(errorBody('UNAVAILABLE', `not ready: the store does not answer (${(err as Error).message})`));
     }
-    return { status: 'ready' };
+    return { status: 'ready' as const };
   });
   app.get('/metrics', { schema: { summary: 'Prometheus metrics', hide: true } }, async (_req, reply) => {
     const text = await schedulerMetrics.registry.metrics();
@@ -110,6 +112,8 @@ function createFastify(bodyLimit: number, https?: { cert: Buffer; key: Buffer },
   return Fastify({
     ...(tls as FastifyHttpOptions<Server>),
     bodyLimit,
+    ajv: { customOptions: AJV_OPTIONS },
+    schemaErrorFormatter: validationError,
     // req.ip believes X-Forwarded-For only from these peers (none: the socket's peer is the client).
     trustProxy: trustedProxies.length > 0 ? trustedProxies : false,
     // Idle sockets are closed after this; followed output streams lift it for their own socket.

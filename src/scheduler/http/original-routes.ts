@@ -1,18 +1,27 @@
 import { Type } from 'typebox';
+import { JobRefSchema, QueryResultSchema, StartRequestSchema, StartResultSchema, StopResultSchema } from '../../api/original.js';
 import type { JobService } from '../job-service.js';
 import type { App } from './app.js';
 import { callerName } from './auth.js';
-import { MAX_ID, MAX_PATH, sendOutput } from './output.js';
+import { sendOutput } from './output.js';
 import { queryView } from './views.js';
 
-const Id = Type.String({ minLength: 1, maxLength: MAX_ID });
-const JobRef = Type.Object({ worker_id: Id, job_id: Id });
+const tags = ['original'];
 
 /** The four calls of the original system; success bodies are kept byte for byte. */
 export function originalRoutes(app: App, jobs: JobService): void {
   app.post(
     '/start',
-    { schema: { body: Type.Object({ worker_id: Id, command: Type.String({ minLength: 1, maxLength: MAX_PATH }), path: Type.String({ maxLength: MAX_PATH }) }) } },
+    {
+      schema: {
+        operationId: 'originalStart',
+        tags,
+        summary: 'Run `command path` on the worker',
+        body: StartRequestSchema,
+        response: { 201: StartResultSchema },
+        errors: [404, 409, 429, 502, 503, 504],
+      },
+    },
     async (req, reply) => {
       const { worker_id, command, path } = req.body;
       const job = await jobs.start({ workerId: worker_id, command, path, args: [], env: {}, cwd: '', submittedBy: callerName(req) });
@@ -20,12 +29,42 @@ export function originalRoutes(app: App, jobs: JobService): void {
     },
   );
 
-  app.post('/stop', { schema: { body: JobRef } }, async (req) => {
-    await jobs.stop(req.body.job_id, req.body.worker_id, 0, callerName(req));
-    return { success: true };
-  });
+  app.post(
+    '/stop',
+    {
+      schema: {
+        operationId: 'originalStop',
+        tags,
+        summary: "Stop the job's process group",
+        body: JobRefSchema,
+        response: { 200: StopResultSchema },
+        errors: [404, 409, 502, 503, 504],
+      },
+    },
+    async (req) => {
+      await jobs.stop(req.body.job_id, req.body.worker_id, 0, callerName(req));
+      return { success: true as const };
+    },
+  );
 
-  app.post('/query', { schema: { body: JobRef } }, async (req) => queryView(await jobs.query(req.body.job_id, req.body.worker_id)));
+  app.post(
+    '/query',
+    { schema: { operationId: 'originalQuery', tags, summary: "The job's state", body: JobRefSchema, response: { 200: QueryResultSchema }, errors: [404, 502, 503, 504] } },
+    async (req) => queryView(await jobs.query(req.body.job_id, req.body.worker_id)),
+  );
 
-  app.post('/stream', { schema: { body: JobRef } }, async (req, reply) => sendOutput(req, reply, await jobs.output(req.body.job_id, req.body.worker_id, true)));
+  app.post(
+    '/stream',
+    {
+      schema: {
+        operationId: 'originalStream',
+        tags,
+        summary: "The job's output from its first byte, live, until the job ends",
+        body: JobRefSchema,
+        response: { 200: { description: 'the output as written', content: { 'text/plain': { schema: Type.String() } } } },
+        errors: [404, 409, 502, 503, 504],
+      },
+    },
+    async (req, reply) => sendOutput(req, reply, await jobs.output(req.body.job_id, req.body.worker_id, true)),
+  );
 }

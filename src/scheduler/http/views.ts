@@ -1,15 +1,31 @@
+import type { Job, JobAttempt, JobDetail as JobDetailView } from '../../api/jobs.js';
+import type { OriginalQueryResult } from '../../api/original.js';
+import type { ApiToken } from '../../api/tokens.js';
+import type { Worker } from '../../api/workers.js';
 import type { JobDetail } from '../job-service.js';
 import { isFinal } from '../job-state.js';
 import type { WorkerEntry } from '../registry.js';
 import type { AttemptRecord, JobRecord, TokenRecord } from '../store/store.js';
 
-/** JSON shapes of the HTTP API (snake_case, ISO times, null for "not yet"). */
+/**
+ * Records → the HTTP API's answers, each typed as its schema in src/api (so the compiler checks
+ * every field). Key order here is the order the schema gives, which is the order on the wire.
+ */
 
-function iso(ms: number | null): string | null {
-  return ms === null ? null : new Date(ms).toISOString();
+function iso(ms: number): string {
+  return new Date(ms).toISOString();
 }
 
-export function workerView(w: WorkerEntry) {
+function isoOrNull(ms: number | null): string | null {
+  return ms === null ? null : iso(ms);
+}
+
+/** The records keep '' for "none"; the API says null. */
+function orNull(text: string): string | null {
+  return text || null;
+}
+
+export function workerView(w: WorkerEntry): Worker {
   return {
     id: w.id,
     address: w.address,
@@ -24,18 +40,17 @@ export function workerView(w: WorkerEntry) {
   };
 }
 
-export function jobView(job: JobRecord) {
+export function jobView(job: JobRecord): Job {
   return {
     id: job.id,
     state: job.state,
-    // null while queued: no worker has it yet.
-    worker_id: job.workerId || null,
-    reason: job.reason || null,
+    worker_id: orNull(job.workerId),
+    reason: orNull(job.reason),
     labels: job.labels,
     priority: job.priority,
     pinned: job.pinnedWorker !== '',
     attempt: job.attempt,
-    next_attempt_at: iso(job.nextAttemptAt),
+    next_attempt_at: isoOrNull(job.nextAttemptAt),
     retry: {
       max_attempts: job.retry.maxAttempts,
       backoff: { base: job.retry.backoffBaseMs / 1000, cap: job.retry.backoffCapMs / 1000 },
@@ -48,44 +63,44 @@ export function jobView(job: JobRecord) {
     cwd: job.cwd,
     created_at: iso(job.createdAt),
     updated_at: iso(job.updatedAt),
-    finished_at: iso(job.finishedAt),
+    finished_at: isoOrNull(job.finishedAt),
     exit_code: job.exitCode,
-    signal: job.signal || null,
-    error: job.error || null,
+    signal: orNull(job.signal),
+    error: orNull(job.error),
     output_truncated: job.outputTruncated,
     timeout: job.timeoutMs > 0 ? job.timeoutMs / 1000 : null,
-    parent_id: job.parentId || null,
+    parent_id: orNull(job.parentId),
     children: job.children,
-    submitted_by: job.submittedBy || null,
-    stopped_by: job.stoppedBy || null,
+    submitted_by: orNull(job.submittedBy),
+    stopped_by: orNull(job.stoppedBy),
   };
 }
 
 /** Never the hash: it is of no use to a caller. */
-export function tokenView(t: TokenRecord) {
-  return { name: t.name, role: t.role, created_at: iso(t.createdAt), revoked_at: iso(t.revokedAt) };
+export function tokenView(t: TokenRecord): ApiToken {
+  return { name: t.name, role: t.role, created_at: iso(t.createdAt), revoked_at: isoOrNull(t.revokedAt) };
 }
 
-function attemptView(a: AttemptRecord) {
+function attemptView(a: AttemptRecord): JobAttempt {
   return {
     number: a.number,
-    worker_id: a.workerId || null,
+    worker_id: orNull(a.workerId),
     state: a.state,
     exit_code: a.exitCode,
-    signal: a.signal || null,
-    error: a.error || null,
+    signal: orNull(a.signal),
+    error: orNull(a.error),
     created_at: iso(a.createdAt),
-    started_at: iso(a.startedAt),
-    finished_at: iso(a.finishedAt),
+    started_at: isoOrNull(a.startedAt),
+    finished_at: isoOrNull(a.finishedAt),
   };
 }
 
-export function jobDetailView({ job, attempts }: JobDetail) {
+export function jobDetailView({ job, attempts }: JobDetail): JobDetailView {
   return { ...jobView(job), attempts: attempts.map(attemptView) };
 }
 
 /** The original `/query` answer: its three fields first, in their order, then ours. */
-export function queryView({ job }: JobDetail) {
+export function queryView({ job }: JobDetail): OriginalQueryResult {
   const done = isFinal(job.state);
   return {
     done,
@@ -93,6 +108,6 @@ export function queryView({ job }: JobDetail) {
     error_text: job.error,
     state: job.state,
     exit_code: job.exitCode,
-    signal: job.signal || null,
+    signal: orNull(job.signal),
   };
 }

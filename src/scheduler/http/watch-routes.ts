@@ -1,27 +1,18 @@
 import { Type } from 'typebox';
+import { EVENT_TYPES, EventsQuerySchema } from '../../api/events.js';
+import { DEFAULT_WAIT_S, JobDetailSchema, JobIdParams, WaitQuerySchema } from '../../api/jobs.js';
 import { BatonError } from '../../common/errors.js';
 import type { Logger } from '../../common/logger.js';
 import type { EventLog } from '../event-log.js';
 import type { JobService } from '../job-service.js';
 import type { EventFilter, EventRecord } from '../store/store.js';
 import type { App } from './app.js';
-import { MAX_ID } from './output.js';
 import { openSse } from './sse.js';
 import { jobDetailView } from './views.js';
 
 const PING_MS = 15_000;
 /** Events read from the store per query while replaying. */
 const REPLAY_PAGE = 1_000;
-const EVENT_TYPES = ['job', 'worker'] as const;
-
-const EventsQuery = Type.Object({
-  job_id: Type.Optional(Type.String({ minLength: 1, maxLength: MAX_ID })),
-  types: Type.Optional(Type.String({ maxLength: 100 })),
-  last_event_id: Type.Optional(Type.String({ maxLength: 20 })),
-});
-
-const WaitQuery = Type.Object({ timeout: Type.Number({ minimum: 0, maximum: 300, default: 30 }) });
-
 /** `Last-Event-ID` (header) or `last_event_id` (query): a whole number, or undefined for "live only". */
 function lastEventId(header: string | string[] | undefined, query: string | undefined): number | undefined {
   const text = (Array.isArray(header) ? header[0] : header) ?? query;
@@ -43,7 +34,16 @@ function kindsFrom(types: string | undefined): readonly string[] {
 
 /** Watching: the event stream and waiting for a job to end. */
 export function watchRoutes(app: App, jobs: JobService, eventLog: EventLog, log: Logger): void {
-  app.get('/v1/events', { schema: { querystring: EventsQuery } }, async (req, reply) => {
+  const eventsSchema = {
+    operationId: 'events',
+    tags: ['events'],
+    summary: 'Every job and worker change as it happens (server-sent events); missed ones first with Last-Event-ID',
+    querystring: EventsQuerySchema,
+    response: {
+      200: { description: 'a text/event-stream: `event: job|worker`, `id`, and the job or worker as JSON', content: { 'text/event-stream': { schema: Type.String() } } },
+    },
+  };
+  app.get('/v1/events', { schema: eventsSchema }, async (req, reply) => {
     const after = lastEventId(req.headers['last-event-id'], req.query.last_event_id);
     const jobId = req.query.job_id;
     const kinds = jobId === undefined ? kindsFrom(req.query.types) : kindsFrom(req.query.types).filter((k) => k === 'job');
@@ -87,12 +87,21 @@ export function watchRoutes(app: App, jobs: JobService, eventLog: EventLog, log:
     }
   });
 
-  app.get('/v1/jobs/:id/wait', { schema: { params: Type.Object({ id: Type.String({ minLength: 1, maxLength: MAX_ID }) }), querystring: WaitQuery } }, async (req, reply) => {
+  const waitSchema = {
+    operationId: 'waitJob',
+    tags: ['jobs'],
+    summary: 'Wait for the job to end: 200 when it is final, 202 with the job as it is when the timeout passes first',
+    params: JobIdParams,
+    querystring: WaitQuerySchema,
+    response: { 200: JobDetailSchema, 202: JobDetailSchema },
+    errors: [404],
+  };
+  app.get('/v1/jobs/:id/wait', { schema: waitSchema }, async (req, reply) => {
     req.raw.socket.setTimeout(0);
     // A caller that leaves stops the wait.
     const left = new AbortController();
     reply.raw.on('close', () => left.abort());
-    const { done, detail } = await jobs.wait(req.params.id, Math.round(req.query.timeout * 1000), left.signal);
+    const { done, detail } = await jobs.wait(req.params.id, Math.round((req.query.timeout ?? DEFAULT_WAIT_S) * 1000), left.signal);
     return reply.code(done ? 200 : 202).send(jobDetailView(detail));
   });
 }

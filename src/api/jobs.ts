@@ -1,0 +1,160 @@
+import { Type, type Static } from 'typebox';
+import { JOB_STATES } from '../scheduler/job-state.js';
+import { RETRY_OUTCOMES } from '../scheduler/retry-policy.js';
+import { Id, MAX_ID, MAX_PATH, Nullable, NullableTime, StringMap, Strict, Time } from './shared.js';
+
+export const JobStateSchema = Type.Enum(JOB_STATES);
+export type JobState = Static<typeof JobStateSchema>;
+
+export const JobIdParams = Type.Object({ id: Id });
+
+// ---- requests ----
+
+const Seconds = Type.Number({ minimum: 0, maximum: 86_400 });
+/** Bytes: a number, or a size with a unit ("512MiB"). */
+const Bytes = Type.Union([Type.String({ maxLength: 32 }), Type.Number()]);
+
+/** When a job is tried again: up to `max_attempts` in all, after a backoff, for the listed outcomes. */
+export const RetryRequestSchema = Strict({
+  max_attempts: Type.Optional(Type.Integer({ minimum: 1, maximum: 100 })),
+  backoff: Type.Optional(Strict({ base: Type.Optional(Seconds), cap: Type.Optional(Seconds) }, { description: 'seconds: the first wait, and the most any wait grows to' })),
+  on: Type.Optional(Type.Array(Type.Enum(RETRY_OUTCOMES), { uniqueItems: true })),
+});
+export type RetryRequest = Static<typeof RetryRequestSchema>;
+
+/** The body of `POST /v1/jobs`, and each item of `POST /v1/jobs/batch`. */
+export const SubmitJobSchema = Strict({
+  worker_id: Type.Optional(Type.String({ minLength: 1, maxLength: MAX_ID, description: 'only this worker may run the job; absent: the scheduler places it' })),
+  labels: Type.Optional(
+    Type.Record(Type.String({ minLength: 1, maxLength: MAX_ID }), Type.String({ maxLength: MAX_ID }), { description: 'labels a worker must carry, all of them' }),
+  ),
+  priority: Type.Optional(Type.Integer({ minimum: -1_000_000, maximum: 1_000_000, description: 'higher starts first among queued jobs; default 0' })),
+  retry: Type.Optional(RetryRequestSchema),
+  command: Type.String({ minLength: 1, maxLength: MAX_PATH }),
+  path: Type.Optional(Type.String({ maxLength: MAX_PATH, description: "a script inside the worker's jobs folder" })),
+  args: Type.Optional(Type.Array(Type.String())),
+  env: Type.Optional(StringMap),
+  cwd: Type.Optional(Type.String({ maxLength: MAX_PATH, description: "a folder inside the worker's jobs folder" })),
+  resources: Type.Optional(
+    Strict(
+      {
+        memory: Type.Optional(Bytes),
+        cpu: Type.Optional(Type.Number()),
+        pids: Type.Optional(Type.Integer()),
+        io: Type.Optional(
+          Strict(
+            { read_bps: Type.Optional(Bytes), write_bps: Type.Optional(Bytes), read_iops: Type.Optional(Type.Integer()), write_iops: Type.Optional(Type.Integer()) },
+            { description: 'disk I/O a second: bytes and operations' },
+          ),
+        ),
+      },
+      { description: "per-job limits, checked against the worker's maximums by the worker" },
+    ),
+  ),
+  network: Type.Optional(Type.Literal('none')),
+  isolate: Type.Optional(Type.Boolean()),
+  timeout: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 86_400, description: 'seconds the job may run before it is stopped and ends timed_out' })),
+  run_on: Type.Optional(Type.Literal('all', { description: 'one copy on every matching worker, under a parent job' })),
+});
+export type SubmitJobRequest = Static<typeof SubmitJobSchema>;
+
+export const MAX_BATCH = 1_000;
+export const SubmitBatchSchema = Strict({ jobs: Type.Array(SubmitJobSchema, { minItems: 1, maxItems: MAX_BATCH }) });
+export type SubmitBatchRequest = Static<typeof SubmitBatchSchema>;
+
+/** An hour: a longer grace is a mistake, and an unbounded one overflows the gRPC deadline. */
+export const MAX_GRACE_MS = 3_600_000;
+/** `POST /v1/jobs/:id/stop`; no body at all is the same as `{}`. */
+export const StopJobSchema = Strict({
+  grace_ms: Type.Optional(Type.Integer({ minimum: 0, maximum: MAX_GRACE_MS, description: "milliseconds between SIGTERM and SIGKILL; default: the worker's --stop-grace" })),
+});
+export type StopJobRequest = Static<typeof StopJobSchema>;
+
+export const MAX_PAGE = 500;
+export const DEFAULT_PAGE = 50;
+/** Query parameters of `GET /v1/jobs`. */
+export const ListJobsQuerySchema = Strict({
+  state: Type.Optional(JobStateSchema),
+  worker_id: Type.Optional(Id),
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_PAGE, default: DEFAULT_PAGE })),
+  cursor: Type.Optional(Type.String({ minLength: 1 })),
+});
+export type ListJobsFilter = Static<typeof ListJobsQuerySchema>;
+
+export const OutputQuerySchema = Strict({ follow: Type.Optional(Type.Boolean({ description: 'stream until the job ends' })) });
+
+export const MAX_WAIT_S = 300;
+export const DEFAULT_WAIT_S = 30;
+export const WaitQuerySchema = Strict({
+  timeout: Type.Optional(Type.Number({ minimum: 0, maximum: MAX_WAIT_S, default: DEFAULT_WAIT_S, description: 'seconds to wait for the final state' })),
+});
+
+// ---- responses ----
+
+export const RetryPolicySchema = Type.Object({
+  max_attempts: Type.Integer(),
+  backoff: Type.Object({ base: Type.Number(), cap: Type.Number() }, { description: 'seconds' }),
+  on: Type.Array(Type.Enum(RETRY_OUTCOMES)),
+});
+export type RetryPolicy = Static<typeof RetryPolicySchema>;
+
+const NullableString = Nullable(Type.String());
+
+/** A job as `POST /v1/jobs` and `GET /v1/jobs` answer it. Key order is the answer's. */
+export const JobSchema = Type.Object(
+  {
+    id: Type.String(),
+    state: JobStateSchema,
+    worker_id: Nullable(Type.String({ description: "the current attempt's worker; null while no worker has the job" })),
+    reason: Nullable(Type.String({ description: 'why a queued job waits ("no worker has labels gpu=true")' })),
+    labels: StringMap,
+    priority: Type.Integer(),
+    pinned: Type.Boolean({ description: 'submitted with a worker_id: only that worker may run it' }),
+    attempt: Type.Integer({ description: 'the attempt now live (1 for the first)' }),
+    next_attempt_at: NullableTime,
+    retry: RetryPolicySchema,
+    command: Type.String(),
+    path: Type.String({ description: 'the script inside the worker\'s jobs folder ("" when none)' }),
+    args: Type.Array(Type.String()),
+    env: StringMap,
+    cwd: Type.String(),
+    created_at: Time,
+    updated_at: Time,
+    finished_at: NullableTime,
+    exit_code: Nullable(Type.Integer()),
+    signal: Nullable(Type.String({ description: '"SIGKILL", … when a signal ended the job' })),
+    error: NullableString,
+    output_truncated: Type.Boolean(),
+    timeout: Nullable(Type.Number({ description: 'seconds, or null for none' })),
+    parent_id: Nullable(Type.String({ description: 'set on each copy of a run_on "all" job' })),
+    children: Type.Array(Type.String(), { description: 'the copies of a run_on "all" job' }),
+    submitted_by: Nullable(Type.String({ description: "the API token's name, when API tokens are on" })),
+    stopped_by: NullableString,
+  },
+  { description: 'the job' },
+);
+export type Job = Static<typeof JobSchema>;
+
+export const JobAttemptSchema = Type.Object({
+  number: Type.Integer(),
+  worker_id: NullableString,
+  state: JobStateSchema,
+  exit_code: Nullable(Type.Integer()),
+  signal: NullableString,
+  error: NullableString,
+  created_at: Time,
+  started_at: NullableTime,
+  finished_at: NullableTime,
+});
+export type JobAttempt = Static<typeof JobAttemptSchema>;
+
+/** `GET /v1/jobs/:id`, `POST /v1/jobs/:id/stop`, `GET /v1/jobs/:id/wait`: the job with its attempts. */
+export const JobDetailSchema = Type.Object({ ...JobSchema.properties, attempts: Type.Array(JobAttemptSchema) }, { description: 'the job with its attempts' });
+export type JobDetail = Static<typeof JobDetailSchema>;
+
+/** `GET /v1/jobs`: newest first; `next_cursor` is null on the last page. */
+export const JobPageSchema = Type.Object({ jobs: Type.Array(JobSchema), next_cursor: NullableString }, { description: 'a page of jobs, newest first' });
+export type JobPage = Static<typeof JobPageSchema>;
+
+export const JobBatchSchema = Type.Object({ jobs: Type.Array(JobSchema) }, { description: 'the new jobs, in the order asked' });
+export type JobBatch = Static<typeof JobBatchSchema>;
