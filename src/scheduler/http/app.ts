@@ -87,7 +87,7 @@ export async function buildApp(deps: HttpDeps): Promise<App> {
     try {
       await deps.store.countJobsByState();
     } catch (err) {
-      return reply.code(503).send(errorBody('UNAVAILABLE', `not ready: the store does not answer (${(err as Error).message})`));
+      throw new BatonError('UNAVAILABLE', `not ready: the store does not answer (${(err as Error).message})`);
     }
     return { status: 'ready' as const };
   });
