@@ -11,8 +11,8 @@ import { cpuSeconds, dropLogs } from './proc.js';
 import { fmt, type Section } from './report.js';
 import { percentile, runPool } from './stats.js';
 
-const JOBS = Number(process.env.BENCH_JOBS ?? 1000);
-const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 8);
+export const JOBS = Number(process.env.BENCH_JOBS ?? 1000);
+export const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 8);
 const LATENCY_SAMPLES = Number(process.env.BENCH_LATENCY_SAMPLES ?? 500);
 
 /**
