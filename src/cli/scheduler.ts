@@ -51,7 +51,12 @@ export function schedulerCommand(): Command {
         .default(2_000, '2s')
         .argParser(positiveDuration),
     )
-    .addOption(new Option('--heartbeat-ttl <duration>', 'a worker silent for longer is marked down').env('BATON_HEARTBEAT_TTL').default(10_000, '10s').argParser(positiveDuration))
+    .addOption(
+      new Option('--heartbeat-ttl <duration>', `a worker silent for longer is marked down (${DURATION_HELP})`)
+        .env('BATON_HEARTBEAT_TTL')
+        .default(10_000, '10s')
+        .argParser(positiveDuration),
+    )
     .addOption(
       new Option('--max-queued <n>', 'jobs allowed to wait in the queue; beyond it POST /v1/jobs answers 429 with Retry-After')
         .env('BATON_MAX_QUEUED')

@@ -100,7 +100,7 @@ export function workerCommand(): Command {
           .env('BATON_STOP_GRACE'),
       )
       .addOption(
-        new Option('--drain-timeout <duration>', 'on SIGTERM/SIGINT, how long running jobs may go on finishing before they are stopped')
+        new Option('--drain-timeout <duration>', `on SIGTERM/SIGINT, how long running jobs may go on finishing before they are stopped (${DURATION_HELP})`)
           .default(30_000, '30s')
           .argParser(duration)
           .env('BATON_WORKER_DRAIN_TIMEOUT'),
