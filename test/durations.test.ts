@@ -59,31 +59,13 @@ describe('durations: a bare number is seconds', () => {
 });
 
 describe('baton.toml is strict', () => {
+  const scheduler = ['scheduler', '--http', '127.0.0.1:0', '--grpc', '127.0.0.1:0', '--insecure'];
+  const worker = ['worker', '--insecure', '--id', 'w-typo', '--scheduler', '127.0.0.1:1'];
   const cases: [string, string[], string, RegExp][] = [
-    [
-      'scheduler: a misspelt key',
-      ['scheduler', '--http', '127.0.0.1:0', '--grpc', '127.0.0.1:0', '--insecure'],
-      '[scheduler]\nhearbeat_ttl = "5s"\n',
-      /unknown key "hearbeat_ttl" in \[scheduler\]; did you mean heartbeat_ttl\?$/m,
-    ],
-    [
-      'scheduler: a string for a number',
-      ['scheduler', '--http', '127.0.0.1:0', '--grpc', '127.0.0.1:0', '--insecure'],
-      '[scheduler]\nmax_queued = "many"\n',
-      /\[scheduler\] max_queued = "many": must be a whole number/,
-    ],
-    [
-      'worker: a misspelt key',
-      ['worker', '--insecure', '--id', 'w-typo', '--scheduler', '127.0.0.1:1'],
-      '[worker]\nstop_grase = "5s"\n',
-      /unknown key "stop_grase" in \[worker\]; did you mean stop_grace\?$/m,
-    ],
-    [
-      'worker: an unknown section',
-      ['worker', '--insecure', '--id', 'w-typo', '--scheduler', '127.0.0.1:1'],
-      '[wroker]\ncapacity = 2\n',
-      /unknown section \[wroker\]; did you mean \[worker\]\?/,
-    ],
+    ['scheduler: a misspelt key', scheduler, '[scheduler]\nhearbeat_ttl = "5s"\n', /unknown key "hearbeat_ttl" in \[scheduler\]; did you mean heartbeat_ttl\?$/m],
+    ['scheduler: a string for a number', scheduler, '[scheduler]\nmax_queued = "many"\n', /\[scheduler\] max_queued = "many": must be a whole number/],
+    ['worker: a misspelt key', worker, '[worker]\nstop_grase = "5s"\n', /unknown key "stop_grase" in \[worker\]; did you mean stop_grace\?$/m],
+    ['worker: an unknown section', worker, '[wroker]\ncapacity = 2\n', /unknown section \[wroker\]; did you mean \[worker\]\?/],
     ['token: a misspelt store key', ['token', 'list'], '[scheduler]\nstroe = "postgres://127.0.0.1:1/x"\n', /unknown key "stroe" in \[scheduler\]; did you mean store\?$/m],
   ];
   for (const [what, args, toml, message] of cases) {
