@@ -74,7 +74,7 @@ describe('web dashboard', () => {
     await page.getByTestId('job-exit').getByText('code 0').waitFor(WAIT);
   });
 
-  it('reads the timeout as every duration is: 1m30s is 90 seconds, words are refused', async () => {
+  it('reads the timeout as every duration is: 1m30s is 90 seconds and shown so, words are refused', async () => {
     await page.goto(`${scheduler.api}/#/submit`);
     await page.locator('input[name=command]').fill('true');
     await page.locator('input[name=timeout]').fill('5 minutes');
@@ -85,6 +85,7 @@ describe('web dashboard', () => {
     await page.waitForURL(/#\/jobs\/[0-9a-f-]+$/, WAIT);
     const id = decodeURIComponent(/#\/jobs\/(.+)$/.exec(page.url())![1]!);
     assert.equal((await getJson(`${scheduler.api}/v1/jobs/${id}`)).json.timeout, 90);
+    await page.getByTestId('job-timeout').getByText('1m30s', { exact: true }).waitFor(WAIT);
   });
 
   it('stops a running job with the stop button', async () => {
