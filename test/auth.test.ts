@@ -3,7 +3,8 @@
 import { describe, it, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { request as httpsRequest } from 'node:https';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -32,8 +33,8 @@ interface Answer {
   headers: Headers;
 }
 
-async function call(api: string, method: string, url: string, token?: string, body?: unknown): Promise<Answer> {
-  const headers: Record<string, string> = {};
+async function call(api: string, method: string, url: string, token?: string, body?: unknown, extraHeaders: Record<string, string> = {}): Promise<Answer> {
+  const headers: Record<string, string> = { ...extraHeaders };
   if (token !== undefined) headers.authorization = token.startsWith('Basic ') ? token : `Bearer ${token}`;
   if (body !== undefined) headers['content-type'] = 'application/json';
   const res = await fetch(`${api}${url}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
@@ -50,6 +51,12 @@ async function call(api: string, method: string, url: string, token?: string, bo
     // output routes answer text
   }
   return { status: res.status, json, headers: res.headers };
+}
+
+/** An audit line without the fields every pino line has. */
+function pick(line: Record<string, unknown>): Record<string, unknown> {
+  const { level: _level, time: _time, pid: _pid, hostname: _hostname, component: _component, msg: _msg, ...rest } = line;
+  return rest;
 }
 
 const JOBS = { 'ok.sh': '#!/bin/bash\necho ok\n', 'long.sh': '#!/bin/bash\nsleep 60\n' };
@@ -227,21 +234,173 @@ describe('API tokens and roles', () => {
     await open.kill();
   });
 
-  it('repeated bad tokens from one address are slowed down with 429 and Retry-After', async () => {
+  it('repeated bad tokens from one address are slowed down with 429 and Retry-After; a valid token is still served', async () => {
     const dataDir = tempDir('baton-auth-slow-');
-    const good = await createToken(dataDir, 'viewer', 'good');
+    const admin = await createToken(dataDir, 'admin', 'root');
     const s = await startScheduler({ dataDir, args: ['--auth'] });
     // No Authorization header is not a guess: it does not count.
     for (let i = 0; i < 15; i++) assert.equal((await call(s.api, 'GET', '/v1/jobs')).status, 401);
     for (let i = 0; i < 10; i++) assert.equal((await call(s.api, 'GET', '/v1/jobs', `baton_guess${i}`)).status, 401, `guess ${i}`);
     const slowed = await call(s.api, 'GET', '/v1/jobs', 'baton_guess10');
     assert.equal(slowed.status, 429);
-    assert.match(String(slowed.json.error), /too many failed authentication attempts .* retry in \d+s/);
+    assert.match(String(slowed.json.error), /too many failed authentication attempts from 127\.0\.0\.1: send a valid token, or retry in \d+s/);
     const retryAfter = Number(slowed.headers.get('retry-after'));
     assert.ok(retryAfter >= 1 && retryAfter <= 60, `Retry-After ${retryAfter}`);
-    // While slowed, even a right token waits (otherwise guessing would go on at full speed).
-    assert.equal((await call(s.api, 'GET', '/v1/jobs', good)).status, 429);
+    // The same address with a valid token: served, reads and writes alike, all through the lockout.
+    assert.equal((await call(s.api, 'GET', '/v1/jobs', admin)).status, 200);
+    assert.equal((await call(s.api, 'POST', '/v1/tokens', admin, { name: 'during-lockout', role: 'viewer' })).status, 201);
+    // Failing attempts go on being refused, a missing token included, and the admin is still served between them.
+    for (let i = 11; i < 16; i++) assert.equal((await call(s.api, 'GET', '/v1/jobs', `baton_guess${i}`)).status, 429, `guess ${i}`);
+    assert.equal((await call(s.api, 'GET', '/v1/jobs')).status, 429, 'no token during the lockout');
+    assert.equal((await call(s.api, 'GET', '/v1/tokens', admin)).status, 200);
     assert.equal((await call(s.api, 'GET', '/healthz')).status, 200, '/healthz stays open');
+    await s.kill();
+  });
+
+  it('behind a --trusted-proxy each forwarded client has its own budget', async () => {
+    const dataDir = tempDir('baton-auth-proxy-');
+    const admin = await createToken(dataDir, 'admin', 'root');
+    const s = await startScheduler({ dataDir, args: ['--auth', '--auth-max-failures', '3', '--trusted-proxy', '10.9.9.9,10.8.0.0/16', '--trusted-proxy', '127.0.0.1'] });
+    const attacker = { 'x-forwarded-for': '203.0.113.66' };
+    const other = { 'x-forwarded-for': '198.51.100.7' };
+    for (let i = 0; i < 3; i++) assert.equal((await call(s.api, 'GET', '/v1/jobs', `baton_guess${i}`, undefined, attacker)).status, 401);
+    const slowed = await call(s.api, 'GET', '/v1/jobs', 'baton_guess3', undefined, attacker);
+    assert.equal(slowed.status, 429);
+    assert.match(String(slowed.json.error), /from 203\.0\.113\.66:/);
+    // Forging more of the header does not help: the right-most address that is not a trusted proxy is the client.
+    assert.equal((await call(s.api, 'GET', '/v1/jobs', 'baton_guess4', undefined, { 'x-forwarded-for': '192.0.2.1, 203.0.113.66' })).status, 429);
+    // Another client behind the same proxy is not locked out: its bad token is a 401, its good one a 200.
+    assert.equal((await call(s.api, 'GET', '/v1/jobs', 'baton_typo', undefined, other)).status, 401);
+    assert.equal((await call(s.api, 'GET', '/v1/jobs', admin, undefined, other)).status, 200);
+    assert.equal((await call(s.api, 'GET', '/v1/jobs', admin, undefined, attacker)).status, 200);
+    // The proxy's own calls (no header) have a budget of their own too.
+    assert.equal((await call(s.api, 'GET', '/v1/jobs', 'baton_guess5')).status, 401);
+    // The audit line names the forwarded client and the proxy it came through.
+    const line = await s.waitForLog((l) => l.msg === 'audit' && l.auth_failure === 'throttled');
+    assert.equal(line.client, '203.0.113.66');
+    assert.equal(line.proxy, '127.0.0.1');
+    await s.kill();
+  });
+
+  it('without --trusted-proxy X-Forwarded-For is ignored: forging it does not dodge the throttle', async () => {
+    const s = await startScheduler({ dataDir: tempDir('baton-auth-noproxy-'), args: ['--auth', '--auth-max-failures', '3'] });
+    for (let i = 0; i < 3; i++) assert.equal((await call(s.api, 'GET', '/v1/jobs', `baton_guess${i}`, undefined, { 'x-forwarded-for': `203.0.113.${i}` })).status, 401);
+    const slowed = await call(s.api, 'GET', '/v1/jobs', 'baton_guess3', undefined, { 'x-forwarded-for': '203.0.113.99' });
+    assert.equal(slowed.status, 429);
+    assert.match(String(slowed.json.error), /from 127\.0\.0\.1:/);
+    const line = await s.waitForLog((l) => l.msg === 'audit' && l.auth_failure === 'bad_token');
+    assert.equal(line.client, '127.0.0.1');
+    assert.equal(line.proxy, undefined);
+    await s.kill();
+  });
+
+  it('a bad --trusted-proxy, on the command line or in baton.toml, stops the scheduler with the rule', async () => {
+    const refused = async (args: string[]) => {
+      const err = await startScheduler({ dataDir: tempDir('baton-auth-badproxy-'), args }).then(
+        async (s) => {
+          await s.kill();
+          return undefined;
+        },
+        (e: unknown) => e as Error,
+      );
+      assert.ok(err instanceof Error, `the scheduler refused to start with ${args.join(' ')}`);
+      return err.message;
+    };
+    assert.match(await refused(['--trusted-proxy', 'proxy.local']), /not a trusted proxy: "proxy.local" \(a trusted proxy is an IP address/);
+    const config = path.join(tempDir('baton-auth-toml-'), 'baton.toml');
+    writeFileSync(config, '[scheduler]\ntrusted-proxy = ["127.0.0.1", "10.0.0.0/33"]\n');
+    assert.match(await refused(['--config', config]), /not a trusted proxy: "10.0.0.0\/33"/);
+  });
+
+  it('failed authentications, token changes and every change are audit lines, without secrets', async () => {
+    const dataDir = tempDir('baton-auth-audit-');
+    const admin = await createToken(dataDir, 'admin', 'root');
+    const s = await startScheduler({ dataDir, args: ['--auth'] });
+    const w = await startWorker(s, { jobsDir: jobsDir(JOBS) });
+    const audit = (match: (l: Record<string, unknown>) => boolean) => s.waitForLog((l) => l.msg === 'audit' && match(l), 10_000);
+
+    assert.equal((await call(s.api, 'POST', '/v1/jobs/some-job/stop', 'baton_wrong-guess')).status, 401);
+    assert.equal((await call(s.api, 'GET', '/v1/jobs')).status, 401);
+    const made = await call(s.api, 'POST', '/v1/tokens', admin, { name: 'deploy', role: 'operator' });
+    assert.equal(made.status, 201);
+    const secret = String(made.json.token);
+    const job = await call(s.api, 'POST', '/v1/jobs', secret, { worker_id: w.id, command: 'bash', path: 'ok.sh' });
+    assert.equal(job.status, 201);
+    const original = await call(s.api, 'POST', '/start', admin, { worker_id: w.id, command: 'bash', path: 'ok.sh' });
+    assert.equal(original.status, 201);
+    // Reads are not audit lines: a GET, and the original /query (a POST that changes nothing).
+    assert.equal((await call(s.api, 'GET', '/v1/jobs', secret)).status, 200);
+    assert.equal((await call(s.api, 'POST', '/query', secret, { worker_id: w.id, job_id: String(original.json.job_id) })).status, 200);
+    assert.equal((await call(s.api, 'GET', '/v1/tokens', secret)).status, 403);
+    assert.equal((await call(s.api, 'DELETE', '/v1/tokens/deploy', admin)).status, 200);
+
+    const who = { client: '127.0.0.1' };
+    assert.deepEqual(pick(await audit((l) => l.auth_failure === 'bad_token')), {
+      ...who,
+      actor: 'anonymous',
+      role: null,
+      method: 'POST',
+      route: '/v1/jobs/:id/stop',
+      status: 401,
+      auth_failure: 'bad_token',
+      job_id: 'some-job',
+    });
+    assert.deepEqual(pick(await audit((l) => l.auth_failure === 'no_token')), {
+      ...who,
+      actor: 'anonymous',
+      role: null,
+      method: 'GET',
+      route: '/v1/jobs',
+      status: 401,
+      auth_failure: 'no_token',
+    });
+    assert.deepEqual(pick(await audit((l) => l.route === '/v1/tokens' && l.method === 'POST')), {
+      ...who,
+      actor: 'root',
+      role: 'admin',
+      method: 'POST',
+      route: '/v1/tokens',
+      status: 201,
+      token: 'deploy',
+    });
+    assert.deepEqual(pick(await audit((l) => l.route === '/v1/jobs' && l.method === 'POST')), {
+      ...who,
+      actor: 'deploy',
+      role: 'operator',
+      method: 'POST',
+      route: '/v1/jobs',
+      status: 201,
+      job_id: String(job.json.id),
+      worker_id: w.id,
+    });
+    assert.deepEqual(pick(await audit((l) => l.route === '/start')), {
+      ...who,
+      actor: 'root',
+      role: 'admin',
+      method: 'POST',
+      route: '/start',
+      status: 201,
+      job_id: String(original.json.job_id),
+      worker_id: w.id,
+    });
+    assert.deepEqual(pick(await audit((l) => l.status === 403)), { ...who, actor: 'deploy', role: 'operator', method: 'GET', route: '/v1/tokens', status: 403 });
+    // The last call: once its line is in, every earlier line is too (one stream, in order).
+    assert.deepEqual(pick(await audit((l) => l.method === 'DELETE')), {
+      ...who,
+      actor: 'root',
+      role: 'admin',
+      method: 'DELETE',
+      route: '/v1/tokens/:name',
+      status: 200,
+      token: 'deploy',
+    });
+
+    const lines = s.logs.filter((l) => l.msg === 'audit');
+    assert.equal(lines.filter((l) => l.method === 'GET' && l.status === 200).length, 0, 'no line for a read');
+    assert.equal(lines.filter((l) => l.route === '/query').length, 0, 'no line for /query');
+    const everything = s.output.join('\n');
+    for (const hidden of [secret, admin, 'baton_wrong-guess']) assert.ok(!everything.includes(hidden.slice('baton_'.length)), `${hidden.slice(0, 10)}… is not in the log`);
+    await w.kill();
     await s.kill();
   });
 

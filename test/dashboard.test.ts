@@ -141,4 +141,33 @@ describe('web dashboard', () => {
       await secured.kill();
     }
   });
+
+  it('a wrong token in the form costs one failed attempt and is refused there; the right one works after', async () => {
+    const dataDir = tempDir('baton-dash-typo-');
+    const token = (await promisify(execFile)(process.execPath, [MAIN, 'token', 'create', '--role', 'viewer', '--name', 'web', '--data-dir', dataDir])).stdout.trim();
+    // A budget of two: before the form checked a token once, a wrong one spent it on the page's first burst of calls.
+    const secured = await startScheduler({ dataDir, args: ['--auth', '--auth-max-failures', '2'] });
+    const failed = () => secured.logs.filter((l) => l.msg === 'audit' && (l.auth_failure === 'bad_token' || l.auth_failure === 'throttled'));
+    try {
+      const p = await browser.newPage();
+      await p.goto(`${secured.api}/#/`);
+      await p.locator('input[name=token]').fill(`${token}x`);
+      await p.getByRole('button', { name: 'Use token' }).click();
+      await p.getByText('This token was not accepted').waitFor(WAIT);
+      await secured.waitForLog((l) => l.msg === 'audit' && l.auth_failure === 'bad_token');
+      await p.locator('input[name=token]').fill(token);
+      await p.getByRole('button', { name: 'Use token' }).click();
+      await p.getByTestId('workers-up').waitFor(WAIT);
+      await p.reload();
+      await p.getByTestId('workers-up').waitFor(WAIT);
+      assert.deepEqual(
+        failed().map((l) => l.route),
+        ['/v1/workers'],
+        'one failed attempt: the check of the wrong token',
+      );
+      await p.close();
+    } finally {
+      await secured.kill();
+    }
+  });
 });

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { Command, Option } from 'commander';
 import { createLogger } from '../common/logger.js';
 import { applyConfigFile, environmentWarnings, parseBytes, parsePositiveInt } from '../common/options.js';
+import { parseTrustedProxies, trustedProxyList } from '../scheduler/auth/trusted-proxies.js';
 import { DURATION_HELP, positiveDuration } from './arguments.js';
 import { addTlsOptions, reloadCertificatesOnSighup, resolveSecurity, type TlsFlags } from './certs.js';
 
@@ -17,6 +18,8 @@ interface SchedulerFlags extends TlsFlags {
   maxQueued: number;
   auth: boolean;
   authMaxFailures: number;
+  /** The flag's checked list, or a string or array as written in baton.toml. */
+  trustedProxy?: unknown;
   httpsCert?: string;
   httpsKey?: string;
   config?: string;
@@ -66,10 +69,18 @@ export function schedulerCommand(): Command {
     .addOption(new Option('--no-auth', 'serve the API without tokens: every caller may do everything (env BATON_NO_AUTH=1); only for loopback or a trusted network'))
     .addOption(new Option('--auth', 'require API tokens (the default; overrides an earlier --no-auth)').hideHelp())
     .addOption(
-      new Option('--auth-max-failures <n>', 'bad tokens one address may present in a minute before it is answered 429')
+      new Option('--auth-max-failures <n>', 'bad tokens one address may present in a minute before its failing attempts are answered 429 (a valid token is always served)')
         .env('BATON_AUTH_MAX_FAILURES')
         .default(10)
         .argParser(parsePositiveInt),
+    )
+    .addOption(
+      new Option(
+        '--trusted-proxy <addr>',
+        'a reverse proxy (address or CIDR range; repeat or comma-separate) whose X-Forwarded-For names the client for the auth throttle and audit log; from other peers the header is ignored',
+      )
+        .env('BATON_TRUSTED_PROXY')
+        .argParser(parseTrustedProxies),
     )
     .addOption(new Option('--https-cert <file>', 'serve the API over HTTPS (TLS 1.3) with this PEM certificate chain; needs --https-key').env('BATON_HTTPS_CERT'))
     .addOption(new Option('--https-key <file>', 'PEM private key for --https-cert').env('BATON_HTTPS_KEY'));
@@ -87,6 +98,8 @@ API tokens: every call but GET /healthz needs "Authorization: Bearer <token>". M
 token against the same store, then more through the API (POST /v1/tokens) or the CLI:
   baton token create --role admin --name admin        (prints the token once)
 Roles: viewer (read), operator (viewer + start/stop jobs), admin (operator + tokens).
+Failed authentications, token changes and every call that changes something are logged as
+"audit" lines (who, role, client address, route, status, ids; never a secret).
 
 Workers: mutual TLS 1.3 with the cluster's certificates (baton certs init && baton certs issue
 scheduler); only a worker's own certificate may register or heartbeat for it. SIGHUP re-reads
@@ -96,6 +109,7 @@ Examples:
   baton scheduler
   baton scheduler --https-cert api.crt --https-key api.key --http 0.0.0.0:7070
   baton scheduler --no-auth                           (loopback experiments only)
+  baton scheduler --http 0.0.0.0:7070 --trusted-proxy 10.0.0.5   (behind a reverse proxy at 10.0.0.5)
   baton scheduler --http 0.0.0.0:8080 --store postgres://postgres@127.0.0.1:5432/baton
   BATON_LOG_FORMAT=json baton scheduler --http 127.0.0.1:0 --grpc 127.0.0.1:0
 
@@ -129,6 +143,7 @@ its jobs end lost (retried if their retry policy says so).`,
         maxQueued: flags.maxQueued,
         auth,
         authThrottle: { maxFailures: flags.authMaxFailures, windowMs: 60_000, maxTracked: 10_000 },
+        trustedProxies: trustedProxyList(flags.trustedProxy),
         https,
         security,
         logger: log,

@@ -28,10 +28,20 @@ heartbeat_ttl = 30
 heartbeat-interval = "1m30s"
 body_limit = "2MiB"
 max_queued = 50
+trusted-proxy = ["10.0.0.5", "10.1.0.0/16"]
 no-auth = true
 insecure = true
 `),
-      { http: '127.0.0.1:8080', heartbeatTtl: 30_000, heartbeatInterval: 90_000, bodyLimit: 2 * 1024 ** 2, maxQueued: 50, auth: false, insecure: true },
+      {
+        http: '127.0.0.1:8080',
+        heartbeatTtl: 30_000,
+        heartbeatInterval: 90_000,
+        bodyLimit: 2 * 1024 ** 2,
+        maxQueued: 50,
+        trustedProxy: ['10.0.0.5', '10.1.0.0/16'],
+        auth: false,
+        insecure: true,
+      },
     );
     assert.deepEqual(
       workerValues(`

@@ -24,6 +24,7 @@ const SHAPES: Record<string, Shape> = {
   cpus: 'scalar',
   list: 'list',
   names: 'list',
+  addr: 'list',
   command: 'list',
   'key=value': 'labels',
   limits: 'table',

@@ -37,6 +37,8 @@ export interface SchedulerOptions {
   auth?: boolean;
   /** When repeated bad tokens from one address are refused (default: 10 a minute). */
   authThrottle?: ThrottleRule;
+  /** Proxies whose X-Forwarded-For names the client (addresses or CIDR ranges); default none. */
+  trustedProxies?: string[];
   /** Serve the API over HTTPS with this PEM certificate chain and key. */
   https?: { cert: Buffer; key: Buffer };
   /** gRPC with workers: mTLS with the cluster's certificates, or plaintext on loopback. */
@@ -128,7 +130,7 @@ export async function startScheduler(options: SchedulerOptions): Promise<Schedul
     eventLog,
     log,
     bodyLimit: options.bodyLimit,
-    auth: { enabled: authOn, authenticator, throttle: new FailureThrottle(options.authThrottle ?? DEFAULT_THROTTLE) },
+    auth: { enabled: authOn, authenticator, throttle: new FailureThrottle(options.authThrottle ?? DEFAULT_THROTTLE), trustedProxies: options.trustedProxies ?? [] },
     https: options.https,
   });
 

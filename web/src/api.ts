@@ -20,6 +20,14 @@ export function needsToken(err: unknown): boolean {
   return err instanceof BatonApiError && err.status === 401;
 }
 
+/**
+ * The token (or its absence) was refused: 401, or 429 once this address has spent its budget of
+ * failed attempts (a valid token is never answered 429). Only for reads: a submit's 429 is a full queue.
+ */
+export function refusedToken(err: unknown): boolean {
+  return needsToken(err) || (err instanceof BatonApiError && err.status === 429);
+}
+
 export function message(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }

@@ -1,7 +1,7 @@
 import { createContext } from 'preact';
 import { useEffect, useMemo, useState } from 'preact/hooks';
 import type { BatonClient } from '../../src/client/index.js';
-import { makeClient, message, needsToken, savedToken, saveToken } from './api.js';
+import { makeClient, message, needsToken, refusedToken, savedToken, saveToken } from './api.js';
 import { JobPage } from './pages/job.js';
 import { JobsPage } from './pages/jobs.js';
 import { Overview } from './pages/overview.js';
@@ -28,16 +28,51 @@ function useHashRoute(): string {
   return hash.slice(1);
 }
 
+/** May the page call the API with its token? `asking` shows the token form, with why when a token was refused. */
+type Access = { state: 'checking' } | { state: 'granted' } | { state: 'asking'; problem?: string };
+
+const NO_LONGER_ACCEPTED = 'The scheduler no longer accepts this token (revoked?).';
+
 export function App() {
   const [token, setToken] = useState(savedToken());
-  const [asking, setAsking] = useState(false);
+  // Bumped by every use of the form, so entering the same token again checks it again.
+  const [tries, setTries] = useState(0);
+  const [access, setAccess] = useState<Access>({ state: 'checking' });
   const [tick, setTick] = useState(0);
   const [stream, setStream] = useState<'connecting' | 'live' | 'down'>('connecting');
   const client = useMemo(() => makeClient(token), [token]);
   const route = useHashRoute();
+  const granted = access.state === 'granted';
+
+  // One call checks the token before the pages and the event stream make a dozen at once: a
+  // wrong token costs one failed attempt of this address's budget, not one per request.
+  useEffect(() => {
+    const abort = new AbortController();
+    setAccess({ state: 'checking' });
+    client.listWorkers({ signal: abort.signal }).then(
+      () => {
+        if (abort.signal.aborted) return;
+        saveToken(token);
+        setAccess({ state: 'granted' });
+      },
+      (err: unknown) => {
+        if (abort.signal.aborted) return;
+        if (refusedToken(err)) {
+          // Not kept: the next visit would present it again.
+          saveToken('');
+          setAccess({ state: 'asking', problem: token ? `This token was not accepted: ${message(err)}` : undefined });
+          return;
+        }
+        // Not about the token (the scheduler is unreachable, say): the pages show it, the event stream retries.
+        setAccess({ state: 'granted' });
+      },
+    );
+    return () => abort.abort();
+  }, [client, tries]);
 
   // One event stream for the whole page; a burst of events makes one re-read.
   useEffect(() => {
+    if (!granted) return;
     const abort = new AbortController();
     let timer: number | undefined;
     void (async () => {
@@ -57,7 +92,7 @@ export function App() {
         } catch (err) {
           if (abort.signal.aborted) return;
           if (needsToken(err)) {
-            setAsking(true);
+            setAccess({ state: 'asking', problem: NO_LONGER_ACCEPTED });
             return;
           }
           setStream('down');
@@ -66,9 +101,9 @@ export function App() {
       }
     })();
     return () => abort.abort();
-  }, [client]);
+  }, [client, granted]);
 
-  const live: Live = { client, tick, askToken: () => setAsking(true) };
+  const live: Live = { client, tick, askToken: () => setAccess({ state: 'asking', problem: token ? NO_LONGER_ACCEPTED : undefined }) };
   const [page, id] = route.split('/').filter(Boolean);
   const nav = [
     ['#/', 'Overview'],
@@ -91,14 +126,16 @@ export function App() {
           {stream === 'live' ? '● live' : stream === 'connecting' ? '○ connecting' : '○ reconnecting'}
         </span>
       </header>
-      {asking ? (
+      {access.state === 'asking' ? (
         <TokenForm
+          problem={access.problem}
           onSave={(t) => {
-            saveToken(t);
             setToken(t);
-            setAsking(false);
+            setTries((n) => n + 1);
           }}
         />
+      ) : !granted ? (
+        <main aria-busy="true" />
       ) : (
         <main>
           {page === undefined && <Overview />}
@@ -112,7 +149,8 @@ export function App() {
   );
 }
 
-function TokenForm({ onSave }: { onSave: (token: string) => void }) {
+/** Nothing is sent while typing: the token is checked once, when the form is submitted. */
+function TokenForm({ problem, onSave }: { problem: string | undefined; onSave: (token: string) => void }) {
   const [value, setValue] = useState('');
   return (
     <main>
@@ -121,6 +159,11 @@ function TokenForm({ onSave }: { onSave: (token: string) => void }) {
         <p>
           This scheduler needs an API token. Make one with <code>baton token create --role operator --name me</code> and paste it here; it is kept in this browser only.
         </p>
+        {problem && (
+          <p class="error" role="alert">
+            {problem}
+          </p>
+        )}
         <form
           onSubmit={(e) => {
             e.preventDefault();

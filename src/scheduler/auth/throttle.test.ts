@@ -1,80 +1,104 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { FailureThrottle, type ThrottleRule } from './throttle.js';
+import { type Attempt, FailureThrottle, type ThrottleRule } from './throttle.js';
 
 const rule: ThrottleRule = { maxFailures: 3, windowMs: 60_000, maxTracked: 100 };
 
-type Step = { fail: string; at: number } | { check: string; at: number; wait: number };
+/** One request: who, what it presented, when, and the answer expected (429 with its wait in ms). */
+type Step = [address: string, attempt: Attempt, at: number, expect: 'serve' | 401 | [429, number]];
+
+/** The whole budget of `address` spent at `at`: each bad token answered 401. */
+function spend(address: string, at: number): Step[] {
+  return Array.from({ length: rule.maxFailures }, () => [address, 'invalid', at, 401]);
+}
 
 const cases: { name: string; rule?: ThrottleRule; steps: Step[] }[] = [
-  { name: 'a fresh address may try', steps: [{ check: 'a', at: 0, wait: 0 }] },
+  { name: 'a fresh address gets 401 for a bad token', steps: [['a', 'invalid', 0, 401]] },
   {
-    name: 'below the limit is allowed',
+    name: 'below the budget bad tokens get 401',
     steps: [
-      { fail: 'a', at: 0 },
-      { fail: 'a', at: 1 },
-      { check: 'a', at: 2, wait: 0 },
+      ['a', 'invalid', 0, 401],
+      ['a', 'invalid', 1, 401],
+      ['a', 'invalid', 2, 401],
     ],
   },
   {
-    name: 'at the limit it waits until the oldest failure leaves the window',
+    name: 'a spent budget refuses failing attempts until the oldest failure leaves the window',
     steps: [
-      { fail: 'a', at: 0 },
-      { fail: 'a', at: 10_000 },
-      { fail: 'a', at: 20_000 },
-      { check: 'a', at: 20_000, wait: 40_000 },
-      { check: 'a', at: 59_999, wait: 1 },
-      { check: 'a', at: 60_000, wait: 0 },
+      ['a', 'invalid', 0, 401],
+      ['a', 'invalid', 10_000, 401],
+      ['a', 'invalid', 20_000, 401],
+      ['a', 'invalid', 20_000, [429, 40_000]],
+      ['a', 'invalid', 59_999, [429, 1]],
+      ['a', 'invalid', 60_000, 401],
+      ['a', 'invalid', 60_001, [429, 9_999]],
     ],
   },
   {
-    name: 'failures spread wider than the window never block',
+    name: 'a valid token is served whatever its address has spent',
+    steps: [['a', 'valid', 0, 'serve'], ...spend('a', 0), ['a', 'valid', 1, 'serve'], ['a', 'invalid', 2, [429, 59_998]], ['a', 'valid', 3, 'serve']],
+  },
+  {
+    name: 'a valid token does not restore the budget for the bad ones',
+    steps: [...spend('a', 0), ['a', 'valid', 0, 'serve'], ['a', 'invalid', 0, [429, 60_000]]],
+  },
+  {
+    name: 'refused attempts do not spend more: the wait runs from the counted failures',
     steps: [
-      { fail: 'a', at: 0 },
-      { fail: 'a', at: 30_000 },
-      { fail: 'a', at: 60_000 },
-      { check: 'a', at: 60_000, wait: 0 },
+      ['a', 'invalid', 0, 401],
+      ['a', 'invalid', 1_000, 401],
+      ['a', 'invalid', 2_000, 401],
+      ['a', 'invalid', 3_000, [429, 57_000]],
+      ['a', 'invalid', 30_000, [429, 30_000]],
+      ['a', 'invalid', 60_000, 401],
+    ],
+  },
+  {
+    name: 'a missing token never spends the budget',
+    steps: [
+      ['a', 'missing', 0, 401],
+      ['a', 'missing', 0, 401],
+      ['a', 'missing', 0, 401],
+      ['a', 'missing', 0, 401],
+      ['a', 'invalid', 0, 401],
+    ],
+  },
+  {
+    name: 'a missing token is refused like a bad one once the budget is spent',
+    steps: [...spend('a', 0), ['a', 'missing', 0, [429, 60_000]]],
+  },
+  {
+    name: 'failures spread wider than the window never spend the budget',
+    steps: [
+      ['a', 'invalid', 0, 401],
+      ['a', 'invalid', 30_000, 401],
+      ['a', 'invalid', 60_000, 401],
+      ['a', 'invalid', 60_001, 401],
     ],
   },
   {
     name: 'addresses are counted apart',
-    steps: [
-      { fail: 'a', at: 0 },
-      { fail: 'a', at: 0 },
-      { fail: 'a', at: 0 },
-      { check: 'b', at: 0, wait: 0 },
-      { check: 'a', at: 0, wait: 60_000 },
-    ],
-  },
-  {
-    name: 'failing on while blocked keeps the wait to the window after the latest failures',
-    steps: [
-      { fail: 'a', at: 0 },
-      { fail: 'a', at: 1_000 },
-      { fail: 'a', at: 2_000 },
-      { fail: 'a', at: 3_000 },
-      { check: 'a', at: 3_000, wait: 58_000 },
-    ],
+    steps: [...spend('a', 0), ['b', 'invalid', 0, 401], ['a', 'invalid', 0, [429, 60_000]], ['b', 'missing', 0, 401]],
   },
   {
     name: 'the least recently failing address is forgotten past maxTracked',
     rule: { maxFailures: 1, windowMs: 60_000, maxTracked: 2 },
     steps: [
-      { fail: 'a', at: 0 },
-      { fail: 'b', at: 1 },
-      { fail: 'c', at: 2 },
-      { check: 'a', at: 3, wait: 0 },
-      { check: 'b', at: 3, wait: 59_998 },
-      { check: 'c', at: 3, wait: 59_999 },
+      ['a', 'invalid', 0, 401],
+      ['b', 'invalid', 1, 401],
+      ['c', 'invalid', 2, 401],
+      ['b', 'invalid', 3, [429, 59_998]],
+      ['c', 'invalid', 3, [429, 59_999]],
+      ['a', 'invalid', 3, 401],
     ],
   },
   {
     name: 'a window that has passed forgets the address',
     rule: { maxFailures: 1, windowMs: 10, maxTracked: 2 },
     steps: [
-      { fail: 'a', at: 0 },
-      { check: 'a', at: 5, wait: 5 },
-      { check: 'a', at: 10, wait: 0 },
+      ['a', 'invalid', 0, 401],
+      ['a', 'missing', 5, [429, 5]],
+      ['a', 'missing', 10, 401],
     ],
   },
 ];
@@ -82,17 +106,26 @@ const cases: { name: string; rule?: ThrottleRule; steps: Step[] }[] = [
 for (const c of cases) {
   test(`throttle: ${c.name}`, () => {
     const throttle = new FailureThrottle(c.rule ?? rule);
-    for (const [i, step] of c.steps.entries()) {
-      if ('fail' in step) throttle.recordFailure(step.fail, step.at);
-      else assert.equal(throttle.retryAfterMs(step.check, step.at), step.wait, `step ${i}: ${step.check} at ${step.at}`);
+    for (const [i, [address, attempt, at, expect]] of c.steps.entries()) {
+      const want = expect === 'serve' ? { action: 'serve' } : expect === 401 ? { action: 'unauthorized' } : { action: 'throttled', retryAfterMs: expect[1] };
+      assert.deepEqual(throttle.judge(address, attempt, at), want, `step ${i}: ${attempt} from ${address} at ${at}`);
     }
   });
 }
 
 test('throttle: memory stays bounded under many addresses', () => {
   const throttle = new FailureThrottle({ maxFailures: 10, windowMs: 60_000, maxTracked: 50 });
-  for (let i = 0; i < 10_000; i++) throttle.recordFailure(`10.0.${i >> 8}.${i & 255}`, i);
+  for (let i = 0; i < 10_000; i++) throttle.judge(`10.0.${i >> 8}.${i & 255}`, 'invalid', i);
   assert.equal(throttle.tracked, 50);
+});
+
+test('throttle: valid and missing tokens track nothing', () => {
+  const throttle = new FailureThrottle(rule);
+  for (let i = 0; i < 100; i++) {
+    throttle.judge(`a${i}`, 'valid', i);
+    throttle.judge(`b${i}`, 'missing', i);
+  }
+  assert.equal(throttle.tracked, 0);
 });
 
 test('throttle: a rule without a positive limit is refused', () => {

@@ -12,6 +12,7 @@ import type { Registry } from '../registry.js';
 import type { Store } from '../store/store.js';
 import { DOCS_PREFIX } from '../auth/roles.js';
 import { schedulerMetrics } from '../metrics.js';
+import { installAudit } from './audit.js';
 import { installAuth, type AuthOptions } from './auth.js';
 import { dashboardRoutes } from './dashboard.js';
 import { originalRoutes } from './original-routes.js';
@@ -40,7 +41,7 @@ export interface HttpDeps {
  * status, and a client's mistake is never a 500.
  */
 export async function buildApp(deps: HttpDeps): Promise<App> {
-  const app = createFastify(deps.bodyLimit, deps.https);
+  const app = createFastify(deps.bodyLimit, deps.https, deps.auth.trustedProxies);
 
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'string' }, parseJson);
@@ -52,6 +53,7 @@ export async function buildApp(deps: HttpDeps): Promise<App> {
 
   // Before the routes: it checks each one against the role table as it is registered.
   installAuth(app, deps.auth);
+  installAudit(app, deps.log);
   // Also before the routes: the OpenAPI document is made from their schemas as they are added.
   await app.register(swagger, {
     openapi: {
@@ -92,7 +94,7 @@ export async function buildApp(deps: HttpDeps): Promise<App> {
   return app;
 }
 
-function createFastify(bodyLimit: number, https?: { cert: Buffer; key: Buffer }) {
+function createFastify(bodyLimit: number, https?: { cert: Buffer; key: Buffer }, trustedProxies: string[] = []) {
   // With `https` fastify builds an https.Server; the routes and hooks are the same either way, so
   // the instance is typed as the plain-HTTP one.
   // The same TLS 1.3-only settings as the cluster's gRPC (no client certificates here: callers bring tokens).
@@ -100,6 +102,8 @@ function createFastify(bodyLimit: number, https?: { cert: Buffer; key: Buffer })
   return Fastify({
     ...(tls as FastifyHttpOptions<Server>),
     bodyLimit,
+    // req.ip believes X-Forwarded-For only from these peers (none: the socket's peer is the client).
+    trustProxy: trustedProxies.length > 0 ? trustedProxies : false,
     // Idle sockets are closed after this; followed output streams lift it for their own socket.
     connectionTimeout: 60_000,
     requestTimeout: 30_000,

@@ -1,3 +1,4 @@
+import type { AuthFailure } from '../auth/audit.js';
 import { ANONYMOUS, type Authenticator, type Principal } from '../auth/authenticator.js';
 import { allows, requirementOf } from '../auth/roles.js';
 import type { FailureThrottle } from '../auth/throttle.js';
@@ -6,8 +7,10 @@ import type { App } from './app.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
-    /** Who is calling: set by the auth hook before any handler runs (null only on open routes). */
+    /** Who is calling: set by the auth hook before any handler runs (null on open routes and refused requests). */
     principal: Principal | null;
+    /** Why the auth hook refused the request (null: it did not). */
+    authFailure: AuthFailure | null;
   }
 }
 
@@ -16,6 +19,8 @@ export interface AuthOptions {
   enabled: boolean;
   authenticator: Authenticator;
   throttle: FailureThrottle;
+  /** `--trusted-proxy`: peers whose X-Forwarded-For names the client (fastify's `trustProxy`). */
+  trustedProxies: string[];
   now?: () => number;
 }
 
@@ -34,6 +39,7 @@ export function callerName(req: { principal: Principal | null }): string {
 export function installAuth(app: App, opts: AuthOptions): void {
   const now = opts.now ?? Date.now;
   app.decorateRequest('principal', null);
+  app.decorateRequest('authFailure', null);
 
   app.addHook('onRoute', (route) => {
     const methods = Array.isArray(route.method) ? route.method : [route.method];
@@ -51,21 +57,24 @@ export function installAuth(app: App, opts: AuthOptions): void {
       req.principal = ANONYMOUS;
       return;
     }
-    const address = req.ip ?? 'unknown';
-    const waitMs = opts.throttle.retryAfterMs(address, now());
-    if (waitMs > 0) {
-      const seconds = Math.ceil(waitMs / 1000);
-      return reply
-        .code(429)
-        .header('retry-after', String(seconds))
-        .send({ error: `too many failed authentication attempts from ${address}; retry in ${seconds}s` });
-    }
+    // The token is judged first, in constant time, whatever the address has failed before: a
+    // valid token is always served, only failing attempts are refused once the budget is spent.
     const header = req.headers.authorization;
     const secret = bearerToken(header);
     const principal = secret === undefined ? undefined : await opts.authenticator.authenticate(secret);
+    // The socket's peer, or with --trusted-proxy the client that proxy forwarded for.
+    const address = req.ip ?? 'unknown';
+    const verdict = opts.throttle.judge(address, principal ? 'valid' : header === undefined ? 'missing' : 'invalid', now());
+    if (verdict.action === 'throttled') {
+      req.authFailure = 'throttled';
+      const seconds = Math.ceil(verdict.retryAfterMs / 1000);
+      return reply
+        .code(429)
+        .header('retry-after', String(seconds))
+        .send({ error: `too many failed authentication attempts from ${address}: send a valid token, or retry in ${seconds}s` });
+    }
     if (!principal) {
-      // Only presented credentials count as guesses; a call with no Authorization header at all does not.
-      if (header !== undefined) opts.throttle.recordFailure(address, now());
+      req.authFailure = header === undefined ? 'no_token' : 'bad_token';
       return reply.code(401).header('www-authenticate', 'Bearer realm="baton"').send({ error: MISSING_TOKEN });
     }
     req.principal = principal;
