@@ -144,7 +144,7 @@ describe('baton CLI: fleet commands', () => {
   it('bad flags: one line and exit 1', async () => {
     const r = await baton(['run', '--timeout', '5x', '--', 'true'], scheduler.api);
     assert.equal(r.code, 1);
-    assert.match(r.stderr, /not a duration: "5x" \(use e\.g\. 30s, 5m, 2h\)/);
+    assert.match(r.stderr, /option '-t, --timeout <duration>' argument '5x' is invalid\. not a duration; use a number of seconds or a unit, e\.g\. 30s, 5m, 500ms/);
     const n = await baton(['run', '--retries', 'many', '--', 'true'], scheduler.api);
     assert.equal(n.code, 1);
     assert.match(n.stderr, /not a whole number/);

@@ -2,42 +2,12 @@
 // against a real scheduler and worker.
 import { describe, it, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { startScheduler, startWorker, jobsDir, tempDir, freePort, eventually, type SchedulerHandle, type WorkerHandle } from './harness.js';
+import { baton, type CliResult } from './support/cli.js';
 
-const MAIN = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
-interface Result {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** `baton …` as a process, with BATON_ADDR pointing at `api`; resolves when it exits. */
-function baton(args: string[], opts: { api?: string; env?: Record<string, string> } = {}): Promise<Result> {
-  const env: NodeJS.ProcessEnv = { ...process.env, BATON_LOG_LEVEL: 'warn', ...opts.env };
-  delete env.BATON_TOKEN;
-  delete env.FORCE_COLOR;
-  if (opts.api) env.BATON_ADDR = opts.api;
-  Object.assign(env, opts.env);
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [MAIN, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
-    child.once('error', reject);
-    child.once('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
-
-function oneLine(r: Result): string {
+function oneLine(r: CliResult): string {
   const lines = r.stderr.split('\n').filter(Boolean);
   assert.equal(lines.length, 1, `one line on stderr, got: ${JSON.stringify(r.stderr)}`);
   return lines[0]!;
@@ -47,7 +17,7 @@ describe('baton CLI against a real cluster', () => {
   let scheduler: SchedulerHandle;
   let worker: WorkerHandle;
   let api: string;
-  const run = (args: string[]): Promise<Result> => baton(args, { api });
+  const run = (args: string[]): Promise<CliResult> => baton(args, { api });
 
   before(async () => {
     scheduler = await startScheduler();

@@ -74,6 +74,20 @@ describe('web dashboard', () => {
     await page.getByTestId('job-exit').getByText('code 0').waitFor(WAIT);
   });
 
+  it('reads the timeout as every duration is: 1m30s is 90 seconds and shown so, words are refused', async () => {
+    await page.goto(`${scheduler.api}/#/submit`);
+    await page.locator('input[name=command]').fill('true');
+    await page.locator('input[name=timeout]').fill('5 minutes');
+    await page.getByRole('button', { name: 'Submit' }).click();
+    await page.getByRole('alert').getByText('timeout "5 minutes": not a duration; use a number of seconds or a unit, e.g. 30s, 5m, 500ms').waitFor(WAIT);
+    await page.locator('input[name=timeout]').fill('1m30s');
+    await page.getByRole('button', { name: 'Submit' }).click();
+    await page.waitForURL(/#\/jobs\/[0-9a-f-]+$/, WAIT);
+    const id = decodeURIComponent(/#\/jobs\/(.+)$/.exec(page.url())![1]!);
+    assert.equal((await getJson(`${scheduler.api}/v1/jobs/${id}`)).json.timeout, 90);
+    await page.getByTestId('job-timeout').getByText('1m30s', { exact: true }).waitFor(WAIT);
+  });
+
   it('stops a running job with the stop button', async () => {
     const id = await submit(scheduler.api, { command: 'bash', path: 'long.sh' });
     await page.goto(`${scheduler.api}/#/jobs/${id}`);

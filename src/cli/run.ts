@@ -1,7 +1,7 @@
 import { Command, Option } from 'commander';
 import { isFinalJobState, type BatonClient, type JobDetail, type SubmitJobRequest } from '../client/index.js';
-import { parseDuration, parseLabels } from '../common/options.js';
-import { argument } from './arguments.js';
+import { parseLabels } from '../common/options.js';
+import { argument, DURATION_HELP, positiveDuration } from './arguments.js';
 import { clientFrom, CONNECTION_HELP, exitQuietlyOnEpipe, guarded, printJson, sleep, withClientOptions, writeChunk, type ClientFlags } from './client-options.js';
 import { exitCodeFor, runFailureExitCode } from './format/exit-code.js';
 
@@ -28,14 +28,6 @@ function wholeNumber(min: number, max: number): (text: string) => number {
   };
 }
 
-function duration(text: string): number {
-  try {
-    return parseDuration(text);
-  } catch {
-    throw new Error(`not a duration: "${text}" (use e.g. 30s, 5m, 2h)`);
-  }
-}
-
 function collectEnv(pair: string, previous: Record<string, string>): Record<string, string> {
   const i = pair.indexOf('=');
   if (i <= 0) throw new Error(`not KEY=VALUE: "${pair}"`);
@@ -55,7 +47,7 @@ export function runCommand(): Command {
           .argParser((t: string, prev: Record<string, string>) => argument((x) => parseLabels(x, prev))(t))
           .default({}, 'none'),
       )
-      .addOption(new Option('-t, --timeout <duration>', 'stop the job and end it timed_out after this long (e.g. 30s, 5m, 2h)').argParser(argument(duration)))
+      .addOption(new Option('-t, --timeout <duration>', `stop the job and end it timed_out after this long (${DURATION_HELP})`).argParser(positiveDuration))
       .addOption(new Option('--retries <n>', 'try again up to N more times when it fails, is lost or times out').argParser(argument(wholeNumber(0, 99))))
       .addOption(new Option('--priority <n>', 'queued jobs with a higher priority start first (default 0)').argParser(argument(wholeNumber(-1_000_000, 1_000_000))))
       .addOption(new Option('--idempotency-key <key>', 'submitting again with the same key gives the same job, not a second one'))

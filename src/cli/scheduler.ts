@@ -2,8 +2,9 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Command, Option } from 'commander';
 import { createLogger } from '../common/logger.js';
-import { applyConfigFile, parseBytes, parseDuration, parsePositiveInt } from '../common/options.js';
+import { applyConfigFile, environmentWarnings, parseBytes, parsePositiveInt } from '../common/options.js';
 import { parseTrustedProxies, trustedProxyList } from '../scheduler/auth/trusted-proxies.js';
+import { DURATION_HELP, positiveDuration } from './arguments.js';
 import { addTlsOptions, reloadCertificatesOnSighup, resolveSecurity, type TlsFlags } from './certs.js';
 
 interface SchedulerFlags extends TlsFlags {
@@ -48,9 +49,17 @@ export function schedulerCommand(): Command {
       new Option('--body-limit <size>', 'largest request body accepted (e.g. 1MiB, 64k)').env('BATON_BODY_LIMIT').default(parseBytes('1MiB'), '1MiB').argParser(parseBytes),
     )
     .addOption(
-      new Option('--heartbeat-interval <duration>', 'how often workers are told to send heartbeats').env('BATON_HEARTBEAT_INTERVAL').default(2_000, '2s').argParser(parseDuration),
+      new Option('--heartbeat-interval <duration>', `how often workers are told to send heartbeats (${DURATION_HELP})`)
+        .env('BATON_HEARTBEAT_INTERVAL')
+        .default(2_000, '2s')
+        .argParser(positiveDuration),
     )
-    .addOption(new Option('--heartbeat-ttl <duration>', 'a worker silent for longer is marked down').env('BATON_HEARTBEAT_TTL').default(10_000, '10s').argParser(parseDuration))
+    .addOption(
+      new Option('--heartbeat-ttl <duration>', `a worker silent for longer is marked down (${DURATION_HELP})`)
+        .env('BATON_HEARTBEAT_TTL')
+        .default(10_000, '10s')
+        .argParser(positiveDuration),
+    )
     .addOption(
       new Option('--max-queued <n>', 'jobs allowed to wait in the queue; beyond it POST /v1/jobs answers 429 with Retry-After')
         .env('BATON_MAX_QUEUED')
@@ -81,7 +90,9 @@ export function schedulerCommand(): Command {
     .addHelpText(
       'after',
       `
-Options are read from flags, then BATON_* environment variables, then [scheduler] in baton.toml.
+Options are read from flags, then BATON_* environment variables, then [scheduler] in baton.toml
+(keys as the flags' long names; an unknown key or a value of the wrong type stops the scheduler).
+A duration is 30s, 5m, 1h30m, 500ms, or a bare number of seconds.
 
 API tokens: every call but GET /healthz needs "Authorization: Bearer <token>". Make the first
 token against the same store, then more through the API (POST /v1/tokens) or the CLI:
@@ -114,6 +125,7 @@ its jobs end lost (retried if their retry policy says so).`,
       applyConfigFile(command, 'scheduler');
       const flags = command.opts<SchedulerFlags>();
       const log = createLogger('scheduler');
+      for (const warning of environmentWarnings(command)) log.warn(warning);
       if ((flags.httpsCert === undefined) !== (flags.httpsKey === undefined)) throw new Error('--https-cert and --https-key go together');
       const security = await resolveSecurity(flags, 'scheduler', [flags.grpc]);
       const https = flags.httpsCert && flags.httpsKey ? { cert: readPem(flags.httpsCert, 'certificate'), key: readPem(flags.httpsKey, 'key') } : undefined;

@@ -1,6 +1,6 @@
 import { Command, Option } from 'commander';
 import { isFinalJobState, type JobDetail } from '../client/index.js';
-import { parseDuration } from '../common/options.js';
+import { DURATION_HELP, duration } from './arguments.js';
 import { clientFrom, CONNECTION_HELP, guarded, printJson, sleep, withClientOptions, type ClientFlags } from './client-options.js';
 import { paintState, palette, shouldColor } from './format/color.js';
 
@@ -13,7 +13,7 @@ export function stopCommand(): Command {
     new Command('stop')
       .description('Stop a job: SIGTERM to its whole process group, SIGKILL after the grace period. Waits until it has ended.')
       .argument('<job>', 'the job id')
-      .addOption(new Option('--grace <duration>', "time between SIGTERM and SIGKILL (e.g. 2s; default: the worker's --stop-grace)").argParser(parseDuration))
+      .addOption(new Option('--grace <duration>', `time between SIGTERM and SIGKILL (${DURATION_HELP}; default: the worker's --stop-grace)`).argParser(duration))
       .addOption(new Option('--json', 'print the job as JSON once it has ended')),
   ).addHelpText(
     'after',

@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { Command, Option } from 'commander';
 import { applyConfigFile } from '../common/options.js';
+import { schedulerCommand } from './scheduler.js';
 import { isRole, ROLES } from '../scheduler/auth/roles.js';
 import { TOKEN_NAME, TOKEN_NAME_RULE } from '../scheduler/auth/tokens.js';
 import type { Authenticator } from '../scheduler/auth/authenticator.js';
@@ -24,7 +25,9 @@ function withStoreOptions(command: Command): Command {
 
 /** Opens the scheduler's store and an authenticator over it for `fn`. */
 async function withStore<T>(command: Command, fn: (auth: Authenticator, store: Store) => Promise<T>): Promise<T> {
-  applyConfigFile(command, 'scheduler');
+  // The file's [scheduler] is checked against the scheduler's own options: a misspelt
+  // `store` must stop this command too, not open another database.
+  applyConfigFile(command, 'scheduler', schedulerCommand());
   const flags = command.opts<StoreFlags>();
   // The store's modules (database drivers) load only for the token commands.
   const { Store } = await import('../scheduler/store/store.js');

@@ -1,8 +1,8 @@
 import { Command, Option } from 'commander';
-import { argument } from './arguments.js';
+import { DURATION_HELP, duration } from './arguments.js';
 import { clientFrom, CONNECTION_HELP, guarded, printJson, withClientOptions, type ClientFlags } from './client-options.js';
 import { exitCodeFor } from './format/exit-code.js';
-import { parseDuration } from '../common/options.js';
+import { formatDuration } from '../common/duration.js';
 
 interface WaitFlags extends ClientFlags {
   timeout?: number;
@@ -14,7 +14,7 @@ export function waitCommand(): Command {
     new Command('wait')
       .description('Wait until a job has ended, then exit with its exit code (as `baton run` would).')
       .argument('<job>', 'the job id')
-      .addOption(new Option('--timeout <duration>', 'give up after this long (exit 124 with the job still running)').argParser(argument(parseDuration)))
+      .addOption(new Option('--timeout <duration>', `give up after this long, exit 124 with the job still running (${DURATION_HELP})`).argParser(duration))
       .addOption(new Option('--json', 'print the job as JSON when it has ended')),
   ).addHelpText(
     'after',
@@ -39,7 +39,7 @@ Examples:
           return;
         }
         if (Date.now() >= deadline) {
-          process.stderr.write(`baton: job ${jobId} still ${job.state} after ${flags.timeout! / 1000}s\n`);
+          process.stderr.write(`baton: job ${jobId} still ${job.state} after ${formatDuration(flags.timeout!)}\n`);
           process.exitCode = 124;
           return;
         }

@@ -1,6 +1,6 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { argument } from './arguments.js';
-import { applyConfigFile, parseBytes, parseDuration, parseLabels, parsePositiveInt } from '../common/options.js';
+import { argument, DURATION_HELP, duration } from './arguments.js';
+import { applyConfigFile, environmentWarnings, parseBytes, parseLabels, parsePositiveInt } from '../common/options.js';
 import { createLogger } from '../common/logger.js';
 import { schedulerAddresses } from '../common/net.js';
 import { parseCpu, parseIoLimits, parseMemory, parsePids, type Limits } from '../worker/sandbox/limits.js';
@@ -94,15 +94,15 @@ export function workerCommand(): Command {
           .env('BATON_WORKER_LABELS'),
       )
       .addOption(
-        new Option('--stop-grace <duration>', 'time between SIGTERM and SIGKILL when a job is stopped')
+        new Option('--stop-grace <duration>', `time between SIGTERM and SIGKILL when a job is stopped (${DURATION_HELP})`)
           .default(5_000, '5s')
-          .argParser(argument(parseDuration))
+          .argParser(duration)
           .env('BATON_STOP_GRACE'),
       )
       .addOption(
-        new Option('--drain-timeout <duration>', 'on SIGTERM/SIGINT, how long running jobs may go on finishing before they are stopped')
+        new Option('--drain-timeout <duration>', `on SIGTERM/SIGINT, how long running jobs may go on finishing before they are stopped (${DURATION_HELP})`)
           .default(30_000, '30s')
-          .argParser(argument(parseDuration))
+          .argParser(duration)
           .env('BATON_WORKER_DRAIN_TIMEOUT'),
       )
       .addOption(
@@ -142,7 +142,9 @@ export function workerCommand(): Command {
     .addHelpText(
       'after',
       `
-A flag beats its BATON_* environment variable, which beats [worker] in baton.toml.
+A flag beats its BATON_* environment variable, which beats [worker] in baton.toml (keys as the
+flags' long names; an unknown key or a value of the wrong type stops the worker).
+A duration is 30s, 5m, 1h30m, 500ms, or a bare number of seconds.
 SIGINT/SIGTERM drain the worker: it takes no new jobs (the scheduler is told at once), lets
 running jobs finish for up to --drain-timeout, stops what is left, deregisters and exits 0.
 A second signal kills the jobs at once and exits 1.
@@ -188,7 +190,9 @@ Example:
         allowedCommands: [...opts.allowedCommand, ...list(opts.allowedCommands)],
         limits: { defaults: limitsFrom(opts, 'default'), max: limitsFrom(opts, 'max') },
       });
-      reloadCertificatesOnSighup(security, createLogger('worker').child({ worker_id: worker.workerId }));
+      const log = createLogger('worker').child({ worker_id: worker.workerId });
+      for (const warning of environmentWarnings(command)) log.warn(warning);
+      reloadCertificatesOnSighup(security, log);
       exitOnSignals(worker);
     });
 }

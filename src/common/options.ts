@@ -1,6 +1,7 @@
 import { readFileSync, existsSync } from 'node:fs';
 import { parse as parseToml } from 'smol-toml';
 import type { Command } from 'commander';
+import { configValues, unknownVariables, type ConfigSection } from './config-file.js';
 
 /**
  * Fills options that were given neither as a flag nor through BATON_* (commander's
@@ -8,9 +9,11 @@ import type { Command } from 'commander';
  * environment, which beats the file, which beats the default.
  *
  * The file is `--config`/BATON_CONFIG, else ./baton.toml when it exists. Keys use the
- * flag's long name ("jobs-dir" or "jobs_dir").
+ * flag's long name ("jobs-dir" or "jobs_dir"). The whole section is checked against
+ * `owner`'s options (the command the section belongs to, when `command` reads only some
+ * of it): an unknown key or a value of the wrong type stops the command, naming the file.
  */
-export function applyConfigFile(command: Command, section: string): void {
+export function applyConfigFile(command: Command, section: ConfigSection, owner: Command = command): void {
   const explicit = (command.opts() as { config?: string }).config;
   const file = explicit ?? (existsSync('baton.toml') ? 'baton.toml' : undefined);
   if (!file) return;
@@ -20,31 +23,34 @@ export function applyConfigFile(command: Command, section: string): void {
   } catch (err) {
     throw new Error(`cannot read config file ${file}: ${(err as Error).message}`);
   }
-  const table = doc[section];
-  if (table === undefined) return;
-  if (typeof table !== 'object' || table === null || Array.isArray(table)) {
-    throw new Error(`config file ${file}: [${section}] must be a table`);
+  let values: Map<string, unknown>;
+  try {
+    values = configValues(doc, section, owner.options);
+  } catch (err) {
+    throw new Error(`${file}: ${(err as Error).message}`);
   }
-  const values = table as Record<string, unknown>;
   for (const option of command.options) {
     const key = option.attributeName();
     const source = command.getOptionValueSource(key);
-    if (source === 'cli' || source === 'env') continue;
-    const long = option.long?.replace(/^--/, '') ?? key;
-    const value = values[long] ?? values[long.replaceAll('-', '_')];
-    if (value === undefined) continue;
-    const parsed = option.parseArg && typeof value === 'string' ? option.parseArg(value, undefined) : value;
-    command.setOptionValueWithSource(key, parsed, 'config');
+    if (source === 'cli' || source === 'env' || !values.has(key)) continue;
+    command.setOptionValueWithSource(key, values.get(key), 'config');
   }
 }
 
-/** "5s", "250ms", "2m", "1h" or a bare number of milliseconds → milliseconds. */
-export function parseDuration(text: string): number {
-  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(text.trim());
-  if (!m) throw new Error(`not a duration: "${text}" (use e.g. 500ms, 5s, 2m)`);
-  const n = Number(m[1]);
-  const unit = m[2] ?? 'ms';
-  return Math.round(n * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[unit]!);
+/** Variables read outside commander's options: logging, auth, `baton dev`'s children, and what a worker sets for its jobs. */
+const OTHER_VARIABLES = ['BATON_LOG_LEVEL', 'BATON_LOG_FORMAT', 'BATON_NO_AUTH', 'BATON_EXIT_WITH_STDIN', 'BATON_JOB_ID'];
+
+/** What to warn about in this process's BATON_* variables: names no option of any `baton` command reads. */
+export function environmentWarnings(command: Command): string[] {
+  let root = command;
+  while (root.parent) root = root.parent;
+  const known = new Set(OTHER_VARIABLES);
+  const visit = (c: Command): void => {
+    for (const option of c.options) if (option.envVar) known.add(option.envVar);
+    for (const sub of c.commands) visit(sub);
+  };
+  visit(root);
+  return unknownVariables(Object.keys(process.env), known);
 }
 
 /** "100MiB", "64k", "1G" or a bare number of bytes → bytes. */

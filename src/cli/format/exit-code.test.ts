@@ -21,6 +21,8 @@ describe('exitCodeFor', () => {
     ['stopped, caught SIGTERM and exited 0', job({ state: 'stopped', exit_code: 0, error: 'stopped with SIGTERM' }), 0],
     ['failed with code 0 is still a failure', job({ exit_code: 0 }), 1],
     ['timed out', job({ state: 'timed_out' }), 124],
+    ['timed out, ended by SIGTERM', job({ state: 'timed_out', signal: 'SIGTERM', error: 'timed out after 1s' }), 124],
+    ['timed out, caught SIGTERM and exited 0', job({ state: 'timed_out', exit_code: 0 }), 124],
     ['command not found', job({ error: 'command not found: nope' }), 127],
     ['permission denied', job({ error: 'permission denied: ./x.sh' }), 126],
     ['lost', job({ state: 'lost', error: 'worker went away' }), 1],

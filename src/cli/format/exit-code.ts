@@ -34,6 +34,9 @@ export function exitCodeFor(job: FinishedJob, lookup: (name: string) => number |
       return undefined;
     case 'succeeded':
       return 0;
+    case 'timed_out':
+      // As timeout(1): whatever signal ended it, or code it exited with once told to stop.
+      return 124;
   }
   // A failure always exits non-zero; a stopped job that caught SIGTERM and exited keeps its own code.
   if (job.exit_code !== null) return job.exit_code === 0 && job.state === 'failed' ? 1 : job.exit_code;
@@ -42,7 +45,6 @@ export function exitCodeFor(job: FinishedJob, lookup: (name: string) => number |
     if (n !== undefined) return 128 + n;
   }
   if (job.state === 'stopped') return 143;
-  if (job.state === 'timed_out') return 124;
   const error = job.error ?? '';
   if (error.startsWith('command not found')) return 127;
   if (error.startsWith('permission denied')) return 126;

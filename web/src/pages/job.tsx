@@ -3,6 +3,7 @@ import { isFinalJobState } from '../../../src/client/index.js';
 import { ErrorLine, LiveContext } from '../app.js';
 import { useLive, useNow } from '../hooks.js';
 import { parseAnsi, styleClasses, type Run, type Style } from '../lib/ansi.js';
+import { formatDuration } from '../../../src/common/duration.js';
 import { ago, commandLine, duration } from '../lib/format.js';
 import { Labels, StateBadge } from './common.js';
 
@@ -52,6 +53,12 @@ export function JobPage({ id }: { id: string }) {
               <dd>{ago(job.created_at, now)}</dd>
               <dt>Duration</dt>
               <dd>{duration(job.created_at, job.finished_at, now)}</dd>
+              {job.timeout ? (
+                <>
+                  <dt>Timeout</dt>
+                  <dd data-testid="job-timeout">{formatDuration(Math.round(job.timeout * 1000))}</dd>
+                </>
+              ) : null}
               <dt>Exit</dt>
               <dd data-testid="job-exit">
                 {job.exit_code !== null ? `code ${job.exit_code}` : job.signal ? `signal ${job.signal}` : '–'}

@@ -3,6 +3,7 @@ import type { SubmitJobRequest } from '../../../src/client/index.js';
 import { ErrorLine, LiveContext } from '../app.js';
 import { useLive } from '../hooks.js';
 import { parseLabelText, splitArgs } from '../lib/format.js';
+import { parseDuration } from '../../../src/common/duration.js';
 
 export function SubmitPage() {
   const live = useContext(LiveContext);
@@ -25,11 +26,7 @@ export function SubmitPage() {
       if (form.worker) request.worker_id = form.worker;
       const labels = parseLabelText(form.labels);
       if (Object.keys(labels).length > 0) request.labels = labels;
-      if (form.timeout.trim()) {
-        const t = Number(form.timeout);
-        if (!(t > 0)) throw new Error('timeout must be a number of seconds above 0');
-        request.timeout = t;
-      }
+      if (form.timeout.trim()) request.timeout = timeoutSeconds(form.timeout);
       const retries = Number(form.retries);
       if (retries > 0) request.retry = { max_attempts: retries + 1, on: ['failed', 'lost', 'timed_out'] };
       const job = await live.client.submitJob(request);
@@ -68,7 +65,7 @@ export function SubmitPage() {
           Labels <input {...field('labels')} placeholder="zone=a, gpu=true" />
         </label>
         <label>
-          Timeout (seconds) <input {...field('timeout')} inputMode="decimal" placeholder="none" />
+          Timeout <input {...field('timeout')} placeholder="none (e.g. 30s, 5m, 1h30m; a bare number is seconds)" />
         </label>
         <label>
           Retries <input {...field('retries')} type="number" min="0" max="99" />
@@ -80,4 +77,13 @@ export function SubmitPage() {
       </form>
     </section>
   );
+}
+
+/** The form's timeout, read as every duration is (a bare number is seconds), in the API's seconds. */
+function timeoutSeconds(text: string): number {
+  try {
+    return parseDuration(text, { positive: true }) / 1000;
+  } catch (err) {
+    throw new Error(`timeout "${text.trim()}": ${(err as Error).message}`);
+  }
 }
