@@ -262,6 +262,11 @@ export class Dispatcher implements JobEvents {
   /** One synchronous pass over the queue: plans it, reserves the starts; returns the dispatches it started. */
   private pass(): Map<string, Promise<DispatchResult>> {
     const started = new Map<string, Promise<DispatchResult>>();
+    // Most passes (one per burst of ended attempts) find nothing queued: no snapshot to take.
+    if (this.queued.size === 0) {
+      this.queue = [];
+      return started;
+    }
     const now = Date.now();
     const plan = planPass(
       this.queue.filter((job) => this.queued.get(job.id) === job),
