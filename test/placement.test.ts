@@ -36,6 +36,7 @@ const scripts = {
   'long.sh': '#!/bin/bash\nsleep 600\n',
   // The worker knows attempt n > 1 as "<job id>.n": the first attempt hangs, a retry finishes.
   'second-time-lucky.sh': '#!/bin/bash\ncase "$BATON_JOB_ID" in *.2) echo done ;; *) sleep 600 ;; esac\n',
+  'fails-first.sh': '#!/bin/bash\ncase "$BATON_JOB_ID" in *.2) echo done ;; *) exit 3 ;; esac\n',
 };
 
 describe('placement', () => {
@@ -164,6 +165,24 @@ describe('liveness and retries', () => {
     assert.equal(attempts[1]!.exit_code, 0);
     const output = await fetch(`${scheduler.api}/v1/jobs/${id}/output`).then((r) => r.text());
     assert.equal(output, 'done\n');
+  });
+
+  it('a retry waits for its time saying why, then starts on an idle cluster', async () => {
+    const scheduler = await startScheduler();
+    await startWorker(scheduler, { jobsDir: jobsDir(scripts) });
+    const res = await submit(scheduler, { command: 'bash', path: 'fails-first.sh', retry: { max_attempts: 2, on: ['failed'], backoff: { base: 4, cap: 4 } } });
+    assert.equal(res.status, 201, JSON.stringify(res.json));
+    const id = String(res.json.id);
+    const waiting = await eventually(async () => {
+      const j = await job(scheduler, id);
+      return j.attempt === 2 ? j : undefined;
+    }, 'attempt 2 to be queued');
+    assert.equal(waiting.state, 'queued');
+    // The reason it was queued with stays: what ended, and when the next attempt starts.
+    assert.match(String(waiting.reason), /^attempt 1 failed .*; attempt 2 from \d{4}-/);
+    const done = await waitForFinal(scheduler.api, id);
+    assert.equal(done.state, 'succeeded', JSON.stringify(done));
+    assert.equal(done.attempt, 2);
   });
 
   it('without a retry policy a lost job stays lost', async () => {

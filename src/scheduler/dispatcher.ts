@@ -5,7 +5,8 @@ import { StartJobRequest } from '../gen/baton/v1/worker.js';
 import { runId, type JobEvents, type JobStatusApplier } from './job-status.js';
 import type { EventBus } from './events.js';
 import { isFinal } from './job-state.js';
-import { formatLabels, place, type Placement, type WorkerSnapshot } from './placement.js';
+import type { WorkerSnapshot } from './placement.js';
+import { planPass, queueOrder } from './planner.js';
 import type { Registry } from './registry.js';
 import { tooLargeToStart } from './start-chunks.js';
 import { newJobRecord, type JobRecord, type NewJob, type Store } from './store/store.js';
@@ -26,29 +27,30 @@ export type DispatchResult =
   | { kind: 'gone'; job: JobRecord };
 
 /**
- * The queue and the one place that applies placement decisions. It mirrors every job not yet
- * final: queued ones wait in `queue` (priority, then arrival), placed ones sit in `placed`
- * and count against their worker's capacity from the moment they are chosen, before the
- * worker has confirmed anything.
+ * The queue, and the one place that carries out placement plans. It mirrors every job not yet
+ * final: queued ones wait in `queued`, placed ones sit in `placed` and count against their
+ * worker's capacity from the moment they are chosen, before the worker has confirmed anything.
  *
- * A pass is synchronous: snapshot → place → reserve, job after job, so two passes never
- * see the same free slot. The store commit (queued → dispatched, conditional) and the
- * StartJob call happen afterwards, per job, without holding anything other dispatches need.
- * A pass runs when a job arrives, an attempt ends, a worker comes up, or a retry is due.
+ * A pass is synchronous: snapshot → plan (`planPass`, pure) → reserve every start, so two
+ * passes never see the same free slot. The store commit (queued → dispatched, conditional)
+ * and the StartJob call happen afterwards, per job, without holding anything other
+ * dispatches need. A pass runs when a job arrives, an attempt ends, a worker comes up, or a
+ * retry is due.
  */
 // A returning worker is asked about a job it did not list; a silent one is left for the TTL to judge.
 const RECONCILE_QUERY_TIMEOUT_MS = 5_000;
 
 export class Dispatcher implements JobEvents {
   /**
-   * Sorted by priority then arrival, and kept sorted by binary insertion: never re-sorted. An
-   * entry counts only while `queued` maps its id to that same object, so taking a job out is
-   * O(1) (the stale entry is dropped by the next pass, which walks the queue anyway).
+   * In queue order (`queueOrder`), kept so by binary insertion, so the planner's sort finds it
+   * sorted (one walk). An entry counts only while `queued` maps its id to that same object, so
+   * taking a job out is O(1) (the stale entry is dropped by the next pass).
    */
   private queue: JobRecord[] = [];
   private readonly queued = new Map<string, JobRecord>();
   private readonly placed = new Map<string, { job: JobRecord; workerId: string }>();
-  private readonly timers = new Map<string, NodeJS.Timeout>();
+  /** One timer for the earliest pass asked for (a retry due, a refused start to try again). */
+  private wake: { timer: NodeJS.Timeout; at: number } | undefined;
   /** Jobs between their reservation in a pass and the worker's answer to StartJob. */
   private readonly starting = new Set<string>();
   private passScheduled = false;
@@ -89,16 +91,12 @@ export class Dispatcher implements JobEvents {
    */
   placeNew(jobs: readonly NewJob[]): NewJob[] {
     if (!this.leading || this.queued.size > 0) return [...jobs];
-    const snapshot = this.snapshot();
-    const byId = new Map(snapshot.map((w) => [w.id, w]));
-    const placedOn = new Map<string, string>();
-    const order = jobs.filter((j) => j.runOn !== 'all').sort((a, b) => b.priority - a.priority);
-    for (const job of order) {
-      const decision = place({ labels: job.labels, ...(job.pinnedWorker !== '' && { pinnedWorker: job.pinnedWorker }) }, snapshot);
-      if ('reason' in decision) continue;
-      byId.get(decision.workerId)!.running++;
-      placedOn.set(job.id, decision.workerId);
-    }
+    const { starts } = planPass(
+      jobs.filter((j) => j.runOn !== 'all'),
+      this.snapshot(),
+      Date.now(),
+    );
+    const placedOn = new Map(starts.map(({ job, workerId }) => [job.id, workerId]));
     return jobs.map((job) => {
       const workerId = placedOn.get(job.id);
       if (workerId === undefined) return job;
@@ -138,7 +136,7 @@ export class Dispatcher implements JobEvents {
   attemptEnded(jobId: string, workerId: string): void {
     if (!this.leading) return;
     if (this.placed.get(jobId)?.workerId === workerId) this.placed.delete(jobId);
-    if (workerId === '') this.dequeue(jobId); // stopped while queued
+    if (workerId === '') this.queued.delete(jobId); // stopped while queued
     this.schedulePass();
   }
 
@@ -222,7 +220,7 @@ export class Dispatcher implements JobEvents {
     if (!job || job.runOn === 'all') return;
     const placed = this.placed.get(jobId);
     if (isFinal(job.state)) {
-      this.dequeue(jobId);
+      this.queued.delete(jobId);
       if (placed) this.attemptEnded(jobId, placed.workerId);
     } else if (job.state === 'queued') {
       // A job being placed here is still queued in the store until its dispatch commits.
@@ -231,7 +229,7 @@ export class Dispatcher implements JobEvents {
         this.schedulePass();
       }
     } else if (!placed || placed.workerId !== job.workerId) {
-      this.dequeue(jobId);
+      this.queued.delete(jobId);
       this.placed.set(jobId, { job, workerId: job.workerId });
     }
   }
@@ -248,8 +246,8 @@ export class Dispatcher implements JobEvents {
 
   close(): void {
     this.closed = true;
-    for (const timer of this.timers.values()) clearTimeout(timer);
-    this.timers.clear();
+    clearTimeout(this.wake?.timer);
+    this.wake = undefined;
   }
 
   private schedulePass(): void {
@@ -261,55 +259,40 @@ export class Dispatcher implements JobEvents {
     });
   }
 
-  /**
-   * One synchronous pass over the queue; returns the dispatches it started. Linear in the
-   * queue: a job that cannot be placed gets the answer of the last job with the same needs,
-   * which holds until a placement changes the snapshot.
-   */
+  /** One synchronous pass over the queue: plans it, reserves the starts; returns the dispatches it started. */
   private pass(): Map<string, Promise<DispatchResult>> {
     const started = new Map<string, Promise<DispatchResult>>();
-    const now = Date.now();
-    const snapshot = this.snapshot();
-    const byId = new Map(snapshot.map((w) => [w.id, w]));
-    const refusals = new Map<string, Placement>();
-    const waiting: JobRecord[] = [];
-    const seen = new Set<string>();
-    for (const job of this.queue) {
-      // Taken out since it was queued, or queued twice.
-      if (this.queued.get(job.id) !== job || seen.has(job.id)) continue;
-      seen.add(job.id);
-      if (job.nextAttemptAt !== null && job.nextAttemptAt > now) {
-        waiting.push(job);
-        // Its timer will call. One that already fired came a moment early by Date.now() (timers
-        // run on the monotonic clock, to the millisecond): without a new one the job would wait
-        // for an unrelated pass, and on an otherwise idle cluster wait for ever.
-        if (!this.timers.has(job.id)) this.retryLater(job.id, job.nextAttemptAt - now);
-        continue;
-      }
-      const needs = `${job.pinnedWorker}\n${formatLabels(job.labels)}`;
-      const decision = refusals.get(needs) ?? place({ labels: job.labels, ...(job.pinnedWorker !== '' && { pinnedWorker: job.pinnedWorker }) }, snapshot);
-      if ('reason' in decision) {
-        refusals.set(needs, decision);
-        waiting.push(job);
-        if (job.reason !== decision.reason) {
-          job.reason = decision.reason;
-          this.store
-            .setReason(job.id, job.attempt, decision.reason)
-            .then((stored) => stored && this.bus.emit('job', stored, 'queued'))
-            .catch((err: unknown) => this.log.error({ job_id: job.id, err }, 'cannot record why a job waits'));
-        }
-        continue;
-      }
-      // Reserve now, commit later: the count includes this job before anything is sent.
-      refusals.clear();
-      this.queued.delete(job.id);
-      clearTimeout(this.timers.get(job.id));
-      this.timers.delete(job.id);
-      this.placed.set(job.id, { job, workerId: decision.workerId });
-      byId.get(decision.workerId)!.running++;
-      started.set(job.id, this.dispatch(job, decision.workerId));
+    // Most passes (one per burst of ended attempts) find nothing queued: no snapshot to take.
+    if (this.queued.size === 0) {
+      this.queue = [];
+      return started;
     }
-    this.queue = waiting;
+    const now = Date.now();
+    const plan = planPass(
+      this.queue.filter((job) => this.queued.get(job.id) === job),
+      this.snapshot(),
+      now,
+    );
+    this.queue = plan.waits.map((wait) => wait.job);
+    for (const { job, workerId } of plan.starts) {
+      // Reserve now, commit later: the count includes this job before anything is sent.
+      this.queued.delete(job.id);
+      this.placed.set(job.id, { job, workerId });
+      started.set(job.id, this.dispatch(job, workerId));
+    }
+    for (const { job, reason, retryAt } of plan.waits) {
+      // A retry keeps the reason it was queued with, which says what ended and when the next attempt is due.
+      if (retryAt !== undefined || job.reason === reason) continue;
+      job.reason = reason;
+      this.store
+        .setReason(job.id, job.attempt, reason)
+        .then((stored) => stored && this.bus.emit('job', stored, 'queued'))
+        .catch((err: unknown) => this.log.error({ job_id: job.id, err }, 'cannot record why a job waits'));
+    }
+    // Asked for on every pass: a timer can fire a moment before Date.now() reaches the job's
+    // time (timers run on the monotonic clock, to the millisecond); that pass leaves the job
+    // waiting and must arm another, or on an otherwise idle cluster it waits for ever.
+    if (plan.nextRetryAt !== undefined) this.passWithin(plan.nextRetryAt - now);
     return started;
   }
 
@@ -354,7 +337,7 @@ export class Dispatcher implements JobEvents {
       this.log.error({ job_id: job.id, attempt: job.attempt, worker_id: workerId, err }, 'cannot record a dispatch; the job stays queued');
       this.placed.delete(job.id);
       this.enqueue(job);
-      this.retryLater(job.id, REFUSED_RETRY_MS);
+      this.passWithin(REFUSED_RETRY_MS);
       return { kind: 'queued', job };
     }
   }
@@ -397,44 +380,40 @@ export class Dispatcher implements JobEvents {
     this.bus.emit('job', queued, 'dispatched');
     this.placed.delete(job.id);
     this.enqueue(queued);
-    this.retryLater(job.id, REFUSED_RETRY_MS);
+    this.passWithin(REFUSED_RETRY_MS);
     return { kind: 'queued', job: queued };
   }
 
-  /** Sorted insert: priority high to low, then arrival (ids are time-ordered); a retry not yet due gets a timer. */
+  /**
+   * Sorted insert; a stale entry of the same job takes the new one in its place, so no job is
+   * ever in `queue` twice. The pass that follows every enqueue plans the job (and arms the
+   * timer of a retry not yet due).
+   */
   private enqueue(job: JobRecord): void {
-    this.dequeue(job.id);
     this.queued.set(job.id, job);
-    const before = (a: JobRecord, b: JobRecord): boolean => a.priority > b.priority || (a.priority === b.priority && a.id < b.id);
     let lo = 0;
     let hi = this.queue.length;
     while (lo < hi) {
       const mid = (lo + hi) >> 1;
-      if (before(this.queue[mid]!, job)) lo = mid + 1;
+      if (queueOrder(this.queue[mid]!, job) < 0) lo = mid + 1;
       else hi = mid;
     }
-    this.queue.splice(lo, 0, job);
-    if (job.nextAttemptAt !== null) this.retryLater(job.id, job.nextAttemptAt - Date.now());
+    if (this.queue[lo]?.id === job.id) this.queue[lo] = job;
+    else this.queue.splice(lo, 0, job);
   }
 
-  private dequeue(jobId: string): void {
-    this.queued.delete(jobId);
-    clearTimeout(this.timers.get(jobId));
-    this.timers.delete(jobId);
-  }
-
-  private retryLater(jobId: string, delayMs: number): void {
+  /** A pass in `delayMs` at the latest. */
+  private passWithin(delayMs: number): void {
     if (this.closed) return;
-    clearTimeout(this.timers.get(jobId));
-    const timer = setTimeout(
-      () => {
-        this.timers.delete(jobId);
-        this.schedulePass();
-      },
-      Math.max(0, delayMs),
-    );
+    const at = Date.now() + Math.max(0, delayMs);
+    if (this.wake && this.wake.at <= at) return;
+    clearTimeout(this.wake?.timer);
+    const timer = setTimeout(() => {
+      this.wake = undefined;
+      this.schedulePass();
+    }, at - Date.now());
     timer.unref();
-    this.timers.set(jobId, timer);
+    this.wake = { timer, at };
   }
 }
 

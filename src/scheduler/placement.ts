@@ -35,7 +35,10 @@ export function place(job: JobNeeds, workers: readonly WorkerSnapshot[]): Placem
 
 /** "gpu=true,zone=a": labels as a person writes them, in a stable order. */
 export function formatLabels(labels: Readonly<Record<string, string>>): string {
-  return Object.keys(labels)
+  const keys = Object.keys(labels);
+  // Most jobs ask for none: a dispatch pass formats every queued job's labels.
+  if (keys.length === 0) return '';
+  return keys
     .sort()
     .map((k) => `${k}=${labels[k]}`)
     .join(',');
