@@ -3,7 +3,6 @@ import { BatonError, fromWorkerCallError, isServiceError } from '../common/error
 import type { Logger } from '../common/logger.js';
 import { StartJobRequest } from '../gen/baton/v1/worker.js';
 import { runId, type JobEvents, type JobStatusApplier } from './job-status.js';
-import type { EventBus } from './events.js';
 import { isFinal } from './job-state.js';
 import { formatLabels, place, type Placement, type WorkerSnapshot } from './placement.js';
 import type { Registry } from './registry.js';
@@ -60,7 +59,6 @@ export class Dispatcher implements JobEvents {
     private readonly store: Store,
     private readonly registry: Registry,
     private readonly applier: JobStatusApplier,
-    private readonly bus: EventBus,
     private readonly log: Logger,
   ) {}
 
@@ -142,11 +140,6 @@ export class Dispatcher implements JobEvents {
     this.schedulePass();
   }
 
-  attemptRevived(job: JobRecord): void {
-    if (!this.leading) return;
-    this.placed.set(job.id, { job, workerId: job.workerId });
-  }
-
   requeued(job: JobRecord): void {
     if (!this.leading) return;
     this.placed.delete(job.id);
@@ -189,15 +182,13 @@ export class Dispatcher implements JobEvents {
         return;
       }
       const reason = `worker ${workerId} never received it (the scheduler restarted before the start was confirmed); waiting for a placement again`;
-      const queued = await this.store.returnToQueue(jobId, attempt, workerId, reason, Date.now());
+      const queued = await this.applier.unplace(jobId, attempt, workerId, reason);
       if (queued) {
-        this.log.warn({ ...log, reason }, 'job back in the queue');
-        this.bus.emit('job', queued, 'dispatched');
         this.requeued(queued);
         return;
       }
       const error = `lost: worker ${workerId} registered again without this job (it was running there)`;
-      await this.applier.apply(jobId, attempt, workerId, { state: 'lost', error });
+      await this.applier.apply(jobId, attempt, workerId, 'lose', { state: 'lost', error });
     } catch (err) {
       this.log.error({ ...log, err }, 'cannot reconcile a job the returning worker does not know');
     }
@@ -208,7 +199,9 @@ export class Dispatcher implements JobEvents {
     if (!this.leading) return;
     for (const [jobId, { job, workerId: on }] of this.placed) {
       if (on !== workerId) continue;
-      this.applier.apply(jobId, job.attempt, workerId, { state: 'lost', error }).catch((err: unknown) => this.log.error({ job_id: jobId, err }, 'cannot record a lost job'));
+      this.applier
+        .apply(jobId, job.attempt, workerId, 'lose', { state: 'lost', error })
+        .catch((err: unknown) => this.log.error({ job_id: jobId, err }, 'cannot record a lost job'));
     }
   }
 
@@ -293,10 +286,7 @@ export class Dispatcher implements JobEvents {
         waiting.push(job);
         if (job.reason !== decision.reason) {
           job.reason = decision.reason;
-          this.store
-            .setReason(job.id, job.attempt, decision.reason)
-            .then((stored) => stored && this.bus.emit('job', stored, 'queued'))
-            .catch((err: unknown) => this.log.error({ job_id: job.id, err }, 'cannot record why a job waits'));
+          this.applier.setReason(job, decision.reason).catch((err: unknown) => this.log.error({ job_id: job.id, err }, 'cannot record why a job waits'));
         }
         continue;
       }
@@ -343,12 +333,11 @@ export class Dispatcher implements JobEvents {
   /** The job as now stored dispatched on `workerId`; or, when it cannot be, what became of it. */
   private async recordDispatch(job: JobRecord, workerId: string): Promise<JobRecord | DispatchResult> {
     try {
-      const marked = await this.store.markDispatched(job.id, job.attempt, workerId, Date.now());
+      const marked = await this.applier.dispatch(job, workerId);
       if (!marked) {
         this.placed.delete(job.id);
         return { kind: 'gone', job };
       }
-      this.bus.emit('job', marked, 'queued');
       return marked;
     } catch (err) {
       this.log.error({ job_id: job.id, attempt: job.attempt, worker_id: workerId, err }, 'cannot record a dispatch; the job stays queued');
@@ -380,7 +369,7 @@ export class Dispatcher implements JobEvents {
       }
       const error = err instanceof BatonError ? err : fromWorkerCallError(err, channel?.who ?? `worker ${workerId}`);
       await this.applier
-        .apply(job.id, job.attempt, workerId, { state: 'failed', error: error.message, errorCode: error.code })
+        .apply(job.id, job.attempt, workerId, 'finish', { state: 'failed', error: error.message, errorCode: error.code })
         .catch((e: unknown) => this.log.error({ ...attempt, err: e }, 'cannot record job state'));
       return { kind: 'failed', job: { ...job, state: 'failed', error: error.message }, error };
     }
@@ -388,13 +377,11 @@ export class Dispatcher implements JobEvents {
 
   /** The job never started on the worker (no room there after all, or no connection): back to the queue, not failed. */
   private async backToQueue(job: JobRecord, workerId: string, reason: string): Promise<DispatchResult> {
-    this.log.info({ job_id: job.id, attempt: job.attempt, worker_id: workerId, reason }, 'job back in the queue');
-    const queued = await this.store.returnToQueue(job.id, job.attempt, workerId, reason, Date.now()).catch((err: unknown) => {
+    const queued = await this.applier.unplace(job.id, job.attempt, workerId, reason).catch((err: unknown) => {
       this.log.error({ job_id: job.id, err }, 'cannot put a refused job back in the queue');
       return undefined;
     });
     if (!queued) return { kind: 'gone', job };
-    this.bus.emit('job', queued, 'dispatched');
     this.placed.delete(job.id);
     this.enqueue(queued);
     this.retryLater(job.id, REFUSED_RETRY_MS);

@@ -7,7 +7,7 @@ import type { JobStatus } from '../gen/baton/v1/common.js';
 import type { EventBus } from './events.js';
 import { fromWorkerState, isFinal } from './job-state.js';
 import { parseRunId, type JobStatusApplier } from './job-status.js';
-import type { JobRecord, Store, WorkerRecord, WorkerState } from './store/store.js';
+import type { Store, WorkerRecord, WorkerState } from './store/store.js';
 import { WorkerChannel } from './worker-channel.js';
 
 // Workers retry registration (and failed heartbeats) at least every second (src/worker/backoff.ts): five times that.
@@ -23,8 +23,6 @@ export interface WorkerEntry extends WorkerRecord {
 export interface WorkerEvents {
   /** `reported`: the run ids the worker listed at registration (absent: an undrain, nothing to reconcile). */
   workerUp(workerId: string, reported?: ReadonlySet<string>): void;
-  /** An attempt given up as lost is running again: its worker came back with it. */
-  attemptRevived(job: JobRecord): void;
   /** The worker's lease ran out: `error` is the sentence its live attempts end with. */
   workerLost(workerId: string, error: string): void;
 }
@@ -240,16 +238,6 @@ export class Registry {
     if (reported !== null && !isFinal(reported)) {
       const { jobId, attempt } = parseRunId(status.jobId);
       const job = (await this.store.getJob(jobId))?.job;
-      // Given up as lost (its lease ran out) and not retried: the job goes on where it runs.
-      if (job && job.state === 'lost' && job.attempt === attempt && job.workerId === workerId) {
-        const revived = await this.store.reviveLost(jobId, attempt, workerId, Date.now());
-        if (revived) {
-          this.log.info({ job_id: jobId, attempt, worker_id: workerId, state: 'running' }, 'job state changed: its worker came back still running it');
-          this.bus.emit('job', revived, 'lost');
-          this.events?.attemptRevived(revived);
-          return;
-        }
-      }
       if (!job || job.attempt !== attempt || job.workerId !== workerId || isFinal(job.state)) {
         const why = !job
           ? 'unknown job'

@@ -110,10 +110,10 @@ export async function startScheduler(options: SchedulerOptions): Promise<Schedul
   // Every job and worker change is announced here: the event log (SSE), /wait and run_on-all parents listen.
   const bus = new EventBus();
   const eventLog = new EventLog(store, bus, log, cluster);
-  new ParentJobs(store, bus, log);
   const applier = new JobStatusApplier(store, bus, log);
+  new ParentJobs(store, applier, bus, log);
   const registry = new Registry(store, applier, bus, options.heartbeatTtlMs, log, options.security, cluster !== undefined);
-  const dispatcher = new Dispatcher(store, registry, applier, bus, log);
+  const dispatcher = new Dispatcher(store, registry, applier, log);
   applier.events = dispatcher;
   registry.events = dispatcher;
   const jobs = new JobService(store, registry, applier, dispatcher, bus, options.maxQueued, log);
