@@ -7,7 +7,7 @@ import { isFinal } from './job-state.js';
 import { formatLabels, place, type Placement, type WorkerSnapshot } from './placement.js';
 import type { Registry } from './registry.js';
 import { tooLargeToStart } from './start-chunks.js';
-import { newJobRecord, type JobRecord, type NewJob, type Store } from './store/store.js';
+import { newJobRecord, type JobRecord, type NewJob, type StatusUpdate, type Store } from './store/store.js';
 
 /** StartJob only validates and answers; a few seconds is plenty and bounds a hung worker. */
 const START_TIMEOUT_MS = 5_000;
@@ -188,20 +188,27 @@ export class Dispatcher implements JobEvents {
         return;
       }
       const error = `lost: worker ${workerId} registered again without this job (it was running there)`;
-      await this.applier.apply(jobId, attempt, workerId, 'lose', { state: 'lost', error });
+      await this.applier.apply(jobId, attempt, workerId, 'finish', { state: 'lost', error });
     } catch (err) {
       this.log.error({ ...log, err }, 'cannot reconcile a job the returning worker does not know');
     }
   }
 
-  /** The worker's lease ran out: every attempt placed there ends `lost` (and is retried if its policy says so). */
+  /** The worker stopped answering: every attempt placed there is `unknown` until it answers again or the window runs out. */
+  workerSilent(workerId: string, reason: string): void {
+    this.onEachPlaced(workerId, 'disconnect', { state: 'unknown', reason });
+  }
+
+  /** The worker stayed silent past the window: its attempts still `unknown` end `lost` (and are retried if their policy says so). */
   workerLost(workerId: string, error: string): void {
+    this.onEachPlaced(workerId, 'lose', { state: 'lost', error });
+  }
+
+  private onEachPlaced(workerId: string, transition: 'disconnect' | 'lose', update: StatusUpdate): void {
     if (!this.leading) return;
     for (const [jobId, { job, workerId: on }] of this.placed) {
       if (on !== workerId) continue;
-      this.applier
-        .apply(jobId, job.attempt, workerId, 'lose', { state: 'lost', error })
-        .catch((err: unknown) => this.log.error({ job_id: jobId, err }, 'cannot record a lost job'));
+      this.applier.apply(jobId, job.attempt, workerId, transition, update).catch((err: unknown) => this.log.error({ job_id: jobId, err, transition }, 'cannot record job state'));
     }
   }
 

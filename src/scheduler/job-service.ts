@@ -303,7 +303,8 @@ export class JobService {
   /** Fresh from the worker while the job is live; a finished job's record is final and needs no call. */
   async query(jobId: string, workerId: string | undefined): Promise<JobDetail> {
     const found = await this.find(jobId, workerId);
-    if (isFinal(found.job.state) || found.job.state === 'queued') return found;
+    // Queued: on no worker yet; unknown: its worker is not answering.
+    if (isFinal(found.job.state) || found.job.state === 'queued' || found.job.state === 'unknown') return found;
     const channel = this.channelOf(found.job.workerId);
     const res = await channel.queryJob(runId(jobId, found.job.attempt), QUERY_TIMEOUT_MS).catch((err: unknown) => {
       throw fromWorkerCallError(err, channel.who);

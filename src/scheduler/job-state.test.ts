@@ -4,7 +4,7 @@ import { JobState as WorkerJobState } from '../gen/baton/v1/common.js';
 import { allows, fromStates, fromWorkerState, isFinal, JOB_STATES, reportTransition, TRANSITION_NAMES, type JobStateName, type TransitionName } from './job-state.js';
 
 const finals: JobStateName[] = ['succeeded', 'failed', 'stopped', 'timed_out', 'lost'];
-const endings = 'succeeded failed stopped timed_out';
+const endings = 'succeeded failed stopped timed_out lost';
 
 // Every move each transition allows, written out: "from>to to…", one per from-state.
 const expected: Record<TransitionName, string[]> = {
@@ -16,7 +16,7 @@ const expected: Record<TransitionName, string[]> = {
   finish: [`dispatched>${endings}`, `running>${endings}`, `unknown>${endings}`],
   disconnect: ['dispatched>unknown', 'running>unknown'],
   reconnect: ['unknown>running'],
-  lose: ['dispatched>lost', 'running>lost', 'unknown>lost'],
+  lose: ['unknown>lost'],
   retry: ['dispatched>queued', 'running>queued', 'unknown>queued'],
   stop: ['queued>stopped'],
   summarise: [
@@ -56,10 +56,10 @@ test('final states', () => {
   assert.equal(isFinal('unknown'), false);
 });
 
-test('nothing leaves a final state; only lose (and a parent summed up) ends in lost', () => {
+test('nothing leaves a final state, and only reconnect leaves unknown for running', () => {
   for (const name of TRANSITION_NAMES) {
     for (const from of finals) for (const to of JOB_STATES) assert.equal(allows(name, from, to), false, `${name}: ${from} → ${to}`);
-    if (name !== 'lose' && name !== 'summarise') for (const from of JOB_STATES) assert.equal(allows(name, from, 'lost'), false, `${name}: ${from} → lost`);
+    assert.equal(allows(name, 'unknown', 'running'), name === 'reconnect', name);
   }
 });
 
@@ -72,7 +72,7 @@ test('worker states map to job states, and reports to transitions', () => {
     [WorkerJobState.JOB_STATE_FAILED, 'failed', 'finish'],
     [WorkerJobState.JOB_STATE_STOPPED, 'stopped', 'finish'],
     [WorkerJobState.JOB_STATE_TIMED_OUT, 'timed_out', 'finish'],
-    [WorkerJobState.JOB_STATE_LOST, 'lost', 'lose'],
+    [WorkerJobState.JOB_STATE_LOST, 'lost', 'finish'],
     [WorkerJobState.UNRECOGNIZED, null, null],
   ];
   for (const [input, state, transition] of cases) {

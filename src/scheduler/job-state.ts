@@ -17,8 +17,8 @@ export const FINAL_STATES: readonly JobStateName[] = ['succeeded', 'failed', 'st
 
 /** States of an attempt that lives on a worker (placed and not ended). */
 const ON_WORKER: readonly JobStateName[] = ['dispatched', 'running', 'unknown'];
-/** What a worker may report an attempt ended with (`lost` is the scheduler's verdict, not a report). */
-export const ENDINGS: readonly JobStateName[] = ['succeeded', 'failed', 'stopped', 'timed_out'];
+/** What an attempt on a worker can end with, by the worker's word (`lost`: it no longer has it). */
+export const ENDINGS: readonly JobStateName[] = ['succeeded', 'failed', 'stopped', 'timed_out', 'lost'];
 
 export interface Transition {
   /** The states it may start from; [] for creation (no state before). */
@@ -42,14 +42,17 @@ export const TRANSITIONS = {
   unplace: { from: ['dispatched'], to: ['queued'] },
   /** The worker reports the attempt running. */
   start: { from: ['dispatched'], to: ['running'] },
-  /** The worker reports the attempt ended; a worker that returned in time may report its end from `unknown`. */
+  /**
+   * The worker reports the attempt ended, or answers that it does not have it (lost: it restarted
+   * without it); a worker that returned within the window may report its end from `unknown`.
+   */
   finish: { from: ON_WORKER, to: ENDINGS },
   /** The worker stopped answering (its lease ran out, or its streams broke). */
   disconnect: { from: ['dispatched', 'running'], to: ['unknown'] },
   /** The worker answered again, still running the attempt. */
   reconnect: { from: ['unknown'], to: ['running'] },
-  /** Given up on: the worker stayed silent past the window, or came back without the attempt. Final. */
-  lose: { from: ON_WORKER, to: ['lost'] },
+  /** Given up on: the worker stayed silent past the window (--lost-after). Final: a late report changes nothing. */
+  lose: { from: ['unknown'], to: ['lost'] },
   /** The attempt ended badly and the retry policy asks for another: the job waits for attempt n+1. */
   retry: { from: ON_WORKER, to: ['queued'] },
   /** Stopped before any worker had it. */
@@ -106,6 +109,5 @@ export function fromWorkerState(state: WorkerJobState): JobStateName | null {
 /** The transition a worker's report of `state` asks for ('start' for running: `reconnect` when the job is `unknown`). */
 export function reportTransition(state: JobStateName): TransitionName | null {
   if (state === 'running') return 'start';
-  if (state === 'lost') return 'lose';
   return ENDINGS.includes(state) ? 'finish' : null;
 }

@@ -111,7 +111,7 @@ export class JobStatusApplier {
    * change to running is still recorded, announced and logged before the end.
    */
   async apply(jobId: string, attempt: number, workerId: string, transition: TransitionName, update: StatusUpdate, ranFirst = false): Promise<boolean> {
-    if (isRetryOutcome(update.state) && workerId !== '' && (await this.retry(jobId, attempt, workerId, update.state, update, ranFirst))) return true;
+    if (isRetryOutcome(update.state) && workerId !== '' && (await this.retry(jobId, attempt, workerId, transition, update.state, update, ranFirst))) return true;
     const passedThrough: PassedThrough | undefined = ranFirst ? (job) => [asRunning(job, update)] : undefined;
     let result = await this.store.applyStatus(jobId, attempt, workerId, transition, update, Date.now(), passedThrough);
     // A running report for an attempt whose worker had stopped answering: it answers again.
@@ -175,7 +175,7 @@ export class JobStatusApplier {
   }
 
   /** True when the policy asked for another attempt and it is now queued. */
-  private async retry(jobId: string, attempt: number, workerId: string, outcome: RetryOutcome, update: StatusUpdate, ranFirst: boolean): Promise<boolean> {
+  private async retry(jobId: string, attempt: number, workerId: string, ending: TransitionName, outcome: RetryOutcome, update: StatusUpdate, ranFirst: boolean): Promise<boolean> {
     const found = await this.store.getJob(jobId);
     const job = found?.job;
     if (!job || job.attempt !== attempt || job.workerId !== workerId || isFinal(job.state)) return false;
@@ -184,7 +184,17 @@ export class JobStatusApplier {
     if ('giveUp' in decision) return false;
     const reason = `attempt ${attempt} ${outcome.replace('_', ' ')}${update.error ? ` (${update.error})` : ''}; attempt ${attempt + 1} from ${new Date(decision.retryAt).toISOString()}`;
     const wasRunning = ranFirst && job.state !== 'running';
-    const requeued = await this.store.requeueForRetry(jobId, attempt, workerId, update, decision.retryAt, reason, now, wasRunning ? () => [asRunning(job, update)] : undefined);
+    const requeued = await this.store.requeueForRetry(
+      jobId,
+      attempt,
+      workerId,
+      ending,
+      update,
+      decision.retryAt,
+      reason,
+      now,
+      wasRunning ? () => [asRunning(job, update)] : undefined,
+    );
     if (!requeued) return false;
     if (wasRunning) this.changed(asRunning(job, update), job.state, 'start');
     this.log.info(

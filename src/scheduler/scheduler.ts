@@ -31,6 +31,8 @@ export interface SchedulerOptions {
   bodyLimit: number;
   heartbeatIntervalMs: number;
   heartbeatTtlMs: number;
+  /** How long attempts whose worker stopped answering stay `unknown` before they are lost (final). */
+  lostAfterMs: number;
   /** Queued jobs beyond this are refused (429) until the queue drains. */
   maxQueued: number;
   /** Require API tokens (default true); false is `--no-auth`. */
@@ -112,7 +114,7 @@ export async function startScheduler(options: SchedulerOptions): Promise<Schedul
   const eventLog = new EventLog(store, bus, log, cluster);
   const applier = new JobStatusApplier(store, bus, log);
   new ParentJobs(store, applier, bus, log);
-  const registry = new Registry(store, applier, bus, options.heartbeatTtlMs, log, options.security, cluster !== undefined);
+  const registry = new Registry(store, applier, bus, options.heartbeatTtlMs, options.lostAfterMs, log, options.security, cluster !== undefined);
   const dispatcher = new Dispatcher(store, registry, applier, log);
   applier.events = dispatcher;
   registry.events = dispatcher;

@@ -112,8 +112,8 @@ function conformance(open: () => Promise<Store>, cleanup: () => Promise<void> | 
     const job = await dispatchedJob(store, 'w-1');
     await report(store, job.id, 1, 'w-1', { state: 'running' }, 2);
     const lost = { state: 'lost' as const, error: 'worker w-1 stopped answering' };
-    assert.ok(await store.requeueForRetry(job.id, 1, 'w-1', lost, 500, 'retrying', 3));
-    assert.equal(await store.requeueForRetry(job.id, 1, 'w-1', lost, 500, 'retrying', 4), undefined);
+    assert.ok(await store.requeueForRetry(job.id, 1, 'w-1', 'finish', lost, 500, 'retrying', 3));
+    assert.equal(await store.requeueForRetry(job.id, 1, 'w-1', 'finish', lost, 500, 'retrying', 4), undefined);
     const found = await store.getJob(job.id);
     assert.equal(found?.job.state, 'queued');
     assert.equal(found?.job.attempt, 2);
@@ -173,8 +173,10 @@ function conformance(open: () => Promise<Store>, cleanup: () => Promise<void> | 
       assert.deepEqual(await store.applyStatus(job.id, 1, 'w-1', transition, { state }, 5), { applied: false, current: 'lost' }, transition);
     }
     const retried = await dispatchedJob(store, 'w-1');
+    // Only an unknown attempt is given up on: one whose worker answered again is left alone.
+    assert.equal(await store.requeueForRetry(retried.id, 1, 'w-1', 'lose', { state: 'lost', error: 'gone' }, 9, 'retrying', 2), undefined);
     await store.applyStatus(retried.id, 1, 'w-1', 'disconnect', { state: 'unknown' }, 2);
-    assert.equal((await store.requeueForRetry(retried.id, 1, 'w-1', { state: 'lost', error: 'gone' }, 9, 'retrying', 3))?.state, 'queued');
+    assert.equal((await store.requeueForRetry(retried.id, 1, 'w-1', 'lose', { state: 'lost', error: 'gone' }, 9, 'retrying', 3))?.state, 'queued');
   });
 
   test('listActiveJobs has every unfinished job; setReason shows on a queued one', async () => {
@@ -306,7 +308,7 @@ function conformance(open: () => Promise<Store>, cleanup: () => Promise<void> | 
     const results = await Promise.all(
       jobs.map(async (job) => {
         const [requeued, applied] = await Promise.all([
-          store.requeueForRetry(job.id, 1, 'w-race', lost, 1, 'retrying', 2),
+          store.requeueForRetry(job.id, 1, 'w-race', 'finish', lost, 1, 'retrying', 2),
           report(store, job.id, 1, 'w-race', { state: 'succeeded', exitCode: 0 }, 2),
         ]);
         return [requeued !== undefined, applied.applied];

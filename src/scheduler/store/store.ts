@@ -405,22 +405,25 @@ export class Store {
   }
 
   /**
-   * Ends attempt `attempt` with `update` (a failed, lost or timed-out outcome) and queues
-   * attempt `attempt + 1`, to start no sooner than `retryAt`, in one transaction. The job
+   * Ends attempt `attempt` with `update` (a failed, lost or timed-out outcome, by `ending`) and
+   * queues attempt `attempt + 1`, to start no sooner than `retryAt`, in one transaction. The job
    * never shows a final state in between. Undefined when the attempt was no longer the job's
-   * live one on `workerId`; else the job as stored.
+   * live one on `workerId`, or not where `ending` may start from; else the job as stored.
    */
   async requeueForRetry(
     jobId: string,
     attempt: number,
     workerId: string,
+    ending: TransitionName,
     update: StatusUpdate,
     retryAt: number,
     reason: string,
     now: number,
     passedThrough?: PassedThrough,
   ): Promise<JobRecord | undefined> {
-    const from = fromStates('retry', 'queued');
+    const endsFrom = fromStates(ending, update.state);
+    const from = fromStates('retry', 'queued').filter((s) => endsFrom.includes(s));
+    if (from.length === 0) return undefined;
     const live = (q: ReturnType<typeof this.db.updateTable<'jobs'>>) =>
       q.where('id', '=', jobId).where('attempt', '=', attempt).where('worker_id', '=', workerId).where('state', 'in', from);
     const [locked, inserted, , jobs] = await this.writeJobs(
