@@ -312,7 +312,7 @@ export class Store {
       ...(given('signal') && { signal: p<string>('signal') }),
       ...(given('error') && { error: p<string>('error') }),
     });
-    const [jobs] = await this.writeJobs(
+    const { jobs } = await this.writeJobs(
       [
         this.templates
           .get(`applyStatus jobs ${shape}`, (p) =>
@@ -345,8 +345,8 @@ export class Store {
       now,
       passedThrough,
     );
-    const changed = jobs!.rows[0] as Selectable<JobsTable> | undefined;
-    if (changed) return { applied: true, job: toJob(changed) };
+    const changed = jobs[0];
+    if (changed) return { applied: true, job: changed };
     const row = await this.db.selectFrom('jobs').select('state').where('id', '=', jobId).where('attempt', '=', attempt).where('worker_id', '=', workerId).executeTakeFirst();
     return { applied: false, current: row?.state as JobStateName | undefined };
   }
@@ -359,7 +359,7 @@ export class Store {
   async markDispatched(jobId: string, attempt: number, workerId: string, now: number): Promise<JobRecord | undefined> {
     const values = { jobId, attempt, workerId, now };
     const from = fromStates('dispatch', 'dispatched');
-    const [jobs] = await this.writeJobs(
+    const { jobs } = await this.writeJobs(
       [
         this.templates
           .get('markDispatched jobs', (p) =>
@@ -379,13 +379,13 @@ export class Store {
       jobsOf(0),
       now,
     );
-    return firstJob(jobs!);
+    return jobs[0];
   }
 
   /** dispatched → queued (the worker refused for lack of room): the same attempt waits for another placement. */
   async returnToQueue(jobId: string, attempt: number, workerId: string, reason: string, now: number): Promise<JobRecord | undefined> {
     const from = fromStates('unplace', 'queued');
-    const [jobs] = await this.writeJobs(
+    const { jobs } = await this.writeJobs(
       [
         this.db
           .updateTable('jobs')
@@ -401,7 +401,7 @@ export class Store {
       jobsOf(0),
       now,
     );
-    return firstJob(jobs!);
+    return jobs[0];
   }
 
   /**
@@ -426,7 +426,10 @@ export class Store {
     if (from.length === 0) return undefined;
     const live = (q: ReturnType<typeof this.db.updateTable<'jobs'>>) =>
       q.where('id', '=', jobId).where('attempt', '=', attempt).where('worker_id', '=', workerId).where('state', 'in', from);
-    const [locked, inserted, , jobs] = await this.writeJobs(
+    const {
+      results: [locked, inserted],
+      jobs,
+    } = await this.writeJobs(
       [
         // Lock the job row first, as applyStatus does (jobs, then attempts): on PostgreSQL the
         // attempts INSERT below takes a key-share lock on the job through its foreign key, and
@@ -481,7 +484,7 @@ export class Store {
       passedThrough,
     );
     if (locked!.changed !== 1 || inserted!.changed !== 1) return undefined;
-    return firstJob(jobs!);
+    return jobs[0];
   }
 
   /** Why a queued job waits (shown on the job); ignored (undefined) once it is no longer queued at that attempt. */
@@ -576,8 +579,7 @@ export class Store {
 
   /** One job UPDATE … RETURNING, with an event for each row it changed. */
   private async returning(query: CompiledQuery, now: number): Promise<JobRecord[]> {
-    const [result] = await this.writeJobs([query], jobsOf(0), now);
-    return (result!.rows as Selectable<JobsTable>[]).map(toJob);
+    return (await this.writeJobs([query], jobsOf(0), now)).jobs;
   }
 
   /**
@@ -585,14 +587,21 @@ export class Store {
    * read from the steps' results), so a crash never leaves a change without its event. The
    * events are handed to `onJobEvents` once committed.
    */
-  private async writeJobs(steps: Step[], changed: (earlier: readonly WriteResult[]) => JobRecord[], now: number, passedThrough?: PassedThrough): Promise<WriteResult[]> {
+  private async writeJobs(
+    steps: Step[],
+    changed: (earlier: readonly WriteResult[]) => JobRecord[],
+    now: number,
+    passedThrough?: PassedThrough,
+  ): Promise<{ results: WriteResult[]; jobs: JobRecord[] }> {
     let events: Omit<EventRecord, 'id'>[] = [];
+    let jobs: JobRecord[] = [];
     const results = await this.writer.runRows(
       [
         ...steps,
         (earlier) => {
           // Made afresh each time: a group commit that failed runs each write again on its own.
-          events = changed(earlier)
+          jobs = changed(earlier);
+          events = jobs
             .flatMap((job) => [...(passedThrough?.(job) ?? []), job])
             .map((job) => ({ kind: 'job', entityId: job.id, data: JSON.stringify(jobView(job)), createdAt: now }));
           return events.map((e) => this.insert('events', 'id', { kind: e.kind, entity_id: e.entityId, data: e.data, created_at: e.createdAt } satisfies Insertable<EventsTable>));
@@ -602,7 +611,7 @@ export class Store {
     );
     const ids = results.at(-1)!.rows.map((r) => Number((r as { id: number | string }).id));
     if (events.length > 0) this.onJobEvents?.(events.map((e, i) => ({ ...e, id: ids[i]! })));
-    return results.slice(0, -1);
+    return { results: results.slice(0, -1), jobs };
   }
 
   /**
@@ -802,11 +811,6 @@ function jobsOf(at: number): (earlier: readonly WriteResult[]) => JobRecord[] {
 function isUniqueViolation(err: unknown): boolean {
   const code = (err as { code?: unknown } | null)?.code;
   return code === 'SQLITE_CONSTRAINT_UNIQUE' || code === '23505';
-}
-
-function firstJob(result: WriteResult): JobRecord | undefined {
-  const row = result.rows[0] as Selectable<JobsTable> | undefined;
-  return row && toJob(row);
 }
 
 function toEvent(r: Selectable<EventsTable>): EventRecord {
