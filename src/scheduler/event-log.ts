@@ -37,8 +37,8 @@ const TAIL_BATCH = 1_000;
 export class EventLog extends EventEmitter<EventLogMap> {
   private pending: Omit<EventRecord, 'id'>[] = [];
   /**
-   * Alone on the store: the events committed in one turn of the event loop are announced
-   * together, sorted, since the writes of one group commit may resume their callers in any order.
+   * Events committed in this turn of the event loop, announced together at its end, sorted:
+   * the writes of one group commit may resume their callers in any order.
    */
   private unannounced: EventRecord[] = [];
   private pruning: Promise<unknown> | undefined;
@@ -116,20 +116,21 @@ export class EventLog extends EventEmitter<EventLogMap> {
   }
 
   private stored(events: readonly EventRecord[]): void {
-    if (this.sharing) {
-      for (const e of events) this.mine.add(e.id);
-      this.sharing.announce(events.at(-1)!.id);
-      this.catchUp();
-    } else {
-      if (this.unannounced.length === 0) setImmediate(() => this.announceStored());
-      this.unannounced.push(...events);
-    }
+    if (this.sharing) for (const e of events) this.mine.add(e.id);
+    if (this.unannounced.length === 0) setImmediate(() => this.announceStored());
+    this.unannounced.push(...events);
     this.countForPrune(events.length);
   }
 
+  /** Alone: emitted in id order. Shared: one announcement to the other schedulers for the lot, and all read back in order. */
   private announceStored(): void {
     const events = this.unannounced.sort((a, b) => a.id - b.id);
     this.unannounced = [];
+    if (this.sharing) {
+      this.sharing.announce(events.at(-1)!.id);
+      this.catchUp();
+      return;
+    }
     for (const e of events) this.emit('recorded', e);
   }
 
