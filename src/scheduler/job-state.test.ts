@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { JobState as WorkerJobState } from '../gen/baton/v1/common.js';
-import { allows, fromStates, fromWorkerState, isFinal, JOB_STATES, reportTransition, TRANSITION_NAMES, type JobStateName, type TransitionName } from './job-state.js';
+import { fromStates, fromWorkerState, isFinal, JOB_STATES, reportTransition, TRANSITION_NAMES, type JobStateName, type TransitionName } from './job-state.js';
 
 const finals: JobStateName[] = ['succeeded', 'failed', 'stopped', 'timed_out', 'lost'];
 const endings = 'succeeded failed stopped timed_out lost';
@@ -26,6 +26,9 @@ const expected: Record<TransitionName, string[]> = {
   ],
 };
 
+/** Whether `name` may take a job from `from` to `to`, as the store's WHERE would. */
+const allows = (name: TransitionName, from: JobStateName, to: JobStateName): boolean => fromStates(name, to).includes(from);
+
 function expectedAllows(name: TransitionName, from: JobStateName, to: JobStateName): boolean {
   return expected[name].some((line) => {
     const [f, tos] = line.split('>');
@@ -46,7 +49,6 @@ for (const name of TRANSITION_NAMES) {
         JOB_STATES.filter((to) => allows(name, from, to)),
         want,
       );
-      for (const to of JOB_STATES) assert.equal(fromStates(name, to).includes(from), allows(name, from, to), `fromStates(${name}, ${to}) and allows agree on ${from}`);
     });
   }
 }

@@ -18,7 +18,7 @@ export const FINAL_STATES: readonly JobStateName[] = ['succeeded', 'failed', 'st
 /** States of an attempt that lives on a worker (placed and not ended). */
 const ON_WORKER: readonly JobStateName[] = ['dispatched', 'running', 'unknown'];
 /** What an attempt on a worker can end with, by the worker's word (`lost`: it no longer has it). */
-export const ENDINGS: readonly JobStateName[] = ['succeeded', 'failed', 'stopped', 'timed_out', 'lost'];
+const ENDINGS: readonly JobStateName[] = ['succeeded', 'failed', 'stopped', 'timed_out', 'lost'];
 
 export interface Transition {
   /** The states it may start from; [] for creation (no state before). */
@@ -72,13 +72,7 @@ export function isFinal(state: JobStateName): boolean {
   return FINAL_STATES.includes(state);
 }
 
-/** Whether `name` may take a job from `from` to `to`. Staying put is never a transition. */
-export function allows(name: TransitionName, from: JobStateName, to: JobStateName): boolean {
-  const t: Transition = TRANSITIONS[name];
-  return from !== to && t.from.includes(from) && t.to.includes(to);
-}
-
-/** The states `name` may move a job to `to` from: what the store puts in its UPDATE's WHERE. */
+/** The states `name` may move a job to `to` from (staying put is never a transition): what the store puts in its UPDATE's WHERE. */
 export function fromStates(name: TransitionName, to: JobStateName): JobStateName[] {
   const t: Transition = TRANSITIONS[name];
   return t.to.includes(to) ? t.from.filter((from) => from !== to) : [];
