@@ -15,6 +15,7 @@ interface SchedulerFlags extends TlsFlags {
   bodyLimit: number;
   heartbeatInterval: number;
   heartbeatTtl: number;
+  lostAfter: number;
   maxQueued: number;
   auth: boolean;
   authMaxFailures: number;
@@ -58,6 +59,12 @@ export function schedulerCommand(): Command {
       new Option('--heartbeat-ttl <duration>', `a worker silent for longer is marked down (${DURATION_HELP})`)
         .env('BATON_HEARTBEAT_TTL')
         .default(10_000, '10s')
+        .argParser(positiveDuration),
+    )
+    .addOption(
+      new Option('--lost-after <duration>', `how long a silent worker's jobs stay unknown before they are lost (final; retried if their policy says so) (${DURATION_HELP})`)
+        .env('BATON_LOST_AFTER')
+        .default(30_000, '30s')
         .argParser(positiveDuration),
     )
     .addOption(
@@ -118,8 +125,9 @@ Examples:
 
 Scheduling: a job without worker_id goes to the least loaded worker (relative to its capacity)
 that is up and carries all its labels; when none has room it waits in the queue (priority,
-then arrival) with the reason on the job. A worker silent past --heartbeat-ttl is down and
-its jobs end lost (retried if their retry policy says so).`,
+then arrival) with the reason on the job. A worker silent past --heartbeat-ttl, or whose
+heartbeat stream breaks, is down and its jobs are unknown; they go on if it answers within
+--lost-after, else they end lost (retried if their retry policy says so).`,
     )
     .action(async () => {
       applyConfigFile(command, 'scheduler');
@@ -140,6 +148,7 @@ its jobs end lost (retried if their retry policy says so).`,
         bodyLimit: flags.bodyLimit,
         heartbeatIntervalMs: flags.heartbeatInterval,
         heartbeatTtlMs: flags.heartbeatTtl,
+        lostAfterMs: flags.lostAfter,
         maxQueued: flags.maxQueued,
         auth,
         authThrottle: { maxFailures: flags.authMaxFailures, windowMs: 60_000, maxTracked: 10_000 },

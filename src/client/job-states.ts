@@ -10,6 +10,7 @@ const FINAL_BY_STATE = {
   queued: false,
   dispatched: false,
   running: false,
+  unknown: false,
   succeeded: true,
   failed: true,
   stopped: true,

@@ -3,13 +3,12 @@ import { BatonError, fromWorkerCallError, isServiceError } from '../common/error
 import type { Logger } from '../common/logger.js';
 import { StartJobRequest } from '../gen/baton/v1/worker.js';
 import { runId, type JobEvents, type JobStatusApplier } from './job-status.js';
-import type { EventBus } from './events.js';
 import { isFinal } from './job-state.js';
 import type { WorkerSnapshot } from './placement.js';
 import { planPass, queueOrder } from './planner.js';
 import type { Registry } from './registry.js';
 import { tooLargeToStart } from './start-chunks.js';
-import { newJobRecord, type JobRecord, type NewJob, type Store } from './store/store.js';
+import { newJobRecord, type JobRecord, type NewJob, type StatusUpdate, type Store } from './store/store.js';
 
 /** StartJob only validates and answers; a few seconds is plenty and bounds a hung worker. */
 const START_TIMEOUT_MS = 5_000;
@@ -62,7 +61,6 @@ export class Dispatcher implements JobEvents {
     private readonly store: Store,
     private readonly registry: Registry,
     private readonly applier: JobStatusApplier,
-    private readonly bus: EventBus,
     private readonly log: Logger,
   ) {}
 
@@ -140,11 +138,6 @@ export class Dispatcher implements JobEvents {
     this.schedulePass();
   }
 
-  attemptRevived(job: JobRecord): void {
-    if (!this.leading) return;
-    this.placed.set(job.id, { job, workerId: job.workerId });
-  }
-
   requeued(job: JobRecord): void {
     if (!this.leading) return;
     this.placed.delete(job.id);
@@ -187,26 +180,33 @@ export class Dispatcher implements JobEvents {
         return;
       }
       const reason = `worker ${workerId} never received it (the scheduler restarted before the start was confirmed); waiting for a placement again`;
-      const queued = await this.store.returnToQueue(jobId, attempt, workerId, reason, Date.now());
+      const queued = await this.applier.unplace(jobId, attempt, workerId, reason);
       if (queued) {
-        this.log.warn({ ...log, reason }, 'job back in the queue');
-        this.bus.emit('job', queued, 'dispatched');
         this.requeued(queued);
         return;
       }
       const error = `lost: worker ${workerId} registered again without this job (it was running there)`;
-      await this.applier.apply(jobId, attempt, workerId, { state: 'lost', error });
+      await this.applier.apply(jobId, attempt, workerId, 'finish', { state: 'lost', error });
     } catch (err) {
       this.log.error({ ...log, err }, 'cannot reconcile a job the returning worker does not know');
     }
   }
 
-  /** The worker's lease ran out: every attempt placed there ends `lost` (and is retried if its policy says so). */
+  /** The worker stopped answering: every attempt placed there is `unknown` until it answers again or the window runs out. */
+  workerSilent(workerId: string, reason: string): void {
+    this.onEachPlaced(workerId, 'disconnect', { state: 'unknown', reason });
+  }
+
+  /** The worker stayed silent past the window: its attempts still `unknown` end `lost` (and are retried if their policy says so). */
   workerLost(workerId: string, error: string): void {
+    this.onEachPlaced(workerId, 'lose', { state: 'lost', error });
+  }
+
+  private onEachPlaced(workerId: string, transition: 'disconnect' | 'lose', update: StatusUpdate): void {
     if (!this.leading) return;
     for (const [jobId, { job, workerId: on }] of this.placed) {
       if (on !== workerId) continue;
-      this.applier.apply(jobId, job.attempt, workerId, { state: 'lost', error }).catch((err: unknown) => this.log.error({ job_id: jobId, err }, 'cannot record a lost job'));
+      this.applier.apply(jobId, job.attempt, workerId, transition, update).catch((err: unknown) => this.log.error({ job_id: jobId, err, transition }, 'cannot record job state'));
     }
   }
 
@@ -284,10 +284,7 @@ export class Dispatcher implements JobEvents {
       // A retry keeps the reason it was queued with, which says what ended and when the next attempt is due.
       if (retryAt !== undefined || job.reason === reason) continue;
       job.reason = reason;
-      this.store
-        .setReason(job.id, job.attempt, reason)
-        .then((stored) => stored && this.bus.emit('job', stored, 'queued'))
-        .catch((err: unknown) => this.log.error({ job_id: job.id, err }, 'cannot record why a job waits'));
+      this.applier.setReason(job, reason).catch((err: unknown) => this.log.error({ job_id: job.id, err }, 'cannot record why a job waits'));
     }
     // Asked for on every pass: a timer can fire a moment before Date.now() reaches the job's
     // time (timers run on the monotonic clock, to the millisecond); that pass leaves the job
@@ -326,12 +323,11 @@ export class Dispatcher implements JobEvents {
   /** The job as now stored dispatched on `workerId`; or, when it cannot be, what became of it. */
   private async recordDispatch(job: JobRecord, workerId: string): Promise<JobRecord | DispatchResult> {
     try {
-      const marked = await this.store.markDispatched(job.id, job.attempt, workerId, Date.now());
+      const marked = await this.applier.dispatch(job, workerId);
       if (!marked) {
         this.placed.delete(job.id);
         return { kind: 'gone', job };
       }
-      this.bus.emit('job', marked, 'queued');
       return marked;
     } catch (err) {
       this.log.error({ job_id: job.id, attempt: job.attempt, worker_id: workerId, err }, 'cannot record a dispatch; the job stays queued');
@@ -363,7 +359,7 @@ export class Dispatcher implements JobEvents {
       }
       const error = err instanceof BatonError ? err : fromWorkerCallError(err, channel?.who ?? `worker ${workerId}`);
       await this.applier
-        .apply(job.id, job.attempt, workerId, { state: 'failed', error: error.message, errorCode: error.code })
+        .apply(job.id, job.attempt, workerId, 'finish', { state: 'failed', error: error.message, errorCode: error.code })
         .catch((e: unknown) => this.log.error({ ...attempt, err: e }, 'cannot record job state'));
       return { kind: 'failed', job: { ...job, state: 'failed', error: error.message }, error };
     }
@@ -371,13 +367,11 @@ export class Dispatcher implements JobEvents {
 
   /** The job never started on the worker (no room there after all, or no connection): back to the queue, not failed. */
   private async backToQueue(job: JobRecord, workerId: string, reason: string): Promise<DispatchResult> {
-    this.log.info({ job_id: job.id, attempt: job.attempt, worker_id: workerId, reason }, 'job back in the queue');
-    const queued = await this.store.returnToQueue(job.id, job.attempt, workerId, reason, Date.now()).catch((err: unknown) => {
+    const queued = await this.applier.unplace(job.id, job.attempt, workerId, reason).catch((err: unknown) => {
       this.log.error({ job_id: job.id, err }, 'cannot put a refused job back in the queue');
       return undefined;
     });
     if (!queued) return { kind: 'gone', job };
-    this.bus.emit('job', queued, 'dispatched');
     this.placed.delete(job.id);
     this.enqueue(queued);
     this.passWithin(REFUSED_RETRY_MS);

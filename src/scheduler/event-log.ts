@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import type { Logger } from '../common/logger.js';
 import type { EventBus } from './events.js';
-import { jobView, workerView } from './http/views.js';
+import { workerView } from './http/views.js';
 import type { EventFilter, EventRecord, Store } from './store/store.js';
 
 /** Events kept for replay (`Last-Event-ID`); older ones are pruned. */
@@ -29,13 +29,19 @@ export interface EventSharing {
 const TAIL_BATCH = 1_000;
 
 /**
- * Turns the bus's job and worker changes into numbered, stored events. Changes that arrive
- * together are written in one transaction (a busy scheduler makes thousands a second), and
- * announced (`recorded`) only once stored, in id order, so a live stream and a replay from the
- * store agree.
+ * The numbered, stored events, announced (`recorded`) only once stored, in id order, so a live
+ * stream and a replay from the store agree. A job's event is stored by the write that changed
+ * the job, in its transaction (the store hands it over here once committed). Worker changes
+ * come from the bus; those that arrive together are written in one transaction.
  */
 export class EventLog extends EventEmitter<EventLogMap> {
   private pending: Omit<EventRecord, 'id'>[] = [];
+  /**
+   * Events committed in this turn of the event loop, announced together at its end, sorted:
+   * the writes of one group commit may resume their callers in any order.
+   */
+  private unannounced: EventRecord[] = [];
+  private pruning: Promise<unknown> | undefined;
   private flushing: Promise<void> | undefined;
   private sincePrune = 0;
   /** Shared store: the id of the last event announced as `recorded`, and the ids this scheduler stored past it. */
@@ -57,7 +63,7 @@ export class EventLog extends EventEmitter<EventLogMap> {
   ) {
     super();
     this.setMaxListeners(0);
-    bus.on('job', (job) => this.add('job', job.id, JSON.stringify(jobView(job))));
+    store.onJobEvents = (events) => this.stored(events);
     bus.on('worker', (w) => this.add('worker', w.id, JSON.stringify(workerView(w))));
   }
 
@@ -75,6 +81,7 @@ export class EventLog extends EventEmitter<EventLogMap> {
   async flushed(): Promise<void> {
     while (this.flushing) await this.flushing;
     while (this.tailing) await this.tailing;
+    await this.pruning;
   }
 
   /** Shared store: reads what was stored after the last event announced, and announces it. */
@@ -108,6 +115,35 @@ export class EventLog extends EventEmitter<EventLogMap> {
     }
   }
 
+  private stored(events: readonly EventRecord[]): void {
+    if (this.sharing) for (const e of events) this.mine.add(e.id);
+    if (this.unannounced.length === 0) setImmediate(() => this.announceStored());
+    this.unannounced.push(...events);
+    this.countForPrune(events.length);
+  }
+
+  /** Alone: emitted in id order. Shared: one announcement to the other schedulers for the lot, and all read back in order. */
+  private announceStored(): void {
+    const events = this.unannounced.sort((a, b) => a.id - b.id);
+    this.unannounced = [];
+    if (this.sharing) {
+      this.sharing.announce(events.at(-1)!.id);
+      this.catchUp();
+      return;
+    }
+    for (const e of events) this.emit('recorded', e);
+  }
+
+  private countForPrune(stored: number): void {
+    this.sincePrune += stored;
+    if (this.sincePrune < PRUNE_EVERY || !(this.sharing?.leading ?? true) || this.pruning) return;
+    this.sincePrune = 0;
+    this.pruning = this.store
+      .pruneEvents(KEEP_EVENTS, PRUNE_BATCH)
+      .catch((err: unknown) => this.log.error({ err }, 'cannot prune old events'))
+      .finally(() => (this.pruning = undefined));
+  }
+
   private add(kind: string, entityId: string, data: string): void {
     this.pending.push({ kind, entityId, data, createdAt: Date.now() });
     if (!this.flushing) this.flushing = new Promise((resolve) => setImmediate(resolve)).then(() => this.flush());
@@ -118,18 +154,7 @@ export class EventLog extends EventEmitter<EventLogMap> {
     this.pending = [];
     try {
       const ids = await this.store.appendEvents(batch);
-      if (this.sharing) {
-        for (const id of ids) this.mine.add(id);
-        this.sharing.announce(ids.at(-1)!);
-        this.catchUp();
-      } else {
-        batch.forEach((e, i) => this.emit('recorded', { ...e, id: ids[i]! }));
-      }
-      this.sincePrune += batch.length;
-      if (this.sincePrune >= PRUNE_EVERY && (this.sharing?.leading ?? true)) {
-        this.sincePrune = 0;
-        await this.store.pruneEvents(KEEP_EVENTS, PRUNE_BATCH);
-      }
+      this.stored(batch.map((e, i) => ({ ...e, id: ids[i]! })));
     } catch (err) {
       this.log.error({ err, events: batch.length }, 'cannot record events; SSE streams miss them');
     } finally {

@@ -7,7 +7,7 @@ import type { JobStatus } from '../gen/baton/v1/common.js';
 import type { StreamJobResponse } from '../gen/baton/v1/worker.js';
 import { startTooLarge, type DispatchResult, type Dispatcher } from './dispatcher.js';
 import type { EventBus } from './events.js';
-import { isFinal } from './job-state.js';
+import { isFinal, reportTransition } from './job-state.js';
 import { hasLabels } from './placement.js';
 import { parseRunId, runId, updateFromWorker, type JobStatusApplier } from './job-status.js';
 import type { Registry } from './registry.js';
@@ -65,7 +65,7 @@ export class JobService {
     private readonly registry: Registry,
     private readonly applier: JobStatusApplier,
     private readonly dispatcher: Dispatcher,
-    private readonly bus: EventBus,
+    bus: EventBus,
     private readonly maxQueued: number,
     private readonly log: Logger,
   ) {
@@ -145,12 +145,11 @@ export class JobService {
     const jobs = this.dispatcher.placeNew(planned.flat());
     let created: JobRecord[];
     try {
-      created = await this.store.createJobs(jobs);
+      created = await this.applier.create(jobs);
     } catch (err) {
       this.dispatcher.unplace(jobs);
       throw err;
     }
-    for (const job of created) this.bus.emit('job', job, null);
     const toRun = created.filter((j) => j.runOn !== 'all');
     // A follower of a shared store leaves placing to the leader (it hears of the jobs from the stored events).
     const dispatched = this.dispatcher.leading ? await this.dispatcher.submit(toRun) : await Promise.all(toRun.map((job) => this.leaderPlaced(job)));
@@ -271,7 +270,7 @@ export class JobService {
     if (job.runOn === 'all') return this.stopParent(job, graceMs, by);
     if (job.state === 'queued') {
       // On no worker: the store's check is enough (a dispatch that got there first makes this a no-op, and the stop goes to the worker below).
-      if (await this.applier.apply(jobId, job.attempt, '', { state: 'stopped', error: 'stopped before it started' })) {
+      if (await this.applier.apply(jobId, job.attempt, '', 'stop', { state: 'stopped', error: 'stopped before it started' })) {
         await this.recordStopper(jobId, by);
         return this.find(jobId, workerId);
       }
@@ -309,15 +308,15 @@ export class JobService {
     return this.find(parent.id);
   }
 
-  private async recordStopper(jobId: string, by: string): Promise<void> {
-    const stored = await this.store.setStoppedBy(jobId, by);
-    if (stored) this.bus.emit('job', stored, stored.state);
+  private recordStopper(jobId: string, by: string): Promise<void> {
+    return this.applier.setStoppedBy(jobId, by);
   }
 
   /** Fresh from the worker while the job is live; a finished job's record is final and needs no call. */
   async query(jobId: string, workerId: string | undefined): Promise<JobDetail> {
     const found = await this.find(jobId, workerId);
-    if (isFinal(found.job.state) || found.job.state === 'queued') return found;
+    // Queued: on no worker yet; unknown: its worker is not answering.
+    if (isFinal(found.job.state) || found.job.state === 'queued' || found.job.state === 'unknown') return found;
     const channel = this.channelOf(found.job.workerId);
     const res = await channel.queryJob(runId(jobId, found.job.attempt), QUERY_TIMEOUT_MS).catch((err: unknown) => {
       throw fromWorkerCallError(err, channel.who);
@@ -389,9 +388,10 @@ export class JobService {
 
   private async applyReported(workerId: string, status: JobStatus | undefined): Promise<boolean> {
     const update = status && updateFromWorker(status);
-    if (!update) return false;
+    const transition = update && reportTransition(update.state);
+    if (!update || !transition) return false;
     const { jobId, attempt } = parseRunId(status.jobId);
-    return this.applier.apply(jobId, attempt, workerId, update);
+    return this.applier.apply(jobId, attempt, workerId, transition, update);
   }
 
   /** For existing jobs: a worker marked down may still answer, so only a missing channel refuses. */

@@ -56,7 +56,7 @@ describe('job status applier', () => {
   for (const [name, ranFirst, want] of table) {
     it(name, async () => {
       const { id, announced, applier } = await placedJob();
-      assert.ok(await applier.apply(id, 1, 'w-1', { state: 'succeeded', exitCode: 0, startedAt: 5, finishedAt: 6 }, ranFirst));
+      assert.ok(await applier.apply(id, 1, 'w-1', 'finish', { state: 'succeeded', exitCode: 0, startedAt: 5, finishedAt: 6 }, ranFirst));
       assert.deepEqual(announced, want);
       assert.equal((await store.getJob(id))?.attempts[0]?.startedAt, 5, 'the start time is kept from the end report');
     });
@@ -64,7 +64,7 @@ describe('job status applier', () => {
 
   it('a failure that superseded running and is retried: running, then queued for attempt 2', async () => {
     const { id, announced, applier } = await placedJob({ ...DEFAULT_RETRY, maxAttempts: 2, on: ['failed'] });
-    assert.ok(await applier.apply(id, 1, 'w-1', { state: 'failed', exitCode: 1, startedAt: 5, finishedAt: 6 }, true));
-    assert.deepEqual(announced, ['?→running#1', 'running→queued#2']);
+    assert.ok(await applier.apply(id, 1, 'w-1', 'finish', { state: 'failed', exitCode: 1, startedAt: 5, finishedAt: 6 }, true));
+    assert.deepEqual(announced, ['dispatched→running#1', 'running→queued#2']);
   });
 });

@@ -1,9 +1,9 @@
 import type { Logger } from '../common/logger.js';
 import type { JobStatus } from '../gen/baton/v1/common.js';
-import { fromWorkerState, isFinal } from './job-state.js';
+import { fromWorkerState, isFinal, reportTransition, type JobStateName, type TransitionName } from './job-state.js';
 import type { EventBus } from './events.js';
 import { decideRetry, isRetryOutcome, type RetryOutcome } from './retry-policy.js';
-import type { JobRecord, StatusUpdate, Store } from './store/store.js';
+import type { JobRecord, NewJob, PassedThrough, StatusUpdate, Store } from './store/store.js';
 
 /** A worker's JobStatus as a store update; null when it carries no state. */
 export function updateFromWorker(status: JobStatus): StatusUpdate | null {
@@ -38,7 +38,7 @@ function asRunning(job: JobRecord, update: StatusUpdate): JobRecord {
   return { ...job, state: 'running', exitCode: null, signal: '', error: '', errorCode: '', finishedAt: null, updatedAt: update.startedAt ?? job.updatedAt };
 }
 
-/** What the dispatcher hears from the applier. */
+/** What the dispatcher hears from the writer. */
 export interface JobEvents {
   /** The attempt on `workerId` ('' for a job never placed) ended, or the job was stopped while queued: its slot is free. */
   attemptEnded(jobId: string, workerId: string): void;
@@ -47,13 +47,15 @@ export interface JobEvents {
 }
 
 /**
- * The one path by which job states change: through the store's checked operations, with
- * one log line per change. Reports that would move a job backwards are logged and ignored.
- * An attempt that ends failed, lost or timed out is retried here when its job's policy says
- * so: the attempt ends and the next one is queued in one store operation.
+ * The one writer of job state: every transition of the lifecycle (job-state.ts) is applied
+ * here, through the store's conditional writes (each stores its event row in the same
+ * transaction), and each change that was applied gets one log line and one announcement on
+ * the bus, from here only. Reports that the lifecycle does not allow from where the job is
+ * are logged and ignored. An attempt that ends failed, lost or timed out is retried here when
+ * its job's policy says so: the attempt ends and the next one is queued in one store write.
  */
 export class JobStatusApplier {
-  /** Set once the dispatcher exists (it also applies states through here). */
+  /** Set once the dispatcher exists. */
   events: JobEvents | undefined;
 
   constructor(
@@ -63,43 +65,98 @@ export class JobStatusApplier {
     private readonly jitter: () => number = Math.random,
   ) {}
 
+  /** create / createPlaced: the jobs (and their first attempts) in one transaction, all or none. */
+  async create(jobs: readonly NewJob[]): Promise<JobRecord[]> {
+    const created = await this.store.createJobs(jobs);
+    for (const job of created) this.changed(job, null, job.workerId === '' ? 'create' : 'createPlaced');
+    return created;
+  }
+
+  /** dispatch: queued → dispatched on `workerId`; undefined when the job is no longer queued at that attempt. */
+  async dispatch(job: JobRecord, workerId: string): Promise<JobRecord | undefined> {
+    const marked = await this.store.markDispatched(job.id, job.attempt, workerId, Date.now());
+    if (marked) this.changed(marked, 'queued', 'dispatch');
+    return marked;
+  }
+
+  /** unplace: dispatched → queued, the same attempt waiting for a placement again (`reason` says why). */
+  async unplace(jobId: string, attempt: number, workerId: string, reason: string): Promise<JobRecord | undefined> {
+    const queued = await this.store.returnToQueue(jobId, attempt, workerId, reason, Date.now());
+    if (queued) this.changed(queued, 'dispatched', 'unplace', { reason });
+    return queued;
+  }
+
+  /** Why a queued job waits: shown on the job, announced, not a transition. */
+  async setReason(job: JobRecord, reason: string): Promise<void> {
+    const stored = await this.store.setReason(job.id, job.attempt, reason, Date.now());
+    if (stored) this.bus.emit('job', stored, stored.state);
+  }
+
+  /** Who asked for the stop (the first asker is kept): announced, not a transition. */
+  async setStoppedBy(jobId: string, by: string): Promise<void> {
+    const stored = await this.store.setStoppedBy(jobId, by, Date.now());
+    if (stored) this.bus.emit('job', stored, stored.state);
+  }
+
+  /** summarise: a run_on-all parent's state from its children's. */
+  async summarise(parentId: string, state: JobStateName): Promise<void> {
+    const stored = await this.store.setParentState(parentId, state, Date.now());
+    if (stored) this.changed(stored, undefined, 'summarise', { children: stored.children.length });
+  }
+
   /**
-   * `ranFirst`: the worker's RUNNING report of this attempt was superseded by `update` before
-   * it was written (see status-burst.ts). The job is written once, but the change to running
-   * is still announced and logged, before the end, so watchers and metrics see every state.
+   * Applies `transition` to attempt `attempt` of a job, on `workerId` ('' for a job on no
+   * worker). `ranFirst`: the worker's RUNNING report of this attempt was superseded by
+   * `update` before it was written (see status-burst.ts); the job is written once, but the
+   * change to running is still recorded, announced and logged before the end.
    */
-  async apply(jobId: string, attempt: number, workerId: string, update: StatusUpdate, ranFirst = false): Promise<boolean> {
-    if (isRetryOutcome(update.state) && workerId !== '' && (await this.retry(jobId, attempt, workerId, update.state, update, ranFirst))) return true;
-    const result = await this.store.applyStatus(jobId, attempt, workerId, update, Date.now());
+  async apply(jobId: string, attempt: number, workerId: string, transition: TransitionName, update: StatusUpdate, ranFirst = false): Promise<boolean> {
+    if (isRetryOutcome(update.state) && workerId !== '' && (await this.retry(jobId, attempt, workerId, transition, update.state, update, ranFirst))) return true;
+    const passedThrough: PassedThrough | undefined = ranFirst ? (job) => [asRunning(job, update)] : undefined;
+    let result = await this.store.applyStatus(jobId, attempt, workerId, transition, update, Date.now(), passedThrough);
+    // A running report for an attempt whose worker had stopped answering: it answers again.
+    if (!result.applied && transition === 'start' && result.current === 'unknown') {
+      transition = 'reconnect';
+      result = await this.store.applyStatus(jobId, attempt, workerId, transition, update, Date.now());
+    }
     if (result.applied) {
       const job = result.job;
-      if (ranFirst) this.changed(asRunning(job, update), {});
-      this.changed(job, update);
+      if (passedThrough) for (const earlier of passedThrough(job)) this.changed(earlier, undefined, 'start');
+      this.changed(job, undefined, transition, update);
       if (isFinal(update.state)) this.events?.attemptEnded(jobId, workerId);
     } else if (result.current === undefined) {
-      this.log.info({ job_id: jobId, attempt, worker_id: workerId, state: update.state }, "status for an attempt that is not the job's current one on this worker ignored");
+      this.log.info(
+        { job_id: jobId, attempt, worker_id: workerId, state: update.state, transition },
+        "status for an attempt that is not the job's current one on this worker ignored",
+      );
     } else if (result.current !== update.state) {
-      // Same-state repeats are normal (WatchJobs replays every job on reconnect); only a real regression is worth a line.
-      this.log.info({ job_id: jobId, worker_id: workerId, state: update.state, current: result.current }, 'job status refused: it would move the job backwards');
+      // Same-state repeats are normal (WatchJobs replays every job on reconnect); only a refused change is worth a line.
+      this.log.info(
+        { job_id: jobId, worker_id: workerId, state: update.state, current: result.current, transition },
+        'job status refused: the lifecycle does not allow it from the current state',
+      );
     }
     return result.applied;
   }
 
   /** One log line and one announcement per state change. */
-  private changed(job: JobRecord, update: Omit<StatusUpdate, 'state'>): void {
+  private changed(job: JobRecord, previous: JobStateName | null | undefined, transition: TransitionName, details: Omit<StatusUpdate, 'state'> & { children?: number } = {}): void {
     this.log.info(
       {
         job_id: job.id,
         attempt: job.attempt,
         worker_id: job.workerId || undefined,
         state: job.state,
-        exit_code: update.exitCode ?? null,
-        signal: update.signal || undefined,
-        error: update.error || undefined,
+        transition,
+        exit_code: details.exitCode ?? undefined,
+        signal: details.signal || undefined,
+        error: details.error || undefined,
+        reason: details.reason || undefined,
+        children: details.children,
       },
       'job state changed',
     );
-    this.bus.emit('job', job, undefined);
+    this.bus.emit('job', job, previous);
   }
 
   /** For reports from a worker; never throws (a bad report must not break the stream it came on). */
@@ -107,17 +164,18 @@ export class JobStatusApplier {
     const update = updateFromWorker(status);
     // STARTING ("dispatched") can move nothing: the store marks a job dispatched before its
     // StartJob is sent. Applying it cost a failed UPDATE and a SELECT per job.
-    if (update === null || update.state === 'dispatched') return;
+    const transition = update && reportTransition(update.state);
+    if (!update || !transition) return;
     const { jobId, attempt } = parseRunId(status.jobId);
     try {
-      await this.apply(jobId, attempt, workerId, update, ranFirst);
+      await this.apply(jobId, attempt, workerId, transition, update, ranFirst);
     } catch (err) {
       this.log.error({ job_id: jobId, worker_id: workerId, err }, 'cannot record job status');
     }
   }
 
   /** True when the policy asked for another attempt and it is now queued. */
-  private async retry(jobId: string, attempt: number, workerId: string, outcome: RetryOutcome, update: StatusUpdate, ranFirst: boolean): Promise<boolean> {
+  private async retry(jobId: string, attempt: number, workerId: string, ending: TransitionName, outcome: RetryOutcome, update: StatusUpdate, ranFirst: boolean): Promise<boolean> {
     const found = await this.store.getJob(jobId);
     const job = found?.job;
     if (!job || job.attempt !== attempt || job.workerId !== workerId || isFinal(job.state)) return false;
@@ -125,14 +183,35 @@ export class JobStatusApplier {
     const decision = decideRetry(job.retry, attempt, outcome, now, this.jitter());
     if ('giveUp' in decision) return false;
     const reason = `attempt ${attempt} ${outcome.replace('_', ' ')}${update.error ? ` (${update.error})` : ''}; attempt ${attempt + 1} from ${new Date(decision.retryAt).toISOString()}`;
-    const requeued = await this.store.requeueForRetry(jobId, attempt, workerId, update, decision.retryAt, reason, now);
-    if (!requeued) return false;
-    if (ranFirst && job.state !== 'running') this.changed(asRunning(job, update), {});
-    this.log.info(
-      { job_id: jobId, attempt, worker_id: workerId, state: outcome, error: update.error || undefined, next_attempt: attempt + 1, retry_at: decision.retryAt },
-      'job attempt ended; retrying',
+    const wasRunning = ranFirst && job.state !== 'running';
+    const requeued = await this.store.requeueForRetry(
+      jobId,
+      attempt,
+      workerId,
+      ending,
+      update,
+      decision.retryAt,
+      reason,
+      now,
+      wasRunning ? () => [asRunning(job, update)] : undefined,
     );
-    this.bus.emit('job', requeued, ranFirst ? 'running' : job.state);
+    if (!requeued) return false;
+    if (wasRunning) this.changed(asRunning(job, update), job.state, 'start');
+    this.log.info(
+      {
+        job_id: jobId,
+        attempt,
+        worker_id: workerId,
+        state: 'queued',
+        transition: 'retry',
+        outcome,
+        error: update.error || undefined,
+        next_attempt: attempt + 1,
+        retry_at: decision.retryAt,
+      },
+      'job state changed',
+    );
+    this.bus.emit('job', requeued, wasRunning ? 'running' : job.state);
     this.events?.attemptEnded(jobId, workerId);
     this.events?.requeued(requeued);
     return true;

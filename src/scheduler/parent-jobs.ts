@@ -1,5 +1,6 @@
 import type { Logger } from '../common/logger.js';
 import type { EventBus } from './events.js';
+import type { JobStatusApplier } from './job-status.js';
 import { parentState } from './parent-state.js';
 import type { Store } from './store/store.js';
 
@@ -13,7 +14,8 @@ export class ParentJobs {
 
   constructor(
     private readonly store: Store,
-    private readonly bus: EventBus,
+    private readonly writer: JobStatusApplier,
+    bus: EventBus,
     private readonly log: Logger,
   ) {
     bus.on('job', (job) => {
@@ -32,12 +34,7 @@ export class ParentJobs {
         const [parentId] = this.due;
         this.due.delete(parentId!);
         try {
-          const state = parentState(await this.store.childStates(parentId!));
-          const stored = await this.store.setParentState(parentId!, state, Date.now());
-          if (stored) {
-            this.log.info({ job_id: parentId, state, children: stored.children.length }, 'job state changed');
-            this.bus.emit('job', stored, undefined);
-          }
+          await this.writer.summarise(parentId!, parentState(await this.store.childStates(parentId!)));
         } catch (err) {
           this.log.error({ job_id: parentId, err }, 'cannot sum up a run_on-all job');
         }

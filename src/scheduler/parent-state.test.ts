@@ -11,6 +11,8 @@ const table: [JobStateName[], JobStateName][] = [
   [['dispatched', 'dispatched'], 'dispatched'],
   [['queued', 'running'], 'running'],
   [['dispatched', 'running'], 'running'],
+  // A copy whose worker stopped answering was running: the fan-out is under way.
+  [['unknown', 'queued'], 'running'],
   [['succeeded', 'queued'], 'running'],
   [['failed', 'dispatched'], 'running'],
   [['succeeded'], 'succeeded'],

@@ -7,7 +7,7 @@ import type { JobStatus } from '../gen/baton/v1/common.js';
 import type { EventBus } from './events.js';
 import { fromWorkerState, isFinal } from './job-state.js';
 import { parseRunId, type JobStatusApplier } from './job-status.js';
-import type { JobRecord, Store, WorkerRecord, WorkerState } from './store/store.js';
+import type { Store, WorkerRecord, WorkerState } from './store/store.js';
 import { WorkerChannel } from './worker-channel.js';
 
 // Workers retry registration (and failed heartbeats) at least every second (src/worker/backoff.ts): five times that.
@@ -23,9 +23,9 @@ export interface WorkerEntry extends WorkerRecord {
 export interface WorkerEvents {
   /** `reported`: the run ids the worker listed at registration (absent: an undrain, nothing to reconcile). */
   workerUp(workerId: string, reported?: ReadonlySet<string>): void;
-  /** An attempt given up as lost is running again: its worker came back with it. */
-  attemptRevived(job: JobRecord): void;
-  /** The worker's lease ran out: `error` is the sentence its live attempts end with. */
+  /** The worker stopped answering (lease missed, or its heartbeat stream broke): its attempts are `unknown`, with `reason`. */
+  workerSilent(workerId: string, reason: string): void;
+  /** The worker stayed silent past the window: `error` is the sentence its attempts still `unknown` end `lost` with. */
   workerLost(workerId: string, error: string): void;
 }
 
@@ -46,6 +46,8 @@ export class Registry {
   private restartTimer: NodeJS.Timeout | undefined;
   /** When each worker's heartbeat time was last written to the store. */
   private readonly persistedAt = new Map<string, number>();
+  /** Per silent worker: when its window runs out, its attempts still `unknown` are lost. */
+  private readonly lostTimers = new Map<string, NodeJS.Timeout>();
   /** Set once the dispatcher exists. */
   events: WorkerEvents | undefined;
   /** Shared store: this scheduler decides liveness and watches every worker's jobs (only one does). */
@@ -64,6 +66,8 @@ export class Registry {
     private readonly applier: JobStatusApplier,
     private readonly bus: EventBus,
     private readonly heartbeatTtlMs: number,
+    /** How long the attempts of a worker that stopped answering stay `unknown` before they are lost. */
+    private readonly lostAfterMs: number,
     private readonly log: Logger,
     private readonly security: GrpcSecurity,
     private readonly shared = false,
@@ -86,13 +90,13 @@ export class Registry {
     this.sweepTimer = setInterval(() => this.sweep(Date.now()), this.sweepEveryMs);
     this.sweepTimer.unref();
     // Workers from an earlier run get a grace to register again (a TTL, and at least long enough
-    // for their registration retries, every second at most); then their jobs are lost.
+    // for their registration retries, every second at most); then their jobs are unknown, and lost after the window.
     this.restartTimer = setTimeout(
       () => {
         const now = Date.now();
         for (const w of this.workers.values()) {
           if (w.state === 'down' && !w.channel)
-            this.events?.workerLost(w.id, `worker ${w.id} did not come back after the scheduler restarted (no heartbeat for ${seconds(now - w.lastHeartbeatAt)})`);
+            this.silent(w, `worker ${w.id} did not come back after the scheduler restarted (no heartbeat for ${seconds(now - w.lastHeartbeatAt)})`);
         }
       },
       Math.max(this.heartbeatTtlMs, RESTART_GRACE_MIN_MS),
@@ -216,6 +220,9 @@ export class Registry {
       channel,
     };
     this.workers.set(entry.id, entry);
+    // It answers again: what it reports (and the dispatcher's check of what it does not) settles its unknown attempts.
+    clearTimeout(this.lostTimers.get(entry.id));
+    this.lostTimers.delete(entry.id);
     await this.store.upsertWorker(entry);
     this.persistedAt.set(entry.id, now);
     this.log.info(
@@ -240,16 +247,6 @@ export class Registry {
     if (reported !== null && !isFinal(reported)) {
       const { jobId, attempt } = parseRunId(status.jobId);
       const job = (await this.store.getJob(jobId))?.job;
-      // Given up as lost (its lease ran out) and not retried: the job goes on where it runs.
-      if (job && job.state === 'lost' && job.attempt === attempt && job.workerId === workerId) {
-        const revived = await this.store.reviveLost(jobId, attempt, workerId, Date.now());
-        if (revived) {
-          this.log.info({ job_id: jobId, attempt, worker_id: workerId, state: 'running' }, 'job state changed: its worker came back still running it');
-          this.bus.emit('job', revived, 'lost');
-          this.events?.attemptRevived(revived);
-          return;
-        }
-      }
       if (!job || job.attempt !== attempt || job.workerId !== workerId || isFinal(job.state)) {
         const why = !job
           ? 'unknown job'
@@ -316,22 +313,48 @@ export class Registry {
     return true;
   }
 
-  /** Marks `down` every live worker silent for longer than the TTL; their attempts are lost. */
+  /** Marks `down` every live worker silent for longer than the TTL; their attempts are unknown. */
   sweep(now: number): void {
     // A new leader gives every worker the restart grace from the moment it took the lead.
     const graceFrom = this.leaderSince + Math.max(this.heartbeatTtlMs, RESTART_GRACE_MIN_MS) - this.heartbeatTtlMs;
     for (const w of this.workers.values()) {
       if (w.state === 'up' && now - Math.max(w.lastHeartbeatAt, graceFrom) > this.heartbeatTtlMs) {
-        const silent = now - w.lastHeartbeatAt;
-        this.setState(w, 'down', `no heartbeat for ${silent} ms`);
-        this.events?.workerLost(w.id, `worker ${w.id} stopped answering (no heartbeat for ${seconds(silent)})`);
+        this.silent(w, `worker ${w.id} stopped answering (no heartbeat for ${seconds(now - w.lastHeartbeatAt)})`);
       }
     }
+  }
+
+  /**
+   * The worker's heartbeat stream broke (its process died, or its connection did): the fast
+   * signal, at once rather than at the TTL. A worker that is in fact alive finds its next
+   * heartbeat refused and registers again, which reconciles its jobs.
+   */
+  heartbeatStreamBroke(id: string): void {
+    // Shared store: only the leader judges liveness. A worker shutting down (it said so) closes its stream before it deregisters.
+    if (this.shared && !this.leading) return;
+    const w = this.workers.get(id);
+    if (w?.state !== 'up' || w.drainingBy === SELF) return;
+    this.silent(w, `worker ${w.id} stopped answering (its heartbeat stream broke)`);
+  }
+
+  /** Down, its attempts `unknown` (with `reason`), and lost unless they are heard of again within the window. */
+  private silent(w: WorkerEntry, reason: string): void {
+    if (w.state === 'up') this.setState(w, 'down', reason);
+    this.events?.workerSilent(w.id, reason);
+    clearTimeout(this.lostTimers.get(w.id));
+    const timer = setTimeout(() => {
+      this.lostTimers.delete(w.id);
+      this.events?.workerLost(w.id, `${reason}; no answer within ${seconds(this.lostAfterMs)} (--lost-after)`);
+    }, this.lostAfterMs);
+    timer.unref();
+    this.lostTimers.set(w.id, timer);
   }
 
   close(): void {
     clearInterval(this.sweepTimer);
     clearTimeout(this.restartTimer);
+    for (const timer of this.lostTimers.values()) clearTimeout(timer);
+    this.lostTimers.clear();
     for (const w of this.workers.values()) {
       w.channel?.close();
       w.channel = undefined;

@@ -31,6 +31,8 @@ export interface SchedulerOptions {
   bodyLimit: number;
   heartbeatIntervalMs: number;
   heartbeatTtlMs: number;
+  /** How long attempts whose worker stopped answering stay `unknown` before they are lost (final). */
+  lostAfterMs: number;
   /** Queued jobs beyond this are refused (429) until the queue drains. */
   maxQueued: number;
   /** Require API tokens (default true); false is `--no-auth`. */
@@ -112,10 +114,10 @@ export async function startScheduler(options: SchedulerOptions): Promise<Schedul
   // Every job and worker change is announced here: the event log (SSE), /wait and run_on-all parents listen.
   const bus = new EventBus();
   const eventLog = new EventLog(store, bus, log, cluster);
-  new ParentJobs(store, bus, log);
   const applier = new JobStatusApplier(store, bus, log);
-  const registry = new Registry(store, applier, bus, options.heartbeatTtlMs, log, options.security, cluster !== undefined);
-  const dispatcher = new Dispatcher(store, registry, applier, bus, log);
+  new ParentJobs(store, applier, bus, log);
+  const registry = new Registry(store, applier, bus, options.heartbeatTtlMs, options.lostAfterMs, log, options.security, cluster !== undefined);
+  const dispatcher = new Dispatcher(store, registry, applier, log);
   applier.events = dispatcher;
   registry.events = dispatcher;
   const jobs = new JobService(store, registry, applier, dispatcher, bus, options.maxQueued, log);

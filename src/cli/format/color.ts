@@ -48,6 +48,7 @@ const STATE_COLORS: Record<string, keyof Palette> = {
   queued: 'dim',
   dispatched: 'dim',
   running: 'cyan',
+  unknown: 'yellow',
   succeeded: 'green',
   failed: 'red',
   stopped: 'yellow',

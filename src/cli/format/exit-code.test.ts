@@ -28,6 +28,7 @@ describe('exitCodeFor', () => {
     ['lost', job({ state: 'lost', error: 'worker went away' }), 1],
     ['unknown signal name', job({ signal: 'SIGNOPE' }), 1],
     ['running', job({ state: 'running' }), undefined],
+    ['unknown: its worker stopped answering, not over yet', job({ state: 'unknown' }), undefined],
     ['dispatched', job({ state: 'dispatched' }), undefined],
   ];
   for (const [name, j, expected] of cases) it(`${name} → ${String(expected)}`, () => assert.equal(exitCodeFor(j), expected));

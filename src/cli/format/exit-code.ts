@@ -31,6 +31,7 @@ export function exitCodeFor(job: FinishedJob, lookup: (name: string) => number |
     case 'queued':
     case 'dispatched':
     case 'running':
+    case 'unknown':
       return undefined;
     case 'succeeded':
       return 0;

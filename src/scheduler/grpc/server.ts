@@ -66,6 +66,10 @@ function schedulerService(registry: Registry, heartbeatIntervalMs: number, log: 
         call.write({});
       });
       call.on('end', () => call.end());
+      // Cancelled (not ended by the worker): its process or connection is gone. Noticed now, not at the TTL.
+      call.on('cancelled', () => {
+        if (allowed !== '') registry.heartbeatStreamBroke(allowed);
+      });
     },
   };
   /** One heartbeat: the refusal, or undefined when taken. */

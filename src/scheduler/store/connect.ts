@@ -84,6 +84,9 @@ function openSqlite(url: string): Connection {
   return { db: new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) }), dialect: 'sqlite', writer: sqliteWriter(sqlite) };
 }
 
+/** pg_advisory_xact_lock key that serialises event appends ("events" in ASCII). */
+const EVENTS_LOCK_KEY = 0x6576656e7473;
+
 // int8 (our epoch-ms columns) arrives from pg as a string by default; it fits a double exactly.
 const pgTypes = {
   getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
@@ -95,7 +98,7 @@ function openPostgres(url: string, onConnectionLost: ConnectionLost): Connection
   // Without a listener, an idle client's error is an uncaught exception that ends the process.
   pool.on('error', onConnectionLost);
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
-  return { db, dialect: 'postgres', writer: pgGroupWriter(pool) };
+  return { db, dialect: 'postgres', writer: pgGroupWriter(pool, sql`select pg_advisory_xact_lock(${EVENTS_LOCK_KEY})`.compile(db)) };
 }
 
 /** The URL without its password, for messages. */

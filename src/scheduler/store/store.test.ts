@@ -5,8 +5,9 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { uuidv7 } from '../../common/ids.js';
+import { reportTransition } from '../job-state.js';
 import { DEFAULT_RETRY } from '../retry-policy.js';
-import { IdempotencyKeyTaken, Store, TokenNameTaken, type NewJob } from './store.js';
+import { IdempotencyKeyTaken, Store, TokenNameTaken, type ApplyResult, type NewJob, type StatusUpdate } from './store.js';
 
 /** The same conformance cases against SQLite (always) and PostgreSQL (when reachable). */
 const PG_ADMIN_URL = process.env.BATON_TEST_PG ?? 'postgres://postgres@127.0.0.1:5432/postgres';
@@ -30,6 +31,13 @@ function newJob(now = Date.now()): NewJob {
 }
 
 /** A job created and dispatched to `workerId`. */
+/** A worker's report ('' worker: a stop while queued), by the transition the writer would pick. */
+function report(store: Store, jobId: string, attempt: number, workerId: string, update: StatusUpdate, now: number): Promise<ApplyResult> {
+  const transition = workerId === '' && update.state === 'stopped' ? 'stop' : reportTransition(update.state);
+  assert.ok(transition, `no transition reports ${update.state}`);
+  return store.applyStatus(jobId, attempt, workerId, transition, update, now);
+}
+
 async function dispatchedJob(store: Store, workerId = 'w-1', now = Date.now()): Promise<NewJob> {
   const job = newJob(now);
   await store.createJob(job);
@@ -64,11 +72,11 @@ function conformance(open: () => Promise<Store>, cleanup: () => Promise<void> | 
 
   test('applyStatus moves forward, refuses backwards, other workers and other attempts', async () => {
     const job = await dispatchedJob(store);
-    assert.equal((await store.applyStatus(job.id, 1, 'w-1', { state: 'running', startedAt: 5 }, 5)).applied, true);
-    assert.deepEqual(await store.applyStatus(job.id, 1, 'other', { state: 'failed' }, 6), { applied: false, current: undefined });
-    assert.deepEqual(await store.applyStatus(job.id, 2, 'w-1', { state: 'failed' }, 6), { applied: false, current: undefined });
-    assert.equal((await store.applyStatus(job.id, 1, 'w-1', { state: 'succeeded', exitCode: 0, finishedAt: 9 }, 9)).applied, true);
-    assert.deepEqual(await store.applyStatus(job.id, 1, 'w-1', { state: 'running' }, 10), { applied: false, current: 'succeeded' });
+    assert.equal((await report(store, job.id, 1, 'w-1', { state: 'running', startedAt: 5 }, 5)).applied, true);
+    assert.deepEqual(await report(store, job.id, 1, 'other', { state: 'failed' }, 6), { applied: false, current: undefined });
+    assert.deepEqual(await report(store, job.id, 2, 'w-1', { state: 'failed' }, 6), { applied: false, current: undefined });
+    assert.equal((await report(store, job.id, 1, 'w-1', { state: 'succeeded', exitCode: 0, finishedAt: 9 }, 9)).applied, true);
+    assert.deepEqual(await report(store, job.id, 1, 'w-1', { state: 'running' }, 10), { applied: false, current: 'succeeded' });
     const found = await store.getJob(job.id);
     assert.equal(found?.job.state, 'succeeded');
     assert.equal(found?.job.exitCode, 0);
@@ -84,7 +92,7 @@ function conformance(open: () => Promise<Store>, cleanup: () => Promise<void> | 
     assert.equal((await store.getJob(job.id))?.job.workerId, 'w-1');
     const queued = newJob();
     await store.createJob(queued);
-    assert.equal((await store.applyStatus(queued.id, 1, '', { state: 'stopped', error: 'stopped while queued' }, 3)).applied, true);
+    assert.equal((await report(store, queued.id, 1, '', { state: 'stopped', error: 'stopped while queued' }, 3)).applied, true);
     assert.equal(await store.markDispatched(queued.id, 1, 'w-1', 4), undefined);
   });
 
@@ -102,10 +110,10 @@ function conformance(open: () => Promise<Store>, cleanup: () => Promise<void> | 
 
   test('requeueForRetry ends the attempt and queues the next one, once', async () => {
     const job = await dispatchedJob(store, 'w-1');
-    await store.applyStatus(job.id, 1, 'w-1', { state: 'running' }, 2);
+    await report(store, job.id, 1, 'w-1', { state: 'running' }, 2);
     const lost = { state: 'lost' as const, error: 'worker w-1 stopped answering' };
-    assert.ok(await store.requeueForRetry(job.id, 1, 'w-1', lost, 500, 'retrying', 3));
-    assert.equal(await store.requeueForRetry(job.id, 1, 'w-1', lost, 500, 'retrying', 4), undefined);
+    assert.ok(await store.requeueForRetry(job.id, 1, 'w-1', 'finish', lost, 500, 'retrying', 3));
+    assert.equal(await store.requeueForRetry(job.id, 1, 'w-1', 'finish', lost, 500, 'retrying', 4), undefined);
     const found = await store.getJob(job.id);
     assert.equal(found?.job.state, 'queued');
     assert.equal(found?.job.attempt, 2);
@@ -119,19 +127,65 @@ function conformance(open: () => Promise<Store>, cleanup: () => Promise<void> | 
       ],
     );
     // A late report of attempt 1 changes nothing.
-    assert.deepEqual(await store.applyStatus(job.id, 1, 'w-1', { state: 'stopped' }, 5), { applied: false, current: undefined });
+    assert.deepEqual(await report(store, job.id, 1, 'w-1', { state: 'stopped' }, 5), { applied: false, current: undefined });
     assert.ok(await store.markDispatched(job.id, 2, 'w-2', 6));
-    assert.equal((await store.applyStatus(job.id, 2, 'w-2', { state: 'succeeded', exitCode: 0 }, 7)).applied, true);
+    assert.equal((await report(store, job.id, 2, 'w-2', { state: 'succeeded', exitCode: 0 }, 7)).applied, true);
     assert.equal((await store.getJob(job.id))?.job.nextAttemptAt, null);
+  });
+
+  test('every job write stores its event in its own transaction: the job view as written', async () => {
+    const before = await store.lastEventId();
+    const job = newJob();
+    await store.createJob(job);
+    await store.markDispatched(job.id, 1, 'w-1', 2);
+    await report(store, job.id, 1, 'w-1', { state: 'running' }, 3);
+    await store.applyStatus(job.id, 1, 'w-1', 'disconnect', { state: 'unknown', reason: 'worker w-1 stopped answering' }, 4);
+    await store.applyStatus(job.id, 1, 'w-1', 'reconnect', { state: 'running' }, 5);
+    await report(store, job.id, 1, 'w-1', { state: 'succeeded', exitCode: 0 }, 6);
+    // Refused: no event.
+    await report(store, job.id, 1, 'w-1', { state: 'failed' }, 7);
+    const events = await store.eventsAfter(before, 100, { entityId: job.id });
+    assert.deepEqual(
+      events.map((e) => [(JSON.parse(e.data) as { state: string }).state, e.createdAt]),
+      [
+        ['queued', job.createdAt],
+        ['dispatched', 2],
+        ['running', 3],
+        ['unknown', 4],
+        ['running', 5],
+        ['succeeded', 6],
+      ],
+    );
+    assert.equal((JSON.parse(events[3]!.data) as { reason: string }).reason, 'worker w-1 stopped answering');
+  });
+
+  test('unknown is not final: it ends lost (final), or is retried; no report moves a lost job', async () => {
+    const job = await dispatchedJob(store, 'w-1');
+    assert.ok((await store.applyStatus(job.id, 1, 'w-1', 'disconnect', { state: 'unknown', reason: 'silent' }, 2)).applied);
+    assert.equal((await store.getJob(job.id))?.attempts[0]?.state, 'unknown');
+    assert.deepEqual(await store.applyStatus(job.id, 1, 'w-1', 'disconnect', { state: 'unknown' }, 3), { applied: false, current: 'unknown' });
+    assert.ok((await store.applyStatus(job.id, 1, 'w-1', 'lose', { state: 'lost', error: 'gone' }, 4)).applied);
+    for (const [transition, state] of [
+      ['reconnect', 'running'],
+      ['start', 'running'],
+      ['finish', 'succeeded'],
+    ] as const) {
+      assert.deepEqual(await store.applyStatus(job.id, 1, 'w-1', transition, { state }, 5), { applied: false, current: 'lost' }, transition);
+    }
+    const retried = await dispatchedJob(store, 'w-1');
+    // Only an unknown attempt is given up on: one whose worker answered again is left alone.
+    assert.equal(await store.requeueForRetry(retried.id, 1, 'w-1', 'lose', { state: 'lost', error: 'gone' }, 9, 'retrying', 2), undefined);
+    await store.applyStatus(retried.id, 1, 'w-1', 'disconnect', { state: 'unknown' }, 2);
+    assert.equal((await store.requeueForRetry(retried.id, 1, 'w-1', 'lose', { state: 'lost', error: 'gone' }, 9, 'retrying', 3))?.state, 'queued');
   });
 
   test('listActiveJobs has every unfinished job; setReason shows on a queued one', async () => {
     const queued = newJob();
     await store.createJob(queued);
-    await store.setReason(queued.id, 1, 'no worker has labels gpu=true');
+    await store.setReason(queued.id, 1, 'no worker has labels gpu=true', 2);
     const running = await dispatchedJob(store, 'w-3');
     const done = await dispatchedJob(store, 'w-3');
-    await store.applyStatus(done.id, 1, 'w-3', { state: 'failed' }, 9);
+    await report(store, done.id, 1, 'w-3', { state: 'failed' }, 9);
     const active = await store.listActiveJobs();
     const ids = active.map((j) => j.id);
     assert.ok(ids.includes(queued.id) && ids.includes(running.id) && !ids.includes(done.id));
@@ -182,8 +236,8 @@ function conformance(open: () => Promise<Store>, cleanup: () => Promise<void> | 
     await store.createJob(job);
     assert.equal((await store.getJob(job.id))?.job.submittedBy, 'ci');
     assert.equal((await store.getJob(job.id))?.job.stoppedBy, '');
-    await store.setStoppedBy(job.id, 'ops');
-    await store.setStoppedBy(job.id, 'later');
+    await store.setStoppedBy(job.id, 'ops', 4);
+    await store.setStoppedBy(job.id, 'later', 4);
     assert.equal((await store.getJob(job.id))?.job.stoppedBy, 'ops');
   });
 
@@ -227,7 +281,7 @@ function conformance(open: () => Promise<Store>, cleanup: () => Promise<void> | 
       [[1, 'dispatched', 'w-2']],
     );
     // A placed job goes on from dispatched as one that was marked so.
-    assert.ok((await store.applyStatus(placed.id, 1, 'w-2', { state: 'succeeded', exitCode: 0, startedAt: 5 }, 6)).applied);
+    assert.ok((await report(store, placed.id, 1, 'w-2', { state: 'succeeded', exitCode: 0, startedAt: 5 }, 6)).applied);
     assert.equal(await store.markDispatched(placed.id, 1, 'w-1', 7), undefined);
   });
 
@@ -239,12 +293,12 @@ function conformance(open: () => Promise<Store>, cleanup: () => Promise<void> | 
     const dispatched = await store.markDispatched(job.id, 1, 'w-1', 2);
     assert.equal(dispatched?.state, 'dispatched');
     assert.equal(dispatched?.workerId, 'w-1');
-    const running = await store.applyStatus(job.id, 1, 'w-1', { state: 'running' }, 3);
+    const running = await report(store, job.id, 1, 'w-1', { state: 'running' }, 3);
     assert.ok(running.applied);
     assert.equal(running.job.state, 'running');
     assert.equal(running.job.updatedAt, 3);
-    assert.equal((await store.setStoppedBy(job.id, 'ops'))?.stoppedBy, 'ops');
-    assert.equal(await store.setStoppedBy(job.id, 'later'), undefined);
+    assert.equal((await store.setStoppedBy(job.id, 'ops', 4))?.stoppedBy, 'ops');
+    assert.equal(await store.setStoppedBy(job.id, 'later', 4), undefined);
     assert.equal((await store.getJob(job.id))?.job.timeoutMs, 2500);
   });
 
@@ -254,8 +308,8 @@ function conformance(open: () => Promise<Store>, cleanup: () => Promise<void> | 
     const results = await Promise.all(
       jobs.map(async (job) => {
         const [requeued, applied] = await Promise.all([
-          store.requeueForRetry(job.id, 1, 'w-race', lost, 1, 'retrying', 2),
-          store.applyStatus(job.id, 1, 'w-race', { state: 'succeeded', exitCode: 0 }, 2),
+          store.requeueForRetry(job.id, 1, 'w-race', 'finish', lost, 1, 'retrying', 2),
+          report(store, job.id, 1, 'w-race', { state: 'succeeded', exitCode: 0 }, 2),
         ]);
         return [requeued !== undefined, applied.applied];
       }),

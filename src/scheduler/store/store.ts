@@ -1,9 +1,10 @@
 import { sql, type CompiledQuery, type Insertable, type Kysely, type Selectable } from 'kysely';
-import { FINAL_STATES, isFinal, predecessorsOf, type JobStateName } from '../job-state.js';
+import { jobView } from '../http/views.js';
+import { FINAL_STATES, fromStates, isFinal, type JobStateName, type TransitionName } from '../job-state.js';
 import { DEFAULT_RETRY, type RetryPolicy } from '../retry-policy.js';
 import type { Database, JobsTable, AttemptsTable, TokensTable, WorkersTable, EventsTable } from './schema.js';
 import { connect, type ConnectionLost, type Dialect } from './connect.js';
-import type { Writer, WriteResult } from './writer.js';
+import type { Step, Writer, WriteResult } from './writer.js';
 import { QueryTemplates } from './query-template.js';
 
 export interface NewJob {
@@ -127,6 +128,8 @@ export interface EventFilter {
 /** A state change to apply; absent fields are left as they are. */
 export interface StatusUpdate {
   state: JobStateName;
+  /** Why the job is where it is now (an `unknown` job's silent worker); cleared when absent. */
+  reason?: string;
   exitCode?: number | null;
   signal?: string;
   error?: string;
@@ -148,8 +151,8 @@ export interface JobFilter {
   cursor?: string;
 }
 
-/** pg_advisory_xact_lock key that serialises event appends ("events" in ASCII). */
-const EVENTS_LOCK_KEY = 0x6576656e7473;
+/** States a job passed through on the way to the one stored, each recorded as an event before it. */
+export type PassedThrough = (stored: JobRecord) => JobRecord[];
 
 /**
  * The scheduler's system of record. One implementation for both dialects: every query
@@ -158,6 +161,8 @@ const EVENTS_LOCK_KEY = 0x6576656e7473;
 export class Store {
   /** The hot writes (job creation, dispatch, status, events, heartbeat times), compiled once per shape. */
   private readonly templates = new QueryTemplates();
+  /** Told of the events each job write stored, once committed, in commit order (the event log announces them). */
+  onJobEvents: ((events: EventRecord[]) => void) | undefined;
 
   private constructor(
     private readonly db: Kysely<Database>,
@@ -222,9 +227,9 @@ export class Store {
       return [insert, this.insert('attempts', 'none', { ...common, job_id: job.id, number: 1, started_at: null } satisfies Insertable<AttemptsTable>)];
     });
     try {
-      await this.writer.run(queries);
+      await this.writeJobs(queries, () => records, records[0]?.createdAt ?? Date.now());
     } catch (err) {
-      if (/unique/i.test(String((err as Error).message)) && jobs.some((j) => j.idempotencyKey)) throw new IdempotencyKeyTaken();
+      if (isUniqueViolation(err) && jobs.some((j) => j.idempotencyKey)) throw new IdempotencyKeyTaken();
       throw err;
     }
     return records;
@@ -247,27 +252,39 @@ export class Store {
    * it already had that state. The first time it turns final, that time is kept as finished_at.
    */
   async setParentState(id: string, state: JobStateName, now: number): Promise<JobRecord | undefined> {
+    const from = fromStates('summarise', state);
+    if (from.length === 0) return undefined;
     const rows = await this.returning(
       this.db
         .updateTable('jobs')
         .set({ state, updated_at: now, finished_at: isFinal(state) ? sql<number>`coalesce(finished_at, ${now})` : null })
         .where('id', '=', id)
         .where('run_on', '=', 'all')
-        .where('state', '<>', state)
+        .where('state', 'in', from)
         .returningAll()
         .compile(),
+      now,
     );
     return rows[0];
   }
 
   /**
    * Moves attempt `attempt` of a job (and the job, while that attempt is its current one) to
-   * `update.state` if the state machine allows it. The check is part of each UPDATE (`state
-   * IN predecessors`), so two reporters racing on one job cannot move it backwards, in either
+   * `update.state` by `transition`, if the lifecycle allows it from where the job is, and
+   * records the change as an event in the same transaction. The check is part of each UPDATE
+   * (`state IN from`), so two reporters racing on one job cannot both move it, in either
    * dialect. Only the attempt's own worker may report on it ('' for a job not yet placed).
    */
-  async applyStatus(jobId: string, attempt: number, workerId: string, update: StatusUpdate, now: number): Promise<ApplyResult> {
-    const from = predecessorsOf(update.state);
+  async applyStatus(
+    jobId: string,
+    attempt: number,
+    workerId: string,
+    transition: TransitionName,
+    update: StatusUpdate,
+    now: number,
+    passedThrough?: PassedThrough,
+  ): Promise<ApplyResult> {
+    const from = fromStates(transition, update.state);
     if (from.length === 0) return { applied: false, current: undefined };
     const finishedAt = isFinal(update.state) ? update.finishedAt || now : null;
     const startedAt = update.startedAt || (update.state === 'running' ? now : undefined);
@@ -283,10 +300,11 @@ export class Store {
       errorCode: update.errorCode,
       outputTruncated: update.outputTruncated === undefined ? undefined : update.outputTruncated ? 1 : 0,
       startedAt,
+      reason: update.reason,
     };
     // One template per state and set of values given (a handful in all); the shape decides what each sets.
     const given = (k: keyof typeof values): boolean => values[k] !== undefined;
-    const shape = `${update.state} ${Object.keys(values).filter((k) => given(k as keyof typeof values))}`;
+    const shape = `${transition} ${update.state} ${Object.keys(values).filter((k) => given(k as keyof typeof values))}`;
     const outcome = (p: <T>(name: string) => T) => ({
       state: update.state,
       ...(given('finishedAt') && { finished_at: p<number>('finishedAt') }),
@@ -294,58 +312,43 @@ export class Store {
       ...(given('signal') && { signal: p<string>('signal') }),
       ...(given('error') && { error: p<string>('error') }),
     });
-    const [jobs] = await this.writer.runRows([
-      this.templates
-        .get(`applyStatus jobs ${shape}`, (p) =>
-          this.db
-            .updateTable('jobs')
-            .set({
+    const { jobs } = await this.writeJobs(
+      [
+        this.templates
+          .get(`applyStatus jobs ${shape}`, (p) =>
+            this.db
+              .updateTable('jobs')
+              .set({
+                ...outcome(p),
+                reason: given('reason') ? p<string>('reason') : '',
+                updated_at: p('now'),
+                ...(given('outputTruncated') && { output_truncated: p<number>('outputTruncated') }),
+                ...(given('errorCode') && { error_code: p<string>('errorCode') }),
+              })
+              .where('id', '=', p<string>('jobId'))
+              .where('attempt', '=', p<number>('attempt'))
+              .where('worker_id', '=', p<string>('workerId'))
+              .where('state', 'in', from)
+              .returningAll(),
+          )
+          .fill(values),
+        this.templates
+          .get(`applyStatus attempts ${shape}`, (p) =>
+            this.attemptUpdateQuery(p('jobId'), p('attempt'), p('workerId'), from, {
               ...outcome(p),
-              reason: '',
-              updated_at: p('now'),
-              ...(given('outputTruncated') && { output_truncated: p<number>('outputTruncated') }),
-              ...(given('errorCode') && { error_code: p<string>('errorCode') }),
-            })
-            .where('id', '=', p<string>('jobId'))
-            .where('attempt', '=', p<number>('attempt'))
-            .where('worker_id', '=', p<string>('workerId'))
-            .where('state', 'in', from)
-            .returningAll(),
-        )
-        .fill(values),
-      this.templates
-        .get(`applyStatus attempts ${shape}`, (p) =>
-          this.attemptUpdateQuery(p('jobId'), p('attempt'), p('workerId'), from, {
-            ...outcome(p),
-            ...(given('startedAt') && { started_at: sql<number>`coalesce(started_at, ${p<number>('startedAt')})` }),
-          }),
-        )
-        .fill(values),
-    ]);
-    const changed = jobs!.rows[0] as Selectable<JobsTable> | undefined;
-    if (changed) return { applied: true, job: toJob(changed) };
+              ...(given('startedAt') && { started_at: sql<number>`coalesce(started_at, ${p<number>('startedAt')})` }),
+            }),
+          )
+          .fill(values),
+      ],
+      jobsOf(0),
+      now,
+      passedThrough,
+    );
+    const changed = jobs[0];
+    if (changed) return { applied: true, job: changed };
     const row = await this.db.selectFrom('jobs').select('state').where('id', '=', jobId).where('attempt', '=', attempt).where('worker_id', '=', workerId).executeTakeFirst();
     return { applied: false, current: row?.state as JobStateName | undefined };
-  }
-
-  /**
-   * lost → running, for an attempt whose worker came back still running it (its lease had run
-   * out, and the job was not retried elsewhere). Undefined when the job has moved on since.
-   */
-  async reviveLost(jobId: string, attempt: number, workerId: string, now: number): Promise<JobRecord | undefined> {
-    const [jobs] = await this.writer.runRows([
-      this.db
-        .updateTable('jobs')
-        .set({ state: 'running', finished_at: null, error: '', updated_at: now })
-        .where('id', '=', jobId)
-        .where('attempt', '=', attempt)
-        .where('worker_id', '=', workerId)
-        .where('state', '=', 'lost')
-        .returningAll()
-        .compile(),
-      this.attemptUpdate(jobId, attempt, workerId, ['lost'], { state: 'running', finished_at: null, error: '' }),
-    ]);
-    return firstJob(jobs!);
   }
 
   /**
@@ -355,109 +358,140 @@ export class Store {
    */
   async markDispatched(jobId: string, attempt: number, workerId: string, now: number): Promise<JobRecord | undefined> {
     const values = { jobId, attempt, workerId, now };
-    const [jobs] = await this.writer.runRows([
-      this.templates
-        .get('markDispatched jobs', (p) =>
-          this.db
-            .updateTable('jobs')
-            .set({ state: 'dispatched', worker_id: p('workerId'), reason: '', next_attempt_at: null, updated_at: p('now') })
-            .where('id', '=', p<string>('jobId'))
-            .where('attempt', '=', p<number>('attempt'))
-            .where('state', '=', 'queued')
-            .returningAll(),
-        )
-        .fill(values),
-      this.templates
-        .get('markDispatched attempts', (p) => this.attemptUpdateQuery(p('jobId'), p('attempt'), '', ['queued'], { state: 'dispatched', worker_id: p('workerId') }))
-        .fill(values),
-    ]);
-    return firstJob(jobs!);
+    const from = fromStates('dispatch', 'dispatched');
+    const { jobs } = await this.writeJobs(
+      [
+        this.templates
+          .get('markDispatched jobs', (p) =>
+            this.db
+              .updateTable('jobs')
+              .set({ state: 'dispatched', worker_id: p('workerId'), reason: '', next_attempt_at: null, updated_at: p('now') })
+              .where('id', '=', p<string>('jobId'))
+              .where('attempt', '=', p<number>('attempt'))
+              .where('state', 'in', from)
+              .returningAll(),
+          )
+          .fill(values),
+        this.templates
+          .get('markDispatched attempts', (p) => this.attemptUpdateQuery(p('jobId'), p('attempt'), '', from, { state: 'dispatched', worker_id: p('workerId') }))
+          .fill(values),
+      ],
+      jobsOf(0),
+      now,
+    );
+    return jobs[0];
   }
 
   /** dispatched → queued (the worker refused for lack of room): the same attempt waits for another placement. */
   async returnToQueue(jobId: string, attempt: number, workerId: string, reason: string, now: number): Promise<JobRecord | undefined> {
-    const [jobs] = await this.writer.runRows([
-      this.db
-        .updateTable('jobs')
-        .set({ state: 'queued', worker_id: '', reason, updated_at: now })
-        .where('id', '=', jobId)
-        .where('attempt', '=', attempt)
-        .where('worker_id', '=', workerId)
-        .where('state', '=', 'dispatched')
-        .returningAll()
-        .compile(),
-      this.attemptUpdate(jobId, attempt, workerId, ['dispatched'], { state: 'queued', worker_id: '' }),
-    ]);
-    return firstJob(jobs!);
+    const from = fromStates('unplace', 'queued');
+    const { jobs } = await this.writeJobs(
+      [
+        this.db
+          .updateTable('jobs')
+          .set({ state: 'queued', worker_id: '', reason, updated_at: now })
+          .where('id', '=', jobId)
+          .where('attempt', '=', attempt)
+          .where('worker_id', '=', workerId)
+          .where('state', 'in', from)
+          .returningAll()
+          .compile(),
+        this.attemptUpdate(jobId, attempt, workerId, from, { state: 'queued', worker_id: '' }),
+      ],
+      jobsOf(0),
+      now,
+    );
+    return jobs[0];
   }
 
   /**
-   * Ends attempt `attempt` with `update` (a failed, lost or timed-out outcome) and queues
-   * attempt `attempt + 1`, to start no sooner than `retryAt`, in one transaction. The job
+   * Ends attempt `attempt` with `update` (a failed, lost or timed-out outcome, by `ending`) and
+   * queues attempt `attempt + 1`, to start no sooner than `retryAt`, in one transaction. The job
    * never shows a final state in between. Undefined when the attempt was no longer the job's
-   * live one on `workerId`; else the job as stored.
+   * live one on `workerId`, or not where `ending` may start from; else the job as stored.
    */
-  async requeueForRetry(jobId: string, attempt: number, workerId: string, update: StatusUpdate, retryAt: number, reason: string, now: number): Promise<JobRecord | undefined> {
-    const from = predecessorsOf(update.state);
+  async requeueForRetry(
+    jobId: string,
+    attempt: number,
+    workerId: string,
+    ending: TransitionName,
+    update: StatusUpdate,
+    retryAt: number,
+    reason: string,
+    now: number,
+    passedThrough?: PassedThrough,
+  ): Promise<JobRecord | undefined> {
+    const endsFrom = fromStates(ending, update.state);
+    const from = fromStates('retry', 'queued').filter((s) => endsFrom.includes(s));
+    if (from.length === 0) return undefined;
     const live = (q: ReturnType<typeof this.db.updateTable<'jobs'>>) =>
       q.where('id', '=', jobId).where('attempt', '=', attempt).where('worker_id', '=', workerId).where('state', 'in', from);
-    const [locked, inserted, , jobs] = await this.writer.runRows([
-      // Lock the job row first, as applyStatus does (jobs, then attempts): on PostgreSQL the
-      // attempts INSERT below takes a key-share lock on the job through its foreign key, and
-      // taking the row lock after it, against an applyStatus in flight, deadlocked (40P01).
-      live(this.db.updateTable('jobs').set({ attempt })).compile(),
-      // Only while the attempt is the job's live one: the same condition as the UPDATE below, in the same transaction.
-      this.db
-        .insertInto('attempts')
-        .columns(['job_id', 'number', 'worker_id', 'state', 'created_at'])
-        .expression(
-          this.db
-            .selectFrom('jobs')
-            .select([
-              'id',
-              sql<number>`attempt + 1`.as('number'),
-              sql<string>`cast('' as text)`.as('worker_id'),
-              sql<string>`cast('queued' as text)`.as('state'),
-              sql<number>`cast(${now} as bigint)`.as('created_at'),
-            ])
-            .where('id', '=', jobId)
-            .where('attempt', '=', attempt)
-            .where('worker_id', '=', workerId)
-            .where('state', 'in', from),
-        )
-        .compile(),
-      this.attemptUpdate(jobId, attempt, workerId, from, {
-        state: update.state,
-        finished_at: update.finishedAt || now,
-        ...(update.exitCode !== undefined && { exit_code: update.exitCode }),
-        ...(update.signal !== undefined && { signal: update.signal }),
-        ...(update.error !== undefined && { error: update.error }),
-      }),
-      live(
-        this.db.updateTable('jobs').set({
-          state: 'queued',
-          worker_id: '',
-          attempt: attempt + 1,
-          next_attempt_at: retryAt,
-          reason,
-          error: update.error ?? '',
-          error_code: update.errorCode ?? '',
-          exit_code: null,
-          signal: '',
-          updated_at: now,
+    const {
+      results: [locked, inserted],
+      jobs,
+    } = await this.writeJobs(
+      [
+        // Lock the job row first, as applyStatus does (jobs, then attempts): on PostgreSQL the
+        // attempts INSERT below takes a key-share lock on the job through its foreign key, and
+        // taking the row lock after it, against an applyStatus in flight, deadlocked (40P01).
+        live(this.db.updateTable('jobs').set({ attempt })).compile(),
+        // Only while the attempt is the job's live one: the same condition as the UPDATE below, in the same transaction.
+        this.db
+          .insertInto('attempts')
+          .columns(['job_id', 'number', 'worker_id', 'state', 'created_at'])
+          .expression(
+            this.db
+              .selectFrom('jobs')
+              .select([
+                'id',
+                sql<number>`attempt + 1`.as('number'),
+                sql<string>`cast('' as text)`.as('worker_id'),
+                sql<string>`cast('queued' as text)`.as('state'),
+                sql<number>`cast(${now} as bigint)`.as('created_at'),
+              ])
+              .where('id', '=', jobId)
+              .where('attempt', '=', attempt)
+              .where('worker_id', '=', workerId)
+              .where('state', 'in', from),
+          )
+          .compile(),
+        this.attemptUpdate(jobId, attempt, workerId, from, {
+          state: update.state,
+          finished_at: update.finishedAt || now,
+          ...(update.exitCode !== undefined && { exit_code: update.exitCode }),
+          ...(update.signal !== undefined && { signal: update.signal }),
+          ...(update.error !== undefined && { error: update.error }),
         }),
-      )
-        .returningAll()
-        .compile(),
-    ]);
+        live(
+          this.db.updateTable('jobs').set({
+            state: 'queued',
+            worker_id: '',
+            attempt: attempt + 1,
+            next_attempt_at: retryAt,
+            reason,
+            error: update.error ?? '',
+            error_code: update.errorCode ?? '',
+            exit_code: null,
+            signal: '',
+            updated_at: now,
+          }),
+        )
+          .returningAll()
+          .compile(),
+      ],
+      jobsOf(3),
+      now,
+      passedThrough,
+    );
     if (locked!.changed !== 1 || inserted!.changed !== 1) return undefined;
-    return firstJob(jobs!);
+    return jobs[0];
   }
 
   /** Why a queued job waits (shown on the job); ignored (undefined) once it is no longer queued at that attempt. */
-  async setReason(jobId: string, attempt: number, reason: string): Promise<JobRecord | undefined> {
+  async setReason(jobId: string, attempt: number, reason: string, now: number): Promise<JobRecord | undefined> {
     const rows = await this.returning(
       this.db.updateTable('jobs').set({ reason }).where('id', '=', jobId).where('attempt', '=', attempt).where('state', '=', 'queued').returningAll().compile(),
+      now,
     );
     return rows[0];
   }
@@ -538,14 +572,46 @@ export class Store {
   }
 
   /** Records who asked for the stop; the first asker is kept (undefined when there was one already). */
-  async setStoppedBy(jobId: string, name: string): Promise<JobRecord | undefined> {
-    const rows = await this.returning(this.db.updateTable('jobs').set({ stopped_by: name }).where('id', '=', jobId).where('stopped_by', '=', '').returningAll().compile());
+  async setStoppedBy(jobId: string, name: string, now: number): Promise<JobRecord | undefined> {
+    const rows = await this.returning(this.db.updateTable('jobs').set({ stopped_by: name }).where('id', '=', jobId).where('stopped_by', '=', '').returningAll().compile(), now);
     return rows[0];
   }
 
-  private async returning(query: CompiledQuery): Promise<JobRecord[]> {
-    const [result] = await this.writer.runRows([query]);
-    return (result!.rows as Selectable<JobsTable>[]).map(toJob);
+  /** One job UPDATE … RETURNING, with an event for each row it changed. */
+  private async returning(query: CompiledQuery, now: number): Promise<JobRecord[]> {
+    return (await this.writeJobs([query], jobsOf(0), now)).jobs;
+  }
+
+  /**
+   * Job writes, and in the same transaction an event for each job they changed (`changed`,
+   * read from the steps' results), so a crash never leaves a change without its event. The
+   * events are handed to `onJobEvents` once committed.
+   */
+  private async writeJobs(
+    steps: Step[],
+    changed: (earlier: readonly WriteResult[]) => JobRecord[],
+    now: number,
+    passedThrough?: PassedThrough,
+  ): Promise<{ results: WriteResult[]; jobs: JobRecord[] }> {
+    let events: Omit<EventRecord, 'id'>[] = [];
+    let jobs: JobRecord[] = [];
+    const results = await this.writer.runRows(
+      [
+        ...steps,
+        (earlier) => {
+          // Made afresh each time: a group commit that failed runs each write again on its own.
+          jobs = changed(earlier);
+          events = jobs
+            .flatMap((job) => [...(passedThrough?.(job) ?? []), job])
+            .map((job) => ({ kind: 'job', entityId: job.id, data: JSON.stringify(jobView(job)), createdAt: now }));
+          return events.map((e) => this.insert('events', 'id', { kind: e.kind, entity_id: e.entityId, data: e.data, created_at: e.createdAt } satisfies Insertable<EventsTable>));
+        },
+      ],
+      { events: true },
+    );
+    const ids = results.at(-1)!.rows.map((r) => Number((r as { id: number | string }).id));
+    if (events.length > 0) this.onJobEvents?.(events.map((e, i) => ({ ...e, id: ids[i]! })));
+    return { results: results.slice(0, -1), jobs };
   }
 
   /**
@@ -558,9 +624,8 @@ export class Store {
     const inserts = events.map((e) =>
       this.insert('events', 'id', { kind: e.kind, entity_id: e.entityId, data: e.data, created_at: e.createdAt } satisfies Insertable<EventsTable>),
     );
-    const queries = this.dialect === 'postgres' ? [sql`select pg_advisory_xact_lock(${EVENTS_LOCK_KEY})`.compile(this.db), ...inserts] : inserts;
-    const results = await this.writer.runRows(queries);
-    return results.slice(queries.length - inserts.length).map((r) => Number((r.rows[0] as { id: number | string }).id));
+    const results = await this.writer.runRows(inserts, { events: true });
+    return results.map((r) => Number((r.rows[0] as { id: number | string }).id));
   }
 
   /** The newest event's id; 0 when there is none. */
@@ -598,7 +663,7 @@ export class Store {
       await this.db.insertInto('tokens').values({ id: token.id, name: token.name, role: token.role, hash: token.hash, created_at: token.createdAt, revoked_at: null }).execute();
     } catch (err) {
       // Two creators raced past the check above: the unique index on live names refused the second.
-      if (/unique/i.test(String((err as Error).message))) throw new TokenNameTaken(token.name);
+      if (isUniqueViolation(err)) throw new TokenNameTaken(token.name);
       throw err;
     }
   }
@@ -737,9 +802,15 @@ function toJob(r: Selectable<JobsTable>): JobRecord {
   };
 }
 
-function firstJob(result: WriteResult): JobRecord | undefined {
-  const row = result.rows[0] as Selectable<JobsTable> | undefined;
-  return row && toJob(row);
+/** The job rows step `at` returned (an UPDATE … RETURNING). */
+function jobsOf(at: number): (earlier: readonly WriteResult[]) => JobRecord[] {
+  return (earlier) => (earlier[at]!.rows as Selectable<JobsTable>[]).map(toJob);
+}
+
+/** A unique index refused the row: told by the driver's error code (SQLite's extended code, PostgreSQL's SQLSTATE 23505), not its words. */
+function isUniqueViolation(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return code === 'SQLITE_CONSTRAINT_UNIQUE' || code === '23505';
 }
 
 function toEvent(r: Selectable<EventsTable>): EventRecord {

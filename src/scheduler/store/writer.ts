@@ -7,9 +7,24 @@ import type { CompiledQuery } from 'kysely';
  * The queries are built with Kysely either way, so the SQL is written once.
  */
 export interface Writer {
-  run(queries: CompiledQuery[]): Promise<number[]>;
-  /** The same, with the rows each query returned (UPDATE/INSERT … RETURNING; [] for the others). */
-  runRows(queries: CompiledQuery[]): Promise<WriteResult[]>;
+  run(queries: Step[]): Promise<number[]>;
+  /** The same, with the rows each step returned (UPDATE/INSERT … RETURNING; [] for the others). */
+  runRows(queries: Step[], options?: WriteOptions): Promise<WriteResult[]>;
+}
+
+/**
+ * A query, or queries made inside the transaction from what the earlier steps returned (an
+ * event row from the job row an UPDATE … RETURNING gave back). Its result sums its queries'.
+ * Must be synchronous and pure: on SQLite it runs inside a synchronous transaction.
+ */
+export type Step = CompiledQuery | ((earlier: readonly WriteResult[]) => CompiledQuery[]);
+
+export interface WriteOptions {
+  /**
+   * The write appends events: on PostgreSQL its transaction takes the events lock first
+   * (before any row lock, so that it cannot deadlock), so event ids commit in id order.
+   */
+  events?: boolean;
 }
 
 export interface WriteResult {
@@ -19,14 +34,41 @@ export interface WriteResult {
 
 /** A write waiting for its group's commit. */
 interface Pending {
-  queries: CompiledQuery[];
+  queries: Step[];
+  events: boolean;
   resolve: (results: WriteResult[]) => void;
   reject: (err: unknown) => void;
 }
 
 /** The Writer around a group-commit `runRows`. */
-function writerOf(runRows: (queries: CompiledQuery[]) => Promise<WriteResult[]>): Writer {
+function writerOf(runRows: Writer['runRows']): Writer {
   return { runRows, run: async (queries) => (await runRows(queries)).map((r) => r.changed) };
+}
+
+/** Runs the steps in order through `one` (a single query's result), inside the caller's transaction. */
+function stepsWith(one: (q: CompiledQuery) => WriteResult): (steps: Step[]) => WriteResult[] {
+  return (steps) => {
+    const results: WriteResult[] = [];
+    for (const step of steps) results.push(typeof step === 'function' ? sum(step(results).map(one)) : one(step));
+    return results;
+  };
+}
+
+async function stepsWithAsync(steps: Step[], one: (q: CompiledQuery) => Promise<WriteResult>): Promise<WriteResult[]> {
+  const results: WriteResult[] = [];
+  for (const step of steps) {
+    if (typeof step !== 'function') results.push(await one(step));
+    else {
+      const parts: WriteResult[] = [];
+      for (const q of step(results)) parts.push(await one(q));
+      results.push(sum(parts));
+    }
+  }
+  return results;
+}
+
+function sum(parts: WriteResult[]): WriteResult {
+  return { changed: parts.reduce((n, r) => n + r.changed, 0), rows: parts.flatMap((r) => r.rows) };
 }
 
 /**
@@ -52,14 +94,13 @@ export function sqliteWriter(sqlite: BetterSqlite3.Database): Writer {
     }
     return stmt;
   };
-  const runQueries = (queries: CompiledQuery[]): WriteResult[] =>
-    queries.map((q): WriteResult => {
-      const stmt = prepared(q.sql);
-      const params = q.parameters as unknown[];
-      if (!stmt.reader) return { changed: stmt.run(...params).changes, rows: [] };
-      const rows = stmt.all(...params);
-      return { changed: rows.length, rows };
-    });
+  const runQueries = stepsWith((q): WriteResult => {
+    const stmt = prepared(q.sql);
+    const params = q.parameters as unknown[];
+    if (!stmt.reader) return { changed: stmt.run(...params).changes, rows: [] };
+    const rows = stmt.all(...params);
+    return { changed: rows.length, rows };
+  });
   const commitAll = sqlite.transaction((batch: Pending[]) => batch.map((p) => runQueries(p.queries)));
   const commit = (batch: Pending[]): void => {
     let all: WriteResult[][];
@@ -79,10 +120,10 @@ export function sqliteWriter(sqlite: BetterSqlite3.Database): Writer {
     commit(batch);
   };
   return writerOf(
-    (queries) =>
+    (queries, options) =>
       new Promise((resolve, reject) => {
         if (pending.length === 0) setImmediate(flush);
-        pending.push({ queries, resolve, reject });
+        pending.push({ queries, events: options?.events ?? false, resolve, reject });
       }),
   );
 }
@@ -94,7 +135,7 @@ export function sqliteWriter(sqlite: BetterSqlite3.Database): Writer {
  * scheduler's CPU). Should one fail, the batch is rolled back and each write runs again in a
  * transaction of its own, so a failing write rejects alone.
  */
-export function pgGroupWriter(pool: pg.Pool): Writer {
+export function pgGroupWriter(pool: pg.Pool, eventsLock: CompiledQuery): Writer {
   let pending: Pending[] = [];
   let flushing = false;
   const inTransaction = async (batch: Pending[]): Promise<WriteResult[][]> => {
@@ -102,15 +143,13 @@ export function pgGroupWriter(pool: pg.Pool): Writer {
     let failed: unknown;
     try {
       await client.query('begin');
+      const one = async (q: CompiledQuery): Promise<WriteResult> => {
+        const r = await client.query(q.sql, q.parameters as unknown[]);
+        return { changed: r.rowCount ?? r.rows.length, rows: r.rows };
+      };
+      if (batch.some((p) => p.events)) await one(eventsLock);
       const all: WriteResult[][] = [];
-      for (const p of batch) {
-        const results: WriteResult[] = [];
-        for (const q of p.queries) {
-          const r = await client.query(q.sql, q.parameters as unknown[]);
-          results.push({ changed: r.rowCount ?? r.rows.length, rows: r.rows });
-        }
-        all.push(results);
-      }
+      for (const p of batch) all.push(await stepsWithAsync(p.queries, one));
       await client.query('commit');
       return all;
     } catch (err) {
@@ -144,9 +183,9 @@ export function pgGroupWriter(pool: pg.Pool): Writer {
     flushing = false;
   };
   return writerOf(
-    (queries) =>
+    (queries, options) =>
       new Promise((resolve, reject) => {
-        pending.push({ queries, resolve, reject });
+        pending.push({ queries, events: options?.events ?? false, resolve, reject });
         if (!flushing) void flush();
       }),
   );
