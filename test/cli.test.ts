@@ -2,6 +2,7 @@
 // against a real scheduler and worker.
 import { describe, it, before } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { startScheduler, startWorker, jobsDir, tempDir, freePort, eventually, type SchedulerHandle, type WorkerHandle } from './harness.js';
 import { baton, type CliResult } from './support/cli.js';
 
@@ -52,6 +53,33 @@ describe('baton CLI against a real cluster', () => {
     const job = JSON.parse(r.stdout) as { state: string; exit_code: number; attempts: unknown[] };
     assert.equal(job.state, 'failed');
     assert.equal(job.exit_code, 3);
+  });
+
+  it('run follows a retried job through every attempt, each under a header, and exits with the last code', async () => {
+    const r = await run(['run', '--retries', '2', '--', 'bash', '-c', 'echo try "$(cut -d. -f2 <<<"$BATON_JOB_ID")"; exit 1']);
+    assert.equal(r.code, 1, r.stderr);
+    const id = (JSON.parse((await run(['ps', '--json', '--limit', '1'])).stdout) as { id: string }[])[0]!.id;
+    assert.equal(r.stdout, `try ${id}\ntry 2\ntry 3\n`);
+    assert.deepEqual(r.stderr.split('\n').filter(Boolean), [
+      `baton: attempt 1 of 3 on ${worker.id}`,
+      'baton: attempt 1 of 3 failed: exited with code 1',
+      `baton: attempt 2 of 3 on ${worker.id}`,
+      'baton: attempt 2 of 3 failed: exited with code 1',
+      `baton: attempt 3 of 3 on ${worker.id}`,
+    ]);
+    const later = await fetch(`${api}/v1/jobs/${id}/output?attempt=4`);
+    assert.equal(later.status, 409);
+    assert.equal(((await later.json()) as { code: string }).code, 'wrong_state');
+  });
+
+  it('run --help and the README give the same exit statuses', async () => {
+    const help = (await baton(['run', '--help'])).stdout;
+    const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+    const codes = (text: string): string[] => [...new Set(text.match(/128\+N|\b1\d\d\b/g))].sort();
+    const helpCodes = codes(help.slice(help.indexOf('Exit status:'), help.indexOf('\n\n', help.indexOf('Exit status:'))));
+    const readmeCodes = codes(readme.slice(readme.indexOf('`baton run` runs a command'), readme.indexOf('```console')));
+    assert.deepEqual(helpCodes, ['124', '125', '126', '127', '128+N', '137', '143']);
+    assert.deepEqual(readmeCodes, helpCodes);
   });
 
   it('run --detach prints the id; ps, status, logs and stop work on the running job', async () => {

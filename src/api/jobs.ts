@@ -81,7 +81,10 @@ export const ListJobsQuerySchema = Strict({
 });
 export type ListJobsFilter = Static<typeof ListJobsQuerySchema>;
 
-export const OutputQuerySchema = Strict({ follow: Type.Optional(Type.Boolean({ description: 'stream until the job ends' })) });
+export const OutputQuerySchema = Strict({
+  follow: Type.Optional(Type.Boolean({ description: 'stream until the job (or the attempt asked for) ends' })),
+  attempt: Type.Optional(Type.Integer({ minimum: 1, description: "this attempt's output (1 for the first); default: the attempt now live" })),
+});
 
 export const MAX_WAIT_S = 300;
 export const DEFAULT_WAIT_S = 30;

@@ -1,9 +1,10 @@
 import { Command, Option } from 'commander';
-import { isFinalJobState, type BatonClient, type JobDetail, type SubmitJobRequest } from '../client/index.js';
+import type { SubmitJobRequest } from '../client/index.js';
 import { parseLabels } from '../common/options.js';
 import { argument, DURATION_HELP, positiveDuration } from './arguments.js';
-import { clientFrom, CONNECTION_HELP, exitQuietlyOnEpipe, guarded, printJson, sleep, withClientOptions, writeChunk, type ClientFlags } from './client-options.js';
-import { exitCodeFor, runFailureExitCode } from './format/exit-code.js';
+import { clientFrom, CONNECTION_HELP, guarded, printJson, withClientOptions, type ClientFlags } from './client-options.js';
+import { attach } from './follow.js';
+import { runFailureExitCode } from './format/exit-code.js';
 
 interface RunFlags extends ClientFlags {
   worker?: string;
@@ -16,9 +17,6 @@ interface RunFlags extends ClientFlags {
   env: Record<string, string>;
   cwd?: string;
 }
-
-// How often a queued job is looked at while `baton run` waits for it to start.
-const QUEUED_POLL_MS = 500;
 
 function wholeNumber(min: number, max: number): (text: string) => number {
   return (text) => {
@@ -60,12 +58,13 @@ export function runCommand(): Command {
     `
 Without --worker the scheduler places the job on a worker that is up, not draining, has
 room and carries every --label; when none can take it yet, it waits in the queue and a status
-line here says why.
+line here says why. With --retries, each attempt's output follows a line
+"baton: attempt 2 of 3 on worker-1", and the exit status is the final attempt's.
 
 Exit status: the job's exit code; 128+N when signal N ended it (SIGKILL: 137, a stop: 143);
 124 timed out; 127 command not found, 126 not executable; 125 when the job could not be
-submitted (no worker up, scheduler unreachable, request refused); 1 for a bad flag. Ctrl-C stops the job (SIGTERM) and waits
-for it; a second Ctrl-C leaves it running and exits.
+submitted (no worker up, scheduler unreachable, request refused); 1 for a bad flag.
+Ctrl-C stops the job (SIGTERM) and waits for it; a second Ctrl-C leaves it running and exits.
 ${CONNECTION_HELP}
 
 Examples:
@@ -98,78 +97,4 @@ Examples:
     }, runFailureExitCode),
   );
   return command;
-}
-
-/** Streams the job's output until it ends; resolves with the exit code `baton run` should end with. */
-async function attach(client: BatonClient, jobId: string, json: boolean): Promise<number> {
-  const sink = json ? process.stderr : process.stdout;
-  exitQuietlyOnEpipe();
-  let interrupts = 0;
-  const onInterrupt = (): void => {
-    interrupts++;
-    if (interrupts === 1) {
-      process.stderr.write(`\nbaton: stopping job ${jobId} (Ctrl-C again to leave it running)\n`);
-      client.stopJob(jobId).catch((err: unknown) => process.stderr.write(`baton: could not stop job ${jobId}: ${(err as Error).message}\n`));
-      return;
-    }
-    process.stderr.write(`baton: job ${jobId} left running; \`baton logs -f ${jobId}\` follows it, \`baton stop ${jobId}\` stops it\n`);
-    process.exit(130);
-  };
-  process.on('SIGINT', onInterrupt);
-  process.on('SIGTERM', onInterrupt);
-  try {
-    if (!(await untilPlaced(client, jobId, () => interrupts > 0))) {
-      // Stopped (Ctrl-C) or ended while it waited: there is no output to follow.
-      const job = await finalState(client, jobId);
-      if (json) printJson(job);
-      else process.stderr.write(`baton: job ${jobId} ${job.state}${job.error ? `: ${job.error}` : ''}\n`);
-      return exitCodeFor(job) ?? 1;
-    }
-    for await (const chunk of client.output(jobId, { follow: true })) await writeChunk(sink, chunk);
-    const job = await finalState(client, jobId);
-    if (json) printJson(job);
-    const code = exitCodeFor(job);
-    if (code === undefined) throw new Error(`job ${jobId} is still ${job.state} after its output ended; \`baton status ${jobId}\` shows it`);
-    if (job.state !== 'succeeded' && job.state !== 'failed' && !json) process.stderr.write(`baton: job ${jobId} ${job.state}${job.error ? `: ${job.error}` : ''}\n`);
-    return code;
-  } finally {
-    process.off('SIGINT', onInterrupt);
-    process.off('SIGTERM', onInterrupt);
-  }
-}
-
-/**
- * Waits while the job is queued, with a status line on stderr saying why (updated when the
- * reason changes). True once it is placed on a worker; false when it ended without one (stopped while queued).
- */
-async function untilPlaced(client: BatonClient, jobId: string, interrupted: () => boolean): Promise<boolean> {
-  let shown = '';
-  for (;;) {
-    const job = await client.getJob(jobId);
-    if (job.state !== 'queued') {
-      if (shown && process.stderr.isTTY) process.stderr.write('\n');
-      // A job that ran (even one already over) has output to show; one stopped in the queue has none.
-      return Boolean(job.worker_id);
-    }
-    if (interrupted()) {
-      await sleep(QUEUED_POLL_MS);
-      continue;
-    }
-    const line = `baton: job ${jobId} queued${job.reason ? `: ${job.reason}` : ''}`;
-    if (line !== shown) {
-      process.stderr.write(process.stderr.isTTY ? `\r\x1b[K${line}` : `${line}\n`);
-      shown = line;
-    }
-    await sleep(QUEUED_POLL_MS);
-  }
-}
-
-/** The output ends when the process does; the scheduler records the final state a moment later. */
-async function finalState(client: BatonClient, jobId: string): Promise<JobDetail> {
-  const deadline = Date.now() + 15_000;
-  for (let delay = 20; ; delay = Math.min(delay * 2, 500)) {
-    const job = await client.getJob(jobId);
-    if (isFinalJobState(job.state) || Date.now() > deadline) return job;
-    await sleep(delay);
-  }
 }

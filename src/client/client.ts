@@ -39,6 +39,8 @@ export interface RequestOptions {
 export interface OutputOptions extends RequestOptions {
   /** Keep streaming until the job ends, instead of stopping at the output written so far. */
   follow?: boolean;
+  /** This attempt's output (1 for the first); default: the attempt now live. */
+  attempt?: number;
 }
 
 export interface SubmitOptions extends RequestOptions {
@@ -214,7 +216,7 @@ export class BatonClient {
    * ends. Leaving the loop early (or aborting) closes the request.
    */
   output(id: string, options: OutputOptions = {}): AsyncIterable<Uint8Array> {
-    const path = `/v1/jobs/${encodeURIComponent(id)}/output${options.follow ? '?follow=true' : ''}`;
+    const path = `/v1/jobs/${encodeURIComponent(id)}/output${queryString({ follow: options.follow || undefined, attempt: options.attempt })}`;
     return this.streamBody('GET', path, undefined, options, options.follow === true);
   }
 

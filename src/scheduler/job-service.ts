@@ -342,12 +342,16 @@ export class JobService {
    * The job's output from its first byte (following it live when `follow`). Resolves once
    * the worker has sent something, ended, or stayed quiet for a moment, so a worker's refusal
    * still becomes a proper HTTP error. Destroying the returned stream cancels the gRPC call.
+   * `attempt` names an earlier try (its worker keeps that output); default: the live one.
    */
-  async output(jobId: string, workerId: string | undefined, follow: boolean): Promise<Readable> {
-    const { job } = await this.find(jobId, workerId);
-    if (job.workerId === '') throw new BatonError('WRONG_STATE', `job ${jobId} is queued and has no output yet${job.reason ? ` (${job.reason})` : ''}`);
-    const channel = this.channelOf(job.workerId);
-    const call = channel.streamJob(runId(jobId, job.attempt), follow);
+  async output(jobId: string, workerId: string | undefined, follow: boolean, attempt?: number): Promise<Readable> {
+    const { job, attempts } = await this.find(jobId, workerId);
+    const number = attempt ?? job.attempt;
+    if (number > job.attempt) throw new BatonError('WRONG_STATE', `job ${jobId} has no attempt ${number} (it is on attempt ${job.attempt})`);
+    const runOn = number === job.attempt ? job.workerId : (attempts.find((a) => a.number === number)?.workerId ?? '');
+    if (runOn === '') throw new BatonError('WRONG_STATE', `job ${jobId} is queued and has no output yet${job.reason ? ` (${job.reason})` : ''}`);
+    const channel = this.channelOf(runOn);
+    const call = channel.streamJob(runId(jobId, number), follow);
     const out = new PassThrough();
     out.on('close', () => call.cancel());
     return new Promise((resolve, reject) => {
@@ -379,7 +383,7 @@ export class JobService {
           reject(fromWorkerCallError(err, channel.who));
           return;
         }
-        this.log.warn({ job_id: jobId, worker_id: job.workerId, error: err.details }, 'output stream broke off');
+        this.log.warn({ job_id: jobId, worker_id: runOn, error: err.details }, 'output stream broke off');
         // Mapped, so a break before the HTTP headers went out still answers 502/503/504, not 500.
         out.destroy(fromWorkerCallError(err, channel.who));
       });

@@ -224,13 +224,13 @@ export function v1Routes(app: App, jobs: JobService, registry: Registry): void {
       schema: {
         operationId: 'getJobOutput',
         tags: ['jobs'],
-        summary: "The job's output from its first byte; with follow=true, until the job ends",
+        summary: "The job's output (of the live attempt, or of attempt=N) from its first byte; with follow=true, until it ends",
         params: JobIdParams,
         querystring: OutputQuerySchema,
         response: OutputResponse,
         errors: [404, 409, 502, 503, 504],
       },
     },
-    async (req, reply) => sendOutput(req, reply, await jobs.output(req.params.id, undefined, req.query.follow ?? false)),
+    async (req, reply) => sendOutput(req, reply, await jobs.output(req.params.id, undefined, req.query.follow ?? false, req.query.attempt)),
   );
 }
