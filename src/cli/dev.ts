@@ -1,12 +1,9 @@
 import { Command, Option } from 'commander';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import { packageRoot } from '../common/package-root.js';
 import { isLoopbackHost, joinHostPort, splitHostPort } from '../common/net.js';
 import { ensureDevCerts, tlsArgs } from './certs.js';
-
-const MAIN = fileURLToPath(new URL('./main.js', import.meta.url));
+import { DevProcess, type LogView } from './dev-process.js';
 
 interface DevOptions {
   http: string;
@@ -15,6 +12,7 @@ interface DevOptions {
   workers: number;
   dataDir: string;
   jobsDir: string;
+  verbose?: boolean;
 }
 
 /** `baton dev`: a scheduler and workers as separate real processes, for trying Baton locally. */
@@ -27,90 +25,139 @@ export function devCommand(): Command {
     .addOption(new Option('--workers <n>', 'number of workers').default(2).argParser(Number))
     .option('--data-dir <dir>', 'data folder for the whole cluster (its CA and mTLS certificates in <data-dir>/certs, made on first run)', '.baton')
     .option('--jobs-dir <dir>', 'jobs folder the workers run from', path.join(packageRoot, 'examples', 'jobs'))
-    .addHelpText('after', '\nExample:\n  baton dev && curl -s localhost:7070/v1/workers')
+    .option('-v, --verbose', 'log every event (job started, finished, …), not only warnings and errors (BATON_LOG_LEVEL sets any level)')
+    .addHelpText(
+      'after',
+      `
+Logs go to stdout, one line per event: after the process's name on a terminal, JSON lines
+when stdout is not a terminal. A worker that dies is started again (same id; after 1s, 2s,
+4s … up to 30s when it keeps dying). Ctrl-C stops the workers (their jobs end stopped),
+then the scheduler; a second Ctrl-C kills them at once.
+
+Example:
+  baton dev && curl -s localhost:7070/v1/workers`,
+    )
     .action(async (opts: DevOptions) => runCluster(opts));
 }
 
 async function runCluster(opts: DevOptions): Promise<void> {
   const { host } = splitHostPort(opts.grpc);
-  const children: { name: string; child: ChildProcess }[] = [];
-  let stopping = false;
-
-  const start = (name: string, args: string[]): void => {
-    // stdin is a pipe: if this process dies without cleaning up, the children see it
-    // close and shut themselves down (BATON_EXIT_WITH_STDIN), so nothing is orphaned.
-    const child = spawn(process.execPath, [MAIN, ...args], {
-      stdio: ['pipe', 'inherit', 'inherit'],
-      env: { ...process.env, BATON_EXIT_WITH_STDIN: '1' },
-    });
-    children.push({ name, child });
-    child.on('exit', (code, signal) => {
-      if (stopping) return;
-      console.error(`baton dev: ${name} exited unexpectedly (${signal ?? `code ${code}`}); stopping the cluster`);
-      void shutdown(1);
-    });
+  const api = `http://${opts.http}`;
+  const workerIds = Array.from({ length: opts.workers }, (_, i) => `worker-${i + 1}`);
+  const view: LogView = {
+    format: process.env.BATON_LOG_FORMAT === 'json' || process.env.BATON_LOG_FORMAT === 'pretty' ? process.env.BATON_LOG_FORMAT : process.stdout.isTTY ? 'pretty' : 'json',
+    level: opts.verbose ? 'info' : (process.env.BATON_LOG_LEVEL ?? 'warn'),
+    nameWidth: Math.max('scheduler'.length, ...workerIds.map((id) => id.length)),
   };
+  const say = (line: string): void => void process.stderr.write(`baton dev: ${line}\n`);
+  let stopping = false;
+  const processes: DevProcess[] = [];
 
   const shutdown = async (exitCode: number): Promise<void> => {
     if (stopping) return;
     stopping = true;
-    // Workers first, so they can deregister from a scheduler that is still there.
-    const workers = children.filter((c) => c.name !== 'scheduler');
-    await Promise.all(workers.map((c) => stopChild(c.child)));
-    await Promise.all(children.filter((c) => c.name === 'scheduler').map((c) => stopChild(c.child)));
+    // Workers first: each stops its jobs, reports them stopped and deregisters from a scheduler still there.
+    const [scheduler, ...workers] = processes;
+    await Promise.all(workers.map((p) => p.stop()));
+    await scheduler?.stop();
     process.exit(exitCode);
   };
-  process.on('SIGINT', () => void shutdown(0));
-  process.on('SIGTERM', () => void shutdown(0));
+  const onSignal = (): void => {
+    if (stopping) {
+      say('killing the cluster now');
+      for (const p of processes) void p.stop(true);
+      process.exit(130);
+    }
+    say('stopping the cluster (Ctrl-C again to kill it now)');
+    void shutdown(0);
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
 
-  // Dev mode: no API tokens, so curl works as is. The API is meant to stay on loopback here.
-  const apiHost = splitHostPort(opts.http).host;
   // Scheduler and workers speak mutual TLS with certificates of this cluster's own CA.
-  const workerIds = Array.from({ length: opts.workers }, (_, i) => `worker-${i + 1}`);
   const certsDir = path.join(opts.dataDir, 'certs');
   const created = await ensureDevCerts(certsDir, workerIds, host);
-  if (created.length > 0) console.log(`baton dev: created the cluster CA and certificates in ${certsDir}`);
-  start('scheduler', [
+  if (created.length > 0) say(`created the cluster CA and certificates in ${certsDir}`);
+
+  // Dev mode: no API tokens, so curl works as is. The API is meant to stay on loopback here.
+  const scheduler = new DevProcess(
     'scheduler',
-    '--http',
-    opts.http,
-    '--grpc',
-    opts.grpc,
-    '--data-dir',
-    path.join(opts.dataDir, 'scheduler'),
-    '--no-auth',
-    ...tlsArgs(certsDir, { role: 'scheduler', name: 'scheduler' }),
-  ]);
-  for (const [i, id] of workerIds.entries()) {
-    start(id, [
-      'worker',
-      '--id',
-      id,
-      '--listen',
-      joinHostPort(host, opts.workerPort + i),
-      '--scheduler',
+    [
+      'scheduler',
+      '--http',
+      opts.http,
+      '--grpc',
       opts.grpc,
       '--data-dir',
-      path.join(opts.dataDir, id),
-      '--jobs-dir',
-      opts.jobsDir,
-      // Ctrl-C on a local cluster should stop at once, not wait for jobs to finish.
-      '--drain-timeout',
-      '0',
-      ...tlsArgs(certsDir, { role: 'worker', name: id }),
-    ]);
+      path.join(opts.dataDir, 'scheduler'),
+      '--no-auth',
+      ...tlsArgs(certsDir, { role: 'scheduler', name: 'scheduler' }),
+    ],
+    view,
+    (why) => {
+      say(`the scheduler exited (${why}); stopping the cluster`);
+      void shutdown(1);
+    },
+    false,
+  );
+  processes.push(scheduler);
+  scheduler.start();
+  // The workers start once the scheduler answers, so none of them has to retry its registration.
+  if (
+    !(await until(
+      () => answers(api),
+      STARTUP_TIMEOUT_MS,
+      () => stopping || scheduler.exited,
+    ))
+  ) {
+    if (stopping) return;
+    say(`the scheduler did not answer on ${api} within ${STARTUP_TIMEOUT_MS / 1000}s; see the lines above`);
+    await shutdown(1);
+    return;
+  }
+  for (const [i, id] of workerIds.entries()) {
+    const worker = new DevProcess(
+      id,
+      [
+        'worker',
+        '--id',
+        id,
+        '--listen',
+        joinHostPort(host, opts.workerPort + i),
+        '--scheduler',
+        opts.grpc,
+        '--data-dir',
+        path.join(opts.dataDir, id),
+        '--jobs-dir',
+        opts.jobsDir,
+        // Ctrl-C on a local cluster should stop at once, not wait for jobs to finish.
+        '--drain-timeout',
+        '0',
+        ...tlsArgs(certsDir, { role: 'worker', name: id }),
+      ],
+      view,
+      (why, restartInMs) => say(`${id} exited (${why}); starting it again in ${restartInMs! / 1000}s`),
+      true,
+    );
+    processes.push(worker);
+    worker.start();
   }
 
-  const api = `http://${opts.http}`;
-  const ready = await waitForWorkers(api, workerIds, 30_000, () => stopping);
-  if (stopping) return;
-  if (!ready) {
-    console.error(`baton dev: the workers did not register within 30s; see the logs above`);
+  if (
+    !(await until(
+      () => workersUp(api, workerIds),
+      STARTUP_TIMEOUT_MS,
+      () => stopping,
+    ))
+  ) {
+    if (stopping) return;
+    say(`the workers did not register within ${STARTUP_TIMEOUT_MS / 1000}s; see the lines above`);
     await shutdown(1);
     return;
   }
   const w = workerIds[0]!;
-  console.log(`
+  const apiHost = splitHostPort(opts.http).host;
+  process.stderr.write(`
 Baton is running.
   API and dashboard   ${api}
   scheduler gRPC      ${opts.grpc}
@@ -119,6 +166,7 @@ Baton is running.
   data                ${path.resolve(opts.dataDir)}
   gRPC security       mutual TLS 1.3, certificates in ${path.resolve(certsDir)}
   auth                ${isLoopbackHost(apiHost) ? 'API open on loopback without tokens (dev mode)' : `WARNING: API open on ${apiHost} without tokens (dev mode): anyone who can reach it can run commands`}
+  logs                ${view.level === 'info' ? 'every event' : `${view.level} and worse (-v for every event)`}
 
 Try it:
   curl -s ${api}/v1/workers
@@ -129,32 +177,25 @@ Ctrl-C stops everything.
 `);
 }
 
-async function waitForWorkers(api: string, ids: string[], timeoutMs: number, cancelled: () => boolean): Promise<boolean> {
+const STARTUP_TIMEOUT_MS = 30_000;
+
+/** Polls `check` until it is true (true), the timeout passes or `cancelled` (false). */
+async function until(check: () => Promise<boolean>, timeoutMs: number, cancelled: () => boolean): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline && !cancelled()) {
-    try {
-      const res = await fetch(`${api}/v1/workers`);
-      if (res.ok) {
-        const { workers } = (await res.json()) as { workers: { id: string; state: string }[] };
-        if (ids.every((id) => workers.some((w) => w.id === id && w.state === 'up'))) return true;
-      }
-    } catch {
-      // not listening yet
-    }
+    if (await check().catch(() => false)) return true; // not listening yet
     await new Promise((r) => setTimeout(r, 200));
   }
   return false;
 }
 
-/** SIGTERM, then SIGKILL if the process has not exited within 15s. */
-function stopChild(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => {
-    const kill = setTimeout(() => child.kill('SIGKILL'), 15_000);
-    child.once('exit', () => {
-      clearTimeout(kill);
-      resolve();
-    });
-    child.kill('SIGTERM');
-  });
+async function answers(api: string): Promise<boolean> {
+  return (await fetch(`${api}/healthz`)).ok;
+}
+
+async function workersUp(api: string, ids: string[]): Promise<boolean> {
+  const res = await fetch(`${api}/v1/workers`);
+  if (!res.ok) return false;
+  const { workers } = (await res.json()) as { workers: { id: string; state: string }[] };
+  return ids.every((id) => workers.some((w) => w.id === id && w.state === 'up'));
 }

@@ -4,8 +4,8 @@ import pretty from 'pino-pretty';
 export type { Logger };
 
 /**
- * One JSON line per event on stdout; human-readable when stdout is a terminal
- * (or BATON_LOG_FORMAT=pretty). Components pass ids as fields, never in the text,
+ * One JSON line per event on stdout; one human-readable line per event when stdout is a
+ * terminal (or BATON_LOG_FORMAT=pretty). Components pass ids as fields, never in the text,
  * so logs can be filtered by job_id and worker_id.
  */
 export function createLogger(component: string): Logger {
@@ -13,7 +13,8 @@ export function createLogger(component: string): Logger {
   const format = process.env.BATON_LOG_FORMAT ?? (process.stdout.isTTY ? 'pretty' : 'json');
   const base = { component };
   if (format === 'pretty') {
-    return pino({ level, base }, pretty({ sync: true, colorize: true, ignore: 'pid,hostname' }));
+    // One line per event, error objects included (as JSON), so a terminal reads like a log.
+    return pino({ level, base }, pretty({ sync: true, colorize: true, ignore: 'pid,hostname', singleLine: true, errorLikeObjectKeys: [] }));
   }
   // Asynchronous writes: under load, lines logged while a write is in flight go out
   // together in one syscall instead of one blocking write each (a busy scheduler logs

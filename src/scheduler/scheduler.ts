@@ -1,6 +1,6 @@
 import type { GrpcSecurity } from '../common/grpc.js';
 import { createLogger, type Logger } from '../common/logger.js';
-import { joinHostPort, splitHostPort } from '../common/net.js';
+import { isLoopbackHost, joinHostPort, splitHostPort } from '../common/net.js';
 import { packageVersion } from '../common/package-root.js';
 import { Authenticator } from './auth/authenticator.js';
 import { DEFAULT_THROTTLE, FailureThrottle, type ThrottleRule } from './auth/throttle.js';
@@ -164,7 +164,9 @@ export async function startScheduler(options: SchedulerOptions): Promise<Schedul
   const scheme = options.https ? 'https' : 'http';
   log.info({ ...bound, url: `${scheme}://${bound.http}`, auth: authOn, store: redact(options.store), dialect: store.dialect }, 'scheduler ready');
   if (!authOn) {
-    log.warn('API tokens are off (--no-auth): anyone who can reach the HTTP API can run commands on every worker');
+    // On loopback (`baton dev`) only this machine's users can reach it: worth a line, not an alarm.
+    if (isLoopbackHost(httpAddr.host)) log.info('API tokens are off (--no-auth): anyone on this machine can run commands on every worker');
+    else log.warn('API tokens are off (--no-auth): anyone who can reach the HTTP API can run commands on every worker');
   } else if ((await authenticator.liveTokens().catch(() => [])).length === 0) {
     log.warn(
       `no API token exists yet, so every call but /healthz answers 401; create one with: baton token create --role admin --name admin (same --data-dir/--store as this scheduler)`,

@@ -1,5 +1,4 @@
 import type { Logger } from '../common/logger.js';
-import { JobState } from '../gen/baton/v1/common.js';
 import { stateName } from './exit-status.js';
 import type { JobTable } from './job-table.js';
 
@@ -18,8 +17,7 @@ export function logJobChanges(table: JobTable, log: Logger): void {
       if (status.outputTruncated) log.warn({ ...fields, output_bytes: status.outputBytes }, 'job output reached the cap; later output is cut (raise --output-cap to keep more)');
       return;
     }
-    const message = `job ${stateName(status.state)}`;
-    if (status.state === JobState.JOB_STATE_FAILED) log.warn(fields, message);
-    else log.info(fields, message);
+    // A job's own failure (exit 7, command not found) is its outcome, not a problem of this worker.
+    log.info(fields, `job ${stateName(status.state)}`);
   });
 }
