@@ -52,7 +52,7 @@ describe('baton CLI: fleet commands', () => {
   it('run --label is placed on a worker with the label; --timeout, --retries and --priority reach the job', async () => {
     const r = await baton(['run', '--label', 'zone=gpu', '--timeout', '30s', '--retries', '2', '--priority', '5', '--json', '--', 'bash', '-c', 'echo placed'], scheduler.api);
     assert.equal(r.code, 0, r.stderr);
-    assert.equal(r.stderr, 'placed\n');
+    assert.equal(r.stderr, `baton: attempt 1 of 3 on ${gpu.id}\nplaced\n`);
     const job = JSON.parse(r.stdout) as { worker_id: string; timeout: number; priority: number; retry: { max_attempts: number } };
     assert.equal(job.worker_id, gpu.id);
     assert.equal(job.timeout, 30);

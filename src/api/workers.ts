@@ -1,5 +1,5 @@
 import { Type, type Static } from 'typebox';
-import { Id, StringMap, Time } from './shared.js';
+import { Id, Nullable, StringMap, Time } from './shared.js';
 
 export const WORKER_STATES = ['up', 'down', 'deregistered'] as const;
 
@@ -18,6 +18,7 @@ export const WorkerSchema = Type.Object(
     registered_at: Time,
     version: Type.String(),
     draining: Type.Boolean({ description: "no new placements here (an admin's drain, or the worker shutting down)" }),
+    unreachable: Nullable(Type.String({ description: 'why the scheduler cannot connect to this worker (no job is placed on it meanwhile); null when it can' })),
   },
   { description: 'the worker' },
 );

@@ -75,7 +75,9 @@ export function workerCommand(): Command {
         new Option('--id <id>', 'worker id (default: the name in --tls-cert; with --insecure, kept in <data-dir>/worker-id, created on first start)').env('BATON_WORKER_ID'),
       )
       .addOption(new Option('--listen <host:port>', 'gRPC address to listen on; port 0 picks a free port').default('127.0.0.1:7072').env('BATON_WORKER_LISTEN'))
-      .addOption(new Option('--advertise <host:port>', 'address the scheduler dials (default: the address actually bound)').env('BATON_WORKER_ADVERTISE'))
+      .addOption(
+        new Option('--advertise <host:port>', 'address the scheduler dials (default: the address actually bound; needed with --listen 0.0.0.0:…)').env('BATON_WORKER_ADVERTISE'),
+      )
       .addOption(
         new Option(
           '--scheduler <host:port[,…]>',

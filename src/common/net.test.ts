@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { isLoopbackHost, joinHostPort, schedulerAddresses, splitHostPort } from './net.js';
+import { isLoopbackHost, isUnspecifiedHost, joinHostPort, schedulerAddresses, splitHostPort, unroutableAdvertise } from './net.js';
 
 describe('network addresses', () => {
   it('splits host:port, IPv6 in brackets; refuses what is not one', () => {
@@ -49,6 +49,39 @@ describe('network addresses', () => {
     for (const [input, expected] of cases) {
       if (expected instanceof RegExp) assert.throws(() => schedulerAddresses(input), expected, input);
       else assert.deepEqual(schedulerAddresses(input), expected, input);
+    }
+  });
+
+  it('knows the unspecified hosts, which no peer can dial', () => {
+    const cases: [string, boolean][] = [
+      ['0.0.0.0', true],
+      ['::', true],
+      ['0:0:0:0:0:0:0:0', true],
+      ['127.0.0.1', false],
+      ['::1', false],
+      ['10.0.0.1', false],
+      ['localhost', false],
+    ];
+    for (const [host, expected] of cases) assert.equal(isUnspecifiedHost(host), expected, host);
+  });
+
+  it('refuses a worker advertising an address the scheduler cannot dial, saying what to pass', () => {
+    const cases: [string, string | undefined, RegExp | undefined][] = [
+      ['127.0.0.1:7072', undefined, undefined],
+      ['0.0.0.0:7072', '10.0.0.11:7072', undefined],
+      ['[::]:7072', 'worker-1.internal:7072', undefined],
+      [
+        '0.0.0.0:7072',
+        undefined,
+        /^--listen 0\.0\.0\.0:7072 listens on every interface, but the scheduler cannot dial 0\.0\.0\.0: pass --advertise .* --advertise 10\.0\.0\.11:7072 /,
+      ],
+      ['[::]:0', undefined, /cannot dial ::: pass --advertise .*--advertise 10\.0\.0\.11:PORT/],
+      ['127.0.0.1:7072', '0.0.0.0:7072', /^--advertise 0\.0\.0\.0:7072 is not an address the scheduler can dial/],
+    ];
+    for (const [listen, advertise, expected] of cases) {
+      const why = unroutableAdvertise(listen, advertise);
+      if (expected) assert.match(why ?? '', expected, listen);
+      else assert.equal(why, undefined, listen);
     }
   });
 });

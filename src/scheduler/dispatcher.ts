@@ -9,13 +9,12 @@ import { planPass, queueOrder } from './planner.js';
 import type { Registry } from './registry.js';
 import { tooLargeToStart } from './start-chunks.js';
 import { newJobRecord, type JobRecord, type NewJob, type StatusUpdate, type Store } from './store/store.js';
+import { neverConnected } from './worker-channel.js';
 
 /** StartJob only validates and answers; a few seconds is plenty and bounds a hung worker. */
 const START_TIMEOUT_MS = 5_000;
 /** After a worker refused a start for lack of room, look again this much later (its count may lag ours). */
 const REFUSED_RETRY_MS = 500;
-// grpc-js's words for a call that failed before any connection to the worker existed.
-const NEVER_CONNECTED = /No connection established|ECONNREFUSED/;
 
 export type DispatchResult =
   | { kind: 'dispatched'; job: JobRecord }
@@ -299,7 +298,7 @@ export class Dispatcher implements JobEvents {
     return this.registry.list().map((w) => ({
       id: w.id,
       // Without a channel (known from the store, not registered since this scheduler started) a worker cannot be called.
-      state: w.channel ? w.state : w.state === 'up' ? 'down' : w.state,
+      state: w.state !== 'up' ? w.state : !w.channel ? 'down' : w.channel.unreachable !== undefined ? 'unreachable' : 'up',
       labels: w.labels,
       capacity: w.capacity,
       running: running.get(w.id) ?? 0,
@@ -354,7 +353,7 @@ export class Dispatcher implements JobEvents {
       // A placed job whose worker could not even be connected to never reached it: another
       // worker may take it. (A pinned job answers the caller instead; a call cut off after it was
       // sent is not retried here, since the worker may have started the job.)
-      if (job.pinnedWorker === '' && isServiceError(err) && err.code === GrpcStatus.UNAVAILABLE && NEVER_CONNECTED.test(err.details)) {
+      if (job.pinnedWorker === '' && neverConnected(err)) {
         return this.backToQueue(job, workerId, `worker ${workerId} could not be reached (${err.details.split('.')[0]}); waiting for another placement`);
       }
       const error = err instanceof BatonError ? err : fromWorkerCallError(err, channel?.who ?? `worker ${workerId}`);

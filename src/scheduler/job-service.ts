@@ -173,14 +173,17 @@ export class JobService {
 
   /**
    * A job that names its worker is refused at once when that worker cannot take it: unknown
-   * (WORKER_NOT_FOUND), or down, deregistered or draining (WORKER_DOWN), rather than queued for a
-   * worker that may never come back. One that is up but full is queued: a slot frees soon.
+   * (WORKER_NOT_FOUND), down, deregistered or draining (WORKER_DOWN), or not to be dialled
+   * (WORKER_UNREACHABLE, as a start that failed to connect), rather than queued for a worker
+   * that may never come back. One that is up but full is queued: a slot frees soon.
    */
   private checkNamedWorker(workerId: string, where: string): void {
     const w = this.registry.get(workerId);
     if (!w) throw new BatonError('WORKER_NOT_FOUND', `${where}worker "${echo(workerId)}" not found`);
     const why = w.state !== 'up' ? `is ${w.state}` : w.drainingBy !== '' ? 'is draining' : undefined;
     if (why) throw new BatonError('WORKER_DOWN', `${where}worker "${w.id}" ${why} and takes no jobs; name another worker, or none to let the scheduler choose`);
+    const unreachable = w.channel?.unreachable;
+    if (unreachable !== undefined) throw new BatonError('WORKER_UNREACHABLE', `${where}worker ${w.id} is unreachable: ${unreachable}`);
   }
 
   /** The rows one spec makes: the job, or a run_on-all parent followed by its copies. */
@@ -206,7 +209,9 @@ export class JobService {
     };
     if (spec.runOn !== 'all') return [job];
     if (spec.workerId !== undefined) throw new BatonError('BAD_REQUEST', `${where}run_on "all" and worker_id exclude each other`);
-    const targets = this.registry.list().filter((w) => w.state === 'up' && w.channel && w.drainingBy === '' && hasLabels(w, job.labels));
+    const targets = this.registry
+      .list()
+      .filter((w) => w.state === 'up' && w.channel !== undefined && w.channel.unreachable === undefined && w.drainingBy === '' && hasLabels(w, job.labels));
     if (targets.length === 0) {
       const labels = Object.entries(job.labels)
         .map(([k, v]) => `${k}=${v}`)

@@ -33,6 +33,13 @@ const table: { name: string; job: JobNeeds; workers: WorkerSnapshot[]; want: Pla
   },
   { name: 'capacity 0 takes nothing', job: { labels: {} }, workers: [w('w-1', { capacity: 0 })], want: { reason: 'the only worker is at capacity (w-1)' } },
   { name: 'down workers are skipped', job: { labels: {} }, workers: [w('w-1', { state: 'down' }), w('w-2', { running: 3 })], want: { workerId: 'w-2' } },
+  { name: 'unreachable workers are skipped', job: { labels: {} }, workers: [w('w-1', { state: 'unreachable' }), w('w-2', { running: 3 })], want: { workerId: 'w-2' } },
+  {
+    name: 'none up: one unreachable',
+    job: { labels: {} },
+    workers: [w('w-1', { state: 'unreachable' })],
+    want: { reason: 'no worker is up (1 unreachable)' },
+  },
   { name: 'draining workers are skipped', job: { labels: {} }, workers: [w('w-1', { draining: true }), w('w-2', { running: 3 })], want: { workerId: 'w-2' } },
   {
     name: 'none up',
@@ -57,6 +64,7 @@ const table: { name: string; job: JobNeeds; workers: WorkerSnapshot[]; want: Pla
   { name: 'pinned: down', job: { labels: {}, pinnedWorker: 'w-1' }, workers: [w('w-1', { state: 'down' }), w('w-2')], want: { reason: 'worker w-1 is down' } },
   { name: 'pinned: unknown', job: { labels: {}, pinnedWorker: 'w-9' }, workers: [w('w-1')], want: { reason: 'worker w-9 is not registered' } },
   { name: 'pinned: full', job: { labels: {}, pinnedWorker: 'w-1' }, workers: [w('w-1', { capacity: 1, running: 1 })], want: { reason: 'worker w-1 is at capacity (1/1 jobs)' } },
+  { name: 'pinned: unreachable', job: { labels: {}, pinnedWorker: 'w-1' }, workers: [w('w-1', { state: 'unreachable' }), w('w-2')], want: { reason: 'worker w-1 is unreachable' } },
   { name: 'pinned: draining', job: { labels: {}, pinnedWorker: 'w-1' }, workers: [w('w-1', { draining: true })], want: { reason: 'worker w-1 is draining' } },
   { name: 'pinned: without the labels', job: { labels: gpu, pinnedWorker: 'w-1' }, workers: [w('w-1')], want: { reason: 'worker w-1 does not have labels gpu=true' } },
 ];
@@ -80,7 +88,7 @@ function rng(seed: number): () => number {
 }
 
 test('placement property: never a full, down, draining or unlabelled worker; never "no" when one fits; always the least loaded', () => {
-  const states = ['up', 'up', 'up', 'down', 'deregistered'] as const;
+  const states = ['up', 'up', 'up', 'unreachable', 'down', 'deregistered'] as const;
   for (let seed = 1; seed <= 2000; seed++) {
     const r = rng(seed);
     const pick = <T>(xs: readonly T[]): T => xs[Math.floor(r() * xs.length)]!;

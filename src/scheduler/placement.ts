@@ -9,7 +9,8 @@
 
 export interface WorkerSnapshot {
   id: string;
-  state: 'up' | 'down' | 'deregistered';
+  /** `unreachable`: up (it heartbeats) but the scheduler cannot dial it, so it takes no job. */
+  state: 'up' | 'unreachable' | 'down' | 'deregistered';
   labels: Readonly<Record<string, string>>;
   capacity: number;
   /** Jobs the scheduler has placed there and not seen end, dispatched-but-unconfirmed included. */
@@ -70,8 +71,11 @@ function filter(job: JobNeeds, workers: readonly WorkerSnapshot[]): { candidates
   const matching = wanted ? `with labels ${wanted} ` : '';
   if (live.length === 0) {
     const draining = labelled.filter((w) => w.state === 'up' && w.draining).length;
-    const notUp = labelled.length - draining;
-    const parts = [notUp > 0 && `${notUp} down or deregistered`, draining > 0 && `${draining} draining`].filter(Boolean).join(', ');
+    const unreachable = labelled.filter((w) => w.state === 'unreachable').length;
+    const notUp = labelled.length - draining - unreachable;
+    const parts = [notUp > 0 && `${notUp} down or deregistered`, unreachable > 0 && `${unreachable} unreachable`, draining > 0 && `${draining} draining`]
+      .filter(Boolean)
+      .join(', ');
     return { reason: `no worker ${matching}is up (${parts})` };
   }
   const withRoom = live.filter(hasRoom);

@@ -166,8 +166,36 @@ export class Registry {
 
   /** The worker's channel, opened on first use (shared store: a worker registered elsewhere is dialled from here too). */
   private channelOf(w: WorkerEntry): WorkerChannel {
-    w.channel ??= new WorkerChannel(w.id, w.address, (s, ranFirst) => this.applier.applyWorkerStatus(w.id, s, ranFirst), this.log, this.security);
+    w.channel ??= this.newChannel(w.id, w.address);
     return w.channel;
+  }
+
+  private newChannel(id: string, address: string): WorkerChannel {
+    return new WorkerChannel(
+      id,
+      address,
+      (s, ranFirst) => this.applier.applyWorkerStatus(id, s, ranFirst),
+      this.log,
+      this.security,
+      () => this.reachabilityChanged(id),
+    );
+  }
+
+  /** The worker's channel found it cannot dial the worker, or can again: one line, a worker event, and placements resume. */
+  private reachabilityChanged(id: string): void {
+    const w = this.workers.get(id);
+    const why = w?.channel?.unreachable;
+    if (!w?.channel) return;
+    if (why !== undefined) {
+      this.log.warn(
+        { worker_id: id, address: w.address, reason: why },
+        'worker unreachable: no job is placed on it until the scheduler can connect (is the address it advertises right?)',
+      );
+    } else {
+      this.log.info({ worker_id: id, address: w.address }, 'worker reachable again');
+    }
+    this.bus.emit('worker', w);
+    if (why === undefined) this.events?.workerUp(id);
   }
 
   /** A quarter of the TTL, between 0.1 s and 1 s: a silent worker is marked down at most that late. */
@@ -198,7 +226,7 @@ export class Registry {
     if (!channel || channel.address !== req.address) {
       channel?.close();
       try {
-        channel = new WorkerChannel(req.workerId, req.address, (s, ranFirst) => this.applier.applyWorkerStatus(req.workerId, s, ranFirst), this.log, this.security);
+        channel = this.newChannel(req.workerId, req.address);
       } catch (err) {
         // clientCredentials refuses plaintext to a non-loopback address.
         throw new BatonError('BAD_REQUEST', (err as Error).message);

@@ -1,4 +1,5 @@
 import { Metadata, status as GrpcStatus, type CallOptions, type ClientReadableStream, type ServiceError } from '@grpc/grpc-js';
+import { isServiceError } from '../common/errors.js';
 import { CHANNEL_OPTIONS, clientCredentials, type GrpcSecurity } from '../common/grpc.js';
 import type { Logger } from '../common/logger.js';
 import { schedulerMetrics } from './metrics.js';
@@ -18,6 +19,15 @@ import {
 
 const WATCH_BACKOFF_MIN_MS = 100;
 const WATCH_BACKOFF_MAX_MS = 5_000;
+/** How long one wait for an unreachable worker's connection lasts before the next begins. */
+const REACHABLE_WAIT_MS = 60_000;
+/** The words of grpc-js for a call that failed before any connection to the worker was made. */
+const NEVER_CONNECTED = /No connection established|ECONNREFUSED/;
+
+/** A call that never reached the worker: nothing was sent, and the worker cannot be dialled at its address. */
+export function neverConnected(err: unknown): err is ServiceError {
+  return isServiceError(err) && err.code === GrpcStatus.UNAVAILABLE && NEVER_CONNECTED.test(err.details);
+}
 
 type Callback<Res> = (err: ServiceError | null, res: Res) => void;
 
@@ -51,6 +61,12 @@ export class WorkerChannel {
   private startsBy: 'stream' | 'call' = 'stream';
   private readonly startStream: StartStream;
   private closed = false;
+  /**
+   * Why the scheduler cannot dial the worker (a call failed before connecting), or undefined
+   * while it can. Placement skips the worker meanwhile, rather than sending it job after job
+   * that bounces back to the queue; it is cleared once a connection is made.
+   */
+  unreachable: string | undefined;
 
   constructor(
     readonly workerId: string,
@@ -58,6 +74,8 @@ export class WorkerChannel {
     private readonly onStatus: (status: JobStatus, ranFirst: boolean) => Promise<void>,
     private readonly log: Logger,
     security: GrpcSecurity,
+    /** Told when `unreachable` changes. */
+    private readonly onReachability: () => void = () => undefined,
   ) {
     // Under TLS the worker must present its own certificate: statuses on this channel's
     // WatchJobs stream are then known to come from worker `workerId`.
@@ -118,6 +136,7 @@ export class WorkerChannel {
         },
         (err: ServiceError) => {
           end(GrpcStatus[err.code] ?? 'UNKNOWN');
+          this.failed(err);
           if (err.code !== GrpcStatus.UNIMPLEMENTED) {
             for (const s of starts) s.reject(err);
             return;
@@ -187,6 +206,7 @@ export class WorkerChannel {
   private watchEnded(call: ClientReadableStream<WatchJobsResponse>, err: ServiceError | undefined): void {
     if (call !== this.watchCall || this.closed) return; // replaced or cancelled on purpose
     this.watchCall = undefined;
+    if (err) this.failed(err);
     const delay = this.backoffMs;
     this.backoffMs = Math.min(this.backoffMs * 2, WATCH_BACKOFF_MAX_MS);
     const level = err && err.code !== GrpcStatus.UNAVAILABLE ? 'warn' : 'debug';
@@ -200,9 +220,33 @@ export class WorkerChannel {
     return new Promise((resolve, reject) => {
       start(new Metadata(), { deadline: Date.now() + timeoutMs }, (err, res) => {
         end(err ? (GrpcStatus[err.code] ?? 'UNKNOWN') : 'OK');
-        if (err) reject(err);
-        else resolve(res);
+        if (err) {
+          this.failed(err);
+          reject(err);
+        } else resolve(res);
       });
+    });
+  }
+
+  /** A call failed: one that could not even connect marks the worker unreachable until a connection is made. */
+  private failed(err: ServiceError): void {
+    if (this.closed || this.unreachable !== undefined || !neverConnected(err)) return;
+    this.unreachable = `the scheduler cannot connect to ${this.address} (${err.details.replace(/\s*Resolution note:.*$/s, '')})`;
+    this.onReachability();
+    this.untilReachable();
+  }
+
+  private untilReachable(): void {
+    this.client.waitForReady(Date.now() + REACHABLE_WAIT_MS, (err) => {
+      if (this.closed) return;
+      if (err) {
+        this.untilReachable();
+        return;
+      }
+      this.unreachable = undefined;
+      this.onReachability();
+      // A watch waiting out its backoff reopens now: the worker's statuses may be waiting.
+      if (this.retryTimer) this.watch();
     });
   }
 }

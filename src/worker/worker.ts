@@ -12,7 +12,7 @@ import {
   type GrpcSecurity,
 } from '../common/grpc.js';
 import { createLogger, type Logger } from '../common/logger.js';
-import { joinHostPort, schedulerAddresses, splitHostPort } from '../common/net.js';
+import { joinHostPort, schedulerAddresses, splitHostPort, unroutableAdvertise } from '../common/net.js';
 import { packageVersion } from '../common/package-root.js';
 import { SchedulerServiceClient } from '../gen/baton/v1/scheduler.js';
 import { WorkerServiceService } from '../gen/baton/v1/worker.js';
@@ -94,6 +94,9 @@ export interface RunningWorker {
 
 /** Starts serving WorkerService, then registers with the scheduler in the background. */
 export async function startWorker(options: WorkerOptions): Promise<RunningWorker> {
+  // Registered with 0.0.0.0 it would look up while no job could ever reach it.
+  const unroutable = unroutableAdvertise(options.listen, options.advertise);
+  if (unroutable) throw new Error(unroutable);
   loadNativeSpawn(); // refuse to start, with what to do, rather than fail every job
   const workerId = await loadWorkerId(options.dataDir, certifiedWorkerId(options.security, options.id));
   const log = (options.logger ?? createLogger('worker')).child({ worker_id: workerId });

@@ -106,11 +106,15 @@ describe('tables', () => {
       registered_at: '2025-01-10T11:00:00.000Z',
       version: '0.1.0',
       draining: false,
+      unreachable: null,
     };
-    assert.deepEqual(workersTable([w, { ...w, id: 'w-2', labels: {}, state: 'down', running: 0, last_heartbeat: '2025-01-10T11:50:00.000Z' }], now, plain), [
-      'WORKER ID   STATE   ADDRESS          RUNNING   LABELS   LAST HEARTBEAT   VERSION',
-      'w-1         up      127.0.0.1:7072   2/16      zone=a   1s ago           0.1.0',
-      'w-2         down    127.0.0.1:7072   0/16      -        10m ago          0.1.0',
+    const down = { ...w, id: 'w-2', labels: {}, state: 'down', running: 0, last_heartbeat: '2025-01-10T11:50:00.000Z' } as const;
+    const unreachable = { ...w, id: 'w-3', labels: {}, running: 0, unreachable: 'the scheduler cannot connect to 0.0.0.0:7072 (…)' };
+    assert.deepEqual(workersTable([w, down, unreachable], now, plain), [
+      'WORKER ID   STATE              ADDRESS          RUNNING   LABELS   LAST HEARTBEAT   VERSION',
+      'w-1         up                 127.0.0.1:7072   2/16      zone=a   1s ago           0.1.0',
+      'w-2         down               127.0.0.1:7072   0/16      -        10m ago          0.1.0',
+      'w-3         up (unreachable)   127.0.0.1:7072   0/16      -        1s ago           0.1.0',
     ]);
   });
 

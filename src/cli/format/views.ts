@@ -49,7 +49,7 @@ export function workersTable(workers: readonly Worker[], now: number, p: Palette
         .join(',') || '-';
     rows.push([
       w.id,
-      paintState(p, w.state) + (w.draining ? ' (draining)' : ''),
+      paintState(p, w.state) + (w.unreachable ? ' (unreachable)' : '') + (w.draining ? ' (draining)' : ''),
       w.address,
       `${w.running}/${w.capacity}`,
       labels,

@@ -37,6 +37,7 @@ export function workerView(w: WorkerEntry): Worker {
     registered_at: iso(w.registeredAt),
     version: w.version,
     draining: w.drainingBy !== '',
+    unreachable: (w.state === 'up' && w.channel?.unreachable) || null,
   };
 }
 
