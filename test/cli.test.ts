@@ -2,7 +2,8 @@
 // against a real scheduler and worker.
 import { describe, it, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { startScheduler, startWorker, jobsDir, tempDir, freePort, eventually, type SchedulerHandle, type WorkerHandle } from './harness.js';
 import { baton, type CliResult } from './support/cli.js';
 
@@ -44,6 +45,23 @@ describe('baton CLI against a real cluster', () => {
     assert.equal(killed.code, 137, killed.stderr);
     assert.equal(missing.code, 127);
     assert.match(oneLine(missing), /^baton: command not found: no-such-command-xyz$/);
+  });
+
+  it('run -e KEY passes this shell’s value, --env-file reads a file, -e wins over it', async () => {
+    const file = path.join(tempDir(), 'job.env');
+    writeFileSync(file, '# for the job\nA=from-file\nB=from-file\nGREETING\n');
+    const r = await baton(['run', '-e', 'GREETING', '--env-file', file, '-e', 'B=from-flag', '--', 'bash', '-c', 'echo "$GREETING $A $B"'], { api, env: { GREETING: 'hello' } });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, 'hello from-file from-flag\n');
+    const unset = await baton(['run', '-e', 'NOT_SET_HERE', '--', 'true'], { api });
+    assert.equal(unset.code, 1);
+    assert.match(oneLine(unset), /NOT_SET_HERE is not set here \(to pass it empty, write NOT_SET_HERE=\)/);
+  });
+
+  it('global flags may come before the subcommand', async () => {
+    const r = await baton(['--addr', api, 'workers', '--json'], { env: { BATON_ADDR: 'http://127.0.0.1:9' } });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal((JSON.parse(r.stdout) as { id: string }[])[0]?.id, worker.id);
   });
 
   it('run --json streams the output to stderr and prints the final job on stdout', async () => {

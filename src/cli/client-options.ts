@@ -16,11 +16,35 @@ export const CONNECTION_HELP = `
 The scheduler is --addr (BATON_ADDR, default ${DEFAULT_ADDRESS});
 an API token is --token (BATON_TOKEN).`;
 
-/** --addr and --token, for a command that talks to the scheduler. */
+const CLIENT_OPTIONS = ['addr', 'token'] as const;
+
+/**
+ * --addr and --token, for a command that talks to the scheduler. Given before the subcommand
+ * instead (`baton --addr X ps`, see globalClientOptions), they count as the command's own,
+ * unless it has them after its name too.
+ */
 export function withClientOptions(command: Command): Command {
   return command
     .addOption(new Option('--addr <url>', "the scheduler's HTTP address").env('BATON_ADDR').default(DEFAULT_ADDRESS))
-    .addOption(new Option('--token <token>', 'API token, sent as a bearer token').env('BATON_TOKEN'));
+    .addOption(new Option('--token <token>', 'API token, sent as a bearer token').env('BATON_TOKEN'))
+    .hook('preAction', (self) => {
+      for (const name of CLIENT_OPTIONS) {
+        if (self.getOptionValueSource(name) === 'cli') continue;
+        for (let up = self.parent; up; up = up.parent) {
+          if (up.getOptionValueSource(name) !== 'cli') continue;
+          self.setOptionValueWithSource(name, up.getOptionValue(name), 'cli');
+          break;
+        }
+      }
+    });
+}
+
+/** The program's --addr and --token, for any subcommand that talks to the scheduler (as `kubectl --server X get pods`). */
+export function globalClientOptions(program: Command): Command {
+  return program
+    .enablePositionalOptions()
+    .addOption(new Option('--addr <url>', "the scheduler's HTTP address, for the subcommand (BATON_ADDR)"))
+    .addOption(new Option('--token <token>', 'API token, for the subcommand (BATON_TOKEN)'));
 }
 
 export function clientFrom(flags: ClientFlags): BatonClient {

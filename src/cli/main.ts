@@ -16,10 +16,11 @@ import { drainCommands } from './drain.js';
 import { waitCommand } from './wait.js';
 import { eventsCommand } from './events.js';
 import { completionCommand } from './completion.js';
+import { globalClientOptions } from './client-options.js';
 
 const version = packageVersion();
 
-const program = new Command('baton')
+const program = globalClientOptions(new Command('baton'))
   .description('Baton: a job scheduler. One scheduler, a fleet of workers, real OS processes.')
   .version(version)
   .showHelpAfterError('(run with --help for usage)')
@@ -50,6 +51,7 @@ Examples:
   baton run --label zone=gpu --timeout 1h -- ./train.sh
                                               placed by the scheduler on a worker with that label
   baton ps --state running                    jobs, newest first
+  baton --addr http://10.0.0.2:7070 workers   the workers of another scheduler
   baton drain worker-1 && baton workers       no new jobs on worker-1
   baton events                                job and worker changes, live
   source <(baton completion bash)             tab completion`,

@@ -1,8 +1,10 @@
+import { readFile } from 'node:fs/promises';
 import { Command, Option } from 'commander';
 import type { SubmitJobRequest } from '../client/index.js';
 import { parseLabels } from '../common/options.js';
 import { argument, DURATION_HELP, positiveDuration } from './arguments.js';
 import { clientFrom, CONNECTION_HELP, guarded, printJson, withClientOptions, type ClientFlags } from './client-options.js';
+import { envPair, parseEnvFile } from './env-vars.js';
 import { attach } from './follow.js';
 import { runFailureExitCode } from './format/exit-code.js';
 
@@ -15,6 +17,7 @@ interface RunFlags extends ClientFlags {
   idempotencyKey?: string;
   detach?: boolean;
   env: Record<string, string>;
+  envFile?: string;
   cwd?: string;
 }
 
@@ -26,10 +29,9 @@ function wholeNumber(min: number, max: number): (text: string) => number {
   };
 }
 
-function collectEnv(pair: string, previous: Record<string, string>): Record<string, string> {
-  const i = pair.indexOf('=');
-  if (i <= 0) throw new Error(`not KEY=VALUE: "${pair}"`);
-  return { ...previous, [pair.slice(0, i)]: pair.slice(i + 1) };
+function collectEnv(text: string, previous: Record<string, string>): Record<string, string> {
+  const [key, value] = envPair(text, process.env);
+  return { ...previous, [key]: value };
 }
 
 export function runCommand(): Command {
@@ -50,7 +52,12 @@ export function runCommand(): Command {
       .addOption(new Option('--priority <n>', 'queued jobs with a higher priority start first (default 0)').argParser(argument(wholeNumber(-1_000_000, 1_000_000))))
       .addOption(new Option('--idempotency-key <key>', 'submitting again with the same key gives the same job, not a second one'))
       .addOption(new Option('-d, --detach', 'print the job id and exit at once, leaving the job running'))
-      .addOption(new Option('-e, --env <KEY=VALUE>', 'an environment variable for the job (repeatable)').argParser(collectEnv).default({}, 'none'))
+      .addOption(
+        new Option('-e, --env <KEY=VALUE|KEY>', "an environment variable for the job (repeatable); KEY alone passes this shell's value")
+          .argParser((text: string, previous: Record<string, string>) => argument((t) => collectEnv(t, previous))(text))
+          .default({}, 'none'),
+      )
+      .addOption(new Option('--env-file <file>', 'variables from a file, a KEY=VALUE or KEY a line (# comments); -e wins'))
       .addOption(new Option('--cwd <dir>', 'the working directory, inside the worker’s jobs folder'))
       .addOption(new Option('--json', 'print the job as JSON (with --detach: at once; otherwise when it ends, its output then going to stderr)')),
   ).addHelpText(
@@ -72,6 +79,7 @@ Examples:
   baton run --worker worker-1 -- make -j8 test
   baton run --label zone=gpu --timeout 2h --retries 2 -- ./train.sh
   baton run -e GREETING=hello --cwd sub -- bash where.sh
+  baton run -e HOME --env-file job.env -- ./deploy.sh    # HOME as set here
   id=$(baton run --detach -- sleep 600) && baton logs -f "$id"
   baton run --json -- ./nightly.sh 2>nightly.log | jq .exit_code`,
   );
@@ -80,7 +88,8 @@ Examples:
     guarded(async (program: string, args: string[]) => {
       const flags = command.opts<RunFlags>();
       const client = clientFrom(flags);
-      const request: SubmitJobRequest = { command: program, args, env: flags.env };
+      const fromFile = flags.envFile === undefined ? {} : parseEnvFile(await readFile(flags.envFile, 'utf8'), process.env, flags.envFile);
+      const request: SubmitJobRequest = { command: program, args, env: { ...fromFile, ...flags.env } };
       if (flags.worker) request.worker_id = flags.worker;
       if (Object.keys(flags.label).length > 0) request.labels = flags.label;
       if (flags.cwd) request.cwd = flags.cwd;
