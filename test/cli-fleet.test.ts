@@ -155,7 +155,18 @@ describe('baton CLI: fleet commands', () => {
     assert.equal(r.code, 0, r.stderr);
     for (const name of ['run', 'drain', 'undrain', 'wait', 'events', 'workers']) assert.match(r.stdout, new RegExp(`\\b${name}\\b`));
     assert.match(r.stdout, /complete -o default -F _baton baton/);
-    const bad = await baton(['completion', 'fish'], scheduler.api);
+    const bad = await baton(['completion', 'tcsh'], scheduler.api);
     assert.equal(bad.code, 1);
+  });
+
+  it('completion prints a fish script: subcommands with descriptions, each one’s flags and choices', async () => {
+    const r = await baton(['completion', 'fish'], scheduler.api);
+    assert.equal(r.code, 0, r.stderr);
+    const lines = r.stdout.split('\n');
+    assert.ok(lines.includes("complete -c baton -n __fish_use_subcommand -f -a ps -d 'List jobs, newest first.'"), r.stdout);
+    assert.ok(lines.some((l) => l.startsWith("complete -c baton -n '__fish_seen_subcommand_from run' -l worker -s w -r -d ")));
+    assert.ok(lines.some((l) => l.startsWith("complete -c baton -n '__fish_seen_subcommand_from ps' -l state -s s -x -a 'queued dispatched running ")));
+    assert.ok(lines.some((l) => l.startsWith("complete -c baton -n '__fish_seen_subcommand_from certs' -f -a issue -d ")));
+    for (const line of lines.filter(Boolean)) assert.match(line, /^(#|complete -c baton )/);
   });
 });

@@ -55,6 +55,26 @@ describe('baton ps and status with jobs no worker holds', () => {
     assert.equal(json.find((j) => j.id === ids.queued)?.worker_id, null);
   });
 
+  it('ps takes several states, newest first, and -o wide shows absolute times', async () => {
+    const twoStates = await baton('ps', '--state', 'queued,succeeded', '--json');
+    const jobs = JSON.parse(twoStates.stdout) as { id: string; state: string; created_at: string }[];
+    assert.deepEqual(
+      jobs.map((j) => j.id).filter((id) => Object.values(ids).includes(id)),
+      [ids.parent, ids.queued],
+      'the parent (succeeded) is newer than the queued job; the stopped one is left out',
+    );
+    assert.ok(jobs.every((j) => j.state === 'queued' || j.state === 'succeeded'));
+    const repeated = await baton('ps', '-s', 'queued', '-s', 'stopped', '-o', 'json');
+    assert.deepEqual(
+      (JSON.parse(repeated.stdout) as { id: string }[]).map((j) => j.id),
+      [ids.stopped, ids.queued],
+    );
+    const wide = await baton('ps', '-o', 'wide', '-s', 'stopped');
+    const [header, row] = wide.stdout.split('\n');
+    assert.match(header!, /^JOB ID +STATE +WORKER +ATTEMPT +COMMAND +CREATED +FINISHED +DURATION +EXIT$/);
+    assert.match(row!, new RegExp(`^${ids.stopped} +stopped +- +1 +true +\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\dZ +\\d{4}-\\d\\d-\\d\\dT\\S+Z +\\S+ +143$`));
+  });
+
   it('status shows each of them with "-" for the worker', async () => {
     for (const id of Object.values(ids)) {
       const { stdout } = await baton('status', id);

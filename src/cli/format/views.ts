@@ -24,18 +24,34 @@ export function exitText(job: Job): string {
   return job.signal && job.exit_code === null ? `${code} (${job.signal})` : String(code);
 }
 
-export function jobsTable(jobs: readonly Job[], now: number, p: Palette): string[] {
-  const rows = [['JOB ID', 'STATE', 'WORKER', 'COMMAND', 'CREATED', 'DURATION', 'EXIT'].map(p.bold)];
+/** "2025-01-10T11:59:59Z": a time as it was, to the second, in UTC. */
+function absoluteTime(iso: string | null): string {
+  return iso ? iso.replace(/\.\d+Z$/, 'Z') : '-';
+}
+
+/** `wide` (`ps -o wide`): the attempt, the whole command line and absolute times. */
+export function jobsTable(jobs: readonly Job[], now: number, p: Palette, wide = false): string[] {
+  const header = wide
+    ? ['JOB ID', 'STATE', 'WORKER', 'ATTEMPT', 'COMMAND', 'CREATED', 'FINISHED', 'DURATION', 'EXIT']
+    : ['JOB ID', 'STATE', 'WORKER', 'COMMAND', 'CREATED', 'DURATION', 'EXIT'];
+  const rows = [header.map(p.bold)];
   for (const j of jobs) {
-    rows.push([
-      j.id,
-      paintState(p, j.state),
-      j.worker_id ?? '-',
-      truncate(commandLine(j), 40),
-      relativeTime(j.created_at, now),
-      elapsed(j.created_at, j.finished_at, now),
-      exitText(j),
-    ]);
+    const duration = elapsed(j.created_at, j.finished_at, now);
+    if (wide) {
+      rows.push([
+        j.id,
+        paintState(p, j.state),
+        j.worker_id ?? '-',
+        String(j.attempt),
+        commandLine(j),
+        absoluteTime(j.created_at),
+        absoluteTime(j.finished_at),
+        duration,
+        exitText(j),
+      ]);
+    } else {
+      rows.push([j.id, paintState(p, j.state), j.worker_id ?? '-', truncate(commandLine(j), 40), relativeTime(j.created_at, now), duration, exitText(j)]);
+    }
   }
   return renderTable(rows);
 }
