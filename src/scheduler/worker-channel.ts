@@ -62,11 +62,13 @@ export class WorkerChannel {
   private readonly startStream: StartStream;
   private closed = false;
   /**
-   * Why the scheduler cannot dial the worker (a call failed before connecting), or undefined
-   * while it can. Placement skips the worker meanwhile, rather than sending it job after job
-   * that bounces back to the queue; it is cleared once a connection is made.
+   * Why the scheduler cannot dial the worker (a call failed before any connection to it was
+   * ever made), or undefined. Placement skips the worker meanwhile, rather than sending it
+   * job after job that bounces back to the queue; it is cleared once a connection is made.
    */
   unreachable: string | undefined;
+  /** Set once a connection worked: later failures mean the worker went away (its heartbeats tell), not that its address is wrong. */
+  private reached = false;
 
   constructor(
     readonly workerId: string,
@@ -81,6 +83,7 @@ export class WorkerChannel {
     // WatchJobs stream are then known to come from worker `workerId`.
     this.client = new WorkerServiceClient(address, clientCredentials(address, security, { role: 'worker', name: workerId }), CHANNEL_OPTIONS);
     this.startStream = new StartStream(this.client);
+    this.untilReachable();
   }
 
   /** Names the worker in error messages. */
@@ -228,14 +231,14 @@ export class WorkerChannel {
     });
   }
 
-  /** A call failed: one that could not even connect marks the worker unreachable until a connection is made. */
+  /** A call failed: one that could not even connect, to a worker never reached, marks it unreachable until a connection is made. */
   private failed(err: ServiceError): void {
-    if (this.closed || this.unreachable !== undefined || !neverConnected(err)) return;
+    if (this.closed || this.reached || this.unreachable !== undefined || !neverConnected(err)) return;
     this.unreachable = `the scheduler cannot connect to ${this.address} (${err.details.replace(/\s*Resolution note:.*$/s, '')})`;
     this.onReachability();
-    this.untilReachable();
   }
 
+  /** Connects (retrying) until the first connection is made. */
   private untilReachable(): void {
     this.client.waitForReady(Date.now() + REACHABLE_WAIT_MS, (err) => {
       if (this.closed) return;
@@ -243,6 +246,8 @@ export class WorkerChannel {
         this.untilReachable();
         return;
       }
+      this.reached = true;
+      if (this.unreachable === undefined) return;
       this.unreachable = undefined;
       this.onReachability();
       // A watch waiting out its backoff reopens now: the worker's statuses may be waiting.
