@@ -1,6 +1,7 @@
 import { Type, type Static } from 'typebox';
 import { JOB_STATES } from '../scheduler/job-state.js';
 import { RETRY_OUTCOMES } from '../scheduler/retry-policy.js';
+import { NullableErrorCodeSchema } from './errors.js';
 import { Id, MAX_ID, MAX_PATH, Nullable, NullableTime, StringMap, Strict, Time } from './shared.js';
 
 export const JobStateSchema = Type.Enum(JOB_STATES);
@@ -124,6 +125,7 @@ export const JobSchema = Type.Object(
     exit_code: Nullable(Type.Integer()),
     signal: Nullable(Type.String({ description: '"SIGKILL", … when a signal ended the job' })),
     error: NullableString,
+    error_code: NullableErrorCodeSchema,
     output_truncated: Type.Boolean(),
     timeout: Nullable(Type.Number({ description: 'seconds, or null for none' })),
     parent_id: Nullable(Type.String({ description: 'set on each copy of a run_on "all" job' })),

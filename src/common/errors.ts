@@ -64,6 +64,9 @@ export function wireCode(code: ErrorCode): WireCode {
   return code.toLowerCase() as WireCode;
 }
 
+/** Every code callers can see, in catalogue order: the API document lists them. */
+export const WIRE_CODES = (Object.keys(ERRORS) as ErrorCode[]).map(wireCode);
+
 /** Is `code` one of ours (as stored with a job's error)? */
 export function isErrorCode(code: string): code is ErrorCode {
   return Object.hasOwn(ERRORS, code);

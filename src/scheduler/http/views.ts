@@ -3,6 +3,7 @@ import type { OriginalQueryResult } from '../../api/original.js';
 import type { ApiToken } from '../../api/tokens.js';
 import type { Worker } from '../../api/workers.js';
 import type { JobDetail } from '../job-service.js';
+import { isErrorCode, wireCode } from '../../common/errors.js';
 import { isFinal } from '../job-state.js';
 import type { WorkerEntry } from '../registry.js';
 import type { AttemptRecord, JobRecord, TokenRecord } from '../store/store.js';
@@ -67,6 +68,8 @@ export function jobView(job: JobRecord): Job {
     exit_code: job.exitCode,
     signal: orNull(job.signal),
     error: orNull(job.error),
+    // What kind of error, for programs (command_not_found when the worker refused the start).
+    error_code: isErrorCode(job.errorCode) ? wireCode(job.errorCode) : null,
     output_truncated: job.outputTruncated,
     timeout: job.timeoutMs > 0 ? job.timeoutMs / 1000 : null,
     parent_id: orNull(job.parentId),
