@@ -63,11 +63,13 @@ export const MAX_BATCH = 1_000;
 export const SubmitBatchSchema = Strict({ jobs: Type.Array(SubmitJobSchema, { minItems: 1, maxItems: MAX_BATCH }) });
 export type SubmitBatchRequest = Static<typeof SubmitBatchSchema>;
 
-/** An hour: a longer grace is a mistake, and an unbounded one overflows the gRPC deadline. */
-export const MAX_GRACE_MS = 3_600_000;
-/** `POST /v1/jobs/:id/stop`; no body at all is the same as `{}`. */
+/** An hour, in seconds: a longer grace is a mistake, and an unbounded one overflows the gRPC deadline. */
+export const MAX_GRACE_S = 3_600;
+/** `POST /v1/jobs/:id/stop`; no body at all is the same as `{}`. Seconds, as every duration of the API. */
 export const StopJobSchema = Strict({
-  grace_ms: Type.Optional(Type.Integer({ minimum: 0, maximum: MAX_GRACE_MS, description: "milliseconds between SIGTERM and SIGKILL; default: the worker's --stop-grace" })),
+  grace: Type.Optional(
+    Type.Number({ minimum: 0, maximum: MAX_GRACE_S, description: "seconds between SIGTERM and SIGKILL (0.5: half a second); default: the worker's --stop-grace" }),
+  ),
 });
 export type StopJobRequest = Static<typeof StopJobSchema>;
 

@@ -204,7 +204,7 @@ export class BatonClient {
 
   /** `POST /v1/jobs/:id/stop`: SIGTERM to the job's process group, SIGKILL after the grace period. */
   stopJob(id: string, options: StopJobOptions = {}): Promise<JobDetail> {
-    const body = options.graceMs === undefined ? undefined : { grace_ms: options.graceMs };
+    const body = options.graceMs === undefined ? undefined : { grace: options.graceMs / 1000 };
     return this.json('POST', `/v1/jobs/${encodeURIComponent(id)}/stop`, body, options);
   }
 

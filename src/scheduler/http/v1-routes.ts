@@ -215,7 +215,7 @@ export function v1Routes(app: App, jobs: JobService, registry: Registry): void {
         req.body ??= {};
       },
     },
-    async (req) => jobDetailView(await jobs.stop(req.params.id, undefined, req.body.grace_ms ?? 0, callerName(req))),
+    async (req) => jobDetailView(await jobs.stop(req.params.id, undefined, Math.round((req.body.grace ?? 0) * 1000), callerName(req))),
   );
 
   app.get(
