@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import type { JobStateName } from './job-state.js';
 import type { WorkerEntry } from './registry.js';
-import type { JobRecord } from './store/store.js';
+import type { JobRecord } from './store/job-store.js';
 
 /** What the scheduler's parts announce; listeners must not throw or block (they run inline). */
 export interface SchedulerEventMap {

@@ -12,7 +12,7 @@ import { hasLabels } from './placement.js';
 import { parseRunId, runId, updateFromWorker, type JobStatusApplier } from './job-status.js';
 import type { Registry } from './registry.js';
 import { DEFAULT_RETRY, type RetryPolicy } from './retry-policy.js';
-import { IdempotencyKeyTaken, type AttemptRecord, type JobFilter, type JobRecord, type NewJob, type SandboxRequest, type Store } from './store/store.js';
+import { IdempotencyKeyTaken, type AttemptRecord, type JobFilter, type JobRecord, type JobStore, type NewJob, type SandboxRequest } from './store/job-store.js';
 import type { WorkerChannel } from './worker-channel.js';
 
 const QUERY_TIMEOUT_MS = 5_000;
@@ -61,7 +61,7 @@ export interface JobDetail {
 /** Job operations behind the HTTP API: the store first, then the worker, errors mapped for the caller. */
 export class JobService {
   constructor(
-    private readonly store: Store,
+    private readonly store: JobStore,
     private readonly registry: Registry,
     private readonly applier: JobStatusApplier,
     private readonly dispatcher: Dispatcher,

@@ -2,11 +2,12 @@ import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { isFinal, JOB_STATES } from './job-state.js';
 import type { EventBus } from './events.js';
 import type { Registry as WorkerRegistry } from './registry.js';
-import type { Store, WorkerState } from './store/store.js';
+import type { JobStore } from './store/job-store.js';
+import type { WorkerState } from './store/worker-store.js';
 
 /** What the scrape-time gauges read. */
 export interface MetricSources {
-  store: Store;
+  jobs: JobStore;
   workers: WorkerRegistry;
   queueDepth: () => number;
   bus: EventBus;
@@ -74,7 +75,7 @@ export class SchedulerMetrics {
       registers: [this.registry],
       async collect() {
         if (!self.sources) return;
-        const counts = await self.sources.store.countJobsByState();
+        const counts = await self.sources.jobs.countJobsByState();
         for (const state of JOB_STATES) this.set({ state }, counts.get(state) ?? 0);
       },
     });

@@ -16,7 +16,7 @@ import { schedulerMetrics } from './metrics.js';
 import { PgCluster } from './cluster/pg-cluster.js';
 import { Registry } from './registry.js';
 import { redact } from './store/connect.js';
-import { Store } from './store/store.js';
+import { openStores } from './store/stores.js';
 
 /** After taking the lead, dispatches the old leader recorded are checked with their workers this much later. */
 const TAKEOVER_VERIFY_DELAY_MS = 2_000;
@@ -106,24 +106,24 @@ export async function startScheduler(options: SchedulerOptions): Promise<Schedul
   const httpAddr = splitHostPort(options.http);
   const grpcAddr = splitHostPort(options.grpc);
 
-  const store = await Store.open(options.store, (err) =>
+  const store = await openStores(options.store, (err) =>
     log.warn({ event: 'store_connection_lost', err: err.message }, 'the database dropped a pooled connection; the next query opens a new one'),
   );
   // On PostgreSQL several schedulers may share the store: one leads (places jobs, judges liveness), all serve.
   const cluster = store.dialect === 'postgres' ? new PgCluster(options.store, log) : undefined;
   // Every job and worker change is announced here: the event log (SSE), /wait and run_on-all parents listen.
   const bus = new EventBus();
-  const eventLog = new EventLog(store, bus, log, cluster);
-  const applier = new JobStatusApplier(store, bus, log);
-  new ParentJobs(store, applier, bus, log);
+  const eventLog = new EventLog(store.events, bus, log, cluster);
+  const applier = new JobStatusApplier(store.jobs, bus, log);
+  new ParentJobs(store.jobs, applier, bus, log);
   const registry = new Registry(store, applier, bus, options.heartbeatTtlMs, options.lostAfterMs, log, options.security, cluster !== undefined);
-  const dispatcher = new Dispatcher(store, registry, applier, log);
+  const dispatcher = new Dispatcher(store.jobs, registry, applier, log);
   applier.events = dispatcher;
   registry.events = dispatcher;
-  const jobs = new JobService(store, registry, applier, dispatcher, bus, options.maxQueued, log);
-  const authenticator = new Authenticator(store);
+  const jobs = new JobService(store.jobs, registry, applier, dispatcher, bus, options.maxQueued, log);
+  const authenticator = new Authenticator(store.tokens);
   const authOn = options.auth ?? true;
-  schedulerMetrics.attach({ store, workers: registry, queueDepth: () => dispatcher.queuedCount, bus });
+  schedulerMetrics.attach({ jobs: store.jobs, workers: registry, queueDepth: () => dispatcher.queuedCount, bus });
   const app = await buildApp({
     version: packageVersion(),
     jobs,

@@ -9,7 +9,7 @@ import { TLS_SETTINGS } from '../../common/grpc.js';
 import type { Logger } from '../../common/logger.js';
 import type { JobService } from '../job-service.js';
 import type { Registry } from '../registry.js';
-import type { Store } from '../store/store.js';
+import type { Stores } from '../store/stores.js';
 import { DOCS_PREFIX } from '../auth/roles.js';
 import { schedulerMetrics } from '../metrics.js';
 import { installAudit } from './audit.js';
@@ -27,7 +27,7 @@ import type { EventLog } from '../event-log.js';
 export interface HttpDeps {
   jobs: JobService;
   registry: Registry;
-  store: Store;
+  store: Pick<Stores, 'jobs' | 'tokens'>;
   eventLog: EventLog;
   log: Logger;
   bodyLimit: number;
@@ -85,7 +85,7 @@ export async function buildApp(deps: HttpDeps): Promise<App> {
   const readySchema = { operationId: 'ready', tags: ['health'], summary: 'Ready: the store answers and the scheduler takes work', response: { 200: ReadySchema }, errors: [503] };
   app.get('/readyz', { schema: readySchema }, async () => {
     try {
-      await deps.store.countJobsByState();
+      await deps.store.jobs.countJobsByState();
     } catch (err) {
       throw new BatonError('UNAVAILABLE', `not ready: the store does not answer (${(err as Error).message})`);
     }
@@ -99,7 +99,7 @@ export async function buildApp(deps: HttpDeps): Promise<App> {
   originalRoutes(app, deps.jobs);
   v1Routes(app, deps.jobs, deps.registry);
   watchRoutes(app, deps.jobs, deps.eventLog, deps.log);
-  tokenRoutes(app, deps.auth.authenticator, deps.store);
+  tokenRoutes(app, deps.auth.authenticator, deps.store.tokens);
   await dashboardRoutes(app);
   return app;
 }

@@ -6,7 +6,8 @@ import type { JobDetail } from '../job-service.js';
 import { isErrorCode, wireCode } from '../../common/errors.js';
 import { isFinal } from '../job-state.js';
 import type { WorkerEntry } from '../registry.js';
-import type { AttemptRecord, JobRecord, TokenRecord } from '../store/store.js';
+import type { AttemptRecord, JobRecord } from '../store/job-store.js';
+import type { TokenRecord } from '../store/token-store.js';
 
 /**
  * Records → the HTTP API's answers, each typed as its schema in src/api (so the compiler checks

@@ -5,7 +5,7 @@ import { BatonError } from '../../common/errors.js';
 import type { Logger } from '../../common/logger.js';
 import type { EventLog } from '../event-log.js';
 import type { JobService } from '../job-service.js';
-import type { EventFilter, EventRecord } from '../store/store.js';
+import type { EventFilter, EventRecord } from '../store/event-store.js';
 import type { App } from './app.js';
 import { openSse } from './sse.js';
 import { jobDetailView } from './views.js';
