@@ -73,6 +73,8 @@ export function jobView(job: JobRecord): Job {
     children: job.children,
     submitted_by: orNull(job.submittedBy),
     stopped_by: orNull(job.stoppedBy),
+    schedule: orNull(job.schedule),
+    scheduled_for: isoOrNull(job.scheduledFor),
   };
 }
 

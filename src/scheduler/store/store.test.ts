@@ -7,7 +7,8 @@ import pg from 'pg';
 import { uuidv7 } from '../../common/ids.js';
 import { reportTransition } from '../job-state.js';
 import { DEFAULT_RETRY } from '../retry-policy.js';
-import { IdempotencyKeyTaken, Store, TokenNameTaken, type ApplyResult, type NewJob, type StatusUpdate } from './store.js';
+import { ScheduleNameTaken, type ScheduleRecord } from './schedule-store.js';
+import { IdempotencyKeyTaken, Store, TickTaken, TokenNameTaken, type ApplyResult, type NewJob, type StatusUpdate } from './store.js';
 
 /** The same conformance cases against SQLite (always) and PostgreSQL (when reachable). */
 const PG_ADMIN_URL = process.env.BATON_TEST_PG ?? 'postgres://postgres@127.0.0.1:5432/postgres';
@@ -413,6 +414,62 @@ function conformance(open: () => Promise<Store>, cleanup: () => Promise<void> | 
     assert.equal((await store.listWorkers()).find((x) => x.id === w.id)?.drainingBy, 'root');
     await store.setWorkerDraining(w.id, '');
     assert.equal((await store.listWorkers()).find((x) => x.id === w.id)?.drainingBy, '');
+  });
+
+  test('schedules: unique names, change, advance never moves the cursor back, delete', async () => {
+    const name = `nightly-${uuidv7()}`;
+    const schedule: ScheduleRecord = {
+      name,
+      cron: '0 3 * * *',
+      timezone: 'Europe/Berlin',
+      job: { command: 'echo', args: ['hi'] },
+      overlap: 'skip',
+      catchupWindowMs: 60_000,
+      paused: false,
+      cursorAt: 1_000,
+      bufferedFor: null,
+      missed: 0,
+      lastMissedAt: null,
+      createdBy: 'ci',
+      createdAt: 1_000,
+      updatedAt: 1_000,
+    };
+    await store.schedules.create(schedule);
+    assert.deepEqual(await store.schedules.get(name), schedule);
+    await assert.rejects(store.schedules.create(schedule), ScheduleNameTaken);
+    assert.equal((await store.schedules.update(name, { paused: true, overlap: 'buffer_one' }, 2_000))?.paused, true);
+    await store.schedules.advance(name, 5_000, 2, 4_000);
+    await store.schedules.advance(name, 3_000, 1, null);
+    await store.schedules.setBuffered(name, 4_500);
+    const advanced = await store.schedules.get(name);
+    assert.deepEqual(
+      { cursorAt: advanced?.cursorAt, missed: advanced?.missed, lastMissedAt: advanced?.lastMissedAt, bufferedFor: advanced?.bufferedFor, overlap: advanced?.overlap },
+      { cursorAt: 5_000, missed: 3, lastMissedAt: 4_000, bufferedFor: 4_500, overlap: 'buffer_one' },
+    );
+    assert.ok((await store.schedules.list()).some((s) => s.name === name));
+    assert.equal(await store.schedules.delete(name), true);
+    assert.equal(await store.schedules.get(name), undefined);
+    assert.equal(await store.schedules.update(name, { paused: false }, 3_000), undefined);
+  });
+
+  test('one job per (schedule, tick): a second is refused; runs by hand (no tick) are not; listed by schedule', async () => {
+    const schedule = `s-${uuidv7()}`;
+    const tick = Date.parse('2026-03-29T01:00:00Z');
+    const first = { ...newJob(), schedule, scheduledFor: tick };
+    await store.createJobs([first]);
+    await assert.rejects(store.createJobs([{ ...newJob(), schedule, scheduledFor: tick }]), TickTaken);
+    // The same tick of another schedule, and two runs triggered by hand, are all fine.
+    await store.createJobs([{ ...newJob(), schedule: `${schedule}-other`, scheduledFor: tick }]);
+    const byHand = [
+      { ...newJob(), schedule, scheduledFor: null },
+      { ...newJob(), schedule, scheduledFor: null },
+    ];
+    await store.createJobs(byHand);
+    const { jobs } = await store.listJobs({ schedule, limit: 10 });
+    assert.deepEqual(
+      jobs.map((j) => [j.id, j.schedule, j.scheduledFor]),
+      [...byHand.reverse().map((j) => [j.id, schedule, null]), [first.id, schedule, tick]],
+    );
   });
 
   // The store closes before its database goes away (dropping it first would kill live connections).

@@ -6,6 +6,7 @@ import type { Database, JobsTable, AttemptsTable, TokensTable, WorkersTable, Eve
 import { connect, type ConnectionLost, type Dialect } from './connect.js';
 import type { Step, Writer, WriteResult } from './writer.js';
 import { QueryTemplates } from './query-template.js';
+import { ScheduleStore } from './schedule-store.js';
 
 export interface NewJob {
   id: string;
@@ -39,6 +40,9 @@ export interface NewJob {
   /** The Idempotency-Key of the request that made the job, and the hash of that request's body. */
   idempotencyKey?: string;
   requestHash?: string;
+  /** The schedule that made the job, and the tick it runs for (null: triggered by hand). At most one job per tick. */
+  schedule?: string;
+  scheduledFor?: number | null;
 }
 
 /** Sandbox requests for the worker (it checks them against its own limits); 0 or absent: not asked. */
@@ -146,6 +150,8 @@ export type ApplyResult = { applied: true; job: JobRecord } | { applied: false; 
 export interface JobFilter {
   state?: JobStateName;
   workerId?: string;
+  /** Runs of this schedule. */
+  schedule?: string;
   limit: number;
   /** Exclusive: jobs older than this id. */
   cursor?: string;
@@ -163,12 +169,15 @@ export class Store {
   private readonly templates = new QueryTemplates();
   /** Told of the events each job write stored, once committed, in commit order (the event log announces them). */
   onJobEvents: ((events: EventRecord[]) => void) | undefined;
+  readonly schedules: ScheduleStore;
 
   private constructor(
     private readonly db: Kysely<Database>,
     private readonly writer: Writer,
     readonly dialect: Dialect,
-  ) {}
+  ) {
+    this.schedules = new ScheduleStore(db);
+  }
 
   static async open(url: string, onConnectionLost?: ConnectionLost): Promise<Store> {
     const { db, writer, dialect } = await connect(url, onConnectionLost);
@@ -222,6 +231,8 @@ export class Store {
         idempotency_key: job.idempotencyKey,
         request_hash: job.requestHash,
         error_code: '',
+        schedule: job.schedule,
+        scheduled_for: job.scheduledFor,
       } satisfies Insertable<JobsTable>);
       if (job.runOn === 'all') return [insert];
       return [insert, this.insert('attempts', 'none', { ...common, job_id: job.id, number: 1, started_at: null } satisfies Insertable<AttemptsTable>)];
@@ -229,6 +240,7 @@ export class Store {
     try {
       await this.writeJobs(queries, () => records, records[0]?.createdAt ?? Date.now());
     } catch (err) {
+      if (isUniqueViolation(err) && jobs.some((j) => j.scheduledFor)) throw new TickTaken();
       if (isUniqueViolation(err) && jobs.some((j) => j.idempotencyKey)) throw new IdempotencyKeyTaken();
       throw err;
     }
@@ -561,6 +573,7 @@ export class Store {
     let query = this.db.selectFrom('jobs').selectAll();
     if (filter.state !== undefined) query = query.where('state', '=', filter.state);
     if (filter.workerId !== undefined) query = query.where('worker_id', '=', filter.workerId);
+    if (filter.schedule !== undefined) query = query.where('schedule', '=', filter.schedule);
     if (filter.cursor !== undefined) query = query.where('id', '<', filter.cursor);
     const rows = await query
       .orderBy('id', 'desc')
@@ -749,6 +762,8 @@ export function newJobRecord(job: NewJob): JobRecord {
     children: job.children ?? [],
     idempotencyKey: job.idempotencyKey ?? '',
     requestHash: job.requestHash ?? '',
+    schedule: job.schedule ?? '',
+    scheduledFor: job.scheduledFor ?? null,
     state: workerId === '' ? 'queued' : 'dispatched',
     workerId,
     attempt: 1,
@@ -799,6 +814,8 @@ function toJob(r: Selectable<JobsTable>): JobRecord {
     children: JSON.parse(r.children) as string[],
     idempotencyKey: r.idempotency_key,
     requestHash: r.request_hash,
+    schedule: r.schedule,
+    scheduledFor: r.scheduled_for === null ? null : Number(r.scheduled_for),
   };
 }
 
@@ -807,10 +824,10 @@ function jobsOf(at: number): (earlier: readonly WriteResult[]) => JobRecord[] {
   return (earlier) => (earlier[at]!.rows as Selectable<JobsTable>[]).map(toJob);
 }
 
-/** A unique index refused the row: told by the driver's error code (SQLite's extended code, PostgreSQL's SQLSTATE 23505), not its words. */
-function isUniqueViolation(err: unknown): boolean {
+/** A unique index or primary key refused the row: told by the driver's error code (SQLite's extended code, PostgreSQL's SQLSTATE 23505), not its words. */
+export function isUniqueViolation(err: unknown): boolean {
   const code = (err as { code?: unknown } | null)?.code;
-  return code === 'SQLITE_CONSTRAINT_UNIQUE' || code === '23505';
+  return code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || code === '23505';
 }
 
 function toEvent(r: Selectable<EventsTable>): EventRecord {
@@ -822,6 +839,14 @@ export class IdempotencyKeyTaken extends Error {
   constructor() {
     super('the Idempotency-Key is already in use');
     this.name = 'IdempotencyKeyTaken';
+  }
+}
+
+/** A job for this schedule's tick exists already: the tick has fired (here, or on another scheduler). */
+export class TickTaken extends Error {
+  constructor() {
+    super('a job for this tick of the schedule exists already');
+    this.name = 'TickTaken';
   }
 }
 
