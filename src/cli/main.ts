@@ -16,6 +16,7 @@ import { drainCommands } from './drain.js';
 import { waitCommand } from './wait.js';
 import { eventsCommand } from './events.js';
 import { completionCommand } from './completion.js';
+import { scheduleCommand } from './schedule.js';
 
 const version = packageVersion();
 
@@ -35,7 +36,8 @@ const program = new Command('baton')
   .addCommand(stopCommand())
   .addCommand(workersCommand())
   .addCommand(waitCommand())
-  .addCommand(eventsCommand());
+  .addCommand(eventsCommand())
+  .addCommand(scheduleCommand());
 for (const c of drainCommands()) program.addCommand(c);
 program.addCommand(completionCommand(() => program)).addHelpText(
   'after',
