@@ -4,6 +4,7 @@ import { describe, it, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { startScheduler, startWorker, getJson, eventually, waitForFinal, type SchedulerHandle } from './harness.js';
 import { baton } from './support/cli.js';
+import { SseReader } from './support/sse.js';
 
 async function call(method: string, url: string, body?: unknown): Promise<{ status: number; json: Record<string, unknown> }> {
   const res = await fetch(url, { method, headers: { 'content-type': 'application/json' }, ...(body !== undefined && { body: JSON.stringify(body) }) });
@@ -182,6 +183,79 @@ describe('schedules API', () => {
     const metrics = await fetch(`${scheduler.api}/metrics`).then((r) => r.text());
     assert.match(metrics, /baton_schedule_fires_total\{outcome="created"\} \d+/);
     assert.match(metrics, /baton_schedule_fire_lag_seconds_count \d+/);
+  });
+});
+
+interface RunDetail extends Run {
+  started_at: string | null;
+  finished_at: string | null;
+  created_at: string;
+  stopped_by: string | null;
+  attempts: { started_at: string | null }[];
+}
+
+/** A schedule every second whose runs outlast a tick, paused once `runs` of them exist; those runs, once the last is stopped. */
+async function overlapping(api: string, name: string, overlap: string, seconds: number, runs: number): Promise<RunDetail[]> {
+  const created = await call('POST', `${api}/v1/schedules`, { name, cron: '* * * * * *', job: { command: 'sleep', args: [String(seconds)] }, overlap });
+  assert.equal(created.status, 201, JSON.stringify(created.json));
+  await eventually(async () => ((await runsOf(api, name)).length >= runs ? true : undefined), `${runs} runs of ${name}`);
+  await call('PATCH', `${api}/v1/schedules/${name}`, { paused: true });
+  const listed = await runsOf(api, name);
+  const ids = listed.map((r) => r.id);
+  await call('POST', `${api}/v1/jobs/${ids[0]}/stop`, {});
+  return Promise.all(ids.map((id) => waitForFinal(api, id) as Promise<unknown> as Promise<RunDetail>));
+}
+
+/** No run started before the one before it ended. */
+function assertOneAtATime(runs: RunDetail[]): void {
+  const spans = runs.map((r) => [Date.parse(r.attempts[0]!.started_at!), Date.parse(r.finished_at!)] as const).sort((a, b) => a[0] - b[0]);
+  for (let i = 1; i < spans.length; i++) assert.ok(spans[i]![0] >= spans[i - 1]![1], `run ${i} started before run ${i - 1} ended`);
+}
+
+describe('schedules: overlap policies with real runs', () => {
+  let scheduler: SchedulerHandle;
+  before(async () => {
+    scheduler = await startScheduler();
+    await startWorker(scheduler);
+  });
+
+  it('skip: ticks while a run is going are skipped, counted in /metrics', async () => {
+    const runs = await overlapping(scheduler.api, 'overlap-skip', 'skip', 2.5, 2);
+    assertOneAtATime(runs);
+    assert.match(await fetch(`${scheduler.api}/metrics`).then((r) => r.text()), /baton_schedule_overlap_skips_total [1-9]/);
+  });
+
+  it('buffer_one: one tick waits and runs when the previous run ends', async () => {
+    const runs = await overlapping(scheduler.api, 'overlap-buffer', 'buffer_one', 2.5, 3);
+    assertOneAtATime(runs);
+    // A buffered tick's job is made when the run before it ends: well after its tick.
+    assert.ok(
+      runs.some((r) => Date.parse(r.created_at) - Date.parse(r.scheduled_for!) > 1_000),
+      'a tick ran late, after the run before it',
+    );
+  });
+
+  it('cancel_previous: each tick stops the run still going', async () => {
+    const runs = await overlapping(scheduler.api, 'overlap-cancel', 'cancel_previous', 30, 3);
+    const byTick = runs.sort((a, b) => Date.parse(a.scheduled_for!) - Date.parse(b.scheduled_for!));
+    for (const r of byTick.slice(0, -1)) {
+      assert.equal(r.state, 'stopped');
+      assert.equal(r.stopped_by, 'schedule overlap-cancel');
+    }
+  });
+
+  it('schedule changes appear on /v1/events', async () => {
+    const events = await SseReader.open(`${scheduler.api}/v1/events?types=schedule`);
+    try {
+      await call('POST', `${scheduler.api}/v1/schedules`, { name: 'watched', cron: '@daily', job: { command: 'true' } });
+      await call('DELETE', `${scheduler.api}/v1/schedules/watched`);
+      const made = await events.next((e) => e.event === 'schedule' && e.data.name === 'watched');
+      assert.equal(made.data.cron, '@daily');
+      const deleted = await events.next((e) => e.event === 'schedule' && e.data.deleted === true);
+      assert.equal(deleted.data.name, 'watched');
+    } finally {
+      events.close();
+    }
   });
 });
 
