@@ -54,6 +54,8 @@ Examples:
   baton ps --state running                    jobs, newest first
   baton drain worker-1 && baton workers       no new jobs on worker-1
   baton events                                job and worker changes, live
+  baton schedule create nightly --cron '30 2 * * *' --tz Europe/Berlin -- ./backup.sh
+                                              a job at each tick, once
   source <(baton completion bash)             tab completion`,
 );
 
