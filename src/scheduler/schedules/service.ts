@@ -89,7 +89,8 @@ export class ScheduleService {
 
   /**
    * Changes what is given. A new expression or time zone counts from now, and so does a resume:
-   * ticks of a paused schedule are neither run nor counted missed.
+   * ticks of a paused schedule are neither run nor counted missed (a tick waiting under
+   * buffer_one is dropped by the pause).
    */
   async update(name: string, body: UpdateScheduleRequest, by: string, now = Date.now()): Promise<Schedule> {
     const existing = await this.find(name);
@@ -108,6 +109,7 @@ export class ScheduleService {
     if (body.catchup_window !== undefined) patch.catchupWindowMs = windowMs(body.catchup_window);
     if (body.paused !== undefined) {
       patch.paused = body.paused;
+      if (body.paused) patch.bufferedFor = null;
       if (existing.paused && !body.paused) patch.cursorAt = Math.max(existing.cursorAt, now);
     }
     const updated = await this.store.schedules.update(name, patch, now);

@@ -27,7 +27,7 @@ export interface ScheduleRecord {
 }
 
 /** What PATCH may change. */
-export type SchedulePatch = Partial<Pick<ScheduleRecord, 'cron' | 'timezone' | 'job' | 'overlap' | 'catchupWindowMs' | 'paused' | 'cursorAt'>>;
+export type SchedulePatch = Partial<Pick<ScheduleRecord, 'cron' | 'timezone' | 'job' | 'overlap' | 'catchupWindowMs' | 'paused' | 'cursorAt' | 'bufferedFor'>>;
 
 /** The schedules table: its rows and nothing else (the runs are jobs, written by the job writer). */
 export class ScheduleStore {
@@ -64,6 +64,7 @@ export class ScheduleStore {
     if (patch.catchupWindowMs !== undefined) set.catchup_window_ms = patch.catchupWindowMs;
     if (patch.paused !== undefined) set.paused = patch.paused ? 1 : 0;
     if (patch.cursorAt !== undefined) set.cursor_at = patch.cursorAt;
+    if (patch.bufferedFor !== undefined) set.buffered_for = patch.bufferedFor;
     const row = await this.db.updateTable('schedules').set(set).where('name', '=', name).returningAll().executeTakeFirst();
     return row && toSchedule(row);
   }
