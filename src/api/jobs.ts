@@ -79,6 +79,7 @@ export const DEFAULT_PAGE = 50;
 export const ListJobsQuerySchema = Strict({
   state: Type.Optional(JobStateSchema),
   worker_id: Type.Optional(Id),
+  schedule: Type.Optional(Type.String({ minLength: 1, maxLength: MAX_ID, description: "only this schedule's runs" })),
   limit: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_PAGE, default: DEFAULT_PAGE })),
   cursor: Type.Optional(Type.String({ minLength: 1 })),
 });
@@ -134,6 +135,8 @@ export const JobSchema = Type.Object(
     children: Type.Array(Type.String(), { description: 'the copies of a run_on "all" job' }),
     submitted_by: Nullable(Type.String({ description: "the API token's name, when API tokens are on" })),
     stopped_by: NullableString,
+    schedule: Nullable(Type.String({ description: 'the schedule that made the job' })),
+    scheduled_for: Nullable(Type.String({ format: 'date-time', description: 'the tick of the schedule the job ran for (null for a run triggered by hand)' })),
   },
   { description: 'the job' },
 );

@@ -16,6 +16,7 @@ import { drainCommands } from './drain.js';
 import { waitCommand } from './wait.js';
 import { eventsCommand } from './events.js';
 import { completionCommand } from './completion.js';
+import { scheduleCommand } from './schedule.js';
 
 const version = packageVersion();
 
@@ -35,7 +36,8 @@ const program = new Command('baton')
   .addCommand(stopCommand())
   .addCommand(workersCommand())
   .addCommand(waitCommand())
-  .addCommand(eventsCommand());
+  .addCommand(eventsCommand())
+  .addCommand(scheduleCommand());
 for (const c of drainCommands()) program.addCommand(c);
 program.addCommand(completionCommand(() => program)).addHelpText(
   'after',
@@ -52,6 +54,8 @@ Examples:
   baton ps --state running                    jobs, newest first
   baton drain worker-1 && baton workers       no new jobs on worker-1
   baton events                                job and worker changes, live
+  baton schedule create nightly --cron '30 2 * * *' --tz Europe/Berlin -- ./backup.sh
+                                              a job at each tick, once
   source <(baton completion bash)             tab completion`,
 );
 

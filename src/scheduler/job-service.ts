@@ -49,6 +49,8 @@ export interface JobSpec {
   runOn?: 'all';
   /** The request's Idempotency-Key and the hash of what it asked for (see `submit`). */
   idempotency?: { key: string; requestHash: string };
+  /** A schedule's run: for its tick (null when triggered by hand). A second job for one tick fails with `TickTaken`. */
+  schedule?: { name: string; scheduledFor: number | null };
 }
 
 export type JobSandboxRequest = SandboxRequest;
@@ -203,6 +205,8 @@ export class JobService {
       timeoutMs: spec.timeoutMs ?? 0,
       idempotencyKey: spec.idempotency?.key ?? '',
       requestHash: spec.idempotency?.requestHash ?? '',
+      schedule: spec.schedule?.name ?? '',
+      scheduledFor: spec.schedule?.scheduledFor ?? null,
     };
     if (spec.runOn !== 'all') return [job];
     if (spec.workerId !== undefined) throw new BatonError('BAD_REQUEST', `${where}run_on "all" and worker_id exclude each other`);
@@ -220,6 +224,9 @@ export class JobService {
       parentId: job.id,
       idempotencyKey: '',
       requestHash: '',
+      // The parent is the schedule's run (and holds the tick); its copies are not.
+      schedule: '',
+      scheduledFor: null,
     }));
     return [{ ...job, runOn: 'all', children: children.map((c) => c.id) }, ...children];
   }

@@ -17,6 +17,8 @@ import { PgCluster } from './cluster/pg-cluster.js';
 import { Registry } from './registry.js';
 import { redact } from './store/connect.js';
 import { openStores } from './store/stores.js';
+import { ScheduleRunner } from './schedules/runner.js';
+import { ScheduleService } from './schedules/service.js';
 
 /** After taking the lead, dispatches the old leader recorded are checked with their workers this much later. */
 const TAKEOVER_VERIFY_DELAY_MS = 2_000;
@@ -66,6 +68,7 @@ function followOtherSchedulers(
   registry: Registry,
   dispatcher: Dispatcher,
   jobs: JobService,
+  schedules: ScheduleRunner,
   log: Logger,
 ): { queueLoaded(): Promise<void> } {
   let loaded: Promise<void> | undefined;
@@ -75,6 +78,10 @@ function followOtherSchedulers(
       void registry.refresh();
       return;
     }
+    if (e.kind === 'schedule') {
+      schedules.changed(e.entityId);
+      return;
+    }
     jobs.jobChanged(e.entityId);
     dispatcher.sync(e.entityId).catch((err: unknown) => log.error({ job_id: e.entityId, err }, 'cannot take in a job another scheduler changed'));
   });
@@ -82,6 +89,7 @@ function followOtherSchedulers(
     registry.lead();
     loaded = dispatcher
       .start()
+      .then(() => schedules.start())
       // A dispatch the old leader recorded but may not have sent: asked about once the old leader is surely gone.
       .then(() => void setTimeout(() => dispatcher.verifyDispatched(), TAKEOVER_VERIFY_DELAY_MS).unref())
       // Holding the lock with no queue would stall every scheduler: give the lead up by exiting.
@@ -121,12 +129,14 @@ export async function startScheduler(options: SchedulerOptions): Promise<Schedul
   applier.events = dispatcher;
   registry.events = dispatcher;
   const jobs = new JobService(store.jobs, registry, applier, dispatcher, bus, options.maxQueued, log);
+  const scheduleRunner = new ScheduleRunner(store, jobs, bus, log);
   const authenticator = new Authenticator(store.tokens);
   const authOn = options.auth ?? true;
   schedulerMetrics.attach({ jobs: store.jobs, workers: registry, queueDepth: () => dispatcher.queuedCount, bus });
   const app = await buildApp({
     version: packageVersion(),
     jobs,
+    schedules: new ScheduleService(store, scheduleRunner, bus),
     registry,
     store,
     eventLog,
@@ -141,16 +151,18 @@ export async function startScheduler(options: SchedulerOptions): Promise<Schedul
     await registry.start();
     if (cluster) {
       await eventLog.start();
-      const following = followOtherSchedulers(cluster, eventLog, registry, dispatcher, jobs, log);
+      const following = followOtherSchedulers(cluster, eventLog, registry, dispatcher, jobs, scheduleRunner, log);
       await cluster.start();
       await following.queueLoaded();
     } else {
       await dispatcher.start();
+      await scheduleRunner.start();
     }
     grpc = await startGrpcServer(options.grpc, registry, options.heartbeatIntervalMs, log, options.security);
     await app.listen({ host: httpAddr.host, port: httpAddr.port });
   } catch (err) {
     await cluster?.close();
+    scheduleRunner.close();
     dispatcher.close();
     registry.close();
     if (grpc) grpc.server.forceShutdown();
@@ -179,6 +191,7 @@ export async function startScheduler(options: SchedulerOptions): Promise<Schedul
       closing ??= (async () => {
         // Stop taking requests first, then drop worker channels, then the store they write to.
         await Promise.all([app.close(), stopGrpcServer(grpcServer, 2_000)]);
+        scheduleRunner.close();
         dispatcher.close();
         registry.close();
         await eventLog.flushed();

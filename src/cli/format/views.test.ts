@@ -36,6 +36,8 @@ const job = (over: Partial<Job> = {}): Job => ({
   children: [],
   submitted_by: null,
   stopped_by: null,
+  schedule: null,
+  scheduled_for: null,
   ...over,
 });
 

@@ -23,9 +23,12 @@ import { openapiOptions } from './openapi.js';
 import { AJV_OPTIONS, coerceQuery, validationError } from './validation.js';
 import { HealthSchema, ReadySchema } from '../../api/health.js';
 import type { EventLog } from '../event-log.js';
+import type { ScheduleService } from '../schedules/service.js';
+import { scheduleRoutes } from './schedule-routes.js';
 
 export interface HttpDeps {
   jobs: JobService;
+  schedules: ScheduleService;
   registry: Registry;
   store: Pick<Stores, 'jobs' | 'tokens'>;
   eventLog: EventLog;
@@ -98,6 +101,7 @@ export async function buildApp(deps: HttpDeps): Promise<App> {
   app.get('/openapi.json', { schema: { hide: true } }, () => app.swagger());
   originalRoutes(app, deps.jobs);
   v1Routes(app, deps.jobs, deps.registry);
+  scheduleRoutes(app, deps.schedules);
   watchRoutes(app, deps.jobs, deps.eventLog, deps.log);
   tokenRoutes(app, deps.auth.authenticator, deps.store.tokens);
   await dashboardRoutes(app);

@@ -1,4 +1,6 @@
 import type { Job, JobAttempt, JobDetail as JobDetailView } from '../../api/jobs.js';
+import type { Schedule } from '../../api/schedules.js';
+import type { ScheduleRecord } from '../store/schedule-store.js';
 import type { OriginalQueryResult } from '../../api/original.js';
 import type { ApiToken } from '../../api/tokens.js';
 import type { Worker } from '../../api/workers.js';
@@ -77,6 +79,29 @@ export function jobView(job: JobRecord): Job {
     children: job.children,
     submitted_by: orNull(job.submittedBy),
     stopped_by: orNull(job.stoppedBy),
+    schedule: orNull(job.schedule),
+    scheduled_for: isoOrNull(job.scheduledFor),
+  };
+}
+
+/** `next`: the next tick (null when paused); `last`: the newest run. */
+export function scheduleView(s: ScheduleRecord, next: number | null, last: JobRecord | undefined): Schedule {
+  return {
+    name: s.name,
+    cron: s.cron,
+    timezone: s.timezone,
+    overlap: s.overlap,
+    catchup_window: s.catchupWindowMs / 1000,
+    paused: s.paused,
+    job: s.job,
+    next_run_at: isoOrNull(next),
+    last_run: last ? { job_id: last.id, state: last.state, scheduled_for: isoOrNull(last.scheduledFor), created_at: iso(last.createdAt) } : null,
+    buffered_for: isoOrNull(s.bufferedFor),
+    missed: s.missed,
+    last_missed_at: isoOrNull(s.lastMissedAt),
+    created_by: s.createdBy,
+    created_at: iso(s.createdAt),
+    updated_at: iso(s.updatedAt),
   };
 }
 

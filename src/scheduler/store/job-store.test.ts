@@ -4,7 +4,7 @@ import { reportTransition } from '../job-state.js';
 import { DEFAULT_RETRY } from '../retry-policy.js';
 import { conformance } from '../../../test/support/store-conformance.js';
 import type { EventRecord } from './event-store.js';
-import { IdempotencyKeyTaken, type ApplyResult, type JobStore, type NewJob, type StatusUpdate } from './job-store.js';
+import { IdempotencyKeyTaken, TickTaken, type ApplyResult, type JobStore, type NewJob, type StatusUpdate } from './job-store.js';
 import { SqlJobStore } from './sql-job-store.js';
 
 function newJob(now = Date.now()): NewJob {
@@ -77,6 +77,25 @@ conformance<JobStore>('JobStore', SqlJobStore, {
     },
   },
   createJobs: {
+    'one job per (schedule, tick): a second is TickTaken; runs by hand (no tick) are not; listed by schedule': async ({ jobs }) => {
+      const schedule = `s-${uuidv7()}`;
+      const tick = Date.parse('2026-03-29T01:00:00Z');
+      const first = { ...newJob(), schedule, scheduledFor: tick };
+      await jobs.createJobs([first]);
+      await assert.rejects(jobs.createJobs([{ ...newJob(), schedule, scheduledFor: tick }]), TickTaken);
+      // The same tick of another schedule, and two runs triggered by hand, are all fine.
+      await jobs.createJobs([{ ...newJob(), schedule: `${schedule}-other`, scheduledFor: tick }]);
+      const byHand = [
+        { ...newJob(), schedule, scheduledFor: null },
+        { ...newJob(), schedule, scheduledFor: null },
+      ];
+      await jobs.createJobs(byHand);
+      const listed = (await jobs.listJobs({ schedule, limit: 10 })).jobs;
+      assert.deepEqual(
+        listed.map((j) => [j.id, j.schedule, j.scheduledFor]),
+        [...byHand.reverse().map((j) => [j.id, schedule, null]), [first.id, schedule, tick]],
+      );
+    },
     'answers the jobs exactly as stored: queued, or placed at creation (dispatched, with its attempt)': async ({ jobs }) => {
       const parent = newJob();
       const child = { ...newJob(), parentId: parent.id, pinnedWorker: 'w-1', idempotencyKey: `k-${uuidv7()}`, requestHash: 'h' };

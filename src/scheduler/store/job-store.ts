@@ -33,6 +33,9 @@ export interface NewJob {
   /** The Idempotency-Key of the request that made the job, and the hash of that request's body. */
   idempotencyKey?: string;
   requestHash?: string;
+  /** The schedule that made the job, and the tick it runs for (null: triggered by hand). At most one job per tick. */
+  schedule?: string;
+  scheduledFor?: number | null;
 }
 
 /** Sandbox requests for the worker (it checks them against its own limits); 0 or absent: not asked. */
@@ -99,6 +102,8 @@ export type ApplyResult = { applied: true; job: JobRecord } | { applied: false; 
 export interface JobFilter {
   state?: JobStateName;
   workerId?: string;
+  /** Runs of this schedule. */
+  schedule?: string;
   limit: number;
   /** Exclusive: jobs older than this id. */
   cursor?: string;
@@ -188,6 +193,8 @@ export function newJobRecord(job: NewJob): JobRecord {
     children: job.children ?? [],
     idempotencyKey: job.idempotencyKey ?? '',
     requestHash: job.requestHash ?? '',
+    schedule: job.schedule ?? '',
+    scheduledFor: job.scheduledFor ?? null,
     state: workerId === '' ? 'queued' : 'dispatched',
     workerId,
     attempt: 1,
@@ -205,6 +212,14 @@ export function newJobRecord(job: NewJob): JobRecord {
 }
 
 /** Another job of the same submitter already has the Idempotency-Key. */
+/** A job for this schedule's tick exists already: the tick has fired (here, or on another scheduler). */
+export class TickTaken extends Error {
+  constructor() {
+    super('a job for this tick of the schedule exists already');
+    this.name = 'TickTaken';
+  }
+}
+
 export class IdempotencyKeyTaken extends Error {
   constructor() {
     super('the Idempotency-Key is already in use');

@@ -5,6 +5,7 @@ import { DEFAULT_RETRY, type RetryPolicy } from '../retry-policy.js';
 import type { EventRecord } from './event-store.js';
 import {
   IdempotencyKeyTaken,
+  TickTaken,
   newJobRecord,
   type ApplyResult,
   type AttemptRecord,
@@ -69,6 +70,8 @@ export class SqlJobStore implements JobStore {
         idempotency_key: job.idempotencyKey,
         request_hash: job.requestHash,
         error_code: '',
+        schedule: job.schedule,
+        scheduled_for: job.scheduledFor,
       } satisfies Insertable<JobsTable>);
       if (job.runOn === 'all') return [insert];
       return [insert, this.ctx.insert('attempts', 'none', { ...common, job_id: job.id, number: 1, started_at: null } satisfies Insertable<AttemptsTable>)];
@@ -76,6 +79,7 @@ export class SqlJobStore implements JobStore {
     try {
       await this.#writeJobs(queries, () => records, records[0]?.createdAt ?? Date.now());
     } catch (err) {
+      if (isUniqueViolation(err) && jobs.some((j) => j.scheduledFor)) throw new TickTaken();
       if (isUniqueViolation(err) && jobs.some((j) => j.idempotencyKey)) throw new IdempotencyKeyTaken();
       throw err;
     }
@@ -374,6 +378,7 @@ export class SqlJobStore implements JobStore {
     let query = this.ctx.db.selectFrom('jobs').selectAll();
     if (filter.state !== undefined) query = query.where('state', '=', filter.state);
     if (filter.workerId !== undefined) query = query.where('worker_id', '=', filter.workerId);
+    if (filter.schedule !== undefined) query = query.where('schedule', '=', filter.schedule);
     if (filter.cursor !== undefined) query = query.where('id', '<', filter.cursor);
     const rows = await query
       .orderBy('id', 'desc')
@@ -463,6 +468,8 @@ function toJob(r: Selectable<JobsTable>): JobRecord {
     children: JSON.parse(r.children) as string[],
     idempotencyKey: r.idempotency_key,
     requestHash: r.request_hash,
+    schedule: r.schedule,
+    scheduledFor: r.scheduled_for === null ? null : Number(r.scheduled_for),
   };
 }
 

@@ -1,6 +1,7 @@
 import { connect, type ConnectionLost, type Dialect } from './connect.js';
 import type { EventStore } from './event-store.js';
 import type { JobStore } from './job-store.js';
+import { ScheduleStore } from './schedule-store.js';
 import { SqlEventStore } from './sql-event-store.js';
 import { SqlJobStore } from './sql-job-store.js';
 import { SqlTokenStore } from './sql-token-store.js';
@@ -19,6 +20,7 @@ export interface Stores {
   readonly workers: WorkerStore;
   readonly events: EventStore;
   readonly tokens: TokenStore;
+  readonly schedules: ScheduleStore;
   readonly dialect: Dialect;
   close(): Promise<void>;
 }
@@ -33,6 +35,7 @@ export async function openStores(url: string, onConnectionLost?: ConnectionLost)
     workers: new SqlWorkerStore(ctx),
     events,
     tokens: new SqlTokenStore(ctx),
+    schedules: new ScheduleStore(db),
     dialect,
     close: () => db.destroy(),
   };
