@@ -129,4 +129,37 @@ describe('worker restart', () => {
     assert.equal(JSON.parse(readFileSync(path.join(worker.dataDir, 'ends', record), 'utf8')).orphanedAfterMs, 2_000);
     await scheduler.kill();
   });
+
+  it('a re-attached job keeps its cgroup (its memory limit still ends it); a cut-short end record: the job is lost once, with a log line', {
+    skip: process.getuid?.() !== 0 && 'cgroups need root',
+  }, async () => {
+    const jobs = jobsDir({
+      'hungry.sh': '#!/bin/bash\nwhile [ ! -e "$(dirname "$0")/eat" ]; do sleep 0.05; done\nhead -c 200M /dev/zero | tail\n',
+      'three.sh': '#!/bin/bash\nwhile [ ! -e "$(dirname "$0")/go" ]; do sleep 0.05; done\nexit 3\n',
+    });
+    const scheduler = await startScheduler();
+    const worker = await startWorker(scheduler, { jobsDir: jobs, args: ['--max-memory', '1GiB'] });
+    const hungry = await submit(scheduler.api, { worker_id: worker.id, command: 'bash', path: 'hungry.sh', resources: { memory: '64MiB' } });
+    const three = await submit(scheduler.api, { worker_id: worker.id, command: 'bash', path: 'three.sh' });
+    await allRunning(scheduler, [hungry, three]);
+    await worker.kill('SIGKILL');
+    writeFileSync(path.join(jobs, 'go'), '');
+    await eventually(async () => (endRecords(worker.dataDir).length > 0 ? true : undefined), 'the end of the exit-3 job recorded');
+    const [record] = endRecords(worker.dataDir);
+    writeFileSync(path.join(worker.dataDir, 'ends', record!), '{"jobId":"'); // as after a disk filled up
+
+    const again = await startWorker(scheduler, { jobsDir: jobs, dataDir: worker.dataDir, args: ['--max-memory', '1GiB'] });
+    await again.waitForLog((l) => l.msg === 'took back the jobs the last worker process left to its supervisor' && l.running === 1);
+    writeFileSync(path.join(jobs, 'eat'), '');
+    const oom = await waitForFinal(scheduler.api, hungry);
+    assert.equal(oom.state, 'failed', JSON.stringify(oom));
+    assert.match(String(oom.error), /memory limit 64 MiB exceeded/);
+    const lost = await waitForFinal(scheduler.api, three);
+    assert.equal(lost.state, 'lost', JSON.stringify(lost));
+    assert.equal((lost.attempts as Json[]).length, 1);
+    const logged = await again.waitForLog((l) => l.job_id === three && typeof l.msg === 'string' && l.msg.includes('could not be read'));
+    assert.match(String(logged.msg), /its end record .* could not be read \(not JSON/);
+    assert.deepEqual(endRecords(worker.dataDir), [], 'moved aside: reported once');
+    await Promise.all([again.kill(), scheduler.kill()]);
+  });
 });
