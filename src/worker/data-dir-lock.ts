@@ -27,7 +27,7 @@ export function lockDataDir(dataDir: string): () => void {
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST' || tries > 0) throw err;
       const owner = readOwner(file);
-      if (owner && owner.pid !== process.pid && startTimeOf(owner.pid) === owner.start) {
+      if (owner && startTimeOf(owner.pid) === owner.start) {
         throw new Error(`another baton worker (pid ${owner.pid}) is using the data folder ${dataDir}; stop it first, or give this one its own --data-dir (the lock is ${file})`);
       }
       // Its owner is gone: the lock is stale.

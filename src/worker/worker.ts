@@ -109,7 +109,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
   const workerId = await loadWorkerId(options.dataDir, certifiedWorkerId(options.security, options.id));
   const log = (options.logger ?? createLogger('worker')).child({ worker_id: workerId });
   const unlock = lockDataDir(options.dataDir);
-  const spawner = new SpawnerClient(log, { dataDir: options.dataDir, windowMs: options.reattachWindowMs ?? DEFAULT_REATTACH_WINDOW_MS, graceMs: options.stopGraceMs });
+  const spawner = new SpawnerClient(log, { workerId, dataDir: options.dataDir, windowMs: options.reattachWindowMs ?? DEFAULT_REATTACH_WINDOW_MS, graceMs: options.stopGraceMs });
   let running: RunningJob[];
   try {
     running = await spawner.connect();

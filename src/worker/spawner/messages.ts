@@ -15,6 +15,8 @@ export const PROTOCOL_VERSION = 1;
 export interface HelloRequest {
   type: 'hello';
   version: number;
+  /** The supervisor serves the worker id that started it only: a data folder taken over by another worker does not hand it that one's jobs. */
+  workerId: string;
 }
 
 /** What the worker needs to take a job back after a restart; the supervisor keeps it without reading it. */

@@ -50,7 +50,7 @@ function isAlive(pid: number): boolean {
 
 /** A client connected to a supervisor of its own (a fresh data folder). */
 async function connected(dataDir = mkdtempSync(path.join(dir, 'data-'))): Promise<SpawnerClient> {
-  const client = new SpawnerClient(log, { dataDir, windowMs: 60_000, graceMs: 1_000 });
+  const client = new SpawnerClient(log, { workerId: 'w-test', dataDir, windowMs: 60_000, graceMs: 1_000 });
   await client.connect();
   return client;
 }
@@ -65,7 +65,7 @@ describe('SpawnerClient', () => {
     while (job.pid() === undefined) await new Promise((r) => setTimeout(r, 10));
     first.detach();
     assert.ok(isAlive(job.pid()!), 'the job outlives the client');
-    const second = new SpawnerClient(log, { dataDir, windowMs: 60_000, graceMs: 1_000 });
+    const second = new SpawnerClient(log, { workerId: 'w-test', dataDir, windowMs: 60_000, graceMs: 1_000 });
     const running = await second.connect();
     assert.deepEqual(
       running.map((j) => [j.jobId, j.pid]),
@@ -84,7 +84,7 @@ describe('SpawnerClient', () => {
     await second.close();
   });
 
-  it('a client of another protocol version is refused with what to do, and the jobs go on', async () => {
+  it('a client of another protocol version, or of another worker id, is refused with what to do, and the jobs go on', async () => {
     const dataDir = mkdtempSync(path.join(dir, 'data-'));
     const client = await connected(dataDir);
     const job = run(client, 'versioned', '/bin/sleep', ['30']);
@@ -94,7 +94,7 @@ describe('SpawnerClient', () => {
     const answer = execFileSync(process.execPath, ['-e', OLD_CLIENT, path.join(dataDir, 'supervisor.sock')], { encoding: 'utf8' });
     assert.match(answer, /"type":"refused".*protocol version 1, the worker sent a 'spawn' before 'hello'/);
     assert.ok(isAlive(job.pid()!));
-    const again = new SpawnerClient(log, { dataDir, windowMs: 60_000, graceMs: 1_000 });
+    const again = new SpawnerClient(log, { workerId: 'w-test', dataDir, windowMs: 60_000, graceMs: 1_000 });
     assert.deepEqual(
       (await again.connect()).map((j) => j.jobId),
       ['versioned'],

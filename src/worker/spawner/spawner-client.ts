@@ -32,6 +32,7 @@ export const SUPERVISOR_LOG = 'supervisor.log';
 const MAX_UNANSWERED = 16;
 
 export interface SupervisorOptions {
+  workerId: string;
   dataDir: string;
   /** How long the supervisor keeps jobs running with no worker connected. */
   windowMs: number;
@@ -201,7 +202,7 @@ export class SpawnerClient {
     });
     const answer = new Promise<WelcomeEvent | Error>((resolve) => (this.welcome = resolve));
     this.listen(socket);
-    this.write(socket, { type: 'hello', version: PROTOCOL_VERSION });
+    this.write(socket, { type: 'hello', version: PROTOCOL_VERSION, workerId: this.options.workerId });
     const timer = setTimeout(() => this.welcome?.(new Error(`the job supervisor at ${this.socketPath} did not answer within ${HANDSHAKE_TIMEOUT_MS} ms`)), HANDSHAKE_TIMEOUT_MS);
     const welcome = await answer;
     clearTimeout(timer);
@@ -230,8 +231,8 @@ export class SpawnerClient {
 
   /** Starts a supervisor in its own session (a signal to the worker's group does not reach it) and waits for its socket. */
   private async startSupervisor(): Promise<void> {
-    const { dataDir, windowMs, graceMs } = this.options;
-    const config: SupervisorConfig = { socketPath: this.socketPath, endsDir: path.join(dataDir, ENDS_DIR), windowMs, graceMs };
+    const { workerId, dataDir, windowMs, graceMs } = this.options;
+    const config: SupervisorConfig = { workerId, socketPath: this.socketPath, endsDir: path.join(dataDir, ENDS_DIR), windowMs, graceMs };
     // NODE_OPTIONS is dropped: a --require meant for the worker would load into the supervisor.
     const env = { ...process.env };
     delete env.NODE_OPTIONS;
@@ -273,7 +274,7 @@ export class SpawnerClient {
       case 'refused':
         this.welcome?.(
           new Error(
-            `the job supervisor of this data folder (${this.socketPath}) refused this worker: ${event.message}; its jobs keep running. Start the baton worker release that started them, or stop them and remove the socket file`,
+            `the job supervisor of this data folder (${this.socketPath}) refused this worker: ${event.message}; its jobs keep running. Start the worker that started them (the same id, a release speaking its protocol), or end that supervisor (it logs to supervisor.log) and its jobs`,
           ),
         );
         return;

@@ -33,6 +33,8 @@ import { loadNativeSpawn, signalName } from './native-spawn.js';
 
 /** What the worker passes as the one argument (JSON). */
 export interface SupervisorConfig {
+  /** The worker whose jobs these are. */
+  workerId: string;
   socketPath: string;
   endsDir: string;
   /** How long jobs go on with no worker connected before they are stopped. */
@@ -151,8 +153,14 @@ function handle(socket: Socket, line: string, greeted: boolean): boolean {
       socket.end();
       return false;
     }
-    if (worker) {
-      send({ type: 'refused', version: PROTOCOL_VERSION, message: 'another worker is connected to this supervisor' }, socket);
+    const refusal =
+      request.workerId !== config.workerId
+        ? `this supervisor runs the jobs of worker ${config.workerId}, not ${String(request.workerId)} (a data folder belongs to one worker id)`
+        : worker
+          ? 'another worker is connected to this supervisor'
+          : undefined;
+    if (refusal !== undefined) {
+      send({ type: 'refused', version: PROTOCOL_VERSION, message: refusal }, socket);
       socket.end();
       return false;
     }
