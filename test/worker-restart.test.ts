@@ -162,4 +162,26 @@ describe('worker restart', () => {
     assert.deepEqual(endRecords(worker.dataDir), [], 'moved aside: reported once');
     await Promise.all([again.kill(), scheduler.kill()]);
   });
+
+  it('a job re-attached once, then worker and supervisor SIGKILLed together: the next start kills it and reports it lost', async () => {
+    const jobs = jobsDir({ 'sleeper.sh': `#!/bin/bash\nsleep ${marker}3\n` });
+    const scheduler = await startScheduler();
+    const worker = await startWorker(scheduler, { jobsDir: jobs });
+    const id = await submit(scheduler.api, { worker_id: worker.id, command: 'bash', path: 'sleeper.sh' });
+    await allRunning(scheduler, [id]);
+    await worker.kill('SIGKILL');
+    const again = await startWorker(scheduler, { jobsDir: jobs, dataDir: worker.dataDir });
+    const supervisor = Number((await again.waitForLog((l) => l.msg === 'connected to the job supervisor')).supervisor_pid);
+    await again.waitForLog((l) => l.msg === 'took back the jobs the last worker process left to its supervisor');
+    await again.kill('SIGKILL');
+    process.kill(supervisor, 'SIGKILL');
+    assert.equal((await processesMatching(`sleep ${marker}3`)).length, 1, 'nothing watches the job now');
+
+    const third = await startWorker(scheduler, { jobsDir: jobs, dataDir: worker.dataDir });
+    const done = await waitForFinal(scheduler.api, id);
+    assert.equal(done.state, 'lost', JSON.stringify(done));
+    assert.match(String((done.attempts as Json[])[0]!.error), /processes were still running and were killed when the worker restarted/);
+    assert.equal((await processesMatching(`sleep ${marker}3`)).length, 0);
+    await Promise.all([third.kill(), scheduler.kill()]);
+  });
 });

@@ -190,6 +190,8 @@ export class Runner {
     const job: ActiveJob = { spec: specOf(running.jobId, running.meta), pid: running.pid, cancelled: false, ended: false };
     this.active.set(running.jobId, job);
     this.options.table.add({ ...newStatus(running.jobId), state: JobState.JOB_STATE_RUNNING, pid: running.pid, startedAtMs: running.startedAtMs });
+    // Already in the journal, unless the last worker process died before it heard the job start.
+    this.options.journal.started(running.jobId, running.pid, running.startTime);
     this.options.spawner.adopt(running.jobId, this.handlersFor(job));
     this.whileRunning(job, running.startedAtMs + job.spec.timeoutMs - Date.now());
   }

@@ -74,7 +74,7 @@ export class RunJournal {
    * leader from a later process with its pid, so there is no record.
    */
   started(jobId: string, pgid: number, start: string | undefined): void {
-    if (start === undefined) return;
+    if (start === undefined || this.open.has(jobId)) return;
     this.append({ job_id: jobId, pgid, start });
     this.open.add(jobId);
   }

@@ -57,6 +57,8 @@ export interface RunningJob {
   jobId: string;
   pid: number;
   startedAtMs: number;
+  /** The leader's start time, as in SpawnedEvent. */
+  startTime?: string;
   meta: JobMeta;
 }
 

@@ -108,8 +108,9 @@ function spawnJob(request: SpawnRequest, fd: number): void {
     exited(jobId, code, signal === null ? null : signalName(signal)),
   );
   const startedAtMs = Date.now();
-  jobs.set(jobId, { jobId, pid, startedAtMs, meta: request.meta });
-  send({ type: 'spawned', jobId, pid, startedAtMs, startTime: procStat === undefined ? undefined : processStartTime(procStat) });
+  const startTime = procStat === undefined ? undefined : processStartTime(procStat);
+  jobs.set(jobId, { jobId, pid, startedAtMs, startTime, meta: request.meta });
+  send({ type: 'spawned', jobId, pid, startedAtMs, startTime });
 }
 
 function exited(jobId: string, code: number | null, signal: NodeJS.Signals | null): void {
