@@ -33,11 +33,12 @@ function endRecords(dataDir: string): string[] {
 }
 
 describe('worker restart', () => {
-  it('SIGKILLed during 4 long jobs and restarted: all succeed with one attempt and whole output; a job that exits 7 meanwhile is failed, exit 7', async () => {
+  it('SIGKILLed during 4 long jobs and restarted: all succeed with one attempt and whole output; a job that exits 7 meanwhile is failed, exit 7; a timeout still applies', async () => {
     const jobs = jobsDir({
       'writer.sh': `#!/bin/bash\nfor i in $(seq 1 ${LINES}); do echo "line $i"; sleep 0.01; done\n`,
       'long.sh': '#!/bin/bash\nsleep 4\necho done\n',
       'seven.sh': '#!/bin/bash\nwhile [ ! -e "$(dirname "$0")/go" ]; do sleep 0.05; done\nexit 7\n',
+      'forever.sh': `#!/bin/bash\nsleep ${marker}4\n`,
     });
     const scheduler = await startScheduler();
     const worker = await startWorker(scheduler, { jobsDir: jobs });
@@ -45,7 +46,8 @@ describe('worker restart', () => {
     const longs = [];
     for (let i = 0; i < 3; i++) longs.push(await submit(scheduler.api, { worker_id: worker.id, command: 'bash', path: 'long.sh' }));
     const seven = await submit(scheduler.api, { worker_id: worker.id, command: 'bash', path: 'seven.sh' });
-    await allRunning(scheduler, [writer, ...longs, seven]);
+    const timed = await submit(scheduler.api, { worker_id: worker.id, command: 'bash', path: 'forever.sh', timeout: 6 });
+    await allRunning(scheduler, [writer, ...longs, seven, timed]);
 
     await worker.kill('SIGKILL');
     // The exit-7 job ends while no worker is there: its end is written down by the supervisor.
@@ -63,6 +65,10 @@ describe('worker restart', () => {
     assert.equal(failed.state, 'failed', JSON.stringify(failed));
     assert.equal(failed.exit_code, 7, JSON.stringify(failed));
     assert.equal((failed.attempts as Json[]).length, 1);
+    const timedOut = await waitForFinal(scheduler.api, timed);
+    assert.equal(timedOut.state, 'timed_out', JSON.stringify(timedOut));
+    assert.equal(timedOut.error, 'timed out after 6s');
+    assert.equal((timedOut.attempts as Json[]).length, 1);
     const output = await (await fetch(`${scheduler.api}/v1/jobs/${writer}/output`)).text();
     assert.equal(output, Array.from({ length: LINES }, (_, i) => `line ${i + 1}\n`).join(''), 'every line once, in order');
     assert.deepEqual(endRecords(worker.dataDir), [], 'the end records taken in are gone');
