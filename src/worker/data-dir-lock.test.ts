@@ -7,7 +7,8 @@ import { LOCK_FILE, lockDataDir } from './data-dir-lock.js';
 import { startTimeOf } from './journal/proc-stat.js';
 
 test('one worker per data folder: a live owner refuses the next, a dead or unreadable one is taken over', () => {
-  const dir = mkdtempSync(path.join(tmpdir(), 'baton-lock-'));
+  const dir = path.join(mkdtempSync(path.join(tmpdir(), 'baton-lock-')), 'not-made-yet');
+  lockDataDir(dir)();
   const file = path.join(dir, LOCK_FILE);
   // A live process other than this one: the parent (the test runner).
   writeFileSync(file, JSON.stringify({ pid: process.ppid, start: startTimeOf(process.ppid) }));

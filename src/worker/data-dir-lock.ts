@@ -1,4 +1,4 @@
-import { openSync, readFileSync, unlinkSync, writeSync, closeSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import { startTimeOf } from './journal/proc-stat.js';
 
@@ -16,6 +16,7 @@ interface LockOwner {
  * whose owner is gone (killed without removing it) is taken over. Returns the release.
  */
 export function lockDataDir(dataDir: string): () => void {
+  mkdirSync(dataDir, { recursive: true });
   const file = path.join(dataDir, LOCK_FILE);
   const me: LockOwner = { pid: process.pid, start: startTimeOf(process.pid) ?? '' };
   for (let tries = 0; ; tries++) {
