@@ -117,6 +117,12 @@ describe('API tokens and roles', () => {
     'GET /assets/*': () => ({ url: '/assets/no-such-file.js', ok: 404 }),
     'POST /v1/tokens': () => ({ url: '/v1/tokens', body: { name: `made-${++made}`, role: 'viewer' }, ok: 201 }),
     'DELETE /v1/tokens/:name': () => ({ url: '/v1/tokens/no-such-token', ok: 404 }),
+    'GET /v1/schedules': () => ({ url: '/v1/schedules', ok: 200 }),
+    'GET /v1/schedules/:name': () => ({ url: '/v1/schedules/no-such-schedule', ok: 404 }),
+    'POST /v1/schedules': () => ({ url: '/v1/schedules', body: { name: `made-${++made}`, cron: '@daily', job: { command: 'true' } }, ok: 201 }),
+    'PATCH /v1/schedules/:name': () => ({ url: '/v1/schedules/no-such-schedule', body: { paused: true }, ok: 404 }),
+    'DELETE /v1/schedules/:name': () => ({ url: '/v1/schedules/no-such-schedule', ok: 404 }),
+    'POST /v1/schedules/:name/trigger': () => ({ url: '/v1/schedules/no-such-schedule/trigger', ok: 404 }),
   };
 
   it('the test covers every row of the role table', () => {

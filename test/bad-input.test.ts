@@ -170,13 +170,13 @@ describe('bad input', () => {
     });
   });
 
-  it('a job stop with a misspelt grace, or a grace that is not a whole number, → 400 naming it', async () => {
+  it('a job stop with a misspelt grace, or a grace that is not a number of seconds, → 400 naming it', async () => {
     const job = await curlPost(`${scheduler.api}/v1/jobs`, { command: 'true', labels: { nobody: 'has-this' } });
     assert.equal(job.status, 201, job.text);
     for (const [body, error] of [
-      [{ grace: 5 }, /^grace is not a known field/],
-      [{ grace_ms: '5' }, /^grace_ms must be integer/],
-      [{ grace_ms: 1.5 }, /^grace_ms must be integer/],
+      [{ grace_ms: 5000 }, /^grace_ms is not a known field/],
+      [{ grace: '5s' }, /^grace must be number/],
+      [{ grace: -1 }, /^grace must be >= 0/],
     ] as const) {
       const res = await curlPost(`${scheduler.api}/v1/jobs/${String(job.json.id)}/stop`, body);
       assert.equal(res.status, 400, res.text);

@@ -191,19 +191,19 @@ describe('chaos', () => {
     await Promise.all([...workers.map((w) => w.kill()), scheduler.kill()]);
   });
 
-  it('a worker killed with its spawner leaves its job running; restarted, it kills the leftovers and reports the job lost', async () => {
+  it('a worker killed with its supervisor leaves its job running; restarted, it kills the leftovers and reports the job lost', async () => {
     const scheduler = await startScheduler();
     const jobs = jobsDir(scripts);
     const worker = await startWorker(scheduler, { jobsDir: jobs });
     const submitted = await post(`${scheduler.api}/v1/jobs`, { worker_id: worker.id, command: 'bash', path: 'left.sh' });
     const id = String(submitted.json.id);
     await runningOn(scheduler.api, id);
-    // The worker and its spawner die together, as in a SIGKILL to the whole process group: nothing kills the job.
+    // The worker and the jobs' supervisor die together: nothing watches the job.
     const spawners = execFileSync('pgrep', ['-P', String(worker.pid)], { encoding: 'utf8' })
       .split('\n')
       .filter(Boolean)
       .map(Number);
-    assert.ok(spawners.length > 0, 'the worker has a spawner process');
+    assert.ok(spawners.length > 0, 'the worker started a supervisor process');
     for (const pid of [worker.pid, ...spawners]) process.kill(pid, 'SIGKILL');
     await worker.exited;
     await new Promise((r) => setTimeout(r, 300));

@@ -109,6 +109,25 @@ describe('web dashboard', () => {
     );
   });
 
+  it('schedules page: next run, pause, resume and trigger with its buttons, the last run with its state', async () => {
+    const made = await fetch(`${scheduler.api}/v1/schedules`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'dash-nightly', cron: '30 2 * * *', timezone: 'Europe/Berlin', job: { command: 'true' } }),
+    });
+    assert.equal(made.status, 201);
+    await page.goto(`${scheduler.api}/#/schedules`);
+    const row = page.locator('tr[data-schedule="dash-nightly"]');
+    await row.getByText(/^in /).waitFor(WAIT);
+    await row.getByRole('button', { name: 'Pause' }).click();
+    await row.getByRole('button', { name: 'Resume' }).waitFor(WAIT);
+    assert.equal((await getJson(`${scheduler.api}/v1/schedules/dash-nightly`)).json.paused, true);
+    await row.getByRole('button', { name: 'Resume' }).click();
+    await row.getByRole('button', { name: 'Pause' }).waitFor(WAIT);
+    await row.getByRole('button', { name: 'Trigger' }).click();
+    await row.getByText('succeeded').waitFor(WAIT);
+  });
+
   it('drains a worker with its button, and shows a worker going down', async () => {
     await page.goto(`${scheduler.api}/#/workers`);
     const [first, second] = workers as [WorkerHandle, WorkerHandle];

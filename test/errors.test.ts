@@ -117,6 +117,25 @@ describe('error codes', () => {
     }
   });
 
+  it("a queued job whose start the worker refuses ends failed with the refusal's code in error_code", async () => {
+    const small = await startWorker(scheduler, { jobsDir: jobs, args: ['--capacity', '1'] });
+    try {
+      const busy = await curlPost(`${scheduler.api}/v1/jobs`, { worker_id: small.id, command: 'bash', path: 'long.sh' });
+      assert.equal(busy.status, 201, busy.text);
+      const queued = await curlPost(`${scheduler.api}/v1/jobs`, { worker_id: small.id, command: 'no-such-command-here' });
+      assert.equal(queued.json.state, 'queued', queued.text);
+      assert.equal(queued.json.error_code, null);
+      await curlPost(`${scheduler.api}/v1/jobs/${busy.json.id}/stop`, {});
+      const failed = await eventually(async () => {
+        const job = (await getJson(`${scheduler.api}/v1/jobs/${queued.json.id}`)).json;
+        return job.state === 'failed' ? job : undefined;
+      }, 'the refused job to fail');
+      assert.equal(failed.error_code, 'command_not_found', JSON.stringify(failed));
+    } finally {
+      await small.kill('SIGKILL');
+    }
+  });
+
   it('POST /start naming a worker that was killed (marked down) or that deregistered answers 503 worker_down', async () => {
     const [killed, left] = await Promise.all([startWorker(scheduler, { jobsDir: jobs }), startWorker(scheduler, { jobsDir: jobs })]);
     await killed.kill('SIGKILL');

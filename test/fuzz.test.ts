@@ -184,7 +184,7 @@ class Gen {
       args: () => Array.from({ length: this.int(4) }, () => this.text()),
       env: () => ({ [this.pick(['K', 'PATH', 'LD_PRELOAD', this.text(6)])]: this.text() }),
       cwd: () => this.pick(['', '.', '..', '/tmp', this.text()]),
-      grace_ms: () => this.pick([0, 10, -1, 1.5, 1e20, 2 ** 32, 2 ** 31, Number.MAX_SAFE_INTEGER, '10']),
+      grace: () => this.pick([0, 10, -1, 1.5, 1e20, 2 ** 32, 2 ** 31, Number.MAX_SAFE_INTEGER, '10']),
       name: () => this.pick([`fz-${this.int(1e9)}`, this.text(), 'x'.repeat(70), '']),
       role: () => this.pick(['viewer', 'operator', 'admin', 'root', this.text()]),
       // Sandbox and fleet fields: each limit is parsed, checked against the worker's maximums and written to a cgroup.
@@ -434,9 +434,9 @@ describe('HTTP fuzz', () => {
       name: 'a stop with a grace period beyond any gRPC deadline (crashed the scheduler)',
       method: 'POST',
       url: '/v1/jobs/00000000-0000-7000-8000-000000000000/stop',
-      body: () => ({ grace_ms: 1e300 }),
+      body: () => ({ grace: 1e300 }),
       status: 400,
-      error: /grace_ms/,
+      error: /grace/,
     },
     {
       name: 'a cpu limit of 1e300 (passed the API, then the worker could not write it: 502)',

@@ -35,6 +35,12 @@ const SUCCESS: Record<string, string[]> = {
   'GET /v1/tokens': ['200'],
   'POST /v1/tokens': ['201'],
   'DELETE /v1/tokens/{name}': ['200'],
+  'POST /v1/schedules': ['201'],
+  'GET /v1/schedules': ['200'],
+  'GET /v1/schedules/{name}': ['200'],
+  'PATCH /v1/schedules/{name}': ['200'],
+  'DELETE /v1/schedules/{name}': ['200'],
+  'POST /v1/schedules/{name}/trigger': ['201'],
 };
 
 describe('/openapi.json', () => {

@@ -1,5 +1,5 @@
-// The worker's process spawner: no job outlives a killed worker, and a dead spawner costs
-// only the jobs it was running.
+// The worker's process spawner (the jobs' supervisor): a killed worker's jobs run on for
+// --reattach-window and are then stopped, and a dead spawner costs only the jobs it was running.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -29,12 +29,13 @@ describe('spawner', () => {
     return String(start.json.job_id);
   }
 
-  it('kills the jobs of a worker killed with SIGKILL', async () => {
+  it('stops the jobs of a worker killed with SIGKILL once --reattach-window passes with no worker back', async () => {
     const jobs = jobsDir({ 'sleeper.sh': `#!/bin/bash\nsleep ${marker}1\n` });
     const scheduler = await startScheduler();
-    const worker = await startWorker(scheduler, { jobsDir: jobs });
+    const worker = await startWorker(scheduler, { jobsDir: jobs, args: ['--reattach-window', '1s'] });
     await startSleeper(scheduler.api, worker.id, 'sleeper.sh', `${marker}1`);
     await worker.kill('SIGKILL');
+    assert.equal((await processesMatching(`sleep ${marker}1`)).length, 1, 'the job outlives the worker for the window');
     await eventually(async () => ((await processesMatching(`sleep ${marker}1`)).length === 0 ? true : undefined), 'the job of the killed worker to be killed');
   });
 
@@ -49,9 +50,9 @@ describe('spawner', () => {
 
     const job = await waitForFinal(scheduler.api, jobId);
     assert.equal(job.state, 'failed');
-    assert.match(String(job.error), /spawner died/);
+    assert.match(String(job.error), /supervisor died/);
     await eventually(async () => ((await processesMatching(`sleep ${marker}2`)).length === 0 ? true : undefined), 'the lost job to be killed');
-    await worker.waitForLog((l) => typeof l.msg === 'string' && l.msg.includes('spawner died'));
+    await worker.waitForLog((l) => typeof l.msg === 'string' && l.msg.includes('supervisor died'));
 
     const next = await curlPost(`${scheduler.api}/start`, { worker_id: worker.id, command: 'bash', path: 'hello.sh' });
     assert.equal(next.status, 201, next.text);

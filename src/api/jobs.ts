@@ -1,6 +1,7 @@
 import { Type, type Static } from 'typebox';
 import { JOB_STATES } from '../scheduler/job-state.js';
 import { RETRY_OUTCOMES } from '../scheduler/retry-policy.js';
+import { NullableErrorCodeSchema } from './errors.js';
 import { Id, MAX_ID, MAX_PATH, Nullable, NullableTime, StringMap, Strict, Time } from './shared.js';
 
 export const JobStateSchema = Type.Enum(JOB_STATES);
@@ -62,11 +63,13 @@ export const MAX_BATCH = 1_000;
 export const SubmitBatchSchema = Strict({ jobs: Type.Array(SubmitJobSchema, { minItems: 1, maxItems: MAX_BATCH }) });
 export type SubmitBatchRequest = Static<typeof SubmitBatchSchema>;
 
-/** An hour: a longer grace is a mistake, and an unbounded one overflows the gRPC deadline. */
-export const MAX_GRACE_MS = 3_600_000;
-/** `POST /v1/jobs/:id/stop`; no body at all is the same as `{}`. */
+/** An hour, in seconds: a longer grace is a mistake, and an unbounded one overflows the gRPC deadline. */
+export const MAX_GRACE_S = 3_600;
+/** `POST /v1/jobs/:id/stop`; no body at all is the same as `{}`. Seconds, as every duration of the API. */
 export const StopJobSchema = Strict({
-  grace_ms: Type.Optional(Type.Integer({ minimum: 0, maximum: MAX_GRACE_MS, description: "milliseconds between SIGTERM and SIGKILL; default: the worker's --stop-grace" })),
+  grace: Type.Optional(
+    Type.Number({ minimum: 0, maximum: MAX_GRACE_S, description: "seconds between SIGTERM and SIGKILL (0.5: half a second); default: the worker's --stop-grace" }),
+  ),
 });
 export type StopJobRequest = Static<typeof StopJobSchema>;
 
@@ -76,6 +79,7 @@ export const DEFAULT_PAGE = 50;
 export const ListJobsQuerySchema = Strict({
   state: Type.Optional(JobStateSchema),
   worker_id: Type.Optional(Id),
+  schedule: Type.Optional(Type.String({ minLength: 1, maxLength: MAX_ID, description: "only this schedule's runs" })),
   limit: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_PAGE, default: DEFAULT_PAGE })),
   cursor: Type.Optional(Type.String({ minLength: 1 })),
 });
@@ -127,12 +131,15 @@ export const JobSchema = Type.Object(
     exit_code: Nullable(Type.Integer()),
     signal: Nullable(Type.String({ description: '"SIGKILL", … when a signal ended the job' })),
     error: NullableString,
+    error_code: NullableErrorCodeSchema,
     output_truncated: Type.Boolean(),
     timeout: Nullable(Type.Number({ description: 'seconds, or null for none' })),
     parent_id: Nullable(Type.String({ description: 'set on each copy of a run_on "all" job' })),
     children: Type.Array(Type.String(), { description: 'the copies of a run_on "all" job' }),
     submitted_by: Nullable(Type.String({ description: "the API token's name, when API tokens are on" })),
     stopped_by: NullableString,
+    schedule: Nullable(Type.String({ description: 'the schedule that made the job' })),
+    scheduled_for: Nullable(Type.String({ format: 'date-time', description: 'the tick of the schedule the job ran for (null for a run triggered by hand)' })),
   },
   { description: 'the job' },
 );

@@ -17,6 +17,7 @@ import { waitCommand } from './wait.js';
 import { eventsCommand } from './events.js';
 import { completionCommand } from './completion.js';
 import { globalClientOptions } from './client-options.js';
+import { scheduleCommand } from './schedule.js';
 
 const version = packageVersion();
 
@@ -36,7 +37,8 @@ const program = globalClientOptions(new Command('baton'))
   .addCommand(stopCommand())
   .addCommand(workersCommand())
   .addCommand(waitCommand())
-  .addCommand(eventsCommand());
+  .addCommand(eventsCommand())
+  .addCommand(scheduleCommand());
 for (const c of drainCommands()) program.addCommand(c);
 program.addCommand(completionCommand(() => program)).addHelpText(
   'after',
@@ -54,6 +56,8 @@ Examples:
   baton --addr http://10.0.0.2:7070 workers   the workers of another scheduler
   baton drain worker-1 && baton workers       no new jobs on worker-1
   baton events                                job and worker changes, live
+  baton schedule create nightly --cron '30 2 * * *' --tz Europe/Berlin -- ./backup.sh
+                                              a job at each tick, once
   source <(baton completion bash)             tab completion`,
 );
 

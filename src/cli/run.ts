@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
 import type { SubmitJobRequest } from '../client/index.js';
 import { parseLabels } from '../common/options.js';
@@ -8,17 +8,21 @@ import { envPair, parseEnvFile } from './env-vars.js';
 import { attach } from './follow.js';
 import { runFailureExitCode } from './format/exit-code.js';
 
-interface RunFlags extends ClientFlags {
+/** The flags that say what job to run: `baton run`'s, and `baton schedule create`'s. */
+export interface JobFlags {
   worker?: string;
   label: Record<string, string>;
   timeout?: number;
   retries?: number;
   priority?: number;
-  idempotencyKey?: string;
-  detach?: boolean;
   env: Record<string, string>;
   envFile?: string;
   cwd?: string;
+}
+
+interface RunFlags extends ClientFlags, JobFlags {
+  idempotencyKey?: string;
+  detach?: boolean;
 }
 
 function wholeNumber(min: number, max: number): (text: string) => number {
@@ -34,31 +38,51 @@ function collectEnv(text: string, previous: Record<string, string>): Record<stri
   return { ...previous, [key]: value };
 }
 
+/** Adds the job flags (see JobFlags) to `command`. */
+export function withJobOptions(command: Command): Command {
+  return command
+    .addOption(new Option('-w, --worker <id>', 'run on this worker only (default: the scheduler places the job)'))
+    .addOption(
+      new Option('-l, --label <key=value>', 'a label the worker must carry (repeatable)')
+        .argParser((t: string, prev: Record<string, string>) => argument((x) => parseLabels(x, prev))(t))
+        .default({}, 'none'),
+    )
+    .addOption(new Option('-t, --timeout <duration>', `stop the job and end it timed_out after this long (${DURATION_HELP})`).argParser(positiveDuration))
+    .addOption(new Option('--retries <n>', 'try again up to N more times when it fails, is lost or times out').argParser(argument(wholeNumber(0, 99))))
+    .addOption(new Option('--priority <n>', 'queued jobs with a higher priority start first (default 0)').argParser(argument(wholeNumber(-1_000_000, 1_000_000))))
+    .addOption(
+      new Option('-e, --env <KEY=VALUE|KEY>', "an environment variable for the job (repeatable); KEY alone passes this shell's value")
+        .argParser((text: string, previous: Record<string, string>) => argument((t) => collectEnv(t, previous))(text))
+        .default({}, 'none'),
+    )
+    .addOption(new Option('--env-file <file>', 'variables from a file, a KEY=VALUE or KEY a line (# comments); -e wins'))
+    .addOption(new Option('--cwd <dir>', 'the working directory, inside the worker’s jobs folder'));
+}
+
+/** The POST /v1/jobs body the job flags ask for. */
+export function jobRequestFrom(program: string, args: string[], flags: JobFlags): SubmitJobRequest {
+  const fromFile = flags.envFile === undefined ? {} : parseEnvFile(readFileSync(flags.envFile, 'utf8'), process.env, flags.envFile);
+  const request: SubmitJobRequest = { command: program, args, env: { ...fromFile, ...flags.env } };
+  if (flags.worker) request.worker_id = flags.worker;
+  if (Object.keys(flags.label).length > 0) request.labels = flags.label;
+  if (flags.cwd) request.cwd = flags.cwd;
+  if (flags.timeout !== undefined) request.timeout = flags.timeout / 1000;
+  if (flags.priority !== undefined) request.priority = flags.priority;
+  if (flags.retries) request.retry = { max_attempts: flags.retries + 1, on: ['failed', 'lost', 'timed_out'] };
+  return request;
+}
+
 export function runCommand(): Command {
   const command = withClientOptions(
-    new Command('run')
-      .usage('[options] -- <command> [args...]')
-      .description('Run a command on a worker, streaming its output here live, and exit with its exit code (like `docker run`).')
-      .argument('<command>', 'the program to run (found on the worker’s PATH, or a script in its jobs folder)')
-      .argument('[args...]', 'its arguments (put them after --)')
-      .addOption(new Option('-w, --worker <id>', 'run on this worker only (default: the scheduler places the job)'))
-      .addOption(
-        new Option('-l, --label <key=value>', 'a label the worker must carry (repeatable)')
-          .argParser((t: string, prev: Record<string, string>) => argument((x) => parseLabels(x, prev))(t))
-          .default({}, 'none'),
-      )
-      .addOption(new Option('-t, --timeout <duration>', `stop the job and end it timed_out after this long (${DURATION_HELP})`).argParser(positiveDuration))
-      .addOption(new Option('--retries <n>', 'try again up to N more times when it fails, is lost or times out').argParser(argument(wholeNumber(0, 99))))
-      .addOption(new Option('--priority <n>', 'queued jobs with a higher priority start first (default 0)').argParser(argument(wholeNumber(-1_000_000, 1_000_000))))
+    withJobOptions(
+      new Command('run')
+        .usage('[options] -- <command> [args...]')
+        .description('Run a command on a worker, streaming its output here live, and exit with its exit code (like `docker run`).')
+        .argument('<command>', 'the program to run (found on the worker’s PATH, or a script in its jobs folder)')
+        .argument('[args...]', 'its arguments (put them after --)'),
+    )
       .addOption(new Option('--idempotency-key <key>', 'submitting again with the same key gives the same job, not a second one'))
       .addOption(new Option('-d, --detach', 'print the job id and exit at once, leaving the job running'))
-      .addOption(
-        new Option('-e, --env <KEY=VALUE|KEY>', "an environment variable for the job (repeatable); KEY alone passes this shell's value")
-          .argParser((text: string, previous: Record<string, string>) => argument((t) => collectEnv(t, previous))(text))
-          .default({}, 'none'),
-      )
-      .addOption(new Option('--env-file <file>', 'variables from a file, a KEY=VALUE or KEY a line (# comments); -e wins'))
-      .addOption(new Option('--cwd <dir>', 'the working directory, inside the worker’s jobs folder'))
       .addOption(new Option('--json', 'print the job as JSON (with --detach: at once; otherwise when it ends, its output then going to stderr)')),
   ).addHelpText(
     'after',
@@ -88,15 +112,7 @@ Examples:
     guarded(async (program: string, args: string[]) => {
       const flags = command.opts<RunFlags>();
       const client = clientFrom(flags);
-      const fromFile = flags.envFile === undefined ? {} : parseEnvFile(await readFile(flags.envFile, 'utf8'), process.env, flags.envFile);
-      const request: SubmitJobRequest = { command: program, args, env: { ...fromFile, ...flags.env } };
-      if (flags.worker) request.worker_id = flags.worker;
-      if (Object.keys(flags.label).length > 0) request.labels = flags.label;
-      if (flags.cwd) request.cwd = flags.cwd;
-      if (flags.timeout !== undefined) request.timeout = flags.timeout / 1000;
-      if (flags.priority !== undefined) request.priority = flags.priority;
-      if (flags.retries) request.retry = { max_attempts: flags.retries + 1, on: ['failed', 'lost', 'timed_out'] };
-      const job = await client.submitJob(request, { idempotencyKey: flags.idempotencyKey });
+      const job = await client.submitJob(jobRequestFrom(program, args, flags), { idempotencyKey: flags.idempotencyKey });
       if (flags.detach) {
         if (flags.json) printJson(job);
         else process.stdout.write(`${job.id}\n`);

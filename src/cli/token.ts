@@ -5,7 +5,7 @@ import { schedulerCommand } from './scheduler.js';
 import { isRole, ROLES } from '../scheduler/auth/roles.js';
 import { TOKEN_NAME, TOKEN_NAME_RULE } from '../scheduler/auth/tokens.js';
 import type { Authenticator } from '../scheduler/auth/authenticator.js';
-import type { Store } from '../scheduler/store/store.js';
+import type { TokenStore } from '../scheduler/store/token-store.js';
 
 interface StoreFlags {
   dataDir: string;
@@ -24,17 +24,17 @@ function withStoreOptions(command: Command): Command {
 }
 
 /** Opens the scheduler's store and an authenticator over it for `fn`. */
-async function withStore<T>(command: Command, fn: (auth: Authenticator, store: Store) => Promise<T>): Promise<T> {
+async function withStore<T>(command: Command, fn: (auth: Authenticator, tokens: TokenStore) => Promise<T>): Promise<T> {
   // The file's [scheduler] is checked against the scheduler's own options: a misspelt
   // `store` must stop this command too, not open another database.
   applyConfigFile(command, 'scheduler', schedulerCommand());
   const flags = command.opts<StoreFlags>();
   // The store's modules (database drivers) load only for the token commands.
-  const { Store } = await import('../scheduler/store/store.js');
-  const store = await Store.open(flags.store ?? `sqlite:${path.join(flags.dataDir, 'baton.db')}`);
+  const { openStores } = await import('../scheduler/store/stores.js');
+  const store = await openStores(flags.store ?? `sqlite:${path.join(flags.dataDir, 'baton.db')}`);
   const { Authenticator } = await import('../scheduler/auth/authenticator.js');
   try {
-    return await fn(new Authenticator(store), store);
+    return await fn(new Authenticator(store.tokens), store.tokens);
   } finally {
     await store.close();
   }

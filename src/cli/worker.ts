@@ -19,6 +19,7 @@ interface WorkerCliOptions extends TlsFlags {
   label: Record<string, string>;
   stopGrace: number;
   drainTimeout: number;
+  reattachWindow: number;
   outputCap: number;
   runAs?: string;
   allowRoot?: boolean;
@@ -108,6 +109,15 @@ export function workerCommand(): Command {
           .env('BATON_WORKER_DRAIN_TIMEOUT'),
       )
       .addOption(
+        new Option(
+          '--reattach-window <duration>',
+          `how long jobs keep running after the worker process dies or exits on SIGQUIT, for a worker restarted on the same --data-dir to take them back; then they are stopped (${DURATION_HELP})`,
+        )
+          .default(60_000, '60s')
+          .argParser(duration)
+          .env('BATON_WORKER_REATTACH_WINDOW'),
+      )
+      .addOption(
         new Option('--output-cap <size>', 'per-job output kept; beyond it output is cut and the job keeps running')
           .default(100 * 1024 ** 2, '100MiB')
           .argParser(argument(parseBytes))
@@ -149,7 +159,10 @@ flags' long names; an unknown key or a value of the wrong type stops the worker)
 A duration is 30s, 5m, 1h30m, 500ms, or a bare number of seconds.
 SIGINT/SIGTERM drain the worker: it takes no new jobs (the scheduler is told at once), lets
 running jobs finish for up to --drain-timeout, stops what is left, deregisters and exits 0.
-A second signal kills the jobs at once and exits 1.
+A second signal kills the jobs at once and exits 1. SIGQUIT exits at once and leaves the
+jobs running under their supervisor: a worker started again on the same --data-dir within
+--reattach-window takes them back (same attempt, output continuing in the same file), as
+after a crash or SIGKILL of the worker.
 
 The scheduler and the worker use mutual TLS 1.3: the worker's certificate names it (its id is
 the name in the certificate; --id must agree), and only the scheduler's certificate may start,
@@ -184,6 +197,7 @@ Example:
         labels: opts.label,
         stopGraceMs: opts.stopGrace,
         drainTimeoutMs: opts.drainTimeout,
+        reattachWindowMs: opts.reattachWindow,
         outputCapBytes: opts.outputCap,
         security,
         runAs: opts.runAs,
@@ -220,4 +234,8 @@ function exitOnSignals(worker: RunningWorker): void {
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  process.on('SIGQUIT', () => {
+    worker.leaveJobsRunning();
+    process.exit(0);
+  });
 }

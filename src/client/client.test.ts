@@ -93,7 +93,7 @@ describe('BatonClient requests', () => {
     assert.equal(calls[0]!.url, 'http://127.0.0.1:7070/v1/jobs?state=running&worker_id=w%2F1&limit=5');
     await client.stopJob('a/b', { graceMs: 250 }).catch(() => undefined);
     assert.equal(calls[1]!.url, 'http://127.0.0.1:7070/v1/jobs/a%2Fb/stop');
-    assert.deepEqual(JSON.parse(String(calls[1]!.init.body)), { grace_ms: 250 });
+    assert.deepEqual(JSON.parse(String(calls[1]!.init.body)), { grace: 0.25 });
   });
 
   it('turns an error status into BatonApiError with the scheduler message', async () => {

@@ -18,6 +18,10 @@ import type {
   SubmitJobRequest,
   WaitResult,
   Worker,
+  CreateScheduleRequest,
+  Schedule,
+  ScheduleDetail,
+  UpdateScheduleRequest,
 } from './types.js';
 
 export const DEFAULT_ADDRESS = 'http://127.0.0.1:7070';
@@ -180,8 +184,8 @@ export class BatonClient {
 
   /** `GET /v1/jobs`: one page, newest first. Pass `next_cursor` back as `cursor` for the next. */
   listJobs(filter: ListJobsFilter = {}, options?: RequestOptions): Promise<JobPage> {
-    const { state, worker_id, limit, cursor } = filter;
-    return this.json('GET', `/v1/jobs${queryString({ state, worker_id, limit, cursor })}`, undefined, options);
+    const { state, worker_id, schedule, limit, cursor } = filter;
+    return this.json('GET', `/v1/jobs${queryString({ state, worker_id, schedule, limit, cursor })}`, undefined, options);
   }
 
   /** Every page of `GET /v1/jobs` from `filter.cursor` on (`filter.limit` is the page size). */
@@ -206,7 +210,7 @@ export class BatonClient {
 
   /** `POST /v1/jobs/:id/stop`: SIGTERM to the job's process group, SIGKILL after the grace period. */
   stopJob(id: string, options: StopJobOptions = {}): Promise<JobDetail> {
-    const body = options.graceMs === undefined ? undefined : { grace_ms: options.graceMs };
+    const body = options.graceMs === undefined ? undefined : { grace: options.graceMs / 1000 };
     return this.json('POST', `/v1/jobs/${encodeURIComponent(id)}/stop`, body, options);
   }
 
@@ -226,6 +230,38 @@ export class BatonClient {
     let text = '';
     for await (const chunk of this.output(id, { signal: options?.signal })) text += decoder.decode(chunk, { stream: true });
     return text + decoder.decode();
+  }
+
+  // ---- schedules ----
+
+  /** `POST /v1/schedules`: the job runs at each tick of the cron expression. */
+  createSchedule(request: CreateScheduleRequest, options?: RequestOptions): Promise<Schedule> {
+    return this.json('POST', '/v1/schedules', request, options);
+  }
+
+  /** `GET /v1/schedules`: every schedule, by name, with its next tick and last run. */
+  async listSchedules(options?: RequestOptions): Promise<Schedule[]> {
+    return (await this.json<{ schedules: Schedule[] }>('GET', '/v1/schedules', undefined, options)).schedules;
+  }
+
+  /** `GET /v1/schedules/:name`: with its next five ticks and last twenty runs. */
+  getSchedule(name: string, options?: RequestOptions): Promise<ScheduleDetail> {
+    return this.json('GET', `/v1/schedules/${encodeURIComponent(name)}`, undefined, options);
+  }
+
+  /** `PATCH /v1/schedules/:name`: changes what is given; `{paused: true}` pauses, `{paused: false}` resumes. */
+  updateSchedule(name: string, change: UpdateScheduleRequest, options?: RequestOptions): Promise<Schedule> {
+    return this.json('PATCH', `/v1/schedules/${encodeURIComponent(name)}`, change, options);
+  }
+
+  /** `DELETE /v1/schedules/:name`: its runs stay, as jobs; resolves with the schedule as it was. */
+  deleteSchedule(name: string, options?: RequestOptions): Promise<Schedule> {
+    return this.json('DELETE', `/v1/schedules/${encodeURIComponent(name)}`, undefined, options);
+  }
+
+  /** `POST /v1/schedules/:name/trigger`: a run now, outside the cron. */
+  triggerSchedule(name: string, options?: RequestOptions): Promise<Job> {
+    return this.json('POST', `/v1/schedules/${encodeURIComponent(name)}/trigger`, undefined, options);
   }
 
   // ---- API tokens (admin) ----

@@ -12,6 +12,7 @@ export type { Job, JobAttempt, JobDetail, JobPage, JobState, ListJobsFilter, Ret
 export type { OriginalJobRef, OriginalQueryResult, OriginalStartRequest, OriginalStartResult, OriginalStopResult } from '../api/original.js';
 export type { ApiToken, CreatedApiToken, TokenRole } from '../api/tokens.js';
 export type { Worker, WorkerState } from '../api/workers.js';
+export type { CreateScheduleRequest, Schedule, ScheduleDetail, UpdateScheduleRequest } from '../api/schedules.js';
 export { FINAL_JOB_STATES, isFinalJobState, JOB_STATES } from './job-states.js';
 
 /** One message of `GET /v1/events`: a job or worker as it is after a change. */

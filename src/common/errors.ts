@@ -29,10 +29,11 @@ export const ERRORS = {
   NOT_FOUND: { http: 404, grpc: GrpcStatus.NOT_FOUND, meaning: 'no such route, or no live token by that name' },
   JOB_NOT_FOUND: { http: 404, grpc: GrpcStatus.NOT_FOUND, meaning: 'no job with that id (on that worker, for the original calls)' },
   WORKER_NOT_FOUND: { http: 404, grpc: GrpcStatus.NOT_FOUND, meaning: 'no worker with that id has ever registered' },
+  SCHEDULE_NOT_FOUND: { http: 404, grpc: GrpcStatus.NOT_FOUND, meaning: 'no schedule with that name' },
   REQUEST_TIMEOUT: { http: 408, grpc: GrpcStatus.DEADLINE_EXCEEDED, meaning: 'the request was not received in time' },
   WRONG_STATE: { http: 409, grpc: GrpcStatus.FAILED_PRECONDITION, meaning: "the job's state does not allow this: it already ended, or it is queued and has no output yet" },
   NO_WORKER: { http: 409, grpc: GrpcStatus.FAILED_PRECONDITION, meaning: '`run_on: "all"` found no worker that is up, not draining and has the labels' },
-  ALREADY_EXISTS: { http: 409, grpc: GrpcStatus.ALREADY_EXISTS, meaning: 'a token with that name exists (or the worker already has a job with that id)' },
+  ALREADY_EXISTS: { http: 409, grpc: GrpcStatus.ALREADY_EXISTS, meaning: 'a token or schedule with that name exists (or the worker already has a job with that id)' },
   IDEMPOTENCY_KEY_REUSED: { http: 409, grpc: GrpcStatus.ALREADY_EXISTS, meaning: 'the `Idempotency-Key` was first used with a different request; use a new key' },
   PAYLOAD_TOO_LARGE: { http: 413, grpc: GrpcStatus.RESOURCE_EXHAUSTED, meaning: 'the body is over `--body-limit`, or the job is too large to send to a worker' },
   URI_TOO_LONG: { http: 414, grpc: GrpcStatus.INVALID_ARGUMENT, meaning: 'a part of the URL path is longer than the router accepts' },
@@ -63,6 +64,9 @@ export type WireCode = Lowercase<ErrorCode>;
 export function wireCode(code: ErrorCode): WireCode {
   return code.toLowerCase() as WireCode;
 }
+
+/** Every code callers can see, in catalogue order: the API document lists them. */
+export const WIRE_CODES = (Object.keys(ERRORS) as ErrorCode[]).map(wireCode);
 
 /** Is `code` one of ours (as stored with a job's error)? */
 export function isErrorCode(code: string): code is ErrorCode {

@@ -8,7 +8,7 @@ import type { WorkerSnapshot } from './placement.js';
 import { planPass, queueOrder } from './planner.js';
 import type { Registry } from './registry.js';
 import { tooLargeToStart } from './start-chunks.js';
-import { newJobRecord, type JobRecord, type NewJob, type StatusUpdate, type Store } from './store/store.js';
+import { newJobRecord, type JobRecord, type JobStore, type NewJob, type StatusUpdate } from './store/job-store.js';
 import { neverConnected } from './worker-channel.js';
 
 /** StartJob only validates and answers; a few seconds is plenty and bounds a hung worker. */
@@ -57,7 +57,7 @@ export class Dispatcher implements JobEvents {
   leading = false;
 
   constructor(
-    private readonly store: Store,
+    private readonly store: JobStore,
     private readonly registry: Registry,
     private readonly applier: JobStatusApplier,
     private readonly log: Logger,

@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import type { Logger } from '../common/logger.js';
 import type { EventBus } from './events.js';
 import { workerView } from './http/views.js';
-import type { EventFilter, EventRecord, Store } from './store/store.js';
+import type { EventFilter, EventRecord, EventStore } from './store/event-store.js';
 
 /** Events kept for replay (`Last-Event-ID`); older ones are pruned. */
 export const KEEP_EVENTS = 100_000;
@@ -56,7 +56,7 @@ export class EventLog extends EventEmitter<EventLogMap> {
    * order and reading after the last id seen misses none.
    */
   constructor(
-    private readonly store: Store,
+    private readonly store: EventStore,
     bus: EventBus,
     private readonly log: Logger,
     private readonly sharing?: EventSharing,
@@ -65,6 +65,7 @@ export class EventLog extends EventEmitter<EventLogMap> {
     this.setMaxListeners(0);
     store.onJobEvents = (events) => this.stored(events);
     bus.on('worker', (w) => this.add('worker', w.id, JSON.stringify(workerView(w))));
+    bus.on('schedule', (name, view) => this.add('schedule', name, JSON.stringify(view)));
   }
 
   /** Stored events after `afterId`, oldest first. */

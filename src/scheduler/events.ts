@@ -1,7 +1,8 @@
 import { EventEmitter } from 'node:events';
 import type { JobStateName } from './job-state.js';
 import type { WorkerEntry } from './registry.js';
-import type { JobRecord } from './store/store.js';
+import type { JobRecord } from './store/job-store.js';
+import type { Schedule } from '../api/schedules.js';
 
 /** What the scheduler's parts announce; listeners must not throw or block (they run inline). */
 export interface SchedulerEventMap {
@@ -12,6 +13,8 @@ export interface SchedulerEventMap {
   job: [job: JobRecord, previous: JobStateName | null | undefined];
   /** A worker's state or draining flag changed. */
   worker: [worker: WorkerEntry];
+  /** A schedule was created, changed or deleted: its view as the API shows it (`deleted` true when it is gone). */
+  schedule: [name: string, view: Schedule | { name: string; deleted: true }];
 }
 
 /**

@@ -12,7 +12,7 @@ import { hasLabels } from './placement.js';
 import { parseRunId, runId, updateFromWorker, type JobStatusApplier } from './job-status.js';
 import type { Registry } from './registry.js';
 import { DEFAULT_RETRY, type RetryPolicy } from './retry-policy.js';
-import { IdempotencyKeyTaken, type AttemptRecord, type JobFilter, type JobRecord, type NewJob, type SandboxRequest, type Store } from './store/store.js';
+import { IdempotencyKeyTaken, type AttemptRecord, type JobFilter, type JobRecord, type JobStore, type NewJob, type SandboxRequest } from './store/job-store.js';
 import type { WorkerChannel } from './worker-channel.js';
 
 const QUERY_TIMEOUT_MS = 5_000;
@@ -49,6 +49,8 @@ export interface JobSpec {
   runOn?: 'all';
   /** The request's Idempotency-Key and the hash of what it asked for (see `submit`). */
   idempotency?: { key: string; requestHash: string };
+  /** A schedule's run: for its tick (null when triggered by hand). A second job for one tick fails with `TickTaken`. */
+  schedule?: { name: string; scheduledFor: number | null };
 }
 
 export type JobSandboxRequest = SandboxRequest;
@@ -61,7 +63,7 @@ export interface JobDetail {
 /** Job operations behind the HTTP API: the store first, then the worker, errors mapped for the caller. */
 export class JobService {
   constructor(
-    private readonly store: Store,
+    private readonly store: JobStore,
     private readonly registry: Registry,
     private readonly applier: JobStatusApplier,
     private readonly dispatcher: Dispatcher,
@@ -206,6 +208,8 @@ export class JobService {
       timeoutMs: spec.timeoutMs ?? 0,
       idempotencyKey: spec.idempotency?.key ?? '',
       requestHash: spec.idempotency?.requestHash ?? '',
+      schedule: spec.schedule?.name ?? '',
+      scheduledFor: spec.schedule?.scheduledFor ?? null,
     };
     if (spec.runOn !== 'all') return [job];
     if (spec.workerId !== undefined) throw new BatonError('BAD_REQUEST', `${where}run_on "all" and worker_id exclude each other`);
@@ -225,6 +229,9 @@ export class JobService {
       parentId: job.id,
       idempotencyKey: '',
       requestHash: '',
+      // The parent is the schedule's run (and holds the tick); its copies are not.
+      schedule: '',
+      scheduledFor: null,
     }));
     return [{ ...job, runOn: 'all', children: children.map((c) => c.id) }, ...children];
   }

@@ -10,11 +10,11 @@ import { uuidv7 } from '../common/ids.js';
 import { EventBus } from './events.js';
 import { JobStatusApplier } from './job-status.js';
 import { DEFAULT_RETRY, type RetryPolicy } from './retry-policy.js';
-import { Store } from './store/store.js';
+import { openStores, type Stores } from './store/stores.js';
 
 describe('job status applier', () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'baton-applier-'));
-  let store: Store;
+  let store: Stores;
   after(async () => {
     await store?.close();
     rmSync(dir, { recursive: true, force: true });
@@ -22,9 +22,9 @@ describe('job status applier', () => {
 
   /** A job placed on w-1 at creation (stored dispatched), and the states the bus announces for it from then on. */
   async function placedJob(retry: RetryPolicy = DEFAULT_RETRY): Promise<{ id: string; announced: string[]; applier: JobStatusApplier }> {
-    store ??= await Store.open(`sqlite:${path.join(dir, 'baton.db')}`);
+    store ??= await openStores(`sqlite:${path.join(dir, 'baton.db')}`);
     const id = uuidv7(Date.now());
-    await store.createJobs([
+    await store.jobs.createJobs([
       {
         id,
         command: 'true',
@@ -45,7 +45,7 @@ describe('job status applier', () => {
     const bus = new EventBus();
     const announced: string[] = [];
     bus.on('job', (job, previous) => job.id === id && announced.push(`${previous ?? '?'}→${job.state}#${job.attempt}`));
-    return { id, announced, applier: new JobStatusApplier(store, bus, pino({ level: 'silent' }), () => 0) };
+    return { id, announced, applier: new JobStatusApplier(store.jobs, bus, pino({ level: 'silent' }), () => 0) };
   }
 
   // [name, ranFirst, states announced]
@@ -58,7 +58,7 @@ describe('job status applier', () => {
       const { id, announced, applier } = await placedJob();
       assert.ok(await applier.apply(id, 1, 'w-1', 'finish', { state: 'succeeded', exitCode: 0, startedAt: 5, finishedAt: 6 }, ranFirst));
       assert.deepEqual(announced, want);
-      assert.equal((await store.getJob(id))?.attempts[0]?.startedAt, 5, 'the start time is kept from the end report');
+      assert.equal((await store.jobs.getJob(id))?.attempts[0]?.startedAt, 5, 'the start time is kept from the end report');
     });
   }
 

@@ -3,7 +3,7 @@ import type { JobStatus } from '../gen/baton/v1/common.js';
 import { fromWorkerState, isFinal, reportTransition, type JobStateName, type TransitionName } from './job-state.js';
 import type { EventBus } from './events.js';
 import { decideRetry, isRetryOutcome, type RetryOutcome } from './retry-policy.js';
-import type { JobRecord, NewJob, PassedThrough, StatusUpdate, Store } from './store/store.js';
+import type { JobRecord, JobStore, NewJob, PassedThrough, StatusUpdate } from './store/job-store.js';
 
 /** A worker's JobStatus as a store update; null when it carries no state. */
 export function updateFromWorker(status: JobStatus): StatusUpdate | null {
@@ -59,7 +59,7 @@ export class JobStatusApplier {
   events: JobEvents | undefined;
 
   constructor(
-    private readonly store: Store,
+    private readonly store: JobStore,
     private readonly bus: EventBus,
     private readonly log: Logger,
     private readonly jitter: () => number = Math.random,

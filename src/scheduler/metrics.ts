@@ -2,11 +2,12 @@ import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { isFinal, JOB_STATES } from './job-state.js';
 import type { EventBus } from './events.js';
 import type { Registry as WorkerRegistry } from './registry.js';
-import type { Store, WorkerState } from './store/store.js';
+import type { JobStore } from './store/job-store.js';
+import type { WorkerState } from './store/worker-store.js';
 
 /** What the scrape-time gauges read. */
 export interface MetricSources {
-  store: Store;
+  jobs: JobStore;
   workers: WorkerRegistry;
   queueDepth: () => number;
   bus: EventBus;
@@ -63,6 +64,28 @@ export class SchedulerMetrics {
     labelNames: ['direction', 'method', 'code'],
     registers: [this.registry],
   });
+  private readonly scheduleFires = new Counter({
+    name: 'baton_schedule_fires_total',
+    help: 'Schedule ticks that made a job, by outcome: created, or failed (the job could not be created or started; the log says why).',
+    labelNames: ['outcome'],
+    registers: [this.registry],
+  });
+  private readonly scheduleSkips = new Counter({
+    name: 'baton_schedule_overlap_skips_total',
+    help: "Schedule ticks not run because the schedule's previous run was still going (overlap skip, or a buffer_one tick already waiting).",
+    registers: [this.registry],
+  });
+  private readonly scheduleMisses = new Counter({
+    name: 'baton_schedule_misses_total',
+    help: 'Schedule ticks older than their catch-up window when their turn came (no scheduler led then): recorded, not run.',
+    registers: [this.registry],
+  });
+  private readonly fireLag = new Histogram({
+    name: 'baton_schedule_fire_lag_seconds',
+    help: "From a schedule tick's time to its job created.",
+    buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+    registers: [this.registry],
+  });
   private sources: MetricSources | undefined;
 
   constructor() {
@@ -74,7 +97,7 @@ export class SchedulerMetrics {
       registers: [this.registry],
       async collect() {
         if (!self.sources) return;
-        const counts = await self.sources.store.countJobsByState();
+        const counts = await self.sources.jobs.countJobsByState();
         for (const state of JOB_STATES) this.set({ state }, counts.get(state) ?? 0);
       },
     });
@@ -124,6 +147,20 @@ export class SchedulerMetrics {
       if (isFinal(job.state) && previous !== null && (previous === undefined || !isFinal(previous))) this.finished.inc({ state: job.state });
       if (job.state === 'running' && previous !== 'running' && job.attempt === 1) this.dispatchLatency.observe(Math.max(0, Date.now() - job.createdAt) / 1000);
     });
+  }
+
+  /** A tick's job created `lagMs` after the tick (or not: `failed`). */
+  scheduleFired(outcome: 'created' | 'failed', lagMs?: number): void {
+    this.scheduleFires.inc({ outcome });
+    if (lagMs !== undefined) this.fireLag.observe(Math.max(0, lagMs) / 1000);
+  }
+
+  scheduleSkipped(): void {
+    this.scheduleSkips.inc();
+  }
+
+  scheduleMissed(count: number): void {
+    this.scheduleMisses.inc(count);
   }
 
   observeHttp(method: string, route: string, status: number, seconds: number): void {

@@ -23,12 +23,13 @@ const RULES: { what: string; pattern: RegExp; onlyIn: string[] }[] = [
   {
     what: 'a job or attempt row written',
     pattern: /\b(?:updateTable|insertInto|deleteFrom|insert)\(\s*['"](?:jobs|attempts)['"]/g,
-    onlyIn: ['scheduler/store/store.ts'],
+    onlyIn: ['scheduler/store/sql-job-store.ts'],
   },
   {
     what: "a store job write called (the lifecycle's writer applies transitions)",
-    pattern: /\bstore\s*\.\s*(?:createJobs?|applyStatus|markDispatched|returnToQueue|requeueForRetry|setReason|setStoppedBy|setParentState)\s*\(/g,
-    onlyIn: ['scheduler/job-status.ts', 'scheduler/store/store.ts'],
+    // On any receiver but the applier itself (whose own setReason and setStoppedBy are how the others ask).
+    pattern: /(?<!\bapplier\s*)\.\s*(?:createJobs?|applyStatus|markDispatched|returnToQueue|requeueForRetry|setReason|setStoppedBy|setParentState)\s*\(/g,
+    onlyIn: ['scheduler/job-status.ts', 'scheduler/store/sql-job-store.ts'],
   },
   {
     what: 'a job change announced',

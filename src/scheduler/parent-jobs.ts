@@ -2,7 +2,7 @@ import type { Logger } from '../common/logger.js';
 import type { EventBus } from './events.js';
 import type { JobStatusApplier } from './job-status.js';
 import { parentState } from './parent-state.js';
-import type { Store } from './store/store.js';
+import type { JobStore } from './store/job-store.js';
 
 /**
  * Keeps each run_on-all parent's state the sum of its children's: a child's change makes the
@@ -13,7 +13,7 @@ export class ParentJobs {
   private running = false;
 
   constructor(
-    private readonly store: Store,
+    private readonly store: JobStore,
     private readonly writer: JobStatusApplier,
     bus: EventBus,
     private readonly log: Logger,

@@ -7,7 +7,8 @@ import type { JobStatus } from '../gen/baton/v1/common.js';
 import type { EventBus } from './events.js';
 import { fromWorkerState, isFinal } from './job-state.js';
 import { parseRunId, type JobStatusApplier } from './job-status.js';
-import type { Store, WorkerRecord, WorkerState } from './store/store.js';
+import type { Stores } from './store/stores.js';
+import type { WorkerRecord, WorkerState } from './store/worker-store.js';
 import { WorkerChannel } from './worker-channel.js';
 
 // Workers retry registration (and failed heartbeats) at least every second (src/worker/backoff.ts): five times that.
@@ -62,7 +63,7 @@ export class Registry {
    * leader (`lead`) marks workers down and watches their jobs.
    */
   constructor(
-    private readonly store: Store,
+    private readonly store: Pick<Stores, 'workers' | 'jobs'>,
     private readonly applier: JobStatusApplier,
     private readonly bus: EventBus,
     private readonly heartbeatTtlMs: number,
@@ -83,7 +84,7 @@ export class Registry {
       await this.refresh();
       return;
     }
-    for (const w of await this.store.listWorkers()) {
+    for (const w of await this.store.workers.listWorkers()) {
       const state: WorkerState = w.state === 'deregistered' ? 'deregistered' : 'down';
       this.workers.set(w.id, { ...w, state, running: 0, channel: undefined });
     }
@@ -124,7 +125,7 @@ export class Registry {
    * drains, and workers the leader marked down. Runs one at a time (a call during a refresh joins it).
    */
   refresh(): Promise<void> {
-    this.refreshing ??= this.store
+    this.refreshing ??= this.store.workers
       .listWorkers()
       .then((rows) => {
         for (const row of rows) this.merge(row);
@@ -251,7 +252,7 @@ export class Registry {
     // It answers again: what it reports (and the dispatcher's check of what it does not) settles its unknown attempts.
     clearTimeout(this.lostTimers.get(entry.id));
     this.lostTimers.delete(entry.id);
-    await this.store.upsertWorker(entry);
+    await this.store.workers.upsertWorker(entry);
     this.persistedAt.set(entry.id, now);
     this.log.info(
       { worker_id: entry.id, state: 'up', previous: previous?.state ?? null, address: entry.address, capacity: entry.capacity, jobs: req.jobs.length },
@@ -274,7 +275,7 @@ export class Registry {
     const reported = fromWorkerState(status.state);
     if (reported !== null && !isFinal(reported)) {
       const { jobId, attempt } = parseRunId(status.jobId);
-      const job = (await this.store.getJob(jobId))?.job;
+      const job = (await this.store.jobs.getJob(jobId))?.job;
       if (!job || job.attempt !== attempt || job.workerId !== workerId || isFinal(job.state)) {
         const why = !job
           ? 'unknown job'
@@ -304,7 +305,7 @@ export class Registry {
     // 1,000 workers heartbeating every second multiply. Shared, the leader judges liveness from
     // the store, so every heartbeat goes there.
     if (this.shared) {
-      this.store.touchWorker(id, w.lastHeartbeatAt).catch((err: unknown) => this.log.error({ worker_id: id, err }, 'cannot record a heartbeat'));
+      this.store.workers.touchWorker(id, w.lastHeartbeatAt).catch((err: unknown) => this.log.error({ worker_id: id, err }, 'cannot record a heartbeat'));
     } else if (w.lastHeartbeatAt - (this.persistedAt.get(id) ?? 0) >= this.heartbeatTtlMs) {
       this.persist(w);
     }
@@ -324,7 +325,7 @@ export class Registry {
     if (drainingBy === w.drainingBy) return w;
     w.drainingBy = drainingBy;
     this.log.info({ worker_id: id, draining: on, by }, on ? 'worker draining' : 'worker no longer draining');
-    this.store.setWorkerDraining(id, drainingBy).catch((err: unknown) => this.log.error({ worker_id: id, err }, 'cannot record worker draining'));
+    this.store.workers.setWorkerDraining(id, drainingBy).catch((err: unknown) => this.log.error({ worker_id: id, err }, 'cannot record worker draining'));
     this.bus.emit('worker', w);
     // Its room is open again.
     if (!on) this.events?.workerUp(id);
@@ -399,7 +400,7 @@ export class Registry {
 
   private persist(w: WorkerEntry): void {
     this.persistedAt.set(w.id, w.lastHeartbeatAt);
-    this.store.setWorkerState(w.id, w.state, w.lastHeartbeatAt).catch((err: unknown) => this.log.error({ worker_id: w.id, err }, 'cannot record worker state'));
+    this.store.workers.setWorkerState(w.id, w.state, w.lastHeartbeatAt).catch((err: unknown) => this.log.error({ worker_id: w.id, err }, 'cannot record worker state'));
   }
 }
 

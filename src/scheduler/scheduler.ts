@@ -16,7 +16,9 @@ import { schedulerMetrics } from './metrics.js';
 import { PgCluster } from './cluster/pg-cluster.js';
 import { Registry } from './registry.js';
 import { redact } from './store/connect.js';
-import { Store } from './store/store.js';
+import { openStores } from './store/stores.js';
+import { ScheduleRunner } from './schedules/runner.js';
+import { ScheduleService } from './schedules/service.js';
 
 /** After taking the lead, dispatches the old leader recorded are checked with their workers this much later. */
 const TAKEOVER_VERIFY_DELAY_MS = 2_000;
@@ -66,6 +68,7 @@ function followOtherSchedulers(
   registry: Registry,
   dispatcher: Dispatcher,
   jobs: JobService,
+  schedules: ScheduleRunner,
   log: Logger,
 ): { queueLoaded(): Promise<void> } {
   let loaded: Promise<void> | undefined;
@@ -75,6 +78,10 @@ function followOtherSchedulers(
       void registry.refresh();
       return;
     }
+    if (e.kind === 'schedule') {
+      schedules.changed(e.entityId);
+      return;
+    }
     jobs.jobChanged(e.entityId);
     dispatcher.sync(e.entityId).catch((err: unknown) => log.error({ job_id: e.entityId, err }, 'cannot take in a job another scheduler changed'));
   });
@@ -82,6 +89,7 @@ function followOtherSchedulers(
     registry.lead();
     loaded = dispatcher
       .start()
+      .then(() => schedules.start())
       // A dispatch the old leader recorded but may not have sent: asked about once the old leader is surely gone.
       .then(() => void setTimeout(() => dispatcher.verifyDispatched(), TAKEOVER_VERIFY_DELAY_MS).unref())
       // Holding the lock with no queue would stall every scheduler: give the lead up by exiting.
@@ -106,27 +114,29 @@ export async function startScheduler(options: SchedulerOptions): Promise<Schedul
   const httpAddr = splitHostPort(options.http);
   const grpcAddr = splitHostPort(options.grpc);
 
-  const store = await Store.open(options.store, (err) =>
+  const store = await openStores(options.store, (err) =>
     log.warn({ event: 'store_connection_lost', err: err.message }, 'the database dropped a pooled connection; the next query opens a new one'),
   );
   // On PostgreSQL several schedulers may share the store: one leads (places jobs, judges liveness), all serve.
   const cluster = store.dialect === 'postgres' ? new PgCluster(options.store, log) : undefined;
   // Every job and worker change is announced here: the event log (SSE), /wait and run_on-all parents listen.
   const bus = new EventBus();
-  const eventLog = new EventLog(store, bus, log, cluster);
-  const applier = new JobStatusApplier(store, bus, log);
-  new ParentJobs(store, applier, bus, log);
+  const eventLog = new EventLog(store.events, bus, log, cluster);
+  const applier = new JobStatusApplier(store.jobs, bus, log);
+  new ParentJobs(store.jobs, applier, bus, log);
   const registry = new Registry(store, applier, bus, options.heartbeatTtlMs, options.lostAfterMs, log, options.security, cluster !== undefined);
-  const dispatcher = new Dispatcher(store, registry, applier, log);
+  const dispatcher = new Dispatcher(store.jobs, registry, applier, log);
   applier.events = dispatcher;
   registry.events = dispatcher;
-  const jobs = new JobService(store, registry, applier, dispatcher, bus, options.maxQueued, log);
-  const authenticator = new Authenticator(store);
+  const jobs = new JobService(store.jobs, registry, applier, dispatcher, bus, options.maxQueued, log);
+  const scheduleRunner = new ScheduleRunner(store, jobs, bus, log);
+  const authenticator = new Authenticator(store.tokens);
   const authOn = options.auth ?? true;
-  schedulerMetrics.attach({ store, workers: registry, queueDepth: () => dispatcher.queuedCount, bus });
+  schedulerMetrics.attach({ jobs: store.jobs, workers: registry, queueDepth: () => dispatcher.queuedCount, bus });
   const app = await buildApp({
     version: packageVersion(),
     jobs,
+    schedules: new ScheduleService(store, scheduleRunner, bus),
     registry,
     store,
     eventLog,
@@ -141,16 +151,18 @@ export async function startScheduler(options: SchedulerOptions): Promise<Schedul
     await registry.start();
     if (cluster) {
       await eventLog.start();
-      const following = followOtherSchedulers(cluster, eventLog, registry, dispatcher, jobs, log);
+      const following = followOtherSchedulers(cluster, eventLog, registry, dispatcher, jobs, scheduleRunner, log);
       await cluster.start();
       await following.queueLoaded();
     } else {
       await dispatcher.start();
+      await scheduleRunner.start();
     }
     grpc = await startGrpcServer(options.grpc, registry, options.heartbeatIntervalMs, log, options.security);
     await app.listen({ host: httpAddr.host, port: httpAddr.port });
   } catch (err) {
     await cluster?.close();
+    scheduleRunner.close();
     dispatcher.close();
     registry.close();
     if (grpc) grpc.server.forceShutdown();
@@ -181,6 +193,7 @@ export async function startScheduler(options: SchedulerOptions): Promise<Schedul
       closing ??= (async () => {
         // Stop taking requests first, then drop worker channels, then the store they write to.
         await Promise.all([app.close(), stopGrpcServer(grpcServer, 2_000)]);
+        scheduleRunner.close();
         dispatcher.close();
         registry.close();
         await eventLog.flushed();

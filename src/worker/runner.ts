@@ -1,16 +1,18 @@
 import type { Logger } from '../common/logger.js';
 import { BatonError } from '../common/errors.js';
 import { JobState, type JobStatus } from '../gen/baton/v1/common.js';
-import { describeExit, describeSpawnError, isFinalState, stateName, type StopRequest } from './exit-status.js';
+import { describeExit, describeSpawnError, formatDuration, isFinalState, stateName, type StopRequest } from './exit-status.js';
 import type { JobTable } from './job-table.js';
 import type { RunJournal } from './journal/run-journal.js';
 import type { OutputFiles } from './output-files.js';
-import type { JobCgroup } from './sandbox/cgroups.js';
+import { JobCgroup } from './sandbox/cgroups.js';
 import { memoryExceededMessage } from './sandbox/cgroup-layout.js';
-import type { SpawnerClient } from './spawner/spawner-client.js';
+import type { EndRecord } from './spawner/end-records.js';
+import type { JobMeta, RunningJob } from './spawner/messages.js';
+import type { SpawnerClient, SpawnHandlers } from './spawner/spawner-client.js';
 
 /** The error of a job whose spawner died before it reported the job's end. */
-export const SPAWNER_LOST_ERROR = "lost: the worker's process spawner died";
+export const SPAWNER_LOST_ERROR = "lost: the worker's job supervisor died";
 
 // Output files are checked against the cap this often while jobs run.
 const CAP_CHECK_INTERVAL_MS = 250;
@@ -180,38 +182,79 @@ export class Runner {
     for (const job of this.active.values()) this.signalGroup(job, 'SIGKILL');
   }
 
+  /**
+   * Takes back a job the supervisor kept running while this worker was down: same attempt,
+   * same output file; stop, timeout and the cap check apply again from now.
+   */
+  adopt(running: RunningJob): void {
+    const job: ActiveJob = { spec: specOf(running.jobId, running.meta), pid: running.pid, cancelled: false, ended: false };
+    this.active.set(running.jobId, job);
+    this.options.table.add({ ...newStatus(running.jobId), state: JobState.JOB_STATE_RUNNING, pid: running.pid, startedAtMs: running.startedAtMs });
+    // Already in the journal, unless the last worker process died before it heard the job start.
+    this.options.journal.started(running.jobId, running.pid, running.startTime);
+    this.options.spawner.adopt(running.jobId, this.handlersFor(job));
+    this.whileRunning(job, running.startedAtMs + job.spec.timeoutMs - Date.now());
+  }
+
+  /** Reports a job that ended while no worker was connected, as the supervisor wrote its end down. */
+  async reportEnded(record: EndRecord): Promise<void> {
+    const job: ActiveJob = { spec: specOf(record.jobId, record.meta), pid: record.pid, cancelled: false, ended: false };
+    this.active.set(record.jobId, job);
+    this.options.table.add({ ...newStatus(record.jobId), state: JobState.JOB_STATE_RUNNING, pid: record.pid, startedAtMs: record.startedAtMs });
+    await this.onLeaderExit(job, record.code, record.signal, record);
+  }
+
   private spawnJob(job: ActiveJob): void {
     const { spec } = job;
-    const { table, output, spawner } = this.options;
+    const { output, spawner } = this.options;
     const outputPath = output.pathFor(spec.jobId);
+    const meta: JobMeta = {
+      command: spec.command,
+      timeoutMs: spec.timeoutMs,
+      ...(spec.memoryLimitBytes === undefined ? {} : { memoryLimitBytes: spec.memoryLimitBytes }),
+      ...(spec.cgroup ? { cgroup: spec.cgroup.toRecord() } : {}),
+    };
     spawner.spawn(
-      { jobId: spec.jobId, program: spec.program, args: spec.args, cwd: spec.cwd, env: spec.env, uid: spec.uid, gid: spec.gid, outputPath },
-      {
-        spawned: (pid, startedAtMs, startTime) => {
-          job.pid = pid;
-          if (job.cancelled) {
-            // Stopped before it started, and already reported so: it must not run.
-            this.signalGroup(job, 'SIGKILL');
-            return;
-          }
-          this.options.journal.started(spec.jobId, pid, startTime);
-          table.update(spec.jobId, { state: JobState.JOB_STATE_RUNNING, pid, startedAtMs });
-          this.ensureCapChecks();
-          if (spec.timeoutMs > 0) {
-            job.timeoutTimer = setTimeout(() => {
-              this.options.log.info({ job_id: spec.jobId, timeout_ms: spec.timeoutMs }, 'job ran past its timeout: stopping it');
-              this.beginStop(job, { graceMs: this.options.defaultGraceMs, escalated: false, timeoutMs: spec.timeoutMs });
-            }, spec.timeoutMs);
-          }
-        },
-        failed: ({ stage, code, message }) => {
-          const error = stage === 'open' ? `cannot open output file ${outputPath}: ${message}` : describeSpawnError(code, spec.command, message);
-          void this.releaseCgroup(job);
-          this.finish(job, { state: JobState.JOB_STATE_FAILED, error });
-        },
-        exited: (code, signal) => void this.onLeaderExit(job, code, signal),
-        lost: (pid) => void this.onSpawnerLost(job, pid),
+      { jobId: spec.jobId, program: spec.program, args: spec.args, cwd: spec.cwd, env: spec.env, uid: spec.uid, gid: spec.gid, outputPath, meta },
+      this.handlersFor(job),
+    );
+  }
+
+  private handlersFor(job: ActiveJob): SpawnHandlers {
+    const { spec } = job;
+    return {
+      spawned: (pid, startedAtMs, startTime) => {
+        job.pid = pid;
+        if (job.cancelled) {
+          // Stopped before it started, and already reported so: it must not run.
+          this.signalGroup(job, 'SIGKILL');
+          return;
+        }
+        this.options.journal.started(spec.jobId, pid, startTime);
+        this.options.table.update(spec.jobId, { state: JobState.JOB_STATE_RUNNING, pid, startedAtMs });
+        this.whileRunning(job, spec.timeoutMs);
       },
+      failed: ({ stage, code, message }) => {
+        const error = stage === 'open' ? `cannot open output file ${this.options.output.pathFor(spec.jobId)}: ${message}` : describeSpawnError(code, spec.command, message);
+        void this.releaseCgroup(job);
+        this.finish(job, { state: JobState.JOB_STATE_FAILED, error });
+      },
+      exited: (code, signal) => void this.onLeaderExit(job, code, signal),
+      lost: (pid) => void this.onSpawnerLost(job, pid),
+    };
+  }
+
+  /** Cap checks, and the timeout (`remainingMs` from now) when the job has one. */
+  private whileRunning(job: ActiveJob, remainingMs: number): void {
+    this.ensureCapChecks();
+    const { timeoutMs } = job.spec;
+    if (timeoutMs <= 0) return;
+    job.timeoutTimer = setTimeout(
+      () => {
+        this.options.log.info({ job_id: job.spec.jobId, timeout_ms: timeoutMs }, 'job ran past its timeout: stopping it');
+        this.beginStop(job, { graceMs: this.options.defaultGraceMs, escalated: false, timeoutMs });
+      },
+      Math.max(0, remainingMs),
     );
   }
 
@@ -231,7 +274,7 @@ export class Runner {
     });
   }
 
-  private async onLeaderExit(job: ActiveJob, code: number | null, signal: NodeJS.Signals | null): Promise<void> {
+  private async onLeaderExit(job: ActiveJob, code: number | null, signal: NodeJS.Signals | null, record?: EndRecord): Promise<void> {
     clearTimeout(job.killTimer);
     clearTimeout(job.timeoutTimer);
     // The spawner has already sent SIGKILL to whatever the leader left in its group.
@@ -243,6 +286,9 @@ export class Runner {
     if (oom > 0 && job.spec.memoryLimitBytes !== undefined && code !== 0 && report.state !== JobState.JOB_STATE_STOPPED) {
       report = { state: JobState.JOB_STATE_FAILED, error: memoryExceededMessage(job.spec.memoryLimitBytes) };
     }
+    if (record?.orphanedAfterMs !== undefined && report.state !== JobState.JOB_STATE_SUCCEEDED) {
+      report = { state: JobState.JOB_STATE_STOPPED, error: `stopped by the job supervisor: the worker did not come back within ${formatDuration(record.orphanedAfterMs)}` };
+    }
     const size = await this.options.output.enforceCap(job.spec.jobId).catch(() => undefined);
     this.finish(job, {
       ...report,
@@ -250,6 +296,7 @@ export class Runner {
       signal: signal ?? '',
       outputBytes: size?.bytes ?? 0,
       ...(size?.truncated ? { outputTruncated: true } : {}),
+      ...(record ? { finishedAtMs: record.endedAtMs } : {}),
     });
   }
 
@@ -260,8 +307,9 @@ export class Runner {
     clearTimeout(job.timeoutTimer);
     this.active.delete(job.spec.jobId);
     this.options.journal.ended(job.spec.jobId);
+    this.options.spawner.endTakenIn(job.spec.jobId);
     if (this.active.size === 0) this.stopCapChecks();
-    this.options.table.update(job.spec.jobId, { ...patch, finishedAtMs: Date.now() });
+    this.options.table.update(job.spec.jobId, { finishedAtMs: Date.now(), ...patch });
   }
 
   /** Empties and removes the job's cgroup; resolves with the OOM kills counted in it (0 without one). */
@@ -315,6 +363,21 @@ export class Runner {
       this.capCheckRunning = false;
     }
   }
+}
+
+/** A job known from the supervisor's records: what stop, timeout, cgroup clean-up and messages need. */
+function specOf(jobId: string, meta: JobMeta): JobSpec {
+  return {
+    jobId,
+    command: meta.command,
+    program: '',
+    args: [],
+    cwd: '',
+    env: {},
+    timeoutMs: meta.timeoutMs,
+    memoryLimitBytes: meta.memoryLimitBytes,
+    cgroup: meta.cgroup ? JobCgroup.fromRecord(meta.cgroup) : undefined,
+  };
 }
 
 function newStatus(jobId: string): JobStatus {

@@ -16,7 +16,9 @@ import { joinHostPort, schedulerAddresses, splitHostPort, unroutableAdvertise } 
 import { packageVersion } from '../common/package-root.js';
 import { SchedulerServiceClient } from '../gen/baton/v1/scheduler.js';
 import { WorkerServiceService } from '../gen/baton/v1/worker.js';
+import path from 'node:path';
 import { CommandLookup } from './command-lookup.js';
+import { lockDataDir } from './data-dir-lock.js';
 import { JobState } from '../gen/baton/v1/common.js';
 import { createWorkerService, type StartsCall } from './grpc-service.js';
 import { loadWorkerId } from './identity.js';
@@ -31,6 +33,8 @@ import { Runner } from './runner.js';
 import type { LimitPolicy } from './sandbox/limits.js';
 import { Sandbox } from './sandbox/sandbox.js';
 import { loadNativeSpawn } from './spawner/native-spawn.js';
+import { ENDS_DIR, readEndRecords } from './spawner/end-records.js';
+import type { RunningJob } from './spawner/messages.js';
 import { SpawnerClient } from './spawner/spawner-client.js';
 import { WatchHub } from './watch-hub.js';
 
@@ -63,6 +67,8 @@ export interface WorkerOptions {
   stopGraceMs: number;
   /** On close, how long running jobs may go on finishing before they are stopped (0: stop them at once). */
   drainTimeoutMs?: number;
+  /** How long jobs keep running after this process dies or leaves them, waiting for a worker on the same data folder; then the supervisor stops them. */
+  reattachWindowMs?: number;
   /** Per-job output cap; output beyond it is cut and the job marked output_truncated. */
   outputCapBytes: number;
   /** Finished jobs kept queryable (newest first); older ones and their output are deleted. */
@@ -90,7 +96,12 @@ export interface RunningWorker {
   close(): Promise<void>;
   /** For a forced exit: SIGKILL every job's process group at once. */
   killAllJobs(): void;
+  /** For an exit that leaves the jobs running under their supervisor, for the next worker started on this data folder. */
+  leaveJobsRunning(): void;
 }
+
+/** Default of `reattachWindowMs`: twice the scheduler's default --lost-after, after which it has given the jobs up anyway. */
+export const DEFAULT_REATTACH_WINDOW_MS = 60_000;
 
 /** Starts serving WorkerService, then registers with the scheduler in the background. */
 export async function startWorker(options: WorkerOptions): Promise<RunningWorker> {
@@ -100,6 +111,19 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
   loadNativeSpawn(); // refuse to start, with what to do, rather than fail every job
   const workerId = await loadWorkerId(options.dataDir, certifiedWorkerId(options.security, options.id));
   const log = (options.logger ?? createLogger('worker')).child({ worker_id: workerId });
+  const unlock = lockDataDir(options.dataDir);
+  const spawner = new SpawnerClient(log, { workerId, dataDir: options.dataDir, windowMs: options.reattachWindowMs ?? DEFAULT_REATTACH_WINDOW_MS, graceMs: options.stopGraceMs });
+  let running: RunningJob[];
+  try {
+    running = await spawner.connect();
+  } catch (err) {
+    unlock();
+    throw err;
+  }
+  const runningIds = new Set(running.map((j) => j.jobId));
+  // An end recorded for a job the supervisor still lists is heard over the connection instead.
+  const ends = readEndRecords(path.join(options.dataDir, ENDS_DIR));
+  const ended = ends.records.filter((r) => !runningIds.has(r.jobId));
   const jobsFolder = await JobsFolder.open(options.jobsDir);
   const sandbox = await Sandbox.create(
     {
@@ -111,6 +135,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
       limits: options.limits,
       jobsRoot: jobsFolder.root,
       dataDir: options.dataDir,
+      runningJobs: runningIds,
     },
     log,
   );
@@ -124,9 +149,28 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
   });
   logJobChanges(table, log);
   const journal = new RunJournal(options.dataDir, log);
-  reportLeftovers(journal, table, log);
-  const spawner = new SpawnerClient(log);
+  const unreadable = ends.unreadable.filter((u) => !runningIds.has(u.jobId));
+  reportLeftovers(journal.recover({ running: runningIds, ended: new Set([...ended, ...unreadable].map((e) => e.jobId)) }), table, log);
   const runner = new Runner({ workerId, capacity: options.capacity, defaultGraceMs: options.stopGraceMs, table, output, spawner, journal, log });
+  for (const job of running) runner.adopt(job);
+  for (const record of ended) await runner.reportEnded(record);
+  for (const u of unreadable) {
+    const error = `lost: its end record ${u.file} could not be read (${u.reason}); moved aside to ${u.file}.corrupt`;
+    log.error({ job_id: u.jobId, file: u.file }, error);
+    table.add({
+      jobId: u.jobId,
+      state: JobState.JOB_STATE_LOST,
+      exitCode: undefined,
+      signal: '',
+      error,
+      startedAtMs: 0,
+      finishedAtMs: Date.now(),
+      pid: 0,
+      outputBytes: 0,
+      outputTruncated: false,
+    });
+  }
+  if (running.length + ended.length > 0) log.info({ running: running.length, ended: ended.length }, 'took back the jobs the last worker process left to its supervisor');
   const watchers = new WatchHub(table);
   const startStreams = new Set<StartsCall>();
 
@@ -152,7 +196,6 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
     server.forceShutdown();
     throw err;
   }
-  spawner.start();
   const registration = new Registration({
     schedulers,
     workerId,
@@ -191,25 +234,34 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
       await registration.deregister(DEREGISTER_TIMEOUT_MS);
       await shutdownServer(server, SERVER_SHUTDOWN_TIMEOUT_MS);
       for (const s of schedulers) s.client.close();
+      unlock();
       log.info('worker stopped');
     })());
 
-  return { workerId, address, close, killAllJobs: () => runner.killAll() };
+  const leaveJobsRunning = (): void => {
+    log.info(
+      { running: runner.activeCount, supervisor_pid: spawner.supervisorPid },
+      'worker exiting with its jobs left running; a worker started on this data folder takes them back',
+    );
+    spawner.detach();
+    unlock();
+  };
+
+  return { workerId, address, close, killAllJobs: () => runner.killAll(), leaveJobsRunning };
 }
 
 /**
- * Jobs the last run of this worker started and never saw end (it was killed, spawner and
- * all): their process groups still alive are killed, and each job is reported lost at
- * registration, so the scheduler can retry it.
+ * Jobs the last run of this worker started and never saw end, which its supervisor does not
+ * account for (it was killed too): their process groups still alive were killed, and each
+ * job is reported lost at registration, so the scheduler can retry it.
  */
-function reportLeftovers(journal: RunJournal, table: JobTable, log: Logger): void {
-  const { unfinished, killed } = journal.recover();
+function reportLeftovers({ unfinished, killed }: ReturnType<RunJournal['recover']>, table: JobTable, log: Logger): void {
   const killedIds = new Set(killed.map((k) => k.jobId));
   const now = Date.now();
   for (const jobId of unfinished) {
     const error = killedIds.has(jobId)
-      ? 'lost: the worker died while the job ran; its processes were still running and were killed when the worker restarted'
-      : 'lost: the worker died while the job ran; its end was not seen';
+      ? "lost: the worker and the job's supervisor died while the job ran; its processes were still running and were killed when the worker restarted"
+      : "lost: the worker and the job's supervisor died while the job ran; its end was not seen";
     log.warn({ job_id: jobId, pgid: killed.find((k) => k.jobId === jobId)?.pgid }, error);
     table.add({ jobId, state: JobState.JOB_STATE_LOST, exitCode: undefined, signal: '', error, startedAtMs: 0, finishedAtMs: now, pid: 0, outputBytes: 0, outputTruncated: false });
   }

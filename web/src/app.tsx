@@ -4,6 +4,7 @@ import type { BatonClient } from '../../src/client/index.js';
 import { makeClient, message, needsToken, refusedToken, savedToken, saveToken } from './api.js';
 import { JobPage } from './pages/job.js';
 import { JobsPage } from './pages/jobs.js';
+import { SchedulesPage } from './pages/schedules.js';
 import { Overview } from './pages/overview.js';
 import { SubmitPage } from './pages/submit.js';
 import { WorkersPage } from './pages/workers.js';
@@ -109,6 +110,7 @@ export function App() {
     ['#/', 'Overview'],
     ['#/workers', 'Workers'],
     ['#/jobs', 'Jobs'],
+    ['#/schedules', 'Schedules'],
     ['#/submit', 'Submit'],
   ] as const;
   return (
@@ -142,6 +144,7 @@ export function App() {
           {page === 'workers' && <WorkersPage />}
           {page === 'jobs' && id === undefined && <JobsPage />}
           {page === 'jobs' && id !== undefined && <JobPage id={decodeURIComponent(id)} />}
+          {page === 'schedules' && <SchedulesPage />}
           {page === 'submit' && <SubmitPage />}
         </main>
       )}

@@ -23,6 +23,25 @@ export function useLive<T>(load: (live: Live, signal: AbortSignal) => Promise<T>
   return { data, error, live };
 }
 
+/**
+ * A page's buttons: `act` makes a call, keeps its error to show, and once it succeeded bumps
+ * `done` (a dependency of the page's useLive), so the page reads again.
+ */
+export function useAction(): { act: (call: () => Promise<unknown>) => Promise<void>; error: unknown; done: number } {
+  const [error, setError] = useState<unknown>(undefined);
+  const [done, setDone] = useState(0);
+  const act = async (call: () => Promise<unknown>): Promise<void> => {
+    try {
+      setError(undefined);
+      await call();
+      setDone((n) => n + 1);
+    } catch (err) {
+      setError(err);
+    }
+  };
+  return { act, error, done };
+}
+
 /** The current time, every second: for "12s ago". */
 export function useNow(): number {
   const [now, setNow] = useState(Date.now());

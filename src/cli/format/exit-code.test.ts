@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { BatonApiError } from '../../client/index.js';
 import { exitCodeFor, runFailureExitCode, signalNumber, type FinishedJob } from './exit-code.js';
 
-const job = (over: Partial<FinishedJob>): FinishedJob => ({ state: 'failed', exit_code: null, signal: null, error: null, ...over });
+const job = (over: Partial<FinishedJob>): FinishedJob => ({ state: 'failed', exit_code: null, signal: null, error: null, error_code: null, ...over });
 
 describe('exitCodeFor', () => {
   const cases: [string, FinishedJob, number | undefined][] = [
@@ -23,8 +23,9 @@ describe('exitCodeFor', () => {
     ['timed out', job({ state: 'timed_out' }), 124],
     ['timed out, ended by SIGTERM', job({ state: 'timed_out', signal: 'SIGTERM', error: 'timed out after 1s' }), 124],
     ['timed out, caught SIGTERM and exited 0', job({ state: 'timed_out', exit_code: 0 }), 124],
-    ['command not found', job({ error: 'command not found: nope' }), 127],
-    ['permission denied', job({ error: 'permission denied: ./x.sh' }), 126],
+    ['command not found', job({ error: 'command not found: nope', error_code: 'command_not_found' }), 127],
+    ['permission denied', job({ error: 'permission denied: ./x.sh', error_code: 'command_not_executable' }), 126],
+    ['words alone decide nothing', job({ error: 'command not found: nope' }), 1],
     ['lost', job({ state: 'lost', error: 'worker went away' }), 1],
     ['unknown signal name', job({ signal: 'SIGNOPE' }), 1],
     ['running', job({ state: 'running' }), undefined],

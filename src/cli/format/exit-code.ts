@@ -7,6 +7,8 @@ export interface FinishedJob {
   exit_code: number | null;
   signal: string | null;
   error: string | null;
+  /** The catalogue's code of `error` (command_not_found when the worker refused the start). */
+  error_code: string | null;
 }
 
 /** Exit code of `baton run` itself failing (bad flags, no worker, scheduler unreachable), as `docker run` does. */
@@ -46,9 +48,9 @@ export function exitCodeFor(job: FinishedJob, lookup: (name: string) => number |
     if (n !== undefined) return 128 + n;
   }
   if (job.state === 'stopped') return 143;
+  if (job.error_code === 'command_not_found') return 127;
+  if (job.error_code === 'command_not_executable') return 126;
   const error = job.error ?? '';
-  if (error.startsWith('command not found')) return 127;
-  if (error.startsWith('permission denied')) return 126;
   const killed = /killed by (?:signal )?(SIG[A-Z0-9]+)/.exec(error);
   if (killed) {
     const n = lookup(killed[1]!);

@@ -22,6 +22,7 @@ const job = (over: Partial<Job> = {}): Job => ({
   exit_code: 0,
   signal: null,
   error: null,
+  error_code: null,
   output_truncated: false,
   reason: null,
   labels: {},
@@ -35,6 +36,8 @@ const job = (over: Partial<Job> = {}): Job => ({
   children: [],
   submitted_by: null,
   stopped_by: null,
+  schedule: null,
+  scheduled_for: null,
   ...over,
 });
 

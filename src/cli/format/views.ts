@@ -105,7 +105,8 @@ export function jobStatus(job: JobDetail, now: number, p: Palette): string[] {
     lines.push('', p.bold('Attempts:'));
     const rows = [['#', 'WORKER', 'STATE', 'STARTED', 'FINISHED', 'EXIT', 'ERROR'].map(p.dim)];
     for (const a of job.attempts) {
-      const code = exitCodeFor(a);
+      // The job's error code is its current attempt's; earlier attempts keep only their words.
+      const code = exitCodeFor({ ...a, error_code: a.number === job.attempt ? job.error_code : null });
       rows.push([
         String(a.number),
         a.worker_id ?? '-',

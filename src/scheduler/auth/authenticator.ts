@@ -1,5 +1,5 @@
 import { uuidv7 } from '../../common/ids.js';
-import type { Store, TokenRecord } from '../store/store.js';
+import type { TokenRecord, TokenStore } from '../store/token-store.js';
 import { isRole, type Role } from './roles.js';
 import { matchToken, newToken } from './tokens.js';
 
@@ -25,7 +25,7 @@ export class Authenticator {
   /** Bumped by every change made here, so a load that started before it is not kept as fresh. */
   private generation = 0;
 
-  constructor(private readonly store: Store) {}
+  constructor(private readonly store: TokenStore) {}
 
   async authenticate(secret: string): Promise<Principal | undefined> {
     const match = matchToken(secret, await this.liveTokens());

@@ -43,6 +43,8 @@ export const ROUTE_ROLES: Readonly<Record<string, Requirement>> = {
   'GET /v1/jobs/:id/output': 'viewer',
   'GET /v1/jobs/:id/wait': 'viewer',
   'GET /v1/events': 'viewer',
+  'GET /v1/schedules': 'viewer',
+  'GET /v1/schedules/:name': 'viewer',
 
   // Running and stopping jobs. The original calls are all POSTs and reach the worker, so all need operator.
   'POST /start': 'operator',
@@ -52,6 +54,11 @@ export const ROUTE_ROLES: Readonly<Record<string, Requirement>> = {
   'POST /v1/jobs': 'operator',
   'POST /v1/jobs/batch': 'operator',
   'POST /v1/jobs/:id/stop': 'operator',
+  // Schedules run jobs: whoever may run jobs may schedule and trigger them.
+  'POST /v1/schedules': 'operator',
+  'PATCH /v1/schedules/:name': 'operator',
+  'DELETE /v1/schedules/:name': 'operator',
+  'POST /v1/schedules/:name/trigger': 'operator',
 
   // Fleet administration.
   'POST /v1/workers/:id/drain': 'admin',

@@ -9,7 +9,7 @@ import { TLS_SETTINGS } from '../../common/grpc.js';
 import type { Logger } from '../../common/logger.js';
 import type { JobService } from '../job-service.js';
 import type { Registry } from '../registry.js';
-import type { Store } from '../store/store.js';
+import type { Stores } from '../store/stores.js';
 import { DOCS_PREFIX } from '../auth/roles.js';
 import { schedulerMetrics } from '../metrics.js';
 import { installAudit } from './audit.js';
@@ -23,11 +23,14 @@ import { openapiOptions } from './openapi.js';
 import { AJV_OPTIONS, coerceQuery, validationError } from './validation.js';
 import { HealthSchema, ReadySchema } from '../../api/health.js';
 import type { EventLog } from '../event-log.js';
+import type { ScheduleService } from '../schedules/service.js';
+import { scheduleRoutes } from './schedule-routes.js';
 
 export interface HttpDeps {
   jobs: JobService;
+  schedules: ScheduleService;
   registry: Registry;
-  store: Store;
+  store: Pick<Stores, 'jobs' | 'tokens'>;
   eventLog: EventLog;
   log: Logger;
   bodyLimit: number;
@@ -85,7 +88,7 @@ export async function buildApp(deps: HttpDeps): Promise<App> {
   const readySchema = { operationId: 'ready', tags: ['health'], summary: 'Ready: the store answers and the scheduler takes work', response: { 200: ReadySchema }, errors: [503] };
   app.get('/readyz', { schema: readySchema }, async () => {
     try {
-      await deps.store.countJobsByState();
+      await deps.store.jobs.countJobsByState();
     } catch (err) {
       throw new BatonError('UNAVAILABLE', `not ready: the store does not answer (${(err as Error).message})`);
     }
@@ -98,8 +101,9 @@ export async function buildApp(deps: HttpDeps): Promise<App> {
   app.get('/openapi.json', { schema: { hide: true } }, () => app.swagger());
   originalRoutes(app, deps.jobs);
   v1Routes(app, deps.jobs, deps.registry);
+  scheduleRoutes(app, deps.schedules);
   watchRoutes(app, deps.jobs, deps.eventLog, deps.log);
-  tokenRoutes(app, deps.auth.authenticator, deps.store);
+  tokenRoutes(app, deps.auth.authenticator, deps.store.tokens);
   await dashboardRoutes(app);
   return app;
 }

@@ -2,14 +2,14 @@ import { CreatedTokenSchema, NewTokenSchema, TokenListSchema, TokenNameParams, A
 import { BatonError } from '../../common/errors.js';
 import type { Authenticator } from '../auth/authenticator.js';
 import { TOKEN_NAME, TOKEN_NAME_RULE } from '../auth/tokens.js';
-import { TokenNameTaken, type Store } from '../store/store.js';
+import { TokenNameTaken, type TokenStore } from '../store/token-store.js';
 import type { App } from './app.js';
 import { tokenView } from './views.js';
 
 const tags = ['tokens'];
 
 /** Token management (admin): list, create (the secret is in this one answer only), revoke. */
-export function tokenRoutes(app: App, authenticator: Authenticator, store: Store): void {
+export function tokenRoutes(app: App, authenticator: Authenticator, store: TokenStore): void {
   app.get(
     '/v1/tokens',
     { schema: { operationId: 'listTokens', tags, summary: 'Names, roles and dates of the live tokens (never a secret)', response: { 200: TokenListSchema } } },

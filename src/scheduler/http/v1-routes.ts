@@ -38,7 +38,7 @@ function retryFrom(body: RetryRequest | undefined): RetryPolicy {
 }
 
 /** The API's job fields → what the job service takes. */
-function specFrom(b: SubmitJobRequest, submittedBy: string): JobSpec {
+export function specFrom(b: SubmitJobRequest, submittedBy: string): JobSpec {
   return {
     workerId: b.worker_id,
     command: b.command,
@@ -186,7 +186,7 @@ export function v1Routes(app: App, jobs: JobService, registry: Registry): void {
     { schema: { operationId: 'listJobs', tags: ['jobs'], summary: 'Jobs, newest first, a page at a time', querystring: ListJobsQuerySchema, response: { 200: JobPageSchema } } },
     async (req) => {
       const q = req.query;
-      const { jobs: list, nextCursor } = await jobs.list({ state: q.state, workerId: q.worker_id, limit: q.limit ?? DEFAULT_PAGE, cursor: q.cursor });
+      const { jobs: list, nextCursor } = await jobs.list({ state: q.state, workerId: q.worker_id, schedule: q.schedule, limit: q.limit ?? DEFAULT_PAGE, cursor: q.cursor });
       return { jobs: list.map(jobView), next_cursor: nextCursor };
     },
   );
@@ -215,7 +215,7 @@ export function v1Routes(app: App, jobs: JobService, registry: Registry): void {
         req.body ??= {};
       },
     },
-    async (req) => jobDetailView(await jobs.stop(req.params.id, undefined, req.body.grace_ms ?? 0, callerName(req))),
+    async (req) => jobDetailView(await jobs.stop(req.params.id, undefined, Math.round((req.body.grace ?? 0) * 1000), callerName(req))),
   );
 
   app.get(

@@ -1,11 +1,15 @@
 import type { Job, JobAttempt, JobDetail as JobDetailView } from '../../api/jobs.js';
+import type { Schedule } from '../../api/schedules.js';
+import type { ScheduleRecord } from '../store/schedule-store.js';
 import type { OriginalQueryResult } from '../../api/original.js';
 import type { ApiToken } from '../../api/tokens.js';
 import type { Worker } from '../../api/workers.js';
 import type { JobDetail } from '../job-service.js';
+import { isErrorCode, wireCode } from '../../common/errors.js';
 import { isFinal } from '../job-state.js';
 import type { WorkerEntry } from '../registry.js';
-import type { AttemptRecord, JobRecord, TokenRecord } from '../store/store.js';
+import type { AttemptRecord, JobRecord } from '../store/job-store.js';
+import type { TokenRecord } from '../store/token-store.js';
 
 /**
  * Records → the HTTP API's answers, each typed as its schema in src/api (so the compiler checks
@@ -68,12 +72,37 @@ export function jobView(job: JobRecord): Job {
     exit_code: job.exitCode,
     signal: orNull(job.signal),
     error: orNull(job.error),
+    // What kind of error, for programs (command_not_found when the worker refused the start).
+    error_code: isErrorCode(job.errorCode) ? wireCode(job.errorCode) : null,
     output_truncated: job.outputTruncated,
     timeout: job.timeoutMs > 0 ? job.timeoutMs / 1000 : null,
     parent_id: orNull(job.parentId),
     children: job.children,
     submitted_by: orNull(job.submittedBy),
     stopped_by: orNull(job.stoppedBy),
+    schedule: orNull(job.schedule),
+    scheduled_for: isoOrNull(job.scheduledFor),
+  };
+}
+
+/** `next`: the next tick (null when paused); `last`: the newest run. */
+export function scheduleView(s: ScheduleRecord, next: number | null, last: JobRecord | undefined): Schedule {
+  return {
+    name: s.name,
+    cron: s.cron,
+    timezone: s.timezone,
+    overlap: s.overlap,
+    catchup_window: s.catchupWindowMs / 1000,
+    paused: s.paused,
+    job: s.job,
+    next_run_at: isoOrNull(next),
+    last_run: last ? { job_id: last.id, state: last.state, scheduled_for: isoOrNull(last.scheduledFor), created_at: iso(last.createdAt) } : null,
+    buffered_for: isoOrNull(s.bufferedFor),
+    missed: s.missed,
+    last_missed_at: isoOrNull(s.lastMissedAt),
+    created_by: s.createdBy,
+    created_at: iso(s.createdAt),
+    updated_at: iso(s.updatedAt),
   };
 }
 

@@ -5,7 +5,7 @@ import { BatonError } from '../../common/errors.js';
 import type { Logger } from '../../common/logger.js';
 import type { EventLog } from '../event-log.js';
 import type { JobService } from '../job-service.js';
-import type { EventFilter, EventRecord } from '../store/store.js';
+import type { EventFilter, EventRecord } from '../store/event-store.js';
 import type { App } from './app.js';
 import { openSse } from './sse.js';
 import { jobDetailView } from './views.js';
@@ -37,10 +37,13 @@ export function watchRoutes(app: App, jobs: JobService, eventLog: EventLog, log:
   const eventsSchema = {
     operationId: 'events',
     tags: ['events'],
-    summary: 'Every job and worker change as it happens (server-sent events); missed ones first with Last-Event-ID',
+    summary: 'Every job, worker and schedule change as it happens (server-sent events); missed ones first with Last-Event-ID',
     querystring: EventsQuerySchema,
     response: {
-      200: { description: 'a text/event-stream: `event: job|worker`, `id`, and the job or worker as JSON', content: { 'text/event-stream': { schema: Type.String() } } },
+      200: {
+        description: 'a text/event-stream: `event: job|worker|schedule`, `id`, and the job, worker or schedule as JSON',
+        content: { 'text/event-stream': { schema: Type.String() } },
+      },
     },
   };
   app.get('/v1/events', { schema: eventsSchema }, async (req, reply) => {

@@ -160,6 +160,39 @@ function migrations(dialect: Dialect): Record<string, Migration> {
           .execute();
       },
     },
+    '006_schedules': {
+      async up(db: Kysely<unknown>): Promise<void> {
+        // Cron schedules; `job` is the POST /v1/jobs body each tick submits, as JSON.
+        await db.schema
+          .createTable('schedules')
+          .addColumn('name', 'text', (c) => c.primaryKey())
+          .addColumn('cron', 'text', (c) => c.notNull())
+          .addColumn('timezone', 'text', (c) => c.notNull())
+          .addColumn('job', 'text', (c) => c.notNull())
+          .addColumn('overlap', 'text', (c) => c.notNull())
+          .addColumn('catchup_window_ms', 'bigint', (c) => c.notNull())
+          .addColumn('paused', 'integer', (c) => c.notNull().defaultTo(0))
+          // Every tick at or before it is handled: fired, skipped or recorded missed.
+          .addColumn('cursor_at', 'bigint', (c) => c.notNull())
+          // buffer_one: the tick waiting for the previous run to end.
+          .addColumn('buffered_for', 'bigint')
+          .addColumn('missed', 'bigint', (c) => c.notNull().defaultTo(0))
+          .addColumn('last_missed_at', 'bigint')
+          .addColumn('created_by', 'text', (c) => c.notNull())
+          .addColumn('created_at', 'bigint', (c) => c.notNull())
+          .addColumn('updated_at', 'bigint', (c) => c.notNull())
+          .execute();
+        // The run of a schedule's tick: '' and null for jobs no schedule made (and for runs triggered by hand).
+        await db.schema
+          .alterTable('jobs')
+          .addColumn('schedule', 'text', (c) => c.notNull().defaultTo(''))
+          .execute();
+        await db.schema.alterTable('jobs').addColumn('scheduled_for', 'bigint').execute();
+        // Exactly once per tick: a restart, a second leader or a clock step cannot make a second job for one.
+        await db.schema.createIndex('jobs_schedule_tick').on('jobs').columns(['schedule', 'scheduled_for']).unique().where(sql.ref('schedule'), '<>', '').execute();
+        await db.schema.createIndex('jobs_schedule_id').on('jobs').columns(['schedule', 'id']).execute();
+      },
+    },
   };
 }
 

@@ -67,6 +67,29 @@ export interface JobsTable {
   /** Idempotency-Key of the request that made the job ('' for none), and the hash of its body. */
   idempotency_key: string;
   request_hash: string;
+  /** The schedule that made the job ('' for none), and the tick it ran for (null: none, or triggered by hand). */
+  schedule: string;
+  scheduled_for: number | null;
+}
+
+export interface SchedulesTable {
+  name: string;
+  cron: string;
+  timezone: string;
+  /** JSON: the POST /v1/jobs body each tick submits. */
+  job: string;
+  overlap: string;
+  catchup_window_ms: number;
+  paused: number;
+  /** Every tick at or before it is handled (fired, skipped or recorded missed). */
+  cursor_at: number;
+  /** buffer_one: the tick waiting for the previous run to end. */
+  buffered_for: number | null;
+  missed: number;
+  last_missed_at: number | null;
+  created_by: string;
+  created_at: number;
+  updated_at: number;
 }
 
 export interface EventsTable {
@@ -109,4 +132,5 @@ export interface Database {
   attempts: AttemptsTable;
   tokens: TokensTable;
   events: EventsTable;
+  schedules: SchedulesTable;
 }

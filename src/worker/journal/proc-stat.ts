@@ -1,5 +1,7 @@
+import { readFileSync } from 'node:fs';
+
 /**
- * Pure: the start time of a process from the text of `/proc/<pid>/stat`.
+ * The start time of a process from the text of `/proc/<pid>/stat`.
  *
  * A pid is reused once its process is gone; (pid, start time) names one process for the
  * life of the machine, so a leftover recorded before a crash is never confused with a
@@ -18,4 +20,13 @@ export function processStartTime(statText: string): string | undefined {
   // fields[0] is field 3 (state), so field 22 is fields[19].
   const start = fields[19];
   return start !== undefined && /^\d+$/.test(start) ? start : undefined;
+}
+
+/** The start time of a running process, or undefined when it is gone. */
+export function startTimeOf(pid: number): string | undefined {
+  try {
+    return processStartTime(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return undefined;
+  }
 }

@@ -1,7 +1,7 @@
 import { appendFileSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Logger } from '../../common/logger.js';
-import { processStartTime } from './proc-stat.js';
+import { startTimeOf } from './proc-stat.js';
 
 /** A job's process group as recorded when it started: enough to find it again after a crash. */
 export interface JournalEntry {
@@ -23,10 +23,10 @@ export const JOURNAL_FILE = 'running-jobs.jsonl';
 /**
  * `<data-dir>/running-jobs.jsonl`: one line when a job's process starts, one when it ends.
  *
- * The worker's spawner kills every job when the worker dies, but if both die at once (a
- * SIGKILL to the whole process group, the OOM killer, a crash of the machine's init) the
- * jobs live on with no one watching. The next start reads this file, kills the groups still
- * running, and the jobs are reported lost. Appends are synchronous and small, so the line
+ * Jobs outlive the worker under their supervisor (spawner/spawner-main.ts), which the next
+ * worker start asks what still runs; but if the supervisor dies too (a SIGKILL to it, the
+ * OOM killer) the jobs live on with no one watching. The next start reads this file, kills
+ * the groups still running that the supervisor does not account for, and they are reported lost. Appends are synchronous and small, so the line
  * is in the file before the job can do anything worth losing.
  */
 export class RunJournal {
@@ -42,15 +42,18 @@ export class RunJournal {
   }
 
   /**
-   * Reads what the last run left open, SIGKILLs each group whose leader is the very process
-   * recorded (same pid and start time), and starts a fresh journal. Returns every job the
-   * last run did not see end, with the groups that were found alive.
+   * Reads what the last run left open. Jobs in `accounted` are still running under the
+   * supervisor or ended with a record of it: those still running keep their lines. For every
+   * other job, SIGKILLs its group if its leader is the very process recorded (same pid and
+   * start time). Returns those other jobs, with the groups that were found alive.
    */
-  recover(): { unfinished: string[]; killed: Leftover[] } {
-    const entries = this.unfinishedEntries();
+  recover(accounted: { running: ReadonlySet<string>; ended: ReadonlySet<string> }): { unfinished: string[]; killed: Leftover[] } {
+    const all = this.unfinishedEntries();
+    const kept = all.filter((e) => accounted.running.has(e.job_id));
+    const entries = all.filter((e) => !accounted.running.has(e.job_id) && !accounted.ended.has(e.job_id));
     const killed: Leftover[] = [];
     for (const e of entries) {
-      if (currentStartTime(e.pgid) !== e.start) continue; // gone, or the pid now belongs to another process
+      if (startTimeOf(e.pgid) !== e.start) continue; // gone, or the pid now belongs to another process
       try {
         process.kill(-e.pgid, 'SIGKILL');
         killed.push({ jobId: e.job_id, pgid: e.pgid });
@@ -58,8 +61,9 @@ export class RunJournal {
         if ((err as NodeJS.ErrnoException).code !== 'ESRCH') this.log.warn({ job_id: e.job_id, pgid: e.pgid, err }, 'could not kill a process group left by the last run');
       }
     }
-    writeFileSync(`${this.file}.tmp`, '');
+    writeFileSync(`${this.file}.tmp`, kept.map((e) => `${JSON.stringify(e)}\n`).join(''));
     renameSync(`${this.file}.tmp`, this.file);
+    for (const e of kept) this.open.add(e.job_id);
     return { unfinished: entries.map((e) => e.job_id), killed };
   }
 
@@ -70,7 +74,7 @@ export class RunJournal {
    * leader from a later process with its pid, so there is no record.
    */
   started(jobId: string, pgid: number, start: string | undefined): void {
-    if (start === undefined) return;
+    if (start === undefined || this.open.has(jobId)) return;
     this.append({ job_id: jobId, pgid, start });
     this.open.add(jobId);
   }
@@ -128,12 +132,4 @@ export function unfinished(text: string): JournalEntry[] {
       open.set(e.job_id, { job_id: e.job_id, pgid: e.pgid, start: e.start });
   }
   return [...open.values()];
-}
-
-function currentStartTime(pid: number): string | undefined {
-  try {
-    return processStartTime(readFileSync(`/proc/${pid}/stat`, 'utf8'));
-  } catch {
-    return undefined;
-  }
 }

@@ -60,6 +60,15 @@ export class JobCgroup {
     private readonly memoryDir: string | undefined,
   ) {}
 
+  /** What a later worker process needs to take the cgroup back (kept by the supervisor with the job). */
+  toRecord(): { version: 1 | 2; dirs: string[]; memoryDir?: string } {
+    return { version: this.version, dirs: this.dirs, ...(this.memoryDir === undefined ? {} : { memoryDir: this.memoryDir }) };
+  }
+
+  static fromRecord(record: { version: 1 | 2; dirs: string[]; memoryDir?: string }): JobCgroup {
+    return new JobCgroup(record.version, record.dirs, record.memoryDir);
+  }
+
   /** The files the launch wrapper writes its pid into. */
   get procsFiles(): string[] {
     return this.dirs.map((d) => path.join(d, 'cgroup.procs'));
@@ -167,14 +176,14 @@ export class Cgroups {
     return cgroup;
   }
 
-  /** Job folders a previous run of this worker left (it was killed): empties and removes them. */
-  async sweep(): Promise<number> {
+  /** Job folders a previous run of this worker left (it was killed), except those of jobs still running (`keep`): empties and removes them. */
+  async sweep(keep: ReadonlySet<string>): Promise<number> {
     let swept = 0;
     const parents = new Set(CONTROLLERS.map((c) => workerCgroupDir(this.choice, this.workerId, c)).filter((d): d is string => d !== undefined));
     for (const parent of parents) {
       const entries = await fs.readdir(parent, { withFileTypes: true }).catch(() => []);
       for (const e of entries) {
-        if (!e.isDirectory()) continue;
+        if (!e.isDirectory() || keep.has(e.name)) continue;
         await new JobCgroup(this.choice.version, [path.join(parent, e.name)], undefined).release();
         swept++;
       }

@@ -34,6 +34,8 @@ export interface SandboxOptions {
   jobsRoot: string;
   /** The worker's data folder: with the jobs folder, where disk I/O limits apply (the disks holding them). */
   dataDir: string;
+  /** Jobs still running from an earlier worker process (taken back from the supervisor): their cgroups are kept. */
+  runningJobs?: ReadonlySet<string>;
 }
 
 const CONTROLLER_OF: Readonly<Record<LimitName, Controller>> = { memoryBytes: 'memory', cpu: 'cpu', pids: 'pids', readBps: 'io', writeBps: 'io', readIops: 'io', writeIops: 'io' };
@@ -129,7 +131,7 @@ export class Sandbox {
     }
     const defaultsWanted = neededControllers(policy.defaults);
     if (cgroups) {
-      const swept = await cgroups.sweep();
+      const swept = await cgroups.sweep(options.runningJobs ?? new Set());
       if (swept > 0) log.info({ swept }, 'removed job cgroups left by an earlier run of this worker');
       const usable = cgroups.controllers.filter((c) => c !== 'io' || noIoReason === undefined);
       const missing = defaultsWanted.filter((c) => !usable.includes(c));

@@ -1,8 +1,37 @@
 /**
- * The spawner protocol: one JSON object per line, requests on the spawner's stdin,
- * events on its stdout. Types only: spawner-main.ts imports this file, and it must stay
- * free of anything that would load code into the spawner.
+ * The worker ↔ supervisor protocol: one JSON object per line each way over the
+ * supervisor's Unix socket (`<data-dir>/supervisor.sock`). The worker speaks first with
+ * `hello`; the supervisor answers `welcome` (with the jobs it still runs) or `refused`.
+ * Types only: spawner-main.ts imports this file, and it must stay free of anything that
+ * would load code into the supervisor.
+ *
+ * PROTOCOL_VERSION changes whenever a message changes shape; a worker refuses (with what to
+ * do) a supervisor whose version it does not speak, and leaves its jobs running.
  */
+
+export const PROTOCOL_VERSION = 1;
+
+/** Worker → supervisor, first line on every connection. */
+export interface HelloRequest {
+  type: 'hello';
+  version: number;
+  /** The supervisor serves the worker id that started it only: a data folder taken over by another worker does not hand it that one's jobs. */
+  workerId: string;
+}
+
+/** What the worker needs to take a job back after a restart; the supervisor keeps it without reading it. */
+export interface JobMeta {
+  command: string;
+  /** Wall-clock limit from the start (0: none). */
+  timeoutMs: number;
+  memoryLimitBytes?: number;
+  cgroup?: { version: 1 | 2; dirs: string[]; memoryDir?: string };
+}
+
+/** Worker → supervisor: the worker is closing with every job ended; stop anything left and exit. */
+export interface ShutdownRequest {
+  type: 'shutdown';
+}
 
 /** Worker → spawner: open the output file and start the job as its own process group. */
 export interface SpawnRequest {
@@ -18,9 +47,36 @@ export interface SpawnRequest {
   gid?: number;
   /** stdout and stderr of the job, opened O_APPEND|O_TRUNC (see spawner-main.ts). */
   outputPath: string;
+  meta: JobMeta;
 }
 
-export type SpawnerRequest = SpawnRequest;
+export type SpawnerRequest = HelloRequest | SpawnRequest | ShutdownRequest;
+
+/** A job the supervisor runs, as it reports it to a worker that (re)connects. */
+export interface RunningJob {
+  jobId: string;
+  pid: number;
+  startedAtMs: number;
+  /** The leader's start time, as in SpawnedEvent. */
+  startTime?: string;
+  meta: JobMeta;
+}
+
+/** Supervisor → worker: the answer to `hello`. */
+export interface WelcomeEvent {
+  type: 'welcome';
+  version: number;
+  /** The supervisor's own pid. */
+  pid: number;
+  jobs: RunningJob[];
+}
+
+/** Supervisor → worker: the connection is not accepted (another worker holds it, or a version it does not speak); then it closes. */
+export interface RefusedEvent {
+  type: 'refused';
+  version: number;
+  message: string;
+}
 
 /** The process started; `pid` leads the job's process group. */
 export interface SpawnedEvent {
@@ -58,4 +114,4 @@ export interface WarningEvent {
   jobId?: string;
 }
 
-export type SpawnerEvent = SpawnedEvent | FailedEvent | ExitedEvent | WarningEvent;
+export type SpawnerEvent = WelcomeEvent | RefusedEvent | SpawnedEvent | FailedEvent | ExitedEvent | WarningEvent;

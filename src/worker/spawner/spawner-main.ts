@@ -13,18 +13,35 @@
  * follow this rule. Anything else would pull the project's dependencies into this
  * process and undo the point of it.
  *
- * Protocol (./messages.ts): a request per line on stdin, an event per line on stdout.
- * stdout is the protocol channel, so nothing else may be written to it; diagnostics go
- * back as 'warning' events, crashes to stderr (inherited from the worker).
- *
- * No job outlives the worker: when stdin ends (the worker exited or died, even by
- * SIGKILL, since the kernel closes its end of the pipe) every process group started
- * here whose leader is still running is sent SIGKILL, and the spawner exits.
+ * It is also the jobs' supervisor: started detached (its own session), it outlives
+ * `baton worker`. The worker talks to it over `<data-dir>/supervisor.sock` (protocol in
+ * ./messages.ts, one connection at a time); a worker restarted on the same data folder
+ * connects again and is told which jobs still run. Each job's end is written to
+ * `<data-dir>/ends/` before it is reported (./end-records.ts), so an end seen while no
+ * worker is connected is not lost. With no worker connected for `windowMs`, it stops
+ * its jobs (SIGTERM, SIGKILL after `graceMs`), records their ends, and exits; with no
+ * jobs and no worker it exits at once. A worker closing on purpose sends `shutdown`.
+ * Diagnostics go back as 'warning' events, or to stderr (`<data-dir>/supervisor.log`).
  */
-import { closeSync, constants, openSync } from 'node:fs';
-import type { SpawnerEvent, SpawnerRequest, SpawnRequest } from './messages.js';
+import { closeSync, constants, mkdirSync, openSync, unlinkSync } from 'node:fs';
+import { createServer, type Socket } from 'node:net';
+import { writeEndRecord, type EndRecord } from './end-records.js';
+import { readLines } from './lines.js';
+import { PROTOCOL_VERSION, type RunningJob, type SpawnerEvent, type SpawnerRequest, type SpawnRequest } from './messages.js';
 import { processStartTime } from '../journal/proc-stat.js';
 import { loadNativeSpawn, signalName } from './native-spawn.js';
+
+/** What the worker passes as the one argument (JSON). */
+export interface SupervisorConfig {
+  /** The worker whose jobs these are. */
+  workerId: string;
+  socketPath: string;
+  endsDir: string;
+  /** How long jobs go on with no worker connected before they are stopped. */
+  windowMs: number;
+  /** SIGTERM → SIGKILL when they are. */
+  graceMs: number;
+}
 
 /**
  * O_APPEND so that after the worker's cap check cuts the file, the job's writes land at
@@ -34,27 +51,34 @@ import { loadNativeSpawn, signalName } from './native-spawn.js';
 const OUTPUT_FLAGS = constants.O_WRONLY | constants.O_CREAT | constants.O_APPEND | constants.O_TRUNC;
 const OUTPUT_MODE = 0o640;
 
-/** Leaders started and not yet exited: job id → pid (= process group id). */
-const groups = new Map<string, number>();
-let ending = false;
+const config = JSON.parse(process.argv[2] ?? '{}') as SupervisorConfig;
+/** Leaders started and not yet exited, by job id. */
+const jobs = new Map<string, RunningJob>();
+let worker: Socket | undefined;
+let orphanTimer: NodeJS.Timeout | undefined;
+/** Set once the window passed: the time it was, for the end records. */
+let orphanedAfterMs: number | undefined;
 const native = loadNativeSpawn();
 
-function send(event: SpawnerEvent): void {
-  if (ending) return;
-  // One write per event: measured, the pipe costs ~30 µs per job on each side against
-  // ~1 ms for the spawn itself, so batching events would not pay.
-  process.stdout.write(`${JSON.stringify(event)}\n`);
+function send(event: SpawnerEvent, to: Socket | undefined = worker): void {
+  // With no worker connected an event is dropped: an end is on disk already, and nothing else is pending without one.
+  if (to && !to.destroyed) to.write(`${JSON.stringify(event)}\n`);
 }
 
-function killGroup(jobId: string, pid: number): void {
+function signalGroup(jobId: string, pid: number, signal: NodeJS.Signals): void {
   try {
-    process.kill(-pid, 'SIGKILL');
+    process.kill(-pid, signal);
   } catch (err) {
     // ESRCH: nothing left in the group, which is what we wanted.
     if ((err as NodeJS.ErrnoException).code !== 'ESRCH') {
-      send({ type: 'warning', jobId, message: `could not kill process group ${pid}: ${(err as Error).message}` });
+      warn(`could not send ${signal} to process group ${pid}: ${(err as Error).message}`, jobId);
     }
   }
+}
+
+function warn(message: string, jobId?: string): void {
+  if (worker) send({ type: 'warning', message, ...(jobId ? { jobId } : {}) });
+  else process.stderr.write(`${new Date().toISOString()} supervisor: ${jobId ? `job ${jobId}: ` : ''}${message}\n`);
 }
 
 function startJob(request: SpawnRequest): void {
@@ -81,59 +105,138 @@ function spawnJob(request: SpawnRequest, fd: number): void {
   const argv = [request.program, ...request.args];
   const env = Object.entries(request.env).map(([name, value]) => `${name}=${value}`);
   const { pid, procStat } = native.spawn(request.program, argv, env, request.cwd, fd, request.uid, request.gid, (code, signal) =>
-    exited(jobId, pid, code, signal === null ? null : signalName(signal)),
+    exited(jobId, code, signal === null ? null : signalName(signal)),
   );
-  groups.set(jobId, pid);
-  send({ type: 'spawned', jobId, pid, startedAtMs: Date.now(), startTime: procStat === undefined ? undefined : processStartTime(procStat) });
+  const startedAtMs = Date.now();
+  const startTime = procStat === undefined ? undefined : processStartTime(procStat);
+  jobs.set(jobId, { jobId, pid, startedAtMs, startTime, meta: request.meta });
+  send({ type: 'spawned', jobId, pid, startedAtMs, startTime });
 }
 
-function exited(jobId: string, pid: number, code: number | null, signal: NodeJS.Signals | null): void {
-  groups.delete(jobId);
+function exited(jobId: string, code: number | null, signal: NodeJS.Signals | null): void {
+  const job = jobs.get(jobId);
+  if (!job) return;
+  jobs.delete(jobId);
   // Whatever the leader left behind in its group dies with it, before the pid can be reused.
-  killGroup(jobId, pid);
+  signalGroup(jobId, job.pid, 'SIGKILL');
+  const record: EndRecord = {
+    jobId,
+    pid: job.pid,
+    code,
+    signal,
+    startedAtMs: job.startedAtMs,
+    endedAtMs: Date.now(),
+    meta: job.meta,
+    ...(orphanedAfterMs === undefined ? {} : { orphanedAfterMs }),
+  };
+  try {
+    writeEndRecord(config.endsDir, record);
+  } catch (err) {
+    // Disk full or the folder gone: a worker connected still hears the end; a later one reports the job lost.
+    warn(`could not write the end record of the job (${(err as Error).message}); if no worker hears this end, the job will be reported lost`, jobId);
+  }
   send({ type: 'exited', jobId, code, signal });
+  if (!worker && jobs.size === 0) process.exit(0);
 }
 
-function handle(line: string): void {
+function handle(socket: Socket, line: string, greeted: boolean): boolean {
   let request: SpawnerRequest;
   try {
     request = JSON.parse(line) as SpawnerRequest;
   } catch {
-    send({ type: 'warning', message: `spawner: ignored a request that is not JSON: ${line.slice(0, 200)}` });
-    return;
+    send({ type: 'warning', message: `supervisor: ignored a request that is not JSON: ${line.slice(0, 200)}` }, socket);
+    return greeted;
+  }
+  if (!greeted) {
+    if (request.type !== 'hello' || request.version !== PROTOCOL_VERSION) {
+      const asked = request.type === 'hello' ? `protocol version ${String(request.version)}` : `a '${String(request.type)}' before 'hello'`;
+      send({ type: 'refused', version: PROTOCOL_VERSION, message: `this supervisor speaks protocol version ${PROTOCOL_VERSION}, the worker sent ${asked}` }, socket);
+      socket.end();
+      return false;
+    }
+    const refusal =
+      request.workerId !== config.workerId
+        ? `this supervisor runs the jobs of worker ${config.workerId}, not ${String(request.workerId)} (a data folder belongs to one worker id)`
+        : worker
+          ? 'another worker is connected to this supervisor'
+          : undefined;
+    if (refusal !== undefined) {
+      send({ type: 'refused', version: PROTOCOL_VERSION, message: refusal }, socket);
+      socket.end();
+      return false;
+    }
+    attach(socket);
+    return true;
   }
   if (request.type === 'spawn') startJob(request);
-  else send({ type: 'warning', message: `spawner: unknown request type ${JSON.stringify((request as { type?: unknown }).type)}` });
+  else if (request.type === 'shutdown') shutdown();
+  else send({ type: 'warning', message: `supervisor: unknown request type ${JSON.stringify((request as { type?: unknown }).type)}` });
+  return true;
 }
 
-/** The worker is gone (or closed us): no job may outlive it. */
-function end(): void {
-  if (ending) return;
-  ending = true;
-  for (const [jobId, pid] of groups) killGroup(jobId, pid);
-  groups.clear();
+function attach(socket: Socket): void {
+  worker = socket;
+  clearTimeout(orphanTimer);
+  orphanTimer = undefined;
+  send({ type: 'welcome', version: PROTOCOL_VERSION, pid: process.pid, jobs: [...jobs.values()] });
+  socket.once('close', () => {
+    if (worker !== socket) return;
+    worker = undefined;
+    waitForWorker();
+  });
+}
+
+/** No worker: jobs go on for the window, then are stopped; nothing to wait for ends the supervisor. */
+function waitForWorker(): void {
+  if (jobs.size === 0) process.exit(0);
+  startWindow();
+}
+
+function startWindow(): void {
+  orphanTimer = setTimeout(() => {
+    if (jobs.size === 0) process.exit(0);
+    orphanedAfterMs = config.windowMs;
+    warn(`no worker came back within ${config.windowMs} ms: stopping ${jobs.size} job(s)`);
+    for (const job of jobs.values()) signalGroup(job.jobId, job.pid, 'SIGTERM');
+    setTimeout(() => {
+      for (const job of jobs.values()) signalGroup(job.jobId, job.pid, 'SIGKILL');
+    }, config.graceMs).unref();
+  }, config.windowMs);
+}
+
+/** The worker closes on purpose, having ended every job: none may outlive it. */
+function shutdown(): void {
+  for (const job of jobs.values()) signalGroup(job.jobId, job.pid, 'SIGKILL');
   process.exit(0);
 }
 
-// The worker owns shutdown: a Ctrl-C reaches the whole foreground process group, and the
-// worker answers it by stopping jobs gracefully, which needs this process alive until the
-// jobs have exited. The spawner ends when its stdin closes.
+// Detached from the worker's session, so a Ctrl-C never reaches it; ignored anyway, since
+// the worker owns a graceful shutdown and needs this process until the jobs have exited.
 process.on('SIGINT', () => {});
 process.on('SIGTERM', () => {});
 process.on('SIGHUP', () => {});
 
-let buffered = '';
-process.stdin.setEncoding('utf8');
-process.stdin.on('data', (chunk: string) => {
-  buffered += chunk;
-  let nl: number;
-  while ((nl = buffered.indexOf('\n')) >= 0) {
-    const line = buffered.slice(0, nl);
-    buffered = buffered.slice(nl + 1);
-    if (line !== '') handle(line);
-  }
+mkdirSync(config.endsDir, { recursive: true });
+// The worker starts a supervisor only after failing to connect: a socket file left is stale.
+try {
+  unlinkSync(config.socketPath);
+} catch {
+  // ENOENT
+}
+const server = createServer((socket) => {
+  let greeted = false;
+  socket.on('error', () => socket.destroy());
+  readLines(socket, (line) => {
+    greeted = handle(socket, line, greeted);
+  });
 });
-process.stdin.on('end', end);
-process.stdin.on('error', end);
-// EPIPE: the worker died before reading what we wrote.
-process.stdout.on('error', end);
+// Whoever can connect can start processes as this user: the socket is the owner's alone.
+const umask = process.umask(0o077);
+server.listen(config.socketPath, () => {
+  // The one line on stdout: the worker that started us reads it, then lets go of the pipe.
+  process.stdout.write('ready\n');
+  // The worker that starts us connects at once; if it died first, the window applies as to any worker.
+  startWindow();
+});
+// Bound by now (listen binds a Unix socket synchronously); the jobs' output files keep their own mode.
+process.umask(umask);

@@ -1,24 +1,13 @@
-import { useState } from 'preact/hooks';
 import { ErrorLine } from '../app.js';
-import { useLive, useNow } from '../hooks.js';
+import { useAction, useLive, useNow } from '../hooks.js';
 import { ago } from '../lib/format.js';
 import { Labels, StateBadge } from './common.js';
 
 export function WorkersPage() {
   const now = useNow();
-  const [actionError, setActionError] = useState<unknown>(undefined);
-  const [bump, setBump] = useState(0);
-  const { data, error, live } = useLive(({ client }, signal) => client.listWorkers({ signal }), [bump]);
-  const toggle = async (id: string, draining: boolean): Promise<void> => {
-    try {
-      setActionError(undefined);
-      if (draining) await live.client.undrainWorker(id);
-      else await live.client.drainWorker(id);
-      setBump((b) => b + 1);
-    } catch (err) {
-      setActionError(err);
-    }
-  };
+  const { act, error: actionError, done } = useAction();
+  const { data, error, live } = useLive(({ client }, signal) => client.listWorkers({ signal }), [done]);
+  const toggle = (id: string, draining: boolean): Promise<void> => act(() => (draining ? live.client.undrainWorker(id) : live.client.drainWorker(id)));
   return (
     <section class="card">
       <h2>Workers</h2>

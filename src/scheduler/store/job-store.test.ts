@@ -1,0 +1,457 @@
+import assert from 'node:assert/strict';
+import { uuidv7 } from '../../common/ids.js';
+import { reportTransition } from '../job-state.js';
+import { DEFAULT_RETRY } from '../retry-policy.js';
+import { conformance } from '../../../test/support/store-conformance.js';
+import type { EventRecord } from './event-store.js';
+import { IdempotencyKeyTaken, TickTaken, type ApplyResult, type JobStore, type NewJob, type StatusUpdate } from './job-store.js';
+import { SqlJobStore } from './sql-job-store.js';
+
+function newJob(now = Date.now()): NewJob {
+  return {
+    id: uuidv7(now),
+    command: 'bash',
+    path: 'scripts/count.sh',
+    args: ['a'],
+    env: { K: 'v' },
+    cwd: '',
+    createdAt: now,
+    submittedBy: 'ci',
+    labels: { gpu: 'true' },
+    priority: 3,
+    retry: { ...DEFAULT_RETRY, maxAttempts: 2 },
+    pinnedWorker: '',
+    sandbox: { network: 'none' },
+  };
+}
+
+/** A worker's report ('' worker: a stop while queued), by the transition the writer would pick. */
+function report(jobs: JobStore, jobId: string, attempt: number, workerId: string, update: StatusUpdate, now: number): Promise<ApplyResult> {
+  const transition = workerId === '' && update.state === 'stopped' ? 'stop' : reportTransition(update.state);
+  assert.ok(transition, `no transition reports ${update.state}`);
+  return jobs.applyStatus(jobId, attempt, workerId, transition, update, now);
+}
+
+/** A job created and dispatched to `workerId`. */
+async function dispatchedJob(jobs: JobStore, workerId = 'w-1', now = Date.now()): Promise<NewJob> {
+  const job = newJob(now);
+  await jobs.createJob(job);
+  assert.ok(await jobs.markDispatched(job.id, 1, workerId, now));
+  return job;
+}
+
+const NO_SUCH_JOB = '00000000-0000-7000-8000-000000000000';
+
+conformance<JobStore>('JobStore', SqlJobStore, {
+  createJob: {
+    'then getJob returns the job and one queued attempt': async ({ jobs }) => {
+      const job = newJob();
+      await jobs.createJob(job);
+      const found = await jobs.getJob(job.id);
+      assert.ok(found);
+      assert.equal(found.job.state, 'queued');
+      assert.equal(found.job.workerId, '');
+      assert.equal(found.job.attempt, 1);
+      assert.deepEqual(found.job.labels, { gpu: 'true' });
+      assert.equal(found.job.priority, 3);
+      assert.deepEqual(found.job.retry, { ...DEFAULT_RETRY, maxAttempts: 2 });
+      assert.deepEqual(found.job.sandbox, { network: 'none' });
+      assert.deepEqual(found.job.args, ['a']);
+      assert.deepEqual(found.job.env, { K: 'v' });
+      assert.equal(typeof found.job.createdAt, 'number');
+      assert.equal(found.attempts.length, 1);
+      assert.equal(found.attempts[0]!.state, 'queued');
+    },
+    'answers the job as stored; a job id is unique': async ({ jobs }) => {
+      const job = newJob();
+      const created = await jobs.createJob({ ...job, timeoutMs: 2500 });
+      assert.deepEqual(created, (await jobs.getJob(job.id))?.job);
+      assert.equal(created.timeoutMs, 2500);
+      await assert.rejects(jobs.createJob(job));
+      assert.equal((await jobs.getJob(job.id))?.job.timeoutMs, 2500, 'the second job left the first as it was');
+    },
+    'records who submitted it': async ({ jobs }) => {
+      const job = newJob();
+      await jobs.createJob(job);
+      assert.equal((await jobs.getJob(job.id))?.job.submittedBy, 'ci');
+    },
+  },
+  createJobs: {
+    'one job per (schedule, tick): a second is TickTaken; runs by hand (no tick) are not; listed by schedule': async ({ jobs }) => {
+      const schedule = `s-${uuidv7()}`;
+      const tick = Date.parse('2026-03-29T01:00:00Z');
+      const first = { ...newJob(), schedule, scheduledFor: tick };
+      await jobs.createJobs([first]);
+      await assert.rejects(jobs.createJobs([{ ...newJob(), schedule, scheduledFor: tick }]), TickTaken);
+      // The same tick of another schedule, and two runs triggered by hand, are all fine.
+      await jobs.createJobs([{ ...newJob(), schedule: `${schedule}-other`, scheduledFor: tick }]);
+      const byHand = [
+        { ...newJob(), schedule, scheduledFor: null },
+        { ...newJob(), schedule, scheduledFor: null },
+      ];
+      await jobs.createJobs(byHand);
+      const listed = (await jobs.listJobs({ schedule, limit: 10 })).jobs;
+      assert.deepEqual(
+        listed.map((j) => [j.id, j.schedule, j.scheduledFor]),
+        [...byHand.reverse().map((j) => [j.id, schedule, null]), [first.id, schedule, tick]],
+      );
+    },
+    'answers the jobs exactly as stored: queued, or placed at creation (dispatched, with its attempt)': async ({ jobs }) => {
+      const parent = newJob();
+      const child = { ...newJob(), parentId: parent.id, pinnedWorker: 'w-1', idempotencyKey: `k-${uuidv7()}`, requestHash: 'h' };
+      const placed = { ...newJob(), workerId: 'w-2', timeoutMs: 1500 };
+      const created = await jobs.createJobs([{ ...parent, runOn: 'all', children: [child.id] }, child, placed]);
+      for (const job of created) assert.deepEqual(job, (await jobs.getJob(job.id))?.job, job.id);
+      assert.deepEqual(
+        created.map((j) => [j.state, j.workerId]),
+        [
+          ['queued', ''],
+          ['queued', ''],
+          ['dispatched', 'w-2'],
+        ],
+      );
+      assert.deepEqual(
+        (await jobs.getJob(placed.id))?.attempts.map((a) => [a.number, a.state, a.workerId]),
+        [[1, 'dispatched', 'w-2']],
+      );
+      // A placed job goes on from dispatched as one that was marked so.
+      assert.ok((await report(jobs, placed.id, 1, 'w-2', { state: 'succeeded', exitCode: 0, startedAt: 5 }, 6)).applied);
+      assert.equal(await jobs.markDispatched(placed.id, 1, 'w-1', 7), undefined);
+    },
+    'is all or nothing; an idempotency key taken by the submitter is IdempotencyKeyTaken': async ({ jobs }) => {
+      const first = { ...newJob(), idempotencyKey: `k-${uuidv7()}`, requestHash: 'h1' };
+      await jobs.createJob(first);
+      const other = newJob();
+      await assert.rejects(jobs.createJobs([other, { ...newJob(), idempotencyKey: first.idempotencyKey }]), IdempotencyKeyTaken);
+      assert.equal(await jobs.getJob(other.id), undefined);
+      // Another submitter may use the same key.
+      await jobs.createJob({ ...newJob(), submittedBy: 'someone-else', idempotencyKey: first.idempotencyKey });
+    },
+    'a failure without an idempotency key is not IdempotencyKeyTaken': async ({ jobs }) => {
+      const job = newJob();
+      await jobs.createJob(job);
+      await assert.rejects(jobs.createJobs([newJob(), job]), (err: Error) => !(err instanceof IdempotencyKeyTaken));
+    },
+    'of writes asked for together, one that fails fails alone and the others are stored': async ({ jobs }) => {
+      const first = { ...newJob(), idempotencyKey: `key-${uuidv7()}` };
+      await jobs.createJob(first);
+      const [a, b, c] = [newJob(), newJob(), newJob()];
+      // Asked for in one turn of the event loop: one group, whose middle write breaks the key's uniqueness.
+      const settled = await Promise.allSettled([
+        jobs.createJob(a),
+        jobs.createJobs([b, { ...newJob(), idempotencyKey: first.idempotencyKey }]),
+        jobs.createJob(c),
+        jobs.markDispatched(first.id, 1, 'w-1', Date.now()),
+      ]);
+      assert.deepEqual(
+        settled.map((r) => r.status),
+        ['fulfilled', 'rejected', 'fulfilled', 'fulfilled'],
+      );
+      assert.ok((settled[1] as PromiseRejectedResult).reason instanceof IdempotencyKeyTaken);
+      assert.equal((await jobs.getJob(a.id))?.job.state, 'queued');
+      assert.equal(await jobs.getJob(b.id), undefined, 'the failing write left nothing behind');
+      assert.equal((await jobs.getJob(c.id))?.job.state, 'queued');
+      assert.equal((await jobs.getJob(first.id))?.job.state, 'dispatched');
+    },
+    'a run_on-all parent has no attempt and is never active': async ({ jobs }) => {
+      const parent = newJob();
+      const children = [newJob(), newJob()].map((c) => ({ ...c, parentId: parent.id }));
+      const created = await jobs.createJobs([{ ...parent, runOn: 'all', children: children.map((c) => c.id) }, ...children]);
+      assert.deepEqual(
+        created.map((j) => j.id),
+        [parent.id, ...children.map((c) => c.id)],
+      );
+      assert.deepEqual(
+        created[0]!.children,
+        children.map((c) => c.id),
+      );
+      assert.equal(created[1]!.parentId, parent.id);
+      assert.equal((await jobs.getJob(parent.id))?.attempts.length, 0);
+      const active = (await jobs.listActiveJobs()).map((j) => j.id);
+      assert.ok(!active.includes(parent.id) && active.includes(children[0]!.id));
+    },
+    'every job write stores its event in its own transaction, announced once committed': async ({ jobs, events }) => {
+      const announced: EventRecord[] = [];
+      events.onJobEvents = (stored) => announced.push(...stored);
+      try {
+        const before = await events.lastEventId();
+        const job = newJob();
+        await jobs.createJob(job);
+        await jobs.markDispatched(job.id, 1, 'w-1', 2);
+        await report(jobs, job.id, 1, 'w-1', { state: 'running' }, 3);
+        await jobs.applyStatus(job.id, 1, 'w-1', 'disconnect', { state: 'unknown', reason: 'worker w-1 stopped answering' }, 4);
+        await jobs.applyStatus(job.id, 1, 'w-1', 'reconnect', { state: 'running' }, 5);
+        await report(jobs, job.id, 1, 'w-1', { state: 'succeeded', exitCode: 0 }, 6);
+        // Refused: no event.
+        await report(jobs, job.id, 1, 'w-1', { state: 'failed' }, 7);
+        const stored = await events.eventsAfter(before, 100, { entityId: job.id });
+        assert.deepEqual(
+          stored.map((e) => [(JSON.parse(e.data) as { state: string }).state, e.createdAt]),
+          [
+            ['queued', job.createdAt],
+            ['dispatched', 2],
+            ['running', 3],
+            ['unknown', 4],
+            ['running', 5],
+            ['succeeded', 6],
+          ],
+        );
+        assert.equal((JSON.parse(stored[3]!.data) as { reason: string }).reason, 'worker w-1 stopped answering');
+        assert.deepEqual(announced, stored, 'each event announced once, as stored, in order');
+      } finally {
+        events.onJobEvents = undefined;
+      }
+    },
+  },
+  findByIdempotencyKey: {
+    "finds the submitter's job by its key, and no other submitter's": async ({ jobs }) => {
+      const job = { ...newJob(), idempotencyKey: `k-${uuidv7()}`, requestHash: 'h1' };
+      await jobs.createJob(job);
+      const found = await jobs.findByIdempotencyKey('ci', job.idempotencyKey);
+      assert.equal(found?.id, job.id);
+      assert.equal(found?.requestHash, 'h1');
+      assert.equal(await jobs.findByIdempotencyKey('someone-else', job.idempotencyKey), undefined);
+      assert.equal(await jobs.findByIdempotencyKey('ci', `k-${uuidv7()}`), undefined);
+    },
+  },
+  childStates: {
+    "a parent's children's states; none for a job without": async ({ jobs }) => {
+      const parent = newJob();
+      const children = [newJob(), newJob()].map((c) => ({ ...c, parentId: parent.id }));
+      await jobs.createJobs([{ ...parent, runOn: 'all', children: children.map((c) => c.id) }, ...children]);
+      await jobs.markDispatched(children[1]!.id, 1, 'w-1', 2);
+      assert.deepEqual((await jobs.childStates(parent.id)).sort(), ['dispatched', 'queued']);
+      assert.deepEqual(await jobs.childStates(NO_SUCH_JOB), []);
+    },
+  },
+  setParentState: {
+    "sums up a parent's state once per change; final keeps its first finish time; only a parent": async ({ jobs }) => {
+      const parent = newJob();
+      const child = { ...newJob(), parentId: parent.id };
+      await jobs.createJobs([{ ...parent, runOn: 'all', children: [child.id] }, child]);
+      assert.equal((await jobs.setParentState(parent.id, 'running', 5))?.state, 'running');
+      assert.equal(await jobs.setParentState(parent.id, 'running', 6), undefined);
+      const done = await jobs.setParentState(parent.id, 'succeeded', 7);
+      assert.equal(done?.finishedAt, 7);
+      assert.equal(await jobs.setParentState(child.id, 'succeeded', 8), undefined);
+      assert.equal(await jobs.setParentState(NO_SUCH_JOB, 'running', 8), undefined);
+    },
+  },
+  applyStatus: {
+    'moves forward, refuses backwards, other workers and other attempts': async ({ jobs }) => {
+      const job = await dispatchedJob(jobs);
+      const running = await report(jobs, job.id, 1, 'w-1', { state: 'running', startedAt: 5 }, 5);
+      assert.ok(running.applied);
+      assert.equal(running.job.state, 'running');
+      assert.equal(running.job.updatedAt, 5);
+      assert.deepEqual(await report(jobs, job.id, 1, 'other', { state: 'failed' }, 6), { applied: false, current: undefined });
+      assert.deepEqual(await report(jobs, job.id, 2, 'w-1', { state: 'failed' }, 6), { applied: false, current: undefined });
+      assert.equal((await report(jobs, job.id, 1, 'w-1', { state: 'succeeded', exitCode: 0, finishedAt: 9 }, 9)).applied, true);
+      assert.deepEqual(await report(jobs, job.id, 1, 'w-1', { state: 'running' }, 10), { applied: false, current: 'succeeded' });
+      const found = await jobs.getJob(job.id);
+      assert.equal(found?.job.state, 'succeeded');
+      assert.equal(found?.job.exitCode, 0);
+      assert.equal(found?.job.finishedAt, 9);
+      assert.equal(found?.attempts[0]?.startedAt, 5);
+      assert.equal(found?.attempts[0]?.state, 'succeeded');
+      assert.equal(found?.attempts[0]?.workerId, 'w-1');
+    },
+    'unknown is not final: it ends lost (final); no report moves a lost job': async ({ jobs }) => {
+      const job = await dispatchedJob(jobs, 'w-1');
+      assert.ok((await jobs.applyStatus(job.id, 1, 'w-1', 'disconnect', { state: 'unknown', reason: 'silent' }, 2)).applied);
+      assert.equal((await jobs.getJob(job.id))?.attempts[0]?.state, 'unknown');
+      assert.deepEqual(await jobs.applyStatus(job.id, 1, 'w-1', 'disconnect', { state: 'unknown' }, 3), { applied: false, current: 'unknown' });
+      assert.ok((await jobs.applyStatus(job.id, 1, 'w-1', 'lose', { state: 'lost', error: 'gone' }, 4)).applied);
+      for (const [transition, state] of [
+        ['reconnect', 'running'],
+        ['start', 'running'],
+        ['finish', 'succeeded'],
+      ] as const) {
+        assert.deepEqual(await jobs.applyStatus(job.id, 1, 'w-1', transition, { state }, 5), { applied: false, current: 'lost' }, transition);
+      }
+    },
+    'a transition that cannot lead to the state, or an unknown job, is refused': async ({ jobs }) => {
+      const job = await dispatchedJob(jobs, 'w-1');
+      assert.deepEqual(await jobs.applyStatus(job.id, 1, 'w-1', 'dispatch', { state: 'succeeded' }, 2), { applied: false, current: undefined });
+      assert.equal((await jobs.getJob(job.id))?.job.state, 'dispatched');
+      assert.deepEqual(await jobs.applyStatus(NO_SUCH_JOB, 1, 'w-1', 'start', { state: 'running' }, 2), { applied: false, current: undefined });
+    },
+    'a stop while queued needs no worker': async ({ jobs }) => {
+      const queued = newJob();
+      await jobs.createJob(queued);
+      assert.equal((await report(jobs, queued.id, 1, '', { state: 'stopped', error: 'stopped while queued' }, 3)).applied, true);
+      assert.equal(await jobs.markDispatched(queued.id, 1, 'w-1', 4), undefined);
+    },
+  },
+  markDispatched: {
+    'happens once, and answers the job as stored': async ({ jobs }) => {
+      const job = newJob();
+      await jobs.createJob(job);
+      const dispatched = await jobs.markDispatched(job.id, 1, 'w-1', 2);
+      assert.equal(dispatched?.state, 'dispatched');
+      assert.equal(dispatched?.workerId, 'w-1');
+      assert.equal(await jobs.markDispatched(job.id, 1, 'w-2', 2), undefined);
+      assert.equal((await jobs.getJob(job.id))?.job.workerId, 'w-1');
+      assert.equal((await jobs.getJob(job.id))?.attempts[0]?.workerId, 'w-1');
+      assert.equal(await jobs.markDispatched(NO_SUCH_JOB, 1, 'w-1', 2), undefined);
+    },
+  },
+  returnToQueue: {
+    'puts a refused dispatch back, with its reason; only from its worker': async ({ jobs }) => {
+      const job = await dispatchedJob(jobs, 'w-1');
+      assert.equal(await jobs.returnToQueue(job.id, 1, 'w-2', 'nope', 2), undefined);
+      assert.equal(await jobs.returnToQueue(NO_SUCH_JOB, 1, 'w-1', 'nope', 2), undefined);
+      assert.ok(await jobs.returnToQueue(job.id, 1, 'w-1', 'worker w-1 is at capacity', 2));
+      const found = await jobs.getJob(job.id);
+      assert.equal(found?.job.state, 'queued');
+      assert.equal(found?.job.workerId, '');
+      assert.equal(found?.job.reason, 'worker w-1 is at capacity');
+      assert.deepEqual(
+        found?.attempts.map((a) => [a.state, a.workerId]),
+        [['queued', '']],
+      );
+      assert.ok(await jobs.markDispatched(job.id, 1, 'w-2', 3));
+    },
+  },
+  requeueForRetry: {
+    'ends the attempt and queues the next one, once': async ({ jobs }) => {
+      const job = await dispatchedJob(jobs, 'w-1');
+      await report(jobs, job.id, 1, 'w-1', { state: 'running' }, 2);
+      const lost = { state: 'lost' as const, error: 'worker w-1 stopped answering' };
+      assert.ok(await jobs.requeueForRetry(job.id, 1, 'w-1', 'finish', lost, 500, 'retrying', 3));
+      assert.equal(await jobs.requeueForRetry(job.id, 1, 'w-1', 'finish', lost, 500, 'retrying', 4), undefined);
+      const found = await jobs.getJob(job.id);
+      assert.equal(found?.job.state, 'queued');
+      assert.equal(found?.job.attempt, 2);
+      assert.equal(found?.job.nextAttemptAt, 500);
+      assert.equal(found?.job.error, 'worker w-1 stopped answering');
+      assert.deepEqual(
+        found?.attempts.map((a) => [a.number, a.workerId, a.state, a.finishedAt]),
+        [
+          [1, 'w-1', 'lost', 3],
+          [2, '', 'queued', null],
+        ],
+      );
+      // A late report of attempt 1 changes nothing.
+      assert.deepEqual(await report(jobs, job.id, 1, 'w-1', { state: 'stopped' }, 5), { applied: false, current: undefined });
+      assert.ok(await jobs.markDispatched(job.id, 2, 'w-2', 6));
+      assert.equal((await report(jobs, job.id, 2, 'w-2', { state: 'succeeded', exitCode: 0 }, 7)).applied, true);
+      assert.equal((await jobs.getJob(job.id))?.job.nextAttemptAt, null);
+    },
+    'only an unknown attempt is given up on (lose); an unknown job is refused': async ({ jobs }) => {
+      const job = await dispatchedJob(jobs, 'w-1');
+      const lost = { state: 'lost' as const, error: 'gone' };
+      assert.equal(await jobs.requeueForRetry(job.id, 1, 'w-1', 'lose', lost, 9, 'retrying', 2), undefined);
+      await jobs.applyStatus(job.id, 1, 'w-1', 'disconnect', { state: 'unknown' }, 2);
+      assert.equal((await jobs.requeueForRetry(job.id, 1, 'w-1', 'lose', lost, 9, 'retrying', 3))?.state, 'queued');
+      assert.equal(await jobs.requeueForRetry(NO_SUCH_JOB, 1, 'w-1', 'finish', lost, 9, 'retrying', 3), undefined);
+    },
+    'racing applyStatus on the same jobs: one wins each, no deadlock': async ({ jobs }) => {
+      const racing = await Promise.all(Array.from({ length: 20 }, () => dispatchedJob(jobs, 'w-race')));
+      const lost = { state: 'lost' as const, error: 'gone' };
+      const results = await Promise.all(
+        racing.map(async (job) => {
+          const [requeued, applied] = await Promise.all([
+            jobs.requeueForRetry(job.id, 1, 'w-race', 'finish', lost, 1, 'retrying', 2),
+            report(jobs, job.id, 1, 'w-race', { state: 'succeeded', exitCode: 0 }, 2),
+          ]);
+          return [requeued !== undefined, applied.applied];
+        }),
+      );
+      for (const [requeued, applied] of results) assert.equal(Number(requeued) + Number(applied), 1);
+    },
+  },
+  setReason: {
+    'shows on a queued job; refused once it is no longer queued at that attempt': async ({ jobs }) => {
+      const queued = newJob();
+      await jobs.createJob(queued);
+      assert.equal((await jobs.setReason(queued.id, 1, 'no worker has labels gpu=true', 2))?.reason, 'no worker has labels gpu=true');
+      assert.equal((await jobs.listActiveJobs()).find((j) => j.id === queued.id)?.reason, 'no worker has labels gpu=true');
+      assert.equal(await jobs.setReason(queued.id, 2, 'other attempt', 3), undefined);
+      const dispatched = await dispatchedJob(jobs);
+      assert.equal(await jobs.setReason(dispatched.id, 1, 'too late', 3), undefined);
+      assert.equal((await jobs.getJob(dispatched.id))?.job.reason, '');
+    },
+  },
+  setStoppedBy: {
+    'the first stopper is kept; unknown job refused': async ({ jobs }) => {
+      const job = newJob();
+      await jobs.createJob(job);
+      assert.equal((await jobs.getJob(job.id))?.job.stoppedBy, '');
+      assert.equal((await jobs.setStoppedBy(job.id, 'ops', 4))?.stoppedBy, 'ops');
+      assert.equal(await jobs.setStoppedBy(job.id, 'later', 4), undefined);
+      assert.equal((await jobs.getJob(job.id))?.job.stoppedBy, 'ops');
+      assert.equal(await jobs.setStoppedBy(NO_SUCH_JOB, 'ops', 4), undefined);
+    },
+  },
+  listActiveJobs: {
+    'every unfinished dispatchable job, oldest first': async ({ jobs }) => {
+      const queued = newJob();
+      await jobs.createJob(queued);
+      const running = await dispatchedJob(jobs, 'w-3');
+      const done = await dispatchedJob(jobs, 'w-3');
+      await report(jobs, done.id, 1, 'w-3', { state: 'failed' }, 9);
+      const ids = (await jobs.listActiveJobs()).map((j) => j.id);
+      assert.ok(ids.includes(queued.id) && ids.includes(running.id) && !ids.includes(done.id));
+      assert.ok(ids.indexOf(queued.id) < ids.indexOf(running.id));
+      assert.deepEqual(ids, [...ids].sort());
+    },
+  },
+  countQueued: {
+    'counts queued jobs, not parents or dispatched ones': async ({ jobs }) => {
+      const before = await jobs.countQueued();
+      const parent = newJob();
+      const child = { ...newJob(), parentId: parent.id };
+      await jobs.createJobs([{ ...parent, runOn: 'all', children: [child.id] }, child]);
+      await dispatchedJob(jobs);
+      assert.equal(await jobs.countQueued(), before + 1);
+      await jobs.markDispatched(child.id, 1, 'w-1', 2);
+      assert.equal(await jobs.countQueued(), before);
+    },
+  },
+  countJobsByState: {
+    'counts every job by its state': async ({ jobs }) => {
+      const before = await jobs.countJobsByState();
+      const job = await dispatchedJob(jobs);
+      await jobs.createJob(newJob());
+      await report(jobs, job.id, 1, 'w-1', { state: 'failed' }, 3);
+      const after = await jobs.countJobsByState();
+      const delta = (state: string): number => (after.get(state) ?? 0) - (before.get(state) ?? 0);
+      assert.deepEqual([delta('queued'), delta('dispatched'), delta('failed'), delta('running')], [1, 0, 1, 0]);
+      for (const n of after.values()) assert.equal(typeof n, 'number');
+    },
+  },
+  getJob: {
+    'an unknown job is undefined; attempts come oldest first': async ({ jobs }) => {
+      assert.equal(await jobs.getJob(NO_SUCH_JOB), undefined);
+      const job = await dispatchedJob(jobs);
+      await jobs.requeueForRetry(job.id, 1, 'w-1', 'finish', { state: 'failed' }, 1, 'retrying', 2);
+      assert.deepEqual(
+        (await jobs.getJob(job.id))?.attempts.map((a) => a.number),
+        [1, 2],
+      );
+    },
+  },
+  listJobs: {
+    'newest first, filters by worker and state, pages by cursor': async ({ jobs }) => {
+      const worker = `w-${uuidv7()}`;
+      const base = Date.now() + 1000;
+      const ids: string[] = [];
+      for (let i = 0; i < 5; i++) ids.push((await dispatchedJob(jobs, worker, base + i)).id);
+      const page1 = await jobs.listJobs({ workerId: worker, limit: 3 });
+      assert.deepEqual(
+        page1.jobs.map((j) => j.id),
+        ids.slice(2).reverse(),
+      );
+      assert.equal(page1.nextCursor, ids[2]);
+      const page2 = await jobs.listJobs({ workerId: worker, limit: 3, cursor: page1.nextCursor! });
+      assert.deepEqual(
+        page2.jobs.map((j) => j.id),
+        ids.slice(0, 2).reverse(),
+      );
+      assert.equal(page2.nextCursor, null);
+      assert.equal((await jobs.listJobs({ workerId: worker, state: 'running', limit: 10 })).jobs.length, 0);
+      assert.equal((await jobs.listJobs({ workerId: worker, state: 'dispatched', limit: 10 })).jobs.length, 5);
+    },
+  },
+});
