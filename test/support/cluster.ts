@@ -51,7 +51,8 @@ export class BatonProcess {
       while ((nl = buffered.indexOf('\n')) >= 0) {
         const line = buffered.slice(0, nl);
         buffered = buffered.slice(nl + 1);
-        this.output.push(line);
+        // Whole lines, as printed: stderr's chunks interleave with them in output.join('').
+        this.output.push(`${line}\n`);
         let parsed: LogLine;
         try {
           parsed = JSON.parse(line) as LogLine;
