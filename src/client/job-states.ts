@@ -16,6 +16,7 @@ const FINAL_BY_STATE = {
   stopped: true,
   timed_out: true,
   lost: true,
+  skipped: true,
 } as const satisfies Record<JobState, boolean>;
 
 export const JOB_STATES = Object.keys(FINAL_BY_STATE) as JobState[];

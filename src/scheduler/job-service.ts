@@ -6,6 +6,7 @@ import type { Logger } from '../common/logger.js';
 import type { JobStatus } from '../gen/baton/v1/common.js';
 import type { StreamJobResponse } from '../gen/baton/v1/worker.js';
 import { startTooLarge, type DispatchResult, type Dispatcher } from './dispatcher.js';
+import type { ConcurrencyRule } from './concurrency.js';
 import type { EventBus } from './events.js';
 import { isFinal, reportTransition } from './job-state.js';
 import { hasLabels } from './placement.js';
@@ -47,6 +48,8 @@ export interface JobSpec {
   timeoutMs?: number;
   /** 'all': one copy on every worker that is up, not draining and has the labels, under a parent job. */
   runOn?: 'all';
+  /** At most `limit` jobs of the key dispatched or running at once (concurrency.ts). */
+  concurrency?: ConcurrencyRule;
   /** The request's Idempotency-Key and the hash of what it asked for (see `submit`). */
   idempotency?: { key: string; requestHash: string };
 }
@@ -71,6 +74,11 @@ export class JobService {
   ) {
     // One listener for every /wait: each waiter is found by its job id.
     bus.on('job', (job) => this.jobChanged(job.id));
+    dispatcher.cancelJobs = (jobIds, by) => {
+      for (const jobId of jobIds) {
+        this.stop(jobId, undefined, 0, by).catch((err: unknown) => this.log.warn({ job_id: jobId, err, by }, 'cannot stop a job a cancel_in_progress asked to stop'));
+      }
+    };
   }
 
   /** Wakes the calls waiting on this job (they read it again). Shared store: also for changes other schedulers made. */
@@ -203,6 +211,7 @@ export class JobService {
       timeoutMs: spec.timeoutMs ?? 0,
       idempotencyKey: spec.idempotency?.key ?? '',
       requestHash: spec.idempotency?.requestHash ?? '',
+      concurrency: spec.concurrency ?? null,
     };
     if (spec.runOn !== 'all') return [job];
     if (spec.workerId !== undefined) throw new BatonError('BAD_REQUEST', `${where}run_on "all" and worker_id exclude each other`);

@@ -8,12 +8,14 @@ import { JobState as WorkerJobState } from '../gen/baton/v1/common.js';
  *
  * `queued → dispatched → running → succeeded | failed | stopped | timed_out | lost`, and
  * `unknown` while the worker of a dispatched or running attempt has stopped answering: not
- * final, it goes back to `running` when the worker returns in time, or ends `lost`.
+ * final, it goes back to `running` when the worker returns in time, or ends `lost`. `skipped`:
+ * final, the job never ran because a rule said so (its concurrency key was at its limit with
+ * on_limit skip).
  */
-export const JOB_STATES = ['queued', 'dispatched', 'running', 'unknown', 'succeeded', 'failed', 'stopped', 'timed_out', 'lost'] as const;
+export const JOB_STATES = ['queued', 'dispatched', 'running', 'unknown', 'succeeded', 'failed', 'stopped', 'timed_out', 'lost', 'skipped'] as const;
 export type JobStateName = (typeof JOB_STATES)[number];
 
-export const FINAL_STATES: readonly JobStateName[] = ['succeeded', 'failed', 'stopped', 'timed_out', 'lost'];
+export const FINAL_STATES: readonly JobStateName[] = ['succeeded', 'failed', 'stopped', 'timed_out', 'lost', 'skipped'];
 
 /** States of an attempt that lives on a worker (placed and not ended). */
 const ON_WORKER: readonly JobStateName[] = ['dispatched', 'running', 'unknown'];
@@ -57,6 +59,8 @@ export const TRANSITIONS = {
   retry: { from: ON_WORKER, to: ['queued'] },
   /** Stopped before any worker had it. */
   stop: { from: ['queued'], to: ['stopped'] },
+  /** Never run: its concurrency key was at its limit and it asked to be skipped then. */
+  skip: { from: ['queued'], to: ['skipped'] },
   /** A run_on-all parent's state, summed up from its children's (parent-state.ts). */
   summarise: { from: ['queued', 'dispatched', 'running'], to: ['queued', 'dispatched', 'running', ...FINAL_STATES] },
 } as const satisfies Record<string, Transition>;

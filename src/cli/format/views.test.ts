@@ -36,6 +36,7 @@ const job = (over: Partial<Job> = {}): Job => ({
   children: [],
   submitted_by: null,
   stopped_by: null,
+  concurrency: null,
   ...over,
 });
 

@@ -76,6 +76,7 @@ export function jobView(job: JobRecord): Job {
     children: job.children,
     submitted_by: orNull(job.submittedBy),
     stopped_by: orNull(job.stoppedBy),
+    concurrency: job.concurrency && { key: job.concurrency.key, limit: job.concurrency.limit, on_limit: job.concurrency.onLimit },
   };
 }
 

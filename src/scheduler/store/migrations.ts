@@ -160,6 +160,15 @@ function migrations(dialect: Dialect): Record<string, Migration> {
           .execute();
       },
     },
+    '007_flow_control': {
+      async up(db: Kysely<unknown>): Promise<void> {
+        // JSON concurrency rule {key, limit, onLimit}; '' for none.
+        await db.schema
+          .alterTable('jobs')
+          .addColumn('concurrency', 'text', (c) => c.notNull().defaultTo(''))
+          .execute();
+      },
+    },
   };
 }
 

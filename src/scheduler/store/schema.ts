@@ -67,6 +67,8 @@ export interface JobsTable {
   /** Idempotency-Key of the request that made the job ('' for none), and the hash of its body. */
   idempotency_key: string;
   request_hash: string;
+  /** JSON concurrency rule {key, limit, onLimit}; '' for none. */
+  concurrency: string;
 }
 
 export interface EventsTable {

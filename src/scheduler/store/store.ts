@@ -2,6 +2,7 @@ import { sql, type CompiledQuery, type Insertable, type Kysely, type Selectable 
 import { jobView } from '../http/views.js';
 import { FINAL_STATES, fromStates, isFinal, type JobStateName, type TransitionName } from '../job-state.js';
 import { DEFAULT_RETRY, type RetryPolicy } from '../retry-policy.js';
+import type { ConcurrencyRule } from '../concurrency.js';
 import type { Database, JobsTable, AttemptsTable, TokensTable, WorkersTable, EventsTable } from './schema.js';
 import { connect, type ConnectionLost, type Dialect } from './connect.js';
 import type { Step, Writer, WriteResult } from './writer.js';
@@ -39,6 +40,8 @@ export interface NewJob {
   /** The Idempotency-Key of the request that made the job, and the hash of that request's body. */
   idempotencyKey?: string;
   requestHash?: string;
+  /** At most `limit` jobs of the key dispatched or running at once; null or absent: none. */
+  concurrency?: ConcurrencyRule | null;
 }
 
 /** Sandbox requests for the worker (it checks them against its own limits); 0 or absent: not asked. */
@@ -222,6 +225,7 @@ export class Store {
         idempotency_key: job.idempotencyKey,
         request_hash: job.requestHash,
         error_code: '',
+        concurrency: job.concurrency ? JSON.stringify(job.concurrency) : '',
       } satisfies Insertable<JobsTable>);
       if (job.runOn === 'all') return [insert];
       return [insert, this.insert('attempts', 'none', { ...common, job_id: job.id, number: 1, started_at: null } satisfies Insertable<AttemptsTable>)];
@@ -749,6 +753,7 @@ export function newJobRecord(job: NewJob): JobRecord {
     children: job.children ?? [],
     idempotencyKey: job.idempotencyKey ?? '',
     requestHash: job.requestHash ?? '',
+    concurrency: job.concurrency ?? null,
     state: workerId === '' ? 'queued' : 'dispatched',
     workerId,
     attempt: 1,
@@ -799,6 +804,7 @@ function toJob(r: Selectable<JobsTable>): JobRecord {
     children: JSON.parse(r.children) as string[],
     idempotencyKey: r.idempotency_key,
     requestHash: r.request_hash,
+    concurrency: r.concurrency === '' ? null : (JSON.parse(r.concurrency) as ConcurrencyRule),
   };
 }
 
