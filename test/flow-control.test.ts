@@ -29,9 +29,39 @@ async function whenState(scheduler: SchedulerHandle, id: string, state: string):
 const scripts = {
   // Appends "start|end <ns> <job id>" to $MARKS around a short sleep.
   'mark.sh': '#!/bin/bash\necho "start $(date +%s%N) $BATON_JOB_ID" >> "$MARKS"\nsleep 0.4\necho "end $(date +%s%N) $BATON_JOB_ID" >> "$MARKS"\n',
+  // Appends "start|end <ns> $NAME" to $MARKS around a short sleep.
+  'step.sh': '#!/bin/bash\necho "start $(date +%s%N) $NAME" >> "$MARKS"\nsleep 0.2\necho "end $(date +%s%N) $NAME" >> "$MARKS"\n',
   'ok.sh': '#!/bin/bash\necho ok\n',
+  'fail.sh': '#!/bin/bash\nexit 3\n',
   'long.sh': '#!/bin/bash\nsleep 600\n',
 };
+
+/** A file every job may append its marks to (jobs run as another user). */
+function marksFile(): string {
+  const shared = tempDir();
+  chmodSync(shared, 0o755);
+  const marks = path.join(shared, 'marks');
+  writeFileSync(marks, '');
+  chmodSync(marks, 0o666);
+  return marks;
+}
+
+/** When each named job started and ended, by its own marks. */
+function spans(marks: string): Map<string, { start: bigint; end: bigint }> {
+  const out = new Map<string, { start: bigint; end: bigint }>();
+  for (const line of marks.trim().split('\n')) {
+    const [kind, ns, name] = line.split(' ');
+    const span = out.get(name!) ?? { start: -1n, end: -1n };
+    span[kind as 'start' | 'end'] = BigInt(ns!);
+    out.set(name!, span);
+  }
+  return out;
+}
+
+async function batch(scheduler: SchedulerHandle, jobs: unknown[]): Promise<{ status: number; json: Json & { jobs: Json[] } }> {
+  const res = await fetch(`${scheduler.api}/v1/jobs/batch`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ jobs }) });
+  return { status: res.status, json: (await res.json()) as Json & { jobs: Json[] } };
+}
 
 /** The most jobs that were between their start and end marks at once (an end at the same instant as a start counts first). */
 function mostAtOnce(marks: string): number {
@@ -52,12 +82,7 @@ function mostAtOnce(marks: string): number {
 describe('concurrency keys', () => {
   it('20 jobs of one key with limit 2 over two workers never run more than 2 at once', async () => {
     const jobs = jobsDir(scripts);
-    // Jobs run as another user: the shared marks file is writable by all.
-    const shared = tempDir();
-    chmodSync(shared, 0o755);
-    const marks = path.join(shared, 'marks');
-    writeFileSync(marks, '');
-    chmodSync(marks, 0o666);
+    const marks = marksFile();
     const scheduler = await startScheduler();
     await Promise.all([startWorker(scheduler, { jobsDir: jobs }), startWorker(scheduler, { jobsDir: jobs })]);
     const res = await fetch(`${scheduler.api}/v1/jobs/batch`, {
@@ -118,5 +143,89 @@ describe('concurrency keys', () => {
       assert.equal(res.status, 400, JSON.stringify(body));
       assert.match(String(body.error), /concurrency/);
     }
+  });
+});
+
+describe('dependencies', () => {
+  it('a chain and a diamond submitted in one batch run in order, each after what it waits for', async () => {
+    const jobs = jobsDir(scripts);
+    const marks = marksFile();
+    const scheduler = await startScheduler();
+    await Promise.all([startWorker(scheduler, { jobsDir: jobs }), startWorker(scheduler, { jobsDir: jobs })]);
+    const step = (name: string, after: string[] = []): Json => ({ command: 'bash', path: 'step.sh', env: { MARKS: marks, NAME: name }, ...(after.length > 0 && { after }) });
+    // Chain c1 → c2 → c3; diamond d1 → (d2, d3) → d4. Listed out of order: references are by position.
+    const res = await batch(scheduler, [step('c3', ['#1']), step('c2', ['#2']), step('c1'), step('d4', ['#4', '#5']), step('d2', ['#6']), step('d3', ['#6']), step('d1')]);
+    assert.equal(res.status, 201, JSON.stringify(res.json));
+    const [c3, c2, , d4] = res.json.jobs;
+    assert.equal(c3!.state, 'waiting');
+    assert.equal(c3!.reason, `waiting for job ${c2!.id} to succeed`);
+    assert.deepEqual(c3!.after, [c2!.id]);
+    assert.equal(d4!.reason, `waiting for jobs ${res.json.jobs[4]!.id} and ${res.json.jobs[5]!.id} to succeed`);
+    for (const j of res.json.jobs) assert.equal((await waitForFinal(scheduler.api, String(j.id))).state, 'succeeded');
+    const at = spans(readFileSync(marks, 'utf8'));
+    const before = (a: string, b: string): void => assert.ok(at.get(a)!.end < at.get(b)!.start, `${b} started before ${a} ended`);
+    before('c1', 'c2');
+    before('c2', 'c3');
+    before('d1', 'd2');
+    before('d1', 'd3');
+    before('d2', 'd4');
+    before('d3', 'd4');
+  });
+
+  it('a failed job skips what follows it, transitively; after_condition finished runs anyway; stopping a job skips its waiters', async () => {
+    const scheduler = await startScheduler();
+    await startWorker(scheduler, { jobsDir: jobsDir(scripts) });
+    const res = await batch(scheduler, [
+      { command: 'bash', path: 'fail.sh' },
+      { command: 'bash', path: 'ok.sh', after: ['#0'] },
+      { command: 'bash', path: 'ok.sh', after: ['#1'] },
+      { command: 'bash', path: 'ok.sh', after: ['#0'], after_condition: 'finished' },
+    ]);
+    assert.equal(res.status, 201, JSON.stringify(res.json));
+    const [failed, next, last, cleanup] = res.json.jobs.map((j) => String(j.id));
+    assert.equal((await waitForFinal(scheduler.api, failed!)).state, 'failed');
+    const skipped = await waitForFinal(scheduler.api, next!);
+    assert.equal(skipped.state, 'skipped');
+    assert.equal(skipped.reason, `job ${failed} ended failed, and this job runs only after it succeeds`);
+    assert.equal((skipped.attempts as Json[])[0]!.started_at, null);
+    const after = await waitForFinal(scheduler.api, last!);
+    assert.equal(after.state, 'skipped');
+    assert.equal(after.reason, `job ${next} ended skipped, and this job runs only after it succeeds`);
+    assert.equal((await waitForFinal(scheduler.api, cleanup!)).state, 'succeeded');
+
+    const long = await submit(scheduler, { command: 'bash', path: 'long.sh' });
+    const waiter = await submit(scheduler, { command: 'bash', path: 'ok.sh', after: [long.id] });
+    assert.equal(waiter.state, 'waiting');
+    assert.equal((await fetch(`${scheduler.api}/v1/jobs/${String(long.id)}/stop`, { method: 'POST' })).status, 200);
+    const left = await waitForFinal(scheduler.api, String(waiter.id));
+    assert.equal(left.state, 'skipped');
+    assert.match(String(left.reason), /ended stopped/);
+  });
+
+  it('a bad reference is a 400 naming it: unknown id, out of range, cycle', async () => {
+    const scheduler = await startScheduler();
+    const one = await fetch(`${scheduler.api}/v1/jobs`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ command: 'true', after: ['no-such-job'] }),
+    });
+    assert.equal(one.status, 400);
+    assert.deepEqual(await one.json(), { error: 'after[0]: job "no-such-job" not found', code: 'bad_request' });
+    const cases: [unknown[], string][] = [
+      [[{ command: 'true' }, { command: 'true', after: ['#0', '#2'] }], 'jobs[1].after[1]: "#2" names no job of this batch (it has 2: #0 to #1)'],
+      [
+        [
+          { command: 'true', after: ['#1'] },
+          { command: 'true', after: ['#0'] },
+        ],
+        "jobs[0].after: the batch's jobs wait for each other in a cycle (#0 → #1 → #0)",
+      ],
+    ];
+    for (const [jobs, error] of cases) {
+      const res = await batch(scheduler, jobs);
+      assert.equal(res.status, 400);
+      assert.equal(res.json.error, error);
+    }
+    assert.deepEqual((await getJson(`${scheduler.api}/v1/jobs`)).json.jobs, [], 'nothing of a refused batch is stored');
   });
 });

@@ -1,5 +1,6 @@
 import { Type, type Static } from 'typebox';
 import { ON_LIMIT } from '../scheduler/concurrency.js';
+import { AFTER_CONDITIONS } from '../scheduler/dependencies.js';
 import { JOB_STATES } from '../scheduler/job-state.js';
 import { RETRY_OUTCOMES } from '../scheduler/retry-policy.js';
 import { NullableErrorCodeSchema } from './errors.js';
@@ -69,6 +70,16 @@ export const SubmitJobSchema = Strict({
   timeout: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 86_400, description: 'seconds the job may run before it is stopped and ends timed_out' })),
   run_on: Type.Optional(Type.Literal('all', { description: 'one copy on every matching worker, under a parent job' })),
   concurrency: Type.Optional(ConcurrencyRequestSchema),
+  after: Type.Optional(
+    Type.Array(Type.String({ minLength: 1, maxLength: MAX_ID }), {
+      maxItems: 100,
+      uniqueItems: true,
+      description: 'ids of jobs this one waits for; in a batch, "#0" names the batch\'s first job',
+    }),
+  ),
+  after_condition: Type.Optional(
+    Type.Enum(AFTER_CONDITIONS, { description: 'succeeded (default): each must succeed, else this job is skipped; finished: each must end, whatever way' }),
+  ),
 });
 export type SubmitJobRequest = Static<typeof SubmitJobSchema>;
 
@@ -148,6 +159,8 @@ export const JobSchema = Type.Object(
     submitted_by: Nullable(Type.String({ description: "the API token's name, when API tokens are on" })),
     stopped_by: NullableString,
     concurrency: Nullable(Type.Object({ key: Type.String(), limit: Type.Integer(), on_limit: Type.Enum(ON_LIMIT) })),
+    after: Type.Array(Type.String(), { description: 'ids of the jobs this one waits for' }),
+    after_condition: Type.Enum(AFTER_CONDITIONS),
   },
   { description: 'the job' },
 );

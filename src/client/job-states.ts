@@ -7,6 +7,7 @@ import type { JobState } from '../api/jobs.js';
  * unknown, and job-states.test.ts checks the order and which states are final.
  */
 const FINAL_BY_STATE = {
+  waiting: false,
   queued: false,
   dispatched: false,
   running: false,

@@ -3,6 +3,7 @@ import { BatonError, fromWorkerCallError, isServiceError } from '../common/error
 import type { Logger } from '../common/logger.js';
 import { StartJobRequest } from '../gen/baton/v1/worker.js';
 import { activeByKey } from './concurrency.js';
+import { DependencyWaits } from './dependency-waits.js';
 import { runId, type JobEvents, type JobStatusApplier } from './job-status.js';
 import { isFinal } from './job-state.js';
 import type { WorkerSnapshot } from './placement.js';
@@ -64,19 +65,24 @@ export class Dispatcher implements JobEvents {
   cancelJobs: ((jobIds: readonly string[], by: string) => void) | undefined;
   /** Jobs a cancel_in_progress has asked to stop: asked once, however many passes see them still running. */
   private readonly cancelling = new Set<string>();
+  /** Jobs `waiting` for others, before they join the queue. */
+  private readonly waits: DependencyWaits;
 
   constructor(
     private readonly store: Store,
     private readonly registry: Registry,
     private readonly applier: JobStatusApplier,
     private readonly log: Logger,
-  ) {}
+  ) {
+    this.waits = new DependencyWaits(store, applier, (job) => this.requeued(job), log);
+  }
 
   /** Rebuilds the queue and the per-worker counts from the store; retries waiting for their time are re-armed. */
   async start(): Promise<void> {
     this.leading = true;
     for (const job of await this.store.listActiveJobs()) {
       if (job.state === 'queued') this.enqueue(job);
+      else if (job.state === 'waiting') this.waits.add(job);
       else this.placed.set(job.id, { job, workerId: job.workerId });
     }
     this.log.info({ queued: this.queued.size, placed: this.placed.size }, 'dispatcher started');
@@ -98,7 +104,7 @@ export class Dispatcher implements JobEvents {
   placeNew(jobs: readonly NewJob[]): NewJob[] {
     if (!this.leading || this.queued.size > 0) return [...jobs];
     const { starts } = planPass(
-      jobs.filter((j) => j.runOn !== 'all'),
+      jobs.filter((j) => j.runOn !== 'all' && !j.after?.length),
       this.snapshot(),
       Date.now(),
       this.activeKeys(),
@@ -134,6 +140,7 @@ export class Dispatcher implements JobEvents {
     const placed = new Map<string, Promise<DispatchResult>>();
     for (const job of jobs) {
       if (job.state === 'dispatched') placed.set(job.id, this.dispatch(job, job.workerId, true));
+      else if (job.state === 'waiting') this.waits.add(job);
       else this.enqueue(job);
     }
     const started = this.pass();
@@ -144,6 +151,7 @@ export class Dispatcher implements JobEvents {
     if (!this.leading) return;
     if (this.placed.get(jobId)?.workerId === workerId) this.placed.delete(jobId);
     this.cancelling.delete(jobId);
+    this.waits.ended(jobId);
     if (workerId === '') this.queued.delete(jobId); // stopped while queued
     this.schedulePass();
   }
@@ -232,6 +240,8 @@ export class Dispatcher implements JobEvents {
     if (isFinal(job.state)) {
       this.queued.delete(jobId);
       if (placed) this.attemptEnded(jobId, placed.workerId);
+    } else if (job.state === 'waiting') {
+      this.waits.add(job);
     } else if (job.state === 'queued') {
       // A job being placed here is still queued in the store until its dispatch commits.
       if (!placed && this.queued.get(jobId)?.attempt !== job.attempt) {

@@ -18,8 +18,9 @@ const expected: Record<TransitionName, string[]> = {
   reconnect: ['unknown>running'],
   lose: ['unknown>lost'],
   retry: ['dispatched>queued', 'running>queued', 'unknown>queued'],
-  stop: ['queued>stopped'],
-  skip: ['queued>skipped'],
+  stop: ['waiting>stopped', 'queued>stopped'],
+  skip: ['waiting>skipped', 'queued>skipped'],
+  release: ['waiting>queued'],
   summarise: [
     'queued>dispatched running succeeded failed stopped timed_out lost skipped',
     'dispatched>queued running succeeded failed stopped timed_out lost skipped',

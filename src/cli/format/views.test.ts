@@ -37,6 +37,8 @@ const job = (over: Partial<Job> = {}): Job => ({
   submitted_by: null,
   stopped_by: null,
   concurrency: null,
+  after: [],
+  after_condition: 'succeeded',
   ...over,
 });
 

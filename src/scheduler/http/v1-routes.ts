@@ -53,6 +53,8 @@ function specFrom(b: SubmitJobRequest, submittedBy: string): JobSpec {
     sandbox: sandboxFrom(b),
     ...(b.timeout !== undefined && { timeoutMs: Math.max(1, Math.round(b.timeout * 1000)) }),
     ...(b.run_on !== undefined && { runOn: b.run_on }),
+    ...(b.after !== undefined && { after: b.after }),
+    ...(b.after_condition !== undefined && { afterCondition: b.after_condition }),
     ...(b.concurrency !== undefined && { concurrency: { key: b.concurrency.key, limit: b.concurrency.limit, onLimit: b.concurrency.on_limit ?? 'queue' } }),
   };
 }

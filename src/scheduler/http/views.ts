@@ -77,6 +77,8 @@ export function jobView(job: JobRecord): Job {
     submitted_by: orNull(job.submittedBy),
     stopped_by: orNull(job.stoppedBy),
     concurrency: job.concurrency && { key: job.concurrency.key, limit: job.concurrency.limit, on_limit: job.concurrency.onLimit },
+    after: job.after,
+    after_condition: job.afterCondition,
   };
 }
 

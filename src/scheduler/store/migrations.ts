@@ -167,6 +167,15 @@ function migrations(dialect: Dialect): Record<string, Migration> {
           .alterTable('jobs')
           .addColumn('concurrency', 'text', (c) => c.notNull().defaultTo(''))
           .execute();
+        // JSON list of the ids of the jobs this one waits for, and what they must do (succeeded | finished).
+        await db.schema
+          .alterTable('jobs')
+          .addColumn('after', 'text', (c) => c.notNull().defaultTo('[]'))
+          .execute();
+        await db.schema
+          .alterTable('jobs')
+          .addColumn('after_condition', 'text', (c) => c.notNull().defaultTo('succeeded'))
+          .execute();
       },
     },
   };

@@ -69,6 +69,9 @@ export interface JobsTable {
   request_hash: string;
   /** JSON concurrency rule {key, limit, onLimit}; '' for none. */
   concurrency: string;
+  /** JSON list of the ids of the jobs this one waits for ('[]': none), and what they must do: succeeded | finished. */
+  after: string;
+  after_condition: string;
 }
 
 export interface EventsTable {

@@ -3,6 +3,7 @@ import { jobView } from '../http/views.js';
 import { FINAL_STATES, fromStates, isFinal, type JobStateName, type TransitionName } from '../job-state.js';
 import { DEFAULT_RETRY, type RetryPolicy } from '../retry-policy.js';
 import type { ConcurrencyRule } from '../concurrency.js';
+import { waitReason, type AfterCondition } from '../dependencies.js';
 import type { Database, JobsTable, AttemptsTable, TokensTable, WorkersTable, EventsTable } from './schema.js';
 import { connect, type ConnectionLost, type Dialect } from './connect.js';
 import type { Step, Writer, WriteResult } from './writer.js';
@@ -42,6 +43,9 @@ export interface NewJob {
   requestHash?: string;
   /** At most `limit` jobs of the key dispatched or running at once; null or absent: none. */
   concurrency?: ConcurrencyRule | null;
+  /** The jobs this one waits for (it is created `waiting` when there are any), and what they must do. */
+  after?: string[];
+  afterCondition?: AfterCondition;
 }
 
 /** Sandbox requests for the worker (it checks them against its own limits); 0 or absent: not asked. */
@@ -215,7 +219,7 @@ export class Store {
         retry: JSON.stringify(job.retry),
         pinned_worker: job.pinnedWorker,
         sandbox: JSON.stringify(job.sandbox),
-        reason: '',
+        reason: job.reason,
         attempt: 1,
         next_attempt_at: null,
         timeout_ms: job.timeoutMs,
@@ -226,6 +230,8 @@ export class Store {
         request_hash: job.requestHash,
         error_code: '',
         concurrency: job.concurrency ? JSON.stringify(job.concurrency) : '',
+        after: JSON.stringify(job.after),
+        after_condition: job.afterCondition,
       } satisfies Insertable<JobsTable>);
       if (job.runOn === 'all') return [insert];
       return [insert, this.insert('attempts', 'none', { ...common, job_id: job.id, number: 1, started_at: null } satisfies Insertable<AttemptsTable>)];
@@ -745,6 +751,8 @@ export class Store {
 /** A new job as `createJobs` stores it: queued, or dispatched when it was placed before it was stored. */
 export function newJobRecord(job: NewJob): JobRecord {
   const workerId = job.workerId ?? '';
+  const after = job.after ?? [];
+  const afterCondition = job.afterCondition ?? 'succeeded';
   return {
     ...job,
     timeoutMs: job.timeoutMs ?? 0,
@@ -754,10 +762,12 @@ export function newJobRecord(job: NewJob): JobRecord {
     idempotencyKey: job.idempotencyKey ?? '',
     requestHash: job.requestHash ?? '',
     concurrency: job.concurrency ?? null,
-    state: workerId === '' ? 'queued' : 'dispatched',
+    after,
+    afterCondition,
+    state: workerId !== '' ? 'dispatched' : after.length > 0 ? 'waiting' : 'queued',
     workerId,
     attempt: 1,
-    reason: '',
+    reason: after.length > 0 ? waitReason(after, afterCondition) : '',
     nextAttemptAt: null,
     error: '',
     errorCode: '',
@@ -805,6 +815,8 @@ function toJob(r: Selectable<JobsTable>): JobRecord {
     idempotencyKey: r.idempotency_key,
     requestHash: r.request_hash,
     concurrency: r.concurrency === '' ? null : (JSON.parse(r.concurrency) as ConcurrencyRule),
+    after: JSON.parse(r.after) as string[],
+    afterCondition: r.after_condition === 'finished' ? 'finished' : 'succeeded',
   };
 }
 
