@@ -4,6 +4,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { baton } from './support/cli.js';
 import { startScheduler, startWorker, jobsDir, tempDir, getJson, eventually, waitForFinal, type SchedulerHandle } from './harness.js';
 
 type Json = Record<string, unknown>;
@@ -227,5 +228,24 @@ describe('dependencies', () => {
       assert.equal(res.json.error, error);
     }
     assert.deepEqual((await getJson(`${scheduler.api}/v1/jobs`)).json.jobs, [], 'nothing of a refused batch is stored');
+  });
+});
+
+describe('baton run --after --concurrency, ps and status', () => {
+  it('a job run after a failed one is skipped, and ps and status say why', async () => {
+    const scheduler = await startScheduler();
+    await startWorker(scheduler, { jobsDir: jobsDir(scripts) });
+    const first = await baton(['run', '--detach', '--', 'bash', 'fail.sh'], { api: scheduler.api });
+    assert.equal(first.code, 0, first.stderr);
+    const failedId = first.stdout.trim();
+    const run = await baton(['run', '--after', failedId, '--concurrency', 'deploy=2', '--', 'bash', 'ok.sh'], { api: scheduler.api });
+    assert.equal(run.code, 1, run.stderr);
+    assert.match(run.stderr, new RegExp(`skipped: job ${failedId} ended failed, and this job runs only after it succeeds`));
+    const ps = await baton(['ps', '--state', 'skipped'], { api: scheduler.api });
+    assert.match(ps.stdout, /skipped \(job \S+ ended failed/);
+    const id = /baton: job (\S+) skipped/.exec(run.stderr)![1]!;
+    const status = await baton(['status', id], { api: scheduler.api });
+    assert.match(status.stdout, new RegExp(`After: +${failedId} \\(succeeded\\)`));
+    assert.match(status.stdout, /Concurrency: +key deploy, limit 2, on limit queue/);
   });
 });

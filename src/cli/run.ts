@@ -3,6 +3,7 @@ import { isFinalJobState, type BatonClient, type JobDetail, type SubmitJobReques
 import { parseLabels } from '../common/options.js';
 import { argument, DURATION_HELP, positiveDuration } from './arguments.js';
 import { clientFrom, CONNECTION_HELP, exitQuietlyOnEpipe, guarded, printJson, sleep, withClientOptions, writeChunk, type ClientFlags } from './client-options.js';
+import { collectAfter, parseConcurrency } from './flow-flags.js';
 import { exitCodeFor, runFailureExitCode } from './format/exit-code.js';
 
 interface RunFlags extends ClientFlags {
@@ -15,6 +16,8 @@ interface RunFlags extends ClientFlags {
   detach?: boolean;
   env: Record<string, string>;
   cwd?: string;
+  after: string[];
+  concurrency?: { key: string; limit: number };
 }
 
 // How often a queued job is looked at while `baton run` waits for it to start.
@@ -54,6 +57,14 @@ export function runCommand(): Command {
       .addOption(new Option('-d, --detach', 'print the job id and exit at once, leaving the job running'))
       .addOption(new Option('-e, --env <KEY=VALUE>', 'an environment variable for the job (repeatable)').argParser(collectEnv).default({}, 'none'))
       .addOption(new Option('--cwd <dir>', 'the working directory, inside the worker’s jobs folder'))
+      .addOption(
+        new Option('--after <job>', 'start only once this job has succeeded; skipped if it does not (repeatable)')
+          .argParser((t: string, prev: string[]) => argument((x) => collectAfter(x, prev))(t))
+          .default([], 'none'),
+      )
+      .addOption(
+        new Option('--concurrency <key[=limit]>', 'at most LIMIT (default 1) jobs of KEY run at once, fleet-wide; this one waits its turn').argParser(argument(parseConcurrency)),
+      )
       .addOption(new Option('--json', 'print the job as JSON (with --detach: at once; otherwise when it ends, its output then going to stderr)')),
   ).addHelpText(
     'after',
@@ -74,7 +85,8 @@ Examples:
   baton run --label zone=gpu --timeout 2h --retries 2 -- ./train.sh
   baton run -e GREETING=hello --cwd sub -- bash where.sh
   id=$(baton run --detach -- sleep 600) && baton logs -f "$id"
-  baton run --json -- ./nightly.sh 2>nightly.log | jq .exit_code`,
+  baton run --json -- ./nightly.sh 2>nightly.log | jq .exit_code
+  baton run --after "$build" --concurrency deploy-prod -- ./deploy.sh`,
   );
 
   command.action(
@@ -87,6 +99,8 @@ Examples:
       if (flags.cwd) request.cwd = flags.cwd;
       if (flags.timeout !== undefined) request.timeout = flags.timeout / 1000;
       if (flags.priority !== undefined) request.priority = flags.priority;
+      if (flags.after.length > 0) request.after = flags.after;
+      if (flags.concurrency) request.concurrency = flags.concurrency;
       if (flags.retries) request.retry = { max_attempts: flags.retries + 1, on: ['failed', 'lost', 'timed_out'] };
       const job = await client.submitJob(request, { idempotencyKey: flags.idempotencyKey });
       if (flags.detach) {
@@ -146,7 +160,7 @@ async function untilPlaced(client: BatonClient, jobId: string, interrupted: () =
   let shown = '';
   for (;;) {
     const job = await client.getJob(jobId);
-    if (job.state !== 'queued') {
+    if (job.state !== 'queued' && job.state !== 'waiting') {
       if (shown && process.stderr.isTTY) process.stderr.write('\n');
       // A job that ran (even one already over) has output to show; one stopped in the queue has none.
       return Boolean(job.worker_id);
@@ -155,7 +169,7 @@ async function untilPlaced(client: BatonClient, jobId: string, interrupted: () =
       await sleep(QUEUED_POLL_MS);
       continue;
     }
-    const line = `baton: job ${jobId} queued${job.reason ? `: ${job.reason}` : ''}`;
+    const line = `baton: job ${jobId} ${job.state}${job.reason ? `: ${job.reason}` : ''}`;
     if (line !== shown) {
       process.stderr.write(process.stderr.isTTY ? `\r\x1b[K${line}` : `${line}\n`);
       shown = line;
