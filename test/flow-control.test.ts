@@ -2,10 +2,10 @@
 // the limit is checked from those marks, not from what the scheduler says.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
-import path from 'node:path';
+import { readFileSync } from 'node:fs';
 import { baton } from './support/cli.js';
-import { startScheduler, startWorker, jobsDir, tempDir, getJson, eventually, waitForFinal, type SchedulerHandle } from './harness.js';
+import { marksFile, mostAtOnce, spans } from './support/marks.js';
+import { startScheduler, startWorker, jobsDir, getJson, eventually, waitForFinal, type SchedulerHandle } from './harness.js';
 
 type Json = Record<string, unknown>;
 
@@ -37,47 +37,9 @@ const scripts = {
   'long.sh': '#!/bin/bash\nsleep 600\n',
 };
 
-/** A file every job may append its marks to (jobs run as another user). */
-function marksFile(): string {
-  const shared = tempDir();
-  chmodSync(shared, 0o755);
-  const marks = path.join(shared, 'marks');
-  writeFileSync(marks, '');
-  chmodSync(marks, 0o666);
-  return marks;
-}
-
-/** When each named job started and ended, by its own marks. */
-function spans(marks: string): Map<string, { start: bigint; end: bigint }> {
-  const out = new Map<string, { start: bigint; end: bigint }>();
-  for (const line of marks.trim().split('\n')) {
-    const [kind, ns, name] = line.split(' ');
-    const span = out.get(name!) ?? { start: -1n, end: -1n };
-    span[kind as 'start' | 'end'] = BigInt(ns!);
-    out.set(name!, span);
-  }
-  return out;
-}
-
 async function batch(scheduler: SchedulerHandle, jobs: unknown[]): Promise<{ status: number; json: Json & { jobs: Json[] } }> {
   const res = await fetch(`${scheduler.api}/v1/jobs/batch`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ jobs }) });
   return { status: res.status, json: (await res.json()) as Json & { jobs: Json[] } };
-}
-
-/** The most jobs that were between their start and end marks at once (an end at the same instant as a start counts first). */
-function mostAtOnce(marks: string): number {
-  const events = marks
-    .trim()
-    .split('\n')
-    .map((line) => {
-      const [kind, ns] = line.split(' ');
-      return { at: BigInt(ns!), delta: kind === 'start' ? 1 : -1 };
-    })
-    .sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : a.delta - b.delta));
-  let now = 0;
-  let most = 0;
-  for (const e of events) most = Math.max(most, (now += e.delta));
-  return most;
 }
 
 describe('concurrency keys', () => {

@@ -239,6 +239,8 @@ export class Dispatcher implements JobEvents {
     const placed = this.placed.get(jobId);
     if (isFinal(job.state)) {
       this.queued.delete(jobId);
+      // Ended elsewhere (stopped through another scheduler, maybe while waiting): the jobs waiting on it are judged.
+      this.waits.ended(jobId);
       if (placed) this.attemptEnded(jobId, placed.workerId);
     } else if (job.state === 'waiting') {
       this.waits.add(job);
