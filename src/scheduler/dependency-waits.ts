@@ -66,7 +66,7 @@ export class DependencyWaits {
       if (verdict.kind === 'wait' || !this.waiting.has(job.id)) return;
       if (verdict.kind === 'skip') {
         // Final: the writer tells the dispatcher, whose `ended` judges the jobs after this one.
-        await this.applier.apply(job.id, job.attempt, '', 'skip', { state: 'skipped', reason: verdict.reason, error: `skipped: ${verdict.reason}` });
+        await this.applier.apply(job.id, job.attempt, '', 'skip', { state: 'skipped', reason: verdict.reason, error: verdict.reason });
         return;
       }
       if (await this.applier.apply(job.id, job.attempt, '', 'release', { state: 'queued' })) {

@@ -312,7 +312,7 @@ export class Dispatcher implements JobEvents {
     for (const { job, reason } of plan.skips) {
       this.queued.delete(job.id);
       this.applier
-        .apply(job.id, job.attempt, '', 'skip', { state: 'skipped', reason, error: `skipped: ${reason}` })
+        .apply(job.id, job.attempt, '', 'skip', { state: 'skipped', reason, error: reason })
         .catch((err: unknown) => this.log.error({ job_id: job.id, err }, 'cannot record a skipped job'));
     }
     for (const { job, stop } of plan.cancels) {
