@@ -124,32 +124,21 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
   // An end recorded for a job the supervisor still lists is heard over the connection instead.
   const ends = readEndRecords(path.join(options.dataDir, ENDS_DIR));
   const ended = ends.records.filter((r) => !runningIds.has(r.jobId));
-  let jobsFolder: JobsFolder;
-  let sandbox: Sandbox;
-  try {
-    jobsFolder = await JobsFolder.open(options.jobsDir);
-    sandbox = await Sandbox.create(
-      {
-        workerId,
-        runAs: options.runAs,
-        allowRoot: options.allowRoot,
-        envAllow: options.envAllow,
-        allowedCommands: options.allowedCommands,
-        limits: options.limits,
-        jobsRoot: jobsFolder.root,
-        dataDir: options.dataDir,
-        runningJobs: runningIds,
-      },
-      log,
-    );
-  } catch (err) {
-    // A worker refused by its own configuration lets go of the supervisor: re-attached jobs go on
-    // for a corrected restart; with none, the supervisor it just started exits with it.
-    if (running.length > 0) spawner.detach();
-    else await spawner.close();
-    unlock();
-    throw err;
-  }
+  const jobsFolder = await JobsFolder.open(options.jobsDir);
+  const sandbox = await Sandbox.create(
+    {
+      workerId,
+      runAs: options.runAs,
+      allowRoot: options.allowRoot,
+      envAllow: options.envAllow,
+      allowedCommands: options.allowedCommands,
+      limits: options.limits,
+      jobsRoot: jobsFolder.root,
+      dataDir: options.dataDir,
+      runningJobs: runningIds,
+    },
+    log,
+  );
   const output = new OutputFiles(options.dataDir, options.outputCapBytes);
   await output.init();
   const removed = await output.removeOlderThan(OUTPUT_MAX_AGE_MS);
