@@ -84,7 +84,7 @@ describe('/v1 jobs', () => {
   // pin the answers, key for key and byte for byte, to what they were before the schemas.
   describe('answers are byte for byte what they were', () => {
     const JOB_KEYS =
-      'id state worker_id reason labels priority pinned attempt next_attempt_at retry command path args env cwd created_at updated_at finished_at exit_code signal error error_code output_truncated timeout parent_id children submitted_by stopped_by schedule scheduled_for';
+      'id state worker_id reason labels priority pinned attempt next_attempt_at retry command path args env cwd created_at updated_at finished_at exit_code signal error error_code output_truncated timeout parent_id children submitted_by stopped_by schedule scheduled_for name stdin_bytes';
     const ATTEMPT_KEYS = 'number worker_id state exit_code signal error created_at started_at finished_at';
     const text = async (res: Response): Promise<string> => {
       assert.ok(res.ok, `${res.status}`);

@@ -9,6 +9,11 @@ export type JobState = Static<typeof JobStateSchema>;
 
 export const JobIdParams = Type.Object({ id: Id });
 
+/** The most a job's `stdin` holds: its base64 text, with the JSON around it, fits the scheduler's default 1 MiB body limit. */
+export const MAX_STDIN_BYTES = 512 * 1024;
+/** `MAX_STDIN_BYTES` as base64 characters. */
+const MAX_STDIN_BASE64 = Math.ceil(MAX_STDIN_BYTES / 3) * 4;
+
 // ---- requests ----
 
 const Seconds = Type.Number({ minimum: 0, maximum: 86_400 });
@@ -56,6 +61,14 @@ export const SubmitJobSchema = Strict({
   isolate: Type.Optional(Type.Boolean()),
   timeout: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 86_400, description: 'seconds the job may run before it is stopped and ends timed_out' })),
   run_on: Type.Optional(Type.Literal('all', { description: 'one copy on every matching worker, under a parent job' })),
+  name: Type.Optional(Type.String({ minLength: 1, maxLength: MAX_ID, description: 'a display name; need not be unique' })),
+  stdin: Type.Optional(
+    Type.String({
+      maxLength: MAX_STDIN_BASE64,
+      contentEncoding: 'base64',
+      description: `base64 bytes (at most ${MAX_STDIN_BYTES / 1024} KiB) the process reads on its standard input, then end of file; every attempt reads them. Absent: stdin is empty`,
+    }),
+  ),
 });
 export type SubmitJobRequest = Static<typeof SubmitJobSchema>;
 
@@ -80,6 +93,7 @@ export const ListJobsQuerySchema = Strict({
   state: Type.Optional(JobStateSchema),
   worker_id: Type.Optional(Id),
   schedule: Type.Optional(Type.String({ minLength: 1, maxLength: MAX_ID, description: "only this schedule's runs" })),
+  name: Type.Optional(Type.String({ minLength: 1, maxLength: MAX_ID, description: 'only jobs of this name' })),
   limit: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_PAGE, default: DEFAULT_PAGE })),
   cursor: Type.Optional(Type.String({ minLength: 1 })),
 });
@@ -140,6 +154,8 @@ export const JobSchema = Type.Object(
     stopped_by: NullableString,
     schedule: Nullable(Type.String({ description: 'the schedule that made the job' })),
     scheduled_for: Nullable(Type.String({ format: 'date-time', description: 'the tick of the schedule the job ran for (null for a run triggered by hand)' })),
+    name: Nullable(Type.String({ description: 'the display name it was submitted with' })),
+    stdin_bytes: Type.Integer({ description: 'how many bytes of stdin it was submitted with (0: none)' }),
   },
   { description: 'the job' },
 );

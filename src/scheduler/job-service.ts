@@ -51,6 +51,10 @@ export interface JobSpec {
   idempotency?: { key: string; requestHash: string };
   /** A schedule's run: for its tick (null when triggered by hand). A second job for one tick fails with `TickTaken`. */
   schedule?: { name: string; scheduledFor: number | null };
+  /** A display name. */
+  name?: string;
+  /** Base64 bytes each attempt's process reads on stdin. */
+  stdin?: string;
 }
 
 export type JobSandboxRequest = SandboxRequest;
@@ -210,6 +214,8 @@ export class JobService {
       requestHash: spec.idempotency?.requestHash ?? '',
       schedule: spec.schedule?.name ?? '',
       scheduledFor: spec.schedule?.scheduledFor ?? null,
+      name: spec.name ?? '',
+      stdin: spec.stdin ?? '',
     };
     if (spec.runOn !== 'all') return [job];
     if (spec.workerId !== undefined) throw new BatonError('BAD_REQUEST', `${where}run_on "all" and worker_id exclude each other`);

@@ -1,3 +1,4 @@
+import { writeFileSync } from 'node:fs';
 import type { Logger } from '../common/logger.js';
 import { BatonError } from '../common/errors.js';
 import { JobState, type JobStatus } from '../gen/baton/v1/common.js';
@@ -37,6 +38,8 @@ export interface JobSpec {
   memoryLimitBytes?: number;
   /** Wall-clock limit from the process start (0: none); past it the job is stopped and ends timed out. */
   timeoutMs: number;
+  /** Bytes for the process's stdin; absent: /dev/null. */
+  stdin?: Uint8Array;
 }
 
 interface ActiveJob {
@@ -214,8 +217,19 @@ export class Runner {
       ...(spec.memoryLimitBytes === undefined ? {} : { memoryLimitBytes: spec.memoryLimitBytes }),
       ...(spec.cgroup ? { cgroup: spec.cgroup.toRecord() } : {}),
     };
+    const stdinPath = spec.stdin === undefined ? undefined : output.stdinPathFor(spec.jobId);
+    if (stdinPath !== undefined && spec.stdin !== undefined) {
+      try {
+        // The supervisor opens it for the job and removes it; owner-only, as the input may be a secret.
+        writeFileSync(stdinPath, spec.stdin, { mode: 0o600 });
+      } catch (err) {
+        void this.releaseCgroup(job);
+        this.finish(job, { state: JobState.JOB_STATE_FAILED, error: `cannot write the job's stdin to ${stdinPath}: ${(err as Error).message}` });
+        return;
+      }
+    }
     spawner.spawn(
-      { jobId: spec.jobId, program: spec.program, args: spec.args, cwd: spec.cwd, env: spec.env, uid: spec.uid, gid: spec.gid, outputPath, meta },
+      { jobId: spec.jobId, program: spec.program, args: spec.args, cwd: spec.cwd, env: spec.env, uid: spec.uid, gid: spec.gid, outputPath, ...(stdinPath && { stdinPath }), meta },
       this.handlersFor(job),
     );
   }
@@ -235,7 +249,12 @@ export class Runner {
         this.whileRunning(job, spec.timeoutMs);
       },
       failed: ({ stage, code, message }) => {
-        const error = stage === 'open' ? `cannot open output file ${this.options.output.pathFor(spec.jobId)}: ${message}` : describeSpawnError(code, spec.command, message);
+        const error =
+          stage === 'open'
+            ? `cannot open output file ${this.options.output.pathFor(spec.jobId)}: ${message}`
+            : stage === 'stdin'
+              ? `cannot open the job's stdin file: ${message}`
+              : describeSpawnError(code, spec.command, message);
         void this.releaseCgroup(job);
         this.finish(job, { state: JobState.JOB_STATE_FAILED, error });
       },

@@ -53,7 +53,17 @@ export function specFrom(b: SubmitJobRequest, submittedBy: string): JobSpec {
     sandbox: sandboxFrom(b),
     ...(b.timeout !== undefined && { timeoutMs: Math.max(1, Math.round(b.timeout * 1000)) }),
     ...(b.run_on !== undefined && { runOn: b.run_on }),
+    ...(b.name !== undefined && { name: b.name }),
+    ...(b.stdin !== undefined && b.stdin !== '' && { stdin: checkedBase64('stdin', b.stdin) }),
   };
+}
+
+/** Base64 as Buffer.from would read it back byte for byte: padded, no line breaks or URL alphabet. */
+function checkedBase64(field: string, text: string): string {
+  if (text.length % 4 !== 0 || !/^[A-Za-z0-9+/]*={0,2}$/.test(text)) {
+    throw new BatonError('BAD_REQUEST', `${field} must be base64 (A-Z, a-z, 0-9, + and /, padded with = to a multiple of 4 characters)`);
+  }
+  return text;
 }
 
 /** The API's `resources`, `network` and `isolate` → what the worker is sent; BAD_REQUEST naming a malformed limit. */
@@ -186,7 +196,14 @@ export function v1Routes(app: App, jobs: JobService, registry: Registry): void {
     { schema: { operationId: 'listJobs', tags: ['jobs'], summary: 'Jobs, newest first, a page at a time', querystring: ListJobsQuerySchema, response: { 200: JobPageSchema } } },
     async (req) => {
       const q = req.query;
-      const { jobs: list, nextCursor } = await jobs.list({ state: q.state, workerId: q.worker_id, schedule: q.schedule, limit: q.limit ?? DEFAULT_PAGE, cursor: q.cursor });
+      const { jobs: list, nextCursor } = await jobs.list({
+        state: q.state,
+        workerId: q.worker_id,
+        schedule: q.schedule,
+        name: q.name,
+        limit: q.limit ?? DEFAULT_PAGE,
+        cursor: q.cursor,
+      });
       return { jobs: list.map(jobView), next_cursor: nextCursor };
     },
   );

@@ -82,6 +82,8 @@ export function jobView(job: JobRecord): Job {
     stopped_by: orNull(job.stoppedBy),
     schedule: orNull(job.schedule),
     scheduled_for: isoOrNull(job.scheduledFor),
+    name: orNull(job.name),
+    stdin_bytes: job.stdinBytes,
   };
 }
 

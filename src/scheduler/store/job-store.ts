@@ -36,6 +36,10 @@ export interface NewJob {
   /** The schedule that made the job, and the tick it runs for (null: triggered by hand). At most one job per tick. */
   schedule?: string;
   scheduledFor?: number | null;
+  /** A display name ('' or absent: none). */
+  name?: string;
+  /** Base64 bytes the process reads on its stdin, at every attempt ('' or absent: none). */
+  stdin?: string;
 }
 
 /** Sandbox requests for the worker (it checks them against its own limits); 0 or absent: not asked. */
@@ -48,6 +52,8 @@ export interface SandboxRequest {
 }
 
 export interface JobRecord extends Required<NewJob> {
+  /** How many bytes `stdin` decodes to. `listJobs` leaves `stdin` itself out (''): only a start needs it. */
+  stdinBytes: number;
   state: JobStateName;
   /** The current attempt's worker; '' while the job is queued. */
   workerId: string;
@@ -104,6 +110,8 @@ export interface JobFilter {
   workerId?: string;
   /** Runs of this schedule. */
   schedule?: string;
+  /** Jobs of this display name. */
+  name?: string;
   limit: number;
   /** Exclusive: jobs older than this id. */
   cursor?: string;
@@ -178,7 +186,7 @@ export interface JobStore {
   countJobsByState(): Promise<Map<string, number>>;
   /** The job and its attempts, oldest first. */
   getJob(id: string): Promise<{ job: JobRecord; attempts: AttemptRecord[] } | undefined>;
-  /** Newest first; `nextCursor` is set when more jobs follow. */
+  /** Newest first, without their stdin (see JobRecord.stdinBytes); `nextCursor` is set when more jobs follow. */
   listJobs(filter: JobFilter): Promise<{ jobs: JobRecord[]; nextCursor: string | null }>;
 }
 
@@ -195,6 +203,9 @@ export function newJobRecord(job: NewJob): JobRecord {
     requestHash: job.requestHash ?? '',
     schedule: job.schedule ?? '',
     scheduledFor: job.scheduledFor ?? null,
+    name: job.name ?? '',
+    stdin: job.stdin ?? '',
+    stdinBytes: base64Bytes(job.stdin ?? ''),
     state: workerId === '' ? 'queued' : 'dispatched',
     workerId,
     attempt: 1,
@@ -211,7 +222,12 @@ export function newJobRecord(job: NewJob): JobRecord {
   };
 }
 
-/** Another job of the same submitter already has the Idempotency-Key. */
+/** How many bytes a base64 text decodes to, without decoding it. */
+export function base64Bytes(text: string): number {
+  const padding = text.endsWith('==') ? 2 : text.endsWith('=') ? 1 : 0;
+  return Math.max(0, Math.floor((text.length * 3) / 4) - padding);
+}
+
 /** A job for this schedule's tick exists already: the tick has fired (here, or on another scheduler). */
 export class TickTaken extends Error {
   constructor() {
@@ -220,6 +236,7 @@ export class TickTaken extends Error {
   }
 }
 
+/** Another job of the same submitter already has the Idempotency-Key. */
 export class IdempotencyKeyTaken extends Error {
   constructor() {
     super('the Idempotency-Key is already in use');

@@ -70,6 +70,11 @@ export interface JobsTable {
   /** The schedule that made the job ('' for none), and the tick it ran for (null: none, or triggered by hand). */
   schedule: string;
   scheduled_for: number | null;
+  /** A display name ('' for none). */
+  name: string;
+  /** Base64 bytes for the process's stdin ('' for none), and how many bytes they are. */
+  stdin: string;
+  stdin_bytes: number;
 }
 
 export interface SchedulesTable {

@@ -9,7 +9,7 @@
  * do) a supervisor whose version it does not speak, and leaves its jobs running.
  */
 
-export const PROTOCOL_VERSION = 1;
+export const PROTOCOL_VERSION = 2;
 
 /** Worker → supervisor, first line on every connection. */
 export interface HelloRequest {
@@ -47,6 +47,8 @@ export interface SpawnRequest {
   gid?: number;
   /** stdout and stderr of the job, opened O_APPEND|O_TRUNC (see spawner-main.ts). */
   outputPath: string;
+  /** A file for the job's stdin, removed once opened (the job reads the open copy); absent: /dev/null. */
+  stdinPath?: string;
   meta: JobMeta;
 }
 
@@ -92,8 +94,8 @@ export interface SpawnedEvent {
 export interface FailedEvent {
   type: 'failed';
   jobId: string;
-  /** 'open': the output file could not be opened; 'spawn': fork/exec failed. */
-  stage: 'open' | 'spawn';
+  /** 'open': the output file could not be opened; 'stdin': nor the stdin file; 'spawn': fork/exec failed. */
+  stage: 'open' | 'stdin' | 'spawn';
   /** errno name such as ENOENT, when there is one. */
   code?: string;
   message: string;

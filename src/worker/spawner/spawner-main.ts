@@ -83,30 +83,55 @@ function warn(message: string, jobId?: string): void {
 
 function startJob(request: SpawnRequest): void {
   const { jobId } = request;
+  let stdinFd: number | undefined;
+  if (request.stdinPath !== undefined) {
+    try {
+      stdinFd = openSync(request.stdinPath, constants.O_RDONLY);
+    } catch (err) {
+      send({ type: 'failed', jobId, stage: 'stdin', code: (err as NodeJS.ErrnoException).code, message: (err as Error).message });
+      return;
+    } finally {
+      removeFile(request.stdinPath);
+    }
+  }
   let fd: number;
   try {
     fd = openSync(request.outputPath, OUTPUT_FLAGS, OUTPUT_MODE);
   } catch (err) {
+    if (stdinFd !== undefined) closeSync(stdinFd);
     send({ type: 'failed', jobId, stage: 'open', code: (err as NodeJS.ErrnoException).code, message: (err as Error).message });
     return;
   }
   try {
-    spawnJob(request, fd);
+    spawnJob(request, fd, stdinFd);
   } catch (err) {
     send({ type: 'failed', jobId, stage: 'spawn', code: (err as NodeJS.ErrnoException).code, message: (err as Error).message });
   } finally {
-    // The child has its own copy of the descriptor now (it has exec'd when spawn returns).
+    // The child has its own copies of the descriptors now (it has exec'd when spawn returns).
     closeSync(fd);
+    if (stdinFd !== undefined) closeSync(stdinFd);
   }
 }
 
-function spawnJob(request: SpawnRequest, fd: number): void {
+/** The stdin file is read through its open descriptor only: a retry gets a file of its own. */
+function removeFile(file: string): void {
+  try {
+    unlinkSync(file);
+  } catch {
+    // ENOENT: nothing to remove.
+  }
+}
+
+function spawnJob(request: SpawnRequest, fd: number, stdinFd: number | undefined): void {
   const { jobId } = request;
   const argv = [request.program, ...request.args];
   const env = Object.entries(request.env).map(([name, value]) => `${name}=${value}`);
-  const { pid, procStat } = native.spawn(request.program, argv, env, request.cwd, fd, request.uid, request.gid, (code, signal) =>
-    exited(jobId, code, signal === null ? null : signalName(signal)),
-  );
+  const onExit = (code: number | null, signal: number | null): void => exited(jobId, code, signal === null ? null : signalName(signal));
+  // The descriptor only when there is one: an addon built before it was an argument still starts every other job.
+  const { pid, procStat } =
+    stdinFd === undefined
+      ? native.spawn(request.program, argv, env, request.cwd, fd, request.uid, request.gid, onExit)
+      : native.spawn(request.program, argv, env, request.cwd, fd, request.uid, request.gid, onExit, stdinFd);
   const startedAtMs = Date.now();
   const startTime = procStat === undefined ? undefined : processStartTime(procStat);
   jobs.set(jobId, { jobId, pid, startedAtMs, startTime, meta: request.meta });
