@@ -137,7 +137,10 @@ describe('/v1 jobs', () => {
         body,
         /"labels":\{"nowhere":"x"\},"priority":-3,"pinned":false,"attempt":1,"next_attempt_at":null,"retry":\{"max_attempts":2,"backoff":\{"base":0\.5,"cap":60\},"on":\["lost"\]\},"command":"true","path":"","args":\["x y","é\\"\\\\"\],"env":\{"K":"v"\},"cwd":""/,
       );
-      assert.match(body, /"timeout":2\.5,"parent_id":null,"children":\[\],"submitted_by":"anonymous","stopped_by":null,"schedule":null,"scheduled_for":null\}$/);
+      assert.match(
+        body,
+        /"timeout":2\.5,"parent_id":null,"children":\[\],"submitted_by":"anonymous","stopped_by":null,"schedule":null,"scheduled_for":null,"name":null,"stdin_bytes":0\}$/,
+      );
 
       const sleeper = JSON.parse(await text(await post('/v1/jobs', { worker_id: a.id, command: 'sleep', args: ['30'] }))) as { id: string };
       assert.equal(await text(await post('/stop', { worker_id: a.id, job_id: sleeper.id })), '{"success":true}');
