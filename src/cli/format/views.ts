@@ -1,6 +1,6 @@
 import type { Job, JobDetail, Worker } from '../../client/index.js';
 import { paintState, type Palette } from './color.js';
-import { exitCodeFor } from './exit-code.js';
+import { attemptExitCode, exitText } from './exit-code.js';
 import { renderTable, truncate } from './table.js';
 import { elapsed, relativeTime } from './time.js';
 
@@ -17,12 +17,8 @@ export function commandLine(job: Pick<Job, 'command' | 'path' | 'args'>): string
   return [job.command, ...(job.path ? [job.path] : []), ...job.args].map(shellQuote).join(' ');
 }
 
-/** "0", "137 (SIGKILL)", "-" while running. */
-export function exitText(job: Job): string {
-  const code = exitCodeFor(job);
-  if (code === undefined) return '-';
-  return job.signal && job.exit_code === null ? `${code} (${job.signal})` : String(code);
-}
+// Shared with the dashboard, which shows exits the same way.
+export { exitText };
 
 /** "2025-01-10T11:59:59Z": a time as it was, to the second, in UTC. */
 function absoluteTime(iso: string | null): string {
@@ -105,8 +101,7 @@ export function jobStatus(job: JobDetail, now: number, p: Palette): string[] {
     lines.push('', p.bold('Attempts:'));
     const rows = [['#', 'WORKER', 'STATE', 'STARTED', 'FINISHED', 'EXIT', 'ERROR'].map(p.dim)];
     for (const a of job.attempts) {
-      // The job's error code is its current attempt's; earlier attempts keep only their words.
-      const code = exitCodeFor({ ...a, error_code: a.number === job.attempt ? job.error_code : null });
+      const code = attemptExitCode(job, a);
       rows.push([
         String(a.number),
         a.worker_id ?? '-',
