@@ -1,3 +1,4 @@
+import { useEffect, useRef, useState } from 'preact/hooks';
 import { JOB_STATES, type Job, type Worker } from '../../../src/client/index.js';
 import { ErrorLine } from '../app.js';
 import { useLive, useNow } from '../hooks.js';
@@ -58,8 +59,7 @@ export function Overview() {
   );
 }
 
-// The chart's drawing area, in the SVG's own units (it is scaled to the card's width).
-const W = 600;
+// The chart's height and margins, in pixels; its width is the card's (measured, so text is never scaled).
 const H = 160;
 const LEFT = 34;
 const BOTTOM = 20;
@@ -67,6 +67,16 @@ const TOP = 14;
 
 /** Stacked bars: succeeded below, the rest (failed, timed out, lost, stopped) above; the y axis counts jobs, the x axis is minutes ago. */
 function Chart({ counts }: { counts: MinuteCounts }) {
+  const box = useRef<HTMLElement>(null);
+  const [W, setW] = useState(300);
+  useEffect(() => {
+    if (!box.current) return;
+    const observer = new ResizeObserver(([entry]) => {
+      if (entry) setW(Math.max(200, Math.floor(entry.contentRect.width)));
+    });
+    observer.observe(box.current);
+    return () => observer.disconnect();
+  }, []);
   const n = counts.succeeded.length;
   const totals = counts.succeeded.map((s, i) => s + counts.failed[i]!);
   const top = axisTop(Math.max(0, ...totals));
@@ -75,8 +85,8 @@ function Chart({ counts }: { counts: MinuteCounts }) {
   const y = (v: number): number => TOP + plotH - (v / top) * plotH;
   const sum = (xs: number[]): number => xs.reduce((a, b) => a + b, 0);
   return (
-    <figure class="chart" data-testid="throughput">
-      <svg viewBox={`0 0 ${W} ${H}`} role="img" aria-label={`jobs finished per minute: ${sum(counts.succeeded)} succeeded, ${sum(counts.failed)} failed`}>
+    <figure class="chart" data-testid="throughput" ref={box}>
+      <svg width={W} height={H} role="img" aria-label={`jobs finished per minute: ${sum(counts.succeeded)} succeeded, ${sum(counts.failed)} failed`}>
         {axisTicks(top).map((t) => (
           <g class="tick">
             <line x1={LEFT} x2={W} y1={y(t)} y2={y(t)} />
