@@ -281,6 +281,23 @@ describe('web dashboard', () => {
     await page.waitForFunction(onlyStopped, undefined, WAIT);
   });
 
+  it('links a job to what it waits for and to what waits for it', async () => {
+    const first = await submit(scheduler.api, { command: 'bash', path: 'long.sh' });
+    const next = await submit(scheduler.api, { command: 'true', after: [first] });
+    await page.goto(`${scheduler.api}/#/jobs/${first}`);
+    const dependent = page.getByTestId('job-dependents').locator(`[data-job="${next}"]`);
+    await dependent.getByText('waiting').waitFor(WAIT);
+    await dependent.getByRole('link', { name: next }).click();
+    await page.waitForURL(new RegExp(`#/jobs/${next}$`), WAIT);
+    await page.getByTestId('job-state').getByText(`waiting for job ${first} to succeed`).waitFor(WAIT);
+    await page.getByTestId('job-after').getByRole('link', { name: first }).click();
+    await page.waitForURL(new RegExp(`#/jobs/${first}$`), WAIT);
+    await page.getByRole('button', { name: 'Stop job' }).click();
+    // The job it stopped skips the one after it, and the link says so live.
+    await page.getByTestId('job-dependents').locator(`[data-job="${next}"]`).getByText('skipped').waitFor(WAIT);
+    assert.equal((await getJson(`${scheduler.api}/v1/jobs/${next}`)).json.state, 'skipped');
+  });
+
   it('schedules page: next run, pause, resume and trigger with its buttons, the last run with its state', async () => {
     const made = await fetch(`${scheduler.api}/v1/schedules`, {
       method: 'POST',

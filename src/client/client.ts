@@ -185,8 +185,8 @@ export class BatonClient {
 
   /** `GET /v1/jobs`: one page, newest first. Pass `next_cursor` back as `cursor` for the next. */
   listJobs(filter: ListJobsFilter = {}, options?: RequestOptions): Promise<JobPage> {
-    const { state, worker_id, schedule, limit, cursor } = filter;
-    return this.json('GET', `/v1/jobs${queryString({ state, worker_id, schedule, limit, cursor })}`, undefined, options);
+    const { state, worker_id, schedule, after, limit, cursor } = filter;
+    return this.json('GET', `/v1/jobs${queryString({ state, worker_id, schedule, after, limit, cursor })}`, undefined, options);
   }
 
   /** Every page of `GET /v1/jobs` from `filter.cursor` on (`filter.limit` is the page size). */

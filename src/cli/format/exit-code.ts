@@ -67,6 +67,7 @@ export function signalNumber(name: string): number | undefined {
  */
 export function exitCodeFor(job: FinishedJob, lookup: (name: string) => number | undefined = signalNumber): number | undefined {
   switch (job.state) {
+    case 'waiting':
     case 'queued':
     case 'dispatched':
     case 'running':

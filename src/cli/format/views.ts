@@ -33,20 +33,12 @@ export function jobsTable(jobs: readonly Job[], now: number, p: Palette, wide = 
   const rows = [header.map(p.bold)];
   for (const j of jobs) {
     const duration = elapsed(j.created_at, j.finished_at, now);
+    // Waiting and skipped jobs never ran: why is the one thing to know about them.
+    const state = (j.state === 'waiting' || j.state === 'skipped') && j.reason ? `${paintState(p, j.state)} (${wide ? j.reason : truncate(j.reason, 60)})` : paintState(p, j.state);
     if (wide) {
-      rows.push([
-        j.id,
-        paintState(p, j.state),
-        j.worker_id ?? '-',
-        String(j.attempt),
-        commandLine(j),
-        absoluteTime(j.created_at),
-        absoluteTime(j.finished_at),
-        duration,
-        exitText(j),
-      ]);
+      rows.push([j.id, state, j.worker_id ?? '-', String(j.attempt), commandLine(j), absoluteTime(j.created_at), absoluteTime(j.finished_at), duration, exitText(j)]);
     } else {
-      rows.push([j.id, paintState(p, j.state), j.worker_id ?? '-', truncate(commandLine(j), 40), relativeTime(j.created_at, now), duration, exitText(j)]);
+      rows.push([j.id, state, j.worker_id ?? '-', truncate(commandLine(j), 40), relativeTime(j.created_at, now), duration, exitText(j)]);
     }
   }
   return renderTable(rows);
@@ -82,6 +74,9 @@ export function jobStatus(job: JobDetail, now: number, p: Palette): string[] {
     ['Worker', job.worker_id ?? '-'],
     ['Command', commandLine(job)],
   ];
+  if (job.reason) fields.push(['Reason', job.reason]);
+  if (job.after.length > 0) fields.push(['After', `${job.after.join(', ')} (${job.after_condition})`]);
+  if (job.concurrency) fields.push(['Concurrency', `key ${job.concurrency.key}, limit ${job.concurrency.limit}, on limit ${job.concurrency.on_limit}`]);
   if (job.cwd) fields.push(['Directory', job.cwd]);
   const envKeys = Object.keys(job.env);
   if (envKeys.length > 0) fields.push(['Environment', envKeys.sort().join(', ')]);

@@ -1,5 +1,5 @@
 import { useContext, useEffect, useRef, useState } from 'preact/hooks';
-import { BatonApiError } from '../../../src/client/index.js';
+import { BatonApiError, isFinalJobState, type JobDetail } from '../../../src/client/index.js';
 import { attemptExitCode, exitText } from '../../../src/cli/format/exit-code.js';
 import { ErrorLine, LiveContext } from '../app.js';
 import { useLive, useNow } from '../hooks.js';
@@ -35,7 +35,7 @@ export function JobPage({ id }: { id: string }) {
               <dt>State</dt>
               <dd data-testid="job-state">
                 <StateBadge state={job.state} />
-                {job.reason && job.state === 'queued' ? <span class="muted"> {job.reason}</span> : null}
+                {job.reason && (job.state === 'queued' || job.state === 'waiting' || job.state === 'skipped') ? <span class="muted"> {job.reason}</span> : null}
               </dd>
               <dt>Command</dt>
               <dd class="mono">{commandLine(job)}</dd>
@@ -86,6 +86,7 @@ export function JobPage({ id }: { id: string }) {
         )}
       </section>
       {job && job.children.length > 0 && <JobChildren job={job} />}
+      {job && <Dependencies job={job} />}
       {job && job.attempts.length > 0 && (
         <section class="card">
           <h2>Attempts</h2>
@@ -123,6 +124,53 @@ export function JobPage({ id }: { id: string }) {
       )}
       {placed && <Output id={id} attempt={job?.attempt ?? 1} />}
     </>
+  );
+}
+
+// The jobs listed as waiting for this one (the API pages the rest).
+const DEPENDENTS_SHOWN = 50;
+
+/** What the job waits for (its `after`) and the jobs that wait for it, each a link to its page. */
+function Dependencies({ job }: { job: JobDetail }) {
+  const { data } = useLive(({ client }, signal) => client.listJobs({ after: job.id, limit: DEPENDENTS_SHOWN }, { signal }), [job.id]);
+  const dependents = data?.jobs ?? [];
+  if (job.after.length === 0 && dependents.length === 0) return null;
+  return (
+    <section class="card">
+      <h2>Dependencies</h2>
+      <dl class="facts">
+        {job.after.length > 0 && (
+          <>
+            <dt>Waits for</dt>
+            <dd data-testid="job-after">
+              {job.after.map((id) => (
+                <div>
+                  <a class="mono" href={`#/jobs/${encodeURIComponent(id)}`}>
+                    {id}
+                  </a>
+                </div>
+              ))}
+              <span class="muted">each must {job.after_condition === 'succeeded' ? 'succeed' : 'finish'}</span>
+            </dd>
+          </>
+        )}
+        {dependents.length > 0 && (
+          <>
+            <dt>Waited for by</dt>
+            <dd data-testid="job-dependents">
+              {dependents.map((d) => (
+                <div data-job={d.id}>
+                  <a class="mono" href={`#/jobs/${encodeURIComponent(d.id)}`}>
+                    {d.id}
+                  </a>{' '}
+                  <StateBadge state={d.state} />
+                </div>
+              ))}
+            </dd>
+          </>
+        )}
+      </dl>
+    </section>
   );
 }
 
