@@ -7,6 +7,7 @@ import { clientFrom, CONNECTION_HELP, guarded, printJson, withClientOptions, typ
 import { envPair, parseEnvFile } from './env-vars.js';
 import { attach } from './follow.js';
 import { runFailureExitCode } from './format/exit-code.js';
+import { collectAfter, parseConcurrency } from './flow-flags.js';
 import { withSpec, withSpecOptions, type SpecFlags } from './spec-flags.js';
 import { STDIN_LIMIT_TEXT, stdinField } from './stdin.js';
 
@@ -25,6 +26,8 @@ export interface JobFlags extends SpecFlags {
 interface RunFlags extends ClientFlags, JobFlags {
   idempotencyKey?: string;
   detach?: boolean;
+  after: string[];
+  concurrency?: { key: string; limit: number };
   stdin?: boolean;
 }
 
@@ -87,6 +90,14 @@ export function runCommand(): Command {
       .addOption(new Option('--idempotency-key <key>', 'submitting again with the same key gives the same job, not a second one'))
       .addOption(new Option('-i, --stdin', `send this command's standard input to the job (read to its end first, at most ${STDIN_LIMIT_TEXT})`))
       .addOption(new Option('-d, --detach', 'print the job id and exit at once, leaving the job running'))
+      .addOption(
+        new Option('--after <job>', 'start only once this job has succeeded; skipped if it does not (repeatable, or a comma list)')
+          .argParser((t: string, prev: string[]) => argument((x) => collectAfter(x, prev))(t))
+          .default([], 'none'),
+      )
+      .addOption(
+        new Option('--concurrency <key[=limit]>', 'at most LIMIT (default 1) jobs of KEY run at once, fleet-wide; this one waits its turn').argParser(argument(parseConcurrency)),
+      )
       .addOption(new Option('--json', 'print the job as JSON (with --detach: at once; otherwise when it ends, its output then going to stderr)')),
   ).addHelpText(
     'after',
@@ -114,7 +125,8 @@ Examples:
   baton run --name nightly --cpu 2 --memory 4GiB -- ./build.sh
   baton run --run-on all -- uptime              # once on every worker
   id=$(baton run --detach -- sleep 600) && baton logs -f "$id"
-  baton run --json -- ./nightly.sh 2>nightly.log | jq .exit_code`,
+  baton run --json -- ./nightly.sh 2>nightly.log | jq .exit_code
+  baton run --after "$build" --concurrency deploy-prod -- ./deploy.sh`,
   );
 
   command.action(
@@ -122,6 +134,8 @@ Examples:
       const flags = command.opts<RunFlags>();
       const client = clientFrom(flags);
       const request = jobRequestFrom(program, args, flags);
+      if (flags.after.length > 0) request.after = flags.after;
+      if (flags.concurrency) request.concurrency = flags.concurrency;
       if (flags.stdin) request.stdin = await stdinField();
       const job = await client.submitJob(request, { idempotencyKey: flags.idempotencyKey });
       if (flags.detach) {

@@ -53,6 +53,9 @@ export function specFrom(b: SubmitJobRequest, submittedBy: string): JobSpec {
     sandbox: sandboxFrom(b),
     ...(b.timeout !== undefined && { timeoutMs: Math.max(1, Math.round(b.timeout * 1000)) }),
     ...(b.run_on !== undefined && { runOn: b.run_on }),
+    ...(b.after !== undefined && { after: b.after }),
+    ...(b.after_condition !== undefined && { afterCondition: b.after_condition }),
+    ...(b.concurrency !== undefined && { concurrency: { key: b.concurrency.key, limit: b.concurrency.limit, onLimit: b.concurrency.on_limit ?? 'queue' } }),
     ...(b.name !== undefined && { name: b.name }),
     ...(b.stdin !== undefined && b.stdin !== '' && { stdin: checkedBase64('stdin', b.stdin) }),
   };
@@ -200,6 +203,7 @@ export function v1Routes(app: App, jobs: JobService, registry: Registry): void {
         state: q.state,
         workerId: q.worker_id,
         schedule: q.schedule,
+        after: q.after,
         name: q.name,
         limit: q.limit ?? DEFAULT_PAGE,
         cursor: q.cursor,
