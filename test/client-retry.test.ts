@@ -94,6 +94,14 @@ describe('BatonClient retries', () => {
     assert.equal(seen.length, 1);
   });
 
+  it('does not retry a 429 for failed authentications (rate_limited): waiting does not mend a token', async () => {
+    const { address, seen } = await busyServer([
+      { status: 429, headers: { 'retry-after': '1' }, body: { error: 'too many failed authentication attempts', code: 'rate_limited' } },
+    ]);
+    await assert.rejects(new BatonClient({ address, token: 'baton_wrong' }).listWorkers(), (e: unknown) => e instanceof BatonApiError && e.code === 'rate_limited');
+    assert.equal(seen.length, 1);
+  });
+
   it('does not retry other errors', async () => {
     const { address, seen } = await busyServer([{ status: 500, headers: { 'retry-after': '0' }, body: { error: 'boom', code: 'internal' } }]);
     await assert.rejects(new BatonClient({ address }).health(), (e: unknown) => e instanceof BatonApiError && e.status === 500);

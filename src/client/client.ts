@@ -90,6 +90,20 @@ export function queryString(params: Record<string, string | number | boolean | u
   return text ? `?${text}` : '';
 }
 
+/** An error answer as a `BatonApiError`: the scheduler's `{"error","code"}`, else the status text. */
+async function apiError(res: Response, method: string, path: string): Promise<BatonApiError> {
+  let message = res.statusText || `HTTP ${res.status}`;
+  let code: string | undefined;
+  try {
+    const parsed = JSON.parse(await res.text()) as { error?: unknown; code?: unknown };
+    if (typeof parsed.error === 'string' && parsed.error) message = parsed.error;
+    if (typeof parsed.code === 'string' && parsed.code) code = parsed.code;
+  } catch {
+    // no JSON error body: keep the status text
+  }
+  return new BatonApiError(res.status, message, method, path, code);
+}
+
 function idempotency(options: SubmitOptions | undefined): Record<string, string> {
   return options?.idempotencyKey ? { 'idempotency-key': options.idempotencyKey } : {};
 }
@@ -342,30 +356,19 @@ export class BatonClient {
     const headers: Record<string, string> = { accept: 'application/json', ...extraHeaders };
     if (body !== undefined) headers['content-type'] = 'application/json';
     if (this.token) headers.authorization = `Bearer ${this.token}`;
-    let res: Response;
     for (let tries = 0; ; tries++) {
+      let res: Response;
       try {
         res = await this.fetchFn(this.address + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), signal });
       } catch (err) {
         throw this.failure(err, signal);
       }
-      const wait = retryDelayMs(res.status, res.headers.get('retry-after'), tries, this.retry, Date.now());
-      if (wait === undefined) break;
-      await res.body?.cancel().catch(() => undefined);
+      if (res.ok) return res;
+      const error = await apiError(res, method, path);
+      const wait = retryDelayMs(res.status, res.headers.get('retry-after'), error.code, tries, this.retry, Date.now());
+      if (wait === undefined) throw error;
       await sleep(wait, signal);
     }
-    if (res.ok) return res;
-    let message = res.statusText || `HTTP ${res.status}`;
-    let code: string | undefined;
-    try {
-      const text = await res.text();
-      const parsed = JSON.parse(text) as { error?: unknown; code?: unknown };
-      if (typeof parsed.error === 'string' && parsed.error) message = parsed.error;
-      if (typeof parsed.code === 'string' && parsed.code) code = parsed.code;
-    } catch {
-      // no JSON error body: keep the status text
-    }
-    throw new BatonApiError(res.status, message, method, path, code);
   }
 
   private failure(err: unknown, signal: AbortSignal | undefined): unknown {

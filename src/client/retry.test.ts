@@ -22,7 +22,7 @@ describe('parseRetryAfter', () => {
 });
 
 describe('retryDelayMs', () => {
-  const cases: Array<[string, number, string | null, number, number | undefined]> = [
+  const cases: Array<[string, number, string | null, number, number | undefined, string?]> = [
     ['429 with Retry-After waits that long', 429, '2', 0, 2_000],
     ['503 with Retry-After waits that long', 503, '1', 0, 1_000],
     ['503 with a date waits until it', 503, 'Sun, 06 Dec 2026 01:00:03 GMT', 0, 3_000],
@@ -34,10 +34,13 @@ describe('retryDelayMs', () => {
     ['other statuses are never retried', 500, '1', 0, undefined],
     ['502 neither', 502, '1', 0, undefined],
     ['nor a success', 200, '1', 0, undefined],
+    ['a full queue is worth waiting for', 429, '5', 0, 5_000, 'queue_full'],
+    ['a store that does not answer is', 503, '1', 0, 1_000, 'unavailable'],
+    ['failed authentications are not: the token is wrong', 429, '5', 0, undefined, 'rate_limited'],
   ];
-  for (const [name, status, header, tries, expected] of cases) it(name, () => assert.equal(retryDelayMs(status, header, tries, POLICY, NOW), expected));
+  for (const [name, status, header, tries, expected, code] of cases) it(name, () => assert.equal(retryDelayMs(status, header, code, tries, POLICY, NOW), expected));
 
-  it('retries 0 never retries', () => assert.equal(retryDelayMs(503, '1', 0, { retries: 0, maxDelayMs: 30_000 }, NOW), undefined));
+  it('retries 0 never retries', () => assert.equal(retryDelayMs(503, '1', undefined, 0, { retries: 0, maxDelayMs: 30_000 }, NOW), undefined));
 });
 
 describe('sleep', () => {

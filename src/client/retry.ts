@@ -1,7 +1,8 @@
 /**
  * When the client asks again: an answer 429 (too many requests, a full queue) or 503 (not now)
  * that says when to come back (`Retry-After`) is tried again after that long. Without the
- * header the answer is the scheduler's verdict (`worker_down`, …) and is reported at once.
+ * header the answer is the scheduler's verdict (`worker_down`, …) and is reported at once; so is
+ * a `rate_limited` (a bad token does not get better by waiting).
  * Pure, except `sleep`.
  */
 export interface RetryAfterPolicy {
@@ -14,6 +15,11 @@ export interface RetryAfterPolicy {
 export const DEFAULT_RETRY: RetryAfterPolicy = { retries: 3, maxDelayMs: 30_000 };
 
 const RETRY_STATUSES: ReadonlySet<number> = new Set([429, 503]);
+/**
+ * 429s that waiting does not mend: `rate_limited` means too many failed authentications from
+ * this address, so the token is what is wrong (a valid one is always served).
+ */
+const NOT_WORTH_WAITING: ReadonlySet<string> = new Set(['rate_limited']);
 
 /** `Retry-After` (seconds, or an HTTP date) as milliseconds from `now`; undefined when absent or unreadable. */
 export function parseRetryAfter(value: string | null, now: number): number | undefined {
@@ -27,11 +33,12 @@ export function parseRetryAfter(value: string | null, now: number): number | und
 }
 
 /**
- * How long to wait before trying the call again, or undefined to report this answer.
- * `triesSoFar` counts the tries made again already (0 after the first answer).
+ * How long to wait before trying the call again, or undefined to report this answer. `code` is
+ * the answer's error code, if any; `triesSoFar` counts the tries made again already (0 after the
+ * first answer).
  */
-export function retryDelayMs(status: number, retryAfter: string | null, triesSoFar: number, policy: RetryAfterPolicy, now: number): number | undefined {
-  if (!RETRY_STATUSES.has(status) || triesSoFar >= policy.retries) return undefined;
+export function retryDelayMs(status: number, retryAfter: string | null, code: string | undefined, triesSoFar: number, policy: RetryAfterPolicy, now: number): number | undefined {
+  if (!RETRY_STATUSES.has(status) || (code !== undefined && NOT_WORTH_WAITING.has(code)) || triesSoFar >= policy.retries) return undefined;
   const delay = parseRetryAfter(retryAfter, now);
   return delay !== undefined && delay <= policy.maxDelayMs ? delay : undefined;
 }
