@@ -2,10 +2,10 @@ import type { Job, SubmitJobRequest } from '../../../src/client/index.js';
 
 /**
  * Pure: the submit request that runs a job again, as it was asked for: the same command, script,
- * arguments, environment, folder, labels, priority, retries and timeout; pinned to the same worker
- * when it was pinned (a run_on-all copy is), and on every matching worker when it was a run_on-all parent;
- * and its name. What the API's job does not show (resource limits, isolation, network, the
- * stdin bytes) is not copied.
+ * arguments, environment, folder, labels, priority, retries, timeout,
+ * concurrency rule, dependencies and name; pinned to the same worker
+ * when it was pinned (a run_on-all copy is), and on every matching worker when it was a run_on-all parent.
+ * What the API's job does not show (resource limits, isolation, network, the stdin bytes) is not copied.
  */
 export function rerunRequest(job: Job): SubmitJobRequest {
   const request: SubmitJobRequest = { command: job.command, args: [...job.args] };
@@ -18,6 +18,11 @@ export function rerunRequest(job: Job): SubmitJobRequest {
   if (job.cwd) request.cwd = job.cwd;
   if (job.timeout !== null) request.timeout = job.timeout;
   if (job.children.length > 0 && job.parent_id === null) request.run_on = 'all';
+  if (job.concurrency) request.concurrency = { ...job.concurrency };
+  if (job.after.length > 0) {
+    request.after = [...job.after];
+    request.after_condition = job.after_condition;
+  }
   if (job.name !== null) request.name = job.name;
   return request;
 }
