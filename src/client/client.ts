@@ -62,7 +62,7 @@ export interface SubmitOptions extends RequestOptions {
 export interface EventsOptions extends RequestOptions {
   /** Only this job's events. */
   jobId?: string;
-  types?: Array<'job' | 'worker'>;
+  types?: Array<BatonEvent['type']>;
   /** Resume after this event id (missed events are replayed first). */
   lastEventId?: number;
   /** Called once the scheduler has accepted the stream (before any event: a quiet cluster sends none). */
@@ -193,7 +193,7 @@ export class BatonClient {
   }
 
   /**
-   * `GET /v1/events`: every job and worker change as it happens, as an async iterable. With
+   * `GET /v1/events`: every job, worker and schedule change as it happens, as an async iterable. With
    * `lastEventId` the missed ones come first. Leaving the loop (or aborting) closes the stream.
    */
   async *events(options: EventsOptions = {}): AsyncGenerator<BatonEvent, void, undefined> {
@@ -206,6 +206,7 @@ export class BatonClient {
         const id = Number(m.id);
         if (m.event === 'job') yield { id, type: 'job', job: data as Job };
         else if (m.event === 'worker') yield { id, type: 'worker', worker: data as Worker };
+        else if (m.event === 'schedule') yield { id, type: 'schedule', schedule: data as Schedule | { name: string; deleted: true } };
       }
     }
   }
