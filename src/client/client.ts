@@ -129,6 +129,11 @@ export class BatonClient {
     return this.json('DELETE', `/v1/workers/${encodeURIComponent(id)}/drain`, undefined, options);
   }
 
+  /** `DELETE /v1/workers/:id` (admin): forgets a worker that is down or deregistered; answers it as it was. */
+  removeWorker(id: string, options?: RequestOptions): Promise<Worker> {
+    return this.json('DELETE', `/v1/workers/${encodeURIComponent(id)}`, undefined, options);
+  }
+
   /** `GET /v1/workers/:id`. */
   getWorker(id: string, options?: RequestOptions): Promise<Worker> {
     return this.json('GET', `/v1/workers/${encodeURIComponent(id)}`, undefined, options);
