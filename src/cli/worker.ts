@@ -189,6 +189,7 @@ every worker's running/capacity from their heartbeats.
 Examples:
   baton worker --scheduler 127.0.0.1:7071 --listen 127.0.0.1:7072 --jobs-dir ./jobs --label zone=a --capacity 8
   baton worker --listen 0.0.0.0:7072 --advertise 10.0.0.11:7072 --scheduler 10.0.0.2:7071 --metrics 10.0.0.11:9102
+  baton worker --config /etc/baton/baton.toml       (on a real host: docs/deploy.md)
 `,
     )
     .action(async (_options: unknown, command: Command) => {
