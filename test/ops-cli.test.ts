@@ -3,6 +3,7 @@
 // live one), and `baton token …` through the API with an admin token.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { BatonClient, type BatonEvent } from '../src/client/index.js';
 import { baton } from './support/cli.js';
 import { startScheduler, startWorker, tempDir, eventually, type SchedulerHandle, type WorkerHandle } from './harness.js';
 
@@ -103,6 +104,19 @@ describe('baton workers rm and baton token through the API', () => {
       10_000,
     );
     assert.match(String(job.error), new RegExp(`worker ${doomed.id} was removed by root`));
+
+    // Watchers hear of it: a last worker event, marked removed.
+    const client = new BatonClient({ address: scheduler.api, token: admin });
+    let last: BatonEvent | undefined;
+    for await (const e of client.events({ types: ['worker'], lastEventId: 0 })) {
+      if (e.type === 'worker' && e.worker.id === doomed.id && e.removed === true) {
+        last = e;
+        break;
+      }
+    }
+    assert.equal(last?.type === 'worker' && last.worker.state, 'down');
+    const events = await baton(['events', '--type', 'worker', '--since', '0', '--token', admin], { api: scheduler.api, stopAfterMs: 3_000 });
+    assert.match(events.stdout, new RegExp(`  worker  ${doomed.id}  removed\n`));
 
     const workers = await baton(['workers', '--json', '--token', admin], { api: scheduler.api });
     assert.deepEqual(

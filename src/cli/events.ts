@@ -54,6 +54,10 @@ Examples:
           process.stdout.write(`${at}  job     ${j.id}  ${paintState(p, j.state)}${j.worker_id ? `  on ${j.worker_id}` : ''}${detail ? `  ${detail}` : ''}\n`);
         } else {
           const w = e.worker;
+          if (e.removed) {
+            process.stdout.write(`${at}  worker  ${w.id}  removed\n`);
+            continue;
+          }
           process.stdout.write(`${at}  worker  ${w.id}  ${paintState(p, w.state)}${w.draining ? ' (draining)' : ''}  ${w.running}/${w.capacity} running\n`);
         }
       }

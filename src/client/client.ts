@@ -182,7 +182,10 @@ export class BatonClient {
         const data = JSON.parse(m.data) as unknown;
         const id = Number(m.id);
         if (m.event === 'job') yield { id, type: 'job', job: data as Job };
-        else if (m.event === 'worker') yield { id, type: 'worker', worker: data as Worker };
+        else if (m.event === 'worker') {
+          const { removed, ...worker } = data as Worker & { removed?: boolean };
+          yield removed === true ? { id, type: 'worker', worker, removed: true } : { id, type: 'worker', worker };
+        }
       }
     }
   }

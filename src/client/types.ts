@@ -16,7 +16,7 @@ export type { CreateScheduleRequest, Schedule, ScheduleDetail, UpdateScheduleReq
 export { FINAL_JOB_STATES, isFinalJobState, JOB_STATES } from './job-states.js';
 
 /** One message of `GET /v1/events`: a job or worker as it is after a change. */
-export type BatonEvent = { id: number; type: 'job'; job: Job } | { id: number; type: 'worker'; worker: Worker };
+export type BatonEvent = { id: number; type: 'job'; job: Job } | { id: number; type: 'worker'; worker: Worker /** An admin removed it; `worker` is as it was. */; removed?: true };
 
 /** `GET /v1/jobs/:id/wait`: `done` false when the timeout passed first (the job as it is now). */
 export interface WaitResult {

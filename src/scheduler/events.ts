@@ -16,6 +16,8 @@ export interface SchedulerEventMap {
   attempt: [end: AttemptEnd];
   /** A worker's state or draining flag changed. */
   worker: [worker: WorkerEntry];
+  /** An admin removed a worker (`DELETE /v1/workers/:id`): `worker` as it was. */
+  workerRemoved: [worker: WorkerEntry];
   /** A schedule was created, changed or deleted: its view as the API shows it (`deleted` true when it is gone). */
   schedule: [name: string, view: Schedule | { name: string; deleted: true }];
 }

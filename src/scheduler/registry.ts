@@ -365,6 +365,7 @@ export class Registry {
     if (registeredMeanwhile()) throw refuse();
     this.forget(w);
     this.log.info({ worker_id: id, state: w.state, by }, 'worker removed');
+    this.bus.emit('workerRemoved', w);
     const lostTimer = this.lostTimers.get(id);
     if (lostTimer !== undefined) {
       clearTimeout(lostTimer);
