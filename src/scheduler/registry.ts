@@ -131,7 +131,7 @@ export class Registry {
         for (const row of rows) this.merge(row);
         // Removed (by an admin, through any scheduler): only a worker that is not up can be.
         const stored = new Set(rows.map((r) => r.id));
-        for (const w of this.workers.values()) if (!stored.has(w.id) && w.state !== 'up') this.forget(w);
+        for (const w of this.workers.values()) if (!stored.has(w.id) && w.state !== 'up') this.forget(w, `worker ${w.id} was removed before it came back`);
       })
       .catch((err: unknown) => this.log.error({ err }, 'cannot read the workers other schedulers registered'))
       .finally(() => (this.refreshing = undefined));
@@ -160,11 +160,17 @@ export class Registry {
     }
   }
 
-  private forget(w: WorkerEntry): void {
+  /** Drops a removed worker; its attempts still `unknown` are lost now (`error`), not at the end of the window. */
+  private forget(w: WorkerEntry, error: string): void {
     this.workers.delete(w.id);
     this.persistedAt.delete(w.id);
     w.channel?.close();
     w.channel = undefined;
+    const lostTimer = this.lostTimers.get(w.id);
+    if (lostTimer === undefined) return;
+    clearTimeout(lostTimer);
+    this.lostTimers.delete(w.id);
+    this.events?.workerLost(w.id, error);
   }
 
   /** A worker registered with another scheduler: callable from here, watched if this one leads. */
@@ -363,15 +369,9 @@ export class Registry {
     // It registered here while the store was asked: it stays (a later remove finds it up). A closure: read now, not as narrowed above.
     const registeredMeanwhile = (): boolean => this.workers.get(id) !== w || w.state === 'up';
     if (registeredMeanwhile()) throw refuse();
-    this.forget(w);
     this.log.info({ worker_id: id, state: w.state, by }, 'worker removed');
+    this.forget(w, `worker ${id} was removed by ${by} before it came back`);
     this.bus.emit('workerRemoved', w);
-    const lostTimer = this.lostTimers.get(id);
-    if (lostTimer !== undefined) {
-      clearTimeout(lostTimer);
-      this.lostTimers.delete(id);
-      this.events?.workerLost(id, `worker ${id} was removed by ${by} before it came back`);
-    }
     return w;
   }
 
