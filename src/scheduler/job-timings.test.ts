@@ -53,6 +53,15 @@ describe('JobTimings: queue wait per attempt', () => {
       want: [undefined, 0, undefined, undefined, 1],
     },
     {
+      name: 'a job that waited for the jobs it depends on waits in the queue from its release',
+      changes: [
+        { state: 'waiting', at: 1_000, previous: null },
+        { state: 'queued', at: 9_000 },
+        { state: 'running', at: 9_500 },
+      ],
+      want: [undefined, undefined, 0.5],
+    },
+    {
       name: 'back from unknown is not a second start',
       changes: [
         { state: 'dispatched', at: 1_000, previous: null },

@@ -26,6 +26,8 @@ export class JobTimings {
   private readonly due = new Map<string, { attempt: number; at: number }>();
   /** Per job: since when its current attempt has run (as announced). */
   private readonly running = new Map<string, { attempt: number; at: number }>();
+  /** Jobs seen waiting for the jobs they depend on: their queue wait starts at their release. */
+  private readonly waiting = new Set<string>();
 
   /** A job change; returns the queue wait in seconds when the change is an attempt starting to run. */
   jobChanged(job: JobFields, previous: JobStateName | null | undefined): number | undefined {
@@ -34,13 +36,20 @@ export class JobTimings {
     if (isFinal(job.state)) {
       this.due.delete(job.id);
       this.running.delete(job.id);
+      this.waiting.delete(job.id);
+      return undefined;
+    }
+    if (job.state === 'waiting') {
+      this.waiting.add(job.id);
       return undefined;
     }
     if (job.state === 'queued' || job.state === 'dispatched') {
       // Unplaced and placed again, the attempt keeps waiting from when it first could start.
       if (this.due.get(job.id)?.attempt !== job.attempt) {
-        // A retry waits for its backoff first: that part is the policy's, not the queue's.
-        const at = job.attempt === 1 ? job.createdAt : Math.max(job.nextAttemptAt ?? job.updatedAt, job.updatedAt);
+        // A retry waits for its backoff first, and a dependent job for the jobs it depends on:
+        // those parts are the policy's, not the queue's.
+        const released = this.waiting.delete(job.id);
+        const at = released ? job.updatedAt : job.attempt === 1 ? job.createdAt : Math.max(job.nextAttemptAt ?? job.updatedAt, job.updatedAt);
         this.due.set(job.id, { attempt: job.attempt, at });
       }
       return undefined;
@@ -67,6 +76,6 @@ export class JobTimings {
 
   /** Entries held (for the test that nothing is left behind). */
   get size(): number {
-    return this.due.size + this.running.size;
+    return this.due.size + this.running.size + this.waiting.size;
   }
 }

@@ -53,7 +53,7 @@ export class SchedulerMetrics {
   });
   private readonly queueWait = new Histogram({
     name: 'baton_job_queue_wait_seconds',
-    help: "Per attempt: from when it could start (the job submitted, or its retry's backoff over) to its process running on a worker.",
+    help: "Per attempt: from when it could start (the job submitted, its retry's backoff over, or the jobs it depends on ended) to its process running on a worker.",
     buckets: WAIT_BUCKETS,
     registers: [this.registry],
   });
