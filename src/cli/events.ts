@@ -58,6 +58,10 @@ Examples:
           process.stdout.write(`${at}  schedule  ${s.name}  ${detail}\n`);
         } else {
           const w = e.worker;
+          if (e.removed) {
+            process.stdout.write(`${at}  worker  ${w.id}  removed\n`);
+            continue;
+          }
           process.stdout.write(`${at}  worker  ${w.id}  ${paintState(p, w.state)}${w.draining ? ' (draining)' : ''}  ${w.running}/${w.capacity} running\n`);
         }
       }

@@ -152,6 +152,11 @@ export class BatonClient {
     return this.json('DELETE', `/v1/workers/${encodeURIComponent(id)}/drain`, undefined, options);
   }
 
+  /** `DELETE /v1/workers/:id` (admin): forgets a worker that is down or deregistered; answers it as it was. */
+  removeWorker(id: string, options?: RequestOptions): Promise<Worker> {
+    return this.json('DELETE', `/v1/workers/${encodeURIComponent(id)}`, undefined, options);
+  }
+
   /** `GET /v1/workers/:id`. */
   getWorker(id: string, options?: RequestOptions): Promise<Worker> {
     return this.json('GET', `/v1/workers/${encodeURIComponent(id)}`, undefined, options);
@@ -205,8 +210,10 @@ export class BatonClient {
         const data = JSON.parse(m.data) as unknown;
         const id = Number(m.id);
         if (m.event === 'job') yield { id, type: 'job', job: data as Job };
-        else if (m.event === 'worker') yield { id, type: 'worker', worker: data as Worker };
-        else if (m.event === 'schedule') yield { id, type: 'schedule', schedule: data as Schedule | { name: string; deleted: true } };
+        else if (m.event === 'worker') {
+          const { removed, ...worker } = data as Worker & { removed?: boolean };
+          yield removed === true ? { id, type: 'worker', worker, removed: true } : { id, type: 'worker', worker };
+        } else if (m.event === 'schedule') yield { id, type: 'schedule', schedule: data as Schedule | { name: string; deleted: true } };
       }
     }
   }

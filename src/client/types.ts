@@ -20,7 +20,7 @@ export { FINAL_JOB_STATES, isFinalJobState, JOB_STATES } from './job-states.js';
 /** One message of `GET /v1/events`: a job, worker or schedule as it is after a change (a deleted schedule is `{name, deleted: true}`). */
 export type BatonEvent =
   | { id: number; type: 'job'; job: Job }
-  | { id: number; type: 'worker'; worker: Worker }
+  | { id: number; type: 'worker'; worker: Worker /** An admin removed it; `worker` is as it was. */; removed?: true }
   | { id: number; type: 'schedule'; schedule: Schedule | { name: string; deleted: true } };
 
 /** `GET /v1/jobs/:id/wait`: `done` false when the timeout passed first (the job as it is now). */
