@@ -52,8 +52,9 @@ describe('shell completion of job and worker ids', () => {
     assert.deepEqual(await complete(['baton', 'events', '--job', '']), [jobId]);
   });
 
-  it('worker ids for drain and undrain, and for --worker / -w', async () => {
+  it('worker ids for drain, undrain and workers rm, and for --worker / -w', async () => {
     assert.deepEqual(await complete(['baton', 'drain', '']), [worker.id]);
+    assert.deepEqual(await complete(['baton', 'workers', 'rm', '']), [worker.id]);
     assert.deepEqual(await complete(['baton', 'undrain', '']), [worker.id]);
     assert.deepEqual(await complete(['baton', 'ps', '-w', '']), [worker.id]);
     assert.deepEqual(await complete(['baton', 'run', '--worker', '']), [worker.id]);
