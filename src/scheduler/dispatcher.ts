@@ -295,12 +295,13 @@ export class Dispatcher implements JobEvents {
     }
     const now = Date.now();
     const workers = this.snapshot();
-    const onlyFresh = freshOnly(this.settled, workersKey(workers), now);
+    const active = this.activeKeys();
+    const onlyFresh = freshOnly(this.settled, workersKey(workers, active), now);
     const plan = planPass(
       (onlyFresh ? [...new Set(this.fresh)] : this.queue).filter((job) => this.queued.get(job.id) === job),
       workers,
       now,
-      this.activeKeys(),
+      active,
     );
     this.fresh = [];
     // Planning only the fresh jobs leaves the queue as it is (they are in it already; those started are stale entries now).
@@ -332,7 +333,7 @@ export class Dispatcher implements JobEvents {
     // time (timers run on the monotonic clock, to the millisecond); that pass leaves the job
     // waiting and must arm another, or on an otherwise idle cluster it waits for ever.
     if (plan.nextRetryAt !== undefined) this.passWithin(plan.nextRetryAt - now);
-    this.settled = { workers: workersKey(this.snapshot()), nextRetryAt: onlyFresh ? earliest(this.settled?.nextRetryAt, plan.nextRetryAt) : plan.nextRetryAt };
+    this.settled = { workers: workersKey(this.snapshot(), this.activeKeys()), nextRetryAt: onlyFresh ? earliest(this.settled?.nextRetryAt, plan.nextRetryAt) : plan.nextRetryAt };
     return started;
   }
 

@@ -26,6 +26,8 @@ test('workersKey: differs when anything placement reads differs, not for label o
   const changes: Partial<WorkerSnapshot>[] = [{ id: 'w-2' }, { state: 'down' }, { labels: { a: '1' } }, { capacity: 3 }, { running: 1 }, { draining: true }];
   for (const change of changes) assert.notEqual(workersKey([base]), workersKey([{ ...base, ...change }]), JSON.stringify(change));
   assert.notEqual(workersKey([base, w('w-2')]), workersKey([w('w-2'), base]), 'order counts: placement breaks ties by it');
+  assert.notEqual(workersKey([base], new Map([['k', ['a']]])), workersKey([base], new Map([['k', ['b']]])), 'the jobs a concurrency key has placed count');
+  assert.equal(workersKey([base], new Map([['k', ['a', 'b']]])), workersKey([base], new Map([['k', ['b', 'a']]])));
 });
 
 test('earliest: the smaller time, either may be absent', () => {
