@@ -31,7 +31,8 @@ type Scenario = (typeof SCENARIOS)[number];
 /** Starts a scheduler with the preload (only it: the env is put back before anything else starts). */
 async function profiled<T extends SchedulerHandle>(dir: string, start: () => Promise<T>): Promise<T> {
   const saved = { options: process.env.NODE_OPTIONS, dir: process.env.BENCH_PROFILE_DIR };
-  process.env.NODE_OPTIONS = `${saved.options ?? ''} --import=${PRELOAD}`.trim();
+  // BENCH_SCHEDULER_FLAGS: V8 or Node flags for the scheduler alone (to try a heap setting, say).
+  process.env.NODE_OPTIONS = `${saved.options ?? ''} ${process.env.BENCH_SCHEDULER_FLAGS ?? ''} --import=${PRELOAD}`.trim();
   process.env.BENCH_PROFILE_DIR = dir;
   try {
     return await start();
