@@ -82,6 +82,8 @@ export class SpawnerClient {
   private welcome: ((event: WelcomeEvent | Error) => void) | undefined;
   /** The supervisor's pid, once connected. */
   supervisorPid: number | undefined;
+  /** Whether this client had to start the supervisor (none was left running by an earlier worker process). */
+  startedSupervisor = false;
 
   constructor(
     private readonly log: Logger,
@@ -248,6 +250,7 @@ export class SpawnerClient {
     child.removeAllListeners('exit');
     child.stdout!.destroy();
     child.unref();
+    this.startedSupervisor = true;
     this.log.debug({ pid: child.pid }, 'job supervisor started');
   }
 

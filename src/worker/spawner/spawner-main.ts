@@ -23,7 +23,7 @@
  * jobs and no worker it exits at once. A worker closing on purpose sends `shutdown`.
  * Diagnostics go back as 'warning' events, or to stderr (`<data-dir>/supervisor.log`).
  */
-import { closeSync, constants, mkdirSync, openSync, unlinkSync } from 'node:fs';
+import { closeSync, constants, mkdirSync, openSync, unlinkSync, writeSync } from 'node:fs';
 import { createServer, type Socket } from 'node:net';
 import { writeEndRecord, type EndRecord } from './end-records.js';
 import { readLines } from './lines.js';
@@ -78,7 +78,20 @@ function signalGroup(jobId: string, pid: number, signal: NodeJS.Signals): void {
 
 function warn(message: string, jobId?: string): void {
   if (worker) send({ type: 'warning', message, ...(jobId ? { jobId } : {}) });
-  else process.stderr.write(`${new Date().toISOString()} supervisor: ${jobId ? `job ${jobId}: ` : ''}${message}\n`);
+  else logLine(`${new Date().toISOString()} supervisor: ${jobId ? `job ${jobId}: ` : ''}${message}\n`);
+}
+
+/**
+ * To stderr (supervisor.log) directly: process.stderr would raise an 'error' event if the write
+ * fails, and with a full disk (the moment there is most to say) that would end this process
+ * and leave its jobs without a supervisor. A line that cannot be written is lost, not fatal.
+ */
+function logLine(line: string): void {
+  try {
+    writeSync(2, line);
+  } catch {
+    // ENOSPC, EIO: nowhere left to say it.
+  }
 }
 
 function startJob(request: SpawnRequest): void {
