@@ -24,6 +24,7 @@ import type {
   Schedule,
   ScheduleDetail,
   UpdateScheduleRequest,
+  WhoAmI,
 } from './types.js';
 
 export const DEFAULT_ADDRESS = 'http://127.0.0.1:7070';
@@ -195,8 +196,8 @@ export class BatonClient {
 
   /** `GET /v1/jobs`: one page, newest first. Pass `next_cursor` back as `cursor` for the next. */
   listJobs(filter: ListJobsFilter = {}, options?: RequestOptions): Promise<JobPage> {
-    const { state, worker_id, schedule, limit, cursor } = filter;
-    return this.json('GET', `/v1/jobs${queryString({ state, worker_id, schedule, limit, cursor })}`, undefined, options);
+    const { state, worker_id, schedule, after, limit, cursor } = filter;
+    return this.json('GET', `/v1/jobs${queryString({ state, worker_id, schedule, after, limit, cursor })}`, undefined, options);
   }
 
   /** Every page of `GET /v1/jobs` from `filter.cursor` on (`filter.limit` is the page size). */
@@ -283,7 +284,12 @@ export class BatonClient {
     return this.json('POST', `/v1/schedules/${encodeURIComponent(name)}/trigger`, undefined, options);
   }
 
-  // ---- API tokens (admin) ----
+  // ---- API tokens ----
+
+  /** `GET /v1/whoami`: this client's token name and role (`auth` false: the scheduler runs with --no-auth). */
+  whoami(options?: RequestOptions): Promise<WhoAmI> {
+    return this.json('GET', '/v1/whoami', undefined, options);
+  }
 
   /** `GET /v1/tokens`: names, roles and dates of the live tokens (never a secret). */
   async listTokens(options?: RequestOptions): Promise<ApiToken[]> {
