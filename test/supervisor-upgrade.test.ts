@@ -39,7 +39,8 @@ describe('supervisor upgrade', () => {
   it("today's worker runs jobs under a supervisor of protocol version 1 and, SIGKILLed and started again, takes them back with their output and recorded ends", async () => {
     const lines = 300;
     const jobs = jobsDir({
-      'writer.sh': `#!/bin/bash\nfor i in $(seq 1 ${lines}); do echo "line $i"; sleep 0.01; done\n`,
+      // Its last line waits for a file: it must still run under the frozen supervisor when the worker is back, however slow the machine.
+      'writer.sh': `#!/bin/bash\nfor i in $(seq 1 ${lines}); do echo "line $i"; sleep 0.01; done\nwhile [ ! -e "$(dirname "$0")/finish" ]; do sleep 0.05; done\necho end\n`,
       'seven.sh': '#!/bin/bash\nwhile [ ! -e "$(dirname "$0")/go" ]; do sleep 0.05; done\nexit 7\n',
     });
     const scheduler = await startScheduler();
@@ -66,12 +67,13 @@ describe('supervisor upgrade', () => {
     const again = await startWorker(scheduler, { id, dataDir, jobsDir: jobs });
     assert.equal((await again.waitForLog((l) => l.msg === 'connected to the job supervisor')).supervisor_pid, supervisor);
     await again.waitForLog((l) => l.msg === 'took back the jobs the last worker process left to its supervisor' && l.running === 1 && l.ended === 1);
+    writeFileSync(path.join(jobs, 'finish'), '');
 
     const done = await waitForFinal(scheduler.api, writer);
     assert.equal(done.state, 'succeeded', JSON.stringify(done));
     assert.equal((done.attempts as Json[]).length, 1);
     const output = await (await fetch(`${scheduler.api}/v1/jobs/${writer}/output`)).text();
-    assert.equal(output, Array.from({ length: lines }, (_, i) => `line ${i + 1}\n`).join(''), 'every line once, in order');
+    assert.equal(output, `${Array.from({ length: lines }, (_, i) => `line ${i + 1}\n`).join('')}end\n`, 'every line once, in order');
     const failed = await waitForFinal(scheduler.api, seven);
     assert.equal(failed.state, 'failed', JSON.stringify(failed));
     assert.equal(failed.exit_code, 7);
