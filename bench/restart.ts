@@ -54,7 +54,7 @@ export async function restart(): Promise<Section> {
     const stat = (values: number[]): string => `p50 ${fmt(percentile(values, 50))} ms, max ${fmt(Math.max(...values))} ms`;
     return {
       title: `Worker restart: ${JOBS} running jobs taken back`,
-      method: `One scheduler (SQLite, mTLS), one worker running ${JOBS} \`sleep 3600\` jobs; ${ROUNDS} rounds of SIGKILL the worker, wait until the scheduler has marked its jobs \`unknown\`, start it again on the same data folder. Times are from the new process's start. Baseline: ${ROUNDS} rounds of the same restart with no job running (what any worker start costs). Memory is the supervisor's RSS with the worker connected. BENCH_RESTART_JOBS and BENCH_RESTART_ROUNDS set the sizes.`,
+      method: `One scheduler (SQLite, mTLS), one worker running ${JOBS} \`sleep 3600\` jobs; ${ROUNDS} rounds of SIGKILL the worker, wait until the scheduler has marked its jobs \`unknown\`, start it again on the same data folder. Times are from the new process's start. Baseline: ${ROUNDS} rounds of the same restart with no job running (what any worker start costs; it includes starting a new supervisor, since one with neither jobs nor worker exits, which a restart with jobs does not need). Memory is the supervisor's RSS with the worker connected. BENCH_RESTART_JOBS and BENCH_RESTART_ROUNDS set the sizes.`,
       rows: [
         { measure: 'restart with no jobs → registered (baseline)', figure: stat(baseline.map((r) => r.registeredMs)), target: '' },
         { measure: `restart with ${JOBS} jobs → jobs taken back from the supervisor`, figure: stat(loaded.map((r) => r.adoptedMs ?? NaN)), target: '' },
