@@ -293,6 +293,7 @@ describe('web dashboard', () => {
     await page.getByTestId('job-after').getByRole('link', { name: first }).click();
     await page.waitForURL(new RegExp(`#/jobs/${first}$`), WAIT);
     await page.getByRole('button', { name: 'Stop job' }).click();
+    await page.getByRole('button', { name: 'Yes, stop it' }).click();
     // The job it stopped skips the one after it, and the link says so live.
     await page.getByTestId('job-dependents').locator(`[data-job="${next}"]`).getByText('skipped').waitFor(WAIT);
     assert.equal((await getJson(`${scheduler.api}/v1/jobs/${next}`)).json.state, 'skipped');

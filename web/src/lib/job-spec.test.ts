@@ -34,6 +34,9 @@ const base: Job = {
   stopped_by: null,
   schedule: null,
   scheduled_for: null,
+  concurrency: null,
+  after: [],
+  after_condition: 'succeeded',
 };
 
 test('rerunRequest copies what was asked for, nothing the scheduler added', () => {
@@ -51,6 +54,11 @@ test('rerunRequest copies what was asked for, nothing the scheduler added', () =
       { command: 'bash', args: ['-c', 'exit 3'], retry: { max_attempts: 3, backoff: { base: 0.5, cap: 10 }, on: ['failed', 'lost'] } },
     ],
     ['a run_on-all parent runs on every matching worker again', { worker_id: null, children: ['c1', 'c2'] }, { command: 'bash', args: ['-c', 'exit 3'], run_on: 'all' }],
+    [
+      'concurrency rule and dependencies',
+      { concurrency: { key: 'deploy', limit: 1, on_limit: 'queue' }, after: ['j0'], after_condition: 'finished' },
+      { command: 'bash', args: ['-c', 'exit 3'], concurrency: { key: 'deploy', limit: 1, on_limit: 'queue' }, after: ['j0'], after_condition: 'finished' },
+    ],
     ['one copy of a run_on-all job: again on its worker', { pinned: true, parent_id: 'p1' }, { command: 'bash', args: ['-c', 'exit 3'], worker_id: 'w-1' }],
   ];
   for (const [name, over, expected] of cases) assert.deepEqual(rerunRequest({ ...base, ...over }), expected, name);

@@ -2,7 +2,8 @@ import type { Job, SubmitJobRequest } from '../../../src/client/index.js';
 
 /**
  * Pure: the submit request that runs a job again, as it was asked for: the same command, script,
- * arguments, environment, folder, labels, priority, retries and timeout; pinned to the same worker
+ * arguments, environment, folder, labels, priority, retries, timeout,
+ * concurrency rule and dependencies; pinned to the same worker
  * when it was pinned (a run_on-all copy is), and on every matching worker when it was a run_on-all parent.
  * What the API's job does not show (resource limits, isolation, network) is not copied.
  */
@@ -17,5 +18,10 @@ export function rerunRequest(job: Job): SubmitJobRequest {
   if (job.cwd) request.cwd = job.cwd;
   if (job.timeout !== null) request.timeout = job.timeout;
   if (job.children.length > 0 && job.parent_id === null) request.run_on = 'all';
+  if (job.concurrency) request.concurrency = { ...job.concurrency };
+  if (job.after.length > 0) {
+    request.after = [...job.after];
+    request.after_condition = job.after_condition;
+  }
   return request;
 }

@@ -1,5 +1,5 @@
 import { useContext, useEffect, useRef, useState } from 'preact/hooks';
-import { BatonApiError, isFinalJobState, type JobDetail } from '../../../src/client/index.js';
+import { BatonApiError, type JobDetail } from '../../../src/client/index.js';
 import { attemptExitCode, exitText } from '../../../src/cli/format/exit-code.js';
 import { ErrorLine, LiveContext } from '../app.js';
 import { useLive, useNow } from '../hooks.js';
