@@ -124,9 +124,13 @@ export const ListJobsQuerySchema = Strict({
 });
 export type ListJobsFilter = Static<typeof ListJobsQuerySchema>;
 
+/** A reader that lost its stream asks again from the byte it had reached (the response's `Baton-Attempt` header names the attempt to pin). */
+export const OutputOffset = Type.Integer({ minimum: 0, description: 'start at this byte of the output instead of its first (to resume a stream that broke off)' });
+
 export const OutputQuerySchema = Strict({
   follow: Type.Optional(Type.Boolean({ description: 'stream until the job (or the attempt asked for) ends' })),
   attempt: Type.Optional(Type.Integer({ minimum: 1, description: "this attempt's output (1 for the first); default: the attempt now live" })),
+  offset: Type.Optional(OutputOffset),
 });
 
 export const MAX_WAIT_S = 300;

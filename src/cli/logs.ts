@@ -1,5 +1,5 @@
 import { Command, Option } from 'commander';
-import { clientFrom, CONNECTION_HELP, exitQuietlyOnEpipe, guarded, withClientOptions, writeChunk, type ClientFlags } from './client-options.js';
+import { clientFrom, CONNECTION_HELP, exitQuietlyOnEpipe, guarded, sayReconnecting, withClientOptions, writeChunk, type ClientFlags } from './client-options.js';
 
 interface LogsFlags extends ClientFlags {
   follow?: boolean;
@@ -10,7 +10,7 @@ export function logsCommand(): Command {
     new Command('logs')
       .description("Print a job's output (stdout and stderr, as written) from its first byte.")
       .argument('<job>', 'the job id')
-      .addOption(new Option('-f, --follow', 'keep printing new output until the job ends')),
+      .addOption(new Option('-f, --follow', 'keep printing new output until the job ends; carries on where it was if its worker restarts')),
   ).addHelpText(
     'after',
     `${CONNECTION_HELP}
@@ -25,7 +25,8 @@ Examples:
     guarded(async (jobId: string) => {
       const flags = command.opts<LogsFlags>();
       exitQuietlyOnEpipe();
-      for await (const chunk of clientFrom(flags).output(jobId, { follow: flags.follow === true })) await writeChunk(process.stdout, chunk);
+      const output = clientFrom(flags).output(jobId, { follow: flags.follow === true, onReconnecting: sayReconnecting });
+      for await (const chunk of output) await writeChunk(process.stdout, chunk);
     }),
   );
   return command;

@@ -66,6 +66,16 @@ export interface JobSpec {
 
 export type JobSandboxRequest = SandboxRequest;
 
+/** What a reader of a job's output asks for. */
+export interface OutputRequest {
+  /** Until the attempt ends, instead of what is there now. */
+  follow: boolean;
+  /** Default: the live attempt. */
+  attempt?: number;
+  /** The first byte to send (a reader resuming a stream that broke off); default 0. */
+  offset?: number;
+}
+
 export interface JobDetail {
   job: JobRecord;
   attempts: AttemptRecord[];
@@ -400,19 +410,21 @@ export class JobService {
   }
 
   /**
-   * The job's output from its first byte (following it live when `follow`). Resolves once
-   * the worker has sent something, ended, or stayed quiet for a moment, so a worker's refusal
-   * still becomes a proper HTTP error. Destroying the returned stream cancels the gRPC call.
-   * `attempt` names an earlier try (its worker keeps that output); default: the live one.
+   * The job's output from its first byte, or from `offset` (following it live when `follow`).
+   * Resolves once the worker has sent something, ended, or stayed quiet for a moment, so a
+   * worker's refusal still becomes a proper HTTP error. Destroying the returned stream cancels
+   * the gRPC call. `attempt` names an earlier try (its worker keeps that output); default: the
+   * live one; the answer says which it is, for a reader to pin when it resumes.
    */
-  async output(jobId: string, workerId: string | undefined, follow: boolean, attempt?: number): Promise<Readable> {
+  async output(jobId: string, workerId: string | undefined, want: OutputRequest): Promise<{ body: Readable; attempt: number }> {
     const { job, attempts } = await this.find(jobId, workerId);
-    const number = attempt ?? job.attempt;
+    const number = want.attempt ?? job.attempt;
+    const follow = want.follow;
     if (number > job.attempt) throw new BatonError('WRONG_STATE', `job ${jobId} has no attempt ${number} (it is on attempt ${job.attempt})`);
     const runOn = number === job.attempt ? job.workerId : (attempts.find((a) => a.number === number)?.workerId ?? '');
     if (runOn === '') throw new BatonError('WRONG_STATE', `job ${jobId} is queued and has no output yet${job.reason ? ` (${job.reason})` : ''}`);
     const channel = this.channelOf(runOn);
-    const call = channel.streamJob(runId(jobId, number), follow);
+    const call = channel.streamJob(runId(jobId, number), follow, want.offset ?? 0);
     const out = new PassThrough();
     out.on('close', () => call.cancel());
     return new Promise((resolve, reject) => {
@@ -421,7 +433,7 @@ export class JobService {
         if (committed) return;
         committed = true;
         clearTimeout(timer);
-        resolve(out);
+        resolve({ body: out, attempt: number });
       };
       const timer = setTimeout(commit, STREAM_COMMIT_MS);
       call.on('data', (msg: StreamJobResponse) => {

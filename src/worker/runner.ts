@@ -9,7 +9,7 @@ import type { OutputFiles } from './output-files.js';
 import { JobCgroup } from './sandbox/cgroups.js';
 import { memoryExceededMessage } from './sandbox/cgroup-layout.js';
 import type { EndRecord } from './spawner/end-records.js';
-import type { JobMeta, RunningJob } from './spawner/messages.js';
+import { type JobMeta, PROTOCOL_VERSION, type RunningJob } from './spawner/messages.js';
 import type { SpawnerClient, SpawnHandlers } from './spawner/spawner-client.js';
 
 /** The error of a job whose spawner died before it reported the job's end. */
@@ -217,6 +217,12 @@ export class Runner {
       ...(spec.memoryLimitBytes === undefined ? {} : { memoryLimitBytes: spec.memoryLimitBytes }),
       ...(spec.cgroup ? { cgroup: spec.cgroup.toRecord() } : {}),
     };
+    if (spec.stdin !== undefined && (spawner.protocolVersion ?? PROTOCOL_VERSION) < 2) {
+      void this.releaseCgroup(job);
+      const error = `the job supervisor on this worker is an earlier release's (protocol ${spawner.protocolVersion}) and cannot give a job its stdin; run the job without stdin, or again once that supervisor's jobs have ended and the worker has restarted`;
+      this.finish(job, { state: JobState.JOB_STATE_FAILED, error });
+      return;
+    }
     const stdinPath = spec.stdin === undefined ? undefined : output.stdinPathFor(spec.jobId);
     if (stdinPath !== undefined && spec.stdin !== undefined) {
       try {

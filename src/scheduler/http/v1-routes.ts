@@ -119,7 +119,12 @@ function ioFrom(io: Record<string, string | number | undefined> | undefined): { 
 }
 
 /** Output is sent as written: bytes, not JSON. */
-const OutputResponse = { 200: { description: "the job's output (stdout and stderr as written) from its first byte", content: { 'text/plain': { schema: Type.String() } } } };
+const OutputResponse = {
+  200: {
+    description: "the job's output (stdout and stderr as written) from its first byte (or from offset); the Baton-Attempt header names the attempt",
+    content: { 'text/plain': { schema: Type.String() } },
+  },
+};
 
 export function v1Routes(app: App, jobs: JobService, registry: Registry): void {
   app.get('/v1/workers', { schema: { operationId: 'listWorkers', tags: ['workers'], summary: 'Every worker the scheduler knows', response: { 200: WorkerListSchema } } }, () => ({
@@ -264,13 +269,14 @@ export function v1Routes(app: App, jobs: JobService, registry: Registry): void {
       schema: {
         operationId: 'getJobOutput',
         tags: ['jobs'],
-        summary: "The job's output (of the live attempt, or of attempt=N) from its first byte; with follow=true, until it ends",
+        summary: "The job's output (of the live attempt, or of attempt=N) from its first byte or offset=N; with follow=true, until it ends",
         params: JobIdParams,
         querystring: OutputQuerySchema,
         response: OutputResponse,
         errors: [404, 409, 502, 503, 504],
       },
     },
-    async (req, reply) => sendOutput(req, reply, await jobs.output(req.params.id, undefined, req.query.follow ?? false, req.query.attempt)),
+    async (req, reply) =>
+      sendOutput(req, reply, await jobs.output(req.params.id, undefined, { follow: req.query.follow ?? false, attempt: req.query.attempt, offset: req.query.offset })),
   );
 }

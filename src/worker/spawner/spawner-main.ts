@@ -23,11 +23,11 @@
  * jobs and no worker it exits at once. A worker closing on purpose sends `shutdown`.
  * Diagnostics go back as 'warning' events, or to stderr (`<data-dir>/supervisor.log`).
  */
-import { closeSync, constants, mkdirSync, openSync, unlinkSync } from 'node:fs';
+import { closeSync, constants, mkdirSync, openSync, unlinkSync, writeSync } from 'node:fs';
 import { createServer, type Socket } from 'node:net';
 import { writeEndRecord, type EndRecord } from './end-records.js';
 import { readLines } from './lines.js';
-import { PROTOCOL_VERSION, type RunningJob, type SpawnerEvent, type SpawnerRequest, type SpawnRequest } from './messages.js';
+import { agreedVersion, OLDEST_PROTOCOL_VERSION, PROTOCOL_VERSION, type RunningJob, type SpawnerEvent, type SpawnerRequest, type SpawnRequest } from './messages.js';
 import { processStartTime } from '../journal/proc-stat.js';
 import { loadNativeSpawn, signalName } from './native-spawn.js';
 
@@ -78,7 +78,20 @@ function signalGroup(jobId: string, pid: number, signal: NodeJS.Signals): void {
 
 function warn(message: string, jobId?: string): void {
   if (worker) send({ type: 'warning', message, ...(jobId ? { jobId } : {}) });
-  else process.stderr.write(`${new Date().toISOString()} supervisor: ${jobId ? `job ${jobId}: ` : ''}${message}\n`);
+  else logLine(`${new Date().toISOString()} supervisor: ${jobId ? `job ${jobId}: ` : ''}${message}\n`);
+}
+
+/**
+ * To stderr (supervisor.log) directly: process.stderr would raise an 'error' event if the write
+ * fails, and with a full disk (the moment there is most to say) that would end this process
+ * and leave its jobs without a supervisor. A line that cannot be written is lost, not fatal.
+ */
+function logLine(line: string): void {
+  try {
+    writeSync(2, line);
+  } catch {
+    // ENOSPC, EIO: nowhere left to say it.
+  }
 }
 
 function startJob(request: SpawnRequest): void {
@@ -173,9 +186,17 @@ function handle(socket: Socket, line: string, greeted: boolean): boolean {
     return greeted;
   }
   if (!greeted) {
-    if (request.type !== 'hello' || request.version !== PROTOCOL_VERSION) {
+    const version = request.type === 'hello' ? agreedVersion(request) : undefined;
+    if (request.type !== 'hello' || version === undefined) {
       const asked = request.type === 'hello' ? `protocol version ${String(request.version)}` : `a '${String(request.type)}' before 'hello'`;
-      send({ type: 'refused', version: PROTOCOL_VERSION, message: `this supervisor speaks protocol version ${PROTOCOL_VERSION}, the worker sent ${asked}` }, socket);
+      send(
+        {
+          type: 'refused',
+          version: PROTOCOL_VERSION,
+          message: `this supervisor speaks protocol versions ${OLDEST_PROTOCOL_VERSION} to ${PROTOCOL_VERSION}, the worker sent ${asked}`,
+        },
+        socket,
+      );
       socket.end();
       return false;
     }
@@ -190,7 +211,7 @@ function handle(socket: Socket, line: string, greeted: boolean): boolean {
       socket.end();
       return false;
     }
-    attach(socket);
+    attach(socket, version);
     return true;
   }
   if (request.type === 'spawn') startJob(request);
@@ -199,11 +220,11 @@ function handle(socket: Socket, line: string, greeted: boolean): boolean {
   return true;
 }
 
-function attach(socket: Socket): void {
+function attach(socket: Socket, version: number): void {
   worker = socket;
   clearTimeout(orphanTimer);
   orphanTimer = undefined;
-  send({ type: 'welcome', version: PROTOCOL_VERSION, pid: process.pid, jobs: [...jobs.values()] });
+  send({ type: 'welcome', version, pid: process.pid, jobs: [...jobs.values()] });
   socket.once('close', () => {
     if (worker !== socket) return;
     worker = undefined;
