@@ -14,6 +14,7 @@ import type { Registry } from './registry.js';
 import { DEFAULT_RETRY, type RetryPolicy } from './retry-policy.js';
 import { IdempotencyKeyTaken, type AttemptRecord, type JobFilter, type JobRecord, type JobStore, type NewJob, type SandboxRequest } from './store/job-store.js';
 import type { WorkerChannel } from './worker-channel.js';
+import type { OutputKeeper } from './output-keeper.js';
 
 const QUERY_TIMEOUT_MS = 5_000;
 /** When the caller names no grace period the worker uses its own; assume up to this for the deadline. */
@@ -62,6 +63,9 @@ export interface JobDetail {
 
 /** Job operations behind the HTTP API: the store first, then the worker, errors mapped for the caller. */
 export class JobService {
+  /** Ended attempts' output kept by the scheduler; set once it exists. */
+  keeper: OutputKeeper | undefined;
+
   constructor(
     private readonly store: JobStore,
     private readonly registry: Registry,
@@ -354,12 +358,22 @@ export class JobService {
    * The job's output from its first byte (following it live when `follow`). Resolves once
    * the worker has sent something, ended, or stayed quiet for a moment, so a worker's refusal
    * still becomes a proper HTTP error. Destroying the returned stream cancels the gRPC call.
-   * `attempt` names an earlier try (its worker keeps that output); default: the live one.
+   * `attempt` names an earlier try; default: the live one. An ended attempt's output is read
+   * from the store once kept there (output-keeper.ts), else from its worker.
    */
   async output(jobId: string, workerId: string | undefined, follow: boolean, attempt?: number): Promise<Readable> {
     const { job, attempts } = await this.find(jobId, workerId);
     const number = attempt ?? job.attempt;
     if (number > job.attempt) throw new BatonError('WRONG_STATE', `job ${jobId} has no attempt ${number} (it is on attempt ${job.attempt})`);
+    const ended = number < job.attempt || isFinal(job.state);
+    const kept = ended ? await this.keeper?.kept(jobId, number) : undefined;
+    if (kept?.prunedAt != null) {
+      throw new BatonError(
+        'OUTPUT_PRUNED',
+        `the output of job ${jobId} attempt ${number} (${kept.bytes} bytes) was deleted at ${new Date(kept.prunedAt).toISOString()}: ${kept.prunedReason}`,
+      );
+    }
+    if (kept?.complete && this.keeper) return this.keeper.read(jobId, number, 0, kept.bytes);
     const runOn = number === job.attempt ? job.workerId : (attempts.find((a) => a.number === number)?.workerId ?? '');
     if (runOn === '') throw new BatonError('WRONG_STATE', `job ${jobId} is queued and has no output yet${job.reason ? ` (${job.reason})` : ''}`);
     const channel = this.channelOf(runOn);

@@ -57,6 +57,8 @@ export interface JobEvents {
 export class JobStatusApplier {
   /** Set once the dispatcher exists. */
   events: JobEvents | undefined;
+  /** Told when an attempt on a worker ends, so its output is kept (output-keeper.ts). */
+  outputs: { attemptEnded(jobId: string, attempt: number, workerId: string, truncated: boolean): void } | undefined;
 
   constructor(
     private readonly store: JobStore,
@@ -123,7 +125,10 @@ export class JobStatusApplier {
       const job = result.job;
       if (passedThrough) for (const earlier of passedThrough(job)) this.changed(earlier, undefined, 'start');
       this.changed(job, undefined, transition, update);
-      if (isFinal(update.state)) this.events?.attemptEnded(jobId, workerId);
+      if (isFinal(update.state)) {
+        this.events?.attemptEnded(jobId, workerId);
+        this.outputs?.attemptEnded(jobId, attempt, workerId, update.outputTruncated === true);
+      }
     } else if (result.current === undefined) {
       this.log.info(
         { job_id: jobId, attempt, worker_id: workerId, state: update.state, transition },
@@ -213,6 +218,7 @@ export class JobStatusApplier {
     );
     this.bus.emit('job', requeued, wasRunning ? 'running' : job.state);
     this.events?.attemptEnded(jobId, workerId);
+    this.outputs?.attemptEnded(jobId, attempt, workerId, update.outputTruncated === true);
     this.events?.requeued(requeued);
     return true;
   }

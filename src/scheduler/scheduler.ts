@@ -12,6 +12,7 @@ import { EventBus } from './events.js';
 import { ParentJobs } from './parent-jobs.js';
 import { JobService } from './job-service.js';
 import { JobStatusApplier } from './job-status.js';
+import { OutputKeeper } from './output-keeper.js';
 import { schedulerMetrics } from './metrics.js';
 import { PgCluster } from './cluster/pg-cluster.js';
 import { Registry } from './registry.js';
@@ -129,6 +130,9 @@ export async function startScheduler(options: SchedulerOptions): Promise<Schedul
   applier.events = dispatcher;
   registry.events = dispatcher;
   const jobs = new JobService(store.jobs, registry, applier, dispatcher, bus, options.maxQueued, log);
+  const keeper = new OutputKeeper(store.outputs, (workerId) => registry.get(workerId)?.channel, log);
+  applier.outputs = keeper;
+  jobs.keeper = keeper;
   const scheduleRunner = new ScheduleRunner(store, jobs, bus, log);
   const authenticator = new Authenticator(store.tokens);
   const authOn = options.auth ?? true;
@@ -194,6 +198,7 @@ export async function startScheduler(options: SchedulerOptions): Promise<Schedul
         // Stop taking requests first, then drop worker channels, then the store they write to.
         await Promise.all([app.close(), stopGrpcServer(grpcServer, 2_000)]);
         scheduleRunner.close();
+        keeper.close();
         dispatcher.close();
         registry.close();
         await eventLog.flushed();
