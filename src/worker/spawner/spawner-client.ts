@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import type { Logger } from '../../common/logger.js';
 import { ENDS_DIR, removeEndRecord } from './end-records.js';
 import { readLines } from './lines.js';
-import { PROTOCOL_VERSION, type FailedEvent, type RunningJob, type SpawnerEvent, type SpawnerRequest, type SpawnRequest, type WelcomeEvent } from './messages.js';
+import { PROTOCOL_VERSION, type FailedEvent, type OutputEnd, type RunningJob, type SpawnerEvent, type SpawnerRequest, type SpawnRequest, type WelcomeEvent } from './messages.js';
 import type { SupervisorConfig } from './spawner-main.js';
 
 const SPAWNER_MAIN = fileURLToPath(new URL('./spawner-main.js', import.meta.url));
@@ -45,7 +45,7 @@ export interface SpawnHandlers {
   spawned(pid: number, startedAtMs: number, startTime: string | undefined): void;
   failed(failure: Pick<FailedEvent, 'stage' | 'code' | 'message'>): void;
   /** The leader exited; the spawner has already sent SIGKILL to the rest of its group. */
-  exited(code: number | null, signal: NodeJS.Signals | null): void;
+  exited(code: number | null, signal: NodeJS.Signals | null, output?: OutputEnd): void;
   /** The spawner died before reporting the job's end; `pid` is undefined if it never said the job started. */
   lost(pid: number | undefined): void;
 }
@@ -307,7 +307,7 @@ export class SpawnerClient {
       case 'exited':
         this.answered(entry);
         this.pending.delete(event.jobId);
-        handlers.exited(event.code, event.signal);
+        handlers.exited(event.code, event.signal, event.output);
         break;
     }
   }
