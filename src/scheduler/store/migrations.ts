@@ -221,6 +221,8 @@ function migrations(dialect: Dialect): Record<string, Migration> {
           .addColumn('data', dialect === 'postgres' ? 'bytea' : 'blob', (c) => c.notNull())
           .addPrimaryKeyConstraint('output_chunks_pk', ['job_id', 'attempt', 'start'])
           .execute();
+        // --job-retention deletes the jobs that finished longest ago first.
+        await db.schema.createIndex('jobs_finished_at').on('jobs').column('finished_at').execute();
       },
     },
   };

@@ -116,6 +116,17 @@ conformance<OutputStore>('OutputStore', SqlOutputStore, {
       assert.equal(await stores.outputs.pruneOutputs({ keepBytes: others + 150 }, 'budget', 10, base + 4), 0, 'within the budget now');
     },
   },
+  forgetOutputs: {
+    'no trace of those jobs is left; others are kept': async (stores) => {
+      const gone = await kept(stores, ['abc'], 3);
+      const stays = await kept(stores, ['def'], 3);
+      await stores.outputs.forgetOutputs([gone]);
+      await stores.outputs.forgetOutputs([]);
+      assert.equal(await stores.outputs.getOutput(gone, 1), undefined);
+      assert.equal((await stores.outputs.readOutput(gone, 1, 0, 10)).length, 0);
+      assert.equal((await stores.outputs.readOutput(stays, 1, 0, 10)).toString(), 'def');
+    },
+  },
   keptOutputBytes: {
     'complete, unpruned outputs only': async (stores) => {
       const before = await stores.outputs.keptOutputBytes();

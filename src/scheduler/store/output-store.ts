@@ -50,4 +50,6 @@ export interface OutputStore {
   pruneOutputs(which: PruneOutputs, reason: string, batch: number, now: number): Promise<number>;
   /** Bytes of all complete outputs still kept. */
   keptOutputBytes(): Promise<number>;
+  /** Deletes every trace of these jobs' outputs (their jobs are gone). */
+  forgetOutputs(jobIds: readonly string[]): Promise<void>;
 }

@@ -119,6 +119,12 @@ export class SqlOutputStore implements OutputStore {
     return chosen.length;
   }
 
+  async forgetOutputs(jobIds: readonly string[]): Promise<void> {
+    if (jobIds.length === 0) return;
+    const { db, writer } = this.ctx;
+    await writer.run([db.deleteFrom('output_chunks').where('job_id', 'in', jobIds).compile(), db.deleteFrom('outputs').where('job_id', 'in', jobIds).compile()]);
+  }
+
   async keptOutputBytes(): Promise<number> {
     const row = await this.ctx.db
       .selectFrom('outputs')
