@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- core|fleet|peer|schedules|<scenario>]`: Baton's figures against their targets
+ * `npm run bench [-- core|fleet|peer|schedules|output|<scenario>]`: Baton's figures against their targets
  * (issues 2, 3, 18 and 20). All parts (no argument) also writes docs/benchmarks.md; a part or a scenario only
  * prints. Not part of `npm test`: timings on a shared 2-core machine vary, so the load
  * average is written with the figures.
@@ -11,12 +11,13 @@ import { fileURLToPath } from 'node:url';
 import { cleanUp } from '../test/support/cluster.js';
 import { core, CORE_SCENARIOS } from './core.js';
 import { fleet, FLEET_SCENARIOS } from './fleet.js';
+import { output } from './output.js';
 import { peer } from './peer.js';
 import { schedules } from './schedules.js';
 import { fmt, printSection, table, type Section } from './report.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const USAGE = `usage: npm run bench [-- core|fleet|peer|schedules|${[...CORE_SCENARIOS, ...Object.keys(FLEET_SCENARIOS)].join('|')}]`;
+const USAGE = `usage: npm run bench [-- core|fleet|peer|schedules|output|${[...CORE_SCENARIOS, ...Object.keys(FLEET_SCENARIOS)].join('|')}]`;
 
 async function main(): Promise<void> {
   const part = process.argv[2];
@@ -30,6 +31,7 @@ async function main(): Promise<void> {
   else if (isFleet(part)) sections.push(await fleet(part));
   if (part === undefined || part === 'peer') sections.push(await peer());
   if (part === undefined || part === 'schedules') sections.push(await schedules());
+  if (part === undefined || part === 'output') sections.push(await output());
   if (sections.length === 0) {
     console.error(`unknown bench part "${part}"; ${USAGE}`);
     process.exit(2);

@@ -1,7 +1,7 @@
 // Job output outlives its worker: each ended attempt's output is kept by the scheduler.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { startScheduler, startWorker, jobsDir, waitForFinal } from './harness.js';
+import { startScheduler, startWorker, jobsDir, eventually, waitForFinal } from './harness.js';
 
 type Json = Record<string, unknown>;
 
@@ -49,5 +49,29 @@ describe('kept output', () => {
     assert.equal(second.text.split('\n').filter((l) => l.startsWith('second ')).length, 400000);
     assert.ok(second.text.endsWith('400000\nsecond: done\n'));
     assert.deepEqual((await output(scheduler.api, `/v1/jobs/${id}/output?attempt=2&follow=true`)).text, second.text, 'following an ended job gives it whole');
+  });
+
+  it('?tail=N lines and ?offset=B, from the kept copy and from the worker of a running job', async () => {
+    const scheduler = await startScheduler();
+    const worker = await startWorker(scheduler);
+    const done = await submit(scheduler.api, { worker_id: worker.id, command: 'seq', args: ['1', '100000'] });
+    await waitForFinal(scheduler.api, done);
+    await scheduler.waitForLog((l) => l.msg === 'job output kept' && l.job_id === done);
+    const whole = (await output(scheduler.api, `/v1/jobs/${done}/output`)).text;
+    assert.deepEqual(await output(scheduler.api, `/v1/jobs/${done}/output?tail=3`), { status: 200, text: '99998\n99999\n100000\n' });
+    assert.deepEqual(await output(scheduler.api, `/v1/jobs/${done}/output?offset=100000`), { status: 200, text: whole.slice(100000) });
+    assert.deepEqual(await output(scheduler.api, `/v1/jobs/${done}/output?offset=${whole.length + 5}`), { status: 200, text: '' });
+    const both = await output(scheduler.api, `/v1/jobs/${done}/output?tail=1&offset=3`);
+    assert.equal(both.status, 400);
+    assert.equal((JSON.parse(both.text) as Json).code, 'bad_request');
+
+    const running = await submit(scheduler.api, { worker_id: worker.id, command: 'bash', args: ['-c', 'seq 1 50000; echo last; sleep 30'] });
+    const tail = await eventually(async () => {
+      const res = await output(scheduler.api, `/v1/jobs/${running}/output?tail=2`);
+      return res.text.endsWith('last\n') ? res : undefined;
+    }, 'the running job wrote its lines');
+    assert.deepEqual(tail, { status: 200, text: '50000\nlast\n' });
+    const resumed = await output(scheduler.api, `/v1/jobs/${running}/output?offset=6`);
+    assert.ok(resumed.text.startsWith('4\n5\n6\n'), resumed.text.slice(0, 20));
   });
 });

@@ -45,6 +45,8 @@ export interface OutputOptions extends RequestOptions {
   follow?: boolean;
   /** This attempt's output (1 for the first); default: the attempt now live. */
   attempt?: number;
+  /** Start at the last this many lines instead of the first byte. */
+  tail?: number;
 }
 
 export interface SubmitOptions extends RequestOptions {
@@ -220,7 +222,7 @@ export class BatonClient {
    * ends. Leaving the loop early (or aborting) closes the request.
    */
   output(id: string, options: OutputOptions = {}): AsyncIterable<Uint8Array> {
-    const path = `/v1/jobs/${encodeURIComponent(id)}/output${queryString({ follow: options.follow || undefined, attempt: options.attempt })}`;
+    const path = `/v1/jobs/${encodeURIComponent(id)}/output${queryString({ follow: options.follow || undefined, attempt: options.attempt, tail: options.tail })}`;
     return this.streamBody('GET', path, undefined, options, options.follow === true);
   }
 

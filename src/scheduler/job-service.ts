@@ -15,6 +15,7 @@ import { DEFAULT_RETRY, type RetryPolicy } from './retry-policy.js';
 import { IdempotencyKeyTaken, type AttemptRecord, type JobFilter, type JobRecord, type JobStore, type NewJob, type SandboxRequest } from './store/job-store.js';
 import type { WorkerChannel } from './worker-channel.js';
 import type { OutputKeeper } from './output-keeper.js';
+import { findTailStart } from './output-tail.js';
 
 const QUERY_TIMEOUT_MS = 5_000;
 /** When the caller names no grace period the worker uses its own; assume up to this for the deadline. */
@@ -59,6 +60,31 @@ export type JobSandboxRequest = SandboxRequest;
 export interface JobDetail {
   job: JobRecord;
   attempts: AttemptRecord[];
+}
+
+/** Where a reader starts: at a byte offset (to resume), or at the last `tail` lines. */
+export interface OutputFrom {
+  offset?: number;
+  tail?: number;
+}
+
+/** Up to `length` bytes of a run's output from `offset`, read from its worker. */
+async function readRange(channel: WorkerChannel, run: string, offset: number, length: number): Promise<Uint8Array> {
+  const call = channel.streamJob(run, false, offset);
+  const parts: Buffer[] = [];
+  let got = 0;
+  try {
+    for await (const msg of call as AsyncIterable<StreamJobResponse>) {
+      parts.push(Buffer.from(msg.data));
+      got += msg.data.byteLength;
+      if (got >= length) break;
+    }
+  } catch (err) {
+    throw fromWorkerCallError(err, channel.who);
+  } finally {
+    call.cancel();
+  }
+  return Buffer.concat(parts).subarray(0, length);
 }
 
 /** Job operations behind the HTTP API: the store first, then the worker, errors mapped for the caller. */
@@ -361,7 +387,7 @@ export class JobService {
    * `attempt` names an earlier try; default: the live one. An ended attempt's output is read
    * from the store once kept there (output-keeper.ts), else from its worker.
    */
-  async output(jobId: string, workerId: string | undefined, follow: boolean, attempt?: number): Promise<Readable> {
+  async output(jobId: string, workerId: string | undefined, follow: boolean, attempt?: number, from: OutputFrom = {}): Promise<Readable> {
     const { job, attempts } = await this.find(jobId, workerId);
     const number = attempt ?? job.attempt;
     if (number > job.attempt) throw new BatonError('WRONG_STATE', `job ${jobId} has no attempt ${number} (it is on attempt ${job.attempt})`);
@@ -373,11 +399,23 @@ export class JobService {
         `the output of job ${jobId} attempt ${number} (${kept.bytes} bytes) was deleted at ${new Date(kept.prunedAt).toISOString()}: ${kept.prunedReason}`,
       );
     }
-    if (kept?.complete && this.keeper) return this.keeper.read(jobId, number, 0, kept.bytes);
+    if (kept?.complete && this.keeper) {
+      const store = this.keeper.store;
+      const start = from.tail !== undefined ? await findTailStart(kept.bytes, from.tail, (o, l) => store.readOutput(jobId, number, o, l)) : (from.offset ?? 0);
+      return this.keeper.read(jobId, number, Math.min(start, kept.bytes), kept.bytes);
+    }
     const runOn = number === job.attempt ? job.workerId : (attempts.find((a) => a.number === number)?.workerId ?? '');
     if (runOn === '') throw new BatonError('WRONG_STATE', `job ${jobId} is queued and has no output yet${job.reason ? ` (${job.reason})` : ''}`);
     const channel = this.channelOf(runOn);
-    const call = channel.streamJob(runId(jobId, number), follow);
+    const run = runId(jobId, number);
+    let start = from.offset ?? 0;
+    if (from.tail !== undefined) {
+      const res = await channel.queryJob(run, QUERY_TIMEOUT_MS).catch((err: unknown) => {
+        throw fromWorkerCallError(err, channel.who);
+      });
+      start = await findTailStart(res.status?.outputBytes ?? 0, from.tail, (o, l) => readRange(channel, run, o, l));
+    }
+    const call = channel.streamJob(run, follow, start);
     const out = new PassThrough();
     out.on('close', () => call.cancel());
     return new Promise((resolve, reject) => {

@@ -161,8 +161,8 @@ export class WorkerChannel {
   }
 
   /** No deadline: a followed stream lasts as long as the job. The caller cancels it. */
-  streamJob(jobId: string, follow: boolean): ClientReadableStream<StreamJobResponse> {
-    return this.client.streamJob({ jobId, offset: 0, follow });
+  streamJob(jobId: string, follow: boolean, offset = 0): ClientReadableStream<StreamJobResponse> {
+    return this.client.streamJob({ jobId, offset, follow });
   }
 
   /** (Re)opens the WatchJobs stream from the start: the worker replays every job it knows, which is harmless to apply twice. */
