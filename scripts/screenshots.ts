@@ -33,6 +33,8 @@ async function main(): Promise<void> {
   for (let i = 0; i < 6; i++) await post(scheduler.api, { command: 'bash', path: 'build.sh' });
   await post(scheduler.api, { command: 'bash', path: 'flaky.sh', retry: { max_attempts: 2, backoff: { base: 0.2 }, on: ['failed'] } });
   await post(scheduler.api, { command: 'bash', path: 'build.sh', labels: { zone: 'gpu' } });
+  await post(scheduler.api, { command: 'bash', path: 'flaky.sh' });
+  const everywhere = await post(scheduler.api, { command: 'bash', path: 'build.sh', run_on: 'all' });
   const running = await post(scheduler.api, { command: 'bash', path: 'deploy.sh', labels: { zone: 'eu' } });
   await new Promise((r) => setTimeout(r, 4_000));
 
@@ -43,6 +45,7 @@ async function main(): Promise<void> {
     ['workers', '#/workers', () => page.locator('tr[data-worker]').first().waitFor()],
     ['jobs', '#/jobs', () => page.locator('tr[data-job]').first().waitFor()],
     ['job', `#/jobs/${running}`, () => page.getByTestId('output').getByText('host-005').waitFor()],
+    ['copies', `#/jobs/${everywhere}`, () => page.locator('tr[data-child]').nth(1).waitFor()],
     ['submit', '#/submit', () => page.locator('input[name=command]').waitFor()],
   ];
   for (const [name, hash, ready] of shots) {
@@ -53,6 +56,13 @@ async function main(): Promise<void> {
     await page.screenshot({ path: file, fullPage: true });
     console.log(`saved ${path.relative(process.cwd(), file)}`);
   }
+  // A phone's width: the list scrolls inside its card, the page does not.
+  const phone = await browser.newPage({ viewport: { width: 390, height: 844 } });
+  await phone.goto(`${scheduler.api}/#/jobs`);
+  await phone.locator('tr[data-job]').first().waitFor();
+  await new Promise((r) => setTimeout(r, 500));
+  await phone.screenshot({ path: path.join(OUT, 'jobs-phone.png'), fullPage: true });
+  console.log(`saved ${path.relative(process.cwd(), path.join(OUT, 'jobs-phone.png'))}`);
   await browser.close();
   await Promise.all(workers.map((w) => w.kill()));
   await cleanUp();

@@ -110,6 +110,7 @@ describe('API tokens and roles', () => {
     'POST /v1/workers/:id/drain': () => ({ url: `/v1/workers/${worker.id}/drain`, ok: 200 }),
     'DELETE /v1/workers/:id/drain': () => ({ url: `/v1/workers/${worker.id}/drain`, ok: 200 }),
     'GET /v1/tokens': () => ({ url: '/v1/tokens', ok: 200 }),
+    'GET /v1/whoami': () => ({ url: '/v1/whoami', ok: 200 }),
     'GET /readyz': () => ({ url: '/readyz', ok: 200 }),
     'GET /openapi.json': () => ({ url: '/openapi.json', ok: 200 }),
     'GET /metrics': () => ({ url: '/metrics', ok: 200 }),
@@ -157,6 +158,13 @@ describe('API tokens and roles', () => {
       });
     }
   }
+
+  it('GET /v1/whoami names each token and its role', async () => {
+    for (const role of ['viewer', 'operator', 'admin'] as const) {
+      const res = await call(scheduler.api, 'GET', '/v1/whoami', tokens[role]);
+      assert.deepEqual(res.json, { name: names[role], role, auth: true });
+    }
+  });
 
   it('the exact 401 and 403 messages of the issue', async () => {
     const denied = await call(scheduler.api, 'POST', '/v1/jobs', tokens.viewer, { worker_id: worker.id, command: 'bash', path: 'ok.sh' });

@@ -136,7 +136,8 @@ describe('bad input', () => {
     };
     walk(SubmitJobSchema as Node, []);
     const withValue = (path: string[], value: unknown): Record<string, unknown> => {
-      const body: Record<string, unknown> = { command: 'true', labels: { nowhere: 'x' } };
+      // A nested object's required fields are there, so the one defect is the only thing to name.
+      const body: Record<string, unknown> = { command: 'true', labels: { nowhere: 'x' }, concurrency: { key: 'k', limit: 1 } };
       let at = body;
       for (const key of path.slice(0, -1)) at = (at[key] = typeof at[key] === 'object' ? at[key] : {}) as Record<string, unknown>;
       at[path.at(-1)!] = value;
@@ -192,7 +193,7 @@ describe('bad input', () => {
       ['/v1/jobs?limit=1e400', /^limit must be integer/],
       ['/v1/jobs?limit=501', /^limit must be <= 500/],
       ['/v1/jobs?limit=2.5', /^limit must be integer/],
-      ['/v1/jobs?state=done', /^state must be one of queued, /],
+      ['/v1/jobs?state=done', /^state must be one of waiting, queued, /],
       ['/v1/jobs?limt=5', /^limt is not a known field/],
       ['/v1/jobs/x/wait?timeout=soon', /^timeout must be number/],
     ] as const) {

@@ -165,7 +165,7 @@ describe('baton CLI: fleet commands', () => {
     const lines = r.stdout.split('\n');
     assert.ok(lines.includes("complete -c baton -n __fish_use_subcommand -f -a ps -d 'List jobs, newest first.'"), r.stdout);
     assert.ok(lines.some((l) => l.startsWith("complete -c baton -n '__fish_seen_subcommand_from run' -l worker -s w -r -d ")));
-    assert.ok(lines.some((l) => l.startsWith("complete -c baton -n '__fish_seen_subcommand_from ps' -l state -s s -x -a 'queued dispatched running ")));
+    assert.ok(lines.some((l) => l.startsWith("complete -c baton -n '__fish_seen_subcommand_from ps' -l state -s s -x -a 'waiting queued dispatched running ")));
     assert.ok(lines.some((l) => l.startsWith("complete -c baton -n '__fish_seen_subcommand_from certs' -f -a issue -d ")));
     for (const line of lines.filter(Boolean)) assert.match(line, /^(#|complete -c baton )/);
   });

@@ -62,6 +62,10 @@ describe('BatonClient: fleet calls', () => {
     assert.ok(states.includes('running'), states.join(','));
   });
 
+  it('whoami: without tokens (--no-auth) the caller is anonymous, with every right', async () => {
+    assert.deepEqual(await client.whoami(), { name: 'anonymous', role: 'admin', auth: false });
+  });
+
   it('tokens: create, list (no secrets), revoke', async () => {
     const made = await client.createToken('client-ci', 'operator');
     assert.match(made.token, /^baton_/);

@@ -35,6 +35,7 @@ const SUCCESS: Record<string, string[]> = {
   'GET /v1/tokens': ['200'],
   'POST /v1/tokens': ['201'],
   'DELETE /v1/tokens/{name}': ['200'],
+  'GET /v1/whoami': ['200'],
   'POST /v1/schedules': ['201'],
   'GET /v1/schedules': ['200'],
   'GET /v1/schedules/{name}': ['200'],

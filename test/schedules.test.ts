@@ -25,6 +25,7 @@ describe('schedules API', () => {
       [{ name: 'a', cron: '* * * * *', job: { command: 'true', resources: { memory: 'lots' } } }, 400, 'bad_request', /^job\.resources\.memory: /],
       [{ name: 'a', cron: '* * * * *', job, overlap: 'sometimes' }, 400, 'bad_request', /^overlap must be one of skip, allow, buffer_one, cancel_previous$/],
       [{ name: 'a b', cron: '* * * * *', job }, 400, 'bad_request', /^name /],
+      [{ name: 'a', cron: '* * * * *', job: { command: 'true', after: ['#0'] } }, 400, 'bad_request', /^job\.after: a schedule's runs cannot wait for other jobs/],
     ];
     for (const [body, status, code, message] of cases) {
       const res = await call('POST', api, body);

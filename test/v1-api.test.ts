@@ -84,7 +84,7 @@ describe('/v1 jobs', () => {
   // pin the answers, key for key and byte for byte, to what they were before the schemas.
   describe('answers are byte for byte what they were', () => {
     const JOB_KEYS =
-      'id state worker_id reason labels priority pinned attempt next_attempt_at retry command path args env cwd created_at updated_at finished_at exit_code signal error error_code output_truncated timeout parent_id children submitted_by stopped_by schedule scheduled_for';
+      'id state worker_id reason labels priority pinned attempt next_attempt_at retry command path args env cwd created_at updated_at finished_at exit_code signal error error_code output_truncated timeout parent_id children submitted_by stopped_by schedule scheduled_for concurrency after after_condition';
     const ATTEMPT_KEYS = 'number worker_id state exit_code signal error created_at started_at finished_at';
     const text = async (res: Response): Promise<string> => {
       assert.ok(res.ok, `${res.status}`);
@@ -137,7 +137,10 @@ describe('/v1 jobs', () => {
         body,
         /"labels":\{"nowhere":"x"\},"priority":-3,"pinned":false,"attempt":1,"next_attempt_at":null,"retry":\{"max_attempts":2,"backoff":\{"base":0\.5,"cap":60\},"on":\["lost"\]\},"command":"true","path":"","args":\["x y","é\\"\\\\"\],"env":\{"K":"v"\},"cwd":""/,
       );
-      assert.match(body, /"timeout":2\.5,"parent_id":null,"children":\[\],"submitted_by":"anonymous","stopped_by":null,"schedule":null,"scheduled_for":null\}$/);
+      assert.match(
+        body,
+        /"timeout":2\.5,"parent_id":null,"children":\[\],"submitted_by":"anonymous","stopped_by":null,"schedule":null,"scheduled_for":null,"concurrency":null,"after":\[\],"after_condition":"succeeded"\}$/,
+      );
 
       const sleeper = JSON.parse(await text(await post('/v1/jobs', { worker_id: a.id, command: 'sleep', args: ['30'] }))) as { id: string };
       assert.equal(await text(await post('/stop', { worker_id: a.id, job_id: sleeper.id })), '{"success":true}');

@@ -1,4 +1,6 @@
 import { Type, type Static } from 'typebox';
+import { ON_LIMIT } from '../scheduler/concurrency.js';
+import { AFTER_CONDITIONS } from '../scheduler/dependencies.js';
 import { JOB_STATES } from '../scheduler/job-state.js';
 import { RETRY_OUTCOMES } from '../scheduler/retry-policy.js';
 import { NullableErrorCodeSchema } from './errors.js';
@@ -22,6 +24,17 @@ export const RetryRequestSchema = Strict({
   on: Type.Optional(Type.Array(Type.Enum(RETRY_OUTCOMES), { uniqueItems: true })),
 });
 export type RetryRequest = Static<typeof RetryRequestSchema>;
+
+/** At most `limit` jobs of `key` dispatched or running at once, across the fleet (docs/api.md#concurrency-keys). */
+export const ConcurrencyRequestSchema = Strict({
+  key: Type.String({ minLength: 1, maxLength: MAX_ID }),
+  limit: Type.Integer({ minimum: 1, maximum: 1_000_000, description: 'this job starts only while fewer than `limit` jobs of the key are dispatched or running' }),
+  on_limit: Type.Optional(
+    Type.Enum(ON_LIMIT, {
+      description: 'at the limit: queue (default) waits; skip ends the job at once, skipped; cancel_in_progress stops the running jobs of the key and starts after them',
+    }),
+  ),
+});
 
 /** The body of `POST /v1/jobs`, and each item of `POST /v1/jobs/batch`. */
 export const SubmitJobSchema = Strict({
@@ -56,6 +69,17 @@ export const SubmitJobSchema = Strict({
   isolate: Type.Optional(Type.Boolean()),
   timeout: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 86_400, description: 'seconds the job may run before it is stopped and ends timed_out' })),
   run_on: Type.Optional(Type.Literal('all', { description: 'one copy on every matching worker, under a parent job' })),
+  concurrency: Type.Optional(ConcurrencyRequestSchema),
+  after: Type.Optional(
+    Type.Array(Type.String({ minLength: 1, maxLength: MAX_ID }), {
+      maxItems: 100,
+      uniqueItems: true,
+      description: 'ids of jobs this one waits for; in a batch, "#0" names the batch\'s first job',
+    }),
+  ),
+  after_condition: Type.Optional(
+    Type.Enum(AFTER_CONDITIONS, { description: 'succeeded (default): each must succeed, else this job is skipped; finished: each must end, whatever way' }),
+  ),
 });
 export type SubmitJobRequest = Static<typeof SubmitJobSchema>;
 
@@ -80,6 +104,7 @@ export const ListJobsQuerySchema = Strict({
   state: Type.Optional(JobStateSchema),
   worker_id: Type.Optional(Id),
   schedule: Type.Optional(Type.String({ minLength: 1, maxLength: MAX_ID, description: "only this schedule's runs" })),
+  after: Type.Optional(Type.String({ minLength: 1, maxLength: MAX_ID, description: 'only the jobs whose `after` names this job: those that wait, or waited, for it' })),
   limit: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_PAGE, default: DEFAULT_PAGE })),
   cursor: Type.Optional(Type.String({ minLength: 1 })),
 });
@@ -115,7 +140,7 @@ export const JobSchema = Type.Object(
     id: Type.String(),
     state: JobStateSchema,
     worker_id: Nullable(Type.String({ description: "the current attempt's worker; null while no worker has the job" })),
-    reason: Nullable(Type.String({ description: 'why a queued job waits ("no worker has labels gpu=true")' })),
+    reason: Nullable(Type.String({ description: 'why a queued job waits ("no worker has labels gpu=true"), or why a skipped one never ran' })),
     labels: StringMap,
     priority: Type.Integer(),
     pinned: Type.Boolean({ description: 'submitted with a worker_id: only that worker may run it' }),
@@ -142,6 +167,9 @@ export const JobSchema = Type.Object(
     stopped_by: NullableString,
     schedule: Nullable(Type.String({ description: 'the schedule that made the job' })),
     scheduled_for: Nullable(Type.String({ format: 'date-time', description: 'the tick of the schedule the job ran for (null for a run triggered by hand)' })),
+    concurrency: Nullable(Type.Object({ key: Type.String(), limit: Type.Integer(), on_limit: Type.Enum(ON_LIMIT) })),
+    after: Type.Array(Type.String(), { description: 'ids of the jobs this one waits for' }),
+    after_condition: Type.Enum(AFTER_CONDITIONS),
   },
   { description: 'the job' },
 );

@@ -75,7 +75,7 @@ async function untilPlaced(client: BatonClient, jobId: string, attempt: number, 
       return { job, workerId };
     }
     if (!interrupted() && job.next_attempt_at === null) {
-      const line = `baton: job ${jobId} queued${job.reason ? `: ${job.reason}` : ''}`;
+      const line = `baton: job ${jobId} ${job.state}${job.reason ? `: ${job.reason}` : ''}`;
       if (line !== shown) {
         process.stderr.write(process.stderr.isTTY ? `\r\x1b[K${line}` : `${line}\n`);
         shown = line;

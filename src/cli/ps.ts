@@ -47,6 +47,7 @@ export function psCommand(): Command {
 Examples:
   baton ps
   baton ps --state running --worker worker-1
+  baton ps --state waiting            # each with what it waits for
   baton ps --state failed --limit 100 --json | jq -r '.[].id'
   baton ps -s failed,timed_out -o wide`,
   );

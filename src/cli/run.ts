@@ -7,6 +7,7 @@ import { clientFrom, CONNECTION_HELP, guarded, printJson, withClientOptions, typ
 import { envPair, parseEnvFile } from './env-vars.js';
 import { attach } from './follow.js';
 import { runFailureExitCode } from './format/exit-code.js';
+import { collectAfter, parseConcurrency } from './flow-flags.js';
 
 /** The flags that say what job to run: `baton run`'s, and `baton schedule create`'s. */
 export interface JobFlags {
@@ -23,6 +24,8 @@ export interface JobFlags {
 interface RunFlags extends ClientFlags, JobFlags {
   idempotencyKey?: string;
   detach?: boolean;
+  after: string[];
+  concurrency?: { key: string; limit: number };
 }
 
 function wholeNumber(min: number, max: number): (text: string) => number {
@@ -83,6 +86,14 @@ export function runCommand(): Command {
     )
       .addOption(new Option('--idempotency-key <key>', 'submitting again with the same key gives the same job, not a second one'))
       .addOption(new Option('-d, --detach', 'print the job id and exit at once, leaving the job running'))
+      .addOption(
+        new Option('--after <job>', 'start only once this job has succeeded; skipped if it does not (repeatable, or a comma list)')
+          .argParser((t: string, prev: string[]) => argument((x) => collectAfter(x, prev))(t))
+          .default([], 'none'),
+      )
+      .addOption(
+        new Option('--concurrency <key[=limit]>', 'at most LIMIT (default 1) jobs of KEY run at once, fleet-wide; this one waits its turn').argParser(argument(parseConcurrency)),
+      )
       .addOption(new Option('--json', 'print the job as JSON (with --detach: at once; otherwise when it ends, its output then going to stderr)')),
   ).addHelpText(
     'after',
@@ -105,14 +116,18 @@ Examples:
   baton run -e GREETING=hello --cwd sub -- bash where.sh
   baton run -e HOME --env-file job.env -- ./deploy.sh    # HOME as set here
   id=$(baton run --detach -- sleep 600) && baton logs -f "$id"
-  baton run --json -- ./nightly.sh 2>nightly.log | jq .exit_code`,
+  baton run --json -- ./nightly.sh 2>nightly.log | jq .exit_code
+  baton run --after "$build" --concurrency deploy-prod -- ./deploy.sh`,
   );
 
   command.action(
     guarded(async (program: string, args: string[]) => {
       const flags = command.opts<RunFlags>();
       const client = clientFrom(flags);
-      const job = await client.submitJob(jobRequestFrom(program, args, flags), { idempotencyKey: flags.idempotencyKey });
+      const request = jobRequestFrom(program, args, flags);
+      if (flags.after.length > 0) request.after = flags.after;
+      if (flags.concurrency) request.concurrency = flags.concurrency;
+      const job = await client.submitJob(request, { idempotencyKey: flags.idempotencyKey });
       if (flags.detach) {
         if (flags.json) printJson(job);
         else process.stdout.write(`${job.id}\n`);

@@ -1,4 +1,6 @@
 import { BatonApiError, BatonConnectionError, describeNetworkError, isAbortError, networkErrorCode } from './errors.js';
+import { JobHandle } from './job-handle.js';
+import { DEFAULT_RETRY, retryDelayMs, sleep, type RetryAfterPolicy } from './retry.js';
 import { SseParser } from './sse.js';
 import type {
   ApiToken,
@@ -22,6 +24,7 @@ import type {
   Schedule,
   ScheduleDetail,
   UpdateScheduleRequest,
+  WhoAmI,
 } from './types.js';
 
 export const DEFAULT_ADDRESS = 'http://127.0.0.1:7070';
@@ -33,6 +36,10 @@ export interface BatonClientOptions {
   token?: string;
   /** A `fetch` to use instead of the global one (tests, proxies, custom agents). */
   fetch?: typeof globalThis.fetch;
+  /** An answer 429 or 503 with `Retry-After` is tried again after that long, up to this many times; default 3 (0: never). */
+  retries?: number;
+  /** A `Retry-After` longer than this is not waited for (the call fails with the answer); default 30,000. */
+  maxRetryDelayMs?: number;
 }
 
 /** Every method takes these; `signal` aborts the call (and a running output stream). */
@@ -86,6 +93,20 @@ export function queryString(params: Record<string, string | number | boolean | u
   return text ? `?${text}` : '';
 }
 
+/** An error answer as a `BatonApiError`: the scheduler's `{"error","code"}`, else the status text. */
+async function apiError(res: Response, method: string, path: string): Promise<BatonApiError> {
+  let message = res.statusText || `HTTP ${res.status}`;
+  let code: string | undefined;
+  try {
+    const parsed = JSON.parse(await res.text()) as { error?: unknown; code?: unknown };
+    if (typeof parsed.error === 'string' && parsed.error) message = parsed.error;
+    if (typeof parsed.code === 'string' && parsed.code) code = parsed.code;
+  } catch {
+    // no JSON error body: keep the status text
+  }
+  return new BatonApiError(res.status, message, method, path, code);
+}
+
 function idempotency(options: SubmitOptions | undefined): Record<string, string> {
   return options?.idempotencyKey ? { 'idempotency-key': options.idempotencyKey } : {};
 }
@@ -100,9 +121,11 @@ export class BatonClient {
   readonly address: string;
   private readonly token: string | undefined;
   private readonly fetchFn: typeof globalThis.fetch;
+  private readonly retry: RetryAfterPolicy;
 
   constructor(options: BatonClientOptions = {}) {
     this.address = normalizeAddress(options.address ?? DEFAULT_ADDRESS);
+    this.retry = { retries: options.retries ?? DEFAULT_RETRY.retries, maxDelayMs: options.maxRetryDelayMs ?? DEFAULT_RETRY.maxDelayMs };
     this.token = options.token || undefined;
     // Called through a closure: a browser's fetch throws "Illegal invocation" when called as a method of another object.
     this.fetchFn = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
@@ -141,6 +164,11 @@ export class BatonClient {
   /** `POST /v1/jobs`: a job placed by the scheduler (or on `worker_id`); resolves with the new job, queued or started. */
   submitJob(request: SubmitJobRequest, options?: SubmitOptions): Promise<Job> {
     return this.json('POST', '/v1/jobs', request, options, idempotency(options));
+  }
+
+  /** Submits a job (`POST /v1/jobs`) and resolves with a handle to it: `output()`, `result()`, `stop()`. */
+  async run(request: SubmitJobRequest, options?: SubmitOptions): Promise<JobHandle> {
+    return new JobHandle(this, await this.submitJob(request, options));
   }
 
   /** `POST /v1/jobs/batch`: up to 1,000 jobs at once, all or none; resolves with them in order. */
@@ -186,8 +214,8 @@ export class BatonClient {
 
   /** `GET /v1/jobs`: one page, newest first. Pass `next_cursor` back as `cursor` for the next. */
   listJobs(filter: ListJobsFilter = {}, options?: RequestOptions): Promise<JobPage> {
-    const { state, worker_id, schedule, limit, cursor } = filter;
-    return this.json('GET', `/v1/jobs${queryString({ state, worker_id, schedule, limit, cursor })}`, undefined, options);
+    const { state, worker_id, schedule, after, limit, cursor } = filter;
+    return this.json('GET', `/v1/jobs${queryString({ state, worker_id, schedule, after, limit, cursor })}`, undefined, options);
   }
 
   /** Every page of `GET /v1/jobs` from `filter.cursor` on (`filter.limit` is the page size). */
@@ -266,7 +294,12 @@ export class BatonClient {
     return this.json('POST', `/v1/schedules/${encodeURIComponent(name)}/trigger`, undefined, options);
   }
 
-  // ---- API tokens (admin) ----
+  // ---- API tokens ----
+
+  /** `GET /v1/whoami`: this client's token name and role (`auth` false: the scheduler runs with --no-auth). */
+  whoami(options?: RequestOptions): Promise<WhoAmI> {
+    return this.json('GET', '/v1/whoami', undefined, options);
+  }
 
   /** `GET /v1/tokens`: names, roles and dates of the live tokens (never a secret). */
   async listTokens(options?: RequestOptions): Promise<ApiToken[]> {
@@ -331,24 +364,19 @@ export class BatonClient {
     const headers: Record<string, string> = { accept: 'application/json', ...extraHeaders };
     if (body !== undefined) headers['content-type'] = 'application/json';
     if (this.token) headers.authorization = `Bearer ${this.token}`;
-    let res: Response;
-    try {
-      res = await this.fetchFn(this.address + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), signal });
-    } catch (err) {
-      throw this.failure(err, signal);
+    for (let tries = 0; ; tries++) {
+      let res: Response;
+      try {
+        res = await this.fetchFn(this.address + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), signal });
+      } catch (err) {
+        throw this.failure(err, signal);
+      }
+      if (res.ok) return res;
+      const error = await apiError(res, method, path);
+      const wait = retryDelayMs(res.status, res.headers.get('retry-after'), error.code, tries, this.retry, Date.now());
+      if (wait === undefined) throw error;
+      await sleep(wait, signal);
     }
-    if (res.ok) return res;
-    let message = res.statusText || `HTTP ${res.status}`;
-    let code: string | undefined;
-    try {
-      const text = await res.text();
-      const parsed = JSON.parse(text) as { error?: unknown; code?: unknown };
-      if (typeof parsed.error === 'string' && parsed.error) message = parsed.error;
-      if (typeof parsed.code === 'string' && parsed.code) code = parsed.code;
-    } catch {
-      // no JSON error body: keep the status text
-    }
-    throw new BatonApiError(res.status, message, method, path, code);
   }
 
   private failure(err: unknown, signal: AbortSignal | undefined): unknown {

@@ -9,6 +9,7 @@ export {
   type RequestOptions,
   type StopJobOptions,
 } from './client.js';
+export { JobHandle } from './job-handle.js';
 export { BatonApiError, BatonConnectionError, type ApiErrorCode } from './errors.js';
 export * from './types.js';
 export { SseParser, type SseMessage } from './sse.js';

@@ -7,6 +7,7 @@ import type { JobState } from '../api/jobs.js';
  * unknown, and job-states.test.ts checks the order and which states are final.
  */
 const FINAL_BY_STATE = {
+  waiting: false,
   queued: false,
   dispatched: false,
   running: false,
@@ -16,6 +17,7 @@ const FINAL_BY_STATE = {
   stopped: true,
   timed_out: true,
   lost: true,
+  skipped: true,
 } as const satisfies Record<JobState, boolean>;
 
 export const JOB_STATES = Object.keys(FINAL_BY_STATE) as JobState[];

@@ -11,6 +11,7 @@ export type { Health } from '../api/health.js';
 export type { Job, JobAttempt, JobDetail, JobPage, JobState, ListJobsFilter, RetryPolicy, RetryRequest, SubmitJobRequest } from '../api/jobs.js';
 export type { OriginalJobRef, OriginalQueryResult, OriginalStartRequest, OriginalStartResult, OriginalStopResult } from '../api/original.js';
 export type { ApiToken, CreatedApiToken, TokenRole } from '../api/tokens.js';
+export type { WhoAmI } from '../api/whoami.js';
 export type { Worker, WorkerState } from '../api/workers.js';
 export type { CreateScheduleRequest, Schedule, ScheduleDetail, UpdateScheduleRequest } from '../api/schedules.js';
 export { FINAL_JOB_STATES, isFinalJobState, JOB_STATES } from './job-states.js';

@@ -2,6 +2,8 @@ import { status as GrpcStatus } from '@grpc/grpc-js';
 import { BatonError, fromWorkerCallError, isServiceError } from '../common/errors.js';
 import type { Logger } from '../common/logger.js';
 import { StartJobRequest } from '../gen/baton/v1/worker.js';
+import { activeByKey } from './concurrency.js';
+import { DependencyWaits } from './dependency-waits.js';
 import { runId, type JobEvents, type JobStatusApplier } from './job-status.js';
 import { isFinal } from './job-state.js';
 import type { WorkerSnapshot } from './placement.js';
@@ -55,19 +57,31 @@ export class Dispatcher implements JobEvents {
   private closed = false;
   /** False until `start`: a follower of a shared store neither queues nor places (the leader does). */
   leading = false;
+  /**
+   * Stops jobs a new job of their concurrency key asked to cancel (on_limit cancel_in_progress);
+   * set by the job service, which owns stopping. `by` names the job and the key (the jobs' stopped_by).
+   */
+  cancelJobs: ((jobIds: readonly string[], by: string) => void) | undefined;
+  /** Jobs a cancel_in_progress has asked to stop: asked once, however many passes see them still running. */
+  private readonly cancelling = new Set<string>();
+  /** Jobs `waiting` for others, before they join the queue. */
+  private readonly waits: DependencyWaits;
 
   constructor(
     private readonly store: JobStore,
     private readonly registry: Registry,
     private readonly applier: JobStatusApplier,
     private readonly log: Logger,
-  ) {}
+  ) {
+    this.waits = new DependencyWaits(store, applier, (job) => this.requeued(job), log);
+  }
 
   /** Rebuilds the queue and the per-worker counts from the store; retries waiting for their time are re-armed. */
   async start(): Promise<void> {
     this.leading = true;
     for (const job of await this.store.listActiveJobs()) {
       if (job.state === 'queued') this.enqueue(job);
+      else if (job.state === 'waiting') this.waits.add(job);
       else this.placed.set(job.id, { job, workerId: job.workerId });
     }
     this.log.info({ queued: this.queued.size, placed: this.placed.size }, 'dispatcher started');
@@ -89,9 +103,10 @@ export class Dispatcher implements JobEvents {
   placeNew(jobs: readonly NewJob[]): NewJob[] {
     if (!this.leading || this.queued.size > 0) return [...jobs];
     const { starts } = planPass(
-      jobs.filter((j) => j.runOn !== 'all'),
+      jobs.filter((j) => j.runOn !== 'all' && !j.after?.length),
       this.snapshot(),
       Date.now(),
+      this.activeKeys(),
     );
     const placedOn = new Map(starts.map(({ job, workerId }) => [job.id, workerId]));
     return jobs.map((job) => {
@@ -124,6 +139,7 @@ export class Dispatcher implements JobEvents {
     const placed = new Map<string, Promise<DispatchResult>>();
     for (const job of jobs) {
       if (job.state === 'dispatched') placed.set(job.id, this.dispatch(job, job.workerId, true));
+      else if (job.state === 'waiting') this.waits.add(job);
       else this.enqueue(job);
     }
     const started = this.pass();
@@ -133,6 +149,8 @@ export class Dispatcher implements JobEvents {
   attemptEnded(jobId: string, workerId: string): void {
     if (!this.leading) return;
     if (this.placed.get(jobId)?.workerId === workerId) this.placed.delete(jobId);
+    this.cancelling.delete(jobId);
+    this.waits.ended(jobId);
     if (workerId === '') this.queued.delete(jobId); // stopped while queued
     this.schedulePass();
   }
@@ -220,7 +238,11 @@ export class Dispatcher implements JobEvents {
     const placed = this.placed.get(jobId);
     if (isFinal(job.state)) {
       this.queued.delete(jobId);
+      // Ended elsewhere (stopped through another scheduler, maybe while waiting): the jobs waiting on it are judged.
+      this.waits.ended(jobId);
       if (placed) this.attemptEnded(jobId, placed.workerId);
+    } else if (job.state === 'waiting') {
+      this.waits.add(job);
     } else if (job.state === 'queued') {
       // A job being placed here is still queued in the store until its dispatch commits.
       if (!placed && this.queued.get(jobId)?.attempt !== job.attempt) {
@@ -271,6 +293,7 @@ export class Dispatcher implements JobEvents {
       this.queue.filter((job) => this.queued.get(job.id) === job),
       this.snapshot(),
       now,
+      this.activeKeys(),
     );
     this.queue = plan.waits.map((wait) => wait.job);
     for (const { job, workerId } of plan.starts) {
@@ -285,11 +308,27 @@ export class Dispatcher implements JobEvents {
       job.reason = reason;
       this.applier.setReason(job, reason).catch((err: unknown) => this.log.error({ job_id: job.id, err }, 'cannot record why a job waits'));
     }
+    for (const { job, reason } of plan.skips) {
+      this.queued.delete(job.id);
+      this.applier
+        .apply(job.id, job.attempt, '', 'skip', { state: 'skipped', reason, error: reason })
+        .catch((err: unknown) => this.log.error({ job_id: job.id, err }, 'cannot record a skipped job'));
+    }
+    for (const { job, stop } of plan.cancels) {
+      const fresh = stop.filter((id) => !this.cancelling.has(id));
+      for (const id of fresh) this.cancelling.add(id);
+      if (fresh.length > 0) this.cancelJobs?.(fresh, `job ${job.id} (concurrency key ${job.concurrency!.key}, cancel_in_progress)`);
+    }
     // Asked for on every pass: a timer can fire a moment before Date.now() reaches the job's
     // time (timers run on the monotonic clock, to the millisecond); that pass leaves the job
     // waiting and must arm another, or on an otherwise idle cluster it waits for ever.
     if (plan.nextRetryAt !== undefined) this.passWithin(plan.nextRetryAt - now);
     return started;
+  }
+
+  /** Per concurrency key, the jobs of the key placed (dispatched or running, by this scheduler's count). */
+  private activeKeys(): Map<string, string[]> {
+    return activeByKey(Array.from(this.placed.values(), (p) => p.job));
   }
 
   private snapshot(): WorkerSnapshot[] {

@@ -6,6 +6,8 @@ import type { Logger } from '../common/logger.js';
 import type { JobStatus } from '../gen/baton/v1/common.js';
 import type { StreamJobResponse } from '../gen/baton/v1/worker.js';
 import { startTooLarge, type DispatchResult, type Dispatcher } from './dispatcher.js';
+import type { ConcurrencyRule } from './concurrency.js';
+import { BadReference, resolveBatch, type AfterCondition } from './dependencies.js';
 import type { EventBus } from './events.js';
 import { isFinal, reportTransition } from './job-state.js';
 import { hasLabels } from './placement.js';
@@ -49,6 +51,11 @@ export interface JobSpec {
   timeoutMs?: number;
   /** 'all': one copy on every worker that is up, not draining and has the labels, under a parent job. */
   runOn?: 'all';
+  /** At most `limit` jobs of the key dispatched or running at once (concurrency.ts). */
+  concurrency?: ConcurrencyRule;
+  /** Ids of the jobs this one waits for; in a batch, "#i" names the batch's job i. */
+  after?: string[];
+  afterCondition?: AfterCondition;
   /** The request's Idempotency-Key and the hash of what it asked for (see `submit`). */
   idempotency?: { key: string; requestHash: string };
   /** A schedule's run: for its tick (null when triggered by hand). A second job for one tick fails with `TickTaken`. */
@@ -103,6 +110,38 @@ export class JobService {
   ) {
     // One listener for every /wait: each waiter is found by its job id.
     bus.on('job', (job) => this.jobChanged(job.id));
+    dispatcher.cancelJobs = (jobIds, by) => {
+      for (const jobId of jobIds) {
+        this.stop(jobId, undefined, 0, by).catch((err: unknown) => this.log.warn({ job_id: jobId, err, by }, 'cannot stop a job a cancel_in_progress asked to stop'));
+      }
+    };
+  }
+
+  /**
+   * The planned rows with each job's `after` resolved: batch references to ids, every id a job
+   * that exists (BAD_REQUEST naming the reference otherwise, or a cycle among the batch's jobs).
+   */
+  private async withDependencies(specs: readonly JobSpec[], planned: NewJob[][]): Promise<NewJob[][]> {
+    if (!specs.some((s) => s.after?.length)) return planned;
+    let resolved: string[][];
+    try {
+      resolved = resolveBatch(
+        specs.map((s) => s.after ?? []),
+        planned.map(([head]) => head!.id),
+      );
+    } catch (err) {
+      if (err instanceof BadReference) throw new BatonError('BAD_REQUEST', err.message);
+      throw err;
+    }
+    const inBatch = new Set(planned.map(([head]) => head!.id));
+    for (const [i, spec] of specs.entries()) {
+      const where = specs.length > 1 ? `jobs[${i}].` : '';
+      if (spec.runOn === 'all' && resolved[i]!.length > 0) throw new BatonError('BAD_REQUEST', `${where}after: a run_on "all" job cannot wait for others; submit it without after`);
+      for (const [k, id] of resolved[i]!.entries()) {
+        if (!inBatch.has(id) && !(await this.store.getJob(id))) throw new BatonError('BAD_REQUEST', `${where}after[${k}]: job "${echo(id)}" not found`);
+      }
+    }
+    return planned.map((rows, i) => (resolved[i]!.length === 0 ? rows : [{ ...rows[0]!, after: resolved[i]!, afterCondition: specs[i]!.afterCondition ?? 'succeeded' }]));
   }
 
   /** Wakes the calls waiting on this job (they read it again). Shared store: also for changes other schedulers made. */
@@ -162,7 +201,10 @@ export class JobService {
   /** Records every job of `specs` in one transaction, then queues them; one result per spec (a run_on-all parent for its copies). */
   private async create(specs: readonly JobSpec[]): Promise<DispatchResult[]> {
     const now = Date.now();
-    const planned = specs.map((spec, i) => this.plan(spec, now, specs.length > 1 ? `jobs[${i}]: ` : ''));
+    const planned = await this.withDependencies(
+      specs,
+      specs.map((spec, i) => this.plan(spec, now, specs.length > 1 ? `jobs[${i}]: ` : '')),
+    );
     planned.forEach(([head], i) => {
       // Copies of a run_on-all parent carry its command, arguments and environment: the head speaks for them.
       const tooLarge = startTooLarge(head!);
@@ -240,6 +282,7 @@ export class JobService {
       requestHash: spec.idempotency?.requestHash ?? '',
       schedule: spec.schedule?.name ?? '',
       scheduledFor: spec.schedule?.scheduledFor ?? null,
+      concurrency: spec.concurrency ?? null,
     };
     if (spec.runOn !== 'all') return [job];
     if (spec.workerId !== undefined) throw new BatonError('BAD_REQUEST', `${where}run_on "all" and worker_id exclude each other`);
@@ -310,7 +353,7 @@ export class JobService {
     const { job } = await this.find(jobId, workerId);
     if (isFinal(job.state)) throw new BatonError('WRONG_STATE', `job ${jobId} already ended (${job.state})`);
     if (job.runOn === 'all') return this.stopParent(job, graceMs, by);
-    if (job.state === 'queued') {
+    if (job.state === 'queued' || job.state === 'waiting') {
       // On no worker: the store's check is enough (a dispatch that got there first makes this a no-op, and the stop goes to the worker below).
       if (await this.applier.apply(jobId, job.attempt, '', 'stop', { state: 'stopped', error: 'stopped before it started' })) {
         await this.recordStopper(jobId, by);

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { JobState as WorkerJobState } from '../gen/baton/v1/common.js';
 import { fromStates, fromWorkerState, isFinal, JOB_STATES, reportTransition, TRANSITION_NAMES, type JobStateName, type TransitionName } from './job-state.js';
 
-const finals: JobStateName[] = ['succeeded', 'failed', 'stopped', 'timed_out', 'lost'];
+const finals: JobStateName[] = ['succeeded', 'failed', 'stopped', 'timed_out', 'lost', 'skipped'];
 const endings = 'succeeded failed stopped timed_out lost';
 
 // Every move each transition allows, written out: "from>to to…", one per from-state.
@@ -18,11 +18,13 @@ const expected: Record<TransitionName, string[]> = {
   reconnect: ['unknown>running'],
   lose: ['unknown>lost'],
   retry: ['dispatched>queued', 'running>queued', 'unknown>queued'],
-  stop: ['queued>stopped'],
+  stop: ['waiting>stopped', 'queued>stopped'],
+  skip: ['waiting>skipped', 'queued>skipped'],
+  release: ['waiting>queued'],
   summarise: [
-    'queued>dispatched running succeeded failed stopped timed_out lost',
-    'dispatched>queued running succeeded failed stopped timed_out lost',
-    'running>queued dispatched succeeded failed stopped timed_out lost',
+    'queued>dispatched running succeeded failed stopped timed_out lost skipped',
+    'dispatched>queued running succeeded failed stopped timed_out lost skipped',
+    'running>queued dispatched succeeded failed stopped timed_out lost skipped',
   ],
 };
 

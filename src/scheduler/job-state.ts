@@ -8,12 +8,15 @@ import { JobState as WorkerJobState } from '../gen/baton/v1/common.js';
  *
  * `queued → dispatched → running → succeeded | failed | stopped | timed_out | lost`, and
  * `unknown` while the worker of a dispatched or running attempt has stopped answering: not
- * final, it goes back to `running` when the worker returns in time, or ends `lost`.
+ * final, it goes back to `running` when the worker returns in time, or ends `lost`. `waiting`:
+ * not final, before `queued`, while the jobs it depends on (`after`) have not all ended.
+ * `skipped`: final, the job never ran because a rule said so (a job it depends on ended in a
+ * way that fails its condition, or its concurrency key was at its limit with on_limit skip).
  */
-export const JOB_STATES = ['queued', 'dispatched', 'running', 'unknown', 'succeeded', 'failed', 'stopped', 'timed_out', 'lost'] as const;
+export const JOB_STATES = ['waiting', 'queued', 'dispatched', 'running', 'unknown', 'succeeded', 'failed', 'stopped', 'timed_out', 'lost', 'skipped'] as const;
 export type JobStateName = (typeof JOB_STATES)[number];
 
-export const FINAL_STATES: readonly JobStateName[] = ['succeeded', 'failed', 'stopped', 'timed_out', 'lost'];
+export const FINAL_STATES: readonly JobStateName[] = ['succeeded', 'failed', 'stopped', 'timed_out', 'lost', 'skipped'];
 
 /** States of an attempt that lives on a worker (placed and not ended). */
 const ON_WORKER: readonly JobStateName[] = ['dispatched', 'running', 'unknown'];
@@ -32,8 +35,10 @@ export interface Transition {
  * attempt ends (failed, timed out or lost: its outcome) and the job is queued for the next one.
  */
 export const TRANSITIONS = {
-  /** A new job, waiting for a placement. */
-  create: { from: [], to: ['queued'] },
+  /** A new job, waiting for a placement, or first for the jobs it depends on. */
+  create: { from: [], to: ['queued', 'waiting'] },
+  /** Every job it depends on ended as its condition asks: it waits for a placement now. */
+  release: { from: ['waiting'], to: ['queued'] },
   /** A new job placed before it was stored. */
   createPlaced: { from: [], to: ['dispatched'] },
   /** The dispatcher chose a worker; the start is sent once this is stored. */
@@ -56,7 +61,9 @@ export const TRANSITIONS = {
   /** The attempt ended badly and the retry policy asks for another: the job waits for attempt n+1. */
   retry: { from: ON_WORKER, to: ['queued'] },
   /** Stopped before any worker had it. */
-  stop: { from: ['queued'], to: ['stopped'] },
+  stop: { from: ['waiting', 'queued'], to: ['stopped'] },
+  /** Never run: a job it depends on failed its condition, or its concurrency key was at its limit and it asked to be skipped then. */
+  skip: { from: ['waiting', 'queued'], to: ['skipped'] },
   /** A run_on-all parent's state, summed up from its children's (parent-state.ts). */
   summarise: { from: ['queued', 'dispatched', 'running'], to: ['queued', 'dispatched', 'running', ...FINAL_STATES] },
 } as const satisfies Record<string, Transition>;

@@ -4,9 +4,9 @@ import { isFinal, type JobStateName } from './job-state.js';
  * A run_on-all parent's state from its children's. Pure.
  * While any child is live: `running` once any child runs (or is `unknown`: it was running) or
  * has ended (the fan-out is under way), else `dispatched` if any is, else `queued`. When all have ended: the worst ending,
- * failed before timed_out before lost before stopped, and `succeeded` only when every child did.
+ * failed before timed_out before lost before stopped before skipped, and `succeeded` only when every child did.
  */
-const WORST_FIRST: readonly JobStateName[] = ['failed', 'timed_out', 'lost', 'stopped'];
+const WORST_FIRST: readonly JobStateName[] = ['failed', 'timed_out', 'lost', 'stopped', 'skipped'];
 
 export function parentState(children: readonly JobStateName[]): JobStateName {
   if (children.length === 0) return 'queued';

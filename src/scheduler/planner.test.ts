@@ -2,7 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { hasLabels, place, type WorkerSnapshot } from './placement.js';
-import { planPass, queueOrder, type QueuedJob } from './planner.js';
+import { ON_LIMIT, type OnLimit } from './concurrency.js';
+import { planPass, queueOrder, type Plan, type QueuedJob } from './planner.js';
 
 const NOW = Date.UTC(2026, 0, 1);
 
@@ -171,7 +172,7 @@ const LABELS = fc.record({ gpu: fc.constantFrom('true', 'false'), zone: fc.const
 
 const workersArb = fc.array(
   fc.record({
-    state: fc.constantFrom<WorkerSnapshot['state']>('up', 'up', 'up', 'down', 'deregistered'),
+    state: fc.constantFrom<WorkerSnapshot['state']>('up', 'up', 'up', 'unreachable', 'down', 'deregistered'),
     labels: LABELS,
     capacity: fc.integer({ min: 0, max: 3 }),
     running: fc.integer({ min: 0, max: 4 }),
@@ -298,5 +299,170 @@ property('the same plan whatever order the queue is given in, and each answer as
       assert.equal(starts.get(job.id), decision.workerId, job.id);
       room.find((x) => x.id === decision.workerId)!.running++;
     }
+  }
+});
+
+// Concurrency keys.
+
+const key = (k: string, limit: number, onLimit: OnLimit = 'queue'): QueuedJob['concurrency'] => ({ key: k, limit, onLimit });
+
+const keyTable: {
+  name: string;
+  queue: QueuedJob[];
+  active?: [string, string[]][];
+  want: { starts: string[]; waits: [string, string][]; skips?: [string, string][]; cancels?: [string, string[]][] };
+}[] = [
+  {
+    name: 'a key at its limit holds its jobs back, counting those already running; other keys and jobs without one go on',
+    queue: [j('a', { concurrency: key('deploy-prod', 1) }), j('b', { concurrency: key('db', 2) }), j('c', { concurrency: key('db', 2) }), j('d')],
+    active: [['deploy-prod', ['0193-x']]],
+    want: {
+      starts: ['b', 'c', 'd'],
+      waits: [['a', 'concurrency key deploy-prod is at its limit (1 running: 0193-x)']],
+    },
+  },
+  {
+    name: 'the pass’s own starts count: priority, then arrival, per key',
+    queue: [j('a', { concurrency: key('k', 2) }), j('b', { concurrency: key('k', 2), priority: 1 }), j('c', { concurrency: key('k', 2) })],
+    want: { starts: ['b', 'a'], waits: [['c', 'concurrency key k is at its limit (2 running: b, a)']] },
+  },
+  {
+    name: 'different limits: each job’s own limit admits it, and no job overtakes an earlier one its key holds back',
+    queue: [j('a', { concurrency: key('k', 1) }), j('b', { concurrency: key('k', 1) }), j('c', { concurrency: key('k', 5) })],
+    want: {
+      starts: ['a'],
+      waits: [
+        ['b', 'concurrency key k is at its limit (1 running: a)'],
+        ['c', 'concurrency key k: waiting behind b, an earlier job of the key'],
+      ],
+    },
+  },
+  {
+    name: 'a higher limit lets a job start beside running ones that a lower limit would refuse',
+    queue: [j('a', { concurrency: key('k', 3) })],
+    active: [['k', ['r1', 'r2']]],
+    want: { starts: ['a'], waits: [] },
+  },
+  {
+    name: 'on_limit skip: the job leaves the queue with the reason and holds nobody back',
+    queue: [j('a', { concurrency: key('k', 1, 'skip') }), j('b', { concurrency: key('k', 2) })],
+    active: [['k', ['r1']]],
+    want: { starts: ['b'], waits: [], skips: [['a', 'concurrency key k is at its limit (1 running: r1)']] },
+  },
+  {
+    name: 'on_limit cancel_in_progress: the key’s running jobs are to be stopped, and the job waits for them',
+    queue: [j('a', { concurrency: key('k', 1, 'cancel_in_progress') })],
+    active: [['k', ['r1']]],
+    want: {
+      starts: [],
+      waits: [['a', 'concurrency key k is at its limit (1 running: r1); stopping them (on_limit cancel_in_progress)']],
+      cancels: [['a', ['r1']]],
+    },
+  },
+  {
+    name: 'a reason names three of the running jobs at most',
+    queue: [j('a', { concurrency: key('k', 4) })],
+    active: [['k', ['r1', 'r2', 'r3', 'r4']]],
+    want: { starts: [], waits: [['a', 'concurrency key k is at its limit (4 running: r1, r2, r3, …)']] },
+  },
+];
+
+test('planner, concurrency: an unreachable worker takes no job, and a job that cannot be placed takes none of its key’s room', () => {
+  const queue = [j('a', { concurrency: key('k', 1) }), j('b', { concurrency: key('k', 1) })];
+  const plan = planPass(queue, [w('w-1', { state: 'unreachable', capacity: 10 })], NOW, new Map());
+  assert.deepEqual(plan.starts, []);
+  assert.deepEqual(
+    plan.waits.map((x) => x.job.id),
+    ['a', 'b'],
+  );
+  assert.match(plan.waits[0]!.reason, /unreachable/);
+  const later = planPass(queue, [w('w-1', { state: 'unreachable', capacity: 10 }), w('w-2')], NOW, new Map());
+  assert.deepEqual(
+    later.starts.map((s) => [s.job.id, s.workerId]),
+    [['a', 'w-2']],
+  );
+});
+
+for (const c of keyTable) {
+  test(`planner, concurrency: ${c.name}`, () => {
+    const plan = planPass(c.queue, [w('w-1', { capacity: 10 })], NOW, new Map(c.active ?? []));
+    assert.deepEqual(
+      {
+        starts: plan.starts.map((s) => s.job.id),
+        waits: plan.waits.map((x) => [x.job.id, x.reason]),
+        ...(plan.skips.length > 0 && { skips: plan.skips.map((x) => [x.job.id, x.reason]) }),
+        ...(plan.cancels.length > 0 && { cancels: plan.cancels.map((x) => [x.job.id, x.stop]) }),
+      },
+      c.want,
+    );
+  });
+}
+
+const KEYS = ['k0', 'k1', 'k2'];
+const keyedScenario = fc.record({
+  queue: fc
+    .array(
+      fc.record({
+        priority: fc.integer({ min: 0, max: 2 }),
+        labels: fc.oneof(fc.constant({}), LABELS),
+        concurrency: fc.option(fc.record({ key: fc.constantFrom(...KEYS), limit: fc.integer({ min: 1, max: 3 }), onLimit: fc.constantFrom<OnLimit>(...ON_LIMIT) }), { nil: null }),
+      }),
+      { maxLength: 30 },
+    )
+    .map((jobs) => jobs.map((job, i): QueuedJob => ({ id: `j-${String(i).padStart(3, '0')}`, pinnedWorker: '', ...job })))
+    .chain((jobs) => fc.shuffledSubarray(jobs, { minLength: jobs.length })),
+  workers: workersArb.map((ws) => ws.map((x, i): WorkerSnapshot => ({ id: `w-${i}`, ...x }))),
+  running: fc.record({ k0: fc.nat(3), k1: fc.nat(3), k2: fc.nat(3) }),
+});
+
+function keyedProperty(name: string, check: (plan: Plan<QueuedJob>, queue: QueuedJob[], running: Record<string, number>) => void): void {
+  test(`planner property, concurrency: ${name}`, () => {
+    fc.assert(
+      fc.property(keyedScenario, ({ queue, workers, running }) => {
+        const active = new Map(KEYS.map((k) => [k, Array.from({ length: running[k as keyof typeof running] }, (_, i) => `${k}-r${i}`)]));
+        check(planPass(queue, workers, NOW, active), queue, running);
+      }),
+      { numRuns: 1_000 },
+    );
+  });
+}
+
+keyedProperty('a job starts only while fewer than its limit of its key are running, those already running and earlier starts counted', (plan, _queue, running) => {
+  const started: Record<string, number> = { ...running };
+  for (const { job } of plan.starts) {
+    const rule = job.concurrency;
+    if (!rule) continue;
+    assert.ok(started[rule.key]! < rule.limit, `${job.id} started with ${started[rule.key]} of ${rule.key} running, limit ${rule.limit}`);
+    started[rule.key]!++;
+  }
+});
+
+keyedProperty('with one limit per key, never more than the limit across the pass', (plan, queue, running) => {
+  for (const k of KEYS) {
+    const limits = new Set(queue.filter((x) => x.concurrency?.key === k).map((x) => x.concurrency!.limit));
+    if (limits.size !== 1) continue;
+    const [limit] = limits;
+    const n = running[k]! + plan.starts.filter((s) => s.job.concurrency?.key === k).length;
+    assert.ok(n <= Math.max(limit!, running[k]!), `${k}: ${n} > ${limit}`);
+    if (plan.starts.some((s) => s.job.concurrency?.key === k)) assert.ok(n <= limit!, `${k}: ${n} > ${limit}`);
+  }
+});
+
+keyedProperty('a key’s jobs start in priority then arrival order: none starts after an earlier one of its key was held back', (plan) => {
+  for (const { job } of plan.starts) {
+    const key = job.concurrency?.key;
+    if (!key) continue;
+    const earlier = plan.waits.find((x) => x.job.concurrency?.key === key && queueOrder(x.job, job) < 0 && x.reason.startsWith('concurrency key'));
+    assert.equal(earlier, undefined, `${job.id} started while ${earlier?.job.id} of ${key} waits`);
+  }
+});
+
+keyedProperty('every job is started, waits or is skipped, once; skips and cancels only at a key’s limit', (plan, queue) => {
+  const ids = [...plan.starts, ...plan.waits, ...plan.skips].map((x) => x.job.id).sort();
+  assert.deepEqual(ids, queue.map((x) => x.id).sort());
+  for (const s of plan.skips) assert.equal(s.job.concurrency?.onLimit, 'skip', s.job.id);
+  for (const c of plan.cancels) {
+    assert.equal(c.job.concurrency?.onLimit, 'cancel_in_progress', c.job.id);
+    assert.ok(c.stop.length > 0 && plan.waits.some((x) => x.job === c.job), c.job.id);
   }
 });

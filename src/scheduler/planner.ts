@@ -6,8 +6,10 @@
  * Jobs are taken by priority (high first), then arrival, and each is placed (`place`) on the
  * snapshot as the starts before it left it: a start takes its slot before the next job is
  * looked at, so a pass never gives a worker more than its room, and a job never takes a slot
- * an earlier one could have used.
+ * an earlier one could have used. A job with a concurrency key starts only while its key has
+ * room (`KeyGate`), counting the key's jobs already dispatched or running and this pass's starts.
  */
+import { KeyGate, type ConcurrencyRule } from './concurrency.js';
 import { formatLabels, place, type JobNeeds, type WorkerSnapshot } from './placement.js';
 
 /** What planning needs of a queued job. */
@@ -22,6 +24,8 @@ export interface QueuedJob {
   readonly pinnedWorker: string;
   /** A retry is not started before this time (ms since the epoch); null or absent: now. */
   readonly nextAttemptAt?: number | null;
+  /** At most `limit` jobs of its key dispatched or running at once (concurrency.ts); null or absent: none. */
+  readonly concurrency?: ConcurrencyRule | null;
 }
 
 export interface Start<J> {
@@ -40,8 +44,12 @@ export interface Wait<J> {
 export interface Plan<J> {
   /** In the order decided: priority, then arrival. */
   starts: Start<J>[];
-  /** Every queued job not started, in the same order. */
+  /** Every queued job not started nor skipped, in the same order. */
   waits: Wait<J>[];
+  /** Jobs whose key is at its limit and that asked to be skipped then (on_limit skip): they end, skipped, with the reason. */
+  skips: Wait<J>[];
+  /** Jobs whose key is at its limit and that asked for the key's running jobs to be stopped (on_limit cancel_in_progress); each also waits. */
+  cancels: { job: J; stop: readonly string[] }[];
   /** The earliest `retryAt` of the waits, when there is one: a pass is due then. */
   nextRetryAt: number | undefined;
 }
@@ -52,21 +60,40 @@ export function queueOrder(a: QueuedJob, b: QueuedJob): number {
 }
 
 /**
- * One pass over `queue` (any order) against `workers` (left unchanged) at `now`. Linear in the
+ * One pass over `queue` (any order) against `workers` (left unchanged) at `now`; `active` lists,
+ * per concurrency key, the jobs of the key already dispatched or running. Linear in the
  * queue once sorted (and sorting a queue already in order is one walk): a job that cannot be
  * placed gets the answer of the first job with the same needs, since starts only take room
  * and a refusal holds, word for word, for the rest of the pass.
  */
-export function planPass<J extends QueuedJob>(queue: Iterable<J>, workers: readonly WorkerSnapshot[], now: number): Plan<J> {
+export function planPass<J extends QueuedJob>(
+  queue: Iterable<J>,
+  workers: readonly WorkerSnapshot[],
+  now: number,
+  active: ReadonlyMap<string, readonly string[]> = new Map(),
+): Plan<J> {
   const room = workers.map((w) => ({ ...w }));
   const byId = new Map(room.map((w) => [w.id, w]));
   const refusals = new Map<string, string>();
-  const plan: Plan<J> = { starts: [], waits: [], nextRetryAt: undefined };
+  const gate = new KeyGate(active);
+  const plan: Plan<J> = { starts: [], waits: [], skips: [], cancels: [], nextRetryAt: undefined };
   for (const job of Array.from(queue).sort(queueOrder)) {
     const retryAt = job.nextAttemptAt;
     if (retryAt != null && retryAt > now) {
       plan.waits.push({ job, reason: `next attempt at ${new Date(retryAt).toISOString()}`, retryAt });
       if (plan.nextRetryAt === undefined || retryAt < plan.nextRetryAt) plan.nextRetryAt = retryAt;
+      continue;
+    }
+    const held = gate.refusal(job);
+    if (held !== undefined) {
+      const rule = job.concurrency!;
+      if (rule.onLimit === 'skip') {
+        plan.skips.push({ job, reason: held });
+        continue;
+      }
+      const stop = rule.onLimit === 'cancel_in_progress' ? gate.running(rule.key) : [];
+      if (stop.length > 0) plan.cancels.push({ job, stop: [...stop] });
+      plan.waits.push({ job, reason: stop.length > 0 ? `${held}; stopping them (on_limit cancel_in_progress)` : held });
       continue;
     }
     const needs = `${job.pinnedWorker}\n${formatLabels(job.labels)}`;
@@ -78,6 +105,7 @@ export function planPass<J extends QueuedJob>(queue: Iterable<J>, workers: reado
       continue;
     }
     byId.get(decision.workerId)!.running++;
+    gate.take(job);
     plan.starts.push({ job, workerId: decision.workerId });
   }
   return plan;

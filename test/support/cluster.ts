@@ -8,6 +8,7 @@ import { mkdtempSync, mkdirSync, writeFileSync, chmodSync, rmSync, existsSync, r
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { FINAL_JOB_STATES } from '../../src/client/job-states.js';
 import { caFiles, certFiles, initCaFiles, issueCertFiles } from '../../src/common/certs.js';
 
 const MAIN = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
@@ -264,7 +265,7 @@ export async function eventually<T>(fn: () => Promise<T | undefined>, what: stri
 
 /** Waits until the job's stored state is final, and returns the job; a timeout names the job as last seen. */
 export async function waitForFinal(api: string, jobId: string, timeoutMs = 60_000): Promise<Record<string, unknown>> {
-  const final = new Set(['succeeded', 'failed', 'stopped', 'timed_out', 'lost']);
+  const final = new Set<string>(FINAL_JOB_STATES);
   let seen: unknown;
   try {
     return await eventually(

@@ -28,6 +28,12 @@ export function refusedToken(err: unknown): boolean {
   return needsToken(err) || (err instanceof BatonApiError && err.status === 429);
 }
 
+/** Why the token form refused a token, in words that say what to do. */
+export function tokenProblem(err: unknown): string {
+  if (err instanceof BatonApiError && err.status === 429) return `Refused: ${err.message}.`;
+  return 'This token was not accepted: the scheduler has no live token like it. Check it was copied whole, that it was not revoked (baton token list), and that it was made for this scheduler.';
+}
+
 export function message(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }

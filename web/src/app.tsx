@@ -1,7 +1,9 @@
 import { createContext } from 'preact';
 import { useEffect, useMemo, useState } from 'preact/hooks';
-import type { BatonClient } from '../../src/client/index.js';
-import { makeClient, message, needsToken, refusedToken, savedToken, saveToken } from './api.js';
+import type { BatonClient, WhoAmI } from '../../src/client/index.js';
+import { allows, type Role } from '../../src/scheduler/auth/roles.js';
+import { makeClient, message, needsToken, refusedToken, savedToken, saveToken, tokenProblem } from './api.js';
+import { parseRoute, type Route } from './lib/route.js';
 import { JobPage } from './pages/job.js';
 import { JobsPage } from './pages/jobs.js';
 import { SchedulesPage } from './pages/schedules.js';
@@ -15,22 +17,38 @@ export interface Live {
   tick: number;
   /** Shows the token form (after a 401). */
   askToken: () => void;
+  /** May the caller do what needs this role? Buttons it may not use are not shown. */
+  can: (need: Role) => boolean;
 }
 
 export const LiveContext = createContext<Live>(undefined as unknown as Live);
 
-function useHashRoute(): string {
+function useHashRoute(): Route {
   const [hash, setHash] = useState(location.hash || '#/');
   useEffect(() => {
     const on = (): void => setHash(location.hash || '#/');
     addEventListener('hashchange', on);
     return () => removeEventListener('hashchange', on);
   }, []);
-  return hash.slice(1);
+  return useMemo(() => parseRoute(hash), [hash]);
+}
+
+/**
+ * Goes to `hash`. `replace`: in place of the current entry (a filter typed letter by letter
+ * should not fill the history); the page hears of it as of any other change of address.
+ */
+export function navigate(hash: string, replace = false): void {
+  if (location.hash === hash) return;
+  if (!replace) {
+    location.hash = hash;
+    return;
+  }
+  history.replaceState(history.state, '', hash);
+  dispatchEvent(new HashChangeEvent('hashchange'));
 }
 
 /** May the page call the API with its token? `asking` shows the token form, with why when a token was refused. */
-type Access = { state: 'checking' } | { state: 'granted' } | { state: 'asking'; problem?: string };
+type Access = { state: 'checking' } | { state: 'granted'; who?: WhoAmI } | { state: 'asking'; problem?: string };
 
 const NO_LONGER_ACCEPTED = 'The scheduler no longer accepts this token (revoked?).';
 
@@ -46,25 +64,27 @@ export function App() {
   const granted = access.state === 'granted';
 
   // One call checks the token before the pages and the event stream make a dozen at once: a
-  // wrong token costs one failed attempt of this address's budget, not one per request.
+  // wrong token costs one failed attempt of this address's budget, not one per request. Its
+  // answer is the caller's role, so the pages show only the buttons it may use.
   useEffect(() => {
     const abort = new AbortController();
     setAccess({ state: 'checking' });
-    client.listWorkers({ signal: abort.signal }).then(
-      () => {
+    client.whoami({ signal: abort.signal }).then(
+      (who) => {
         if (abort.signal.aborted) return;
         saveToken(token);
-        setAccess({ state: 'granted' });
+        setAccess({ state: 'granted', who });
       },
       (err: unknown) => {
         if (abort.signal.aborted) return;
         if (refusedToken(err)) {
           // Not kept: the next visit would present it again.
           saveToken('');
-          setAccess({ state: 'asking', problem: token ? `This token was not accepted: ${message(err)}` : undefined });
+          setAccess({ state: 'asking', problem: token ? tokenProblem(err) : undefined });
           return;
         }
-        // Not about the token (the scheduler is unreachable, say): the pages show it, the event stream retries.
+        // Not about the token (the scheduler is unreachable, say): the pages show it, the event
+        // stream retries, and its first success checks again (below) to learn the role.
         setAccess({ state: 'granted' });
       },
     );
@@ -104,29 +124,46 @@ export function App() {
     return () => abort.abort();
   }, [client, granted]);
 
-  const live: Live = { client, tick, askToken: () => setAccess({ state: 'asking', problem: token ? NO_LONGER_ACCEPTED : undefined }) };
-  const [page, id] = route.split('/').filter(Boolean);
+  // The role is unknown until the check answered: until then no button that needs one is shown.
+  const who = access.state === 'granted' ? access.who : undefined;
+  useEffect(() => {
+    if (stream === 'live' && granted && who === undefined) setTries((n) => n + 1);
+  }, [stream]);
+  const live: Live = {
+    client,
+    tick,
+    askToken: () => setAccess({ state: 'asking', problem: token ? NO_LONGER_ACCEPTED : undefined }),
+    can: (need) => who !== undefined && allows(who.role, need),
+  };
+  const [page, id, ...rest] = route.path;
   const nav = [
-    ['#/', 'Overview'],
-    ['#/workers', 'Workers'],
-    ['#/jobs', 'Jobs'],
-    ['#/schedules', 'Schedules'],
-    ['#/submit', 'Submit'],
+    ['#/', 'Overview', undefined],
+    ['#/workers', 'Workers', 'workers'],
+    ['#/jobs', 'Jobs', 'jobs'],
+    ['#/schedules', 'Schedules', 'schedules'],
+    ['#/submit', 'Submit', 'submit'],
   ] as const;
   return (
     <LiveContext.Provider value={live}>
       <header>
         <span class="brand">Baton</span>
         <nav>
-          {nav.map(([href, label]) => (
-            <a href={href} class={`#${route}` === href || (href !== '#/' && `#${route}`.startsWith(href)) ? 'active' : ''}>
-              {label}
-            </a>
-          ))}
+          {nav
+            .filter(([, , p]) => p !== 'submit' || live.can('operator'))
+            .map(([href, label, p]) => (
+              <a href={href} class={page === p ? 'active' : ''}>
+                {label}
+              </a>
+            ))}
         </nav>
         <span class={`stream ${stream}`} title="live updates over /v1/events">
           {stream === 'live' ? '● live' : stream === 'connecting' ? '○ connecting' : '○ reconnecting'}
         </span>
+        {who?.auth && (
+          <button type="button" class="who" data-testid="who" title="use another token" onClick={() => setAccess({ state: 'asking' })}>
+            {who.name} · {who.role}
+          </button>
+        )}
       </header>
       {access.state === 'asking' ? (
         <TokenForm
@@ -140,15 +177,48 @@ export function App() {
         <main aria-busy="true" />
       ) : (
         <main>
-          {page === undefined && <Overview />}
-          {page === 'workers' && <WorkersPage />}
-          {page === 'jobs' && id === undefined && <JobsPage />}
-          {page === 'jobs' && id !== undefined && <JobPage id={decodeURIComponent(id)} />}
-          {page === 'schedules' && <SchedulesPage />}
-          {page === 'submit' && <SubmitPage />}
+          <Page page={page} id={id} rest={rest} params={route.params} can={live.can} known={who !== undefined} />
         </main>
       )}
     </LiveContext.Provider>
+  );
+}
+
+/** The page for an address; anything else is "not found", with a way back. */
+function Page({ page, id, rest, params, can, known }: { page?: string; id?: string; rest: string[]; params: Record<string, string>; can: Live['can']; known: boolean }) {
+  if (rest.length > 0) return <NotFound />;
+  if (page === undefined) return <Overview />;
+  if (page === 'jobs') return id === undefined ? <JobsPage params={params} /> : <JobPage id={id} />;
+  if (id !== undefined) return <NotFound />;
+  if (page === 'workers') return <WorkersPage />;
+  if (page === 'schedules') return <SchedulesPage />;
+  // A viewer's submit would be refused: the form says so instead of failing on its button.
+  if (page === 'submit') return !known || can('operator') ? <SubmitPage /> : <NotAllowed what="submit jobs" need="operator" />;
+  return <NotFound />;
+}
+
+function NotFound() {
+  return (
+    <section class="card narrow" data-testid="not-found">
+      <h2>Page not found</h2>
+      <p>
+        There is no page at <code>{location.hash}</code>.
+      </p>
+      <p>
+        <a href="#/">← Back to the overview</a> or see the <a href="#/jobs">jobs</a>.
+      </p>
+    </section>
+  );
+}
+
+function NotAllowed({ what, need }: { what: string; need: Role }) {
+  return (
+    <section class="card narrow">
+      <h2>Not allowed</h2>
+      <p>
+        Your token may not {what}: that needs the {need} role. <a href="#/">← Back to the overview</a>
+      </p>
+    </section>
   );
 }
 

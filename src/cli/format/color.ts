@@ -45,6 +45,7 @@ export function palette(enabled: boolean): Palette {
 }
 
 const STATE_COLORS: Record<string, keyof Palette> = {
+  waiting: 'dim',
   queued: 'dim',
   dispatched: 'dim',
   running: 'cyan',
@@ -54,6 +55,7 @@ const STATE_COLORS: Record<string, keyof Palette> = {
   stopped: 'yellow',
   timed_out: 'red',
   lost: 'red',
+  skipped: 'yellow',
   up: 'green',
   down: 'red',
   deregistered: 'dim',

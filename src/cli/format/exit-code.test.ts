@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { BatonApiError } from '../../client/index.js';
-import { exitCodeFor, runFailureExitCode, signalNumber, type FinishedJob } from './exit-code.js';
+import { attemptExitCode, exitCodeFor, exitText, runFailureExitCode, signalNumber, type FinishedJob } from './exit-code.js';
 
 const job = (over: Partial<FinishedJob>): FinishedJob => ({ state: 'failed', exit_code: null, signal: null, error: null, error_code: null, ...over });
 
@@ -40,10 +40,33 @@ describe('signalNumber', () => {
     ['SIGINT', 2],
     ['SIGKILL', 9],
     ['SIGTERM', 15],
+    ['SIGSEGV', 11],
     ['NOPE', undefined],
+    ['toString', undefined],
   ] as const) {
     it(`${name} → ${String(n)}`, () => assert.equal(signalNumber(name), n));
   }
+});
+
+describe('exitText: the CLI and the dashboard show an exit so', () => {
+  const cases: [FinishedJob, string][] = [
+    [job({ state: 'succeeded', exit_code: 0 }), '0'],
+    [job({ state: 'running' }), '-'],
+    [job({ exit_code: 7 }), '7'],
+    [job({ error: 'command not found: nope', error_code: 'command_not_found' }), '127'],
+    [job({ state: 'stopped', signal: 'SIGTERM' }), '143 (SIGTERM)'],
+    [job({ state: 'stopped' }), '143'],
+    [job({ signal: 'SIGKILL' }), '137 (SIGKILL)'],
+    [job({ state: 'timed_out', signal: 'SIGTERM' }), '124 (SIGTERM)'],
+  ];
+  for (const [j, expected] of cases) it(`${j.state}/${String(j.exit_code)}/${String(j.signal)}/${String(j.error_code)} → ${expected}`, () => assert.equal(exitText(j), expected));
+});
+
+describe('attemptExitCode', () => {
+  const a = (number: number, over: Partial<FinishedJob>) => ({ number, state: 'failed', exit_code: null, signal: null, error: 'command not found: nope', ...over });
+  it("the job's error code is its current attempt's", () => assert.equal(attemptExitCode({ attempt: 2, error_code: 'command_not_found' }, a(2, {})), 127));
+  it('an earlier attempt keeps only its words', () => assert.equal(attemptExitCode({ attempt: 2, error_code: 'command_not_found' }, a(1, {})), 1));
+  it('a signal', () => assert.equal(attemptExitCode({ attempt: 1, error_code: null }, a(1, { signal: 'SIGKILL', error: null })), 137));
 });
 
 describe('runFailureExitCode', () => {

@@ -1,6 +1,8 @@
-import { constants } from 'node:os';
-
-/** Pure: the exit code `baton run` ends with, like `docker run` (and a shell) would. */
+/**
+ * Pure: the exit code `baton run` ends with, like `docker run` (and a shell) would, and how the
+ * CLI and the dashboard show it ("143 (SIGTERM)"). No I/O and no Node modules: the dashboard
+ * bundles it, so both read a job's exit the same way.
+ */
 
 export interface FinishedJob {
   state: string;
@@ -14,9 +16,44 @@ export interface FinishedJob {
 /** Exit code of `baton run` itself failing (bad flags, no worker, scheduler unreachable), as `docker run` does. */
 export const RUN_FAILED = 125;
 
-/** "SIGTERM" → 15, using this machine's numbering (Linux and macOS agree on the common ones). */
+/** Linux's numbering: jobs run on Linux workers, whatever machine shows their exit. */
+const SIGNALS: Readonly<Record<string, number>> = {
+  SIGHUP: 1,
+  SIGINT: 2,
+  SIGQUIT: 3,
+  SIGILL: 4,
+  SIGTRAP: 5,
+  SIGABRT: 6,
+  SIGBUS: 7,
+  SIGFPE: 8,
+  SIGKILL: 9,
+  SIGUSR1: 10,
+  SIGSEGV: 11,
+  SIGUSR2: 12,
+  SIGPIPE: 13,
+  SIGALRM: 14,
+  SIGTERM: 15,
+  SIGSTKFLT: 16,
+  SIGCHLD: 17,
+  SIGCONT: 18,
+  SIGSTOP: 19,
+  SIGTSTP: 20,
+  SIGTTIN: 21,
+  SIGTTOU: 22,
+  SIGURG: 23,
+  SIGXCPU: 24,
+  SIGXFSZ: 25,
+  SIGVTALRM: 26,
+  SIGPROF: 27,
+  SIGWINCH: 28,
+  SIGIO: 29,
+  SIGPWR: 30,
+  SIGSYS: 31,
+};
+
+/** "SIGTERM" → 15. */
 export function signalNumber(name: string): number | undefined {
-  return (constants.signals as Record<string, number | undefined>)[name];
+  return Object.hasOwn(SIGNALS, name) ? SIGNALS[name] : undefined;
 }
 
 /**
@@ -30,6 +67,7 @@ export function signalNumber(name: string): number | undefined {
  */
 export function exitCodeFor(job: FinishedJob, lookup: (name: string) => number | undefined = signalNumber): number | undefined {
   switch (job.state) {
+    case 'waiting':
     case 'queued':
     case 'dispatched':
     case 'running':
@@ -57,6 +95,18 @@ export function exitCodeFor(job: FinishedJob, lookup: (name: string) => number |
     if (n !== undefined) return 128 + n;
   }
   return 1;
+}
+
+/** "0", "127", "137 (SIGKILL)", "143 (SIGTERM)"; "-" while the job has not finished. */
+export function exitText(job: FinishedJob): string {
+  const code = exitCodeFor(job);
+  if (code === undefined) return '-';
+  return job.signal && job.exit_code === null ? `${code} (${job.signal})` : String(code);
+}
+
+/** An attempt's exit code: the job's error code belongs to its current attempt; earlier ones keep only their words. */
+export function attemptExitCode(job: { attempt: number; error_code: string | null }, attempt: Omit<FinishedJob, 'error_code'> & { number: number }): number | undefined {
+  return exitCodeFor({ ...attempt, error_code: attempt.number === job.attempt ? job.error_code : null });
 }
 
 /** Exit code of `baton run` when the job could not be submitted: 127/126 when the worker refused the command, else 125. */

@@ -38,6 +38,9 @@ const job = (over: Partial<Job> = {}): Job => ({
   stopped_by: null,
   schedule: null,
   scheduled_for: null,
+  concurrency: null,
+  after: [],
+  after_condition: 'succeeded',
   ...over,
 });
 
@@ -153,5 +156,25 @@ describe('tables', () => {
       '  #   WORKER   STATE    STARTED   FINISHED   EXIT   ERROR',
       '  1   w-1      failed   3s ago    1s ago     7      exited with code 7',
     ]);
+  });
+});
+
+describe('waiting and skipped jobs', () => {
+  it('ps shows why beside the state; status shows the reason, what it waits for and its key', () => {
+    const waiting = job({
+      state: 'waiting',
+      worker_id: null,
+      reason: 'waiting for job 0194-bbbb to succeed',
+      after: ['0194-bbbb'],
+      concurrency: { key: 'deploy', limit: 1, on_limit: 'queue' },
+    });
+    const skipped = job({ state: 'skipped', worker_id: null, exit_code: null, reason: 'job 0194-bbbb ended failed, and this job runs only after it succeeds' });
+    const table = jobsTable([waiting, skipped], now, plain).join('\n');
+    assert.match(table, /waiting \(waiting for job 0194-bbbb to succeed\)/);
+    assert.match(table, /skipped \(job 0194-bbbb ended failed, and this job runs only after it…\)/);
+    const status = jobStatus({ ...waiting, attempts: [] }, now, plain).join('\n');
+    assert.match(status, /Reason: +waiting for job 0194-bbbb to succeed/);
+    assert.match(status, /After: +0194-bbbb \(succeeded\)/);
+    assert.match(status, /Concurrency: +key deploy, limit 1, on limit queue/);
   });
 });

@@ -1,6 +1,6 @@
 import type { Job, JobDetail, Worker } from '../../client/index.js';
 import { paintState, type Palette } from './color.js';
-import { exitCodeFor } from './exit-code.js';
+import { attemptExitCode, exitText } from './exit-code.js';
 import { renderTable, truncate } from './table.js';
 import { elapsed, relativeTime } from './time.js';
 
@@ -17,12 +17,8 @@ export function commandLine(job: Pick<Job, 'command' | 'path' | 'args'>): string
   return [job.command, ...(job.path ? [job.path] : []), ...job.args].map(shellQuote).join(' ');
 }
 
-/** "0", "137 (SIGKILL)", "-" while running. */
-export function exitText(job: Job): string {
-  const code = exitCodeFor(job);
-  if (code === undefined) return '-';
-  return job.signal && job.exit_code === null ? `${code} (${job.signal})` : String(code);
-}
+// Shared with the dashboard, which shows exits the same way.
+export { exitText };
 
 /** "2025-01-10T11:59:59Z": a time as it was, to the second, in UTC. */
 function absoluteTime(iso: string | null): string {
@@ -37,20 +33,12 @@ export function jobsTable(jobs: readonly Job[], now: number, p: Palette, wide = 
   const rows = [header.map(p.bold)];
   for (const j of jobs) {
     const duration = elapsed(j.created_at, j.finished_at, now);
+    // Waiting and skipped jobs never ran: why is the one thing to know about them.
+    const state = (j.state === 'waiting' || j.state === 'skipped') && j.reason ? `${paintState(p, j.state)} (${wide ? j.reason : truncate(j.reason, 60)})` : paintState(p, j.state);
     if (wide) {
-      rows.push([
-        j.id,
-        paintState(p, j.state),
-        j.worker_id ?? '-',
-        String(j.attempt),
-        commandLine(j),
-        absoluteTime(j.created_at),
-        absoluteTime(j.finished_at),
-        duration,
-        exitText(j),
-      ]);
+      rows.push([j.id, state, j.worker_id ?? '-', String(j.attempt), commandLine(j), absoluteTime(j.created_at), absoluteTime(j.finished_at), duration, exitText(j)]);
     } else {
-      rows.push([j.id, paintState(p, j.state), j.worker_id ?? '-', truncate(commandLine(j), 40), relativeTime(j.created_at, now), duration, exitText(j)]);
+      rows.push([j.id, state, j.worker_id ?? '-', truncate(commandLine(j), 40), relativeTime(j.created_at, now), duration, exitText(j)]);
     }
   }
   return renderTable(rows);
@@ -86,6 +74,9 @@ export function jobStatus(job: JobDetail, now: number, p: Palette): string[] {
     ['Worker', job.worker_id ?? '-'],
     ['Command', commandLine(job)],
   ];
+  if (job.reason) fields.push(['Reason', job.reason]);
+  if (job.after.length > 0) fields.push(['After', `${job.after.join(', ')} (${job.after_condition})`]);
+  if (job.concurrency) fields.push(['Concurrency', `key ${job.concurrency.key}, limit ${job.concurrency.limit}, on limit ${job.concurrency.on_limit}`]);
   if (job.cwd) fields.push(['Directory', job.cwd]);
   const envKeys = Object.keys(job.env);
   if (envKeys.length > 0) fields.push(['Environment', envKeys.sort().join(', ')]);
@@ -105,8 +96,7 @@ export function jobStatus(job: JobDetail, now: number, p: Palette): string[] {
     lines.push('', p.bold('Attempts:'));
     const rows = [['#', 'WORKER', 'STATE', 'STARTED', 'FINISHED', 'EXIT', 'ERROR'].map(p.dim)];
     for (const a of job.attempts) {
-      // The job's error code is its current attempt's; earlier attempts keep only their words.
-      const code = exitCodeFor({ ...a, error_code: a.number === job.attempt ? job.error_code : null });
+      const code = attemptExitCode(job, a);
       rows.push([
         String(a.number),
         a.worker_id ?? '-',

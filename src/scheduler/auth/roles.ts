@@ -45,6 +45,8 @@ export const ROUTE_ROLES: Readonly<Record<string, Requirement>> = {
   'GET /v1/events': 'viewer',
   'GET /v1/schedules': 'viewer',
   'GET /v1/schedules/:name': 'viewer',
+  // Any valid token may learn its own name and role.
+  'GET /v1/whoami': 'viewer',
 
   // Running and stopping jobs. The original calls are all POSTs and reach the worker, so all need operator.
   'POST /start': 'operator',

@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
-import pg from 'pg';
+import type pg from 'pg';
 import type { Logger } from '../../common/logger.js';
+import { loadDriver } from '../store/connect.js';
 
 /** pg_advisory_lock key of the leader: "baton" in ASCII, so it is recognisable in pg_locks. */
 const LEADER_LOCK_KEY = 0x626174_6f6e;
@@ -70,7 +71,8 @@ export class PgCluster extends EventEmitter<ClusterEventMap> {
   }
 
   private async connect(): Promise<void> {
-    const client = new pg.Client({ connectionString: this.url, keepAlive: true, keepAliveInitialDelayMillis: 5_000 });
+    const { Client } = await loadDriver('pg', () => import('pg'));
+    const client = new Client({ connectionString: this.url, keepAlive: true, keepAliveInitialDelayMillis: 5_000 });
     client.on('error', (err) => this.broken(client, err));
     client.on('end', () => this.broken(client, new Error('the session ended')));
     client.on('notification', () => this.emit('eventsStored'));

@@ -17,6 +17,7 @@ import { installAuth, type AuthOptions } from './auth.js';
 import { dashboardRoutes } from './dashboard.js';
 import { originalRoutes } from './original-routes.js';
 import { tokenRoutes } from './token-routes.js';
+import { whoamiRoute } from './whoami-route.js';
 import { v1Routes } from './v1-routes.js';
 import { watchRoutes } from './watch-routes.js';
 import { openapiOptions } from './openapi.js';
@@ -104,6 +105,7 @@ export async function buildApp(deps: HttpDeps): Promise<App> {
   scheduleRoutes(app, deps.schedules);
   watchRoutes(app, deps.jobs, deps.eventLog, deps.log);
   tokenRoutes(app, deps.auth.authenticator, deps.store.tokens);
+  whoamiRoute(app, deps.auth.enabled);
   await dashboardRoutes(app);
   return app;
 }

@@ -43,7 +43,7 @@ export function openapiOptions(version: string): SwaggerOptions {
         { name: 'workers', description: 'The fleet' },
         { name: 'schedules', description: 'Cron schedules: each tick runs a job, once' },
         { name: 'events', description: 'Job, worker and schedule changes as they happen' },
-        { name: 'tokens', description: 'API tokens (admin)' },
+        { name: 'tokens', description: 'API tokens: who is calling, and (admin) making and revoking them' },
         { name: 'health', description: 'Liveness and readiness' },
       ],
       components: { securitySchemes: { token: { type: 'http', scheme: 'bearer', description: 'an API token from `baton token create`' } } },

@@ -53,6 +53,9 @@ export function specFrom(b: SubmitJobRequest, submittedBy: string): JobSpec {
     sandbox: sandboxFrom(b),
     ...(b.timeout !== undefined && { timeoutMs: Math.max(1, Math.round(b.timeout * 1000)) }),
     ...(b.run_on !== undefined && { runOn: b.run_on }),
+    ...(b.after !== undefined && { after: b.after }),
+    ...(b.after_condition !== undefined && { afterCondition: b.after_condition }),
+    ...(b.concurrency !== undefined && { concurrency: { key: b.concurrency.key, limit: b.concurrency.limit, onLimit: b.concurrency.on_limit ?? 'queue' } }),
   };
 }
 
@@ -186,7 +189,14 @@ export function v1Routes(app: App, jobs: JobService, registry: Registry): void {
     { schema: { operationId: 'listJobs', tags: ['jobs'], summary: 'Jobs, newest first, a page at a time', querystring: ListJobsQuerySchema, response: { 200: JobPageSchema } } },
     async (req) => {
       const q = req.query;
-      const { jobs: list, nextCursor } = await jobs.list({ state: q.state, workerId: q.worker_id, schedule: q.schedule, limit: q.limit ?? DEFAULT_PAGE, cursor: q.cursor });
+      const { jobs: list, nextCursor } = await jobs.list({
+        state: q.state,
+        workerId: q.worker_id,
+        schedule: q.schedule,
+        after: q.after,
+        limit: q.limit ?? DEFAULT_PAGE,
+        cursor: q.cursor,
+      });
       return { jobs: list.map(jobView), next_cursor: nextCursor };
     },
   );

@@ -82,6 +82,9 @@ export function jobView(job: JobRecord): Job {
     stopped_by: orNull(job.stoppedBy),
     schedule: orNull(job.schedule),
     scheduled_for: isoOrNull(job.scheduledFor),
+    concurrency: job.concurrency && { key: job.concurrency.key, limit: job.concurrency.limit, on_limit: job.concurrency.onLimit },
+    after: job.after,
+    after_condition: job.afterCondition,
   };
 }
 

@@ -27,6 +27,8 @@ function windowMs(value: number | string): number {
 
 /** The job body as a run would submit it: its faults named under `job.` (the schema checked its shape already). */
 function checkJob(job: SubmitJobRequest, by: string): void {
+  // Each tick's run would wait for the same jobs, which end once: after the first run, the rest would not wait at all.
+  if (job.after !== undefined) throw new BatonError('BAD_REQUEST', "job.after: a schedule's runs cannot wait for other jobs; use concurrency (or overlap) to keep runs apart");
   try {
     specFrom(job, by);
   } catch (err) {

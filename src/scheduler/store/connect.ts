@@ -1,7 +1,5 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import SqliteDatabase from 'better-sqlite3';
-import pg from 'pg';
 import { Kysely, Migrator, PostgresDialect, sql, SqliteDialect } from 'kysely';
 import type { Database } from './schema.js';
 import { migrationProvider } from './migrations.js';
@@ -27,7 +25,7 @@ export type ConnectionLost = (err: Error) => void;
 const PG_STATEMENT_TIMEOUT_MS = 30_000;
 
 export async function connect(url: string, onConnectionLost: ConnectionLost = () => {}): Promise<Connection> {
-  const db = url.startsWith('postgres://') || url.startsWith('postgresql://') ? openPostgres(url, onConnectionLost) : openSqlite(url);
+  const db = url.startsWith('postgres://') || url.startsWith('postgresql://') ? await openPostgres(url, onConnectionLost) : await openSqlite(url);
   try {
     await checkReachableAndKnown(db, url);
   } catch (err) {
@@ -71,11 +69,26 @@ async function checkReachableAndKnown(db: Connection, url: string): Promise<void
   }
 }
 
-function openSqlite(url: string): Connection {
+/**
+ * The database drivers are optional dependencies, loaded only when a store is opened: a worker
+ * host installs without them (`--omit=optional`) and never compiles better-sqlite3.
+ */
+export async function loadDriver<T>(name: 'better-sqlite3' | 'pg', load: () => Promise<{ default: T }>): Promise<T> {
+  try {
+    return (await load()).default;
+  } catch (err) {
+    const missing = (err as NodeJS.ErrnoException).code === 'ERR_MODULE_NOT_FOUND';
+    const why = missing ? 'is not installed' : `did not load (${(err as Error).message.split('\n')[0]})`;
+    throw new Error(`the database driver ${name} ${why}: a scheduler needs it; install Baton without --omit=optional (npm ci)`, { cause: err });
+  }
+}
+
+async function openSqlite(url: string): Promise<Connection> {
   if (!url.startsWith('sqlite:')) throw new Error(`unsupported store URL "${url}": use sqlite:<file> or postgres://…`);
   const file = url.slice('sqlite:'.length).replace(/^\/\/(?=\/)/, '');
+  const Sqlite = await loadDriver('better-sqlite3', () => import('better-sqlite3'));
   if (file !== ':memory:') mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
-  const sqlite = new SqliteDatabase(file);
+  const sqlite = new Sqlite(file);
   // WAL + NORMAL: durable across process crashes, ~4x the write rate of FULL (see STACK.md).
   sqlite.pragma('journal_mode = WAL');
   sqlite.pragma('synchronous = NORMAL');
@@ -87,13 +100,13 @@ function openSqlite(url: string): Connection {
 /** pg_advisory_xact_lock key that serialises event appends ("events" in ASCII). */
 const EVENTS_LOCK_KEY = 0x6576656e7473;
 
-// int8 (our epoch-ms columns) arrives from pg as a string by default; it fits a double exactly.
-const pgTypes = {
-  getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
-    oid === pg.types.builtins.INT8 ? (value: string) => Number(value) : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
-};
-
-function openPostgres(url: string, onConnectionLost: ConnectionLost): Connection {
+async function openPostgres(url: string, onConnectionLost: ConnectionLost): Promise<Connection> {
+  const pg = await loadDriver('pg', () => import('pg'));
+  // int8 (our epoch-ms columns) arrives from pg as a string by default; it fits a double exactly.
+  const pgTypes = {
+    getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
+      oid === pg.types.builtins.INT8 ? (value: string) => Number(value) : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
+  };
   const pool = new pg.Pool({ connectionString: url, types: pgTypes, max: 10, connectionTimeoutMillis: 5000, statement_timeout: PG_STATEMENT_TIMEOUT_MS });
   // Without a listener, an idle client's error is an uncaught exception that ends the process.
   pool.on('error', onConnectionLost);

@@ -77,6 +77,21 @@ conformance<JobStore>('JobStore', SqlJobStore, {
     },
   },
   createJobs: {
+    'a job with after is created waiting, saying what for; its concurrency rule and after read back': async ({ jobs }) => {
+      const first = newJob();
+      const second = { ...newJob(), after: [first.id], afterCondition: 'finished' as const, concurrency: { key: 'deploy', limit: 2, onLimit: 'skip' as const } };
+      const created = await jobs.createJobs([first, second]);
+      assert.equal(created[0]!.state, 'queued');
+      assert.deepEqual([created[0]!.after, created[0]!.afterCondition, created[0]!.concurrency], [[], 'succeeded', null]);
+      const found = await jobs.getJob(second.id);
+      assert.deepEqual(found?.job, created[1]);
+      assert.equal(found?.job.state, 'waiting');
+      assert.equal(found?.job.reason, `waiting for job ${first.id} to finish`);
+      assert.deepEqual(found?.job.after, [first.id]);
+      assert.equal(found?.job.afterCondition, 'finished');
+      assert.deepEqual(found?.job.concurrency, { key: 'deploy', limit: 2, onLimit: 'skip' });
+      assert.equal(found?.attempts[0]?.state, 'waiting');
+    },
     'one job per (schedule, tick): a second is TickTaken; runs by hand (no tick) are not; listed by schedule': async ({ jobs }) => {
       const schedule = `s-${uuidv7()}`;
       const tick = Date.parse('2026-03-29T01:00:00Z');
@@ -276,6 +291,28 @@ conformance<JobStore>('JobStore', SqlJobStore, {
       assert.equal((await jobs.getJob(job.id))?.job.state, 'dispatched');
       assert.deepEqual(await jobs.applyStatus(NO_SUCH_JOB, 1, 'w-1', 'start', { state: 'running' }, 2), { applied: false, current: undefined });
     },
+    'a waiting job is released to the queue or skipped, without a worker; a queued one is skipped': async ({ jobs }) => {
+      const [released, skipped] = [
+        { ...newJob(), after: [NO_SUCH_JOB] },
+        { ...newJob(), after: [NO_SUCH_JOB] },
+      ];
+      const queued = newJob();
+      await jobs.createJobs([released, skipped, queued]);
+      assert.deepEqual(await jobs.applyStatus(released.id, 1, '', 'dispatch', { state: 'dispatched' }, 2), { applied: false, current: 'waiting' }, 'a waiting job is not placed');
+      const release = await jobs.applyStatus(released.id, 1, '', 'release', { state: 'queued' }, 3);
+      assert.ok(release.applied);
+      assert.equal(release.job.state, 'queued');
+      assert.equal(release.job.reason, '', 'the wait is over');
+      assert.equal((await jobs.getJob(released.id))?.attempts[0]?.state, 'queued');
+      assert.deepEqual(await jobs.applyStatus(released.id, 1, '', 'release', { state: 'queued' }, 4), { applied: false, current: 'queued' });
+      for (const job of [skipped, queued]) {
+        const skip = await jobs.applyStatus(job.id, 1, '', 'skip', { state: 'skipped', reason: 'why', error: 'why' }, 5);
+        assert.ok(skip.applied);
+        assert.deepEqual([skip.job.state, skip.job.reason, skip.job.error, skip.job.finishedAt], ['skipped', 'why', 'why', 5]);
+        assert.equal((await jobs.getJob(job.id))?.attempts[0]?.state, 'skipped');
+        assert.deepEqual(await jobs.applyStatus(job.id, 1, '', 'release', { state: 'queued' }, 6), { applied: false, current: 'skipped' }, 'skipped is final');
+      }
+    },
     'a stop while queued needs no worker': async ({ jobs }) => {
       const queued = newJob();
       await jobs.createJob(queued);
@@ -388,11 +425,13 @@ conformance<JobStore>('JobStore', SqlJobStore, {
     'every unfinished dispatchable job, oldest first': async ({ jobs }) => {
       const queued = newJob();
       await jobs.createJob(queued);
+      const waiting = { ...newJob(), after: [queued.id] };
+      await jobs.createJob(waiting);
       const running = await dispatchedJob(jobs, 'w-3');
       const done = await dispatchedJob(jobs, 'w-3');
       await report(jobs, done.id, 1, 'w-3', { state: 'failed' }, 9);
       const ids = (await jobs.listActiveJobs()).map((j) => j.id);
-      assert.ok(ids.includes(queued.id) && ids.includes(running.id) && !ids.includes(done.id));
+      assert.ok(ids.includes(queued.id) && ids.includes(waiting.id) && ids.includes(running.id) && !ids.includes(done.id));
       assert.ok(ids.indexOf(queued.id) < ids.indexOf(running.id));
       assert.deepEqual(ids, [...ids].sort());
     },
@@ -452,6 +491,18 @@ conformance<JobStore>('JobStore', SqlJobStore, {
       assert.equal(page2.nextCursor, null);
       assert.equal((await jobs.listJobs({ workerId: worker, state: 'running', limit: 10 })).jobs.length, 0);
       assert.equal((await jobs.listJobs({ workerId: worker, state: 'dispatched', limit: 10 })).jobs.length, 5);
+    },
+    'after: the jobs whose after names the job, and no others; LIKE wildcards in the id match nothing': async ({ jobs }) => {
+      const [a, b] = [newJob(), newJob()];
+      const both = { ...newJob(), after: [a.id, b.id] };
+      const onlyB = { ...newJob(), after: [b.id] };
+      await jobs.createJobs([a, b, both, onlyB]);
+      const after = async (id: string): Promise<string[]> => (await jobs.listJobs({ after: id, limit: 10 })).jobs.map((j) => j.id);
+      assert.deepEqual(await after(a.id), [both.id]);
+      assert.deepEqual(await after(b.id), [onlyB.id, both.id]);
+      assert.deepEqual(await after(both.id), []);
+      assert.deepEqual(await after('%'), []);
+      assert.deepEqual(await after(`${a.id.slice(0, -1)}_`), []);
     },
   },
   pruneJobs: {

@@ -1,3 +1,5 @@
+import type { ConcurrencyRule } from '../concurrency.js';
+import { waitReason, type AfterCondition } from '../dependencies.js';
 import type { JobStateName, TransitionName } from '../job-state.js';
 import type { RetryPolicy } from '../retry-policy.js';
 
@@ -36,6 +38,11 @@ export interface NewJob {
   /** The schedule that made the job, and the tick it runs for (null: triggered by hand). At most one job per tick. */
   schedule?: string;
   scheduledFor?: number | null;
+  /** At most `limit` jobs of the key dispatched or running at once; null or absent: none. */
+  concurrency?: ConcurrencyRule | null;
+  /** The jobs this one waits for (it is created `waiting` when there are any), and what they must do. */
+  after?: string[];
+  afterCondition?: AfterCondition;
 }
 
 /** Sandbox requests for the worker (it checks them against its own limits); 0 or absent: not asked. */
@@ -53,7 +60,7 @@ export interface JobRecord extends Required<NewJob> {
   workerId: string;
   /** Number of the current attempt (1 for the first). */
   attempt: number;
-  /** Why a queued job waits; '' otherwise. */
+  /** Why a queued or waiting job waits, or why a skipped one never ran; '' otherwise. */
   reason: string;
   /** A queued retry waits until then; null: at once. */
   nextAttemptAt: number | null;
@@ -104,6 +111,8 @@ export interface JobFilter {
   workerId?: string;
   /** Runs of this schedule. */
   schedule?: string;
+  /** Jobs whose `after` names this job. */
+  after?: string;
   limit: number;
   /** Exclusive: jobs older than this id. */
   cursor?: string;
@@ -187,9 +196,11 @@ export interface JobStore {
   pruneJobs(finishedBefore: number, batch: number): Promise<string[]>;
 }
 
-/** A new job as `createJobs` stores it: queued, or dispatched when it was placed before it was stored. */
+/** A new job as `createJobs` stores it: queued, waiting for the jobs in its `after`, or dispatched when it was placed before it was stored. */
 export function newJobRecord(job: NewJob): JobRecord {
   const workerId = job.workerId ?? '';
+  const after = job.after ?? [];
+  const afterCondition = job.afterCondition ?? 'succeeded';
   return {
     ...job,
     timeoutMs: job.timeoutMs ?? 0,
@@ -200,10 +211,13 @@ export function newJobRecord(job: NewJob): JobRecord {
     requestHash: job.requestHash ?? '',
     schedule: job.schedule ?? '',
     scheduledFor: job.scheduledFor ?? null,
-    state: workerId === '' ? 'queued' : 'dispatched',
+    concurrency: job.concurrency ?? null,
+    after,
+    afterCondition,
+    state: workerId !== '' ? 'dispatched' : after.length > 0 ? 'waiting' : 'queued',
     workerId,
     attempt: 1,
-    reason: '',
+    reason: after.length > 0 ? waitReason(after, afterCondition) : '',
     nextAttemptAt: null,
     error: '',
     errorCode: '',

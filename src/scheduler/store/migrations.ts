@@ -193,6 +193,24 @@ function migrations(dialect: Dialect): Record<string, Migration> {
         await db.schema.createIndex('jobs_schedule_id').on('jobs').columns(['schedule', 'id']).execute();
       },
     },
+    '007_flow_control': {
+      async up(db: Kysely<unknown>): Promise<void> {
+        // JSON concurrency rule {key, limit, onLimit}; '' for none.
+        await db.schema
+          .alterTable('jobs')
+          .addColumn('concurrency', 'text', (c) => c.notNull().defaultTo(''))
+          .execute();
+        // JSON list of the ids of the jobs this one waits for, and what they must do (succeeded | finished).
+        await db.schema
+          .alterTable('jobs')
+          .addColumn('after', 'text', (c) => c.notNull().defaultTo('[]'))
+          .execute();
+        await db.schema
+          .alterTable('jobs')
+          .addColumn('after_condition', 'text', (c) => c.notNull().defaultTo('succeeded'))
+          .execute();
+      },
+    },
     '008_job_output': {
       async up(db: Kysely<unknown>): Promise<void> {
         // Each ended attempt's output, copied from its worker so it outlives the worker and every

@@ -70,6 +70,11 @@ export interface JobsTable {
   /** The schedule that made the job ('' for none), and the tick it ran for (null: none, or triggered by hand). */
   schedule: string;
   scheduled_for: number | null;
+  /** JSON concurrency rule {key, limit, onLimit}; '' for none. */
+  concurrency: string;
+  /** JSON list of the ids of the jobs this one waits for ('[]': none), and what they must do: succeeded | finished. */
+  after: string;
+  after_condition: string;
 }
 
 export interface SchedulesTable {

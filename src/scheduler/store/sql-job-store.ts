@@ -1,6 +1,7 @@
 import { sql, type CompiledQuery, type Insertable, type Selectable } from 'kysely';
 import { jobView } from '../http/views.js';
 import { FINAL_STATES, fromStates, isFinal, type JobStateName, type TransitionName } from '../job-state.js';
+import type { ConcurrencyRule } from '../concurrency.js';
 import { DEFAULT_RETRY, type RetryPolicy } from '../retry-policy.js';
 import type { EventRecord } from './event-store.js';
 import {
@@ -60,7 +61,7 @@ export class SqlJobStore implements JobStore {
         retry: JSON.stringify(job.retry),
         pinned_worker: job.pinnedWorker,
         sandbox: JSON.stringify(job.sandbox),
-        reason: '',
+        reason: job.reason,
         attempt: 1,
         next_attempt_at: null,
         timeout_ms: job.timeoutMs,
@@ -72,6 +73,9 @@ export class SqlJobStore implements JobStore {
         error_code: '',
         schedule: job.schedule,
         scheduled_for: job.scheduledFor,
+        concurrency: job.concurrency ? JSON.stringify(job.concurrency) : '',
+        after: JSON.stringify(job.after),
+        after_condition: job.afterCondition,
       } satisfies Insertable<JobsTable>);
       if (job.runOn === 'all') return [insert];
       return [insert, this.ctx.insert('attempts', 'none', { ...common, job_id: job.id, number: 1, started_at: null } satisfies Insertable<AttemptsTable>)];
@@ -400,6 +404,8 @@ export class SqlJobStore implements JobStore {
     if (filter.state !== undefined) query = query.where('state', '=', filter.state);
     if (filter.workerId !== undefined) query = query.where('worker_id', '=', filter.workerId);
     if (filter.schedule !== undefined) query = query.where('schedule', '=', filter.schedule);
+    // `after` is a JSON list: the id, quoted, is in it; LIKE's wildcards in the id are escaped (with '!', the same in both dialects).
+    if (filter.after !== undefined) query = query.where(sql<boolean>`${sql.ref('after')} like ${`%${JSON.stringify(filter.after).replace(/[!%_]/g, '!$&')}%`} escape '!'`);
     if (filter.cursor !== undefined) query = query.where('id', '<', filter.cursor);
     const rows = await query
       .orderBy('id', 'desc')
@@ -491,6 +497,9 @@ function toJob(r: Selectable<JobsTable>): JobRecord {
     requestHash: r.request_hash,
     schedule: r.schedule,
     scheduledFor: r.scheduled_for === null ? null : Number(r.scheduled_for),
+    concurrency: r.concurrency === '' ? null : (JSON.parse(r.concurrency) as ConcurrencyRule),
+    after: JSON.parse(r.after) as string[],
+    afterCondition: r.after_condition === 'finished' ? 'finished' : 'succeeded',
   };
 }
 

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ago, commandLine, duration, parseLabelText, splitArgs, throughput } from './format.js';
+import { ago, commandLine, duration, parseLabelText, splitArgs } from './format.js';
 
 const NOW = Date.parse('2026-11-28T12:00:00Z');
 const before = (s: number): string => new Date(NOW - s * 1000).toISOString();
@@ -52,8 +52,4 @@ test('splitArgs', () => {
   ];
   for (const [text, expected] of cases) assert.deepEqual(splitArgs(text), expected, text);
   assert.throws(() => splitArgs('"open'), /unclosed/);
-});
-
-test('throughput', () => {
-  assert.deepEqual(throughput([before(10), before(20), before(70), before(60 * 20), null], NOW, 3), [0, 1, 2]);
 });

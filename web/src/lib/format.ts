@@ -64,14 +64,3 @@ export function splitArgs(text: string): string[] {
   if (has || cur) out.push(cur);
   return out;
 }
-
-/** Jobs finished per minute over the last `minutes`, oldest first: the overview's throughput bars. */
-export function throughput(finishedAt: Array<string | null>, now: number, minutes = 15): number[] {
-  const bins = new Array<number>(minutes).fill(0);
-  for (const iso of finishedAt) {
-    if (!iso) continue;
-    const age = Math.floor((now - Date.parse(iso)) / 60_000);
-    if (age >= 0 && age < minutes) bins[minutes - 1 - age]!++;
-  }
-  return bins;
-}

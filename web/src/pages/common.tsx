@@ -1,3 +1,4 @@
+import { useState } from 'preact/hooks';
 import type { JobState } from '../../../src/client/index.js';
 
 export function StateBadge({ state, draining }: { state: JobState | string; draining?: boolean }) {
@@ -20,5 +21,52 @@ export function Labels({ labels }: { labels: Record<string, string> | undefined 
         </span>
       ))}
     </span>
+  );
+}
+
+/**
+ * A button whose action is asked about first: the first click shows the question with a
+ * confirming button and Cancel; only the confirming click acts.
+ */
+export function ConfirmButton({
+  label,
+  question,
+  confirm,
+  onConfirm,
+  busy = false,
+  danger = true,
+}: {
+  label: string;
+  question: string;
+  confirm: string;
+  onConfirm: () => void;
+  busy?: boolean;
+  danger?: boolean;
+}) {
+  const [asking, setAsking] = useState(false);
+  if (!asking) {
+    return (
+      <button type="button" class={danger ? 'danger' : ''} disabled={busy} onClick={() => setAsking(true)}>
+        {label}
+      </button>
+    );
+  }
+  return (
+    <fieldset class="confirm" aria-label={question}>
+      <span>{question}</span>{' '}
+      <button
+        type="button"
+        class="danger"
+        onClick={() => {
+          setAsking(false);
+          onConfirm();
+        }}
+      >
+        {confirm}
+      </button>{' '}
+      <button type="button" onClick={() => setAsking(false)}>
+        Cancel
+      </button>
+    </fieldset>
   );
 }

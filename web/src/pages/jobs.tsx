@@ -1,55 +1,57 @@
 import { useState } from 'preact/hooks';
-import { JOB_STATES, type JobState } from '../../../src/client/index.js';
-import { ErrorLine } from '../app.js';
+import { JOB_STATES, type Job, type JobState } from '../../../src/client/index.js';
+import { exitText } from '../../../src/cli/format/exit-code.js';
+import { ErrorLine, navigate } from '../app.js';
 import { useLive, useNow } from '../hooks.js';
 import { ago, commandLine, duration } from '../lib/format.js';
+import { filterFromParams, filterToParams, jobMatcher, narrowsHere, type JobsFilter } from '../lib/jobs-filter.js';
+import { routeHash } from '../lib/route.js';
 import { StateBadge } from './common.js';
 
 const PAGE = 25;
+/** The most `GET /v1/jobs` answers at once (src/api/jobs.ts's MAX_PAGE; not imported, so the page does not bundle TypeBox). */
+const MAX_PAGE = 500;
 
-function initialState(): JobState | '' {
-  const m = /[?&]state=([a-z_]+)/.exec(location.hash);
-  return m && (JOB_STATES as readonly string[]).includes(m[1]!) ? (m[1] as JobState) : '';
-}
-
-export function JobsPage() {
+/** The jobs list. Its filters live in the address (`#/jobs?state=failed&label=zone%3Deu`), so a reload or a shared link keeps them. */
+export function JobsPage({ params }: { params: Record<string, string> }) {
   const now = useNow();
-  const [state, setState] = useState<JobState | ''>(initialState());
-  const [worker, setWorker] = useState('');
-  const [search, setSearch] = useState('');
-  // Cursors of the pages before this one: "previous" pops, "next" pushes.
-  const [cursors, setCursors] = useState<string[]>([]);
-  const [cursor, setCursor] = useState<string | undefined>(undefined);
+  const filter = filterFromParams(params);
+  // Cursors of the pages before this one ("← Newer" goes back through them); a reloaded page starts its own.
+  const [previous, setPrevious] = useState<string[]>([]);
+  // Label and command filters look through the newest jobs the API filters gave, a page of MAX_PAGE at a time.
+  const limit = narrowsHere(filter) ? MAX_PAGE : PAGE;
   const { data, error, live } = useLive(
     async ({ client }, signal) => {
       const [page, workers] = await Promise.all([
-        client.listJobs({ state: state || undefined, worker_id: worker || undefined, limit: PAGE, cursor }, { signal }),
+        client.listJobs({ state: filter.state || undefined, worker_id: filter.worker || undefined, limit, cursor: filter.cursor || undefined }, { signal }),
         client.listWorkers({ signal }),
       ]);
       return { page, workers };
     },
-    [state, worker, cursor],
+    [filter.state, filter.worker, filter.cursor, limit],
   );
-  const reset = (): void => {
-    setCursors([]);
-    setCursor(undefined);
+  /** A changed filter starts from the newest page; typing replaces the address instead of adding to the history. */
+  const change = (next: Partial<JobsFilter>, replace = false): void => {
+    setPrevious([]);
+    navigate(routeHash(['jobs'], filterToParams({ ...filter, cursor: '', ...next })), replace);
   };
-  const needle = search.trim().toLowerCase();
-  const jobs = (data?.page.jobs ?? []).filter((j) => !needle || commandLine(j).toLowerCase().includes(needle));
+  let match: (job: Job) => boolean = () => true;
+  let filterError: unknown;
+  try {
+    match = jobMatcher(filter);
+  } catch (err) {
+    filterError = err;
+  }
+  const jobs = (data?.page.jobs ?? []).filter(match);
+  // The worker filter's choices: the workers there are, and the one in the address even when it is gone.
+  const workerIds = [...new Set([...(data?.workers ?? []).map((w) => w.id), ...(filter.worker ? [filter.worker] : [])])];
   return (
     <section class="card">
       <h2>Jobs</h2>
       <div class="filters">
         <label>
           State{' '}
-          <select
-            name="state"
-            value={state}
-            onChange={(e) => {
-              setState((e.target as HTMLSelectElement).value as JobState | '');
-              reset();
-            }}
-          >
+          <select name="state" value={filter.state} onChange={(e) => change({ state: (e.target as HTMLSelectElement).value as JobState | '' })}>
             <option value="">any</option>
             {JOB_STATES.map((s) => (
               <option value={s}>{s}</option>
@@ -58,69 +60,75 @@ export function JobsPage() {
         </label>
         <label>
           Worker{' '}
-          <select
-            name="worker"
-            value={worker}
-            onChange={(e) => {
-              setWorker((e.target as HTMLSelectElement).value);
-              reset();
-            }}
-          >
+          <select name="worker" value={filter.worker} onChange={(e) => change({ worker: (e.target as HTMLSelectElement).value })}>
             <option value="">any</option>
-            {(data?.workers ?? []).map((w) => (
-              <option value={w.id}>{w.id}</option>
+            {workerIds.map((id) => (
+              <option value={id}>{id}</option>
             ))}
           </select>
         </label>
         <label>
-          Command <input name="search" type="search" placeholder="search this page" value={search} onInput={(e) => setSearch((e.target as HTMLInputElement).value)} />
+          Labels{' '}
+          <input name="label" type="search" placeholder="zone=eu, gpu=true" value={filter.label} onInput={(e) => change({ label: (e.target as HTMLInputElement).value }, true)} />
         </label>
+        <label>
+          Command{' '}
+          <input name="search" type="search" placeholder="words of the command" value={filter.q} onInput={(e) => change({ q: (e.target as HTMLInputElement).value }, true)} />
+        </label>
+        {(filter.state || filter.worker || filter.label || filter.q) && (
+          <a href="#/jobs" class="clear">
+            clear filters
+          </a>
+        )}
       </div>
-      <ErrorLine error={error} live={live} />
-      <table>
-        <thead>
-          <tr>
-            <th>Job</th>
-            <th>State</th>
-            <th>Worker</th>
-            <th>Command</th>
-            <th>Created</th>
-            <th>Duration</th>
-            <th>Exit</th>
-          </tr>
-        </thead>
-        <tbody>
-          {jobs.map((j) => (
-            <tr data-job={j.id}>
-              <td class="mono">
-                <a href={`#/jobs/${encodeURIComponent(j.id)}`}>{j.id.slice(0, 13)}…</a>
-              </td>
-              <td>
-                <StateBadge state={j.state} />
-              </td>
-              <td class="mono">{j.worker_id || <span class="muted">{j.reason ?? '–'}</span>}</td>
-              <td class="mono cmd">{commandLine(j)}</td>
-              <td>{ago(j.created_at, now)}</td>
-              <td>{duration(j.created_at, j.finished_at, now)}</td>
-              <td>{j.exit_code ?? j.signal ?? '–'}</td>
+      <ErrorLine error={error ?? filterError} live={live} />
+      <div class="table-wrap">
+        <table class="jobs">
+          <thead>
+            <tr>
+              <th>Job</th>
+              <th>State</th>
+              <th>Worker</th>
+              <th>Command</th>
+              <th>Created</th>
+              <th>Duration</th>
+              <th>Exit</th>
             </tr>
-          ))}
-        </tbody>
-      </table>
+          </thead>
+          <tbody>
+            {jobs.map((j) => (
+              <tr data-job={j.id}>
+                <td class="mono">
+                  <a href={`#/jobs/${encodeURIComponent(j.id)}`}>{j.id.slice(0, 13)}…</a>
+                </td>
+                <td>
+                  <StateBadge state={j.state} />
+                </td>
+                <td class="mono">{placement(j)}</td>
+                <td class="mono cmd">{commandLine(j)}</td>
+                <td>{ago(j.created_at, now)}</td>
+                <td>{duration(j.created_at, j.finished_at, now)}</td>
+                <td data-testid="exit">{exitText(j)}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
       {data && jobs.length === 0 && (
         <p class="muted">
-          No jobs here. Submit one from the Submit page or with <code>baton run</code>.
+          {filter.state || filter.worker || narrowsHere(filter) ? 'No job matches these filters here.' : 'No jobs here.'} Submit one from the Submit page or with{' '}
+          <code>baton run</code>.
         </p>
       )}
       <div class="pager">
         <button
           type="button"
-          disabled={cursors.length === 0}
+          disabled={!filter.cursor}
           onClick={() => {
-            const prev = [...cursors];
-            const c = prev.pop();
-            setCursors(prev);
-            setCursor(c === '' ? undefined : c);
+            const prev = [...previous];
+            const cursor = prev.pop() ?? '';
+            setPrevious(prev);
+            navigate(routeHash(['jobs'], filterToParams({ ...filter, cursor })));
           }}
         >
           ← Newer
@@ -129,8 +137,8 @@ export function JobsPage() {
           type="button"
           disabled={!data?.page.next_cursor}
           onClick={() => {
-            setCursors([...cursors, cursor ?? '']);
-            setCursor(data!.page.next_cursor ?? undefined);
+            setPrevious([...previous, filter.cursor]);
+            navigate(routeHash(['jobs'], filterToParams({ ...filter, cursor: data!.page.next_cursor ?? '' })));
           }}
         >
           Older →
@@ -138,4 +146,11 @@ export function JobsPage() {
       </div>
     </section>
   );
+}
+
+/** Where the job is: its worker, why it waits, or (a run_on-all parent) how many copies it has. */
+function placement(j: Job) {
+  if (j.worker_id) return j.worker_id;
+  if (j.children.length > 0) return <span class="muted">on {j.children.length} workers</span>;
+  return <span class="muted">{j.reason ?? '–'}</span>;
 }
