@@ -7,8 +7,8 @@ import type { WorkerChannel } from './worker-channel.js';
 
 /** Bytes per stored piece: big enough that a 1 GiB output is ~1000 rows, small enough to hold in memory per copy. */
 export const PIECE_BYTES = 1024 * 1024;
-/** Copies running at once: each holds one piece in memory and one worker stream. */
-const MAX_COPIES = 2;
+/** Copies running at once: each holds at most one piece (1 MiB) in memory and one worker stream. */
+const MAX_COPIES = 8;
 /** Bytes a reader of a kept output is sent per store read. */
 const READ_BYTES = 1024 * 1024;
 

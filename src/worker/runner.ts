@@ -301,7 +301,8 @@ export class Runner {
       report = { state: JobState.JOB_STATE_STOPPED, error: `stopped by the job supervisor: the worker did not come back within ${formatDuration(record.orphanedAfterMs)}` };
     }
     const size = await this.options.output.enforceCap(job.spec.jobId).catch(() => undefined);
-    const truncated = size?.truncated === true || (out !== undefined && out.cutBytes > 0);
+    // Only a cut output is longer than the cap (by its marker line), whatever the copy reported.
+    const truncated = size?.truncated === true || (out !== undefined && out.cutBytes > 0) || (size?.bytes ?? 0) > this.options.output.capBytes;
     this.finish(job, {
       ...report,
       exitCode: code ?? undefined,

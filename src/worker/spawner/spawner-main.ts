@@ -112,6 +112,7 @@ function startJob(request: SpawnRequest): void {
   try {
     spawnJob(request, writeFd);
   } catch (err) {
+    copies.delete(jobId);
     send({ type: 'failed', jobId, stage: 'spawn', code: (err as NodeJS.ErrnoException).code, message: (err as Error).message });
   } finally {
     // The child has its own copy of the descriptor now (it has exec'd when spawn returns); the copy, its own of the file.
@@ -124,8 +125,8 @@ function startJob(request: SpawnRequest): void {
 function startCopy(jobId: string, fd: number, split: OutputSplit): number {
   let writeFd = -1;
   const done = new Promise<OutputEnd>((resolve) => {
+    // Kept in `copies` until the job's end takes it: the copy may finish before the exit is heard.
     writeFd = native.pipeCopy!(fd, split.headBytes, split.tailBytes, (bytes, cutBytes, error) => {
-      copies.delete(jobId);
       if (error !== 0) warn(`the copy of the job's output failed (errno ${error}); its output file may be short`, jobId);
       resolve({ bytes, cutBytes });
     });
@@ -163,6 +164,7 @@ async function exited(jobId: string, code: number | null, signal: NodeJS.Signals
   const endedAtMs = Date.now();
   // The end is reported once the output file is final, so whoever reads it then reads it all.
   const copy = copies.get(jobId);
+  copies.delete(jobId);
   let drainTimer: NodeJS.Timeout | undefined;
   const output = copy && (await Promise.race([copy, new Promise<undefined>((resolve) => (drainTimer = setTimeout(() => resolve(undefined), COPY_DRAIN_MS)))]));
   clearTimeout(drainTimer);
