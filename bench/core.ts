@@ -5,6 +5,7 @@
 import { spawn } from 'node:child_process';
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import os from 'node:os';
 import { startScheduler, startWorker, jobsDir, cleanUp, type SchedulerHandle, type WorkerHandle } from '../test/support/cluster.js';
 import { allJobs, lastRecorded, post, waitIdle } from './http.js';
 import { cpuSeconds, dropLogs } from './proc.js';
@@ -131,17 +132,23 @@ export async function core(only?: (typeof CORE_SCENARIOS)[number]): Promise<Sect
         figure: `${fmt(one.cpu.scheduler, 2)} / ${fmt(one.cpu.workers, 2)} / ${fmt(one.cpu.spawners, 2)} ms`,
         target: 'where the time goes',
       },
+      { measure: 'scheduler CPU per job, end to end, 1 worker', figure: `${fmt(one.cpu.scheduler, 2)} ms`, target: '≤ 0.5 ms', met: one.cpu.scheduler <= 0.5 },
     );
   }
   if (only === undefined || only === 'latency') {
     const latency = await startLatency(LATENCY_SAMPLES);
+    // The targets hold on a quiet machine: the load average says how quiet this one was.
+    const load = `load ${os
+      .loadavg()
+      .map((l) => fmt(l, 2))
+      .join(' ')}`;
     rows.push(
-      { measure: '`POST /start` latency, p50', figure: `${fmt(latency.p50, 2)} ms`, target: '≤ 3 ms', met: latency.p50 <= 3 },
-      { measure: '`POST /start` latency, p99', figure: `${fmt(latency.p99, 2)} ms`, target: '≤ 10 ms', met: latency.p99 <= 10 },
+      { measure: '`POST /start` latency, p50', figure: `${fmt(latency.p50, 2)} ms (${load})`, target: '≤ 3 ms on a quiet machine', met: latency.p50 <= 3 },
+      { measure: '`POST /start` latency, p99', figure: `${fmt(latency.p99, 2)} ms (${load})`, target: '≤ 10 ms on a quiet machine', met: latency.p99 <= 10 },
     );
   }
   return {
-    title: 'Core: jobs that start a process (issue 2)',
+    title: 'Core: jobs that start a process (issues 2 and 20)',
     method: `${JOBS} jobs of \`true\` (\`BENCH_JOBS\`), ${CONCURRENCY} submissions in flight (\`BENCH_CONCURRENCY\`), submitted with \`POST /start\` naming the worker (spread over the workers), counted done when the scheduler has recorded their exit (its \`updated_at\`); mTLS between scheduler and workers, SQLite store. Latency: ${LATENCY_SAMPLES} sequential requests (\`BENCH_LATENCY_SAMPLES\`) on an idle cluster with one worker, after 50 to warm up. CPU per job from /proc/<pid>/stat over the measured run.`,
     rows,
   };

@@ -109,6 +109,8 @@ describe('API tokens and roles', () => {
     // POST before DELETE in the table, so the worker ends up undrained.
     'POST /v1/workers/:id/drain': () => ({ url: `/v1/workers/${worker.id}/drain`, ok: 200 }),
     'DELETE /v1/workers/:id/drain': () => ({ url: `/v1/workers/${worker.id}/drain`, ok: 200 }),
+    // The worker is up: an admin is let through to the refusal.
+    'DELETE /v1/workers/:id': () => ({ url: `/v1/workers/${worker.id}`, ok: 409 }),
     'GET /v1/tokens': () => ({ url: '/v1/tokens', ok: 200 }),
     'GET /v1/whoami': () => ({ url: '/v1/whoami', ok: 200 }),
     'GET /readyz': () => ({ url: '/readyz', ok: 200 }),

@@ -24,6 +24,7 @@ const SUCCESS: Record<string, string[]> = {
   'GET /v1/workers/{id}': ['200'],
   'POST /v1/workers/{id}/drain': ['200'],
   'DELETE /v1/workers/{id}/drain': ['200'],
+  'DELETE /v1/workers/{id}': ['200'],
   'POST /v1/jobs': ['200', '201'],
   'POST /v1/jobs/batch': ['201'],
   'GET /v1/jobs': ['200'],

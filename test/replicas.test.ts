@@ -146,4 +146,20 @@ describe('several schedulers on PostgreSQL', () => {
     assert.equal(((await done.json()) as Json).state, 'succeeded');
     await Promise.all([onA.kill(), onB.kill(), b.kill()]);
   });
+  it('a worker removed through one scheduler is gone from the other too', async () => {
+    const dataDir = tempDir('baton-replicas-rm-');
+    const args = ['--store', storeUrl, ...FAST_LIVENESS];
+    const a = await startScheduler({ dataDir, args });
+    const b = await startScheduler({ dataDir, args });
+    const worker = await startWorker({ grpc: `${a.grpc},${b.grpc}`, certsDir: a.certsDir });
+    const stateOn = async (s: SchedulerHandle): Promise<unknown> => (await getJson(`${s.api}/v1/workers/${worker.id}`)).json.state;
+    await eventually(async () => ((await stateOn(b)) === 'up' ? true : undefined), 'the worker up on the follower');
+    await worker.kill();
+    await eventually(async () => ((await stateOn(b)) === 'deregistered' ? true : undefined), 'the worker deregistered on the follower');
+    const removed = await fetch(`${b.api}/v1/workers/${worker.id}`, { method: 'DELETE' });
+    assert.equal(removed.status, 200, await removed.text());
+    await eventually(async () => ((await getJson(`${a.api}/v1/workers/${worker.id}`)).status === 404 ? true : undefined), 'the leader to forget it', 10_000);
+    assert.equal((await getJson(`${b.api}/v1/workers/${worker.id}`)).status, 404);
+    await Promise.all([a.kill(), b.kill()]);
+  });
 });

@@ -4,7 +4,9 @@ import { describe, it, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { startScheduler, startWorker, eventually, waitForFinal, type SchedulerHandle } from './harness.js';
 import { assertEverySecondOnce, call, runsOf, sleep, type Run } from './support/schedules.js';
-import { baton } from './support/cli.js';
+import { spawn } from 'node:child_process';
+import { BatonClient } from '../src/client/index.js';
+import { baton, MAIN } from './support/cli.js';
 import { SseReader } from './support/sse.js';
 
 describe('schedules API', () => {
@@ -231,6 +233,38 @@ describe('schedules: overlap policies with real runs', () => {
       assert.equal(deleted.data.name, 'watched');
     } finally {
       events.close();
+    }
+  });
+
+  it('client events() and `baton events --type schedule` carry schedule changes', async () => {
+    const client = new BatonClient({ address: scheduler.api });
+    const stop = new AbortController();
+    let opened!: () => void;
+    const open = new Promise<void>((resolve) => (opened = resolve));
+    const seen = (async () => {
+      const got: string[] = [];
+      for await (const e of client.events({ types: ['schedule'], signal: stop.signal, onOpen: opened })) {
+        if (e.type !== 'schedule') throw new Error(`a ${e.type} event passed the schedule filter`);
+        got.push('deleted' in e.schedule ? `${e.schedule.name} deleted` : `${e.schedule.name} ${e.schedule.cron}`);
+        if (got.length === 2) return got;
+      }
+      return got;
+    })();
+    await open;
+    const cli = spawn(process.execPath, [MAIN, 'events', '--type', 'schedule'], { env: { ...process.env, BATON_ADDR: scheduler.api }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let printed = '';
+    cli.stdout.setEncoding('utf8').on('data', (d: string) => (printed += d));
+    try {
+      // The CLI's stream is open once it answers a first change; create until it has printed one.
+      await eventually(async () => {
+        await call('POST', `${scheduler.api}/v1/schedules`, { name: 'followed', cron: '@hourly', job: { command: 'true' } });
+        await call('DELETE', `${scheduler.api}/v1/schedules/followed`);
+        return /schedule {2}followed {2}deleted/.test(printed) ? true : undefined;
+      }, 'baton events printing a schedule line');
+      assert.deepEqual((await seen).slice(0, 2), ['followed @hourly', 'followed deleted']);
+    } finally {
+      stop.abort();
+      cli.kill();
     }
   });
 });

@@ -5,7 +5,7 @@ export const WORKER_STATES = ['up', 'down', 'deregistered'] as const;
 
 export const WorkerIdParams = Type.Object({ id: Id });
 
-/** `GET /v1/workers` (each entry), `GET /v1/workers/:id`, drain and undrain. */
+/** `GET /v1/workers` (each entry), `GET /v1/workers/:id`, drain and undrain; `DELETE /v1/workers/:id` answers the worker as it was. */
 export const WorkerSchema = Type.Object(
   {
     id: Type.String(),

@@ -129,9 +129,14 @@ Options are read from flags, then BATON_* environment variables, then [scheduler
 A duration is 30s, 5m, 1h30m, 500ms, or a bare number of seconds.
 
 API tokens: every call but GET /healthz needs "Authorization: Bearer <token>". Make the first
-token against the same store, then more through the API (POST /v1/tokens) or the CLI:
+token against the same store, then more through the API (POST /v1/tokens) or the CLI, from any
+machine with an admin token (baton token create … --addr URL --token TOKEN):
   baton token create --role admin --name admin        (prints the token once)
-Roles: viewer (read), operator (viewer + start/stop jobs), admin (operator + tokens).
+Roles: viewer (read), operator (viewer + start/stop jobs), admin (operator + drain and
+remove workers, tokens).
+
+Metrics: GET /metrics (viewer) is Prometheus text: jobs, queue wait and run times, workers
+(running/capacity each), HTTP and gRPC (5xx-class errors), process_*, nodejs_*, build info.
 Failed authentications, token changes and every call that changes something are logged as
 "audit" lines (who, role, client address, route, status, ids; never a secret).
 
@@ -145,6 +150,7 @@ Examples:
   baton scheduler --no-auth                           (loopback experiments only)
   baton scheduler --http 0.0.0.0:7070 --trusted-proxy 10.0.0.5   (behind a reverse proxy at 10.0.0.5)
   baton scheduler --http 0.0.0.0:8080 --store postgres://postgres@127.0.0.1:5432/baton
+  baton scheduler --config /etc/baton/baton.toml       (on a real host: docs/deploy.md)
   BATON_LOG_FORMAT=json baton scheduler --http 127.0.0.1:0 --grpc 127.0.0.1:0
 
   curl -H "Authorization: Bearer $BATON_TOKEN" -d '{"worker_id":"w-1","command":"bash","path":"scripts/count.sh"}' http://127.0.0.1:7070/start

@@ -36,6 +36,7 @@ interface WorkerCliOptions extends TlsFlags {
   /** "write_bps=10MiB,read_iops=100" on the command line; a TOML table in the config (default_io = { write_bps = "10MiB" }). */
   defaultIo?: string | Record<string, unknown>;
   maxIo?: string | Record<string, unknown>;
+  metrics?: string;
   config?: string;
 }
 
@@ -150,6 +151,11 @@ export function workerCommand(): Command {
       ),
     )
     .addOption(new Option('--max-io <limits>', 'largest disk I/O limits a job may ask for, same form').env('BATON_MAX_IO'))
+    .addOption(
+      new Option('--metrics <host:port>', "serve this worker's Prometheus metrics on GET http://<host:port>/metrics (plain HTTP, no token; default: off)").env(
+        'BATON_WORKER_METRICS',
+      ),
+    )
     .addOption(new Option('--config <file>', 'TOML config file; its [worker] table sets any option above (default: ./baton.toml if present)').env('BATON_CONFIG'))
     .addHelpText(
       'after',
@@ -176,8 +182,14 @@ jobs folder) runs. Resource limits (--default-*/--max-*, and per job in the API)
 when it has controllers, else cgroup v1; without either, jobs asking for limits are refused.
 Disk I/O limits apply to the disks holding --data-dir and --jobs-dir (v1 blkio throttling, v2 io.max).
 
-Example:
+--metrics serves the worker's own figures (jobs started and ended, run times, heartbeat
+failures, process_* and nodejs_*), each labelled worker_id; the scheduler's /metrics has
+every worker's running/capacity from their heartbeats.
+
+Examples:
   baton worker --scheduler 127.0.0.1:7071 --listen 127.0.0.1:7072 --jobs-dir ./jobs --label zone=a --capacity 8
+  baton worker --listen 0.0.0.0:7072 --advertise 10.0.0.11:7072 --scheduler 10.0.0.2:7071 --metrics 10.0.0.11:9102
+  baton worker --config /etc/baton/baton.toml       (on a real host: docs/deploy.md)
 `,
     )
     .action(async (_options: unknown, command: Command) => {
@@ -205,6 +217,7 @@ Example:
         envAllow: list(opts.envAllow),
         allowedCommands: [...opts.allowedCommand, ...list(opts.allowedCommands)],
         limits: { defaults: limitsFrom(opts, 'default'), max: limitsFrom(opts, 'max') },
+        metricsListen: opts.metrics,
       });
       const log = createLogger('worker').child({ worker_id: worker.workerId });
       for (const warning of environmentWarnings(command)) log.warn(warning);

@@ -64,7 +64,7 @@ export interface SubmitOptions extends RequestOptions {
 export interface EventsOptions extends RequestOptions {
   /** Only this job's events. */
   jobId?: string;
-  types?: Array<'job' | 'worker'>;
+  types?: Array<BatonEvent['type']>;
   /** Resume after this event id (missed events are replayed first). */
   lastEventId?: number;
   /** Called once the scheduler has accepted the stream (before any event: a quiet cluster sends none). */
@@ -154,6 +154,11 @@ export class BatonClient {
     return this.json('DELETE', `/v1/workers/${encodeURIComponent(id)}/drain`, undefined, options);
   }
 
+  /** `DELETE /v1/workers/:id` (admin): forgets a worker that is down or deregistered; answers it as it was. */
+  removeWorker(id: string, options?: RequestOptions): Promise<Worker> {
+    return this.json('DELETE', `/v1/workers/${encodeURIComponent(id)}`, undefined, options);
+  }
+
   /** `GET /v1/workers/:id`. */
   getWorker(id: string, options?: RequestOptions): Promise<Worker> {
     return this.json('GET', `/v1/workers/${encodeURIComponent(id)}`, undefined, options);
@@ -195,7 +200,7 @@ export class BatonClient {
   }
 
   /**
-   * `GET /v1/events`: every job and worker change as it happens, as an async iterable. With
+   * `GET /v1/events`: every job, worker and schedule change as it happens, as an async iterable. With
    * `lastEventId` the missed ones come first. Leaving the loop (or aborting) closes the stream.
    */
   async *events(options: EventsOptions = {}): AsyncGenerator<BatonEvent, void, undefined> {
@@ -207,7 +212,10 @@ export class BatonClient {
         const data = JSON.parse(m.data) as unknown;
         const id = Number(m.id);
         if (m.event === 'job') yield { id, type: 'job', job: data as Job };
-        else if (m.event === 'worker') yield { id, type: 'worker', worker: data as Worker };
+        else if (m.event === 'worker') {
+          const { removed, ...worker } = data as Worker & { removed?: boolean };
+          yield removed === true ? { id, type: 'worker', worker, removed: true } : { id, type: 'worker', worker };
+        } else if (m.event === 'schedule') yield { id, type: 'schedule', schedule: data as Schedule | { name: string; deleted: true } };
       }
     }
   }

@@ -33,6 +33,11 @@ export const ERRORS = {
   REQUEST_TIMEOUT: { http: 408, grpc: GrpcStatus.DEADLINE_EXCEEDED, meaning: 'the request was not received in time' },
   WRONG_STATE: { http: 409, grpc: GrpcStatus.FAILED_PRECONDITION, meaning: "the job's state does not allow this: it already ended, or it is queued and has no output yet" },
   NO_WORKER: { http: 409, grpc: GrpcStatus.FAILED_PRECONDITION, meaning: '`run_on: "all"` found no worker that is up, not draining and has the labels' },
+  WORKER_UP: {
+    http: 409,
+    grpc: GrpcStatus.FAILED_PRECONDITION,
+    meaning: 'the worker is up: only one that is down or deregistered can be removed (stop it first; `baton drain` keeps jobs off it)',
+  },
   ALREADY_EXISTS: { http: 409, grpc: GrpcStatus.ALREADY_EXISTS, meaning: 'a token or schedule with that name exists (or the worker already has a job with that id)' },
   IDEMPOTENCY_KEY_REUSED: { http: 409, grpc: GrpcStatus.ALREADY_EXISTS, meaning: 'the `Idempotency-Key` was first used with a different request; use a new key' },
   OUTPUT_PRUNED: {

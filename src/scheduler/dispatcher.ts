@@ -8,6 +8,7 @@ import { runId, type JobEvents, type JobStatusApplier } from './job-status.js';
 import { isFinal } from './job-state.js';
 import type { WorkerSnapshot } from './placement.js';
 import { planPass, queueOrder } from './planner.js';
+import { earliest, freshOnly, workersKey, type Settled } from './settled-pass.js';
 import type { Registry } from './registry.js';
 import { tooLargeToStart } from './start-chunks.js';
 import { newJobRecord, type JobRecord, type JobStore, type NewJob, type StatusUpdate } from './store/job-store.js';
@@ -54,6 +55,9 @@ export class Dispatcher implements JobEvents {
   /** Jobs between their reservation in a pass and the worker's answer to StartJob. */
   private readonly starting = new Set<string>();
   private passScheduled = false;
+  /** The jobs queued since the last pass, and what that pass left (see settled-pass.ts). */
+  private fresh: JobRecord[] = [];
+  private settled: Settled | undefined;
   private closed = false;
   /** False until `start`: a follower of a shared store neither queues nor places (the leader does). */
   leading = false;
@@ -286,16 +290,22 @@ export class Dispatcher implements JobEvents {
     // Most passes (one per burst of ended attempts) find nothing queued: no snapshot to take.
     if (this.queued.size === 0) {
       this.queue = [];
+      this.fresh = [];
       return started;
     }
     const now = Date.now();
+    const workers = this.snapshot();
+    const active = this.activeKeys();
+    const onlyFresh = freshOnly(this.settled, workersKey(workers, active), now);
     const plan = planPass(
-      this.queue.filter((job) => this.queued.get(job.id) === job),
-      this.snapshot(),
+      (onlyFresh ? [...new Set(this.fresh)] : this.queue).filter((job) => this.queued.get(job.id) === job),
+      workers,
       now,
-      this.activeKeys(),
+      active,
     );
-    this.queue = plan.waits.map((wait) => wait.job);
+    this.fresh = [];
+    // Planning only the fresh jobs leaves the queue as it is (they are in it already; those started are stale entries now).
+    if (!onlyFresh) this.queue = plan.waits.map((wait) => wait.job);
     for (const { job, workerId } of plan.starts) {
       // Reserve now, commit later: the count includes this job before anything is sent.
       this.queued.delete(job.id);
@@ -323,6 +333,7 @@ export class Dispatcher implements JobEvents {
     // time (timers run on the monotonic clock, to the millisecond); that pass leaves the job
     // waiting and must arm another, or on an otherwise idle cluster it waits for ever.
     if (plan.nextRetryAt !== undefined) this.passWithin(plan.nextRetryAt - now);
+    this.settled = { workers: workersKey(this.snapshot(), this.activeKeys()), nextRetryAt: onlyFresh ? earliest(this.settled?.nextRetryAt, plan.nextRetryAt) : plan.nextRetryAt };
     return started;
   }
 
@@ -423,6 +434,7 @@ export class Dispatcher implements JobEvents {
    */
   private enqueue(job: JobRecord): void {
     this.queued.set(job.id, job);
+    this.fresh.push(job);
     let lo = 0;
     let hi = this.queue.length;
     while (lo < hi) {

@@ -65,6 +65,7 @@ export class EventLog extends EventEmitter<EventLogMap> {
     this.setMaxListeners(0);
     store.onJobEvents = (events) => this.stored(events);
     bus.on('worker', (w) => this.add('worker', w.id, JSON.stringify(workerView(w))));
+    bus.on('workerRemoved', (w) => this.add('worker', w.id, JSON.stringify({ ...workerView(w), removed: true })));
     bus.on('schedule', (name, view) => this.add('schedule', name, JSON.stringify(view)));
   }
 

@@ -3,6 +3,7 @@ import type { JobStateName } from './job-state.js';
 import type { WorkerEntry } from './registry.js';
 import type { JobRecord } from './store/job-store.js';
 import type { Schedule } from '../api/schedules.js';
+import type { AttemptEnd } from './job-timings.js';
 
 /** What the scheduler's parts announce; listeners must not throw or block (they run inline). */
 export interface SchedulerEventMap {
@@ -11,8 +12,12 @@ export interface SchedulerEventMap {
    * `previous` is null for a new job, undefined when the publisher does not know it.
    */
   job: [job: JobRecord, previous: JobStateName | null | undefined];
+  /** An attempt on a worker ended (its job may be final, or queued for the next attempt): for /metrics. */
+  attempt: [end: AttemptEnd];
   /** A worker's state or draining flag changed. */
   worker: [worker: WorkerEntry];
+  /** An admin removed a worker (`DELETE /v1/workers/:id`): `worker` as it was. */
+  workerRemoved: [worker: WorkerEntry];
   /** A schedule was created, changed or deleted: its view as the API shows it (`deleted` true when it is gone). */
   schedule: [name: string, view: Schedule | { name: string; deleted: true }];
 }

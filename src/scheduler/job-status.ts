@@ -126,6 +126,7 @@ export class JobStatusApplier {
       if (passedThrough) for (const earlier of passedThrough(job)) this.changed(earlier, undefined, 'start');
       this.changed(job, undefined, transition, update);
       if (isFinal(update.state)) {
+        if (workerId !== '') this.announceAttemptEnd(jobId, attempt, workerId, update);
         this.events?.attemptEnded(jobId, workerId);
         this.outputs?.attemptEnded(jobId, attempt, workerId, update.outputTruncated === true);
       }
@@ -162,6 +163,18 @@ export class JobStatusApplier {
       'job state changed',
     );
     this.bus.emit('job', job, previous);
+  }
+
+  /** Announces how an attempt on a worker ended, with the worker's times when it sent them. */
+  private announceAttemptEnd(jobId: string, attempt: number, workerId: string, update: StatusUpdate): void {
+    this.bus.emit('attempt', {
+      jobId,
+      attempt,
+      workerId,
+      outcome: update.state,
+      ...(update.startedAt !== undefined && { startedAt: update.startedAt }),
+      ...(update.finishedAt !== undefined && { finishedAt: update.finishedAt }),
+    });
   }
 
   /** For reports from a worker; never throws (a bad report must not break the stream it came on). */
@@ -217,6 +230,7 @@ export class JobStatusApplier {
       'job state changed',
     );
     this.bus.emit('job', requeued, wasRunning ? 'running' : job.state);
+    this.announceAttemptEnd(jobId, attempt, workerId, update);
     this.events?.attemptEnded(jobId, workerId);
     this.outputs?.attemptEnded(jobId, attempt, workerId, update.outputTruncated === true);
     this.events?.requeued(requeued);

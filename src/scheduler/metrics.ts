@@ -1,5 +1,7 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { addProcessMetrics, isGrpcServerError, isServerError } from '../common/metrics.js';
 import { isFinal, JOB_STATES } from './job-state.js';
+import { JobTimings } from './job-timings.js';
 import type { EventBus } from './events.js';
 import type { Registry as WorkerRegistry } from './registry.js';
 import type { JobStore } from './store/job-store.js';
@@ -16,6 +18,10 @@ export interface MetricSources {
 const WORKER_STATES: readonly WorkerState[] = ['up', 'down', 'deregistered'];
 // Seconds: from a loopback call (sub-millisecond) to a slow store or a wedged worker.
 const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+// Seconds: from a job placed at once (milliseconds) to one that waited hours for a free worker.
+const WAIT_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600, 14400];
+// Seconds: from `true` (milliseconds) to a day-long batch job.
+const RUN_BUCKETS = [0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300, 900, 1800, 3600, 7200, 21600, 86400];
 
 /**
  * The scheduler's Prometheus metrics (`GET /metrics`). Counters and histograms are fed as
@@ -45,9 +51,22 @@ export class SchedulerMetrics {
     buckets: LATENCY_BUCKETS,
     registers: [this.registry],
   });
+  private readonly queueWait = new Histogram({
+    name: 'baton_job_queue_wait_seconds',
+    help: "Per attempt: from when it could start (the job submitted, its retry's backoff over, or the jobs it depends on ended) to its process running on a worker.",
+    buckets: WAIT_BUCKETS,
+    registers: [this.registry],
+  });
+  private readonly runTime = new Histogram({
+    name: 'baton_job_run_seconds',
+    help: 'Per attempt: from its process starting to its end, by how it ended (succeeded, failed, stopped, timed_out, lost; a retried attempt by its own end).',
+    labelNames: ['outcome'],
+    buckets: RUN_BUCKETS,
+    registers: [this.registry],
+  });
   private readonly httpErrors = new Counter({
     name: 'baton_http_errors_total',
-    help: 'HTTP API answers with status 400 or above, by route and status.',
+    help: "HTTP API answers with a 5xx status (the scheduler's fault), by route and status; 4xx answers are in baton_http_request_duration_seconds by status.",
     labelNames: ['method', 'route', 'status'],
     registers: [this.registry],
   });
@@ -60,7 +79,7 @@ export class SchedulerMetrics {
   });
   private readonly grpcErrors = new Counter({
     name: 'baton_grpc_errors_total',
-    help: 'gRPC calls that ended with a status other than OK.',
+    help: 'gRPC calls that failed for a reason HTTP would answer 5xx for (INTERNAL, UNKNOWN, DATA_LOSS, UNIMPLEMENTED, UNAVAILABLE, DEADLINE_EXCEEDED); every code is in baton_grpc_request_duration_seconds.',
     labelNames: ['direction', 'method', 'code'],
     registers: [this.registry],
   });
@@ -87,6 +106,7 @@ export class SchedulerMetrics {
     registers: [this.registry],
   });
   private sources: MetricSources | undefined;
+  private readonly timings = new JobTimings();
 
   constructor() {
     const self = this;
@@ -125,6 +145,28 @@ export class SchedulerMetrics {
       },
     });
     new Gauge({
+      name: 'baton_worker_jobs_running',
+      help: 'Jobs running on each live worker, as its last heartbeat said (compare baton_worker_capacity).',
+      labelNames: ['worker_id'],
+      registers: [this.registry],
+      collect() {
+        if (!self.sources) return;
+        this.reset();
+        for (const w of self.sources.workers.list()) if (w.state === 'up') this.set({ worker_id: w.id }, w.running);
+      },
+    });
+    new Gauge({
+      name: 'baton_worker_capacity',
+      help: 'Jobs each live worker takes at once (its --capacity).',
+      labelNames: ['worker_id'],
+      registers: [this.registry],
+      collect() {
+        if (!self.sources) return;
+        this.reset();
+        for (const w of self.sources.workers.list()) if (w.state === 'up') this.set({ worker_id: w.id }, w.capacity);
+      },
+    });
+    new Gauge({
       name: 'baton_worker_heartbeat_lag_seconds',
       help: 'Time since each live worker last sent a heartbeat.',
       labelNames: ['worker_id'],
@@ -140,8 +182,16 @@ export class SchedulerMetrics {
 
   /** Connects the gauges to their sources and counts submissions and endings from the event bus. */
   attach(sources: MetricSources): void {
+    // Once per process: a second scheduler started in the same process (tests) shares them.
+    if (this.sources === undefined) addProcessMetrics(this.registry, 'scheduler');
     this.sources = sources;
+    sources.bus.on('attempt', (end) => {
+      const seconds = this.timings.attemptEnded(end, Date.now());
+      if (seconds !== undefined) this.runTime.observe({ outcome: end.outcome }, seconds);
+    });
     sources.bus.on('job', (job, previous) => {
+      const waited = this.timings.jobChanged(job, previous);
+      if (waited !== undefined) this.queueWait.observe(waited);
       if (previous === null) this.submitted.inc();
       // Publishers announce only real changes; `previous` undefined means "not known", not "same".
       if (isFinal(job.state) && previous !== null && (previous === undefined || !isFinal(previous))) this.finished.inc({ state: job.state });
@@ -166,7 +216,7 @@ export class SchedulerMetrics {
   observeHttp(method: string, route: string, status: number, seconds: number): void {
     const labels = { method, route, status: String(status) };
     this.http.observe(labels, seconds);
-    if (status >= 400) this.httpErrors.inc(labels);
+    if (isServerError(status)) this.httpErrors.inc(labels);
   }
 
   /** Starts timing a gRPC call; call the result with its status code name when it ends. */
@@ -174,7 +224,7 @@ export class SchedulerMetrics {
     const end = this.grpc.startTimer({ direction, method });
     return (code) => {
       end({ code });
-      if (code !== 'OK') this.grpcErrors.inc({ direction, method, code });
+      if (isGrpcServerError(code)) this.grpcErrors.inc({ direction, method, code });
     };
   }
 }

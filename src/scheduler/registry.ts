@@ -129,6 +129,9 @@ export class Registry {
       .listWorkers()
       .then((rows) => {
         for (const row of rows) this.merge(row);
+        // Removed (by an admin, through any scheduler): only a worker that is not up can be.
+        const stored = new Set(rows.map((r) => r.id));
+        for (const w of this.workers.values()) if (!stored.has(w.id) && w.state !== 'up') this.forget(w, `worker ${w.id} was removed before it came back`);
       })
       .catch((err: unknown) => this.log.error({ err }, 'cannot read the workers other schedulers registered'))
       .finally(() => (this.refreshing = undefined));
@@ -155,6 +158,19 @@ export class Registry {
       w.drainingBy = row.drainingBy;
       if (row.drainingBy === '') this.events?.workerUp(w.id);
     }
+  }
+
+  /** Drops a removed worker; its attempts still `unknown` are lost now (`error`), not at the end of the window. */
+  private forget(w: WorkerEntry, error: string): void {
+    this.workers.delete(w.id);
+    this.persistedAt.delete(w.id);
+    w.channel?.close();
+    w.channel = undefined;
+    const lostTimer = this.lostTimers.get(w.id);
+    if (lostTimer === undefined) return;
+    clearTimeout(lostTimer);
+    this.lostTimers.delete(w.id);
+    this.events?.workerLost(w.id, error);
   }
 
   /** A worker registered with another scheduler: callable from here, watched if this one leads. */
@@ -329,6 +345,33 @@ export class Registry {
     this.bus.emit('worker', w);
     // Its room is open again.
     if (!on) this.events?.workerUp(id);
+    return w;
+  }
+
+  /**
+   * Forgets a worker that is not up (`baton workers rm`): it leaves the list, the store and
+   * /metrics. Attempts of it still `unknown` are lost now rather than at the end of
+   * `--lost-after` (retried by their policy): whoever removes it says it is not coming back.
+   * A worker that registers again later is simply known again. Undefined for an unknown
+   * worker; WORKER_UP for one that is up.
+   */
+  async remove(id: string, by: string): Promise<WorkerEntry | undefined> {
+    const w = this.workers.get(id);
+    if (!w) return undefined;
+    const refuse = (): BatonError =>
+      new BatonError('WORKER_UP', `worker "${id}" is up: only a worker that is down or deregistered can be removed (stop it first, or drain it to keep jobs off it)`);
+    if (w.state === 'up') throw refuse();
+    if (!(await this.store.workers.removeWorker(id))) {
+      // Shared store: it may have registered with another scheduler meanwhile.
+      const row = (await this.store.workers.listWorkers()).find((r) => r.id === id);
+      if (row?.state === 'up') throw refuse();
+    }
+    // It registered here while the store was asked: it stays (a later remove finds it up). A closure: read now, not as narrowed above.
+    const registeredMeanwhile = (): boolean => this.workers.get(id) !== w || w.state === 'up';
+    if (registeredMeanwhile()) throw refuse();
+    this.log.info({ worker_id: id, state: w.state, by }, 'worker removed');
+    this.forget(w, `worker ${id} was removed by ${by} before it came back`);
+    this.bus.emit('workerRemoved', w);
     return w;
   }
 

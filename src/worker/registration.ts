@@ -30,6 +30,8 @@ export interface RegistrationOptions {
   version: string;
   knownJobs: () => JobStatus[];
   activeJobCount: () => number;
+  /** Each heartbeat's outcome (for /metrics). */
+  onHeartbeat?: (ok: boolean) => void;
   log: Logger;
 }
 
@@ -49,6 +51,11 @@ export class Registration {
 
   constructor(private readonly options: RegistrationOptions) {
     if (options.schedulers.length === 0) throw new Error('a worker needs at least one scheduler address');
+  }
+
+  /** Registered with a scheduler and heartbeating there. */
+  get registered(): boolean {
+    return this.heartbeats !== undefined;
   }
 
   private get scheduler(): SchedulerEndpoint {
@@ -155,8 +162,10 @@ export class Registration {
         // Once one has failed, the next waits for the channel to reconnect rather than failing at once.
         await this.sendHeartbeat(heartbeats, Math.max(intervalMs, 1_000), failures > 0);
         failures = 0;
+        this.options.onHeartbeat?.(true);
       } catch (err) {
         failures++;
+        if (!this.abort.signal.aborted) this.options.onHeartbeat?.(false);
         if (this.abort.signal.aborted) return;
         if (isServiceError(err) && err.code === GrpcStatus.NOT_FOUND) {
           log.warn({ scheduler: schedulerAddress }, 'the scheduler does not know this worker (it may have restarted); registering again');

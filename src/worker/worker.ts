@@ -37,6 +37,7 @@ import { ENDS_DIR, readEndRecords } from './spawner/end-records.js';
 import type { RunningJob } from './spawner/messages.js';
 import { SpawnerClient } from './spawner/spawner-client.js';
 import { WatchHub } from './watch-hub.js';
+import { serveMetrics, WorkerMetrics } from './metrics.js';
 
 /** The channel to the scheduler reconnects as often as registration retries (not every 2 s), so a restarted scheduler is found within ~1 s. */
 const SCHEDULER_CHANNEL_OPTIONS: grpc.ChannelOptions = { ...CHANNEL_OPTIONS, 'grpc.max_reconnect_backoff_ms': REGISTRATION_BACKOFF.maxMs };
@@ -85,6 +86,8 @@ export interface WorkerOptions {
   allowedCommands?: readonly string[];
   /** Per-job resource limits: defaults and maximums. */
   limits?: LimitPolicy;
+  /** host:port to serve this worker's Prometheus metrics on (`GET /metrics`, plain HTTP); none when absent. */
+  metricsListen?: string;
   logger?: Logger;
 }
 
@@ -92,6 +95,8 @@ export interface RunningWorker {
   workerId: string;
   /** The address actually bound. */
   address: string;
+  /** Where `GET /metrics` is served, when `metricsListen` was given. */
+  metricsAddress?: string;
   /** Graceful shutdown: refuse new jobs, let running ones finish (up to the drain timeout), stop the rest, deregister, stop serving. Idempotent. */
   close(): Promise<void>;
   /** For a forced exit: SIGKILL every job's process group at once. */
@@ -183,8 +188,21 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
   const port = await bindServer(server, options.listen, serverCredentials(options.listen, options.security));
   const address = joinHostPort(splitHostPort(options.listen).host, port);
   const advertise = options.advertise ?? address;
+  // Registration exists only below; the gauge reads it at scrape time.
+  let registration: Registration | undefined;
+  const metrics = new WorkerMetrics(workerId, { activeJobs: () => runner.activeCount, registered: () => registration?.registered === true });
+  metrics.watch(table);
+  let metricsServer: Awaited<ReturnType<typeof serveMetrics>> | undefined;
+  if (options.metricsListen !== undefined) {
+    try {
+      metricsServer = await serveMetrics(metrics.registry, options.metricsListen);
+    } catch (err) {
+      server.forceShutdown();
+      throw new Error(`cannot serve metrics on ${options.metricsListen}: ${(err as Error).message}`);
+    }
+  }
   const runAs = sandbox.runAs ? `${sandbox.runAs.user}:${sandbox.runAs.group}` : 'the worker user';
-  log.info({ address, advertise, jobs_dir: jobsFolder.root, capacity: options.capacity, run_as: runAs }, 'worker ready');
+  log.info({ address, advertise, jobs_dir: jobsFolder.root, capacity: options.capacity, run_as: runAs, metrics: metricsServer?.address }, 'worker ready');
 
   let schedulers: SchedulerEndpoint[];
   try {
@@ -194,9 +212,10 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
     }));
   } catch (err) {
     server.forceShutdown();
+    await metricsServer?.close();
     throw err;
   }
-  const registration = new Registration({
+  registration = new Registration({
     schedulers,
     workerId,
     address: advertise,
@@ -205,9 +224,11 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
     version: packageVersion(),
     knownJobs: () => table.all(),
     activeJobCount: () => runner.activeCount,
+    onHeartbeat: (ok) => metrics.heartbeat(ok),
     log,
   });
   registration.start();
+  const registered = registration;
 
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> =>
@@ -216,7 +237,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
       log.info({ running: runner.activeCount, drain_timeout_ms: drainMs }, 'worker draining: refusing new jobs, letting running ones finish, then stopping what is left');
       runner.refuseNew();
       // Tell the scheduler now, so it places nothing more here while the jobs finish.
-      await registration.announceDraining();
+      await registered.announceDraining();
       if (drainMs > 0 && runner.activeCount > 0) {
         const idle = await runner.whenIdle(drainMs);
         if (!idle) log.warn({ running: runner.activeCount, drain_timeout_ms: drainMs }, 'drain timeout passed: stopping the jobs still running');
@@ -230,9 +251,10 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
       // The scheduler learns the final statuses over WatchJobs; give them a moment to leave.
       await watchers.closeAll(WATCH_FLUSH_TIMEOUT_MS);
       for (const call of startStreams) call.end();
-      await registration.stop();
-      await registration.deregister(DEREGISTER_TIMEOUT_MS);
+      await registered.stop();
+      await registered.deregister(DEREGISTER_TIMEOUT_MS);
       await shutdownServer(server, SERVER_SHUTDOWN_TIMEOUT_MS);
+      await metricsServer?.close();
       for (const s of schedulers) s.client.close();
       unlock();
       log.info('worker stopped');
@@ -247,7 +269,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
     unlock();
   };
 
-  return { workerId, address, close, killAllJobs: () => runner.killAll(), leaveJobsRunning };
+  return { workerId, address, metricsAddress: metricsServer?.address, close, killAllJobs: () => runner.killAll(), leaveJobsRunning };
 }
 
 /**

@@ -9,8 +9,8 @@ export interface CliResult {
   stderr: string;
 }
 
-/** `baton …` as a process, with BATON_ADDR pointing at `api`; resolves when it exits. */
-export function baton(args: string[], opts: { api?: string; env?: Record<string, string> } = {}): Promise<CliResult> {
+/** `baton …` as a process, with BATON_ADDR pointing at `api`; resolves when it exits (`stopAfterMs`: Ctrl-C it then, for a command that follows). */
+export function baton(args: string[], opts: { api?: string; env?: Record<string, string>; stopAfterMs?: number } = {}): Promise<CliResult> {
   const env: NodeJS.ProcessEnv = { ...process.env, BATON_LOG_LEVEL: 'warn', ...opts.env };
   delete env.BATON_TOKEN;
   delete env.FORCE_COLOR;
@@ -23,9 +23,11 @@ export function baton(args: string[], opts: { api?: string; env?: Record<string,
     child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
     child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
     const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+    const stop = opts.stopAfterMs === undefined ? undefined : setTimeout(() => child.kill('SIGINT'), opts.stopAfterMs);
     child.once('error', reject);
     child.once('close', (code) => {
       clearTimeout(timer);
+      clearTimeout(stop);
       resolve({ code, stdout, stderr });
     });
   });

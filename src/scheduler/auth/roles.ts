@@ -65,6 +65,7 @@ export const ROUTE_ROLES: Readonly<Record<string, Requirement>> = {
   // Fleet administration.
   'POST /v1/workers/:id/drain': 'admin',
   'DELETE /v1/workers/:id/drain': 'admin',
+  'DELETE /v1/workers/:id': 'admin',
 
   // Token management.
   'GET /v1/tokens': 'admin',

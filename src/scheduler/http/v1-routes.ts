@@ -134,6 +134,25 @@ export function v1Routes(app: App, jobs: JobService, registry: Registry): void {
     drain(registry, req.params.id, false, callerName(req)),
   );
 
+  app.delete(
+    '/v1/workers/:id',
+    {
+      schema: {
+        operationId: 'removeWorker',
+        tags: ['workers'],
+        summary: 'Forget a worker that is down or deregistered; its attempts still unknown end lost now (409 worker_up for one that is up)',
+        params: WorkerIdParams,
+        response: { 200: WorkerSchema },
+        errors: [404, 409],
+      },
+    },
+    async (req) => {
+      const removed = await registry.remove(req.params.id, callerName(req));
+      if (!removed) throw new BatonError('WORKER_NOT_FOUND', `worker "${req.params.id}" not found`);
+      return workerView(removed);
+    },
+  );
+
   app.post(
     '/v1/jobs',
     {

@@ -53,6 +53,12 @@ export class SqlWorkerStore implements WorkerStore {
     await this.ctx.db.updateTable('workers').set({ draining_by: by }).where('id', '=', id).execute();
   }
 
+  /** Conditional on the state, so a worker that registered again meanwhile (with any scheduler) stays. */
+  async removeWorker(id: string): Promise<boolean> {
+    const result = await this.ctx.db.deleteFrom('workers').where('id', '=', id).where('state', '<>', 'up').executeTakeFirst();
+    return Number(result.numDeletedRows) > 0;
+  }
+
   async listWorkers(): Promise<WorkerRecord[]> {
     const rows = await this.ctx.db.selectFrom('workers').selectAll().orderBy('id').execute();
     return rows.map(toWorker);

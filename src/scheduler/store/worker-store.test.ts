@@ -67,6 +67,19 @@ conformance<WorkerStore>('WorkerStore', SqlWorkerStore, {
       assert.deepEqual(await stored(workers, w.id), w);
     },
   },
+  removeWorker: {
+    'forgets a worker that is down or deregistered; one that is up, or unknown, is not removed': async ({ workers }) => {
+      const [up, down, gone] = [newWorker(), { ...newWorker(), state: 'down' as const }, { ...newWorker(), state: 'deregistered' as const }];
+      for (const w of [up, down, gone]) await workers.upsertWorker(w);
+      assert.equal(await workers.removeWorker(up.id), false);
+      assert.deepEqual(await stored(workers, up.id), up);
+      assert.equal(await workers.removeWorker(down.id), true);
+      assert.equal(await stored(workers, down.id), undefined);
+      assert.equal(await workers.removeWorker(gone.id), true);
+      assert.equal(await workers.removeWorker(gone.id), false, 'already gone');
+      assert.equal(await workers.removeWorker(`w-${uuidv7()}`), false);
+    },
+  },
   listWorkers: {
     'every worker, by id': async ({ workers }) => {
       const added = [newWorker(), newWorker(), newWorker()].reverse();

@@ -23,6 +23,8 @@ export interface WorkerStore {
   touchWorker(id: string, lastHeartbeatAt: number): Promise<void>;
   /** `by` '' takes the worker out of draining. */
   setWorkerDraining(id: string, by: string): Promise<void>;
+  /** Forgets a worker that is not up (an admin removed it); false when there is none, or it is up. */
+  removeWorker(id: string): Promise<boolean>;
   /** Every worker, by id. */
   listWorkers(): Promise<WorkerRecord[]>;
 }
