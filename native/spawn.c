@@ -9,7 +9,8 @@
  * root worker does for nearly every job (nobody:nogroup by default).
  *
  * What the child gets, as libuv gives it: its own session and process group (setsid), the
- * job's groups (none supplementary), gid and uid when asked, stdin from /dev/null, stdout
+ * job's groups (none supplementary), gid and uid when asked, stdin from /dev/null (or the
+ * given descriptor: a job submitted with stdin reads it from a file), stdout
  * and stderr on the output file, every signal at its default disposition and none blocked,
  * the given cwd and environment; a file the kernel cannot exec (no "#!") runs under
  * /bin/sh, as execvp does.
@@ -189,6 +190,7 @@ struct plan {
   char **envp;
   const char *cwd;
   int out_fd;
+  int in_fd; /* -1: /dev/null */
   int64_t uid, gid; /* -1: keep the spawner's */
   volatile int err; /* written by the child when it cannot exec; read by the parent after vfork returns */
   /* The child's /proc/self/stat, read by the child itself before exec (its start time names
@@ -214,11 +216,11 @@ static void __attribute__((noreturn, noinline)) child(struct plan *plan) {
   if (plan->gid >= 0 && syscall(SYS_setgid, (gid_t)plan->gid) < 0) goto fail;
   if (plan->uid >= 0 && syscall(SYS_setuid, (uid_t)plan->uid) < 0) goto fail;
   if (dup2(plan->out_fd, 1) < 0 || dup2(plan->out_fd, 2) < 0) goto fail;
-  int null_fd = open("/dev/null", O_RDONLY);
-  if (null_fd < 0) goto fail;
-  if (null_fd != 0) {
-    if (dup2(null_fd, 0) < 0) goto fail;
-    close(null_fd);
+  int stdin_fd = plan->in_fd >= 0 ? plan->in_fd : open("/dev/null", O_RDONLY);
+  if (stdin_fd < 0) goto fail;
+  if (stdin_fd != 0) {
+    if (dup2(stdin_fd, 0) < 0) goto fail;
+    close(stdin_fd);
   }
   if (chdir(plan->cwd) < 0) goto fail;
   int stat_fd = open("/proc/self/stat", O_RDONLY | O_CLOEXEC);
@@ -264,18 +266,18 @@ static int int64_arg(napi_env env, napi_value value, int64_t *out) {
   return 1;
 }
 
-/* spawn(file, args, envPairs, cwd, outputFd, uid, gid, onExit(code, signalNumber)) → {pid, procStat} */
+/* spawn(file, args, envPairs, cwd, outputFd, uid, gid, onExit(code, signalNumber)[, inputFd]) → {pid, procStat} */
 static napi_value Spawn(napi_env env, napi_callback_info cbinfo) {
-  size_t argc = 8;
-  napi_value argv[8], result = NULL;
+  size_t argc = 9;
+  napi_value argv[9], result = NULL;
   struct plan plan;
   memset(&plan, 0, sizeof plan);
   char *file = NULL, *cwd = NULL, **args = NULL, **envp = NULL, **sh_args = NULL;
   exit_watch *watch = NULL;
 
   CHECK(napi_get_cb_info(env, cbinfo, &argc, argv, NULL, NULL));
-  if (argc != 8) {
-    napi_throw_type_error(env, NULL, "baton_spawn: spawn(file, args, envPairs, cwd, outputFd, uid, gid, onExit)");
+  if (argc != 8 && argc != 9) {
+    napi_throw_type_error(env, NULL, "baton_spawn: spawn(file, args, envPairs, cwd, outputFd, uid, gid, onExit[, inputFd])");
     goto done;
   }
   if ((file = string_arg(env, argv[0])) == NULL) goto done;
@@ -283,6 +285,8 @@ static napi_value Spawn(napi_env env, napi_callback_info cbinfo) {
   if ((envp = string_array(env, argv[2])) == NULL) goto done;
   if ((cwd = string_arg(env, argv[3])) == NULL) goto done;
   CHECK(napi_get_value_int32(env, argv[4], &plan.out_fd));
+  plan.in_fd = -1;
+  if (argc == 9) CHECK(napi_get_value_int32(env, argv[8], &plan.in_fd));
   if (!int64_arg(env, argv[5], &plan.uid) || !int64_arg(env, argv[6], &plan.gid)) goto done;
 
   size_t n = 0;

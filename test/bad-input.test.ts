@@ -98,6 +98,10 @@ describe('bad input', () => {
       error: /^jobs\[2\]\.priority must be integer/,
     },
     { name: 'an unknown field in a batch', route: '/v1/jobs/batch', body: () => ({ jobs: [{ command: 'true', timout: 5 }] }), error: /^jobs\[0\]\.timout is not a known field/ },
+    { name: 'stdin that is not base64', route: '/v1/jobs', body: () => ({ command: 'cat', stdin: 'hi there' }), error: /^stdin must be base64/ },
+    { name: 'unpadded base64 stdin', route: '/v1/jobs', body: () => ({ command: 'cat', stdin: 'aGk' }), error: /^stdin must be base64/ },
+    { name: 'stdin over 512 KiB', route: '/v1/jobs', body: () => ({ command: 'cat', stdin: 'A'.repeat(699_056) }), error: /^stdin must NOT have more than 699052 characters/ },
+    { name: 'an empty name', route: '/v1/jobs', body: () => ({ command: 'true', name: '' }), error: /^name must NOT have fewer than 1 characters/ },
     { name: 'a bad role', route: '/v1/tokens', body: () => ({ name: 'ci', role: 'root' }), error: /^role must be one of viewer, operator, admin/ },
   ];
   for (const c of strict) {

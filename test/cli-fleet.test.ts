@@ -164,9 +164,10 @@ describe('baton CLI: fleet commands', () => {
     assert.equal(r.code, 0, r.stderr);
     const lines = r.stdout.split('\n');
     assert.ok(lines.includes("complete -c baton -n __fish_use_subcommand -f -a ps -d 'List jobs, newest first.'"), r.stdout);
-    assert.ok(lines.some((l) => l.startsWith("complete -c baton -n '__fish_seen_subcommand_from run' -l worker -s w -r -d ")));
+    assert.ok(lines.some((l) => l.startsWith("complete -c baton -n '__fish_seen_subcommand_from run' -l worker -s w -x -a '(__baton_ids workers)' -d ")));
     assert.ok(lines.some((l) => l.startsWith("complete -c baton -n '__fish_seen_subcommand_from ps' -l state -s s -x -a 'waiting queued dispatched running ")));
     assert.ok(lines.some((l) => l.startsWith("complete -c baton -n '__fish_seen_subcommand_from certs' -f -a issue -d ")));
-    for (const line of lines.filter(Boolean)) assert.match(line, /^(#|complete -c baton )/);
+    // Completions, and the one helper function that asks the scheduler for ids.
+    for (const line of lines.filter(Boolean)) assert.match(line, /^(#|complete -c baton |function __baton_ids$|end$| {2})/);
   });
 });

@@ -55,7 +55,7 @@ describe('baton ps and status with jobs no worker holds', () => {
     assert.equal(json.find((j) => j.id === ids.queued)?.worker_id, null);
   });
 
-  it('ps takes several states, newest first, and -o wide shows absolute times', async () => {
+  it('ps takes several states, newest first, and -o wide shows labels and absolute times', async () => {
     const twoStates = await baton('ps', '--state', 'queued,succeeded', '--json');
     const jobs = JSON.parse(twoStates.stdout) as { id: string; state: string; created_at: string }[];
     assert.deepEqual(
@@ -71,8 +71,8 @@ describe('baton ps and status with jobs no worker holds', () => {
     );
     const wide = await baton('ps', '-o', 'wide', '-s', 'stopped');
     const [header, row] = wide.stdout.split('\n');
-    assert.match(header!, /^JOB ID +STATE +WORKER +ATTEMPT +COMMAND +CREATED +FINISHED +DURATION +EXIT$/);
-    assert.match(row!, new RegExp(`^${ids.stopped} +stopped +- +1 +true +\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\dZ +\\d{4}-\\d\\d-\\d\\dT\\S+Z +\\S+ +143$`));
+    assert.match(header!, /^JOB ID +NAME +STATE +WORKER +ATTEMPT +LABELS +COMMAND +CREATED +FINISHED +DURATION +EXIT$/);
+    assert.match(row!, new RegExp(`^${ids.stopped} +- +stopped +- +1 +gpu=nowhere +true +\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\dZ +\\d{4}-\\d\\d-\\d\\dT\\S+Z +\\S+ +143$`));
   });
 
   it('status shows each of them with "-" for the worker', async () => {

@@ -99,9 +99,11 @@ describe('web dashboard', () => {
   });
 
   it('stops a running job with the stop button, once confirmed, and shows its exit as the CLI does', async () => {
-    const id = await submit(scheduler.api, { command: 'bash', path: 'long.sh' });
+    const id = await submit(scheduler.api, { command: 'bash', path: 'long.sh', name: 'long-one' });
     await page.goto(`${scheduler.api}/#/jobs/${id}`);
     await page.getByTestId('output').getByText('started').waitFor(WAIT);
+    // A job submitted with a name has it in the page's title.
+    assert.equal((await page.getByTestId('job-title').textContent())?.replace(/\s+/g, ' ').trim(), `Job long-one ${id}`);
     // The first click only asks; Cancel leaves the job running.
     await page.getByRole('button', { name: 'Stop job' }).click();
     await page.getByRole('group', { name: /^Stop this job\?/ }).waitFor(WAIT);

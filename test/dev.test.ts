@@ -52,7 +52,11 @@ describe('baton dev', () => {
     // A job's own failure is no warning.
     assert.equal((await baton(['run', '--', 'bash', '-c', 'exit 7'], { api })).code, 7);
 
-    // A worker that dies is started again, with its id, and the cluster goes on.
+    // A worker that dies is started again, with its id, and the cluster goes on; the job it ran goes on too.
+    const kept = await curlPost(`${api}/start`, { worker_id: 'worker-1', command: 'bash', path: 'long.sh' });
+    assert.equal(kept.status, 201);
+    const keptId = String(kept.json.job_id);
+    await eventually(async () => ((await getJson(`${api}/v1/jobs/${keptId}`)).json.state === 'running' ? true : undefined), 'the job on worker-1 to run');
     const [worker1] = await processesMatching(`${path.join(dataDir, 'worker-1')} --jobs-dir`);
     assert.ok(worker1, 'worker-1 runs');
     process.kill(Number(worker1.split(' ')[0]), 'SIGKILL');
@@ -63,6 +67,10 @@ describe('baton dev', () => {
     }, 'worker-1 to be up again');
     const [again1] = await processesMatching(`${path.join(dataDir, 'worker-1')} --jobs-dir`);
     assert.notEqual(again1, worker1, 'a new worker-1 process');
+    await eventually(async () => ((await getJson(`${api}/v1/jobs/${keptId}`)).json.state === 'running' ? true : undefined), 'the job taken back by the new worker-1');
+    const keptJob = (await getJson(`${api}/v1/jobs/${keptId}`)).json;
+    assert.equal((keptJob.attempts as unknown[]).length, 1, 'the same attempt, not a retry');
+    assert.equal((await processesMatching(`sleep ${marker}`)).length, 1, 'the job process lived through the restart');
 
     const start = await curlPost(`${api}/start`, { worker_id: 'worker-2', command: 'bash', path: 'long.sh' });
     assert.equal(start.status, 201);

@@ -166,6 +166,7 @@ describe('mutual TLS', () => {
       network: '',
       isolate: false,
       timeoutMs: 0,
+      stdin: Buffer.alloc(0),
     };
 
     const noCert = new WorkerServiceClient(viaLocalhost(workerAddress), credentials({ ca: schedulerFiles.ca }));

@@ -84,7 +84,7 @@ describe('/v1 jobs', () => {
   // pin the answers, key for key and byte for byte, to what they were before the schemas.
   describe('answers are byte for byte what they were', () => {
     const JOB_KEYS =
-      'id state worker_id reason labels priority pinned attempt next_attempt_at retry command path args env cwd created_at updated_at finished_at exit_code signal error error_code output_truncated timeout parent_id children submitted_by stopped_by schedule scheduled_for concurrency after after_condition';
+      'id state worker_id reason labels priority pinned attempt next_attempt_at retry command path args env cwd created_at updated_at finished_at exit_code signal error error_code output_truncated timeout parent_id children submitted_by stopped_by schedule scheduled_for concurrency after after_condition name stdin_bytes';
     const ATTEMPT_KEYS = 'number worker_id state exit_code signal error created_at started_at finished_at';
     const text = async (res: Response): Promise<string> => {
       assert.ok(res.ok, `${res.status}`);
@@ -139,7 +139,7 @@ describe('/v1 jobs', () => {
       );
       assert.match(
         body,
-        /"timeout":2\.5,"parent_id":null,"children":\[\],"submitted_by":"anonymous","stopped_by":null,"schedule":null,"scheduled_for":null,"concurrency":null,"after":\[\],"after_condition":"succeeded"\}$/,
+        /"timeout":2\.5,"parent_id":null,"children":\[\],"submitted_by":"anonymous","stopped_by":null,"schedule":null,"scheduled_for":null,"concurrency":null,"after":\[\],"after_condition":"succeeded","name":null,"stdin_bytes":0\}$/,
       );
 
       const sleeper = JSON.parse(await text(await post('/v1/jobs', { worker_id: a.id, command: 'sleep', args: ['30'] }))) as { id: string };

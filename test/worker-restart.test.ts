@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { randomInt } from 'node:crypto';
+import { BatonClient } from '../src/client/index.js';
 import { startScheduler, startWorker, startProcess, jobsDir, getJson, eventually, waitForFinal, processesMatching, type SchedulerHandle } from './harness.js';
 
 type Json = Record<string, unknown>;
@@ -72,6 +73,43 @@ describe('worker restart', () => {
     const output = await (await fetch(`${scheduler.api}/v1/jobs/${writer}/output`)).text();
     assert.equal(output, Array.from({ length: LINES }, (_, i) => `line ${i + 1}\n`).join(''), 'every line once, in order');
     assert.deepEqual(endRecords(worker.dataDir), [], 'the end records taken in are gone');
+    await Promise.all([again.kill(), scheduler.kill()]);
+  });
+
+  it('`baton logs -f` and a /stream reader carry on across the worker SIGKILLed and restarted: every line once, in order', async () => {
+    const count = 600;
+    const jobs = jobsDir({ 'count.sh': `#!/bin/bash\nfor i in $(seq 1 ${count}); do echo "line $i"; sleep 0.01; done\n` });
+    const scheduler = await startScheduler();
+    const worker = await startWorker(scheduler, { jobsDir: jobs });
+    const id = await submit(scheduler.api, { worker_id: worker.id, command: 'bash', path: 'count.sh' });
+    await allRunning(scheduler, [id]);
+
+    const logs = startProcess('baton logs -f', ['logs', '-f', '--addr', scheduler.api, id]);
+    let printed = '';
+    logs.child.stdout!.on('data', (chunk: string) => (printed += chunk));
+    const reconnects: number[] = [];
+    const streamed = (async () => {
+      const decoder = new TextDecoder();
+      let text = '';
+      const client = new BatonClient({ address: scheduler.api });
+      for await (const chunk of client.stream({ worker_id: worker.id, job_id: id }, { onReconnecting: (_e, offset) => reconnects.push(offset) })) {
+        text += decoder.decode(chunk, { stream: true });
+      }
+      return text;
+    })();
+    await eventually(async () => (/line 50\n/.test(printed) ? true : undefined), 'logs -f to print 50 lines');
+    await worker.kill('SIGKILL');
+    const again = await startWorker(scheduler, { jobsDir: jobs, dataDir: worker.dataDir });
+
+    const expected = Array.from({ length: count }, (_, i) => `line ${i + 1}\n`).join('');
+    assert.deepEqual(await logs.exited, { code: 0, signal: null }, logs.output.join(''));
+    assert.equal(printed, expected, 'logs -f: every line once, in order');
+    assert.match(logs.output.join(''), /baton: the output broke off \(.+\); following again from byte \d+ when it can/);
+    assert.equal(await streamed, expected, '/stream: every line once, in order');
+    assert.ok(reconnects.length > 0 && reconnects.every((offset) => offset > 0), `the /stream reader resumed mid-output (at ${reconnects.join(', ')})`);
+    const done = await waitForFinal(scheduler.api, id);
+    assert.equal(done.state, 'succeeded', JSON.stringify(done));
+    assert.equal((done.attempts as Json[]).length, 1);
     await Promise.all([again.kill(), scheduler.kill()]);
   });
 

@@ -11,6 +11,11 @@ export type JobState = Static<typeof JobStateSchema>;
 
 export const JobIdParams = Type.Object({ id: Id });
 
+/** The most a job's `stdin` holds: its base64 text, with the JSON around it, fits the scheduler's default 1 MiB body limit. */
+export const MAX_STDIN_BYTES = 512 * 1024;
+/** `MAX_STDIN_BYTES` as base64 characters. */
+const MAX_STDIN_BASE64 = Math.ceil(MAX_STDIN_BYTES / 3) * 4;
+
 // ---- requests ----
 
 const Seconds = Type.Number({ minimum: 0, maximum: 86_400 });
@@ -80,6 +85,14 @@ export const SubmitJobSchema = Strict({
   after_condition: Type.Optional(
     Type.Enum(AFTER_CONDITIONS, { description: 'succeeded (default): each must succeed, else this job is skipped; finished: each must end, whatever way' }),
   ),
+  name: Type.Optional(Type.String({ minLength: 1, maxLength: MAX_ID, description: 'a display name; need not be unique' })),
+  stdin: Type.Optional(
+    Type.String({
+      maxLength: MAX_STDIN_BASE64,
+      contentEncoding: 'base64',
+      description: `base64 bytes (at most ${MAX_STDIN_BYTES / 1024} KiB) the process reads on its standard input, then end of file; every attempt reads them. Absent: stdin is empty`,
+    }),
+  ),
 });
 export type SubmitJobRequest = Static<typeof SubmitJobSchema>;
 
@@ -105,15 +118,19 @@ export const ListJobsQuerySchema = Strict({
   worker_id: Type.Optional(Id),
   schedule: Type.Optional(Type.String({ minLength: 1, maxLength: MAX_ID, description: "only this schedule's runs" })),
   after: Type.Optional(Type.String({ minLength: 1, maxLength: MAX_ID, description: 'only the jobs whose `after` names this job: those that wait, or waited, for it' })),
+  name: Type.Optional(Type.String({ minLength: 1, maxLength: MAX_ID, description: 'only jobs of this name' })),
   limit: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_PAGE, default: DEFAULT_PAGE })),
   cursor: Type.Optional(Type.String({ minLength: 1 })),
 });
 export type ListJobsFilter = Static<typeof ListJobsQuerySchema>;
 
+/** A reader that lost its stream asks again from the byte it had reached (the response's `Baton-Attempt` header names the attempt to pin). */
+export const OutputOffset = Type.Integer({ minimum: 0, description: 'start at this byte of the output instead of its first (to resume a stream that broke off)' });
+
 export const OutputQuerySchema = Strict({
   follow: Type.Optional(Type.Boolean({ description: 'stream until the job (or the attempt asked for) ends' })),
   attempt: Type.Optional(Type.Integer({ minimum: 1, description: "this attempt's output (1 for the first); default: the attempt now live" })),
-  offset: Type.Optional(Type.Integer({ minimum: 0, description: 'start at this byte (to resume after the bytes already read); default 0' })),
+  offset: Type.Optional(OutputOffset),
   tail: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000, description: 'start at the last this many lines (not with offset)' })),
 });
 
@@ -170,6 +187,8 @@ export const JobSchema = Type.Object(
     concurrency: Nullable(Type.Object({ key: Type.String(), limit: Type.Integer(), on_limit: Type.Enum(ON_LIMIT) })),
     after: Type.Array(Type.String(), { description: 'ids of the jobs this one waits for' }),
     after_condition: Type.Enum(AFTER_CONDITIONS),
+    name: Nullable(Type.String({ description: 'the display name it was submitted with' })),
+    stdin_bytes: Type.Integer({ description: 'how many bytes of stdin it was submitted with (0: none)' }),
   },
   { description: 'the job' },
 );

@@ -1,6 +1,6 @@
 import { Type, type Static } from 'typebox';
 import { Id, MAX_PATH, Nullable, Strict } from './shared.js';
-import { JobStateSchema } from './jobs.js';
+import { JobStateSchema, OutputOffset } from './jobs.js';
 
 /** The four calls of the original system. Their success bodies are kept byte for byte. */
 
@@ -9,6 +9,15 @@ export type OriginalStartRequest = Static<typeof StartRequestSchema>;
 
 export const JobRefSchema = Strict({ worker_id: Id, job_id: Id });
 export type OriginalJobRef = Static<typeof JobRefSchema>;
+
+/** `/stream`'s body: the reference, and where a reader whose stream broke off resumes (Baton's additions). */
+export const StreamRequestSchema = Strict({
+  worker_id: Id,
+  job_id: Id,
+  offset: Type.Optional(OutputOffset),
+  attempt: Type.Optional(Type.Integer({ minimum: 1, description: "this attempt's output; default: the attempt now live" })),
+});
+export type OriginalStreamRequest = Static<typeof StreamRequestSchema>;
 
 export const StartResultSchema = Type.Object({ job_id: Type.String() }, { description: 'the job started' });
 export type OriginalStartResult = Static<typeof StartResultSchema>;

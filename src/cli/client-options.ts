@@ -1,6 +1,6 @@
 import { once } from 'node:events';
 import { type Command, Option } from 'commander';
-import { BatonClient, DEFAULT_ADDRESS } from '../client/index.js';
+import { BatonClient, BatonConnectionError, DEFAULT_ADDRESS } from '../client/index.js';
 import { palette, shouldColor, type Palette } from './format/color.js';
 import { describeError } from './format/errors.js';
 
@@ -86,6 +86,12 @@ export function guarded<A extends unknown[]>(action: (...args: A) => Promise<voi
       process.exit(code(err));
     }
   };
+}
+
+/** `onReconnecting` of a followed output: one line on stderr each time it broke off (stdout keeps the job's bytes only). */
+export function sayReconnecting(reason: unknown, offset: number): void {
+  const why = reason instanceof BatonConnectionError ? reason.reason : describeError(reason);
+  process.stderr.write(`baton: the output broke off (${why}); following again from byte ${offset} when it can\n`);
 }
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));

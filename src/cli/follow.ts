@@ -1,5 +1,5 @@
 import { isFinalJobState, type BatonClient, type JobDetail } from '../client/index.js';
-import { exitQuietlyOnEpipe, printJson, sleep, writeChunk } from './client-options.js';
+import { exitQuietlyOnEpipe, printJson, sayReconnecting, sleep, writeChunk } from './client-options.js';
 import { describeError } from './format/errors.js';
 import { exitCodeFor } from './format/exit-code.js';
 
@@ -39,9 +39,9 @@ export async function attach(client: BatonClient, jobId: string, json: boolean):
       const of = placed.job.retry.max_attempts;
       if (of > 1) process.stderr.write(`baton: attempt ${attempt} of ${of} on ${placed.workerId}\n`);
       try {
-        for await (const chunk of client.output(jobId, { follow: true, attempt })) await writeChunk(sink, chunk);
+        for await (const chunk of client.output(jobId, { follow: true, attempt, onReconnecting: sayReconnecting })) await writeChunk(sink, chunk);
       } catch (err) {
-        // Its worker went away mid-stream: the scheduler decides what becomes of the attempt.
+        // Its worker went away and did not come back in time (the stream resumes when it does): the scheduler decides what becomes of the attempt.
         process.stderr.write(`baton: the output of attempt ${attempt} broke off: ${describeError(err)}\n`);
       }
       const job = await attemptOver(client, jobId, attempt);

@@ -1,6 +1,6 @@
 import { parsePositiveInt } from '../common/options.js';
 import { Command, Option } from 'commander';
-import { clientFrom, CONNECTION_HELP, exitQuietlyOnEpipe, guarded, withClientOptions, writeChunk, type ClientFlags } from './client-options.js';
+import { clientFrom, CONNECTION_HELP, exitQuietlyOnEpipe, guarded, sayReconnecting, withClientOptions, writeChunk, type ClientFlags } from './client-options.js';
 
 interface LogsFlags extends ClientFlags {
   follow?: boolean;
@@ -12,7 +12,7 @@ export function logsCommand(): Command {
     new Command('logs')
       .description("Print a job's output (stdout and stderr, as written) from its first byte.")
       .argument('<job>', 'the job id')
-      .addOption(new Option('-f, --follow', 'keep printing new output until the job ends'))
+      .addOption(new Option('-f, --follow', 'keep printing new output until the job ends; carries on where it was if its worker restarts'))
       .addOption(new Option('-n, --tail <lines>', 'start at the last this many lines').argParser(parsePositiveInt)),
   ).addHelpText(
     'after',
@@ -29,7 +29,8 @@ Examples:
     guarded(async (jobId: string) => {
       const flags = command.opts<LogsFlags>();
       exitQuietlyOnEpipe();
-      for await (const chunk of clientFrom(flags).output(jobId, { follow: flags.follow === true, tail: flags.tail })) await writeChunk(process.stdout, chunk);
+      const output = clientFrom(flags).output(jobId, { follow: flags.follow === true, tail: flags.tail, onReconnecting: sayReconnecting });
+      for await (const chunk of output) await writeChunk(process.stdout, chunk);
     }),
   );
   return command;

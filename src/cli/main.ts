@@ -16,6 +16,7 @@ import { drainCommands } from './drain.js';
 import { waitCommand } from './wait.js';
 import { eventsCommand } from './events.js';
 import { completionCommand } from './completion.js';
+import { completeIdsCommand } from './complete-ids.js';
 import { globalClientOptions } from './client-options.js';
 import { scheduleCommand } from './schedule.js';
 
@@ -40,6 +41,7 @@ const program = globalClientOptions(new Command('baton'))
   .addCommand(eventsCommand())
   .addCommand(scheduleCommand());
 for (const c of drainCommands()) program.addCommand(c);
+program.addCommand(completeIdsCommand(), { hidden: true });
 program.addCommand(completionCommand(() => program)).addHelpText(
   'after',
   `

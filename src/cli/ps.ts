@@ -7,6 +7,7 @@ import { jobsTable } from './format/views.js';
 interface PsFlags extends ClientFlags {
   state?: JobState[];
   worker?: string;
+  name?: string;
   limit: number;
   output?: 'table' | 'wide' | 'json';
 }
@@ -37,8 +38,9 @@ export function psCommand(): Command {
       .description('List jobs, newest first.')
       .addOption(new Option('-s, --state <state>', 'only jobs in this state; repeatable, or several comma-separated (running,failed)').choices(JOB_STATES).argParser(collectStates))
       .addOption(new Option('-w, --worker <id>', 'only jobs of this worker'))
+      .addOption(new Option('--name <name>', 'only jobs of this name (baton run --name)'))
       .addOption(new Option('-n, --limit <n>', 'at most this many jobs').argParser(parsePositiveInt).default(20))
-      .addOption(new Option('-o, --output <format>', 'table, wide (the attempt, whole command lines, absolute UTC times) or json').choices(['table', 'wide', 'json']))
+      .addOption(new Option('-o, --output <format>', 'table, wide (the attempt, name, labels, whole command lines, absolute UTC times) or json').choices(['table', 'wide', 'json']))
       .addOption(new Option('--json', 'print the jobs as a JSON array (-o json)')),
   ).addHelpText(
     'after',
@@ -49,7 +51,8 @@ Examples:
   baton ps --state running --worker worker-1
   baton ps --state waiting            # each with what it waits for
   baton ps --state failed --limit 100 --json | jq -r '.[].id'
-  baton ps -s failed,timed_out -o wide`,
+  baton ps -s failed,timed_out -o wide
+  baton ps --name nightly`,
   );
 
   command.action(
@@ -57,7 +60,7 @@ Examples:
       const flags = command.opts<PsFlags>();
       const client = clientFrom(flags);
       // The API filters by one state: several are a query each, merged newest first.
-      const lists = await Promise.all((flags.state ?? [undefined]).map((state) => newest(client, { state, worker_id: flags.worker }, flags.limit)));
+      const lists = await Promise.all((flags.state ?? [undefined]).map((state) => newest(client, { state, worker_id: flags.worker, name: flags.name }, flags.limit)));
       const all = lists.flatMap((l) => l.jobs).sort((a, b) => b.created_at.localeCompare(a.created_at) || (a.id < b.id ? 1 : -1));
       const jobs = all.slice(0, flags.limit);
       const more = all.length > jobs.length || lists.some((l) => l.more);

@@ -8,9 +8,11 @@ import { envPair, parseEnvFile } from './env-vars.js';
 import { attach } from './follow.js';
 import { runFailureExitCode } from './format/exit-code.js';
 import { collectAfter, parseConcurrency } from './flow-flags.js';
+import { withSpec, withSpecOptions, type SpecFlags } from './spec-flags.js';
+import { STDIN_LIMIT_TEXT, stdinField } from './stdin.js';
 
 /** The flags that say what job to run: `baton run`'s, and `baton schedule create`'s. */
-export interface JobFlags {
+export interface JobFlags extends SpecFlags {
   worker?: string;
   label: Record<string, string>;
   timeout?: number;
@@ -26,6 +28,7 @@ interface RunFlags extends ClientFlags, JobFlags {
   detach?: boolean;
   after: string[];
   concurrency?: { key: string; limit: number };
+  stdin?: boolean;
 }
 
 function wholeNumber(min: number, max: number): (text: string) => number {
@@ -43,7 +46,7 @@ function collectEnv(text: string, previous: Record<string, string>): Record<stri
 
 /** Adds the job flags (see JobFlags) to `command`. */
 export function withJobOptions(command: Command): Command {
-  return command
+  return withSpecOptions(command)
     .addOption(new Option('-w, --worker <id>', 'run on this worker only (default: the scheduler places the job)'))
     .addOption(
       new Option('-l, --label <key=value>', 'a label the worker must carry (repeatable)')
@@ -72,7 +75,7 @@ export function jobRequestFrom(program: string, args: string[], flags: JobFlags)
   if (flags.timeout !== undefined) request.timeout = flags.timeout / 1000;
   if (flags.priority !== undefined) request.priority = flags.priority;
   if (flags.retries) request.retry = { max_attempts: flags.retries + 1, on: ['failed', 'lost', 'timed_out'] };
-  return request;
+  return withSpec(request, flags);
 }
 
 export function runCommand(): Command {
@@ -85,6 +88,7 @@ export function runCommand(): Command {
         .argument('[args...]', 'its arguments (put them after --)'),
     )
       .addOption(new Option('--idempotency-key <key>', 'submitting again with the same key gives the same job, not a second one'))
+      .addOption(new Option('-i, --stdin', `send this command's standard input to the job (read to its end first, at most ${STDIN_LIMIT_TEXT})`))
       .addOption(new Option('-d, --detach', 'print the job id and exit at once, leaving the job running'))
       .addOption(
         new Option('--after <job>', 'start only once this job has succeeded; skipped if it does not (repeatable, or a comma list)')
@@ -100,7 +104,9 @@ export function runCommand(): Command {
     `
 Without --worker the scheduler places the job on a worker that is up, not draining, has
 room and carries every --label; when none can take it yet, it waits in the queue and a status
-line here says why. With --retries, each attempt's output follows a line
+line here says why. Without -i the job's stdin is empty (/dev/null); with -i it reads what
+was piped here, every attempt from the start (up to ${STDIN_LIMIT_TEXT}: larger input belongs in a
+file in the jobs folder). With --retries, each attempt's output follows a line
 "baton: attempt 2 of 3 on worker-1", and the exit status is the final attempt's.
 
 Exit status: the job's exit code; 128+N when signal N ended it (SIGKILL: 137, a stop: 143);
@@ -115,6 +121,9 @@ Examples:
   baton run --label zone=gpu --timeout 2h --retries 2 -- ./train.sh
   baton run -e GREETING=hello --cwd sub -- bash where.sh
   baton run -e HOME --env-file job.env -- ./deploy.sh    # HOME as set here
+  echo hi | baton run -i -- cat                 # prints hi
+  baton run --name nightly --cpu 2 --memory 4GiB -- ./build.sh
+  baton run --run-on all -- uptime              # once on every worker
   id=$(baton run --detach -- sleep 600) && baton logs -f "$id"
   baton run --json -- ./nightly.sh 2>nightly.log | jq .exit_code
   baton run --after "$build" --concurrency deploy-prod -- ./deploy.sh`,
@@ -127,6 +136,7 @@ Examples:
       const request = jobRequestFrom(program, args, flags);
       if (flags.after.length > 0) request.after = flags.after;
       if (flags.concurrency) request.concurrency = flags.concurrency;
+      if (flags.stdin) request.stdin = await stdinField();
       const job = await client.submitJob(request, { idempotencyKey: flags.idempotencyKey });
       if (flags.detach) {
         if (flags.json) printJson(job);

@@ -175,25 +175,90 @@ describe('BatonClient output', () => {
     assert.equal(calls[0]!.url, 'http://127.0.0.1:7070/v1/jobs/j/output?follow=true');
   });
 
-  it('resumes a followed stream after a body timeout, skipping what was delivered', async () => {
+  const attemptOne = { 'baton-attempt': '1' };
+  const search = (c: Call): string => new URL(c.url).search;
+
+  it('resumes a followed stream after a body timeout from the byte reached, of the same attempt', async () => {
     const timeout = new TypeError('terminated', { cause: Object.assign(new Error('Body Timeout Error'), { code: 'UND_ERR_BODY_TIMEOUT' }) });
-    const { fetch, calls } = fakeFetch((_c, n) => new Response(n === 1 ? body(['abc', 'de'], timeout) : body(['ab', 'cdefg', 'h'])));
+    const { fetch, calls } = fakeFetch((_c, n) => new Response(n === 1 ? body(['abc', 'de'], timeout) : body(['fgh']), { headers: attemptOne }));
     let text = '';
     for await (const c of new BatonClient({ fetch }).output('j', { follow: true })) text += dec.decode(c);
     assert.equal(text, 'abcdefgh');
-    assert.equal(calls.length, 2);
+    assert.deepEqual(calls.map(search), ['?follow=true', '?follow=true&attempt=1&offset=5']);
   });
 
-  it('reports a stream that breaks off as a connection error', async () => {
-    const broken = new TypeError('terminated', { cause: sysError('ECONNRESET') });
-    const { fetch } = fakeFetch(() => new Response(body(['abc'], broken)));
+  it('a stream cut off while the worker restarts: retried past 503s until it is back, then the rest once', async () => {
+    const reset = new TypeError('terminated', { cause: sysError('ECONNRESET') });
+    const down = json(503, { error: 'worker w is not connected', code: 'worker_down' });
+    const running = json(200, { id: 'j', state: 'unknown', attempt: 1 });
+    const { fetch, calls } = fakeFetch((c, n) => {
+      if (c.url.endsWith('/v1/jobs/j')) return running;
+      if (n === 1) return new Response(body(['line 1\n', 'li'], reset), { headers: attemptOne });
+      if (n < 6) return down.clone();
+      return new Response(body(['ne 2\n']), { headers: attemptOne });
+    });
+    const breaks: number[] = [];
+    let text = '';
+    for await (const c of new BatonClient({ fetch }).output('j', { follow: true, onReconnecting: (_e, offset) => breaks.push(offset) })) text += dec.decode(c);
+    assert.equal(text, 'line 1\nline 2\n');
+    assert.deepEqual(breaks, [9]);
+    const reopens = calls.filter((c) => c.url.includes('/output')).map(search);
+    assert.deepEqual(new Set(reopens.slice(1)), new Set(['?follow=true&attempt=1&offset=9']));
+    assert.ok(
+      calls.some((c) => c.url.endsWith('/v1/jobs/j')),
+      'asked whether the attempt still runs',
+    );
+  });
+
+  it('gives up with the error once the attempt is over and its output still unreadable', async () => {
+    const reset = new TypeError('terminated', { cause: sysError('ECONNRESET') });
+    const { fetch } = fakeFetch((c, n) => {
+      if (c.url.endsWith('/v1/jobs/j')) return json(200, { id: 'j', state: 'running', attempt: 2 }); // attempt 1 lost, retried
+      if (n === 1) return new Response(body(['abc'], reset), { headers: attemptOne });
+      return json(503, { error: 'worker w is not connected', code: 'worker_down' });
+    });
     const seen: string[] = [];
     const err = await (async () => {
       for await (const c of new BatonClient({ fetch }).output('j', { follow: true })) seen.push(dec.decode(c));
     })().catch((e: unknown) => e);
     assert.deepEqual(seen, ['abc']);
+    assert.ok(err instanceof BatonApiError);
+    assert.equal(err.code, 'worker_down');
+  });
+
+  it('an answer that is not about reaching the worker (404) ends a followed stream at once', async () => {
+    const reset = new TypeError('terminated', { cause: sysError('ECONNRESET') });
+    const { fetch, calls } = fakeFetch((_c, n) => (n === 1 ? new Response(body(['abc'], reset), { headers: attemptOne }) : json(404, { error: 'job "j" not found' })));
+    const err = await (async () => {
+      for await (const _ of new BatonClient({ fetch }).output('j', { follow: true }));
+    })().catch((e: unknown) => e);
+    assert.ok(err instanceof BatonApiError);
+    assert.equal(err.status, 404);
+    assert.equal(calls.length, 2);
+  });
+
+  it('a stream of the original API resumes with offset and attempt in its body', async () => {
+    const reset = new TypeError('terminated', { cause: sysError('ECONNRESET') });
+    const { fetch, calls } = fakeFetch((_c, n) => new Response(n === 1 ? body(['abc'], reset) : body(['def']), { headers: attemptOne }));
+    let text = '';
+    for await (const c of new BatonClient({ fetch }).stream({ worker_id: 'w', job_id: 'j' })) text += dec.decode(c);
+    assert.equal(text, 'abcdef');
+    assert.deepEqual(
+      calls.map((c) => JSON.parse(String(c.init.body))),
+      [
+        { worker_id: 'w', job_id: 'j' },
+        { worker_id: 'w', job_id: 'j', offset: 3, attempt: 1 },
+      ],
+    );
+  });
+
+  it('a stream that is not followed is not asked for again', async () => {
+    const reset = new TypeError('terminated', { cause: sysError('ECONNRESET') });
+    const { fetch, calls } = fakeFetch(() => new Response(body(['abc'], reset)));
+    const err = await new BatonClient({ fetch }).outputText('j').catch((e: unknown) => e);
     assert.ok(err instanceof BatonConnectionError);
     assert.match(err.message, /connection reset/);
+    assert.equal(calls.length, 1);
   });
 
   it('surfaces a 404 on the first iteration', async () => {

@@ -1,5 +1,7 @@
-import { BatonApiError, BatonConnectionError, describeNetworkError, isAbortError, networkErrorCode } from './errors.js';
+import { BatonApiError, BatonConnectionError, describeNetworkError, isAbortError } from './errors.js';
 import { JobHandle } from './job-handle.js';
+import { isFinalJobState } from './job-states.js';
+import { resumableStream } from './resumable-stream.js';
 import { DEFAULT_RETRY, retryDelayMs, sleep, type RetryAfterPolicy } from './retry.js';
 import { SseParser } from './sse.js';
 import type {
@@ -48,13 +50,22 @@ export interface RequestOptions {
 }
 
 export interface OutputOptions extends RequestOptions {
-  /** Keep streaming until the job ends, instead of stopping at the output written so far. */
+  /**
+   * Keep streaming until the job ends, instead of stopping at the output written so far. A
+   * followed stream that breaks off (the job's worker restarting, the scheduler too) is asked
+   * for again from the byte reached, of the same attempt: no byte twice, none missed.
+   */
   follow?: boolean;
   /** This attempt's output (1 for the first); default: the attempt now live. */
   attempt?: number;
   /** Start at the last this many lines instead of the first byte. */
   tail?: number;
+  /** Called each time a followed stream broke off and is about to be asked for again from `offset`. */
+  onReconnecting?: (reason: unknown, offset: number) => void;
 }
+
+/** `stream()`'s: it always follows, and carries on across a worker restart as `output()` does. */
+export type StreamOptions = Omit<OutputOptions, 'follow' | 'attempt'>;
 
 export interface SubmitOptions extends RequestOptions {
   /** Sent as `Idempotency-Key`: the same key and body answer with the same job, never a second one. */
@@ -207,7 +218,7 @@ export class BatonClient {
     const query = queryString({ job_id: options.jobId, types: options.types?.join(','), last_event_id: options.lastEventId });
     const parser = new SseParser();
     const decoder = new TextDecoder();
-    for await (const chunk of this.streamBody('GET', `/v1/events${query}`, undefined, options, false, options.onOpen)) {
+    for await (const chunk of this.streamBody('GET', `/v1/events${query}`, undefined, options, options.onOpen)) {
       for (const m of parser.push(decoder.decode(chunk, { stream: true }))) {
         const data = JSON.parse(m.data) as unknown;
         const id = Number(m.id);
@@ -222,8 +233,8 @@ export class BatonClient {
 
   /** `GET /v1/jobs`: one page, newest first. Pass `next_cursor` back as `cursor` for the next. */
   listJobs(filter: ListJobsFilter = {}, options?: RequestOptions): Promise<JobPage> {
-    const { state, worker_id, schedule, after, limit, cursor } = filter;
-    return this.json('GET', `/v1/jobs${queryString({ state, worker_id, schedule, after, limit, cursor })}`, undefined, options);
+    const { state, worker_id, schedule, after, name, limit, cursor } = filter;
+    return this.json('GET', `/v1/jobs${queryString({ state, worker_id, schedule, after, name, limit, cursor })}`, undefined, options);
   }
 
   /** Every page of `GET /v1/jobs` from `filter.cursor` on (`filter.limit` is the page size). */
@@ -258,8 +269,21 @@ export class BatonClient {
    * ends. Leaving the loop early (or aborting) closes the request.
    */
   output(id: string, options: OutputOptions = {}): AsyncIterable<Uint8Array> {
-    const path = `/v1/jobs/${encodeURIComponent(id)}/output${queryString({ follow: options.follow || undefined, attempt: options.attempt, tail: options.tail })}`;
-    return this.streamBody('GET', path, undefined, options, options.follow === true);
+    const path = `/v1/jobs/${encodeURIComponent(id)}/output`;
+    if (!options.follow) return this.streamBody('GET', `${path}${queryString({ attempt: options.attempt, tail: options.tail })}`, undefined, options);
+    let first = true;
+    return resumableStream({
+      open: (from) => {
+        // Only the first request asks for a tail; a reopen resumes at the byte reached.
+        const tail = first ? options.tail : undefined;
+        first = false;
+        return this.request('GET', `${path}${queryString({ follow: true, attempt: from.attempt ?? options.attempt, offset: tail === undefined ? from.offset || undefined : undefined, tail })}`, undefined, options.signal);
+      },
+      attemptOver: (attempt) => this.attemptOver(id, attempt ?? options.attempt, options),
+      failure: (err) => this.failure(err, options.signal),
+      onReconnecting: options.onReconnecting,
+      signal: options.signal,
+    });
   }
 
   /** The whole output so far as text (UTF-8). */
@@ -341,9 +365,17 @@ export class BatonClient {
     return this.json('POST', '/query', ref, options);
   }
 
-  /** `POST /stream`: the output from its first byte, live, until the job ends. */
-  stream(ref: OriginalJobRef, options: RequestOptions = {}): AsyncIterable<Uint8Array> {
-    return this.streamBody('POST', '/stream', ref, options, true);
+  /** `POST /stream`: the output from its first byte, live, until the job ends (resumed as `output()` resumes a followed stream). */
+  stream(ref: OriginalJobRef, options: StreamOptions = {}): AsyncIterable<Uint8Array> {
+    return resumableStream({
+      // The first request is the original's body exactly; a resumed one adds where to go on from.
+      open: (from) =>
+        this.request('POST', '/stream', from.offset === 0 && from.attempt === undefined ? ref : { ...ref, offset: from.offset, attempt: from.attempt }, options.signal),
+      attemptOver: (attempt) => this.attemptOver(ref.job_id, attempt, options),
+      failure: (err) => this.failure(err, options.signal),
+      onReconnecting: options.onReconnecting,
+      signal: options.signal,
+    });
   }
 
   // ---- plumbing ----
@@ -392,49 +424,29 @@ export class BatonClient {
     return new BatonConnectionError(this.address, describeNetworkError(err), { cause: err });
   }
 
-  /**
-   * A response body as chunks. The global fetch gives up on a body silent for five
-   * minutes; a followed job may well be that quiet, so a followed stream that times out is
-   * asked for again and the bytes already delivered are skipped (output only grows).
-   */
-  private async *streamBody(
-    method: string,
-    path: string,
-    body: unknown,
-    options: RequestOptions,
-    resumable: boolean,
-    onOpen?: () => void,
-  ): AsyncGenerator<Uint8Array, void, undefined> {
-    let delivered = 0;
-    for (;;) {
-      const res = await this.request(method, path, body, options.signal);
-      onOpen?.();
-      if (!res.body) return;
-      const reader = res.body.getReader();
-      let skip = delivered;
-      try {
-        for (;;) {
-          const { done, value } = await reader.read();
-          if (done) return;
-          let chunk = value;
-          if (skip > 0) {
-            if (chunk.byteLength <= skip) {
-              skip -= chunk.byteLength;
-              continue;
-            }
-            chunk = chunk.subarray(skip);
-            skip = 0;
-          }
-          delivered += chunk.byteLength;
-          yield chunk;
-        }
-      } catch (err) {
-        if (resumable && !options.signal?.aborted && networkErrorCode(err) === 'UND_ERR_BODY_TIMEOUT') continue;
-        throw this.failure(err, options.signal);
-      } finally {
-        // Leaving early (break, abort, error) closes the request; after the end it is a no-op.
-        await reader.cancel().catch(() => undefined);
+  /** For a followed stream that cannot be reopened: is the attempt it follows (or the job) over? */
+  private async attemptOver(jobId: string, attempt: number | undefined, options: RequestOptions): Promise<boolean> {
+    const job = await this.getJob(jobId, options);
+    return isFinalJobState(job.state) || (attempt !== undefined && job.attempt > attempt);
+  }
+
+  /** A response body as chunks, once (a followed output resumes instead: ./resumable-stream.ts). */
+  private async *streamBody(method: string, path: string, body: unknown, options: RequestOptions, onOpen?: () => void): AsyncGenerator<Uint8Array, void, undefined> {
+    const res = await this.request(method, path, body, options.signal);
+    onOpen?.();
+    if (!res.body) return;
+    const reader = res.body.getReader();
+    try {
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) return;
+        yield value;
       }
+    } catch (err) {
+      throw this.failure(err, options.signal);
+    } finally {
+      // Leaving early (break, abort, error) closes the request; after the end it is a no-op.
+      await reader.cancel().catch(() => undefined);
     }
   }
 }

@@ -5,6 +5,7 @@ export {
   type BatonClientOptions,
   type EventsOptions,
   type OutputOptions,
+  type StreamOptions,
   type SubmitOptions,
   type RequestOptions,
   type StopJobOptions,

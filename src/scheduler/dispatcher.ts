@@ -482,5 +482,6 @@ function startRequest(job: JobRecord): StartJobRequest {
     env: job.env,
     cwd: job.cwd,
     timeoutMs: job.timeoutMs,
+    stdin: Buffer.from(job.stdin, 'base64'),
   });
 }

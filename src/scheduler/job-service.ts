@@ -60,9 +60,32 @@ export interface JobSpec {
   idempotency?: { key: string; requestHash: string };
   /** A schedule's run: for its tick (null when triggered by hand). A second job for one tick fails with `TickTaken`. */
   schedule?: { name: string; scheduledFor: number | null };
+  /** A display name. */
+  name?: string;
+  /** Base64 bytes each attempt's process reads on stdin. */
+  stdin?: string;
 }
 
 export type JobSandboxRequest = SandboxRequest;
+
+/** What a reader of a job's output asks for. */
+export interface OutputRequest {
+  /** Until the attempt ends, instead of what is there now. */
+  follow: boolean;
+  /** Default: the live attempt. */
+  attempt?: number;
+  /** The first byte to send (a reader resuming a stream that broke off); default 0. */
+  offset?: number;
+  /** Start at the last this many lines instead (not with `offset`). */
+  tail?: number;
+}
+
+/** A reader's stream, with the attempt it is of and the byte it starts at. */
+export interface OutputAnswer {
+  body: Readable;
+  attempt: number;
+  start: number;
+}
 
 export interface JobDetail {
   job: JobRecord;
@@ -70,10 +93,6 @@ export interface JobDetail {
 }
 
 /** Where a reader starts: at a byte offset (to resume), or at the last `tail` lines. */
-export interface OutputFrom {
-  offset?: number;
-  tail?: number;
-}
 
 /** Up to `length` bytes of a run's output from `offset`, read from its worker. */
 async function readRange(channel: WorkerChannel, run: string, offset: number, length: number): Promise<Uint8Array> {
@@ -283,6 +302,8 @@ export class JobService {
       schedule: spec.schedule?.name ?? '',
       scheduledFor: spec.schedule?.scheduledFor ?? null,
       concurrency: spec.concurrency ?? null,
+      name: spec.name ?? '',
+      stdin: spec.stdin ?? '',
     };
     if (spec.runOn !== 'all') return [job];
     if (spec.workerId !== undefined) throw new BatonError('BAD_REQUEST', `${where}run_on "all" and worker_id exclude each other`);
@@ -424,15 +445,18 @@ export class JobService {
   }
 
   /**
-   * The job's output from its first byte (following it live when `follow`). Resolves once
-   * the worker has sent something, ended, or stayed quiet for a moment, so a worker's refusal
-   * still becomes a proper HTTP error. Destroying the returned stream cancels the gRPC call.
-   * `attempt` names an earlier try; default: the live one. An ended attempt's output is read
-   * from the store once kept there (output-keeper.ts), else from its worker.
+   * The job's output from its first byte, from `offset`, or from its last `tail` lines
+   * (following it live when `follow`). Resolves once the worker has sent something, ended, or
+   * stayed quiet for a moment, so a worker's refusal still becomes a proper HTTP error.
+   * Destroying the returned stream cancels the gRPC call. `attempt` names an earlier try;
+   * default: the live one; the answer says which it is and the byte it starts at, for a reader
+   * to pin when it resumes. An ended attempt's output is read from the store once kept there
+   * (output-keeper.ts), else from its worker.
    */
-  async output(jobId: string, workerId: string | undefined, follow: boolean, attempt?: number, from: OutputFrom = {}): Promise<Readable> {
+  async output(jobId: string, workerId: string | undefined, want: OutputRequest): Promise<OutputAnswer> {
     const { job, attempts } = await this.find(jobId, workerId);
-    const number = attempt ?? job.attempt;
+    const number = want.attempt ?? job.attempt;
+    const follow = want.follow;
     if (number > job.attempt) throw new BatonError('WRONG_STATE', `job ${jobId} has no attempt ${number} (it is on attempt ${job.attempt})`);
     const ended = number < job.attempt || isFinal(job.state);
     const kept = ended ? await this.keeper?.kept(jobId, number) : undefined;
@@ -444,19 +468,20 @@ export class JobService {
     }
     if (kept?.complete && this.keeper) {
       const store = this.keeper.store;
-      const start = from.tail !== undefined ? await findTailStart(kept.bytes, from.tail, (o, l) => store.readOutput(jobId, number, o, l)) : (from.offset ?? 0);
-      return this.keeper.read(jobId, number, Math.min(start, kept.bytes), kept.bytes);
+      const start = want.tail !== undefined ? await findTailStart(kept.bytes, want.tail, (o, l) => store.readOutput(jobId, number, o, l)) : (want.offset ?? 0);
+      const from = Math.min(start, kept.bytes);
+      return { body: await this.keeper.read(jobId, number, from, kept.bytes), attempt: number, start: from };
     }
     const runOn = number === job.attempt ? job.workerId : (attempts.find((a) => a.number === number)?.workerId ?? '');
     if (runOn === '') throw new BatonError('WRONG_STATE', `job ${jobId} is queued and has no output yet${job.reason ? ` (${job.reason})` : ''}`);
     const channel = this.channelOf(runOn);
     const run = runId(jobId, number);
-    let start = from.offset ?? 0;
-    if (from.tail !== undefined) {
+    let start = want.offset ?? 0;
+    if (want.tail !== undefined) {
       const res = await channel.queryJob(run, QUERY_TIMEOUT_MS).catch((err: unknown) => {
         throw fromWorkerCallError(err, channel.who);
       });
-      start = await findTailStart(res.status?.outputBytes ?? 0, from.tail, (o, l) => readRange(channel, run, o, l));
+      start = await findTailStart(res.status?.outputBytes ?? 0, want.tail, (o, l) => readRange(channel, run, o, l));
     }
     const call = channel.streamJob(run, follow, start);
     const out = new PassThrough();
@@ -467,7 +492,7 @@ export class JobService {
         if (committed) return;
         committed = true;
         clearTimeout(timer);
-        resolve(out);
+        resolve({ body: out, attempt: number, start });
       };
       const timer = setTimeout(commit, STREAM_COMMIT_MS);
       call.on('data', (msg: StreamJobResponse) => {

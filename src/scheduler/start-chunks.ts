@@ -11,14 +11,14 @@ export const MAX_STARTS_PER_MESSAGE = 1_000;
 
 /**
  * An upper bound of a start's encoded size: every string at 3 bytes a UTF-16 unit (UTF-8's
- * worst case for them), and room for tags, lengths and numbers. Cheaper than encoding twice.
+ * worst case for them), stdin's bytes as they are, and room for tags, lengths and numbers. Cheaper than encoding twice.
  */
 export function startRequestBound(request: StartJobRequest): number {
   let chars = request.jobId.length + request.command.length + request.path.length + request.cwd.length + request.network.length;
   for (const arg of request.args) chars += arg.length;
   for (const [key, value] of Object.entries(request.env)) chars += key.length + value.length;
   const fields = 16 + request.args.length + 2 * Object.keys(request.env).length;
-  return 3 * chars + 11 * fields;
+  return 3 * chars + request.stdin.length + 11 * fields;
 }
 
 /**

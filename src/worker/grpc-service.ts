@@ -181,6 +181,7 @@ async function acceptStart(parts: WorkerServiceParts, request: StartJobRequest):
       cgroup,
       memoryLimitBytes: plan.limits.memoryBytes,
       timeoutMs: request.timeoutMs,
+      ...(request.stdin.length > 0 && { stdin: request.stdin }),
     });
   } catch (err) {
     await cgroup?.release().catch(() => undefined);

@@ -45,6 +45,11 @@ export class OutputFiles {
     return path.join(this.dir, `${jobId}.log`);
   }
 
+  /** The job's stdin, written by the worker, opened and removed by the supervisor as it starts the job. */
+  stdinPathFor(jobId: string): string {
+    return path.join(this.dir, `${jobId}.stdin`);
+  }
+
   /**
    * Cuts the file back to the cap when the job wrote more; the job keeps running.
    * Called at every job's end and for each running job every few seconds: the size comes

@@ -1,3 +1,4 @@
+import { writeFileSync } from 'node:fs';
 import type { Logger } from '../common/logger.js';
 import { BatonError } from '../common/errors.js';
 import { JobState, type JobStatus } from '../gen/baton/v1/common.js';
@@ -8,7 +9,7 @@ import { splitCap, type OutputFiles } from './output-files.js';
 import { JobCgroup } from './sandbox/cgroups.js';
 import { memoryExceededMessage } from './sandbox/cgroup-layout.js';
 import type { EndRecord } from './spawner/end-records.js';
-import type { JobMeta, OutputEnd, RunningJob } from './spawner/messages.js';
+import { type JobMeta, type OutputEnd, PROTOCOL_VERSION, type RunningJob } from './spawner/messages.js';
 import type { SpawnerClient, SpawnHandlers } from './spawner/spawner-client.js';
 
 /** The error of a job whose spawner died before it reported the job's end. */
@@ -37,6 +38,8 @@ export interface JobSpec {
   memoryLimitBytes?: number;
   /** Wall-clock limit from the process start (0: none); past it the job is stopped and ends timed out. */
   timeoutMs: number;
+  /** Bytes for the process's stdin; absent: /dev/null. */
+  stdin?: Uint8Array;
 }
 
 interface ActiveJob {
@@ -214,6 +217,23 @@ export class Runner {
       ...(spec.memoryLimitBytes === undefined ? {} : { memoryLimitBytes: spec.memoryLimitBytes }),
       ...(spec.cgroup ? { cgroup: spec.cgroup.toRecord() } : {}),
     };
+    if (spec.stdin !== undefined && (spawner.protocolVersion ?? PROTOCOL_VERSION) < 2) {
+      void this.releaseCgroup(job);
+      const error = `the job supervisor on this worker is an earlier release's (protocol ${spawner.protocolVersion}) and cannot give a job its stdin; run the job without stdin, or again once that supervisor's jobs have ended and the worker has restarted`;
+      this.finish(job, { state: JobState.JOB_STATE_FAILED, error });
+      return;
+    }
+    const stdinPath = spec.stdin === undefined ? undefined : output.stdinPathFor(spec.jobId);
+    if (stdinPath !== undefined && spec.stdin !== undefined) {
+      try {
+        // The supervisor opens it for the job and removes it; owner-only, as the input may be a secret.
+        writeFileSync(stdinPath, spec.stdin, { mode: 0o600 });
+      } catch (err) {
+        void this.releaseCgroup(job);
+        this.finish(job, { state: JobState.JOB_STATE_FAILED, error: `cannot write the job's stdin to ${stdinPath}: ${(err as Error).message}` });
+        return;
+      }
+    }
     spawner.spawn(
       {
         jobId: spec.jobId,
@@ -225,6 +245,7 @@ export class Runner {
         gid: spec.gid,
         outputPath,
         output: splitCap(output.capBytes),
+        ...(stdinPath && { stdinPath }),
         meta,
       },
       this.handlersFor(job),
@@ -246,7 +267,12 @@ export class Runner {
         this.whileRunning(job, spec.timeoutMs);
       },
       failed: ({ stage, code, message }) => {
-        const error = stage === 'open' ? `cannot open output file ${this.options.output.pathFor(spec.jobId)}: ${message}` : describeSpawnError(code, spec.command, message);
+        const error =
+          stage === 'open'
+            ? `cannot open output file ${this.options.output.pathFor(spec.jobId)}: ${message}`
+            : stage === 'stdin'
+              ? `cannot open the job's stdin file: ${message}`
+              : describeSpawnError(code, spec.command, message);
         void this.releaseCgroup(job);
         this.finish(job, { state: JobState.JOB_STATE_FAILED, error });
       },

@@ -15,6 +15,7 @@ const valid: StartJobRequest = {
   network: '',
   isolate: false,
   timeoutMs: 0,
+  stdin: Buffer.alloc(0),
 };
 
 test('startRequestProblem', () => {

@@ -155,7 +155,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
   logJobChanges(table, log);
   const journal = new RunJournal(options.dataDir, log);
   const unreadable = ends.unreadable.filter((u) => !runningIds.has(u.jobId));
-  reportLeftovers(journal.recover({ running: runningIds, ended: new Set([...ended, ...unreadable].map((e) => e.jobId)) }), table, log);
+  reportLeftovers(journal.recover({ running: runningIds, ended: new Set([...ended, ...unreadable].map((e) => e.jobId)) }), spawner.startedSupervisor, table, log);
   const runner = new Runner({ workerId, capacity: options.capacity, defaultGraceMs: options.stopGraceMs, table, output, spawner, journal, log });
   for (const job of running) runner.adopt(job);
   for (const record of ended) await runner.reportEnded(record);
@@ -274,16 +274,19 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
 
 /**
  * Jobs the last run of this worker started and never saw end, which its supervisor does not
- * account for (it was killed too): their process groups still alive were killed, and each
- * job is reported lost at registration, so the scheduler can retry it.
+ * account for (it was killed too, or it is still there but could not write the job's end
+ * down): their process groups still alive were killed, and each job is reported lost at
+ * registration, so the scheduler can retry it.
  */
-function reportLeftovers({ unfinished, killed }: ReturnType<RunJournal['recover']>, table: JobTable, log: Logger): void {
+function reportLeftovers({ unfinished, killed }: ReturnType<RunJournal['recover']>, supervisorDied: boolean, table: JobTable, log: Logger): void {
   const killedIds = new Set(killed.map((k) => k.jobId));
   const now = Date.now();
   for (const jobId of unfinished) {
     const error = killedIds.has(jobId)
       ? "lost: the worker and the job's supervisor died while the job ran; its processes were still running and were killed when the worker restarted"
-      : "lost: the worker and the job's supervisor died while the job ran; its end was not seen";
+      : supervisorDied
+        ? "lost: the worker and the job's supervisor died while the job ran; its end was not seen"
+        : 'lost: the job ended while no worker was connected and its supervisor could not record its end (see supervisor.log in the data folder: a full disk?)';
     log.warn({ job_id: jobId, pgid: killed.find((k) => k.jobId === jobId)?.pgid }, error);
     table.add({ jobId, state: JobState.JOB_STATE_LOST, exitCode: undefined, signal: '', error, startedAtMs: 0, finishedAtMs: now, pid: 0, outputBytes: 0, outputTruncated: false });
   }

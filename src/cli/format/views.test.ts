@@ -41,6 +41,8 @@ const job = (over: Partial<Job> = {}): Job => ({
   concurrency: null,
   after: [],
   after_condition: 'succeeded',
+  name: null,
+  stdin_bytes: 0,
   ...over,
 });
 
@@ -98,6 +100,32 @@ describe('tables', () => {
       "0194-dddd   succeeded   -        bash -c 'echo hi'   3s ago    1.5s       0",
     ]);
     assert.match(jobStatus({ ...queued, attempts: [] }, now, plain)[2]!, /^Worker: +-$/);
+  });
+
+  it('jobs with a name: a NAME column, only then', () => {
+    const named = job({ name: 'nightly' });
+    assert.deepEqual(jobsTable([named, job({ id: '0194-bbbb' })], now, plain), [
+      'JOB ID      NAME      STATE       WORKER   COMMAND             CREATED   DURATION   EXIT',
+      "0194-aaaa   nightly   succeeded   w-1      bash -c 'echo hi'   3s ago    1.5s       0",
+      "0194-bbbb   -         succeeded   w-1      bash -c 'echo hi'   3s ago    1.5s       0",
+    ]);
+  });
+
+  it('jobs, wide: name, attempt, labels, absolute times', () => {
+    const lines = jobsTable([job({ name: 'nightly', labels: { zone: 'gpu', team: 'ml' }, attempt: 2 }), job({ id: '0194-bbbb' })], now, plain, true);
+    assert.deepEqual(lines, [
+      'JOB ID      NAME      STATE       WORKER   ATTEMPT   LABELS             COMMAND             CREATED                FINISHED               DURATION   EXIT',
+      "0194-aaaa   nightly   succeeded   w-1      2         zone=gpu,team=ml   bash -c 'echo hi'   2025-01-10T11:59:57Z   2025-01-10T11:59:58Z   1.5s       0",
+      "0194-bbbb   -         succeeded   w-1      1         -                  bash -c 'echo hi'   2025-01-10T11:59:57Z   2025-01-10T11:59:58Z   1.5s       0",
+    ]);
+  });
+
+  it('status: name, labels and stdin when the job has them', () => {
+    const lines = jobStatus({ ...job({ name: 'nightly', labels: { zone: 'gpu' }, stdin_bytes: 3 }), attempts: [] }, now, plain);
+    assert.match(lines[1]!, /^Name: +nightly$/);
+    assert.ok(lines.some((l) => /^Labels: +zone=gpu$/.test(l)));
+    assert.ok(lines.some((l) => /^Stdin: +3 bytes$/.test(l)));
+    assert.ok(!jobStatus({ ...job(), attempts: [] }, now, plain).some((l) => /^(Name|Labels|Stdin):/.test(l)));
   });
 
   it('workers', () => {

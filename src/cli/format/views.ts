@@ -25,20 +25,46 @@ function absoluteTime(iso: string | null): string {
   return iso ? iso.replace(/\.\d+Z$/, 'Z') : '-';
 }
 
-/** `wide` (`ps -o wide`): the attempt, the whole command line and absolute times. */
+/** "zone=gpu,team=ml", or "-" for none. */
+function labelsText(labels: Record<string, string>): string {
+  return (
+    Object.entries(labels)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(',') || '-'
+  );
+}
+
+/**
+ * `wide` (`ps -o wide`): the attempt, name, labels, the whole command line and absolute times.
+ * The narrow table has a NAME column only when one of the jobs has a name.
+ */
 export function jobsTable(jobs: readonly Job[], now: number, p: Palette, wide = false): string[] {
+  const named = jobs.some((j) => j.name);
   const header = wide
-    ? ['JOB ID', 'STATE', 'WORKER', 'ATTEMPT', 'COMMAND', 'CREATED', 'FINISHED', 'DURATION', 'EXIT']
-    : ['JOB ID', 'STATE', 'WORKER', 'COMMAND', 'CREATED', 'DURATION', 'EXIT'];
+    ? ['JOB ID', 'NAME', 'STATE', 'WORKER', 'ATTEMPT', 'LABELS', 'COMMAND', 'CREATED', 'FINISHED', 'DURATION', 'EXIT']
+    : ['JOB ID', ...(named ? ['NAME'] : []), 'STATE', 'WORKER', 'COMMAND', 'CREATED', 'DURATION', 'EXIT'];
   const rows = [header.map(p.bold)];
   for (const j of jobs) {
     const duration = elapsed(j.created_at, j.finished_at, now);
     // Waiting and skipped jobs never ran: why is the one thing to know about them.
     const state = (j.state === 'waiting' || j.state === 'skipped') && j.reason ? `${paintState(p, j.state)} (${wide ? j.reason : truncate(j.reason, 60)})` : paintState(p, j.state);
     if (wide) {
-      rows.push([j.id, state, j.worker_id ?? '-', String(j.attempt), commandLine(j), absoluteTime(j.created_at), absoluteTime(j.finished_at), duration, exitText(j)]);
+      rows.push([
+        j.id,
+        j.name ?? '-',
+        state,
+        j.worker_id ?? '-',
+        String(j.attempt),
+        labelsText(j.labels),
+        commandLine(j),
+        absoluteTime(j.created_at),
+        absoluteTime(j.finished_at),
+        duration,
+        exitText(j),
+      ]);
     } else {
-      rows.push([j.id, state, j.worker_id ?? '-', truncate(commandLine(j), 40), relativeTime(j.created_at, now), duration, exitText(j)]);
+      const name = named ? [truncate(j.name ?? '-', 24)] : [];
+      rows.push([j.id, ...name, state, j.worker_id ?? '-', truncate(commandLine(j), 40), relativeTime(j.created_at, now), duration, exitText(j)]);
     }
   }
   return renderTable(rows);
@@ -47,10 +73,7 @@ export function jobsTable(jobs: readonly Job[], now: number, p: Palette, wide = 
 export function workersTable(workers: readonly Worker[], now: number, p: Palette): string[] {
   const rows = [['WORKER ID', 'STATE', 'ADDRESS', 'RUNNING', 'LABELS', 'LAST HEARTBEAT', 'VERSION'].map(p.bold)];
   for (const w of workers) {
-    const labels =
-      Object.entries(w.labels)
-        .map(([k, v]) => `${k}=${v}`)
-        .join(',') || '-';
+    const labels = labelsText(w.labels);
     rows.push([
       w.id,
       paintState(p, w.state) + (w.unreachable ? ' (unreachable)' : '') + (w.draining ? ' (draining)' : ''),
@@ -69,6 +92,7 @@ export function jobStatus(job: JobDetail, now: number, p: Palette): string[] {
   const at = (iso: string | null): string => (iso ? `${iso} (${relativeTime(iso, now)})` : '-');
   const fields: [string, string][] = [
     ['Job', job.id],
+    ...(job.name ? ([['Name', job.name]] as [string, string][]) : []),
     ['State', paintState(p, job.state)],
     // No worker: queued, stopped while queued, or the parent of a run_on "all" job.
     ['Worker', job.worker_id ?? '-'],
@@ -77,7 +101,9 @@ export function jobStatus(job: JobDetail, now: number, p: Palette): string[] {
   if (job.reason) fields.push(['Reason', job.reason]);
   if (job.after.length > 0) fields.push(['After', `${job.after.join(', ')} (${job.after_condition})`]);
   if (job.concurrency) fields.push(['Concurrency', `key ${job.concurrency.key}, limit ${job.concurrency.limit}, on limit ${job.concurrency.on_limit}`]);
+  if (Object.keys(job.labels).length > 0) fields.push(['Labels', labelsText(job.labels)]);
   if (job.cwd) fields.push(['Directory', job.cwd]);
+  if (job.stdin_bytes > 0) fields.push(['Stdin', `${job.stdin_bytes} bytes`]);
   const envKeys = Object.keys(job.env);
   if (envKeys.length > 0) fields.push(['Environment', envKeys.sort().join(', ')]);
   fields.push(['Created', at(job.created_at)]);

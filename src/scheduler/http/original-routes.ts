@@ -1,5 +1,5 @@
 import { Type } from 'typebox';
-import { JobRefSchema, QueryResultSchema, StartRequestSchema, StartResultSchema, StopResultSchema } from '../../api/original.js';
+import { JobRefSchema, QueryResultSchema, StartRequestSchema, StartResultSchema, StopResultSchema, StreamRequestSchema } from '../../api/original.js';
 import type { JobService } from '../job-service.js';
 import type { App } from './app.js';
 import { callerName } from './auth.js';
@@ -59,12 +59,12 @@ export function originalRoutes(app: App, jobs: JobService): void {
       schema: {
         operationId: 'originalStream',
         tags,
-        summary: "The job's output from its first byte, live, until the job ends",
-        body: JobRefSchema,
+        summary: "The job's output from its first byte (or from offset), live, until the job ends",
+        body: StreamRequestSchema,
         response: { 200: { description: 'the output as written', content: { 'text/plain': { schema: Type.String() } } } },
         errors: [404, 409, 502, 503, 504],
       },
     },
-    async (req, reply) => sendOutput(req, reply, await jobs.output(req.body.job_id, req.body.worker_id, true)),
+    async (req, reply) => sendOutput(req, reply, await jobs.output(req.body.job_id, req.body.worker_id, { follow: true, attempt: req.body.attempt, offset: req.body.offset })),
   );
 }

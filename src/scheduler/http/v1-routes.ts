@@ -56,7 +56,17 @@ export function specFrom(b: SubmitJobRequest, submittedBy: string): JobSpec {
     ...(b.after !== undefined && { after: b.after }),
     ...(b.after_condition !== undefined && { afterCondition: b.after_condition }),
     ...(b.concurrency !== undefined && { concurrency: { key: b.concurrency.key, limit: b.concurrency.limit, onLimit: b.concurrency.on_limit ?? 'queue' } }),
+    ...(b.name !== undefined && { name: b.name }),
+    ...(b.stdin !== undefined && b.stdin !== '' && { stdin: checkedBase64('stdin', b.stdin) }),
   };
+}
+
+/** Base64 as Buffer.from would read it back byte for byte: padded, no line breaks or URL alphabet. */
+function checkedBase64(field: string, text: string): string {
+  if (text.length % 4 !== 0 || !/^[A-Za-z0-9+/]*={0,2}$/.test(text)) {
+    throw new BatonError('BAD_REQUEST', `${field} must be base64 (A-Z, a-z, 0-9, + and /, padded with = to a multiple of 4 characters)`);
+  }
+  return text;
 }
 
 /** The API's `resources`, `network` and `isolate` → what the worker is sent; BAD_REQUEST naming a malformed limit. */
@@ -109,7 +119,12 @@ function ioFrom(io: Record<string, string | number | undefined> | undefined): { 
 }
 
 /** Output is sent as written: bytes, not JSON. */
-const OutputResponse = { 200: { description: "the job's output (stdout and stderr as written) from its first byte", content: { 'text/plain': { schema: Type.String() } } } };
+const OutputResponse = {
+  200: {
+    description: "the job's output (stdout and stderr as written) from its first byte (or from offset); the Baton-Attempt header names the attempt",
+    content: { 'text/plain': { schema: Type.String() } },
+  },
+};
 
 export function v1Routes(app: App, jobs: JobService, registry: Registry): void {
   app.get('/v1/workers', { schema: { operationId: 'listWorkers', tags: ['workers'], summary: 'Every worker the scheduler knows', response: { 200: WorkerListSchema } } }, () => ({
@@ -213,6 +228,7 @@ export function v1Routes(app: App, jobs: JobService, registry: Registry): void {
         workerId: q.worker_id,
         schedule: q.schedule,
         after: q.after,
+        name: q.name,
         limit: q.limit ?? DEFAULT_PAGE,
         cursor: q.cursor,
       });
@@ -263,7 +279,7 @@ export function v1Routes(app: App, jobs: JobService, registry: Registry): void {
     async (req, reply) => {
       const { follow, attempt, offset, tail } = req.query;
       if (offset !== undefined && tail !== undefined) throw new BatonError('BAD_REQUEST', 'offset and tail each say where to start: give one of them');
-      return sendOutput(req, reply, await jobs.output(req.params.id, undefined, follow ?? false, attempt, { offset, tail }));
+      return sendOutput(req, reply, await jobs.output(req.params.id, undefined, { follow: follow ?? false, attempt, offset, tail }));
     },
   );
 }

@@ -85,6 +85,8 @@ export function jobView(job: JobRecord): Job {
     concurrency: job.concurrency && { key: job.concurrency.key, limit: job.concurrency.limit, on_limit: job.concurrency.onLimit },
     after: job.after,
     after_condition: job.afterCondition,
+    name: orNull(job.name),
+    stdin_bytes: job.stdinBytes,
   };
 }
 

@@ -92,6 +92,19 @@ conformance<JobStore>('JobStore', SqlJobStore, {
       assert.deepEqual(found?.job.concurrency, { key: 'deploy', limit: 2, onLimit: 'skip' });
       assert.equal(found?.attempts[0]?.state, 'waiting');
     },
+    'keeps the name and stdin: getJob and listActiveJobs read the bytes back, listJobs only counts them': async ({ jobs }) => {
+      const stdin = Buffer.from([0, 1, 2, 250, 255]).toString('base64');
+      const job = { ...newJob(), name: `n-${uuidv7()}`, stdin };
+      const [created] = await jobs.createJobs([job]);
+      assert.equal(created!.stdinBytes, 5);
+      const stored = (await jobs.getJob(job.id))!.job;
+      assert.deepEqual([stored.name, stored.stdin, stored.stdinBytes], [job.name, stdin, 5]);
+      assert.equal((await jobs.listActiveJobs()).find((j) => j.id === job.id)?.stdin, stdin);
+      const [listed] = (await jobs.listJobs({ name: job.name, limit: 10 })).jobs;
+      assert.deepEqual([listed!.id, listed!.stdin, listed!.stdinBytes], [job.id, '', 5]);
+      const plain = (await jobs.createJobs([newJob()]))[0]!;
+      assert.deepEqual([plain.name, plain.stdin, plain.stdinBytes], ['', '', 0]);
+    },
     'one job per (schedule, tick): a second is TickTaken; runs by hand (no tick) are not; listed by schedule': async ({ jobs }) => {
       const schedule = `s-${uuidv7()}`;
       const tick = Date.parse('2026-03-29T01:00:00Z');
@@ -503,6 +516,19 @@ conformance<JobStore>('JobStore', SqlJobStore, {
       assert.deepEqual(await after(both.id), []);
       assert.deepEqual(await after('%'), []);
       assert.deepEqual(await after(`${a.id.slice(0, -1)}_`), []);
+    },
+    'filters by name, newest first': async ({ jobs }) => {
+      const name = `n-${uuidv7()}`;
+      const base = Date.now() + 1000;
+      const named = [
+        { ...newJob(base), name },
+        { ...newJob(base + 1), name },
+      ];
+      await jobs.createJobs([...named, { ...newJob(base + 2), name: `${name}-other` }, newJob(base + 3)]);
+      assert.deepEqual(
+        (await jobs.listJobs({ name, limit: 10 })).jobs.map((j) => j.id),
+        named.map((j) => j.id).reverse(),
+      );
     },
   },
   pruneJobs: {

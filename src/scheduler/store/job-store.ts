@@ -43,6 +43,10 @@ export interface NewJob {
   /** The jobs this one waits for (it is created `waiting` when there are any), and what they must do. */
   after?: string[];
   afterCondition?: AfterCondition;
+  /** A display name ('' or absent: none). */
+  name?: string;
+  /** Base64 bytes the process reads on its stdin, at every attempt ('' or absent: none). */
+  stdin?: string;
 }
 
 /** Sandbox requests for the worker (it checks them against its own limits); 0 or absent: not asked. */
@@ -55,6 +59,8 @@ export interface SandboxRequest {
 }
 
 export interface JobRecord extends Required<NewJob> {
+  /** How many bytes `stdin` decodes to. `listJobs` leaves `stdin` itself out (''): only a start needs it. */
+  stdinBytes: number;
   state: JobStateName;
   /** The current attempt's worker; '' while the job is queued. */
   workerId: string;
@@ -113,6 +119,8 @@ export interface JobFilter {
   schedule?: string;
   /** Jobs whose `after` names this job. */
   after?: string;
+  /** Jobs of this display name. */
+  name?: string;
   limit: number;
   /** Exclusive: jobs older than this id. */
   cursor?: string;
@@ -187,7 +195,7 @@ export interface JobStore {
   countJobsByState(): Promise<Map<string, number>>;
   /** The job and its attempts, oldest first. */
   getJob(id: string): Promise<{ job: JobRecord; attempts: AttemptRecord[] } | undefined>;
-  /** Newest first; `nextCursor` is set when more jobs follow. */
+  /** Newest first, without their stdin (see JobRecord.stdinBytes); `nextCursor` is set when more jobs follow. */
   listJobs(filter: JobFilter): Promise<{ jobs: JobRecord[]; nextCursor: string | null }>;
   /**
    * Deletes up to `batch` jobs in a final state that finished before `finishedBefore`, oldest
@@ -214,6 +222,9 @@ export function newJobRecord(job: NewJob): JobRecord {
     concurrency: job.concurrency ?? null,
     after,
     afterCondition,
+    name: job.name ?? '',
+    stdin: job.stdin ?? '',
+    stdinBytes: base64Bytes(job.stdin ?? ''),
     state: workerId !== '' ? 'dispatched' : after.length > 0 ? 'waiting' : 'queued',
     workerId,
     attempt: 1,
@@ -230,7 +241,12 @@ export function newJobRecord(job: NewJob): JobRecord {
   };
 }
 
-/** Another job of the same submitter already has the Idempotency-Key. */
+/** How many bytes a base64 text decodes to, without decoding it. */
+export function base64Bytes(text: string): number {
+  const padding = text.endsWith('==') ? 2 : text.endsWith('=') ? 1 : 0;
+  return Math.max(0, Math.floor((text.length * 3) / 4) - padding);
+}
+
 /** A job for this schedule's tick exists already: the tick has fired (here, or on another scheduler). */
 export class TickTaken extends Error {
   constructor() {
@@ -239,6 +255,7 @@ export class TickTaken extends Error {
   }
 }
 
+/** Another job of the same submitter already has the Idempotency-Key. */
 export class IdempotencyKeyTaken extends Error {
   constructor() {
     super('the Idempotency-Key is already in use');

@@ -243,6 +243,26 @@ function migrations(dialect: Dialect): Record<string, Migration> {
         await db.schema.createIndex('jobs_finished_at').on('jobs').column('finished_at').execute();
       },
     },
+    '009_job_name_and_stdin': {
+      async up(db: Kysely<unknown>): Promise<void> {
+        // A display name ('' for none), listed by name newest first (GET /v1/jobs?name=).
+        await db.schema
+          .alterTable('jobs')
+          .addColumn('name', 'text', (c) => c.notNull().defaultTo(''))
+          .execute();
+        await db.schema.createIndex('jobs_name_id').on('jobs').columns(['name', 'id']).execute();
+        // What `baton run -i` read: base64 bytes each attempt's process reads on stdin. Their
+        // count is a column of its own so that listing jobs need not read the bytes.
+        await db.schema
+          .alterTable('jobs')
+          .addColumn('stdin', 'text', (c) => c.notNull().defaultTo(''))
+          .execute();
+        await db.schema
+          .alterTable('jobs')
+          .addColumn('stdin_bytes', 'integer', (c) => c.notNull().defaultTo(0))
+          .execute();
+      },
+    },
   };
 }
 

@@ -75,6 +75,11 @@ export interface JobsTable {
   /** JSON list of the ids of the jobs this one waits for ('[]': none), and what they must do: succeeded | finished. */
   after: string;
   after_condition: string;
+  /** A display name ('' for none). */
+  name: string;
+  /** Base64 bytes for the process's stdin ('' for none), and how many bytes they are. */
+  stdin: string;
+  stdin_bytes: number;
 }
 
 export interface SchedulesTable {

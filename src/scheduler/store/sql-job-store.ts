@@ -76,6 +76,9 @@ export class SqlJobStore implements JobStore {
         concurrency: job.concurrency ? JSON.stringify(job.concurrency) : '',
         after: JSON.stringify(job.after),
         after_condition: job.afterCondition,
+        name: job.name,
+        stdin: job.stdin,
+        stdin_bytes: job.stdinBytes,
       } satisfies Insertable<JobsTable>);
       if (job.runOn === 'all') return [insert];
       return [insert, this.ctx.insert('attempts', 'none', { ...common, job_id: job.id, number: 1, started_at: null } satisfies Insertable<AttemptsTable>)];
@@ -400,7 +403,8 @@ export class SqlJobStore implements JobStore {
   }
 
   async listJobs(filter: JobFilter): Promise<{ jobs: JobRecord[]; nextCursor: string | null }> {
-    let query = this.ctx.db.selectFrom('jobs').selectAll();
+    let query = this.ctx.db.selectFrom('jobs').select(LISTED_COLUMNS);
+    if (filter.name !== undefined) query = query.where('name', '=', filter.name);
     if (filter.state !== undefined) query = query.where('state', '=', filter.state);
     if (filter.workerId !== undefined) query = query.where('worker_id', '=', filter.workerId);
     if (filter.schedule !== undefined) query = query.where('schedule', '=', filter.schedule);
@@ -461,7 +465,51 @@ export class SqlJobStore implements JobStore {
     return { results: results.slice(0, -1), jobs };
   }
 }
-function toJob(r: Selectable<JobsTable>): JobRecord {
+/** Every jobs column but `stdin` (up to MAX_STDIN_BYTES a job): what a page of jobs reads. The type keeps it complete. */
+const LISTED: Record<Exclude<keyof JobsTable, 'stdin'>, true> = {
+  id: true,
+  state: true,
+  worker_id: true,
+  command: true,
+  path: true,
+  args: true,
+  env: true,
+  cwd: true,
+  error: true,
+  error_code: true,
+  exit_code: true,
+  signal: true,
+  output_truncated: true,
+  created_at: true,
+  updated_at: true,
+  finished_at: true,
+  submitted_by: true,
+  stopped_by: true,
+  labels: true,
+  priority: true,
+  retry: true,
+  pinned_worker: true,
+  reason: true,
+  attempt: true,
+  next_attempt_at: true,
+  sandbox: true,
+  timeout_ms: true,
+  parent_id: true,
+  run_on: true,
+  children: true,
+  idempotency_key: true,
+  request_hash: true,
+  schedule: true,
+  scheduled_for: true,
+  name: true,
+  stdin_bytes: true,
+  concurrency: true,
+  after: true,
+  after_condition: true,
+};
+const LISTED_COLUMNS = Object.keys(LISTED) as (keyof typeof LISTED)[];
+
+function toJob(r: Omit<Selectable<JobsTable>, 'stdin'> & { stdin?: string }): JobRecord {
   return {
     id: r.id,
     state: r.state as JobStateName,
@@ -500,6 +548,9 @@ function toJob(r: Selectable<JobsTable>): JobRecord {
     concurrency: r.concurrency === '' ? null : (JSON.parse(r.concurrency) as ConcurrencyRule),
     after: JSON.parse(r.after) as string[],
     afterCondition: r.after_condition === 'finished' ? 'finished' : 'succeeded',
+    name: r.name,
+    stdin: r.stdin ?? '',
+    stdinBytes: Number(r.stdin_bytes),
   };
 }
 

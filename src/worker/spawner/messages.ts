@@ -5,16 +5,22 @@
  * Types only: spawner-main.ts imports this file, and it must stay free of anything that
  * would load code into the supervisor.
  *
- * PROTOCOL_VERSION changes whenever a message changes shape; a worker refuses (with what to
- * do) a supervisor whose version it does not speak, and leaves its jobs running.
+ * PROTOCOL_VERSION changes whenever a message changes shape. A worker speaks every version from
+ * OLDEST_PROTOCOL_VERSION up, so a newer worker takes back the jobs of an earlier release's
+ * supervisor; one outside that range is refused (with what to do) and its jobs go on.
+ * Version 2 adds `stdinPath` to `spawn`.
  */
 
-export const PROTOCOL_VERSION = 1;
+export const PROTOCOL_VERSION = 2;
+export const OLDEST_PROTOCOL_VERSION = 1;
 
 /** Worker → supervisor, first line on every connection. */
 export interface HelloRequest {
   type: 'hello';
+  /** The oldest version the worker speaks: a version-1 supervisor reads only this, and accepts exactly 1. */
   version: number;
+  /** The newest version the worker speaks (absent: `version` only). */
+  upTo?: number;
   /** The supervisor serves the worker id that started it only: a data folder taken over by another worker does not hand it that one's jobs. */
   workerId: string;
 }
@@ -49,6 +55,8 @@ export interface SpawnRequest {
   outputPath: string;
   /** Hold the output cap as written: the job writes into a pipe the spawner copies, keeping this head and tail (native/spawn.c). */
   output?: OutputSplit;
+  /** A file for the job's stdin, removed once opened (the job reads the open copy); absent: /dev/null. */
+  stdinPath?: string;
   meta: JobMeta;
 }
 
@@ -94,8 +102,8 @@ export interface SpawnedEvent {
 export interface FailedEvent {
   type: 'failed';
   jobId: string;
-  /** 'open': the output file could not be opened; 'spawn': fork/exec failed. */
-  stage: 'open' | 'spawn';
+  /** 'open': the output file could not be opened; 'stdin': nor the stdin file; 'spawn': fork/exec failed. */
+  stage: 'open' | 'stdin' | 'spawn';
   /** errno name such as ENOENT, when there is one. */
   code?: string;
   message: string;
@@ -131,3 +139,9 @@ export interface WarningEvent {
 }
 
 export type SpawnerEvent = WelcomeEvent | RefusedEvent | SpawnedEvent | FailedEvent | ExitedEvent | WarningEvent;
+
+/** The version a supervisor speaking up to `own` uses with a worker's hello: the newest both speak, or undefined when they share none. */
+export function agreedVersion(hello: Pick<HelloRequest, 'version' | 'upTo'>, own: number = PROTOCOL_VERSION): number | undefined {
+  const newest = Math.min(typeof hello.upTo === 'number' ? hello.upTo : hello.version, own);
+  return Number.isInteger(hello.version) && hello.version <= newest && newest >= OLDEST_PROTOCOL_VERSION ? newest : undefined;
+}

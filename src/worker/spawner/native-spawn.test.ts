@@ -26,14 +26,18 @@ describe('native spawn', () => {
   function run(
     file: string,
     argv: string[],
-    options: { env?: string[]; cwd?: string; uid?: number; gid?: number } = {},
+    options: { env?: string[]; cwd?: string; uid?: number; gid?: number; inputFd?: number } = {},
   ): Promise<{ pid: number; output: string; code: number | null; signal: string | null }> {
     const outputPath = path.join(dir, `out-${Math.random().toString(36).slice(2)}`);
     const fd = openSync(outputPath, 'w');
     return new Promise((resolve) => {
-      const { pid } = addon.spawn(file, argv, options.env ?? ENV, options.cwd ?? dir, fd, options.uid, options.gid, (code, signal) => {
+      const onExit = (code: number | null, signal: number | null): void => {
         resolve({ pid, output: readFileSync(outputPath, 'utf8'), code, signal: signal === null ? null : signalName(signal) });
-      });
+      };
+      const { pid } =
+        options.inputFd === undefined
+          ? addon.spawn(file, argv, options.env ?? ENV, options.cwd ?? dir, fd, options.uid, options.gid, onExit)
+          : addon.spawn(file, argv, options.env ?? ENV, options.cwd ?? dir, fd, options.uid, options.gid, onExit, options.inputFd);
       closeSync(fd);
     });
   }
@@ -54,6 +58,15 @@ describe('native spawn', () => {
     const [ids, cwd, greeting, end] = result.output.trim().split('\n');
     assert.deepEqual(ids?.trim().split(/\s+/).map(Number), [result.pid, result.pid, result.pid]);
     assert.deepEqual([cwd, greeting, end], ['/usr', 'hi', 'end']);
+  });
+
+  it('reads stdin from the descriptor given, when one is', async () => {
+    const inputPath = path.join(dir, 'input');
+    writeFileSync(inputPath, 'from the file\n');
+    const inputFd = openSync(inputPath, 'r');
+    const result = await run('/bin/sh', ['sh', '-c', 'cat; echo end'], { inputFd });
+    closeSync(inputFd);
+    assert.deepEqual({ output: result.output, code: result.code }, { output: 'from the file\nend\n', code: 0 });
   });
 
   it('gives every signal its default disposition and blocks none (Node ignores SIGPIPE; a job must not inherit that)', async () => {

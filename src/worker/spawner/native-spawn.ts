@@ -16,7 +16,7 @@ import { constants } from 'node:os';
 export interface NativeSpawn {
   /**
    * Starts `file` in a new session (pid = process group id), as `uid`/`gid` if given
-   * (with no supplementary groups), stdin /dev/null, stdout and stderr on `outputFd`,
+   * (with no supplementary groups), stdin `inputFd` (absent: /dev/null), stdout and stderr on `outputFd`,
    * default signal dispositions; a file without "#!" runs under /bin/sh. Throws like
    * child_process (`code` ENOENT, EACCES, EPERM…; ERR_INVALID_ARG_VALUE for a string with a
    * NUL) when it cannot start. `onExit` is called
@@ -35,6 +35,7 @@ export interface NativeSpawn {
     uid: number | undefined,
     gid: number | undefined,
     onExit: (code: number | null, signal: number | null) => void,
+    inputFd?: number,
   ): { pid: number; procStat: string | undefined };
   /** Throws (`code` ENOSYS before Linux 5.3) when this kernel cannot give a pidfd, without which no exit is heard. */
   probe(): void;

@@ -5,6 +5,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync, chmodSyn
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Logger } from '../../common/logger.js';
+import { PROTOCOL_VERSION } from './messages.js';
 import { SpawnerClient, type SpawnHandlers } from './spawner-client.js';
 
 type Outcome =
@@ -92,7 +93,7 @@ describe('SpawnerClient', () => {
     client.detach();
     // The message of the release before the handshake existed: a spawn request as the first line.
     const answer = execFileSync(process.execPath, ['-e', OLD_CLIENT, path.join(dataDir, 'supervisor.sock')], { encoding: 'utf8' });
-    assert.match(answer, /"type":"refused".*protocol version 1, the worker sent a 'spawn' before 'hello'/);
+    assert.match(answer, new RegExp(`"type":"refused".*protocol versions 1 to ${PROTOCOL_VERSION}, the worker sent a 'spawn' before 'hello'`));
     assert.ok(isAlive(job.pid()!));
     const again = new SpawnerClient(log, { workerId: 'w-test', dataDir, windowMs: 60_000, graceMs: 1_000 });
     assert.deepEqual(

@@ -6,7 +6,17 @@ import { fileURLToPath } from 'node:url';
 import type { Logger } from '../../common/logger.js';
 import { ENDS_DIR, removeEndRecord } from './end-records.js';
 import { readLines } from './lines.js';
-import { PROTOCOL_VERSION, type FailedEvent, type OutputEnd, type RunningJob, type SpawnerEvent, type SpawnerRequest, type SpawnRequest, type WelcomeEvent } from './messages.js';
+import {
+  OLDEST_PROTOCOL_VERSION,
+  PROTOCOL_VERSION,
+  type FailedEvent,
+  type OutputEnd,
+  type RunningJob,
+  type SpawnerEvent,
+  type SpawnerRequest,
+  type SpawnRequest,
+  type WelcomeEvent,
+} from './messages.js';
 import type { SupervisorConfig } from './spawner-main.js';
 
 const SPAWNER_MAIN = fileURLToPath(new URL('./spawner-main.js', import.meta.url));
@@ -82,6 +92,10 @@ export class SpawnerClient {
   private welcome: ((event: WelcomeEvent | Error) => void) | undefined;
   /** The supervisor's pid, once connected. */
   supervisorPid: number | undefined;
+  /** The protocol version agreed with the supervisor: below 2 (an earlier release's supervisor), a job cannot be given stdin. */
+  protocolVersion: number | undefined;
+  /** Whether this client had to start the supervisor (none was left running by an earlier worker process). */
+  startedSupervisor = false;
 
   constructor(
     private readonly log: Logger,
@@ -202,7 +216,7 @@ export class SpawnerClient {
     });
     const answer = new Promise<WelcomeEvent | Error>((resolve) => (this.welcome = resolve));
     this.listen(socket);
-    this.write(socket, { type: 'hello', version: PROTOCOL_VERSION, workerId: this.options.workerId });
+    this.write(socket, { type: 'hello', version: OLDEST_PROTOCOL_VERSION, upTo: PROTOCOL_VERSION, workerId: this.options.workerId });
     const timer = setTimeout(() => this.welcome?.(new Error(`the job supervisor at ${this.socketPath} did not answer within ${HANDSHAKE_TIMEOUT_MS} ms`)), HANDSHAKE_TIMEOUT_MS);
     const welcome = await answer;
     clearTimeout(timer);
@@ -213,6 +227,7 @@ export class SpawnerClient {
     }
     this.socket = socket;
     this.supervisorPid = welcome.pid;
+    this.protocolVersion = welcome.version;
     for (const job of welcome.jobs) this.pending.set(job.jobId, { early: [], pid: job.pid, unanswered: false });
     this.log.info({ supervisor_pid: welcome.pid, running_jobs: welcome.jobs.length, protocol: welcome.version }, 'connected to the job supervisor');
     return welcome;
@@ -248,6 +263,7 @@ export class SpawnerClient {
     child.removeAllListeners('exit');
     child.stdout!.destroy();
     child.unref();
+    this.startedSupervisor = true;
     this.log.debug({ pid: child.pid }, 'job supervisor started');
   }
 
@@ -268,8 +284,8 @@ export class SpawnerClient {
     }
     switch (event.type) {
       case 'welcome':
-        if (event.version === PROTOCOL_VERSION) this.welcome?.(event);
-        else this.welcome?.(new Error(`the job supervisor speaks protocol version ${event.version}, this worker ${PROTOCOL_VERSION}`));
+        if (event.version >= OLDEST_PROTOCOL_VERSION && event.version <= PROTOCOL_VERSION) this.welcome?.(event);
+        else this.welcome?.(new Error(`the job supervisor speaks protocol version ${event.version}, this worker ${OLDEST_PROTOCOL_VERSION} to ${PROTOCOL_VERSION}`));
         return;
       case 'refused':
         this.welcome?.(

@@ -23,11 +23,11 @@
  * jobs and no worker it exits at once. A worker closing on purpose sends `shutdown`.
  * Diagnostics go back as 'warning' events, or to stderr (`<data-dir>/supervisor.log`).
  */
-import { closeSync, constants, mkdirSync, openSync, unlinkSync } from 'node:fs';
+import { closeSync, constants, mkdirSync, openSync, unlinkSync, writeSync } from 'node:fs';
 import { createServer, type Socket } from 'node:net';
 import { writeEndRecord, type EndRecord } from './end-records.js';
 import { readLines } from './lines.js';
-import { PROTOCOL_VERSION, type OutputEnd, type OutputSplit, type RunningJob, type SpawnerEvent, type SpawnerRequest, type SpawnRequest } from './messages.js';
+import { agreedVersion, OLDEST_PROTOCOL_VERSION, PROTOCOL_VERSION, type OutputEnd, type OutputSplit, type RunningJob, type SpawnerEvent, type SpawnerRequest, type SpawnRequest } from './messages.js';
 import { processStartTime } from '../journal/proc-stat.js';
 import { loadNativeSpawn, signalName } from './native-spawn.js';
 
@@ -88,17 +88,42 @@ function signalGroup(jobId: string, pid: number, signal: NodeJS.Signals): void {
 
 function warn(message: string, jobId?: string): void {
   if (worker) send({ type: 'warning', message, ...(jobId ? { jobId } : {}) });
-  else process.stderr.write(`${new Date().toISOString()} supervisor: ${jobId ? `job ${jobId}: ` : ''}${message}\n`);
+  else logLine(`${new Date().toISOString()} supervisor: ${jobId ? `job ${jobId}: ` : ''}${message}\n`);
+}
+
+/**
+ * To stderr (supervisor.log) directly: process.stderr would raise an 'error' event if the write
+ * fails, and with a full disk (the moment there is most to say) that would end this process
+ * and leave its jobs without a supervisor. A line that cannot be written is lost, not fatal.
+ */
+function logLine(line: string): void {
+  try {
+    writeSync(2, line);
+  } catch {
+    // ENOSPC, EIO: nowhere left to say it.
+  }
 }
 
 function startJob(request: SpawnRequest): void {
   const { jobId } = request;
   const copied = request.output !== undefined && native.pipeCopy !== undefined;
+  let stdinFd: number | undefined;
+  if (request.stdinPath !== undefined) {
+    try {
+      stdinFd = openSync(request.stdinPath, constants.O_RDONLY);
+    } catch (err) {
+      send({ type: 'failed', jobId, stage: 'stdin', code: (err as NodeJS.ErrnoException).code, message: (err as Error).message });
+      return;
+    } finally {
+      removeFile(request.stdinPath);
+    }
+  }
   let fd: number;
   let writeFd: number;
   try {
     fd = openSync(request.outputPath, copied ? COPIED_OUTPUT_FLAGS : OUTPUT_FLAGS, OUTPUT_MODE);
   } catch (err) {
+    if (stdinFd !== undefined) closeSync(stdinFd);
     send({ type: 'failed', jobId, stage: 'open', code: (err as NodeJS.ErrnoException).code, message: (err as Error).message });
     return;
   }
@@ -106,18 +131,29 @@ function startJob(request: SpawnRequest): void {
     writeFd = copied ? startCopy(jobId, fd, request.output!) : fd;
   } catch (err) {
     closeSync(fd);
+    if (stdinFd !== undefined) closeSync(stdinFd);
     send({ type: 'failed', jobId, stage: 'open', code: (err as NodeJS.ErrnoException).code, message: (err as Error).message });
     return;
   }
   try {
-    spawnJob(request, writeFd);
+    spawnJob(request, writeFd, stdinFd);
   } catch (err) {
     copies.delete(jobId);
     send({ type: 'failed', jobId, stage: 'spawn', code: (err as NodeJS.ErrnoException).code, message: (err as Error).message });
   } finally {
-    // The child has its own copy of the descriptor now (it has exec'd when spawn returns); the copy, its own of the file.
+    // The child has its own copies of the descriptors now (it has exec'd when spawn returns); the copy, its own of the file.
     closeSync(fd);
     if (writeFd !== fd) closeSync(writeFd);
+    if (stdinFd !== undefined) closeSync(stdinFd);
+  }
+}
+
+/** The stdin file is read through its open descriptor only: a retry gets a file of its own. */
+function removeFile(file: string): void {
+  try {
+    unlinkSync(file);
+  } catch {
+    // ENOENT: nothing to remove.
   }
 }
 
@@ -135,20 +171,16 @@ function startCopy(jobId: string, fd: number, split: OutputSplit): number {
   return writeFd;
 }
 
-function spawnJob(request: SpawnRequest, fd: number): void {
+function spawnJob(request: SpawnRequest, fd: number, stdinFd: number | undefined): void {
   const { jobId } = request;
   const argv = [request.program, ...request.args];
   const env = Object.entries(request.env).map(([name, value]) => `${name}=${value}`);
-  const { pid, procStat } = native.spawn(
-    request.program,
-    argv,
-    env,
-    request.cwd,
-    fd,
-    request.uid,
-    request.gid,
-    (code, signal) => void exited(jobId, code, signal === null ? null : signalName(signal)),
-  );
+  const onExit = (code: number | null, signal: number | null): void => void exited(jobId, code, signal === null ? null : signalName(signal));
+  // The descriptor only when there is one: an addon built before it was an argument still starts every other job.
+  const { pid, procStat } =
+    stdinFd === undefined
+      ? native.spawn(request.program, argv, env, request.cwd, fd, request.uid, request.gid, onExit)
+      : native.spawn(request.program, argv, env, request.cwd, fd, request.uid, request.gid, onExit, stdinFd);
   const startedAtMs = Date.now();
   const startTime = procStat === undefined ? undefined : processStartTime(procStat);
   jobs.set(jobId, { jobId, pid, startedAtMs, startTime, meta: request.meta });
@@ -199,9 +231,17 @@ function handle(socket: Socket, line: string, greeted: boolean): boolean {
     return greeted;
   }
   if (!greeted) {
-    if (request.type !== 'hello' || request.version !== PROTOCOL_VERSION) {
+    const version = request.type === 'hello' ? agreedVersion(request) : undefined;
+    if (request.type !== 'hello' || version === undefined) {
       const asked = request.type === 'hello' ? `protocol version ${String(request.version)}` : `a '${String(request.type)}' before 'hello'`;
-      send({ type: 'refused', version: PROTOCOL_VERSION, message: `this supervisor speaks protocol version ${PROTOCOL_VERSION}, the worker sent ${asked}` }, socket);
+      send(
+        {
+          type: 'refused',
+          version: PROTOCOL_VERSION,
+          message: `this supervisor speaks protocol versions ${OLDEST_PROTOCOL_VERSION} to ${PROTOCOL_VERSION}, the worker sent ${asked}`,
+        },
+        socket,
+      );
       socket.end();
       return false;
     }
@@ -216,7 +256,7 @@ function handle(socket: Socket, line: string, greeted: boolean): boolean {
       socket.end();
       return false;
     }
-    attach(socket);
+    attach(socket, version);
     return true;
   }
   if (request.type === 'spawn') startJob(request);
@@ -225,11 +265,11 @@ function handle(socket: Socket, line: string, greeted: boolean): boolean {
   return true;
 }
 
-function attach(socket: Socket): void {
+function attach(socket: Socket, version: number): void {
   worker = socket;
   clearTimeout(orphanTimer);
   orphanTimer = undefined;
-  send({ type: 'welcome', version: PROTOCOL_VERSION, pid: process.pid, jobs: [...jobs.values()] });
+  send({ type: 'welcome', version, pid: process.pid, jobs: [...jobs.values()] });
   socket.once('close', () => {
     if (worker !== socket) return;
     worker = undefined;

@@ -37,6 +37,8 @@ const base: Job = {
   concurrency: null,
   after: [],
   after_condition: 'succeeded',
+  name: null,
+  stdin_bytes: 0,
 };
 
 test('rerunRequest copies what was asked for, nothing the scheduler added', () => {
@@ -44,9 +46,9 @@ test('rerunRequest copies what was asked for, nothing the scheduler added', () =
     ['plain: placed again by the scheduler, not on the same worker', {}, { command: 'bash', args: ['-c', 'exit 3'] }],
     ['pinned stays pinned', { pinned: true }, { command: 'bash', args: ['-c', 'exit 3'], worker_id: 'w-1' }],
     [
-      'script, labels, priority, env, folder, timeout',
-      { path: 'build.sh', args: [], labels: { zone: 'eu' }, priority: 5, env: { A: '1' }, cwd: 'sub', timeout: 90 },
-      { command: 'bash', args: [], path: 'build.sh', labels: { zone: 'eu' }, priority: 5, env: { A: '1' }, cwd: 'sub', timeout: 90 },
+      'script, labels, priority, env, folder, timeout, name',
+      { path: 'build.sh', args: [], labels: { zone: 'eu' }, priority: 5, env: { A: '1' }, cwd: 'sub', timeout: 90, name: 'nightly' },
+      { command: 'bash', args: [], path: 'build.sh', labels: { zone: 'eu' }, priority: 5, env: { A: '1' }, cwd: 'sub', timeout: 90, name: 'nightly' },
     ],
     [
       'retries',

@@ -3,9 +3,9 @@ import type { Job, SubmitJobRequest } from '../../../src/client/index.js';
 /**
  * Pure: the submit request that runs a job again, as it was asked for: the same command, script,
  * arguments, environment, folder, labels, priority, retries, timeout,
- * concurrency rule and dependencies; pinned to the same worker
+ * concurrency rule, dependencies and name; pinned to the same worker
  * when it was pinned (a run_on-all copy is), and on every matching worker when it was a run_on-all parent.
- * What the API's job does not show (resource limits, isolation, network) is not copied.
+ * What the API's job does not show (resource limits, isolation, network, the stdin bytes) is not copied.
  */
 export function rerunRequest(job: Job): SubmitJobRequest {
   const request: SubmitJobRequest = { command: job.command, args: [...job.args] };
@@ -23,5 +23,6 @@ export function rerunRequest(job: Job): SubmitJobRequest {
     request.after = [...job.after];
     request.after_condition = job.after_condition;
   }
+  if (job.name !== null) request.name = job.name;
   return request;
 }

@@ -20,8 +20,9 @@ export function JobPage({ id }: { id: string }) {
   return (
     <>
       <section class="card">
-        <h2>
-          Job <span class="mono">{id}</span>
+        <h2 data-testid="job-title">
+          Job {job?.name ? `${job.name} ` : ''}
+          <span class="mono">{id}</span>
         </h2>
         <ErrorLine error={error} live={live} />
         {!job && error instanceof BatonApiError && error.status === 404 && (

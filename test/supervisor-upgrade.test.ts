@@ -1,0 +1,95 @@
+// Upgrades: today's `baton worker` takes back jobs run by the job supervisor of protocol
+// version 1 (a frozen copy in test/fixtures/supervisor-v1, see its README), as a user who
+// upgrades the worker while jobs run has it.
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { existsSync, readdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { startScheduler, startWorker, jobsDir, tempDir, getJson, eventually, waitForFinal } from './harness.js';
+
+type Json = Record<string, unknown>;
+
+// Run from the source tree (dist/test/ is two levels down from the repository).
+const FROZEN_V1 = fileURLToPath(new URL('../../test/fixtures/supervisor-v1/spawner-main.js', import.meta.url));
+
+/** Starts the frozen supervisor on `dataDir` for `workerId`, as the released worker started it; resolves with its pid once it listens. */
+async function startFrozenSupervisor(dataDir: string, workerId: string): Promise<number> {
+  const config = { workerId, socketPath: path.join(dataDir, 'supervisor.sock'), endsDir: path.join(dataDir, 'ends'), windowMs: 60_000, graceMs: 1_000 };
+  const child = spawn(process.execPath, [FROZEN_V1, JSON.stringify(config)], { detached: true, stdio: ['ignore', 'pipe', 'inherit'] });
+  await new Promise<void>((resolve, reject) => {
+    child.once('exit', (code) => reject(new Error(`the frozen supervisor exited at start (${code})`)));
+    child.stdout!.once('data', () => resolve());
+  });
+  child.removeAllListeners('exit');
+  child.stdout!.destroy();
+  child.unref();
+  return child.pid!;
+}
+
+async function submit(api: string, body: Json): Promise<string> {
+  const res = await fetch(`${api}/v1/jobs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const json = (await res.json()) as Json;
+  assert.equal(res.status, 201, JSON.stringify(json));
+  return String(json.id);
+}
+
+describe('supervisor upgrade', () => {
+  it("today's worker runs jobs under a supervisor of protocol version 1 and, SIGKILLed and started again, takes them back with their output and recorded ends", async () => {
+    const lines = 300;
+    const jobs = jobsDir({
+      // Its last line waits for a file: it must still run under the frozen supervisor when the worker is back, however slow the machine.
+      'writer.sh': `#!/bin/bash\nfor i in $(seq 1 ${lines}); do echo "line $i"; sleep 0.01; done\nwhile [ ! -e "$(dirname "$0")/finish" ]; do sleep 0.05; done\necho end\n`,
+      'seven.sh': '#!/bin/bash\nwhile [ ! -e "$(dirname "$0")/go" ]; do sleep 0.05; done\nexit 7\n',
+    });
+    const scheduler = await startScheduler();
+    const dataDir = tempDir('baton-worker-');
+    const id = 'w-frozen1';
+    writeFileSync(path.join(dataDir, 'worker-id'), `${id}\n`);
+    const supervisor = await startFrozenSupervisor(dataDir, id);
+
+    const worker = await startWorker(scheduler, { id, dataDir, jobsDir: jobs });
+    const connected = await worker.waitForLog((l) => l.msg === 'connected to the job supervisor');
+    assert.equal(connected.supervisor_pid, supervisor, 'the worker talks to the frozen supervisor, not one of its own');
+    assert.equal(connected.protocol, 1);
+    const writer = await submit(scheduler.api, { worker_id: id, command: 'bash', path: 'writer.sh' });
+    const seven = await submit(scheduler.api, { worker_id: id, command: 'bash', path: 'seven.sh' });
+    await eventually(async () => {
+      for (const job of [writer, seven]) if ((await getJson(`${scheduler.api}/v1/jobs/${job}`)).json.state !== 'running') return undefined;
+      return true;
+    }, 'both jobs running');
+
+    await worker.kill('SIGKILL');
+    writeFileSync(path.join(jobs, 'go'), '');
+    const ends = path.join(dataDir, 'ends');
+    await eventually(async () => (existsSync(ends) && readdirSync(ends).some((f) => f.endsWith('.json')) ? true : undefined), 'the frozen supervisor to record the exit-7 end');
+    const again = await startWorker(scheduler, { id, dataDir, jobsDir: jobs });
+    assert.equal((await again.waitForLog((l) => l.msg === 'connected to the job supervisor')).supervisor_pid, supervisor);
+    await again.waitForLog((l) => l.msg === 'took back the jobs the last worker process left to its supervisor' && l.running === 1 && l.ended === 1);
+    writeFileSync(path.join(jobs, 'finish'), '');
+
+    const done = await waitForFinal(scheduler.api, writer);
+    assert.equal(done.state, 'succeeded', JSON.stringify(done));
+    assert.equal((done.attempts as Json[]).length, 1);
+    const output = await (await fetch(`${scheduler.api}/v1/jobs/${writer}/output`)).text();
+    assert.equal(output, `${Array.from({ length: lines }, (_, i) => `line ${i + 1}\n`).join('')}end\n`, 'every line once, in order');
+    const failed = await waitForFinal(scheduler.api, seven);
+    assert.equal(failed.state, 'failed', JSON.stringify(failed));
+    assert.equal(failed.exit_code, 7);
+    assert.equal((failed.attempts as Json[]).length, 1);
+
+    await again.kill('SIGTERM');
+    await eventually(async () => (isGone(supervisor) ? true : undefined), 'the frozen supervisor to exit on shutdown');
+    await scheduler.kill();
+  });
+});
+
+function isGone(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return false;
+  } catch {
+    return true;
+  }
+}
