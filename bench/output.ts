@@ -2,7 +2,7 @@
  * Issue 17's figures: job output. Readers following a job that writes BENCH_OUTPUT_MIB
  * (default 256 MiB) beside a bare Node HTTP server streaming a file of the same size in the
  * same run, for 1 and 10 readers; live-follow latency; the cap's overshoot and what the
- * copy costs a job writing as fast as it can; the scheduler's memory with 100 followers.
+ * copy costs a job writing as fast as it can; the scheduler's memory with 100 followers; its event-loop delay while it keeps ended outputs.
  */
 import { execFileSync } from 'node:child_process';
 import { createReadStream, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -10,6 +10,7 @@ import http from 'node:http';
 import path from 'node:path';
 import { cleanUp, startScheduler, startWorker, tempDir, type SchedulerHandle } from '../test/support/cluster.js';
 import { get, post } from './http.js';
+import { outputCopyRows } from './output-copy.js';
 import { dropLogs, rssMiB } from './proc.js';
 import { fmt, type Row, type Section } from './report.js';
 import { percentile } from './stats.js';
@@ -173,6 +174,10 @@ export async function output(): Promise<Section> {
     const rss100 = rssMiB(scheduler.pid);
     for (const s of sockets) s.destroy();
 
+    await scheduler.kill();
+    scheduler = undefined;
+    const copyRows = [...(await outputCopyRows(SIZE_MIB)), ...(await outputCopyRows(SIZE_MIB / 4, 4))];
+
     const p99 = percentile(lags, 99);
     const rows: Row[] = [
       { measure: 'bare Node HTTP server, 1 reader', figure: `${fmt(bare1)} MiB/s`, target: '' },
@@ -205,10 +210,11 @@ export async function output(): Promise<Section> {
       },
       { measure: `job writing ${FAST_MIB} MiB past the ${CAP_MIB} MiB cap vs to a file`, figure: `${fmt(jobSpeed)} vs ${fmt(directSpeed)} MiB/s`, target: '' },
       { measure: `scheduler RSS with ${FOLLOWERS} followers of one job`, figure: `${fmt(rss100)} MiB (${fmt(rss100 - rss0, 1)} MiB more than before)`, target: '' },
+      ...copyRows,
     ];
     return {
       title: `Job output: ${fmt(SIZE_MIB)} MiB followed by 1 and 10 readers`,
-      method: `One scheduler (SQLite) and one worker on this machine. A job writes ${SIZE_MIB} MiB (\`head -c\` of /dev/zero) while 1, then 10, readers follow GET /v1/jobs/:id/output?follow=true; the baseline is a bare Node HTTP server piping a file of the same size to the same number of readers, in the same run. MiB/s is all readers' bytes over the time from the first request to the last byte. Latency: a job printing its clock every 10 ms, followed live. Job speed: its started_at → finished_at against \`head -c\` to a file in a shell. BENCH_OUTPUT_MIB (default 256; the issue names 1 GiB) and BENCH_OUTPUT_FAST_MIB set the sizes.`,
+      method: `One scheduler (SQLite) and one worker on this machine. A job writes ${SIZE_MIB} MiB (\`head -c\` of /dev/zero) while 1, then 10, readers follow GET /v1/jobs/:id/output?follow=true; the baseline is a bare Node HTTP server piping a file of the same size to the same number of readers, in the same run. MiB/s is all readers' bytes over the time from the first request to the last byte. Latency: a job printing its clock every 10 ms, followed live. Job speed: its started_at → finished_at against \`head -c\` to a file in a shell. Loop delay: a fresh scheduler's nodejs_eventloop_lag_max/p99_seconds (monitorEventLoopDelay, reset at each scrape of /metrics, scraped every 100 ms; the p99 is the worst window's) from the jobs' submission until it logs their output kept. BENCH_OUTPUT_MIB (default 256; the issue names 1 GiB) and BENCH_OUTPUT_FAST_MIB set the sizes.`,
       rows,
     };
   } finally {

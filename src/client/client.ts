@@ -277,7 +277,12 @@ export class BatonClient {
         // Only the first request asks for a tail; a reopen resumes at the byte reached.
         const tail = first ? options.tail : undefined;
         first = false;
-        return this.request('GET', `${path}${queryString({ follow: true, attempt: from.attempt ?? options.attempt, offset: tail === undefined ? from.offset || undefined : undefined, tail })}`, undefined, options.signal);
+        return this.request(
+          'GET',
+          `${path}${queryString({ follow: true, attempt: from.attempt ?? options.attempt, offset: tail === undefined ? from.offset || undefined : undefined, tail })}`,
+          undefined,
+          options.signal,
+        );
       },
       attemptOver: (attempt) => this.attemptOver(id, attempt ?? options.attempt, options),
       failure: (err) => this.failure(err, options.signal),

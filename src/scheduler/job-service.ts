@@ -1,4 +1,4 @@
-import { PassThrough, type Readable } from 'node:stream';
+import { PassThrough, Readable } from 'node:stream';
 import { status as GrpcStatus, type ServiceError } from '@grpc/grpc-js';
 import { BatonError, echo, fromWorkerCallError, isErrorCode } from '../common/errors.js';
 import { uuidv7 } from '../common/ids.js';
@@ -91,8 +91,6 @@ export interface JobDetail {
   job: JobRecord;
   attempts: AttemptRecord[];
 }
-
-/** Where a reader starts: at a byte offset (to resume), or at the last `tail` lines. */
 
 /** Up to `length` bytes of a run's output from `offset`, read from its worker. */
 async function readRange(channel: WorkerChannel, run: string, offset: number, length: number): Promise<Uint8Array> {
@@ -477,12 +475,18 @@ export class JobService {
     const channel = this.channelOf(runOn);
     const run = runId(jobId, number);
     let start = want.offset ?? 0;
+    // Not followed, a tail is the last lines as they were when measured: bytes written since would make it longer.
+    let end = Number.POSITIVE_INFINITY;
     if (want.tail !== undefined) {
       const res = await channel.queryJob(run, QUERY_TIMEOUT_MS).catch((err: unknown) => {
         throw fromWorkerCallError(err, channel.who);
       });
-      start = await findTailStart(res.status?.outputBytes ?? 0, want.tail, (o, l) => readRange(channel, run, o, l));
+      const size = res.status?.outputBytes ?? 0;
+      start = await findTailStart(size, want.tail, (o, l) => readRange(channel, run, o, l));
+      if (!follow) end = size;
     }
+    if (start >= end) return { body: Readable.from([]), attempt: number, start };
+    let at = start;
     const call = channel.streamJob(run, follow, start);
     const out = new PassThrough();
     out.on('close', () => call.cancel());
@@ -496,7 +500,15 @@ export class JobService {
       };
       const timer = setTimeout(commit, STREAM_COMMIT_MS);
       call.on('data', (msg: StreamJobResponse) => {
-        if (!out.write(msg.data)) {
+        const data = at + msg.data.byteLength > end ? msg.data.subarray(0, Math.max(0, end - at)) : msg.data;
+        at += data.byteLength;
+        if (at >= end) {
+          out.end(data);
+          call.cancel();
+          commit();
+          return;
+        }
+        if (!out.write(data)) {
           call.pause();
           out.once('drain', () => call.resume());
         }
@@ -507,7 +519,7 @@ export class JobService {
         commit();
       });
       call.on('error', (err: ServiceError) => {
-        if (err.code === GrpcStatus.CANCELLED && out.destroyed) return; // the reader left
+        if (err.code === GrpcStatus.CANCELLED && (out.destroyed || at >= end)) return; // the reader left, or the tail was whole
         if (!committed) {
           committed = true;
           clearTimeout(timer);

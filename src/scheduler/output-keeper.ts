@@ -5,10 +5,14 @@ import { runId } from './job-status.js';
 import type { OutputRecord, OutputStore } from './store/output-store.js';
 import type { WorkerChannel } from './worker-channel.js';
 
-/** Bytes per stored piece: big enough that a 1 GiB output is ~1000 rows, small enough to hold in memory per copy. */
-export const PIECE_BYTES = 1024 * 1024;
-/** Copies running at once: each holds at most one piece (1 MiB) in memory and one worker stream. */
-const MAX_COPIES = 8;
+/**
+ * Bytes per stored piece, each written in a transaction of its own: on SQLite that write is
+ * synchronous on the scheduler's event loop, so a piece is small enough to write in a few
+ * milliseconds, yet large enough that a 1 GiB output is a few thousand rows.
+ */
+export const PIECE_BYTES = 256 * 1024;
+/** Copies running at once: each holds at most one piece in memory and one worker stream; more would only queue their writes behind each other's. */
+const MAX_COPIES = 2;
 /** Bytes a reader of a kept output is sent per store read. */
 const READ_BYTES = 1024 * 1024;
 
@@ -114,6 +118,9 @@ export class OutputKeeper {
       pendingBytes = 0;
       await this.store.appendOutput(jobId, attempt, stored, piece);
       stored += piece.length;
+      // Let dispatch, heartbeats and readers run before the next piece: the worker's stream
+      // may have many messages buffered, and reading those alone never yields the loop.
+      await new Promise<void>((resolve) => setImmediate(resolve));
     };
     try {
       for await (const msg of call as AsyncIterable<StreamJobResponse>) {

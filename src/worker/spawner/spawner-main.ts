@@ -27,7 +27,17 @@ import { closeSync, constants, mkdirSync, openSync, unlinkSync, writeSync } from
 import { createServer, type Socket } from 'node:net';
 import { writeEndRecord, type EndRecord } from './end-records.js';
 import { readLines } from './lines.js';
-import { agreedVersion, OLDEST_PROTOCOL_VERSION, PROTOCOL_VERSION, type OutputEnd, type OutputSplit, type RunningJob, type SpawnerEvent, type SpawnerRequest, type SpawnRequest } from './messages.js';
+import {
+  agreedVersion,
+  OLDEST_PROTOCOL_VERSION,
+  PROTOCOL_VERSION,
+  type OutputEnd,
+  type OutputSplit,
+  type RunningJob,
+  type SpawnerEvent,
+  type SpawnerRequest,
+  type SpawnRequest,
+} from './messages.js';
 import { processStartTime } from '../journal/proc-stat.js';
 import { loadNativeSpawn, signalName } from './native-spawn.js';
 
