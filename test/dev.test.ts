@@ -59,14 +59,16 @@ describe('baton dev', () => {
     await eventually(async () => ((await getJson(`${api}/v1/jobs/${keptId}`)).json.state === 'running' ? true : undefined), 'the job on worker-1 to run');
     const [worker1] = await processesMatching(`${path.join(dataDir, 'worker-1')} --jobs-dir`);
     assert.ok(worker1, 'worker-1 runs');
+    const firstRegistration = (await getJson(`${api}/v1/workers/worker-1`)).json.registered_at;
     process.kill(Number(worker1.split(' ')[0]), 'SIGKILL');
     await dev.waitForText('worker-1 exited (SIGKILL); starting it again in 1s');
+    // Up again means registered again: until the scheduler notices the death, the old registration still reads `up`.
     await eventually(async () => {
       const { json: w } = await getJson(`${api}/v1/workers/worker-1`);
-      return w.state === 'up' && w.registered_at !== undefined ? true : undefined;
-    }, 'worker-1 to be up again');
+      return w.state === 'up' && w.registered_at !== firstRegistration ? true : undefined;
+    }, 'worker-1 to register again');
     const [again1] = await processesMatching(`${path.join(dataDir, 'worker-1')} --jobs-dir`);
-    assert.notEqual(again1, worker1, 'a new worker-1 process');
+    assert.ok(again1 !== undefined && again1 !== worker1, 'a new worker-1 process');
     await eventually(async () => ((await getJson(`${api}/v1/jobs/${keptId}`)).json.state === 'running' ? true : undefined), 'the job taken back by the new worker-1');
     const keptJob = (await getJson(`${api}/v1/jobs/${keptId}`)).json;
     assert.equal((keptJob.attempts as unknown[]).length, 1, 'the same attempt, not a retry');
