@@ -28,7 +28,7 @@ interface PackResult {
  * install could land in the checkout.
  */
 async function npm(cwd: string, args: string[]): Promise<string> {
-  const env = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.toLowerCase().startsWith('npm_')));
+  const env = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.toLowerCase().startsWith('npm_') && key !== 'INIT_CWD'));
   Object.assign(env, { npm_config_audit: 'false', npm_config_fund: 'false', npm_config_update_notifier: 'false' });
   const { stdout } = await run('npm', args, { cwd, maxBuffer: 64 * 1024 * 1024, env });
   return stdout;
@@ -86,7 +86,9 @@ describe('the client package', () => {
     await run('tar', ['-xzf', tarball, '-C', unpacked]);
     project = tempDir('baton-client-user-');
     writeFileSync(path.join(project, 'package.json'), JSON.stringify({ name: 'uses-baton', private: true, type: 'module' }));
-    await npm(project, ['install', '--offline', '--no-package-lock', tarball]);
+    // --prefix pins the install to the empty project and --ignore-scripts keeps any lifecycle script
+    // (the checkout's own `install` is node-gyp rebuild) from running, wherever npm resolves its root.
+    await npm(project, ['install', '--offline', '--no-package-lock', '--ignore-scripts', '--prefix', project, tarball]);
   });
 
   it('has no dependency and no install script', () => {
