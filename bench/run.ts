@@ -1,6 +1,6 @@
 /**
- * `npm run bench [-- core|fleet|peer|schedules|flow|restart|<scenario>]`: Baton's figures against their targets
- * (issues 2, 3, 16, 18, 19 and 20). All parts (no argument) also writes docs/benchmarks.md; a part or a scenario only
+ * `npm run bench [-- core|fleet|peer|schedules|flow|restart|output|<scenario>]`: Baton's figures against their targets
+ * (issues 2, 3, 16, 17, 18, 19 and 20). All parts (no argument) also writes docs/benchmarks.md; a part or a scenario only
  * prints. Not part of `npm test`: timings on a shared 2-core machine vary, so the load
  * average is written with the figures.
  */
@@ -12,6 +12,7 @@ import { cleanUp } from '../test/support/cluster.js';
 import { core, CORE_SCENARIOS } from './core.js';
 import { fleet, FLEET_SCENARIOS } from './fleet.js';
 import { flow } from './flow.js';
+import { output } from './output.js';
 import { peer } from './peer.js';
 import { restart } from './restart.js';
 import { schedules } from './schedules.js';
@@ -20,7 +21,7 @@ import { PROFILE_HEADING } from './profile/doc.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const DOC = path.join(ROOT, 'docs', 'benchmarks.md');
-const USAGE = `usage: npm run bench [-- core|fleet|peer|schedules|flow|restart|${[...CORE_SCENARIOS, ...Object.keys(FLEET_SCENARIOS)].join('|')}]`;
+const USAGE = `usage: npm run bench [-- core|fleet|peer|schedules|flow|restart|output|${[...CORE_SCENARIOS, ...Object.keys(FLEET_SCENARIOS)].join('|')}]`;
 
 /** Every row with a target of its own, gathered from the parts that ran: what is met and what is not, in one table. */
 function targetSection(sections: Section[]): Section {
@@ -57,6 +58,7 @@ async function main(): Promise<void> {
   if (part === undefined || part === 'schedules') sections.push(await schedules());
   if (part === undefined || part === 'flow') sections.push(await flow());
   if (part === undefined || part === 'restart') sections.push(await restart());
+  if (part === undefined || part === 'output') sections.push(await output());
   if (sections.length === 0) {
     console.error(`unknown bench part "${part}"; ${USAGE}`);
     process.exit(2);

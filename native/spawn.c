@@ -383,11 +383,210 @@ static napi_value Probe(napi_env env, napi_callback_info cbinfo) {
   return NULL;
 }
 
+/*
+ * pipeCopy(outputFd, headBytes, tailBytes, onDone(totalBytes, cutBytes, errno)) → writeFd
+ *
+ * The job's output cap, held as written: the job writes into a pipe whose other end a thread
+ * of this process copies to the output file. The first `headBytes` go in order with splice()
+ * (no copy through user space); after them, the file's next `tailBytes` are a ring holding
+ * the latest bytes. At the end of the pipe (every writer gone), a file whose ring wrapped is
+ * put in order: the head, one marker line saying how many bytes were cut, then the tail. The
+ * file never holds more than head + tail bytes while the job runs, and that plus the marker
+ * line after it. `onDone` is called from the event loop once the file is final.
+ */
+typedef struct {
+  int in_fd;
+  int out_fd;
+  uint64_t head;
+  uint64_t ring;
+  uint64_t total;
+  uint64_t cut;
+  int error;
+  napi_threadsafe_function done;
+} copier;
+
+#define COPY_CHUNK (1 << 20)
+#define RING_CHUNK (1 << 16)
+
+static int pwrite_all(int fd, const char *buf, size_t len, off_t at) {
+  while (len > 0) {
+    ssize_t n = pwrite(fd, buf, len, at);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return errno;
+    }
+    buf += n;
+    len -= (size_t)n;
+    at += n;
+  }
+  return 0;
+}
+
+/* The tail ring: byte number `total` of the output goes to head + (total - head) mod ring. */
+static int ring_write(copier *c, const char *buf, size_t len) {
+  if (c->ring == 0) return 0;
+  while (len > 0) {
+    uint64_t at = (c->total - c->head) % c->ring;
+    size_t room = (size_t)(c->ring - at);
+    size_t n = len < room ? len : room;
+    int err = pwrite_all(c->out_fd, buf, n, (off_t)(c->head + at));
+    if (err) return err;
+    buf += n;
+    len -= n;
+    c->total += n;
+  }
+  return 0;
+}
+
+/* A wrapped ring in order after the head, with the marker line between them. */
+static int put_in_order(copier *c) {
+  char marker[200];
+  int mlen = snprintf(marker, sizeof marker, "\n[baton: %llu bytes of output cut here: over the cap, the first %llu and the last %llu bytes are kept]\n",
+                      (unsigned long long)c->cut, (unsigned long long)c->head, (unsigned long long)c->ring);
+  char *tail = malloc(c->ring > 0 ? c->ring : 1);
+  if (tail == NULL) return ENOMEM;
+  uint64_t oldest = (c->total - c->head) % c->ring;
+  size_t got = 0;
+  while (got < c->ring) {
+    ssize_t n = pread(c->out_fd, tail + got, c->ring - got, (off_t)(c->head + got));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      free(tail);
+      return n < 0 ? errno : EIO;
+    }
+    got += (size_t)n;
+  }
+  int err = pwrite_all(c->out_fd, marker, (size_t)mlen, (off_t)c->head);
+  if (!err) err = pwrite_all(c->out_fd, tail + oldest, (size_t)(c->ring - oldest), (off_t)(c->head + (uint64_t)mlen));
+  if (!err) err = pwrite_all(c->out_fd, tail, (size_t)oldest, (off_t)(c->head + (uint64_t)mlen + c->ring - oldest));
+  if (!err && ftruncate(c->out_fd, (off_t)(c->head + (uint64_t)mlen + c->ring)) < 0) err = errno;
+  free(tail);
+  return err;
+}
+
+static void *copy_main(void *arg) {
+  copier *c = arg;
+  loff_t pos = 0;
+  int eof = 0;
+  while (!eof && c->total < c->head) {
+    uint64_t want = c->head - c->total;
+    ssize_t n = splice(c->in_fd, NULL, c->out_fd, &pos, want < COPY_CHUNK ? (size_t)want : COPY_CHUNK, SPLICE_F_MOVE | SPLICE_F_MORE);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      c->error = errno;
+      break;
+    }
+    if (n == 0) eof = 1;
+    c->total += (uint64_t)n;
+  }
+  char *buf = NULL;
+  if (!eof && !c->error) buf = malloc(RING_CHUNK);
+  if (!eof && !c->error && buf == NULL) c->error = ENOMEM;
+  while (!eof && !c->error) {
+    ssize_t n = read(c->in_fd, buf, RING_CHUNK);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      c->error = errno;
+      break;
+    }
+    if (n == 0) break;
+    c->error = ring_write(c, buf, (size_t)n);
+  }
+  free(buf);
+  if (c->total > c->head + c->ring) {
+    c->cut = c->total - c->head - c->ring;
+    if (!c->error && c->ring > 0) c->error = put_in_order(c);
+  }
+  close(c->in_fd);
+  close(c->out_fd);
+  napi_call_threadsafe_function(c->done, c, napi_tsfn_blocking);
+  return NULL;
+}
+
+static void copy_done(napi_env env, napi_value callback, void *context, void *data) {
+  (void)context;
+  copier *c = data;
+  if (env != NULL && callback != NULL) {
+    napi_value argv[3], undefined;
+    napi_create_double(env, (double)c->total, &argv[0]);
+    napi_create_double(env, (double)c->cut, &argv[1]);
+    napi_create_int32(env, c->error, &argv[2]);
+    napi_get_undefined(env, &undefined);
+    napi_call_function(env, undefined, callback, 3, argv, NULL);
+  }
+  napi_release_threadsafe_function(c->done, napi_tsfn_release);
+  free(c);
+}
+
+static napi_value PipeCopy(napi_env env, napi_callback_info cbinfo) {
+  size_t argc = 4;
+  napi_value argv[4], result = NULL, name;
+  int32_t out_fd;
+  double head, ring;
+  if (napi_get_cb_info(env, cbinfo, &argc, argv, NULL, NULL) != napi_ok || argc < 4 || napi_get_value_int32(env, argv[0], &out_fd) != napi_ok ||
+      napi_get_value_double(env, argv[1], &head) != napi_ok || napi_get_value_double(env, argv[2], &ring) != napi_ok || head < 0 || ring < 0) {
+    napi_throw_type_error(env, NULL, "baton_spawn: pipeCopy(outputFd, headBytes, tailBytes, onDone)");
+    return NULL;
+  }
+  copier *c = calloc(1, sizeof *c);
+  if (c == NULL) {
+    throw_errno(env, ENOMEM, "pipeCopy");
+    return NULL;
+  }
+  c->head = (uint64_t)head;
+  c->ring = (uint64_t)ring;
+  int fds[2];
+  if (pipe2(fds, O_CLOEXEC) < 0) {
+    throw_errno(env, errno, "pipe");
+    free(c);
+    return NULL;
+  }
+  /* A bigger pipe: fewer wake-ups of the job and of the copier (best effort; the limit is fs.pipe-max-size). */
+  fcntl(fds[1], F_SETPIPE_SZ, COPY_CHUNK);
+  c->in_fd = fds[0];
+  c->out_fd = fcntl(out_fd, F_DUPFD_CLOEXEC, 0);
+  if (c->out_fd < 0) {
+    throw_errno(env, errno, "pipeCopy");
+    close(fds[0]);
+    close(fds[1]);
+    free(c);
+    return NULL;
+  }
+  napi_create_string_utf8(env, "baton output copy", NAPI_AUTO_LENGTH, &name);
+  if (napi_create_threadsafe_function(env, argv[3], NULL, name, 0, 1, NULL, NULL, NULL, copy_done, &c->done) != napi_ok) {
+    napi_throw_error(env, NULL, "baton_spawn: cannot create the copy's callback");
+    goto fail;
+  }
+  pthread_attr_t attr;
+  pthread_t thread;
+  pthread_attr_init(&attr);
+  pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+  pthread_attr_setstacksize(&attr, 256 * 1024);
+  int err = pthread_create(&thread, &attr, copy_main, c);
+  pthread_attr_destroy(&attr);
+  if (err != 0) {
+    napi_release_threadsafe_function(c->done, napi_tsfn_abort);
+    throw_errno(env, err, "pipeCopy");
+    goto fail;
+  }
+  napi_create_int32(env, fds[1], &result);
+  return result;
+fail:
+  close(fds[0]);
+  close(fds[1]);
+  close(c->out_fd);
+  free(c);
+  return NULL;
+}
+
 NAPI_MODULE_INIT() {
   napi_value spawn_fn, probe_fn;
   if (napi_create_function(env, "spawn", NAPI_AUTO_LENGTH, Spawn, NULL, &spawn_fn) != napi_ok) return NULL;
   if (napi_set_named_property(env, exports, "spawn", spawn_fn) != napi_ok) return NULL;
   if (napi_create_function(env, "probe", NAPI_AUTO_LENGTH, Probe, NULL, &probe_fn) != napi_ok) return NULL;
   if (napi_set_named_property(env, exports, "probe", probe_fn) != napi_ok) return NULL;
+  napi_value copy_fn;
+  if (napi_create_function(env, "pipeCopy", NAPI_AUTO_LENGTH, PipeCopy, NULL, &copy_fn) != napi_ok) return NULL;
+  if (napi_set_named_property(env, exports, "pipeCopy", copy_fn) != napi_ok) return NULL;
   return exports;
 }

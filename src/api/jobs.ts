@@ -131,6 +131,7 @@ export const OutputQuerySchema = Strict({
   follow: Type.Optional(Type.Boolean({ description: 'stream until the job (or the attempt asked for) ends' })),
   attempt: Type.Optional(Type.Integer({ minimum: 1, description: "this attempt's output (1 for the first); default: the attempt now live" })),
   offset: Type.Optional(OutputOffset),
+  tail: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000, description: 'start at the last this many lines (not with offset)' })),
 });
 
 export const MAX_WAIT_S = 300;

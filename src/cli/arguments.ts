@@ -19,4 +19,7 @@ export const duration = argument((text) => parseDuration(text));
 export const positiveDuration = argument((text) => parseDuration(text, { positive: true }));
 
 /** What every `<duration>` flag's help says about its value. */
+/** An age such as a retention (90d): compared with timestamps, never a timer, so longer than a timer allows; 0 allowed. */
+export const age = argument((text) => parseDuration(text, { age: true }));
+
 export const DURATION_HELP = 'e.g. 30s, 5m, 1h30m, 500ms; a bare number is seconds';

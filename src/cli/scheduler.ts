@@ -4,7 +4,7 @@ import { Command, Option } from 'commander';
 import { createLogger } from '../common/logger.js';
 import { applyConfigFile, environmentWarnings, parseBytes, parsePositiveInt } from '../common/options.js';
 import { parseTrustedProxies, trustedProxyList } from '../scheduler/auth/trusted-proxies.js';
-import { DURATION_HELP, positiveDuration } from './arguments.js';
+import { age, DURATION_HELP, positiveDuration } from './arguments.js';
 import { addTlsOptions, reloadCertificatesOnSighup, resolveSecurity, type TlsFlags } from './certs.js';
 
 interface SchedulerFlags extends TlsFlags {
@@ -17,6 +17,9 @@ interface SchedulerFlags extends TlsFlags {
   heartbeatTtl: number;
   lostAfter: number;
   maxQueued: number;
+  outputRetention: number;
+  outputBudget: number;
+  jobRetention: number;
   auth: boolean;
   authMaxFailures: number;
   /** The flag's checked list, or a string or array as written in baton.toml. */
@@ -93,6 +96,30 @@ export function schedulerCommand(): Command {
     .addOption(new Option('--https-key <file>', 'PEM private key for --https-cert').env('BATON_HTTPS_KEY'));
   addTlsOptions(command, 'scheduler');
   command
+    .addOption(
+      new Option(
+        '--output-retention <duration>',
+        `finished attempts' output is deleted this long after it ended; reading it then answers 410 (0: kept until --job-retention) (${DURATION_HELP})`,
+      )
+        .env('BATON_OUTPUT_RETENTION')
+        .default(7 * 86_400_000, '7d')
+        .argParser(age),
+    )
+    .addOption(
+      new Option('--output-budget <size>', 'the most bytes of finished output the store keeps; beyond it the oldest is deleted first (0: no budget)')
+        .env('BATON_OUTPUT_BUDGET')
+        .default(10 * 1024 ** 3, '10GiB')
+        .argParser(parseBytes),
+    )
+    .addOption(
+      new Option(
+        '--job-retention <duration>',
+        `finished jobs, with their attempts, events and output, are deleted this long after they ended (0: kept for ever) (${DURATION_HELP})`,
+      )
+        .env('BATON_JOB_RETENTION')
+        .default(90 * 86_400_000, '90d')
+        .argParser(age),
+    )
     .addOption(new Option('--config <file>', 'TOML config file; its [scheduler] table sets any of these options (default: ./baton.toml if present)').env('BATON_CONFIG'))
     .addHelpText(
       'after',
@@ -156,6 +183,7 @@ heartbeat stream breaks, is down and its jobs are unknown; they go on if it answ
         heartbeatTtlMs: flags.heartbeatTtl,
         lostAfterMs: flags.lostAfter,
         maxQueued: flags.maxQueued,
+        retention: { outputRetentionMs: flags.outputRetention, outputBudgetBytes: flags.outputBudget, jobRetentionMs: flags.jobRetention },
         auth,
         authThrottle: { maxFailures: flags.authMaxFailures, windowMs: 60_000, maxTracked: 10_000 },
         trustedProxies: trustedProxyList(flags.trustedProxy),

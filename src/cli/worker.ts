@@ -119,7 +119,7 @@ export function workerCommand(): Command {
           .env('BATON_WORKER_REATTACH_WINDOW'),
       )
       .addOption(
-        new Option('--output-cap <size>', 'per-job output kept; beyond it output is cut and the job keeps running')
+        new Option('--output-cap <size>', 'per-job output kept: over it, its head and its last quarter (at most 16MiB) with a marker line between; the job keeps running')
           .default(100 * 1024 ** 2, '100MiB')
           .argParser(argument(parseBytes))
           .env('BATON_OUTPUT_CAP'),

@@ -187,6 +187,17 @@ describe('BatonClient output', () => {
     assert.deepEqual(calls.map(search), ['?follow=true', '?follow=true&attempt=1&offset=5']);
   });
 
+  it('a followed tail resumes from the byte its first answer started at (Baton-Offset), not asking for the tail again', async () => {
+    const reset = new TypeError('terminated', { cause: sysError('ECONNRESET') });
+    const { fetch, calls } = fakeFetch((_c, n) =>
+      n === 1 ? new Response(body(['99\n', '10'], reset), { headers: { ...attemptOne, 'baton-offset': '1000' } }) : new Response(body(['0\n']), { headers: attemptOne }),
+    );
+    let text = '';
+    for await (const c of new BatonClient({ fetch }).output('j', { follow: true, tail: 2 })) text += dec.decode(c);
+    assert.equal(text, '99\n100\n');
+    assert.deepEqual(calls.map(search), ['?follow=true&tail=2', '?follow=true&attempt=1&offset=1005']);
+  });
+
   it('a stream cut off while the worker restarts: retried past 503s until it is back, then the rest once', async () => {
     const reset = new TypeError('terminated', { cause: sysError('ECONNRESET') });
     const down = json(503, { error: 'worker w is not connected', code: 'worker_down' });

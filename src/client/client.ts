@@ -58,6 +58,8 @@ export interface OutputOptions extends RequestOptions {
   follow?: boolean;
   /** This attempt's output (1 for the first); default: the attempt now live. */
   attempt?: number;
+  /** Start at the last this many lines instead of the first byte. */
+  tail?: number;
   /** Called each time a followed stream broke off and is about to be asked for again from `offset`. */
   onReconnecting?: (reason: unknown, offset: number) => void;
 }
@@ -268,10 +270,20 @@ export class BatonClient {
    */
   output(id: string, options: OutputOptions = {}): AsyncIterable<Uint8Array> {
     const path = `/v1/jobs/${encodeURIComponent(id)}/output`;
-    if (!options.follow) return this.streamBody('GET', `${path}${queryString({ attempt: options.attempt })}`, undefined, options);
+    if (!options.follow) return this.streamBody('GET', `${path}${queryString({ attempt: options.attempt, tail: options.tail })}`, undefined, options);
+    let first = true;
     return resumableStream({
-      open: (from) =>
-        this.request('GET', `${path}${queryString({ follow: true, attempt: from.attempt ?? options.attempt, offset: from.offset || undefined })}`, undefined, options.signal),
+      open: (from) => {
+        // Only the first request asks for a tail; a reopen resumes at the byte reached.
+        const tail = first ? options.tail : undefined;
+        first = false;
+        return this.request(
+          'GET',
+          `${path}${queryString({ follow: true, attempt: from.attempt ?? options.attempt, offset: tail === undefined ? from.offset || undefined : undefined, tail })}`,
+          undefined,
+          options.signal,
+        );
+      },
       attemptOver: (attempt) => this.attemptOver(id, attempt ?? options.attempt, options),
       failure: (err) => this.failure(err, options.signal),
       onReconnecting: options.onReconnecting,

@@ -26,6 +26,12 @@ export function attemptOf(res: Response): number | undefined {
   return Number.isInteger(value) && value > 0 ? value : undefined;
 }
 
+/** The response's `Baton-Offset` header: the byte its body starts at (not 0 when asked for a tail); an older scheduler sends none. */
+export function startOf(res: Response): number | undefined {
+  const value = Number(res.headers.get('baton-offset'));
+  return res.headers.has('baton-offset') && Number.isInteger(value) && value >= 0 ? value : undefined;
+}
+
 /**
  * A followed output that carries on across its worker's restart (or the scheduler's): each
  * time the stream breaks off it is asked for again from the byte reached, pinned to the
@@ -51,7 +57,11 @@ export async function* resumableStream(source: ResumableSource): AsyncGenerator<
       await pause(reopenDelayMs(tries), source.signal);
       continue;
     }
-    at.attempt ??= attemptOf(res);
+    if (at.attempt === undefined) {
+      at.attempt = attemptOf(res);
+      // The first answer may start past byte 0 (a tail): count from where it starts.
+      at.offset = startOf(res) ?? at.offset;
+    }
     schedulerAwaySince = undefined;
     const before = at.offset;
     try {

@@ -59,6 +59,20 @@ describe('parseDuration', () => {
     assert.equal(parseDuration('1ms', { positive: true }), 1);
   });
 
+  it('reads an age (a retention) past what a timer allows, up to about 100 years', () => {
+    const cases: [string, number | RegExp][] = [
+      ['90d', 90 * 86_400_000],
+      ['0', 0],
+      ['36500d', 36_500 * 86_400_000],
+      ['36501d', /^too long:/],
+      ['-1d', /^a duration cannot be negative$/],
+    ];
+    for (const [text, want] of cases) {
+      if (typeof want === 'number') assert.equal(parseDuration(text, { age: true }), want, text);
+      else assert.throws(() => parseDuration(text, { age: true }), { message: want }, text);
+    }
+  });
+
   it('reads back what formatDuration writes', () => {
     const cases: [number, string][] = [
       [0, '0s'],

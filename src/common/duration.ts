@@ -19,7 +19,12 @@ const SECONDS = /^(\d+(?:\.\d+)?|\.\d+)$/;
 export interface DurationRule {
   /** Refuse 0 as well (an interval or a TTL of nothing). */
   positive?: boolean;
+  /** An age compared with timestamps, never a timer: up to ~100 years instead of MAX_DURATION_MS. */
+  age?: boolean;
 }
+
+/** The longest age read (`age` rule): about 100 years. */
+export const MAX_AGE_MS = 100 * 365 * 86_400_000;
 
 /**
  * "30" or "30s" → 30000, "1m30s" → 90000, "500ms" → 500 (milliseconds, rounded to whole ones).
@@ -31,6 +36,10 @@ export function parseDuration(text: string, rule: DurationRule = {}): number {
   if (s === '') throw new Error(`empty; ${DURATION_HINT}`);
   if (s.startsWith('-')) throw new Error('a duration cannot be negative');
   const ms = SECONDS.test(s) ? Number(s) * 1000 : sumOfParts(s);
+  if (rule.age) {
+    if (!Number.isFinite(ms) || ms > MAX_AGE_MS) throw new Error('too long: at most 36500d (about 100 years)');
+    return Math.round(ms);
+  }
   if (!Number.isFinite(ms) || ms > MAX_DURATION_MS) throw new Error(`too long: at most ${MAX_DURATION_MS} ms (about 24.8 days)`);
   const rounded = Math.round(ms);
   if (rule.positive && rounded === 0) throw new Error('must be more than 0');

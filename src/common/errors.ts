@@ -40,6 +40,11 @@ export const ERRORS = {
   },
   ALREADY_EXISTS: { http: 409, grpc: GrpcStatus.ALREADY_EXISTS, meaning: 'a token or schedule with that name exists (or the worker already has a job with that id)' },
   IDEMPOTENCY_KEY_REUSED: { http: 409, grpc: GrpcStatus.ALREADY_EXISTS, meaning: 'the `Idempotency-Key` was first used with a different request; use a new key' },
+  OUTPUT_PRUNED: {
+    http: 410,
+    grpc: GrpcStatus.NOT_FOUND,
+    meaning: "the job's output was deleted by `--output-retention`, the output disk budget or `--job-retention`; the message says when and why",
+  },
   PAYLOAD_TOO_LARGE: { http: 413, grpc: GrpcStatus.RESOURCE_EXHAUSTED, meaning: 'the body is over `--body-limit`, or the job is too large to send to a worker' },
   URI_TOO_LONG: { http: 414, grpc: GrpcStatus.INVALID_ARGUMENT, meaning: 'a part of the URL path is longer than the router accepts' },
   QUEUE_FULL: { http: 429, grpc: GrpcStatus.RESOURCE_EXHAUSTED, meaning: 'the queue holds `--max-queued` jobs; try again after `Retry-After` seconds' },

@@ -1,4 +1,4 @@
-import { PassThrough, type Readable } from 'node:stream';
+import { PassThrough, Readable } from 'node:stream';
 import { status as GrpcStatus, type ServiceError } from '@grpc/grpc-js';
 import { BatonError, echo, fromWorkerCallError, isErrorCode } from '../common/errors.js';
 import { uuidv7 } from '../common/ids.js';
@@ -16,6 +16,8 @@ import type { Registry } from './registry.js';
 import { DEFAULT_RETRY, type RetryPolicy } from './retry-policy.js';
 import { IdempotencyKeyTaken, type AttemptRecord, type JobFilter, type JobRecord, type JobStore, type NewJob, type SandboxRequest } from './store/job-store.js';
 import type { WorkerChannel } from './worker-channel.js';
+import type { OutputKeeper } from './output-keeper.js';
+import { findTailStart } from './output-tail.js';
 
 const QUERY_TIMEOUT_MS = 5_000;
 /** When the caller names no grace period the worker uses its own; assume up to this for the deadline. */
@@ -74,6 +76,15 @@ export interface OutputRequest {
   attempt?: number;
   /** The first byte to send (a reader resuming a stream that broke off); default 0. */
   offset?: number;
+  /** Start at the last this many lines instead (not with `offset`). */
+  tail?: number;
+}
+
+/** A reader's stream, with the attempt it is of and the byte it starts at. */
+export interface OutputAnswer {
+  body: Readable;
+  attempt: number;
+  start: number;
 }
 
 export interface JobDetail {
@@ -81,8 +92,30 @@ export interface JobDetail {
   attempts: AttemptRecord[];
 }
 
+/** Up to `length` bytes of a run's output from `offset`, read from its worker. */
+async function readRange(channel: WorkerChannel, run: string, offset: number, length: number): Promise<Uint8Array> {
+  const call = channel.streamJob(run, false, offset);
+  const parts: Buffer[] = [];
+  let got = 0;
+  try {
+    for await (const msg of call as AsyncIterable<StreamJobResponse>) {
+      parts.push(Buffer.from(msg.data));
+      got += msg.data.byteLength;
+      if (got >= length) break;
+    }
+  } catch (err) {
+    throw fromWorkerCallError(err, channel.who);
+  } finally {
+    call.cancel();
+  }
+  return Buffer.concat(parts).subarray(0, length);
+}
+
 /** Job operations behind the HTTP API: the store first, then the worker, errors mapped for the caller. */
 export class JobService {
+  /** Ended attempts' output kept by the scheduler; set once it exists. */
+  keeper: OutputKeeper | undefined;
+
   constructor(
     private readonly store: JobStore,
     private readonly registry: Registry,
@@ -410,21 +443,51 @@ export class JobService {
   }
 
   /**
-   * The job's output from its first byte, or from `offset` (following it live when `follow`).
-   * Resolves once the worker has sent something, ended, or stayed quiet for a moment, so a
-   * worker's refusal still becomes a proper HTTP error. Destroying the returned stream cancels
-   * the gRPC call. `attempt` names an earlier try (its worker keeps that output); default: the
-   * live one; the answer says which it is, for a reader to pin when it resumes.
+   * The job's output from its first byte, from `offset`, or from its last `tail` lines
+   * (following it live when `follow`). Resolves once the worker has sent something, ended, or
+   * stayed quiet for a moment, so a worker's refusal still becomes a proper HTTP error.
+   * Destroying the returned stream cancels the gRPC call. `attempt` names an earlier try;
+   * default: the live one; the answer says which it is and the byte it starts at, for a reader
+   * to pin when it resumes. An ended attempt's output is read from the store once kept there
+   * (output-keeper.ts), else from its worker.
    */
-  async output(jobId: string, workerId: string | undefined, want: OutputRequest): Promise<{ body: Readable; attempt: number }> {
+  async output(jobId: string, workerId: string | undefined, want: OutputRequest): Promise<OutputAnswer> {
     const { job, attempts } = await this.find(jobId, workerId);
     const number = want.attempt ?? job.attempt;
     const follow = want.follow;
     if (number > job.attempt) throw new BatonError('WRONG_STATE', `job ${jobId} has no attempt ${number} (it is on attempt ${job.attempt})`);
+    const ended = number < job.attempt || isFinal(job.state);
+    const kept = ended ? await this.keeper?.kept(jobId, number) : undefined;
+    if (kept?.prunedAt != null) {
+      throw new BatonError(
+        'OUTPUT_PRUNED',
+        `the output of job ${jobId} attempt ${number} (${kept.bytes} bytes) was deleted at ${new Date(kept.prunedAt).toISOString()}: ${kept.prunedReason}`,
+      );
+    }
+    if (kept?.complete && this.keeper) {
+      const store = this.keeper.store;
+      const start = want.tail !== undefined ? await findTailStart(kept.bytes, want.tail, (o, l) => store.readOutput(jobId, number, o, l)) : (want.offset ?? 0);
+      const from = Math.min(start, kept.bytes);
+      return { body: await this.keeper.read(jobId, number, from, kept.bytes), attempt: number, start: from };
+    }
     const runOn = number === job.attempt ? job.workerId : (attempts.find((a) => a.number === number)?.workerId ?? '');
     if (runOn === '') throw new BatonError('WRONG_STATE', `job ${jobId} is queued and has no output yet${job.reason ? ` (${job.reason})` : ''}`);
     const channel = this.channelOf(runOn);
-    const call = channel.streamJob(runId(jobId, number), follow, want.offset ?? 0);
+    const run = runId(jobId, number);
+    let start = want.offset ?? 0;
+    // Not followed, a tail is the last lines as they were when measured: bytes written since would make it longer.
+    let end = Number.POSITIVE_INFINITY;
+    if (want.tail !== undefined) {
+      const res = await channel.queryJob(run, QUERY_TIMEOUT_MS).catch((err: unknown) => {
+        throw fromWorkerCallError(err, channel.who);
+      });
+      const size = res.status?.outputBytes ?? 0;
+      start = await findTailStart(size, want.tail, (o, l) => readRange(channel, run, o, l));
+      if (!follow) end = size;
+    }
+    if (start >= end) return { body: Readable.from([]), attempt: number, start };
+    let at = start;
+    const call = channel.streamJob(run, follow, start);
     const out = new PassThrough();
     out.on('close', () => call.cancel());
     return new Promise((resolve, reject) => {
@@ -433,11 +496,19 @@ export class JobService {
         if (committed) return;
         committed = true;
         clearTimeout(timer);
-        resolve({ body: out, attempt: number });
+        resolve({ body: out, attempt: number, start });
       };
       const timer = setTimeout(commit, STREAM_COMMIT_MS);
       call.on('data', (msg: StreamJobResponse) => {
-        if (!out.write(msg.data)) {
+        const data = at + msg.data.byteLength > end ? msg.data.subarray(0, Math.max(0, end - at)) : msg.data;
+        at += data.byteLength;
+        if (at >= end) {
+          out.end(data);
+          call.cancel();
+          commit();
+          return;
+        }
+        if (!out.write(data)) {
           call.pause();
           out.once('drain', () => call.resume());
         }
@@ -448,7 +519,7 @@ export class JobService {
         commit();
       });
       call.on('error', (err: ServiceError) => {
-        if (err.code === GrpcStatus.CANCELLED && out.destroyed) return; // the reader left
+        if (err.code === GrpcStatus.CANCELLED && (out.destroyed || at >= end)) return; // the reader left, or the tail was whole
         if (!committed) {
           committed = true;
           clearTimeout(timer);

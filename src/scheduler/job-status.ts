@@ -57,6 +57,8 @@ export interface JobEvents {
 export class JobStatusApplier {
   /** Set once the dispatcher exists. */
   events: JobEvents | undefined;
+  /** Told when an attempt on a worker ends, so its output is kept (output-keeper.ts). */
+  outputs: { attemptEnded(jobId: string, attempt: number, workerId: string, truncated: boolean): void } | undefined;
 
   constructor(
     private readonly store: JobStore,
@@ -126,6 +128,7 @@ export class JobStatusApplier {
       if (isFinal(update.state)) {
         if (workerId !== '') this.announceAttemptEnd(jobId, attempt, workerId, update);
         this.events?.attemptEnded(jobId, workerId);
+        this.outputs?.attemptEnded(jobId, attempt, workerId, update.outputTruncated === true);
       }
     } else if (result.current === undefined) {
       this.log.info(
@@ -229,6 +232,7 @@ export class JobStatusApplier {
     this.bus.emit('job', requeued, wasRunning ? 'running' : job.state);
     this.announceAttemptEnd(jobId, attempt, workerId, update);
     this.events?.attemptEnded(jobId, workerId);
+    this.outputs?.attemptEnded(jobId, attempt, workerId, update.outputTruncated === true);
     this.events?.requeued(requeued);
     return true;
   }

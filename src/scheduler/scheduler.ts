@@ -12,6 +12,8 @@ import { EventBus } from './events.js';
 import { ParentJobs } from './parent-jobs.js';
 import { JobService } from './job-service.js';
 import { JobStatusApplier } from './job-status.js';
+import { OutputKeeper } from './output-keeper.js';
+import { Retention, type RetentionOptions } from './retention.js';
 import { schedulerMetrics } from './metrics.js';
 import { PgCluster } from './cluster/pg-cluster.js';
 import { Registry } from './registry.js';
@@ -37,6 +39,8 @@ export interface SchedulerOptions {
   lostAfterMs: number;
   /** Queued jobs beyond this are refused (429) until the queue drains. */
   maxQueued: number;
+  /** What is kept, and for how long (default: nothing is ever deleted). */
+  retention?: RetentionOptions;
   /** Require API tokens (default true); false is `--no-auth`. */
   auth?: boolean;
   /** When repeated bad tokens from one address are refused (default: 10 a minute). */
@@ -69,6 +73,7 @@ function followOtherSchedulers(
   dispatcher: Dispatcher,
   jobs: JobService,
   schedules: ScheduleRunner,
+  retention: Retention,
   log: Logger,
 ): { queueLoaded(): Promise<void> } {
   let loaded: Promise<void> | undefined;
@@ -87,6 +92,7 @@ function followOtherSchedulers(
   });
   cluster.on('leading', () => {
     registry.lead();
+    retention.start();
     loaded = dispatcher
       .start()
       .then(() => schedules.start())
@@ -129,6 +135,18 @@ export async function startScheduler(options: SchedulerOptions): Promise<Schedul
   applier.events = dispatcher;
   registry.events = dispatcher;
   const jobs = new JobService(store.jobs, registry, applier, dispatcher, bus, options.maxQueued, log);
+  const keeper = new OutputKeeper(
+    store.outputs,
+    (workerId) => {
+      const worker = registry.get(workerId);
+      return worker?.state === 'up' ? worker.channel : undefined;
+    },
+    log,
+  );
+  applier.outputs = keeper;
+  jobs.keeper = keeper;
+  // Pruned by the leader (or the only scheduler).
+  const retention = new Retention(store.jobs, store.outputs, options.retention ?? { outputRetentionMs: 0, outputBudgetBytes: 0, jobRetentionMs: 0 }, log);
   const scheduleRunner = new ScheduleRunner(store, jobs, bus, log);
   const authenticator = new Authenticator(store.tokens);
   const authOn = options.auth ?? true;
@@ -151,12 +169,13 @@ export async function startScheduler(options: SchedulerOptions): Promise<Schedul
     await registry.start();
     if (cluster) {
       await eventLog.start();
-      const following = followOtherSchedulers(cluster, eventLog, registry, dispatcher, jobs, scheduleRunner, log);
+      const following = followOtherSchedulers(cluster, eventLog, registry, dispatcher, jobs, scheduleRunner, retention, log);
       await cluster.start();
       await following.queueLoaded();
     } else {
       await dispatcher.start();
       await scheduleRunner.start();
+      retention.start();
     }
     grpc = await startGrpcServer(options.grpc, registry, options.heartbeatIntervalMs, log, options.security);
     await app.listen({ host: httpAddr.host, port: httpAddr.port });
@@ -194,6 +213,8 @@ export async function startScheduler(options: SchedulerOptions): Promise<Schedul
         // Stop taking requests first, then drop worker channels, then the store they write to.
         await Promise.all([app.close(), stopGrpcServer(grpcServer, 2_000)]);
         scheduleRunner.close();
+        keeper.close();
+        retention.close();
         dispatcher.close();
         registry.close();
         await eventLog.flushed();

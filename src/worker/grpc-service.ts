@@ -125,7 +125,7 @@ export function createWorkerService(parts: WorkerServiceParts): WorkerServiceSer
         call,
         {
           file: output.pathFor(jobId),
-          capBytes: output.capBytes,
+          limit: (finished) => output.readableLimit(finished),
           isFinished: () => {
             const status = table.get(jobId);
             return status === undefined || isFinalState(status.state);

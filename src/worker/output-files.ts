@@ -1,6 +1,20 @@
 import { promises as fs, statSync } from 'node:fs';
 import path from 'node:path';
 
+/**
+ * The most an output file holds beyond the cap: the marker line the copy writes between the
+ * head and the tail of an over-cap output (native/spawn.c; its buffer is this long).
+ */
+export const CAP_SLACK_BYTES = 200;
+/** The tail of an over-cap output kept: a quarter of the cap, at most this. */
+const MAX_TAIL_BYTES = 16 * 1024 * 1024;
+
+/** How an output over `capBytes` is kept: its first `headBytes`, then its last `tailBytes`. */
+export function splitCap(capBytes: number): { headBytes: number; tailBytes: number } {
+  const tailBytes = Math.min(Math.floor(capBytes / 4), MAX_TAIL_BYTES);
+  return { headBytes: capBytes - tailBytes, tailBytes };
+}
+
 export interface OutputSize {
   bytes: number;
   /** True when this check cut the file back to the cap. */
@@ -8,9 +22,10 @@ export interface OutputSize {
 }
 
 /**
- * Job output files, `<dataDir>/output/<job_id>.log`. The job's processes write them
- * directly; the spawner creates them (O_APPEND|O_TRUNC, see spawner/spawner-main.ts),
- * the worker caps, streams and deletes them.
+ * Job output files, `<dataDir>/output/<job_id>.log`. The spawner creates them and copies the
+ * job's stdout and stderr in, holding the cap (spawner/spawner-main.ts, native/spawn.c); the
+ * worker streams and deletes them. With an addon too old to copy, the job's processes write
+ * them directly and the worker cuts them back to the cap every 250 ms.
  */
 export class OutputFiles {
   readonly dir: string;
@@ -49,15 +64,21 @@ export class OutputFiles {
     } catch {
       return { bytes: 0, truncated: false };
     }
-    if (size <= this.capBytes) return { bytes: size, truncated: false };
+    // A copied output ends at most the marker line past the cap: that is its final form.
+    if (size <= this.capBytes + CAP_SLACK_BYTES) return { bytes: size, truncated: false };
     await fs.truncate(file, this.capBytes);
     return { bytes: this.capBytes, truncated: true };
   }
 
-  /** Bytes a reader can get now: the file's size, never more than the cap. */
+  /** The bytes of a job's output a reader may take: while it runs, the head (what follows may still be rearranged); once it ended, all. */
+  readableLimit(finished: boolean): number {
+    return finished ? this.capBytes + CAP_SLACK_BYTES : splitCap(this.capBytes).headBytes;
+  }
+
+  /** Bytes a reader can get now. */
   async currentSize(jobId: string): Promise<number> {
     try {
-      return Math.min(this.capBytes, (await fs.stat(this.pathFor(jobId))).size);
+      return Math.min(this.capBytes + CAP_SLACK_BYTES, (await fs.stat(this.pathFor(jobId))).size);
     } catch {
       return 0;
     }

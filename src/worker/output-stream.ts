@@ -9,7 +9,8 @@ export type OutputCall = ServerWritableStream<StreamJobRequest, StreamJobRespons
 
 export interface OutputSource {
   file: string;
-  capBytes: number;
+  /** The bytes a reader may take: fewer while the job runs (see OutputFiles.readableLimit). */
+  limit(finished: boolean): number;
   /** True once the job has ended and no process of it can write any more. */
   isFinished(): boolean;
   /** Resolves after `ms`, or sooner when the job's status changes. */
@@ -18,8 +19,8 @@ export interface OutputSource {
 
 /**
  * Streams a job's output file from `offset`: each reader reads the file itself, so any
- * number of readers get the same bytes. Never serves bytes past the cap (the cap check
- * may not have cut the file yet). With `follow`, waits at the end of the file until the
+ * number of readers get the same bytes. Never serves bytes past the limit (those of a
+ * running job past the head of its cap may yet be rearranged). With `follow`, waits at the end of the file until the
  * job ends, then sends whatever is left and ends the call.
  */
 export async function streamOutput(call: OutputCall, source: OutputSource, offset: number, follow: boolean): Promise<void> {
@@ -31,8 +32,9 @@ export async function streamOutput(call: OutputCall, source: OutputSource, offse
       // nothing, the file is complete.
       const finishedBeforeRead = source.isFinished();
       handle ??= await openIfExists(source.file);
-      if (handle && position < source.capBytes) {
-        const buffer = Buffer.allocUnsafe(Math.min(CHUNK_BYTES, source.capBytes - position));
+      const limit = source.limit(finishedBeforeRead);
+      if (handle && position < limit) {
+        const buffer = Buffer.allocUnsafe(Math.min(CHUNK_BYTES, limit - position));
         const { bytesRead } = await handle.read(buffer, 0, buffer.length, position);
         if (bytesRead > 0) {
           position += bytesRead;

@@ -5,11 +5,11 @@ import { JobState, type JobStatus } from '../gen/baton/v1/common.js';
 import { describeExit, describeSpawnError, formatDuration, isFinalState, stateName, type StopRequest } from './exit-status.js';
 import type { JobTable } from './job-table.js';
 import type { RunJournal } from './journal/run-journal.js';
-import type { OutputFiles } from './output-files.js';
+import { splitCap, type OutputFiles } from './output-files.js';
 import { JobCgroup } from './sandbox/cgroups.js';
 import { memoryExceededMessage } from './sandbox/cgroup-layout.js';
 import type { EndRecord } from './spawner/end-records.js';
-import { type JobMeta, PROTOCOL_VERSION, type RunningJob } from './spawner/messages.js';
+import { type JobMeta, type OutputEnd, PROTOCOL_VERSION, type RunningJob } from './spawner/messages.js';
 import type { SpawnerClient, SpawnHandlers } from './spawner/spawner-client.js';
 
 /** The error of a job whose spawner died before it reported the job's end. */
@@ -204,7 +204,7 @@ export class Runner {
     const job: ActiveJob = { spec: specOf(record.jobId, record.meta), pid: record.pid, cancelled: false, ended: false };
     this.active.set(record.jobId, job);
     this.options.table.add({ ...newStatus(record.jobId), state: JobState.JOB_STATE_RUNNING, pid: record.pid, startedAtMs: record.startedAtMs });
-    await this.onLeaderExit(job, record.code, record.signal, record);
+    await this.onLeaderExit(job, record.code, record.signal, record, record.output);
   }
 
   private spawnJob(job: ActiveJob): void {
@@ -235,7 +235,19 @@ export class Runner {
       }
     }
     spawner.spawn(
-      { jobId: spec.jobId, program: spec.program, args: spec.args, cwd: spec.cwd, env: spec.env, uid: spec.uid, gid: spec.gid, outputPath, ...(stdinPath && { stdinPath }), meta },
+      {
+        jobId: spec.jobId,
+        program: spec.program,
+        args: spec.args,
+        cwd: spec.cwd,
+        env: spec.env,
+        uid: spec.uid,
+        gid: spec.gid,
+        outputPath,
+        output: splitCap(output.capBytes),
+        ...(stdinPath && { stdinPath }),
+        meta,
+      },
       this.handlersFor(job),
     );
   }
@@ -264,7 +276,7 @@ export class Runner {
         void this.releaseCgroup(job);
         this.finish(job, { state: JobState.JOB_STATE_FAILED, error });
       },
-      exited: (code, signal) => void this.onLeaderExit(job, code, signal),
+      exited: (code, signal, out) => void this.onLeaderExit(job, code, signal, undefined, out),
       lost: (pid) => void this.onSpawnerLost(job, pid),
     };
   }
@@ -299,7 +311,7 @@ export class Runner {
     });
   }
 
-  private async onLeaderExit(job: ActiveJob, code: number | null, signal: NodeJS.Signals | null, record?: EndRecord): Promise<void> {
+  private async onLeaderExit(job: ActiveJob, code: number | null, signal: NodeJS.Signals | null, record?: EndRecord, out?: OutputEnd): Promise<void> {
     clearTimeout(job.killTimer);
     clearTimeout(job.timeoutTimer);
     // The spawner has already sent SIGKILL to whatever the leader left in its group.
@@ -315,12 +327,14 @@ export class Runner {
       report = { state: JobState.JOB_STATE_STOPPED, error: `stopped by the job supervisor: the worker did not come back within ${formatDuration(record.orphanedAfterMs)}` };
     }
     const size = await this.options.output.enforceCap(job.spec.jobId).catch(() => undefined);
+    // Only a cut output is longer than the cap (by its marker line), whatever the copy reported.
+    const truncated = size?.truncated === true || (out !== undefined && out.cutBytes > 0) || (size?.bytes ?? 0) > this.options.output.capBytes;
     this.finish(job, {
       ...report,
       exitCode: code ?? undefined,
       signal: signal ?? '',
       outputBytes: size?.bytes ?? 0,
-      ...(size?.truncated ? { outputTruncated: true } : {}),
+      ...(truncated ? { outputTruncated: true } : {}),
       ...(record ? { finishedAtMs: record.endedAtMs } : {}),
     });
   }

@@ -269,14 +269,17 @@ export function v1Routes(app: App, jobs: JobService, registry: Registry): void {
       schema: {
         operationId: 'getJobOutput',
         tags: ['jobs'],
-        summary: "The job's output (of the live attempt, or of attempt=N) from its first byte or offset=N; with follow=true, until it ends",
+        summary: "The job's output (of the live attempt, or of attempt=N) from its first byte, from offset=N or from its last tail=N lines; with follow=true, until it ends",
         params: JobIdParams,
         querystring: OutputQuerySchema,
         response: OutputResponse,
         errors: [404, 409, 502, 503, 504],
       },
     },
-    async (req, reply) =>
-      sendOutput(req, reply, await jobs.output(req.params.id, undefined, { follow: req.query.follow ?? false, attempt: req.query.attempt, offset: req.query.offset })),
+    async (req, reply) => {
+      const { follow, attempt, offset, tail } = req.query;
+      if (offset !== undefined && tail !== undefined) throw new BatonError('BAD_REQUEST', 'offset and tail each say where to start: give one of them');
+      return sendOutput(req, reply, await jobs.output(req.params.id, undefined, { follow: follow ?? false, attempt, offset, tail }));
+    },
   );
 }

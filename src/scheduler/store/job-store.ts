@@ -197,6 +197,11 @@ export interface JobStore {
   getJob(id: string): Promise<{ job: JobRecord; attempts: AttemptRecord[] } | undefined>;
   /** Newest first, without their stdin (see JobRecord.stdinBytes); `nextCursor` is set when more jobs follow. */
   listJobs(filter: JobFilter): Promise<{ jobs: JobRecord[]; nextCursor: string | null }>;
+  /**
+   * Deletes up to `batch` jobs in a final state that finished before `finishedBefore`, oldest
+   * first, with their attempts and events, in one transaction (retention); their ids.
+   */
+  pruneJobs(finishedBefore: number, batch: number): Promise<string[]>;
 }
 
 /** A new job as `createJobs` stores it: queued, waiting for the jobs in its `after`, or dispatched when it was placed before it was stored. */

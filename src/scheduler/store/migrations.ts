@@ -231,6 +231,38 @@ function migrations(dialect: Dialect): Record<string, Migration> {
           .execute();
       },
     },
+    '010_job_output': {
+      async up(db: Kysely<unknown>): Promise<void> {
+        // Each ended attempt's output, copied from its worker so it outlives the worker and every
+        // scheduler sharing the store can serve it. No foreign key to jobs: pruning a job
+        // deletes its output rows itself, in batches.
+        await db.schema
+          .createTable('outputs')
+          .addColumn('job_id', 'text', (c) => c.notNull())
+          .addColumn('attempt', 'integer', (c) => c.notNull())
+          .addColumn('bytes', 'bigint', (c) => c.notNull().defaultTo(0))
+          .addColumn('complete', 'integer', (c) => c.notNull().defaultTo(0))
+          .addColumn('truncated', 'integer', (c) => c.notNull().defaultTo(0))
+          .addColumn('created_at', 'bigint', (c) => c.notNull())
+          .addColumn('completed_at', 'bigint')
+          .addColumn('pruned_at', 'bigint')
+          .addColumn('pruned_reason', 'text', (c) => c.notNull().defaultTo(''))
+          .addPrimaryKeyConstraint('outputs_pk', ['job_id', 'attempt'])
+          .execute();
+        // Retention walks kept outputs oldest first.
+        await db.schema.createIndex('outputs_kept_completed').on('outputs').columns(['pruned_at', 'completed_at']).execute();
+        await db.schema
+          .createTable('output_chunks')
+          .addColumn('job_id', 'text', (c) => c.notNull())
+          .addColumn('attempt', 'integer', (c) => c.notNull())
+          .addColumn('start', 'bigint', (c) => c.notNull())
+          .addColumn('data', dialect === 'postgres' ? 'bytea' : 'blob', (c) => c.notNull())
+          .addPrimaryKeyConstraint('output_chunks_pk', ['job_id', 'attempt', 'start'])
+          .execute();
+        // --job-retention deletes the jobs that finished longest ago first.
+        await db.schema.createIndex('jobs_finished_at').on('jobs').column('finished_at').execute();
+      },
+    },
   };
 }
 

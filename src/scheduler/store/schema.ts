@@ -136,6 +136,32 @@ export interface AttemptsTable {
   finished_at: number | null;
 }
 
+/** One attempt's output kept by the scheduler (see output-store.ts). */
+export interface OutputsTable {
+  job_id: string;
+  attempt: number;
+  /** Bytes stored so far; the whole output once complete. */
+  bytes: number;
+  /** 1 once every byte is stored. */
+  complete: number;
+  /** The worker's output was cut at its cap (the middle is gone). */
+  truncated: number;
+  created_at: number;
+  /** When the attempt's output was complete here; null while it is being copied. */
+  completed_at: number | null;
+  /** When its bytes were deleted, and why ('' while kept). */
+  pruned_at: number | null;
+  pruned_reason: string;
+}
+
+/** The bytes of a kept output, in pieces; `start` is the first byte's offset in the output. */
+export interface OutputChunksTable {
+  job_id: string;
+  attempt: number;
+  start: number;
+  data: Uint8Array;
+}
+
 export interface Database {
   workers: WorkersTable;
   jobs: JobsTable;
@@ -143,4 +169,6 @@ export interface Database {
   tokens: TokensTable;
   events: EventsTable;
   schedules: SchedulesTable;
+  outputs: OutputsTable;
+  output_chunks: OutputChunksTable;
 }

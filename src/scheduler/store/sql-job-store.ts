@@ -339,6 +339,27 @@ export class SqlJobStore implements JobStore {
     return rows.map(toJob);
   }
 
+  async pruneJobs(finishedBefore: number, batch: number): Promise<string[]> {
+    const { db, writer } = this.ctx;
+    const rows = await db
+      .selectFrom('jobs')
+      .select('id')
+      .where('finished_at', '<', finishedBefore)
+      .where('state', 'in', FINAL_STATES)
+      .orderBy('finished_at')
+      .orderBy('id')
+      .limit(batch)
+      .execute();
+    const ids = rows.map((r) => r.id);
+    if (ids.length === 0) return [];
+    await writer.run([
+      db.deleteFrom('attempts').where('job_id', 'in', ids).compile(),
+      db.deleteFrom('events').where('kind', '=', 'job').where('entity_id', 'in', ids).compile(),
+      db.deleteFrom('jobs').where('id', 'in', ids).compile(),
+    ]);
+    return ids;
+  }
+
   /** An index-only count. */
   async countQueued(): Promise<number> {
     const row = await this.ctx.db

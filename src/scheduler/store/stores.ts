@@ -1,9 +1,11 @@
 import { connect, type ConnectionLost, type Dialect } from './connect.js';
 import type { EventStore } from './event-store.js';
 import type { JobStore } from './job-store.js';
+import type { OutputStore } from './output-store.js';
 import { ScheduleStore } from './schedule-store.js';
 import { SqlEventStore } from './sql-event-store.js';
 import { SqlJobStore } from './sql-job-store.js';
+import { SqlOutputStore } from './sql-output-store.js';
 import { SqlTokenStore } from './sql-token-store.js';
 import { SqlWorkerStore } from './sql-worker-store.js';
 import { SqlContext } from './sql.js';
@@ -21,6 +23,7 @@ export interface Stores {
   readonly events: EventStore;
   readonly tokens: TokenStore;
   readonly schedules: ScheduleStore;
+  readonly outputs: OutputStore;
   readonly dialect: Dialect;
   close(): Promise<void>;
 }
@@ -36,6 +39,7 @@ export async function openStores(url: string, onConnectionLost?: ConnectionLost)
     events,
     tokens: new SqlTokenStore(ctx),
     schedules: new ScheduleStore(db),
+    outputs: new SqlOutputStore(ctx),
     dialect,
     close: () => db.destroy(),
   };

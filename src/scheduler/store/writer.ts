@@ -10,6 +10,11 @@ export interface Writer {
   run(queries: Step[]): Promise<number[]>;
   /** The same, with the rows each step returned (UPDATE/INSERT … RETURNING; [] for the others). */
   runRows(queries: Step[], options?: WriteOptions): Promise<WriteResult[]>;
+  /**
+   * The same as `run`, in a transaction of its own, never grouped with others: for a large
+   * write (a piece of kept output) that would make a group's one synchronous commit long.
+   */
+  runAlone(queries: Step[]): Promise<number[]>;
 }
 
 /**
@@ -41,8 +46,9 @@ interface Pending {
 }
 
 /** The Writer around a group-commit `runRows`. */
-function writerOf(runRows: Writer['runRows']): Writer {
-  return { runRows, run: async (queries) => (await runRows(queries)).map((r) => r.changed) };
+function writerOf(runRows: Writer['runRows'], runAlone?: Writer['runAlone']): Writer {
+  const run: Writer['run'] = async (queries) => (await runRows(queries)).map((r) => r.changed);
+  return { runRows, run, runAlone: runAlone ?? run };
 }
 
 /** Runs the steps in order through `one` (a single query's result), inside the caller's transaction. */
@@ -119,12 +125,24 @@ export function sqliteWriter(sqlite: BetterSqlite3.Database): Writer {
     pending = [];
     commit(batch);
   };
+  const alone = sqlite.transaction((queries: Step[]) => runQueries(queries).map((r) => r.changed));
   return writerOf(
     (queries, options) =>
       new Promise((resolve, reject) => {
         if (pending.length === 0) setImmediate(flush);
         pending.push({ queries, events: options?.events ?? false, resolve, reject });
       }),
+    // On a later turn of the event loop, so that what waits on the loop runs between two such writes.
+    (queries) =>
+      new Promise((resolve, reject) =>
+        setImmediate(() => {
+          try {
+            resolve(alone(queries));
+          } catch (err) {
+            reject(err);
+          }
+        }),
+      ),
   );
 }
 

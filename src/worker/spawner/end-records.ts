@@ -8,7 +8,7 @@
  */
 import { readdirSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import type { JobMeta } from './messages.js';
+import type { JobMeta, OutputEnd } from './messages.js';
 
 export const ENDS_DIR = 'ends';
 
@@ -22,6 +22,8 @@ export interface EndRecord {
   meta: JobMeta;
   /** Set when the supervisor stopped the job itself: its worker did not come back within the window (ms). */
   orphanedAfterMs?: number;
+  /** Set when the output went through the spawner's copy (see ExitedEvent). */
+  output?: OutputEnd;
 }
 
 /** A file of the folder that is not a readable record: its job is reported lost, never twice. */

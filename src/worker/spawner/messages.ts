@@ -51,8 +51,10 @@ export interface SpawnRequest {
   /** Run as this user and group (set after fork, before exec); absent: the worker's own. */
   uid?: number;
   gid?: number;
-  /** stdout and stderr of the job, opened O_APPEND|O_TRUNC (see spawner-main.ts). */
+  /** stdout and stderr of the job (see spawner-main.ts). */
   outputPath: string;
+  /** Hold the output cap as written: the job writes into a pipe the spawner copies, keeping this head and tail (native/spawn.c). */
+  output?: OutputSplit;
   /** A file for the job's stdin, removed once opened (the job reads the open copy); absent: /dev/null. */
   stdinPath?: string;
   meta: JobMeta;
@@ -107,12 +109,26 @@ export interface FailedEvent {
   message: string;
 }
 
+/** How an output over the cap is kept: its first `headBytes` and its last `tailBytes`. */
+export interface OutputSplit {
+  headBytes: number;
+  tailBytes: number;
+}
+
+/** What the copy of a job's output wrote: `bytes` the job wrote in all, `cutBytes` of them dropped at the cap. */
+export interface OutputEnd {
+  bytes: number;
+  cutBytes: number;
+}
+
 /** The leader exited and the rest of its group has been sent SIGKILL. Final for the job. */
 export interface ExitedEvent {
   type: 'exited';
   jobId: string;
   code: number | null;
   signal: NodeJS.Signals | null;
+  /** Set when the output went through the spawner's copy, once its file is final. */
+  output?: OutputEnd;
 }
 
 /** Something the worker should log (the spawner has no logger of its own). */

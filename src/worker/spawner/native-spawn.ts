@@ -39,6 +39,14 @@ export interface NativeSpawn {
   ): { pid: number; procStat: string | undefined };
   /** Throws (`code` ENOSYS before Linux 5.3) when this kernel cannot give a pidfd, without which no exit is heard. */
   probe(): void;
+  /**
+   * A pipe whose read end a thread copies into `outputFd` (opened read-write; the addon keeps
+   * its own duplicate): the first `headBytes` in order, then the last `tailBytes` in a ring,
+   * put in order after a marker line once every writer is gone. Returns the write end, for
+   * the job's stdout and stderr; `onDone` is called from the event loop when the file is final
+   * (`error` an errno, 0 for none). Absent in an addon built before it (the file is then written directly).
+   */
+  pipeCopy?(outputFd: number, headBytes: number, tailBytes: number, onDone: (bytes: number, cutBytes: number, error: number) => void): number;
 }
 
 /** Relative to dist/src/worker/spawner/, where this module runs from. */

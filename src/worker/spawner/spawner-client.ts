@@ -10,6 +10,7 @@ import {
   OLDEST_PROTOCOL_VERSION,
   PROTOCOL_VERSION,
   type FailedEvent,
+  type OutputEnd,
   type RunningJob,
   type SpawnerEvent,
   type SpawnerRequest,
@@ -54,7 +55,7 @@ export interface SpawnHandlers {
   spawned(pid: number, startedAtMs: number, startTime: string | undefined): void;
   failed(failure: Pick<FailedEvent, 'stage' | 'code' | 'message'>): void;
   /** The leader exited; the spawner has already sent SIGKILL to the rest of its group. */
-  exited(code: number | null, signal: NodeJS.Signals | null): void;
+  exited(code: number | null, signal: NodeJS.Signals | null, output?: OutputEnd): void;
   /** The spawner died before reporting the job's end; `pid` is undefined if it never said the job started. */
   lost(pid: number | undefined): void;
 }
@@ -322,7 +323,7 @@ export class SpawnerClient {
       case 'exited':
         this.answered(entry);
         this.pending.delete(event.jobId);
-        handlers.exited(event.code, event.signal);
+        handlers.exited(event.code, event.signal, event.output);
         break;
     }
   }

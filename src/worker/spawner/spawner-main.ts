@@ -27,7 +27,17 @@ import { closeSync, constants, mkdirSync, openSync, unlinkSync, writeSync } from
 import { createServer, type Socket } from 'node:net';
 import { writeEndRecord, type EndRecord } from './end-records.js';
 import { readLines } from './lines.js';
-import { agreedVersion, OLDEST_PROTOCOL_VERSION, PROTOCOL_VERSION, type RunningJob, type SpawnerEvent, type SpawnerRequest, type SpawnRequest } from './messages.js';
+import {
+  agreedVersion,
+  OLDEST_PROTOCOL_VERSION,
+  PROTOCOL_VERSION,
+  type OutputEnd,
+  type OutputSplit,
+  type RunningJob,
+  type SpawnerEvent,
+  type SpawnerRequest,
+  type SpawnRequest,
+} from './messages.js';
 import { processStartTime } from '../journal/proc-stat.js';
 import { loadNativeSpawn, signalName } from './native-spawn.js';
 
@@ -44,16 +54,26 @@ export interface SupervisorConfig {
 }
 
 /**
- * O_APPEND so that after the worker's cap check cuts the file, the job's writes land at
- * the new end instead of leaving a hole; O_TRUNC because a file left by an earlier run
- * with the same id is stale.
+ * Written directly by the job (an addon without pipeCopy): O_APPEND so that after the
+ * worker's cap check cuts the file, the job's writes land at the new end instead of leaving a
+ * hole; O_TRUNC because a file left by an earlier run with the same id is stale.
  */
 const OUTPUT_FLAGS = constants.O_WRONLY | constants.O_CREAT | constants.O_APPEND | constants.O_TRUNC;
+/** Written by the copy (native/spawn.c): at the offsets it chooses, and read back to put an over-cap tail in order. */
+const COPIED_OUTPUT_FLAGS = constants.O_RDWR | constants.O_CREAT | constants.O_TRUNC;
 const OUTPUT_MODE = 0o640;
+/**
+ * After the leader exits (and its group is killed), how long its end waits for the output
+ * copy to reach the end of the pipe: a process that left the group (setsid) may hold the pipe
+ * open; the job ends without it, and the copy finishes when that process does.
+ */
+const COPY_DRAIN_MS = 2_000;
 
 const config = JSON.parse(process.argv[2] ?? '{}') as SupervisorConfig;
 /** Leaders started and not yet exited, by job id. */
 const jobs = new Map<string, RunningJob>();
+/** The output copies of running jobs, each settled with what it wrote once its file is final. */
+const copies = new Map<string, Promise<OutputEnd>>();
 let worker: Socket | undefined;
 let orphanTimer: NodeJS.Timeout | undefined;
 /** Set once the window passed: the time it was, for the end records. */
@@ -96,6 +116,7 @@ function logLine(line: string): void {
 
 function startJob(request: SpawnRequest): void {
   const { jobId } = request;
+  const copied = request.output !== undefined && native.pipeCopy !== undefined;
   let stdinFd: number | undefined;
   if (request.stdinPath !== undefined) {
     try {
@@ -108,20 +129,31 @@ function startJob(request: SpawnRequest): void {
     }
   }
   let fd: number;
+  let writeFd: number;
   try {
-    fd = openSync(request.outputPath, OUTPUT_FLAGS, OUTPUT_MODE);
+    fd = openSync(request.outputPath, copied ? COPIED_OUTPUT_FLAGS : OUTPUT_FLAGS, OUTPUT_MODE);
   } catch (err) {
     if (stdinFd !== undefined) closeSync(stdinFd);
     send({ type: 'failed', jobId, stage: 'open', code: (err as NodeJS.ErrnoException).code, message: (err as Error).message });
     return;
   }
   try {
-    spawnJob(request, fd, stdinFd);
+    writeFd = copied ? startCopy(jobId, fd, request.output!) : fd;
   } catch (err) {
+    closeSync(fd);
+    if (stdinFd !== undefined) closeSync(stdinFd);
+    send({ type: 'failed', jobId, stage: 'open', code: (err as NodeJS.ErrnoException).code, message: (err as Error).message });
+    return;
+  }
+  try {
+    spawnJob(request, writeFd, stdinFd);
+  } catch (err) {
+    copies.delete(jobId);
     send({ type: 'failed', jobId, stage: 'spawn', code: (err as NodeJS.ErrnoException).code, message: (err as Error).message });
   } finally {
-    // The child has its own copies of the descriptors now (it has exec'd when spawn returns).
+    // The child has its own copies of the descriptors now (it has exec'd when spawn returns); the copy, its own of the file.
     closeSync(fd);
+    if (writeFd !== fd) closeSync(writeFd);
     if (stdinFd !== undefined) closeSync(stdinFd);
   }
 }
@@ -135,11 +167,25 @@ function removeFile(file: string): void {
   }
 }
 
+/** Starts the copy of a job's output (native/spawn.c, pipeCopy); returns the pipe's write end for the job. */
+function startCopy(jobId: string, fd: number, split: OutputSplit): number {
+  let writeFd = -1;
+  const done = new Promise<OutputEnd>((resolve) => {
+    // Kept in `copies` until the job's end takes it: the copy may finish before the exit is heard.
+    writeFd = native.pipeCopy!(fd, split.headBytes, split.tailBytes, (bytes, cutBytes, error) => {
+      if (error !== 0) warn(`the copy of the job's output failed (errno ${error}); its output file may be short`, jobId);
+      resolve({ bytes, cutBytes });
+    });
+  });
+  copies.set(jobId, done);
+  return writeFd;
+}
+
 function spawnJob(request: SpawnRequest, fd: number, stdinFd: number | undefined): void {
   const { jobId } = request;
   const argv = [request.program, ...request.args];
   const env = Object.entries(request.env).map(([name, value]) => `${name}=${value}`);
-  const onExit = (code: number | null, signal: number | null): void => exited(jobId, code, signal === null ? null : signalName(signal));
+  const onExit = (code: number | null, signal: number | null): void => void exited(jobId, code, signal === null ? null : signalName(signal));
   // The descriptor only when there is one: an addon built before it was an argument still starts every other job.
   const { pid, procStat } =
     stdinFd === undefined
@@ -151,21 +197,30 @@ function spawnJob(request: SpawnRequest, fd: number, stdinFd: number | undefined
   send({ type: 'spawned', jobId, pid, startedAtMs, startTime });
 }
 
-function exited(jobId: string, code: number | null, signal: NodeJS.Signals | null): void {
+async function exited(jobId: string, code: number | null, signal: NodeJS.Signals | null): Promise<void> {
   const job = jobs.get(jobId);
   if (!job) return;
   jobs.delete(jobId);
   // Whatever the leader left behind in its group dies with it, before the pid can be reused.
   signalGroup(jobId, job.pid, 'SIGKILL');
+  const endedAtMs = Date.now();
+  // The end is reported once the output file is final, so whoever reads it then reads it all.
+  const copy = copies.get(jobId);
+  copies.delete(jobId);
+  let drainTimer: NodeJS.Timeout | undefined;
+  const output = copy && (await Promise.race([copy, new Promise<undefined>((resolve) => (drainTimer = setTimeout(() => resolve(undefined), COPY_DRAIN_MS)))]));
+  clearTimeout(drainTimer);
+  if (copy && !output) warn(`a process of the job still holds its output open ${COPY_DRAIN_MS} ms after the job ended; the job ends without waiting for it`, jobId);
   const record: EndRecord = {
     jobId,
     pid: job.pid,
     code,
     signal,
     startedAtMs: job.startedAtMs,
-    endedAtMs: Date.now(),
+    endedAtMs,
     meta: job.meta,
     ...(orphanedAfterMs === undefined ? {} : { orphanedAfterMs }),
+    ...(output ? { output } : {}),
   };
   try {
     writeEndRecord(config.endsDir, record);
@@ -173,7 +228,7 @@ function exited(jobId: string, code: number | null, signal: NodeJS.Signals | nul
     // Disk full or the folder gone: a worker connected still hears the end; a later one reports the job lost.
     warn(`could not write the end record of the job (${(err as Error).message}); if no worker hears this end, the job will be reported lost`, jobId);
   }
-  send({ type: 'exited', jobId, code, signal });
+  send({ type: 'exited', jobId, code, signal, ...(output ? { output } : {}) });
   if (!worker && jobs.size === 0) process.exit(0);
 }
 

@@ -1,0 +1,150 @@
+import { Readable } from 'node:stream';
+import { status as GrpcStatus } from '@grpc/grpc-js';
+import { isServiceError } from '../common/errors.js';
+import type { Logger } from '../common/logger.js';
+import type { StreamJobResponse } from '../gen/baton/v1/worker.js';
+import { runId } from './job-status.js';
+import type { OutputRecord, OutputStore } from './store/output-store.js';
+import type { WorkerChannel } from './worker-channel.js';
+
+/**
+ * Bytes per stored piece, each written in a transaction of its own: on SQLite that write is
+ * synchronous on the scheduler's event loop, so a piece is small enough to write in a few
+ * milliseconds, yet large enough that a 1 GiB output is a few thousand rows.
+ */
+export const PIECE_BYTES = 256 * 1024;
+/** Copies running at once: each holds at most one piece in memory and one worker stream; more would only queue their writes behind each other's. */
+const MAX_COPIES = 2;
+/** Bytes a reader of a kept output is sent per store read. */
+const READ_BYTES = 1024 * 1024;
+
+/** An attempt whose output is to be kept. */
+interface Ended {
+  jobId: string;
+  attempt: number;
+  workerId: string;
+  truncated: boolean;
+}
+
+/**
+ * Keeps each ended attempt's output in the store (see output-store.ts and the "Job output"
+ * section of docs/architecture.md): told by the status applier when an attempt ends, it
+ * copies the worker's file in pieces, a couple of attempts at a time, and serves kept
+ * outputs to readers, so they outlive the worker and any scheduler on the store can answer.
+ */
+export class OutputKeeper {
+  private readonly waiting: Ended[] = [];
+  private running = 0;
+  private closed = false;
+
+  constructor(
+    readonly store: OutputStore,
+    /** The channel to a worker, undefined when it is not connected here. */
+    private readonly channelOf: (workerId: string) => WorkerChannel | undefined,
+    private readonly log: Logger,
+  ) {}
+
+  /** The attempt ended on `workerId`: its output is copied soon. */
+  attemptEnded(jobId: string, attempt: number, workerId: string, truncated: boolean): void {
+    if (workerId === '' || this.closed) return;
+    this.waiting.push({ jobId, attempt, workerId, truncated });
+    this.next();
+  }
+
+  /** The kept record of an attempt's output; undefined when none was begun. */
+  kept(jobId: string, attempt: number): Promise<OutputRecord | undefined> {
+    return this.store.getOutput(jobId, attempt);
+  }
+
+  /** A kept output's bytes from `offset`, read from the store a piece at a time as the reader takes them. */
+  read(jobId: string, attempt: number, offset: number, end: number): Readable {
+    const store = this.store;
+    let at = offset;
+    return new Readable({
+      highWaterMark: READ_BYTES,
+      read() {
+        if (at >= end) {
+          this.push(null);
+          return;
+        }
+        store.readOutput(jobId, attempt, at, Math.min(READ_BYTES, end - at)).then(
+          (bytes) => {
+            if (bytes.length === 0) {
+              this.push(null);
+              return;
+            }
+            at += bytes.length;
+            this.push(bytes);
+          },
+          (err: unknown) => this.destroy(err instanceof Error ? err : new Error(String(err))),
+        );
+      },
+    });
+  }
+
+  close(): void {
+    this.closed = true;
+    this.waiting.length = 0;
+  }
+
+  private next(): void {
+    while (this.running < MAX_COPIES && this.waiting.length > 0) {
+      const ended = this.waiting.shift()!;
+      this.running++;
+      this.copy(ended)
+        .catch((err: unknown) => {
+          const ids = { job_id: ended.jobId, attempt: ended.attempt, worker_id: ended.workerId };
+          // A worker that no longer knows the attempt (its data folder was cleared) has no output to keep.
+          if (isServiceError(err) && err.code === GrpcStatus.NOT_FOUND) {
+            this.log.info(ids, 'no job output to keep: its worker no longer has the attempt');
+            return;
+          }
+          // A worker that left or a scheduler that is stopping is part of a normal shutdown: the
+          // output stays on the worker, read from there while it answers.
+          if (this.closed || this.channelOf(ended.workerId) === undefined) {
+            this.log.info({ ...ids, error: err instanceof Error ? err.message : String(err) }, 'job output not kept: its worker left');
+            return;
+          }
+          this.log.warn({ ...ids, error: err instanceof Error ? err.message : String(err) }, 'could not keep the job output; it is read from its worker while that answers');
+        })
+        .finally(() => {
+          this.running--;
+          this.next();
+        });
+    }
+  }
+
+  private async copy({ jobId, attempt, workerId, truncated }: Ended): Promise<void> {
+    const channel = this.channelOf(workerId);
+    if (!channel) throw new Error(`worker ${workerId} is not connected`);
+    if (!(await this.store.beginOutput(jobId, attempt, Date.now()))) return;
+    const call = channel.streamJob(runId(jobId, attempt), false);
+    let stored = 0;
+    let pending: Buffer[] = [];
+    let pendingBytes = 0;
+    const flush = async (): Promise<void> => {
+      if (pendingBytes === 0) return;
+      const piece = pending.length === 1 ? pending[0]! : Buffer.concat(pending, pendingBytes);
+      pending = [];
+      pendingBytes = 0;
+      await this.store.appendOutput(jobId, attempt, stored, piece);
+      stored += piece.length;
+      // Let dispatch, heartbeats and readers run before the next piece: the worker's stream
+      // may have many messages buffered, and reading those alone never yields the loop.
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    };
+    try {
+      for await (const msg of call as AsyncIterable<StreamJobResponse>) {
+        if (this.closed) throw new Error('the scheduler is shutting down');
+        pending.push(Buffer.from(msg.data.buffer, msg.data.byteOffset, msg.data.byteLength));
+        pendingBytes += msg.data.byteLength;
+        if (pendingBytes >= PIECE_BYTES) await flush();
+      }
+    } finally {
+      call.cancel();
+    }
+    await flush();
+    await this.store.completeOutput(jobId, attempt, stored, truncated, Date.now());
+    this.log.info({ job_id: jobId, attempt, worker_id: workerId, output_bytes: stored }, 'job output kept');
+  }
+}

@@ -1,0 +1,142 @@
+import assert from 'node:assert/strict';
+import { uuidv7 } from '../../common/ids.js';
+import { conformance } from '../../../test/support/store-conformance.js';
+import type { Stores } from './stores.js';
+import type { OutputStore } from './output-store.js';
+import { SqlOutputStore } from './sql-output-store.js';
+
+const bytes = (text: string): Buffer => Buffer.from(text, 'utf8');
+
+/** A complete output of `pieces`, stored for a fresh job id; returns the id. */
+async function kept({ outputs }: Stores, pieces: string[], completedAt: number, attempt = 1): Promise<string> {
+  const jobId = `j-${uuidv7()}`;
+  assert.equal(await outputs.beginOutput(jobId, attempt, completedAt), true);
+  let at = 0;
+  for (const piece of pieces) {
+    await outputs.appendOutput(jobId, attempt, at, bytes(piece));
+    at += Buffer.byteLength(piece);
+  }
+  await outputs.completeOutput(jobId, attempt, at, false, completedAt);
+  return jobId;
+}
+
+conformance<OutputStore>('OutputStore', SqlOutputStore, {
+  beginOutput: {
+    'true for a new or an interrupted copy (whose pieces go), false once complete': async ({ outputs }) => {
+      const jobId = `j-${uuidv7()}`;
+      assert.equal(await outputs.beginOutput(jobId, 1, 10), true);
+      await outputs.appendOutput(jobId, 1, 0, bytes('half'));
+      assert.equal(await outputs.beginOutput(jobId, 1, 11), true, 'an incomplete copy starts again');
+      assert.equal((await outputs.readOutput(jobId, 1, 0, 100)).length, 0, 'its pieces dropped');
+      await outputs.appendOutput(jobId, 1, 0, bytes('whole'));
+      await outputs.completeOutput(jobId, 1, 5, false, 12);
+      assert.equal(await outputs.beginOutput(jobId, 1, 13), false);
+      assert.equal((await outputs.readOutput(jobId, 1, 0, 100)).toString(), 'whole');
+      assert.equal(await outputs.beginOutput(jobId, 2, 13), true, 'another attempt is its own copy');
+    },
+  },
+  appendOutput: {
+    'pieces in order; bytes counts what is stored': async (stores) => {
+      const jobId = `j-${uuidv7()}`;
+      await stores.outputs.beginOutput(jobId, 1, 1);
+      await stores.outputs.appendOutput(jobId, 1, 0, bytes('abc'));
+      await stores.outputs.appendOutput(jobId, 1, 3, Buffer.from([0, 255, 10]));
+      const record = await stores.outputs.getOutput(jobId, 1);
+      assert.equal(record?.bytes, 6);
+      assert.equal(record?.complete, false);
+      assert.deepEqual([...(await stores.outputs.readOutput(jobId, 1, 2, 10))], [99, 0, 255, 10], 'binary bytes as written');
+    },
+  },
+  completeOutput: {
+    'records the size, the cut and when': async ({ outputs }) => {
+      const jobId = `j-${uuidv7()}`;
+      await outputs.beginOutput(jobId, 2, 100);
+      await outputs.appendOutput(jobId, 2, 0, bytes('xy'));
+      await outputs.completeOutput(jobId, 2, 2, true, 150);
+      assert.deepEqual(await outputs.getOutput(jobId, 2), {
+        jobId,
+        attempt: 2,
+        bytes: 2,
+        complete: true,
+        truncated: true,
+        createdAt: 100,
+        completedAt: 150,
+        prunedAt: null,
+        prunedReason: '',
+      });
+    },
+  },
+  getOutput: {
+    'undefined when no copy was begun': async ({ outputs }) => {
+      assert.equal(await outputs.getOutput(`j-${uuidv7()}`, 1), undefined);
+    },
+  },
+  readOutput: {
+    'any window across pieces; nothing past the end': async (stores) => {
+      const jobId = await kept(stores, ['0123', '4567', '89'], 5);
+      const read = async (offset: number, max: number): Promise<string> => (await stores.outputs.readOutput(jobId, 1, offset, max)).toString();
+      assert.equal(await read(0, 100), '0123456789');
+      assert.equal(await read(3, 4), '3456');
+      assert.equal(await read(4, 4), '4567');
+      assert.equal(await read(9, 4), '9');
+      assert.equal(await read(10, 4), '');
+      assert.equal(await read(0, 0), '');
+    },
+  },
+  pruneOutputs: {
+    'by age, oldest first, at most `batch` a call; pruned ones say when and why': async (stores) => {
+      const base = 1_000_000 + Math.floor(Math.random() * 1e9);
+      const old1 = await kept(stores, ['a'], base + 1);
+      const old2 = await kept(stores, ['b'], base + 2);
+      const young = await kept(stores, ['c'], base + 10);
+      const jobIds = [old1, old2, young];
+      assert.equal(await stores.outputs.pruneOutputs({ completedBefore: base + 5, jobIds }, 'older than 1h', 1, base + 20), 1);
+      assert.equal((await stores.outputs.getOutput(old1, 1))?.prunedAt, base + 20);
+      assert.equal((await stores.outputs.getOutput(old2, 1))?.prunedAt, null, 'the oldest went first');
+      assert.equal(await stores.outputs.pruneOutputs({ completedBefore: base + 5, jobIds }, 'older than 1h', 10, base + 21), 1);
+      assert.equal(await stores.outputs.pruneOutputs({ completedBefore: base + 5, jobIds }, 'older than 1h', 10, base + 22), 0);
+      const pruned = await stores.outputs.getOutput(old2, 1);
+      assert.equal(pruned?.prunedReason, 'older than 1h');
+      assert.equal(pruned?.bytes, 1, 'the size it had is kept');
+      assert.equal((await stores.outputs.readOutput(old2, 1, 0, 10)).length, 0);
+      assert.equal((await stores.outputs.readOutput(young, 1, 0, 10)).toString(), 'c');
+      assert.equal(await stores.outputs.beginOutput(old2, 1, base + 30), false, 'a pruned output is not copied again');
+    },
+    'within a byte budget, oldest first': async (stores) => {
+      // Older than every other case's outputs, so they are the oldest the budget finds.
+      const base = -1000;
+      const ids = [await kept(stores, ['x'.repeat(100)], base), await kept(stores, ['y'.repeat(100)], base + 1), await kept(stores, ['z'.repeat(100)], base + 2)];
+      const others = (await stores.outputs.keptOutputBytes()) - 300;
+      assert.equal(await stores.outputs.pruneOutputs({ keepBytes: others + 150 }, 'over the 150 B budget', 10, base + 3), 2);
+      assert.deepEqual(
+        await Promise.all(ids.map(async (id) => (await stores.outputs.getOutput(id, 1))?.prunedAt !== null)),
+        [true, true, false],
+        'the two oldest went; 100 B kept',
+      );
+      assert.equal(await stores.outputs.pruneOutputs({ keepBytes: others + 150 }, 'budget', 10, base + 4), 0, 'within the budget now');
+    },
+  },
+  forgetOutputs: {
+    'no trace of those jobs is left; others are kept': async (stores) => {
+      const gone = await kept(stores, ['abc'], 3);
+      const stays = await kept(stores, ['def'], 3);
+      await stores.outputs.forgetOutputs([gone]);
+      await stores.outputs.forgetOutputs([]);
+      assert.equal(await stores.outputs.getOutput(gone, 1), undefined);
+      assert.equal((await stores.outputs.readOutput(gone, 1, 0, 10)).length, 0);
+      assert.equal((await stores.outputs.readOutput(stays, 1, 0, 10)).toString(), 'def');
+    },
+  },
+  keptOutputBytes: {
+    'complete, unpruned outputs only': async (stores) => {
+      const before = await stores.outputs.keptOutputBytes();
+      const jobId = await kept(stores, ['12345'], 7);
+      const incomplete = `j-${uuidv7()}`;
+      await stores.outputs.beginOutput(incomplete, 1, 7);
+      await stores.outputs.appendOutput(incomplete, 1, 0, bytes('zzz'));
+      assert.equal(await stores.outputs.keptOutputBytes(), before + 5);
+      await stores.outputs.pruneOutputs({ jobIds: [jobId] }, 'gone', 10, 8);
+      assert.equal(await stores.outputs.keptOutputBytes(), before);
+    },
+  },
+});

@@ -1,0 +1,55 @@
+/** What the scheduler keeps of one attempt's output. */
+export interface OutputRecord {
+  jobId: string;
+  attempt: number;
+  /** Bytes stored: the whole output once `complete`. */
+  bytes: number;
+  complete: boolean;
+  /** The worker cut the output at its cap (the middle is gone, a marker line says how much). */
+  truncated: boolean;
+  createdAt: number;
+  completedAt: number | null;
+  /** When its bytes were deleted, and why; null and '' while kept. */
+  prunedAt: number | null;
+  prunedReason: string;
+}
+
+/** Which kept outputs a prune deletes. */
+export interface PruneOutputs {
+  /** Those completed before this time. */
+  completedBefore?: number;
+  /** The oldest, until the bytes kept are at most this. */
+  keepBytes?: number;
+  /** Those of these jobs, whatever their age. */
+  jobIds?: readonly string[];
+}
+
+/**
+ * Ended attempts' output, copied from their workers in pieces, so it outlives the worker and
+ * every scheduler sharing the store serves the same bytes. A copy is written from offset 0 up
+ * and marked complete last; one left incomplete (its copier died) is started again.
+ */
+export interface OutputStore {
+  /**
+   * Claims the copy of an attempt's output: true when it is to be copied now (there was none,
+   * or an incomplete one, whose pieces are dropped); false when it is complete or pruned.
+   */
+  beginOutput(jobId: string, attempt: number, now: number): Promise<boolean>;
+  /** Stores `data` at `start` (the bytes before it are stored already). */
+  appendOutput(jobId: string, attempt: number, start: number, data: Uint8Array): Promise<void>;
+  /** Marks the copy complete at `bytes`. */
+  completeOutput(jobId: string, attempt: number, bytes: number, truncated: boolean, now: number): Promise<void>;
+  /** What is kept of an attempt's output; undefined when no copy was begun. */
+  getOutput(jobId: string, attempt: number): Promise<OutputRecord | undefined>;
+  /** Up to `maxBytes` of the stored bytes from `offset` (fewer at the end; none past it). */
+  readOutput(jobId: string, attempt: number, offset: number, maxBytes: number): Promise<Buffer>;
+  /**
+   * Deletes the bytes of up to `batch` complete, kept outputs that `which` selects, oldest
+   * completed first, recording when and why; how many it pruned.
+   */
+  pruneOutputs(which: PruneOutputs, reason: string, batch: number, now: number): Promise<number>;
+  /** Bytes of all complete outputs still kept. */
+  keptOutputBytes(): Promise<number>;
+  /** Deletes every trace of these jobs' outputs (their jobs are gone). */
+  forgetOutputs(jobIds: readonly string[]): Promise<void>;
+}

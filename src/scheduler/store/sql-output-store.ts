@@ -1,0 +1,152 @@
+import type { Selectable } from 'kysely';
+import type { OutputRecord, OutputStore, PruneOutputs } from './output-store.js';
+import type { OutputsTable } from './schema.js';
+import type { SqlContext } from './sql.js';
+
+/** The output port on SQLite and PostgreSQL: a row per attempt, its bytes in `output_chunks`. */
+export class SqlOutputStore implements OutputStore {
+  constructor(private readonly ctx: SqlContext) {}
+
+  async beginOutput(jobId: string, attempt: number, now: number): Promise<boolean> {
+    const { db, writer } = this.ctx;
+    const existing = await this.getOutput(jobId, attempt);
+    if (existing && (existing.complete || existing.prunedAt !== null)) return false;
+    await writer.run([
+      db.deleteFrom('output_chunks').where('job_id', '=', jobId).where('attempt', '=', attempt).compile(),
+      db.deleteFrom('outputs').where('job_id', '=', jobId).where('attempt', '=', attempt).compile(),
+      db
+        .insertInto('outputs')
+        .values({ job_id: jobId, attempt, bytes: 0, complete: 0, truncated: 0, created_at: now, completed_at: null, pruned_at: null, pruned_reason: '' })
+        .compile(),
+    ]);
+    return true;
+  }
+
+  async appendOutput(jobId: string, attempt: number, start: number, data: Uint8Array): Promise<void> {
+    const { db, writer } = this.ctx;
+    // A transaction per piece: grouped with others, several pieces would make one long synchronous commit.
+    await writer.runAlone([
+      db.insertInto('output_chunks').values({ job_id: jobId, attempt, start, data }).compile(),
+      db
+        .updateTable('outputs')
+        .set({ bytes: start + data.byteLength })
+        .where('job_id', '=', jobId)
+        .where('attempt', '=', attempt)
+        .compile(),
+    ]);
+  }
+
+  async completeOutput(jobId: string, attempt: number, bytes: number, truncated: boolean, now: number): Promise<void> {
+    const { db, writer } = this.ctx;
+    await writer.run([
+      db
+        .updateTable('outputs')
+        .set({ bytes, complete: 1, truncated: truncated ? 1 : 0, completed_at: now })
+        .where('job_id', '=', jobId)
+        .where('attempt', '=', attempt)
+        .compile(),
+    ]);
+  }
+
+  async getOutput(jobId: string, attempt: number): Promise<OutputRecord | undefined> {
+    const row = await this.ctx.db.selectFrom('outputs').selectAll().where('job_id', '=', jobId).where('attempt', '=', attempt).executeTakeFirst();
+    return row && toRecord(row);
+  }
+
+  async readOutput(jobId: string, attempt: number, offset: number, maxBytes: number): Promise<Buffer> {
+    const { db } = this.ctx;
+    // The piece holding `offset`, then those after it up to `offset + maxBytes`.
+    const first = await db
+      .selectFrom('output_chunks')
+      .select('start')
+      .where('job_id', '=', jobId)
+      .where('attempt', '=', attempt)
+      .where('start', '<=', offset)
+      .orderBy('start', 'desc')
+      .limit(1)
+      .executeTakeFirst();
+    if (!first) return Buffer.alloc(0);
+    const rows = await db
+      .selectFrom('output_chunks')
+      .select(['start', 'data'])
+      .where('job_id', '=', jobId)
+      .where('attempt', '=', attempt)
+      .where('start', '>=', Number(first.start))
+      .where('start', '<', offset + maxBytes)
+      .orderBy('start')
+      .execute();
+    const parts: Buffer[] = [];
+    let at = offset;
+    for (const row of rows) {
+      const start = Number(row.start);
+      const data = Buffer.from(row.data.buffer, row.data.byteOffset, row.data.byteLength);
+      if (start > at) break; // a gap: never serve bytes out of place
+      const from = at - start;
+      if (from >= data.length) continue;
+      const piece = data.subarray(from, from + (offset + maxBytes - at));
+      parts.push(piece);
+      at += piece.length;
+    }
+    return Buffer.concat(parts);
+  }
+
+  async pruneOutputs(which: PruneOutputs, reason: string, batch: number, now: number): Promise<number> {
+    const { db, writer } = this.ctx;
+    let query = db.selectFrom('outputs').select(['job_id', 'attempt', 'bytes']).where('complete', '=', 1).where('pruned_at', 'is', null);
+    if (which.completedBefore !== undefined) query = query.where('completed_at', '<', which.completedBefore);
+    if (which.jobIds !== undefined) {
+      if (which.jobIds.length === 0) return 0;
+      query = query.where('job_id', 'in', which.jobIds);
+    }
+    let over = Number.POSITIVE_INFINITY;
+    if (which.keepBytes !== undefined) {
+      over = (await this.keptOutputBytes()) - which.keepBytes;
+      if (over <= 0) return 0;
+    }
+    const candidates = await query.orderBy('completed_at').orderBy('job_id').orderBy('attempt').limit(batch).execute();
+    const chosen: typeof candidates = [];
+    for (const c of candidates) {
+      if (over <= 0) break;
+      chosen.push(c);
+      over -= Number(c.bytes);
+    }
+    if (chosen.length === 0) return 0;
+    await writer.run(
+      chosen.flatMap((c) => [
+        db.deleteFrom('output_chunks').where('job_id', '=', c.job_id).where('attempt', '=', c.attempt).compile(),
+        db.updateTable('outputs').set({ pruned_at: now, pruned_reason: reason }).where('job_id', '=', c.job_id).where('attempt', '=', c.attempt).compile(),
+      ]),
+    );
+    return chosen.length;
+  }
+
+  async forgetOutputs(jobIds: readonly string[]): Promise<void> {
+    if (jobIds.length === 0) return;
+    const { db, writer } = this.ctx;
+    await writer.run([db.deleteFrom('output_chunks').where('job_id', 'in', jobIds).compile(), db.deleteFrom('outputs').where('job_id', 'in', jobIds).compile()]);
+  }
+
+  async keptOutputBytes(): Promise<number> {
+    const row = await this.ctx.db
+      .selectFrom('outputs')
+      .select((eb) => eb.fn.sum<number | string | null>('bytes').as('total'))
+      .where('complete', '=', 1)
+      .where('pruned_at', 'is', null)
+      .executeTakeFirst();
+    return Number(row?.total ?? 0);
+  }
+}
+
+function toRecord(r: Selectable<OutputsTable>): OutputRecord {
+  return {
+    jobId: r.job_id,
+    attempt: Number(r.attempt),
+    bytes: Number(r.bytes),
+    complete: Number(r.complete) === 1,
+    truncated: Number(r.truncated) === 1,
+    createdAt: Number(r.created_at),
+    completedAt: r.completed_at === null ? null : Number(r.completed_at),
+    prunedAt: r.pruned_at === null ? null : Number(r.pruned_at),
+    prunedReason: r.pruned_reason,
+  };
+}
