@@ -8,7 +8,7 @@ import { isFinalState } from './exit-status.js';
 import type { JobsFolder } from './jobs-folder.js';
 import type { JobTable } from './job-table.js';
 import type { OutputFiles } from './output-files.js';
-import { streamOutput } from './output-stream.js';
+import type { OutputStreams } from './output-stream.js';
 import type { Runner } from './runner.js';
 import type { Sandbox } from './sandbox/sandbox.js';
 import { FALLBACK_PATH, jobEnvironment, startRequestProblem } from './start-request.js';
@@ -23,6 +23,8 @@ export interface WorkerServiceParts {
   commands: CommandLookup;
   output: OutputFiles;
   watchers: WatchHub;
+  /** The open StreamJob calls (counted for the metrics). */
+  outputStreams: OutputStreams;
   /** The open Starts streams, ended when the worker shuts down. */
   startStreams: Set<StartsCall>;
   log: Logger;
@@ -121,7 +123,7 @@ export function createWorkerService(parts: WorkerServiceParts): WorkerServiceSer
     const { jobId, offset, follow } = call.request;
     const run = async (): Promise<void> => {
       requireJob(jobId);
-      await streamOutput(
+      await parts.outputStreams.stream(
         call,
         {
           file: output.pathFor(jobId),
