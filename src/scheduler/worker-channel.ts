@@ -1,21 +1,14 @@
 import { Metadata, status as GrpcStatus, type CallOptions, type ClientReadableStream, type ServiceError } from '@grpc/grpc-js';
 import { isServiceError } from '../common/errors.js';
 import { CHANNEL_OPTIONS, clientCredentials, type GrpcSecurity } from '../common/grpc.js';
+import { OutputViewClient } from '../common/output-message.js';
 import type { Logger } from '../common/logger.js';
 import { schedulerMetrics } from './metrics.js';
 import { chunksOf, MAX_START_MESSAGE_BYTES, MAX_STARTS_PER_MESSAGE, startRequestBound, tooLargeToStart } from './start-chunks.js';
 import { callError, StartStream } from './start-stream.js';
 import { latestPerAttempt } from './status-burst.js';
 import type { JobStatus } from '../gen/baton/v1/common.js';
-import {
-  WorkerServiceClient,
-  type QueryJobResponse,
-  type StartJobRequest,
-  type StartJobResponse,
-  type StopJobResponse,
-  type StreamJobResponse,
-  type WatchJobsResponse,
-} from '../gen/baton/v1/worker.js';
+import type { WorkerServiceClient, QueryJobResponse, StartJobRequest, StartJobResponse, StopJobResponse, StreamJobResponse, WatchJobsResponse } from '../gen/baton/v1/worker.js';
 
 const WATCH_BACKOFF_MIN_MS = 100;
 const WATCH_BACKOFF_MAX_MS = 5_000;
@@ -87,7 +80,7 @@ export class WorkerChannel {
   ) {
     // Under TLS the worker must present its own certificate: statuses on this channel's
     // WatchJobs stream are then known to come from worker `workerId`.
-    this.client = new WorkerServiceClient(address, clientCredentials(address, security, { role: 'worker', name: workerId }), {
+    this.client = new OutputViewClient(address, clientCredentials(address, security, { role: 'worker', name: workerId }), {
       ...CHANNEL_OPTIONS,
       'grpc-node.flow_control_window': STREAM_WINDOW_BYTES,
     });

@@ -15,7 +15,6 @@ import { createLogger, type Logger } from '../common/logger.js';
 import { joinHostPort, schedulerAddresses, splitHostPort, unroutableAdvertise } from '../common/net.js';
 import { packageVersion } from '../common/package-root.js';
 import { SchedulerServiceClient } from '../gen/baton/v1/scheduler.js';
-import { WorkerServiceService } from '../gen/baton/v1/worker.js';
 import path from 'node:path';
 import { CommandLookup } from './command-lookup.js';
 import { lockDataDir } from './data-dir-lock.js';
@@ -37,6 +36,7 @@ import { ENDS_DIR, readEndRecords } from './spawner/end-records.js';
 import type { RunningJob } from './spawner/messages.js';
 import { SpawnerClient } from './spawner/spawner-client.js';
 import { WatchHub } from './watch-hub.js';
+import { WORKER_SERVICE_SERVED } from '../common/output-message.js';
 import { serveMetrics, WorkerMetrics } from './metrics.js';
 import { OutputStreams } from './output-stream.js';
 
@@ -183,7 +183,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
 
   const server = new grpc.Server({ ...SERVER_OPTIONS, interceptors: schedulerOnlyInterceptors(options.security, WORKER_SERVICE_NAME) });
   server.addService(
-    WorkerServiceService,
+    WORKER_SERVICE_SERVED,
     createWorkerService({ workerId, table, runner, sandbox, jobsFolder, commands: new CommandLookup(jobsFolder), output, watchers, outputStreams, startStreams, log }),
   );
   const health = addStandardServices(server, [WORKER_SERVICE_NAME]);
