@@ -18,8 +18,9 @@ function varintLength(n: number): number {
   return length;
 }
 
-/** The worker's serializer for StreamJob answers. */
+/** The worker's serializer for StreamJob answers. A message with more than `data` (a field added later) goes to the generated encoder. */
 export function encodeOutputMessage(message: StreamJobResponse): Buffer {
+  if (Object.keys(message).length !== 1) return Buffer.from(StreamJobResponse.encode(message).finish());
   const data = message.data;
   if (data.length === 0) return Buffer.alloc(0);
   const out = Buffer.allocUnsafe(1 + varintLength(data.length) + data.length);
