@@ -15,6 +15,7 @@ export function updateFromWorker(status: JobStatus): StatusUpdate | null {
     signal: status.signal,
     error: status.error,
     outputTruncated: status.outputTruncated,
+    ...(status.outputBytes !== undefined && { outputBytes: status.outputBytes }),
     ...(status.startedAtMs > 0 && { startedAt: status.startedAtMs }),
     ...(status.finishedAtMs > 0 && { finishedAt: status.finishedAtMs }),
   };
@@ -58,7 +59,7 @@ export class JobStatusApplier {
   /** Set once the dispatcher exists. */
   events: JobEvents | undefined;
   /** Told when an attempt on a worker ends, so its output is kept (output-keeper.ts). */
-  outputs: { attemptEnded(jobId: string, attempt: number, workerId: string, truncated: boolean): void } | undefined;
+  outputs: { attemptEnded(jobId: string, attempt: number, workerId: string, update: StatusUpdate): void } | undefined;
 
   constructor(
     private readonly store: JobStore,
@@ -128,7 +129,7 @@ export class JobStatusApplier {
       if (isFinal(update.state)) {
         if (workerId !== '') this.announceAttemptEnd(jobId, attempt, workerId, update);
         this.events?.attemptEnded(jobId, workerId);
-        this.outputs?.attemptEnded(jobId, attempt, workerId, update.outputTruncated === true);
+        this.outputs?.attemptEnded(jobId, attempt, workerId, update);
       }
     } else if (result.current === undefined) {
       this.log.info(
@@ -232,7 +233,7 @@ export class JobStatusApplier {
     this.bus.emit('job', requeued, wasRunning ? 'running' : job.state);
     this.announceAttemptEnd(jobId, attempt, workerId, update);
     this.events?.attemptEnded(jobId, workerId);
-    this.outputs?.attemptEnded(jobId, attempt, workerId, update.outputTruncated === true);
+    this.outputs?.attemptEnded(jobId, attempt, workerId, update);
     this.events?.requeued(requeued);
     return true;
   }

@@ -105,6 +105,8 @@ export interface StatusUpdate {
   /** The BatonError code of `error`, when it has one. */
   errorCode?: string;
   outputTruncated?: boolean;
+  /** The size of the attempt's output at its end, when its worker knows it (0: empty, nothing to copy). Not stored on the job. */
+  outputBytes?: number;
   startedAt?: number;
   finishedAt?: number;
 }
