@@ -116,7 +116,12 @@ export class JobStatusApplier {
   async apply(jobId: string, attempt: number, workerId: string, transition: TransitionName, update: StatusUpdate, ranFirst = false): Promise<boolean> {
     if (isRetryOutcome(update.state) && workerId !== '' && (await this.retry(jobId, attempt, workerId, transition, update.state, update, ranFirst))) return true;
     const passedThrough: PassedThrough | undefined = ranFirst ? (job) => [asRunning(job, update)] : undefined;
-    let result = await this.store.applyStatus(jobId, attempt, workerId, transition, update, Date.now(), passedThrough);
+    const write = this.store.applyStatus(jobId, attempt, workerId, transition, update, Date.now(), passedThrough);
+    // An output its worker says is empty is only recorded, true whether or not this report is
+    // applied: asked for in the same turn as the end's write, it shares that write's commit.
+    const emptyOutput = isFinal(update.state) && update.outputBytes === 0;
+    if (emptyOutput) this.outputs?.attemptEnded(jobId, attempt, workerId, update);
+    let result = await write;
     // A running report for an attempt whose worker had stopped answering: it answers again.
     if (!result.applied && transition === 'start' && result.current === 'unknown') {
       transition = 'reconnect';
@@ -129,7 +134,7 @@ export class JobStatusApplier {
       if (isFinal(update.state)) {
         if (workerId !== '') this.announceAttemptEnd(jobId, attempt, workerId, update);
         this.events?.attemptEnded(jobId, workerId);
-        this.outputs?.attemptEnded(jobId, attempt, workerId, update);
+        if (!emptyOutput) this.outputs?.attemptEnded(jobId, attempt, workerId, update);
       }
     } else if (result.current === undefined) {
       this.log.info(
