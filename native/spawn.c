@@ -36,6 +36,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -413,6 +414,14 @@ typedef struct {
   int kind;
 } run;
 
+/* Bytes found waiting in one pipe, newer than every batch before it. */
+typedef struct {
+  int stream;
+  uint64_t bytes;
+} batch;
+
+#define MAX_BATCHES 64
+
 typedef struct {
   int in_fd[2]; /* stdout, stderr; -1 once at its end (not split: only in_fd[0]) */
   int out_fd;
@@ -422,6 +431,9 @@ typedef struct {
   uint64_t total;
   uint64_t cut;
   int error;
+  batch batches[MAX_BATCHES]; /* bytes found in the pipes, oldest first, from batch_first */
+  size_t batch_first, batch_count;
+  uint64_t queued[2]; /* bytes of each pipe in batches */
   run pending;   /* the head's run not yet written to runs_fd */
   run *tail_runs; /* the ring's runs, oldest first, from tail_first */
   size_t tail_first, tail_count, tail_cap;
@@ -577,33 +589,80 @@ static int put_in_order(copier *c, uint64_t *marker_len) {
 }
 
 /*
- * The next pipe with bytes, or -1 once every pipe is at its end. Not split: the one pipe,
- * read blocking. Split: a pipe (stdout first) with bytes now, else the pending run is
- * written for readers and the thread waits for either.
+ * Split: which pipe's bytes were written first is not something a pipe says. What the thread
+ * knows is when it first saw them: bytes found waiting in one pipe (FIONREAD) are newer than
+ * those it found before in either. So the bytes are taken in batches in the order found,
+ * and the pipes are looked at again after every read: two writes land out of order only
+ * when both arrived between two looks (stdout's then first), not whenever the thread lags.
  */
-static int next_ready(copier *c, int *tried) {
-  if (c->runs_fd < 0) return c->in_fd[0] >= 0 ? 0 : -1;
-  for (;;) {
-    if (c->in_fd[0] < 0 && c->in_fd[1] < 0) return -1;
-    for (int i = 0; i < 2; i++) {
-      if (c->in_fd[i] >= 0 && !(*tried & (1 << i))) {
-        *tried |= 1 << i;
-        return i;
-      }
+static void find_batches(copier *c) {
+  for (int i = 0; i < 2; i++) {
+    int avail = 0;
+    if (c->in_fd[i] < 0 || ioctl(c->in_fd[i], FIONREAD, &avail) < 0 || (uint64_t)avail <= c->queued[i]) continue;
+    uint64_t fresh = (uint64_t)avail - c->queued[i];
+    batch *last = c->batch_count > 0 ? &c->batches[(c->batch_first + c->batch_count - 1) % MAX_BATCHES] : NULL;
+    if (last != NULL && last->stream == i) {
+      last->bytes += fresh;
+    } else if (c->batch_count < MAX_BATCHES) {
+      c->batches[(c->batch_first + c->batch_count++) % MAX_BATCHES] = (batch){i, fresh};
+    } else {
+      continue; /* found again on a later look */
     }
-    /* Both tried and dry: wait. */
-    flush_pending(c);
-    struct pollfd fds[2] = {{c->in_fd[0], POLLIN, 0}, {c->in_fd[1], POLLIN, 0}};
-    if (poll(fds, 2, -1) < 0 && errno != EINTR) {
-      c->error = errno;
-      return -1;
-    }
-    *tried = 0;
+    c->queued[i] += fresh;
   }
 }
 
-/* A pipe that answered n (< 0 with errno; 0 at its end): true when the copy goes on with it. */
+/* `n` bytes of the oldest batch were taken (0: it cannot be, drop it). */
+static void took_batch(copier *c, uint64_t n) {
+  batch *b = &c->batches[c->batch_first];
+  if (n == 0 || n > b->bytes) n = b->bytes;
+  b->bytes -= n;
+  c->queued[b->stream] -= n;
+  if (b->bytes == 0) {
+    c->batch_first = (c->batch_first + 1) % MAX_BATCHES;
+    c->batch_count--;
+  }
+}
+
+/*
+ * The pipe to take the next bytes from, at most `*most` of them; -1 once every pipe is at its
+ * end. Not split: the one pipe, read blocking. Split: the oldest batch; with none, the
+ * pending run is written for readers and the thread waits for either pipe.
+ */
+static int next_ready(copier *c, uint64_t *most) {
+  if (c->runs_fd < 0) {
+    *most = UINT64_MAX;
+    return c->in_fd[0] >= 0 ? 0 : -1;
+  }
+  for (;;) {
+    find_batches(c);
+    if (c->batch_count > 0) {
+      batch *b = &c->batches[c->batch_first];
+      *most = b->bytes;
+      return b->stream;
+    }
+    if (c->in_fd[0] < 0 && c->in_fd[1] < 0) return -1;
+    flush_pending(c);
+    struct pollfd fds[2] = {{c->in_fd[0], POLLIN, 0}, {c->in_fd[1], POLLIN, 0}};
+    if (poll(fds, 2, -1) < 0) {
+      if (errno == EINTR) continue;
+      c->error = errno;
+      return -1;
+    }
+    for (int i = 0; i < 2; i++) {
+      int avail = 0;
+      /* Hung up with nothing left: that pipe is at its end. */
+      if (c->in_fd[i] >= 0 && (fds[i].revents & (POLLHUP | POLLERR)) && ioctl(c->in_fd[i], FIONREAD, &avail) == 0 && avail == 0) {
+        close(c->in_fd[i]);
+        c->in_fd[i] = -1;
+      }
+    }
+  }
+}
+
+/* A pipe that answered n (< 0 with errno; 0 at its end): true when bytes came. */
 static int took(copier *c, int i, ssize_t n) {
+  if (c->runs_fd >= 0) took_batch(c, n > 0 ? (uint64_t)n : 0);
   if (n > 0) return 1;
   if (n == 0) {
     close(c->in_fd[i]);
@@ -617,13 +676,14 @@ static int took(copier *c, int i, ssize_t n) {
 static void *copy_main(void *arg) {
   copier *c = arg;
   loff_t pos = 0;
-  int tried = 0, i;
+  int i;
+  uint64_t most;
   unsigned int flags = SPLICE_F_MOVE | SPLICE_F_MORE | (c->runs_fd >= 0 ? SPLICE_F_NONBLOCK : 0);
-  while (!c->error && c->total < c->head && (i = next_ready(c, &tried)) >= 0) {
+  while (!c->error && c->total < c->head && (i = next_ready(c, &most)) >= 0) {
     uint64_t want = c->head - c->total;
+    if (want > most) want = most;
     ssize_t n = splice(c->in_fd[i], NULL, c->out_fd, &pos, want < COPY_CHUNK ? (size_t)want : COPY_CHUNK, flags);
     if (!took(c, i, n)) continue;
-    tried &= ~(1 << i); /* it may have more */
     head_run(c, i, (uint64_t)n);
     c->total += (uint64_t)n;
   }
@@ -631,11 +691,9 @@ static void *copy_main(void *arg) {
   char *buf = NULL;
   if (!c->error && (c->in_fd[0] >= 0 || c->in_fd[1] >= 0)) buf = malloc(RING_CHUNK);
   if (!c->error && (c->in_fd[0] >= 0 || c->in_fd[1] >= 0) && buf == NULL) c->error = ENOMEM;
-  tried = 0;
-  while (buf != NULL && !c->error && (i = next_ready(c, &tried)) >= 0) {
-    ssize_t n = read(c->in_fd[i], buf, RING_CHUNK);
+  while (buf != NULL && !c->error && (i = next_ready(c, &most)) >= 0) {
+    ssize_t n = read(c->in_fd[i], buf, most < RING_CHUNK ? (size_t)most : RING_CHUNK);
     if (!took(c, i, n)) continue;
-    tried &= ~(1 << i);
     uint64_t start = c->total;
     c->error = ring_write(c, buf, (size_t)n);
     if (!c->error) c->error = tail_run(c, i, start, (uint64_t)n);
