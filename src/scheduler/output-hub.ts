@@ -2,7 +2,7 @@ import { Readable } from 'node:stream';
 import { status as GrpcStatus, type ClientReadableStream, type ServiceError } from '@grpc/grpc-js';
 import { fromWorkerCallError } from '../common/errors.js';
 import type { Logger } from '../common/logger.js';
-import type { StreamJobResponse } from '../gen/baton/v1/worker.js';
+import type { OutputStream, StreamJobResponse } from '../gen/baton/v1/worker.js';
 import type { WorkerChannel } from './worker-channel.js';
 
 /**
@@ -51,6 +51,8 @@ class OutputHub {
   constructor(
     readonly channel: WorkerChannel,
     readonly run: string,
+    /** The whole output, or one stream of it: a hub per attempt and stream. */
+    readonly stream: OutputStream,
     start: number,
     /** Told once no new reader should join (the stream ended, failed, or every reader left). */
     private readonly onDone: () => void,
@@ -58,7 +60,7 @@ class OutputHub {
   ) {
     this.base = start;
     this.end = start;
-    this.call = channel.streamJob(run, true, start);
+    this.call = channel.streamJob(run, true, start, stream);
     let commit: () => void = () => undefined;
     let refuse: (err: Error) => void = () => undefined;
     let committed = false;
@@ -210,7 +212,7 @@ class HubReader extends Readable {
   /** Behind the hub's window: read from the worker on its own until back inside it. */
   catchUp(): void {
     const hub = this.hub;
-    const call = hub.channel.streamJob(hub.run, false, this.position);
+    const call = hub.channel.streamJob(hub.run, false, this.position, hub.stream);
     this.own = call;
     call.on('data', (msg: StreamJobResponse) => {
       if (this.own !== call) return; // given back: what it still delivers is read again later
@@ -253,12 +255,13 @@ export class OutputHubs {
 
   constructor(private readonly log: Logger) {}
 
-  /** A reader following `run`'s output live from `start`, once its worker has answered (a refusal rejects). */
-  async follow(channel: WorkerChannel, run: string, start: number): Promise<Readable> {
-    let hub = this.hubs.get(run);
+  /** A reader following `run`'s output (or one stream of it) live from `start`, once its worker has answered (a refusal rejects). */
+  async follow(channel: WorkerChannel, run: string, start: number, stream: OutputStream): Promise<Readable> {
+    const key = `${run}/${stream}`;
+    let hub = this.hubs.get(key);
     if (hub?.channel !== channel) {
-      const created = new OutputHub(channel, run, start, () => this.hubs.get(run) === created && this.hubs.delete(run), this.log);
-      this.hubs.set(run, created);
+      const created = new OutputHub(channel, run, stream, start, () => this.hubs.get(key) === created && this.hubs.delete(key), this.log);
+      this.hubs.set(key, created);
       hub = created;
     }
     const reader = hub.join(start);

@@ -8,7 +8,16 @@ import { chunksOf, MAX_START_MESSAGE_BYTES, MAX_STARTS_PER_MESSAGE, startRequest
 import { callError, StartStream } from './start-stream.js';
 import { latestPerAttempt } from './status-burst.js';
 import type { JobStatus } from '../gen/baton/v1/common.js';
-import type { WorkerServiceClient, QueryJobResponse, StartJobRequest, StartJobResponse, StopJobResponse, StreamJobResponse, WatchJobsResponse } from '../gen/baton/v1/worker.js';
+import {
+  OutputStream,
+  type WorkerServiceClient,
+  type QueryJobResponse,
+  type StartJobRequest,
+  type StartJobResponse,
+  type StopJobResponse,
+  type StreamJobResponse,
+  type WatchJobsResponse,
+} from '../gen/baton/v1/worker.js';
 
 const WATCH_BACKOFF_MIN_MS = 100;
 const WATCH_BACKOFF_MAX_MS = 5_000;
@@ -163,8 +172,8 @@ export class WorkerChannel {
   }
 
   /** No deadline: a followed stream lasts as long as the job. The caller cancels it. */
-  streamJob(jobId: string, follow: boolean, offset = 0): ClientReadableStream<StreamJobResponse> {
-    return this.client.streamJob({ jobId, offset, follow });
+  streamJob(jobId: string, follow: boolean, offset = 0, stream = OutputStream.OUTPUT_STREAM_UNSPECIFIED): ClientReadableStream<StreamJobResponse> {
+    return this.client.streamJob({ jobId, offset, follow, stream });
   }
 
   /** (Re)opens the WatchJobs stream from the start: the worker replays every job it knows, which is harmless to apply twice. */

@@ -36,23 +36,24 @@ export interface OutputSource {
 export class OutputStreams {
   open = 0;
 
-  /**
-   * Streams a job's output file from `offset`: each call reads the file itself. Never serves
-   * bytes past the limit (those of a running job past the head of its cap may yet be
-   * rearranged). With `follow`, waits at the end of the file until it grows or the job ends,
-   * then sends whatever is left and ends the call.
-   */
-  async stream(call: OutputCall, source: OutputSource, offset: number, follow: boolean): Promise<void> {
+  /** Runs one StreamJob call's work, counted while it runs. */
+  async track(work: () => Promise<void>): Promise<void> {
     this.open++;
     try {
-      await copyOut(call, source, offset, follow);
+      await work();
     } finally {
       this.open--;
     }
   }
 }
 
-async function copyOut(call: OutputCall, source: OutputSource, offset: number, follow: boolean): Promise<void> {
+/**
+ * Streams a job's output file from `offset`: each call reads the file itself. Never serves
+ * bytes past the limit (those of a running job past the head of its cap may yet be
+ * rearranged). With `follow`, waits at the end of the file until it grows or the job ends,
+ * then sends whatever is left and ends the call.
+ */
+export async function streamOutput(call: OutputCall, source: OutputSource, offset: number, follow: boolean): Promise<void> {
   let handle: fs.FileHandle | undefined;
   let growth: FileGrowth | undefined;
   let position = offset;
@@ -140,7 +141,7 @@ class FileGrowth {
   }
 }
 
-async function openIfExists(file: string): Promise<fs.FileHandle | undefined> {
+export async function openIfExists(file: string): Promise<fs.FileHandle | undefined> {
   try {
     return await fs.open(file, 'r');
   } catch (err) {
@@ -151,7 +152,7 @@ async function openIfExists(file: string): Promise<fs.FileHandle | undefined> {
 }
 
 /** Waits until the client has taken what was written, or is gone. */
-function drained(call: OutputCall): Promise<void> {
+export function drained(call: OutputCall): Promise<void> {
   return new Promise((resolve) => {
     const events = ['drain', 'cancelled', 'close', 'error'] as const;
     const done = (): void => {
