@@ -41,11 +41,17 @@ export class SqlJobStore implements JobStore {
 
   async createJobs(jobs: readonly NewJob[]): Promise<JobRecord[]> {
     const records = jobs.map(newJobRecord);
-    // The rows are exactly the records: nothing is read back.
+    // The rows are exactly the records: nothing is read back. Each row's columns are named
+    // (no spread of shared ones): V8 gives an object spread and then extended a hidden class of its own.
     const queries = records.flatMap((job) => {
-      const common = { worker_id: job.workerId, state: job.state, exit_code: null, signal: '', error: '', created_at: job.createdAt, finished_at: null };
       const insert = this.ctx.insert('jobs', 'none', {
-        ...common,
+        worker_id: job.workerId,
+        state: job.state,
+        exit_code: null,
+        signal: '',
+        error: '',
+        created_at: job.createdAt,
+        finished_at: null,
         id: job.id,
         command: job.command,
         path: job.path,
@@ -81,7 +87,19 @@ export class SqlJobStore implements JobStore {
         stdin_bytes: job.stdinBytes,
       } satisfies Insertable<JobsTable>);
       if (job.runOn === 'all') return [insert];
-      return [insert, this.ctx.insert('attempts', 'none', { ...common, job_id: job.id, number: 1, started_at: null } satisfies Insertable<AttemptsTable>)];
+      const attempt = {
+        worker_id: job.workerId,
+        state: job.state,
+        exit_code: null,
+        signal: '',
+        error: '',
+        created_at: job.createdAt,
+        finished_at: null,
+        job_id: job.id,
+        number: 1,
+        started_at: null,
+      } satisfies Insertable<AttemptsTable>;
+      return [insert, this.ctx.insert('attempts', 'none', attempt)];
     });
     try {
       await this.#writeJobs(queries, () => records, records[0]?.createdAt ?? Date.now());
