@@ -44,10 +44,22 @@ export class OutputKeeper {
     private readonly log: Logger,
   ) {}
 
-  /** The attempt ended on `workerId`: its output is copied soon. */
-  attemptEnded(jobId: string, attempt: number, workerId: string, truncated: boolean): void {
+  /**
+   * The attempt ended on `workerId`: its output is copied soon. One its worker reported empty
+   * (`outputBytes` 0) is recorded kept and empty at once, with no call to the worker.
+   */
+  attemptEnded(jobId: string, attempt: number, workerId: string, end: { outputTruncated?: boolean; outputBytes?: number }): void {
     if (workerId === '' || this.closed) return;
-    this.waiting.push({ jobId, attempt, workerId, truncated });
+    if (end.outputBytes === 0) {
+      this.store.keepEmptyOutput(jobId, attempt, Date.now()).catch((err: unknown) => {
+        this.log.warn(
+          { job_id: jobId, attempt, worker_id: workerId, error: err instanceof Error ? err.message : String(err) },
+          'could not record the job output as empty; it is read from its worker while that answers',
+        );
+      });
+      return;
+    }
+    this.waiting.push({ jobId, attempt, workerId, truncated: end.outputTruncated === true });
     this.next();
   }
 

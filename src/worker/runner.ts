@@ -306,7 +306,7 @@ export class Runner {
     this.finish(job, {
       state: JobState.JOB_STATE_FAILED,
       error: job.pid === undefined ? `${SPAWNER_LOST_ERROR} before the job started` : SPAWNER_LOST_ERROR,
-      outputBytes: size?.bytes ?? 0,
+      outputBytes: size?.bytes,
       ...(size?.truncated ? { outputTruncated: true } : {}),
     });
   }
@@ -333,7 +333,7 @@ export class Runner {
       ...report,
       exitCode: code ?? undefined,
       signal: signal ?? '',
-      outputBytes: size?.bytes ?? 0,
+      outputBytes: size?.bytes,
       ...(truncated ? { outputTruncated: true } : {}),
       ...(record ? { finishedAtMs: record.endedAtMs } : {}),
     });
@@ -429,7 +429,8 @@ function newStatus(jobId: string): JobStatus {
     startedAtMs: 0,
     finishedAtMs: 0,
     pid: 0,
-    outputBytes: 0,
+    // Unknown until the job ends (or a cap check sizes it): an end report that keeps it so has its output copied.
+    outputBytes: undefined,
     outputTruncated: false,
   };
 }

@@ -107,6 +107,8 @@ export interface StatusUpdate {
   /** The BatonError code of `error`, when it has one. */
   errorCode?: string;
   outputTruncated?: boolean;
+  /** The size of the attempt's output at its end, when its worker knows it (0: empty, nothing to copy). Not stored on the job. */
+  outputBytes?: number;
   startedAt?: number;
   finishedAt?: number;
 }
@@ -206,30 +208,41 @@ export interface JobStore {
   pruneJobs(finishedBefore: number, batch: number): Promise<string[]>;
 }
 
-/**
- * A new job as `createJobs` stores it: queued, waiting for the jobs in its `after`, or
- * dispatched when it was placed before it was stored. Every field is named (no `...job`): V8
- * gave each object spread from a job and then extended its own hidden class (about 1 KB
- * apiece), which made every job created cost that much more memory and GC.
- */
+/** A new job as `createJobs` stores it: queued, waiting for the jobs in its `after`, or dispatched when it was placed before it was stored. */
 export function newJobRecord(job: NewJob): JobRecord {
   const workerId = job.workerId ?? '';
   const after = job.after ?? [];
   const afterCondition = job.afterCondition ?? 'succeeded';
+  // Every field written out, in the order a record read from the store has (sql-job-store's
+  // toJob): all records then share one shape, and no spread adds fields one at a time. A job is
+  // made this way on every submission, several times.
   return {
     id: job.id,
+    state: workerId !== '' ? 'dispatched' : after.length > 0 ? 'waiting' : 'queued',
+    workerId,
     command: job.command,
     path: job.path,
     args: job.args,
     env: job.env,
     cwd: job.cwd,
+    error: '',
+    errorCode: '',
+    exitCode: null,
+    signal: '',
+    outputTruncated: false,
     createdAt: job.createdAt,
+    updatedAt: job.createdAt,
+    finishedAt: null,
     submittedBy: job.submittedBy,
+    stoppedBy: '',
     labels: job.labels,
     priority: job.priority,
     retry: job.retry,
     pinnedWorker: job.pinnedWorker,
     sandbox: job.sandbox,
+    reason: after.length > 0 ? waitReason(after, afterCondition) : (job.reason ?? ''),
+    attempt: 1,
+    nextAttemptAt: null,
     timeoutMs: job.timeoutMs ?? 0,
     parentId: job.parentId ?? '',
     runOn: job.runOn ?? '',
@@ -244,19 +257,6 @@ export function newJobRecord(job: NewJob): JobRecord {
     name: job.name ?? '',
     stdin: job.stdin ?? '',
     stdinBytes: base64Bytes(job.stdin ?? ''),
-    state: workerId !== '' ? 'dispatched' : after.length > 0 ? 'waiting' : 'queued',
-    workerId,
-    attempt: 1,
-    reason: after.length > 0 ? waitReason(after, afterCondition) : (job.reason ?? ''),
-    nextAttemptAt: null,
-    error: '',
-    errorCode: '',
-    exitCode: null,
-    signal: '',
-    outputTruncated: false,
-    updatedAt: job.createdAt,
-    finishedAt: null,
-    stoppedBy: '',
   };
 }
 

@@ -35,6 +35,30 @@ conformance<OutputStore>('OutputStore', SqlOutputStore, {
       assert.equal(await outputs.beginOutput(jobId, 2, 13), true, 'another attempt is its own copy');
     },
   },
+  keepEmptyOutput: {
+    'a complete, empty record that reads as no bytes; one already there is left as it is': async (stores) => {
+      const { outputs } = stores;
+      const jobId = `j-${uuidv7()}`;
+      await outputs.keepEmptyOutput(jobId, 1, 40);
+      assert.deepEqual(await outputs.getOutput(jobId, 1), {
+        jobId,
+        attempt: 1,
+        bytes: 0,
+        complete: true,
+        truncated: false,
+        createdAt: 40,
+        completedAt: 40,
+        prunedAt: null,
+        prunedReason: '',
+      });
+      assert.equal((await outputs.readOutput(jobId, 1, 0, 100)).length, 0);
+      assert.equal(await outputs.beginOutput(jobId, 1, 41), false, 'nothing left to copy');
+      const copied = await kept(stores, ['abc'], 50);
+      await outputs.keepEmptyOutput(copied, 1, 60);
+      assert.equal((await outputs.getOutput(copied, 1))?.bytes, 3, 'a kept copy is not replaced');
+      assert.equal((await outputs.readOutput(copied, 1, 0, 100)).toString(), 'abc');
+    },
+  },
   appendOutput: {
     'pieces in order; bytes counts what is stored': async (stores) => {
       const jobId = `j-${uuidv7()}`;

@@ -37,6 +37,11 @@ export interface OutputStore {
   beginOutput(jobId: string, attempt: number, now: number): Promise<boolean>;
   /** Stores `data` at `start` (the bytes before it are stored already). */
   appendOutput(jobId: string, attempt: number, start: number, data: Uint8Array): Promise<void>;
+  /**
+   * Records an attempt's output as kept, complete and empty (its worker reported 0 bytes at its
+   * end: there is nothing to copy); a record already there is left as it is.
+   */
+  keepEmptyOutput(jobId: string, attempt: number, now: number): Promise<void>;
   /** Marks the copy complete at `bytes`. */
   completeOutput(jobId: string, attempt: number, bytes: number, truncated: boolean, now: number): Promise<void>;
   /** What is kept of an attempt's output; undefined when no copy was begun. */

@@ -41,25 +41,26 @@ export class SqlJobStore implements JobStore {
 
   async createJobs(jobs: readonly NewJob[]): Promise<JobRecord[]> {
     const records = jobs.map(newJobRecord);
-    // The rows are exactly the records: nothing is read back. Each row's columns are named
-    // (no spread of shared ones): V8 gives an object spread and then extended a hidden class of its own.
+    // The rows are exactly the records: nothing is read back. Each row is written out whole, in
+    // the table's column order (no spread adding its fields one at a time): this runs for every job submitted.
     const queries = records.flatMap((job) => {
       const insert = this.ctx.insert('jobs', 'none', {
-        worker_id: job.workerId,
-        state: job.state,
-        exit_code: null,
-        signal: '',
-        error: '',
-        created_at: job.createdAt,
-        finished_at: null,
         id: job.id,
+        state: job.state,
+        worker_id: job.workerId,
         command: job.command,
         path: job.path,
         args: JSON.stringify(job.args),
         env: JSON.stringify(job.env),
         cwd: job.cwd,
+        error: '',
+        error_code: '',
+        exit_code: null,
+        signal: '',
         output_truncated: 0,
+        created_at: job.createdAt,
         updated_at: job.updatedAt,
+        finished_at: null,
         submitted_by: job.submittedBy,
         stopped_by: '',
         labels: JSON.stringify(job.labels),
@@ -76,28 +77,27 @@ export class SqlJobStore implements JobStore {
         children: JSON.stringify(job.children),
         idempotency_key: job.idempotencyKey,
         request_hash: job.requestHash,
-        error_code: '',
         schedule: job.schedule,
         scheduled_for: job.scheduledFor,
-        concurrency: job.concurrency ? JSON.stringify(job.concurrency) : '',
-        after: JSON.stringify(job.after),
-        after_condition: job.afterCondition,
         name: job.name,
         stdin: job.stdin,
         stdin_bytes: job.stdinBytes,
+        concurrency: job.concurrency ? JSON.stringify(job.concurrency) : '',
+        after: JSON.stringify(job.after),
+        after_condition: job.afterCondition,
       } satisfies Insertable<JobsTable>);
       if (job.runOn === 'all') return [insert];
       const attempt = {
+        job_id: job.id,
+        number: 1,
         worker_id: job.workerId,
         state: job.state,
         exit_code: null,
         signal: '',
         error: '',
         created_at: job.createdAt,
-        finished_at: null,
-        job_id: job.id,
-        number: 1,
         started_at: null,
+        finished_at: null,
       } satisfies Insertable<AttemptsTable>;
       return [insert, this.ctx.insert('attempts', 'none', attempt)];
     });

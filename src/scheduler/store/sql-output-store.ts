@@ -36,6 +36,28 @@ export class SqlOutputStore implements OutputStore {
     ]);
   }
 
+  async keepEmptyOutput(jobId: string, attempt: number, now: number): Promise<void> {
+    const { db, writer, templates } = this.ctx;
+    // A statement per ended job on the hot path, in the group commit: compiled once.
+    const insert = templates.get('keepEmptyOutput', (p) =>
+      db
+        .insertInto('outputs')
+        .values({
+          job_id: p('jobId'),
+          attempt: p('attempt'),
+          bytes: 0,
+          complete: 1,
+          truncated: 0,
+          created_at: p('now'),
+          completed_at: p('now'),
+          pruned_at: null,
+          pruned_reason: '',
+        })
+        .onConflict((oc) => oc.columns(['job_id', 'attempt']).doNothing()),
+    );
+    await writer.run([insert.fill({ jobId, attempt, now })]);
+  }
+
   async completeOutput(jobId: string, attempt: number, bytes: number, truncated: boolean, now: number): Promise<void> {
     const { db, writer } = this.ctx;
     await writer.run([
