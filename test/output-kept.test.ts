@@ -67,7 +67,12 @@ describe('kept output', () => {
       return res.status === 200 ? res : undefined;
     }, 'the empty output read from the store');
     assert.equal(read.text, '');
+    for (const stream of ['stdout', 'stderr']) {
+      const one = await output(scheduler.api, `/v1/jobs/${silent}/output?stream=${stream}`);
+      assert.deepEqual([one.status, one.text], [200, ''], `its ${stream} is empty too`);
+    }
     assert.equal((await output(scheduler.api, `/v1/jobs/${spoke}/output`)).text, 'said\n');
+    assert.equal((await output(scheduler.api, `/v1/jobs/${spoke}/output?stream=stdout`)).text, 'said\n');
   });
 
   it('?tail=N lines and ?offset=B, from the kept copy and from the worker of a running job', async () => {

@@ -245,6 +245,8 @@ export class Runner {
         gid: spec.gid,
         outputPath,
         output: splitCap(output.capBytes),
+        // A supervisor of protocol 3 keeps stdout and stderr apart; an earlier one would ignore the field.
+        ...((spawner.protocolVersion ?? PROTOCOL_VERSION) >= 3 && { runsPath: output.runsPathFor(spec.jobId) }),
         ...(stdinPath && { stdinPath }),
         meta,
       },

@@ -269,7 +269,8 @@ export function v1Routes(app: App, jobs: JobService, registry: Registry): void {
       schema: {
         operationId: 'getJobOutput',
         tags: ['jobs'],
-        summary: "The job's output (of the live attempt, or of attempt=N) from its first byte, from offset=N or from its last tail=N lines; with follow=true, until it ends",
+        summary:
+          "The job's output (of the live attempt, or of attempt=N; stdout and stderr interleaved, or stream=stdout|stderr) from its first byte, from offset=N or from its last tail=N lines; with follow=true, until it ends",
         params: JobIdParams,
         querystring: OutputQuerySchema,
         response: OutputResponse,
@@ -277,9 +278,9 @@ export function v1Routes(app: App, jobs: JobService, registry: Registry): void {
       },
     },
     async (req, reply) => {
-      const { follow, attempt, offset, tail } = req.query;
+      const { follow, attempt, offset, tail, stream } = req.query;
       if (offset !== undefined && tail !== undefined) throw new BatonError('BAD_REQUEST', 'offset and tail each say where to start: give one of them');
-      return sendOutput(req, reply, await jobs.output(req.params.id, undefined, { follow: follow ?? false, attempt, offset, tail }));
+      return sendOutput(req, reply, await jobs.output(req.params.id, undefined, { follow: follow ?? false, attempt, offset, tail, stream }));
     },
   );
 }

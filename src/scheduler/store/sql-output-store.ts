@@ -13,6 +13,7 @@ export class SqlOutputStore implements OutputStore {
     if (existing && (existing.complete || existing.prunedAt !== null)) return false;
     await writer.run([
       db.deleteFrom('output_chunks').where('job_id', '=', jobId).where('attempt', '=', attempt).compile(),
+      db.deleteFrom('output_runs').where('job_id', '=', jobId).where('attempt', '=', attempt).compile(),
       db.deleteFrom('outputs').where('job_id', '=', jobId).where('attempt', '=', attempt).compile(),
       db
         .insertInto('outputs')
@@ -56,6 +57,19 @@ export class SqlOutputStore implements OutputStore {
         .onConflict((oc) => oc.columns(['job_id', 'attempt']).doNothing()),
     );
     await writer.run([insert.fill({ jobId, attempt, now })]);
+  }
+
+  async keepOutputRuns(jobId: string, attempt: number, runs: Uint8Array): Promise<void> {
+    const { db, writer } = this.ctx;
+    await writer.run([
+      db.deleteFrom('output_runs').where('job_id', '=', jobId).where('attempt', '=', attempt).compile(),
+      db.insertInto('output_runs').values({ job_id: jobId, attempt, runs }).compile(),
+    ]);
+  }
+
+  async readOutputRuns(jobId: string, attempt: number): Promise<Buffer | undefined> {
+    const row = await this.ctx.db.selectFrom('output_runs').select('runs').where('job_id', '=', jobId).where('attempt', '=', attempt).executeTakeFirst();
+    return row && Buffer.from(row.runs.buffer, row.runs.byteOffset, row.runs.byteLength);
   }
 
   async completeOutput(jobId: string, attempt: number, bytes: number, truncated: boolean, now: number): Promise<void> {
@@ -136,6 +150,7 @@ export class SqlOutputStore implements OutputStore {
     await writer.run(
       chosen.flatMap((c) => [
         db.deleteFrom('output_chunks').where('job_id', '=', c.job_id).where('attempt', '=', c.attempt).compile(),
+        db.deleteFrom('output_runs').where('job_id', '=', c.job_id).where('attempt', '=', c.attempt).compile(),
         db.updateTable('outputs').set({ pruned_at: now, pruned_reason: reason }).where('job_id', '=', c.job_id).where('attempt', '=', c.attempt).compile(),
       ]),
     );
@@ -145,7 +160,11 @@ export class SqlOutputStore implements OutputStore {
   async forgetOutputs(jobIds: readonly string[]): Promise<void> {
     if (jobIds.length === 0) return;
     const { db, writer } = this.ctx;
-    await writer.run([db.deleteFrom('output_chunks').where('job_id', 'in', jobIds).compile(), db.deleteFrom('outputs').where('job_id', 'in', jobIds).compile()]);
+    await writer.run([
+      db.deleteFrom('output_chunks').where('job_id', 'in', jobIds).compile(),
+      db.deleteFrom('output_runs').where('job_id', 'in', jobIds).compile(),
+      db.deleteFrom('outputs').where('job_id', 'in', jobIds).compile(),
+    ]);
   }
 
   async keptOutputBytes(): Promise<number> {
