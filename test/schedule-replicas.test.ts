@@ -57,9 +57,10 @@ describe('schedules on two schedulers sharing PostgreSQL', () => {
       await admin.connect();
       const endedAt = Date.now();
       try {
-        // The session holding the leader lock (advisory key 0x62_61746f6e: classid 0x62, objid 0x61746f6e).
+        // The session holding the leader lock (advisory key 0x62_61746f6e: classid 0x62, objid 0x61746f6e)
+        // in this test's own database: tests running beside it have leaders of their own.
         const { rowCount } = await admin.query(
-          "select pg_terminate_backend(pid) from pg_locks where locktype = 'advisory' and classid = $1 and objid = $2 and granted",
+          "select pg_terminate_backend(pid) from pg_locks where locktype = 'advisory' and classid = $1 and objid = $2 and granted and database = (select oid from pg_database where datname = current_database())",
           [0x62, 0x61746f6e],
         );
         assert.equal(rowCount, 1, 'one session holds the leader lock');
