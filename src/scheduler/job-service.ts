@@ -18,6 +18,7 @@ import { DEFAULT_RETRY, type RetryPolicy } from './retry-policy.js';
 import { IdempotencyKeyTaken, type AttemptRecord, type JobFilter, type JobRecord, type JobStore, type NewJob, type SandboxRequest } from './store/job-store.js';
 import type { WorkerChannel } from './worker-channel.js';
 import type { OutputKeeper } from './output-keeper.js';
+import { OutputHubs, STREAM_COMMIT_MS } from './output-hub.js';
 import { keptStreamRuns, readKeptStream, wireStream } from './output-streams.js';
 import { findTailStart } from './output-tail.js';
 
@@ -25,8 +26,6 @@ const QUERY_TIMEOUT_MS = 5_000;
 /** When the caller names no grace period the worker uses its own; assume up to this for the deadline. */
 const ASSUMED_DEFAULT_GRACE_MS = 10_000;
 const STOP_DEADLINE_SLACK_MS = 5_000;
-/** How long a stream may stay silent before its HTTP headers are committed (after that, a worker error can only cut the body short). */
-const STREAM_COMMIT_MS = 250;
 /** A follower answers a submission once the leader has started (or failed to start) it, or after this long as it stands then. */
 const LEADER_PLACEMENT_WAIT_MS = 3_000;
 /** What a caller refused for a full queue is told to wait. */
@@ -119,6 +118,8 @@ async function readRange(channel: WorkerChannel, run: string, offset: number, le
 export class JobService {
   /** Ended attempts' output kept by the scheduler; set once it exists. */
   keeper: OutputKeeper | undefined;
+  /** Live followers of each attempt, fed by one worker stream per attempt. */
+  private readonly hubs: OutputHubs;
 
   constructor(
     private readonly store: JobStore,
@@ -129,6 +130,7 @@ export class JobService {
     private readonly maxQueued: number,
     private readonly log: Logger,
   ) {
+    this.hubs = new OutputHubs(log);
     // One listener for every /wait: each waiter is found by its job id.
     bus.on('job', (job) => this.jobChanged(job.id));
     dispatcher.cancelJobs = (jobIds, by) => {
@@ -491,6 +493,7 @@ export class JobService {
       if (!follow) end = size;
     }
     if (start >= end) return { body: Readable.from([]), attempt: number, start };
+    if (follow && end === Number.POSITIVE_INFINITY) return { body: await this.hubs.follow(channel, run, start, stream), attempt: number, start };
     let at = start;
     const call = channel.streamJob(run, follow, start, stream);
     const out = new PassThrough();

@@ -1,6 +1,7 @@
 import { Metadata, status as GrpcStatus, type CallOptions, type ClientReadableStream, type ServiceError } from '@grpc/grpc-js';
 import { isServiceError } from '../common/errors.js';
 import { CHANNEL_OPTIONS, clientCredentials, type GrpcSecurity } from '../common/grpc.js';
+import { OutputViewClient } from '../common/output-message.js';
 import type { Logger } from '../common/logger.js';
 import { schedulerMetrics } from './metrics.js';
 import { chunksOf, MAX_START_MESSAGE_BYTES, MAX_STARTS_PER_MESSAGE, startRequestBound, tooLargeToStart } from './start-chunks.js';
@@ -9,7 +10,7 @@ import { latestPerAttempt } from './status-burst.js';
 import type { JobStatus } from '../gen/baton/v1/common.js';
 import {
   OutputStream,
-  WorkerServiceClient,
+  type WorkerServiceClient,
   type QueryJobResponse,
   type StartJobRequest,
   type StartJobResponse,
@@ -22,6 +23,12 @@ const WATCH_BACKOFF_MIN_MS = 100;
 const WATCH_BACKOFF_MAX_MS = 5_000;
 /** How long one wait for an unreachable worker's connection lasts before the next begins. */
 const REACHABLE_WAIT_MS = 60_000;
+/**
+ * HTTP/2's receive window of each stream from the worker (output streams are what fill it).
+ * The default 64 KiB let a worker send one 64 KiB piece per round trip, about 40 MiB/s on a
+ * loaded machine; a paused stream (its reader is slow) holds at most this much here.
+ */
+export const STREAM_WINDOW_BYTES = 4 * 1024 * 1024;
 /** The words of grpc-js for a call that failed before any connection to the worker was made. */
 const NEVER_CONNECTED = /No connection established|ECONNREFUSED/;
 
@@ -82,7 +89,10 @@ export class WorkerChannel {
   ) {
     // Under TLS the worker must present its own certificate: statuses on this channel's
     // WatchJobs stream are then known to come from worker `workerId`.
-    this.client = new WorkerServiceClient(address, clientCredentials(address, security, { role: 'worker', name: workerId }), CHANNEL_OPTIONS);
+    this.client = new OutputViewClient(address, clientCredentials(address, security, { role: 'worker', name: workerId }), {
+      ...CHANNEL_OPTIONS,
+      'grpc-node.flow_control_window': STREAM_WINDOW_BYTES,
+    });
     this.startStream = new StartStream(this.client);
     this.untilReachable();
   }

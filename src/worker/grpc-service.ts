@@ -16,7 +16,7 @@ import { isFinalState } from './exit-status.js';
 import type { JobsFolder } from './jobs-folder.js';
 import type { JobTable } from './job-table.js';
 import type { OutputFiles } from './output-files.js';
-import { type OutputSource, streamOutput } from './output-stream.js';
+import { type OutputSource, type OutputStreams, streamOutput } from './output-stream.js';
 import { requireRuns, streamOneStream } from './output-stream-split.js';
 import type { Runner } from './runner.js';
 import type { Sandbox } from './sandbox/sandbox.js';
@@ -32,6 +32,8 @@ export interface WorkerServiceParts {
   commands: CommandLookup;
   output: OutputFiles;
   watchers: WatchHub;
+  /** The open StreamJob calls (counted for the metrics). */
+  outputStreams: OutputStreams;
   /** The open Starts streams, ended when the worker shuts down. */
   startStreams: Set<StartsCall>;
   log: Logger;
@@ -151,7 +153,7 @@ export function createWorkerService(parts: WorkerServiceParts): WorkerServiceSer
         await streamOutput(call, source, offset, follow);
       }
     };
-    run().catch((err: unknown) => failStream(call, err, 'StreamJob'));
+    parts.outputStreams.track(run).catch((err: unknown) => failStream(call, err, 'StreamJob'));
   };
 
   const watchJobs: WorkerServiceServer['watchJobs'] = (call) => {

@@ -15,6 +15,8 @@ const RUN_BUCKETS = [0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300, 900, 1800, 360
 export interface WorkerMetricSources {
   activeJobs: () => number;
   registered: () => boolean;
+  /** StreamJob calls open now. */
+  outputStreams: () => number;
 }
 
 /**
@@ -60,6 +62,14 @@ export class WorkerMetrics {
       registers,
       collect() {
         this.set(sources.registered() ? 1 : 0);
+      },
+    });
+    new Gauge({
+      name: 'baton_worker_output_streams',
+      help: "Job output streams (StreamJob calls) this worker serves now: one per followed job however many read it through the scheduler, plus each reader catching up on its own and each copy into the scheduler's store.",
+      registers,
+      collect() {
+        this.set(sources.outputStreams());
       },
     });
     addProcessMetrics(this.registry, 'worker');

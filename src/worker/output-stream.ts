@@ -1,9 +1,20 @@
-import { promises as fs } from 'node:fs';
+import { promises as fs, watch, type FSWatcher } from 'node:fs';
 import type { ServerWritableStream } from '@grpc/grpc-js';
 import type { StreamJobRequest, StreamJobResponse } from '../gen/baton/v1/worker.js';
 
-const CHUNK_BYTES = 64 * 1024;
-const FOLLOW_POLL_MS = 50;
+/**
+ * The most one read (and one message) carries. Large, so a fast output costs few reads,
+ * messages and HTTP/2 frames per byte; a read returns what the file has, so a slow output's
+ * bytes still go out as soon as they are read.
+ */
+const CHUNK_BYTES = 256 * 1024;
+/**
+ * A follower at the end of the file wakes when the file changes (inotify) or the job's status
+ * does; this is only the fallback for a change neither reports (a file system without inotify).
+ */
+const FOLLOW_FALLBACK_MS = 1_000;
+/** How often a follower looks for a file not created yet (the job is still starting). */
+const NOT_CREATED_POLL_MS = 50;
 
 export type OutputCall = ServerWritableStream<StreamJobRequest, StreamJobResponse>;
 
@@ -18,14 +29,39 @@ export interface OutputSource {
 }
 
 /**
- * Streams a job's output file from `offset`: each reader reads the file itself, so any
- * number of readers get the same bytes. Never serves bytes past the limit (those of a
- * running job past the head of its cap may yet be rearranged). With `follow`, waits at the end of the file until the
- * job ends, then sends whatever is left and ends the call.
+ * The worker's StreamJob calls. It counts those open (the `baton_worker_output_streams` gauge),
+ * which is how "the scheduler reads a followed job once, however many people read it" is seen
+ * from outside.
+ */
+export class OutputStreams {
+  open = 0;
+
+  /** Runs one StreamJob call's work, counted while it runs. */
+  async track(work: () => Promise<void>): Promise<void> {
+    this.open++;
+    try {
+      await work();
+    } finally {
+      this.open--;
+    }
+  }
+}
+
+/**
+ * Streams a job's output file from `offset`: each call reads the file itself. Never serves
+ * bytes past the limit (those of a running job past the head of its cap may yet be
+ * rearranged). With `follow`, waits at the end of the file until it grows or the job ends,
+ * then sends whatever is left and ends the call.
  */
 export async function streamOutput(call: OutputCall, source: OutputSource, offset: number, follow: boolean): Promise<void> {
   let handle: fs.FileHandle | undefined;
+  let growth: FileGrowth | undefined;
   let position = offset;
+  // A follower waiting at the end of a quiet file stops waiting when its reader leaves.
+  const left = new Promise<void>((resolve) => {
+    call.once('cancelled', resolve);
+    call.once('close', resolve);
+  });
   try {
     while (!call.cancelled) {
       // Read the state before reading the file: if the job had ended and the read finds
@@ -34,6 +70,7 @@ export async function streamOutput(call: OutputCall, source: OutputSource, offse
       handle ??= await openIfExists(source.file);
       const limit = source.limit(finishedBeforeRead);
       if (handle && position < limit) {
+        // A buffer of its own per message: grpc-js serialises it later, and the scheduler may hold it.
         const buffer = Buffer.allocUnsafe(Math.min(CHUNK_BYTES, limit - position));
         const { bytesRead } = await handle.read(buffer, 0, buffer.length, position);
         if (bytesRead > 0) {
@@ -43,12 +80,65 @@ export async function streamOutput(call: OutputCall, source: OutputSource, offse
         }
       }
       if (!follow || finishedBeforeRead) break;
-      await source.waitForChange(FOLLOW_POLL_MS);
+      // Watch from the first time the end is reached; a write after the read above and
+      // before the watch began is found by the read after this wait's fallback, or sooner
+      // by any later write.
+      if (!growth && handle) {
+        growth = new FileGrowth(source.file);
+        continue; // read once more: the file may have grown before the watch began
+      }
+      await Promise.race([source.waitForChange(growth ? FOLLOW_FALLBACK_MS : NOT_CREATED_POLL_MS), growth?.next(), left]);
     }
   } finally {
+    growth?.close();
     await handle?.close();
   }
   if (!call.cancelled) call.end();
+}
+
+/** Tells when a file was written to (inotify through fs.watch): a follower at its end wakes at once instead of polling. */
+class FileGrowth {
+  private watcher: FSWatcher | undefined;
+  private changed = false;
+  private wake: (() => void) | undefined;
+
+  constructor(file: string) {
+    try {
+      this.watcher = watch(file, { persistent: false }, () => this.notify());
+      this.watcher.on('error', () => this.close());
+    } catch {
+      // No watch possible here: the fallback wait still finds the bytes.
+      this.watcher = undefined;
+    }
+  }
+
+  /** Resolves at the next change (at once if one came since the last call), or never without a watcher. */
+  next(): Promise<void> {
+    if (!this.watcher) return new Promise(() => undefined);
+    if (this.changed) {
+      this.changed = false;
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => {
+      this.wake = () => {
+        this.changed = false;
+        resolve();
+      };
+    });
+  }
+
+  close(): void {
+    this.watcher?.close();
+    this.watcher = undefined;
+    // A wait in progress falls back to the timed one.
+  }
+
+  private notify(): void {
+    this.changed = true;
+    const wake = this.wake;
+    this.wake = undefined;
+    wake?.();
+  }
 }
 
 export async function openIfExists(file: string): Promise<fs.FileHandle | undefined> {

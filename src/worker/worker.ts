@@ -15,7 +15,6 @@ import { createLogger, type Logger } from '../common/logger.js';
 import { joinHostPort, schedulerAddresses, splitHostPort, unroutableAdvertise } from '../common/net.js';
 import { packageVersion } from '../common/package-root.js';
 import { SchedulerServiceClient } from '../gen/baton/v1/scheduler.js';
-import { WorkerServiceService } from '../gen/baton/v1/worker.js';
 import path from 'node:path';
 import { CommandLookup } from './command-lookup.js';
 import { lockDataDir } from './data-dir-lock.js';
@@ -37,7 +36,9 @@ import { ENDS_DIR, readEndRecords } from './spawner/end-records.js';
 import type { RunningJob } from './spawner/messages.js';
 import { SpawnerClient } from './spawner/spawner-client.js';
 import { WatchHub } from './watch-hub.js';
+import { WORKER_SERVICE_SERVED } from '../common/output-message.js';
 import { serveMetrics, WorkerMetrics } from './metrics.js';
+import { OutputStreams } from './output-stream.js';
 
 /** The channel to the scheduler reconnects as often as registration retries (not every 2 s), so a restarted scheduler is found within ~1 s. */
 const SCHEDULER_CHANNEL_OPTIONS: grpc.ChannelOptions = { ...CHANNEL_OPTIONS, 'grpc.max_reconnect_backoff_ms': REGISTRATION_BACKOFF.maxMs };
@@ -178,11 +179,12 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
   if (running.length + ended.length > 0) log.info({ running: running.length, ended: ended.length }, 'took back the jobs the last worker process left to its supervisor');
   const watchers = new WatchHub(table);
   const startStreams = new Set<StartsCall>();
+  const outputStreams = new OutputStreams();
 
   const server = new grpc.Server({ ...SERVER_OPTIONS, interceptors: schedulerOnlyInterceptors(options.security, WORKER_SERVICE_NAME) });
   server.addService(
-    WorkerServiceService,
-    createWorkerService({ workerId, table, runner, sandbox, jobsFolder, commands: new CommandLookup(jobsFolder), output, watchers, startStreams, log }),
+    WORKER_SERVICE_SERVED,
+    createWorkerService({ workerId, table, runner, sandbox, jobsFolder, commands: new CommandLookup(jobsFolder), output, watchers, outputStreams, startStreams, log }),
   );
   const health = addStandardServices(server, [WORKER_SERVICE_NAME]);
   const port = await bindServer(server, options.listen, serverCredentials(options.listen, options.security));
@@ -190,7 +192,11 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
   const advertise = options.advertise ?? address;
   // Registration exists only below; the gauge reads it at scrape time.
   let registration: Registration | undefined;
-  const metrics = new WorkerMetrics(workerId, { activeJobs: () => runner.activeCount, registered: () => registration?.registered === true });
+  const metrics = new WorkerMetrics(workerId, {
+    activeJobs: () => runner.activeCount,
+    registered: () => registration?.registered === true,
+    outputStreams: () => outputStreams.open,
+  });
   metrics.watch(table);
   let metricsServer: Awaited<ReturnType<typeof serveMetrics>> | undefined;
   if (options.metricsListen !== undefined) {
