@@ -134,6 +134,40 @@ export const OutputQuerySchema = Strict({
   tail: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000, description: 'start at the last this many lines (not with offset)' })),
 });
 
+/**
+ * The headers of an output answer, by their wire names: the server sets them by these names and
+ * the OpenAPI document declares them from here. Content-Range only on a 206.
+ */
+export const OUTPUT_HEADERS = {
+  attempt: 'baton-attempt',
+  offset: 'baton-offset',
+  acceptRanges: 'accept-ranges',
+  contentRange: 'content-range',
+} as const;
+
+const outputHeaders = {
+  [OUTPUT_HEADERS.attempt]: Type.Integer({ minimum: 1, description: 'the attempt the bytes are of: pin it (attempt=N) when resuming' }),
+  [OUTPUT_HEADERS.offset]: Type.Integer({ minimum: 0, description: "the byte of the attempt's output the body starts at (resume at this plus the bytes read)" }),
+  [OUTPUT_HEADERS.acceptRanges]: Type.Literal('bytes', { description: 'a Range header of bytes is honoured' }),
+};
+
+/** Output is sent as written: bytes, not JSON. */
+export const OutputResponseSchema = {
+  200: {
+    description: "the job's output (stdout and stderr as written) from its first byte, from offset or from its last tail lines",
+    headers: outputHeaders,
+    content: { 'text/plain': { schema: Type.String() } },
+  },
+  206: {
+    description: 'the bytes a Range header asked for (one range: bytes=N-, bytes=N-M or bytes=-N), as the output is now',
+    headers: {
+      ...outputHeaders,
+      [OUTPUT_HEADERS.contentRange]: Type.String({ pattern: '^bytes \\d+-\\d+/\\d+$', description: "bytes FIRST-LAST/SIZE: SIZE is the output's size when answered" }),
+    },
+    content: { 'text/plain': { schema: Type.String() } },
+  },
+};
+
 export const MAX_WAIT_S = 300;
 export const DEFAULT_WAIT_S = 30;
 export const WaitQuerySchema = Strict({

@@ -17,6 +17,7 @@ import { DEFAULT_RETRY, type RetryPolicy } from './retry-policy.js';
 import { IdempotencyKeyTaken, type AttemptRecord, type JobFilter, type JobRecord, type JobStore, type NewJob, type SandboxRequest } from './store/job-store.js';
 import type { WorkerChannel } from './worker-channel.js';
 import type { OutputKeeper } from './output-keeper.js';
+import { type ByteRange, type PickedRange, pickRange } from './http/range.js';
 import { findTailStart } from './output-tail.js';
 
 const QUERY_TIMEOUT_MS = 5_000;
@@ -78,6 +79,8 @@ export interface OutputRequest {
   offset?: number;
   /** Start at the last this many lines instead (not with `offset`). */
   tail?: number;
+  /** Only these bytes, as they are now (not with `offset`, `tail` or `follow`): an HTTP `Range`. */
+  range?: ByteRange;
 }
 
 /** A reader's stream, with the attempt it is of and the byte it starts at. */
@@ -85,6 +88,8 @@ export interface OutputAnswer {
   body: Readable;
   attempt: number;
   start: number;
+  /** The bytes a `range` picked, and the output's size then. */
+  picked?: PickedRange;
 }
 
 export interface JobDetail {
@@ -466,6 +471,10 @@ export class JobService {
     }
     if (kept?.complete && this.keeper) {
       const store = this.keeper.store;
+      if (want.range) {
+        const picked = pickRange(want.range, kept.bytes);
+        return { body: this.keeper.read(jobId, number, picked.start, picked.end), attempt: number, start: picked.start, picked };
+      }
       const start = want.tail !== undefined ? await findTailStart(kept.bytes, want.tail, (o, l) => store.readOutput(jobId, number, o, l)) : (want.offset ?? 0);
       const from = Math.min(start, kept.bytes);
       return { body: await this.keeper.read(jobId, number, from, kept.bytes), attempt: number, start: from };
@@ -477,13 +486,19 @@ export class JobService {
     let start = want.offset ?? 0;
     // Not followed, a tail is the last lines as they were when measured: bytes written since would make it longer.
     let end = Number.POSITIVE_INFINITY;
-    if (want.tail !== undefined) {
+    let picked: PickedRange | undefined;
+    if (want.tail !== undefined || want.range !== undefined) {
       const res = await channel.queryJob(run, QUERY_TIMEOUT_MS).catch((err: unknown) => {
         throw fromWorkerCallError(err, channel.who);
       });
       const size = res.status?.outputBytes ?? 0;
-      start = await findTailStart(size, want.tail, (o, l) => readRange(channel, run, o, l));
-      if (!follow) end = size;
+      if (want.range !== undefined) {
+        picked = pickRange(want.range, size);
+        ({ start, end } = picked);
+      } else if (want.tail !== undefined) {
+        start = await findTailStart(size, want.tail, (o, l) => readRange(channel, run, o, l));
+        if (!follow) end = size;
+      }
     }
     if (start >= end) return { body: Readable.from([]), attempt: number, start };
     let at = start;
@@ -496,7 +511,7 @@ export class JobService {
         if (committed) return;
         committed = true;
         clearTimeout(timer);
-        resolve({ body: out, attempt: number, start });
+        resolve({ body: out, attempt: number, start, ...(picked && { picked }) });
       };
       const timer = setTimeout(commit, STREAM_COMMIT_MS);
       call.on('data', (msg: StreamJobResponse) => {

@@ -1,0 +1,107 @@
+// GET /v1/jobs/:id/output honours one HTTP Range of bytes (RFC 9110), for a running job's
+// output (read from its worker) and for a finished one's (read from the scheduler's copy).
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { startScheduler, startWorker, eventually, waitForFinal } from './harness.js';
+
+type Json = Record<string, unknown>;
+
+async function submit(api: string, body: Json): Promise<string> {
+  const res = await fetch(`${api}/v1/jobs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const json = (await res.json()) as Json;
+  assert.equal(res.status, 201, JSON.stringify(json));
+  return String(json.id);
+}
+
+interface Answer {
+  status: number;
+  text: string;
+  range: string | null;
+  offset: string | null;
+  acceptRanges: string | null;
+}
+
+async function get(api: string, path: string, range?: string): Promise<Answer> {
+  const res = await fetch(`${api}${path}`, { headers: range === undefined ? {} : { range } });
+  return {
+    status: res.status,
+    text: await res.text(),
+    range: res.headers.get('content-range'),
+    offset: res.headers.get('baton-offset'),
+    acceptRanges: res.headers.get('accept-ranges'),
+  };
+}
+
+/** The answers every output must give to ranges, `whole` being its bytes now. */
+async function checkRanges(api: string, path: string, whole: string): Promise<void> {
+  const size = whole.length;
+  const partial = async (range: string, start: number, end: number): Promise<void> => {
+    const res = await get(api, path, range);
+    assert.deepEqual(res, { status: 206, text: whole.slice(start, end), range: `bytes ${start}-${end - 1}/${size}`, offset: String(start), acceptRanges: 'bytes' }, range);
+  };
+  await partial('bytes=0-9', 0, 10);
+  await partial('bytes=5-5', 5, 6);
+  await partial('bytes=100-', 100, size);
+  await partial('bytes=-20', size - 20, size);
+  await partial(`bytes=-${size * 2}`, 0, size);
+  await partial(`bytes=${size - 3}-${size * 2}`, size - 3, size);
+
+  for (const range of [`bytes=${size}-`, `bytes=${size + 10}-${size + 20}`, 'bytes=-0']) {
+    const res = await get(api, path, range);
+    assert.equal(res.status, 416, range);
+    assert.equal(res.range, `bytes */${size}`, range);
+    assert.equal((JSON.parse(res.text) as Json).code, 'range_not_satisfiable', res.text);
+  }
+  for (const range of ['bytes=0-1,5-6', 'bytes=9-5', 'bytes=x-', 'bytes', 'bytes=-']) {
+    const res = await get(api, path, range);
+    assert.equal(res.status, 400, range);
+    assert.equal((JSON.parse(res.text) as Json).code, 'bad_request', res.text);
+  }
+  const sep = path.includes('?') ? '&' : '?';
+  for (const query of ['offset=3', 'tail=2', 'follow=true']) {
+    const res = await get(api, `${path}${sep}${query}`, 'bytes=0-9');
+    assert.equal(res.status, 400, query);
+    assert.match(res.text, /without offset, tail or follow/);
+  }
+  // Another unit is ignored, as RFC 9110 requires: the whole output.
+  assert.deepEqual(await get(api, path, 'lines=1-2'), { status: 200, text: whole, range: null, offset: '0', acceptRanges: 'bytes' });
+}
+
+describe('Range on job output', () => {
+  it("a finished job's kept output, also once its worker is gone", async () => {
+    const scheduler = await startScheduler();
+    const worker = await startWorker(scheduler);
+    const id = await submit(scheduler.api, { worker_id: worker.id, command: 'seq', args: ['1', '100000'] });
+    await waitForFinal(scheduler.api, id);
+    await scheduler.waitForLog((l) => l.msg === 'job output kept' && l.job_id === id);
+    const path = `/v1/jobs/${id}/output`;
+    const whole = await get(scheduler.api, path);
+    assert.equal(whole.status, 200);
+    assert.equal(whole.acceptRanges, 'bytes');
+    await checkRanges(scheduler.api, path, whole.text);
+    await worker.kill('SIGKILL');
+    await checkRanges(scheduler.api, `${path}?attempt=1`, whole.text);
+  });
+
+  it("a running job's output, read from its worker", async () => {
+    const scheduler = await startScheduler();
+    const worker = await startWorker(scheduler);
+    const id = await submit(scheduler.api, { worker_id: worker.id, command: 'bash', args: ['-c', 'seq 1 50000; echo last; sleep 60'] });
+    const path = `/v1/jobs/${id}/output`;
+    const whole = await eventually(async () => {
+      const res = await get(scheduler.api, path);
+      return res.text.endsWith('last\n') ? res.text : undefined;
+    }, 'the running job wrote its lines');
+    await checkRanges(scheduler.api, path, whole);
+  });
+
+  it('an empty output has no byte to send: 416 names its size, 0', async () => {
+    const scheduler = await startScheduler();
+    const worker = await startWorker(scheduler);
+    const id = await submit(scheduler.api, { worker_id: worker.id, command: 'true' });
+    await waitForFinal(scheduler.api, id);
+    const res = await get(scheduler.api, `/v1/jobs/${id}/output`, 'bytes=-100');
+    assert.equal(res.status, 416);
+    assert.equal(res.range, 'bytes */0');
+  });
+});
