@@ -31,6 +31,7 @@ const SUCCESS: Record<string, string[]> = {
   'GET /v1/jobs/{id}': ['200'],
   'POST /v1/jobs/{id}/stop': ['200'],
   'GET /v1/jobs/{id}/output': ['200', '206'],
+  'GET /v1/jobs/{id}/output/search': ['200'],
   'GET /v1/jobs/{id}/wait': ['200', '202'],
   'GET /v1/events': ['200'],
   'GET /v1/tokens': ['200'],

@@ -132,7 +132,30 @@ export const OutputQuerySchema = Strict({
   attempt: Type.Optional(Type.Integer({ minimum: 1, description: "this attempt's output (1 for the first); default: the attempt now live" })),
   offset: Type.Optional(OutputOffset),
   tail: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000, description: 'start at the last this many lines (not with offset)' })),
+  download: Type.Optional(Type.Boolean({ description: 'answer with Content-Disposition: attachment (a browser saves it to a file as it arrives)' })),
 });
+
+export const MAX_SEARCH_MATCHES = 1000;
+export const DEFAULT_SEARCH_MATCHES = 100;
+export const OutputSearchQuerySchema = Strict({
+  q: Type.String({ minLength: 1, maxLength: 200, description: 'the text to find, as written (case-sensitive)' }),
+  attempt: Type.Optional(Type.Integer({ minimum: 1, description: "this attempt's output; default: the attempt now live" })),
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_SEARCH_MATCHES, default: DEFAULT_SEARCH_MATCHES, description: 'stop after this many matching lines' })),
+});
+
+export const OutputSearchSchema = Type.Object({
+  attempt: Type.Integer({ description: 'the attempt searched' }),
+  matches: Type.Array(
+    Type.Object({
+      offset: Type.Integer({ description: 'the byte the line starts at: read around it with a Range' }),
+      line: Type.Integer({ description: 'its number, from 1' }),
+      text: Type.String({ description: 'the line, its first 500 bytes' }),
+    }),
+  ),
+  more: Type.Boolean({ description: 'the limit was reached: later lines may match too' }),
+  bytes_searched: Type.Integer(),
+});
+export type OutputSearch = Static<typeof OutputSearchSchema>;
 
 /**
  * The headers of an output answer, by their wire names: the server sets them by these names and

@@ -120,6 +120,11 @@ function ioFrom(io: Record<string, string | number | undefined> | undefined): { 
   return { readBps: parsed.readBps ?? 0, writeBps: parsed.writeBps ?? 0, readIops: parsed.readIops ?? 0, writeIops: parsed.writeIops ?? 0 };
 }
 
+/** A file name for a job's output: the id kept to characters every file system and header takes. */
+function downloadName(jobId: string, attempt: number): string {
+  return `job-${jobId.replace(/[^A-Za-z0-9._-]/g, '_')}-attempt-${attempt}.log`;
+}
+
 export function v1Routes(app: App, jobs: JobService, registry: Registry): void {
   app.get('/v1/workers', { schema: { operationId: 'listWorkers', tags: ['workers'], summary: 'Every worker the scheduler knows', response: { 200: WorkerListSchema } } }, () => ({
     workers: registry.list().map(workerView),
@@ -272,7 +277,7 @@ export function v1Routes(app: App, jobs: JobService, registry: Registry): void {
       },
     },
     async (req, reply) => {
-      const { follow, attempt, offset, tail } = req.query;
+      const { follow, attempt, offset, tail, download } = req.query;
       if (offset !== undefined && tail !== undefined) throw new BatonError('BAD_REQUEST', 'offset and tail each say where to start: give one of them');
       const range = parseRange(req.headers.range);
       if (range !== undefined && (offset !== undefined || tail !== undefined || follow === true)) {
@@ -282,6 +287,7 @@ export function v1Routes(app: App, jobs: JobService, registry: Registry): void {
         if (err instanceof UnsatisfiableRange) void reply.header(OUTPUT_HEADERS.contentRange, `bytes */${err.size}`);
         throw err;
       });
+      if (download === true) void reply.header('content-disposition', `attachment; filename="${downloadName(req.params.id, answer.attempt)}"`);
       return sendOutput(req, reply, answer);
     },
   );

@@ -1,5 +1,6 @@
-// GET /v1/jobs/:id/output honours one HTTP Range of bytes (RFC 9110), for a running job's
-// output (read from its worker) and for a finished one's (read from the scheduler's copy).
+// Readers of a large output: GET /v1/jobs/:id/output honours one HTTP Range of bytes (RFC 9110),
+// for a running job's output (read from its worker) and for a finished one's (read from the
+// scheduler's copy); ?download=true answers it as a file; /output/search finds lines in it.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { startScheduler, startWorker, eventually, waitForFinal } from './harness.js';
@@ -103,5 +104,55 @@ describe('Range on job output', () => {
     const res = await get(scheduler.api, `/v1/jobs/${id}/output`, 'bytes=-100');
     assert.equal(res.status, 416);
     assert.equal(res.range, 'bytes */0');
+  });
+});
+
+describe('search and download', () => {
+  it('finds the lines that hold a text, with their first byte and number, up to the limit, in kept and live output', async () => {
+    const scheduler = await startScheduler();
+    const worker = await startWorker(scheduler);
+    const done = await submit(scheduler.api, { worker_id: worker.id, command: 'seq', args: ['1', '100000'] });
+    await waitForFinal(scheduler.api, done);
+    await scheduler.waitForLog((l) => l.msg === 'job output kept' && l.job_id === done);
+    const whole = (await get(scheduler.api, `/v1/jobs/${done}/output`)).text;
+    const search = async (job: string, query: string): Promise<Json> => {
+      const res = await fetch(`${scheduler.api}/v1/jobs/${job}/output/search?${query}`);
+      const json = (await res.json()) as Json;
+      assert.equal(res.status, 200, JSON.stringify(json));
+      return json;
+    };
+    assert.deepEqual(await search(done, 'q=99999'), {
+      attempt: 1,
+      matches: [{ offset: whole.indexOf('\n99999\n') + 1, line: 99999, text: '99999' }],
+      more: false,
+      bytes_searched: whole.length,
+    });
+    const limited = await search(done, 'q=7&limit=3');
+    assert.deepEqual(limited.matches, [
+      { offset: 12, line: 7, text: '7' },
+      { offset: 39, line: 17, text: '17' },
+      { offset: 69, line: 27, text: '27' },
+    ]);
+    assert.equal(limited.more, true);
+    assert.equal((await fetch(`${scheduler.api}/v1/jobs/${done}/output/search`)).status, 400, 'q is required');
+    assert.equal((await fetch(`${scheduler.api}/v1/jobs/${done}/output/search?q=1&limit=5000`)).status, 400, 'the limit has a bound');
+
+    const running = await submit(scheduler.api, { worker_id: worker.id, command: 'bash', args: ['-c', 'seq 1 5000; echo needle here; sleep 60'] });
+    const found = await eventually(async () => {
+      const json = await search(running, 'q=needle');
+      return (json.matches as unknown[]).length > 0 ? json : undefined;
+    }, 'the running job wrote the needle');
+    assert.deepEqual(found.matches, [{ offset: whole.indexOf('5001\n'), line: 5001, text: 'needle here' }]);
+  });
+
+  it('?download=true answers the whole output as a file', async () => {
+    const scheduler = await startScheduler();
+    const worker = await startWorker(scheduler);
+    const id = await submit(scheduler.api, { worker_id: worker.id, command: 'seq', args: ['1', '1000'] });
+    await waitForFinal(scheduler.api, id);
+    const res = await fetch(`${scheduler.api}/v1/jobs/${id}/output?download=true`);
+    assert.equal(res.status, 200);
+    assert.equal(res.headers.get('content-disposition'), `attachment; filename="job-${id}-attempt-1.log"`);
+    assert.equal(await res.text(), `${Array.from({ length: 1000 }, (_, i) => i + 1).join('\n')}\n`);
   });
 });
