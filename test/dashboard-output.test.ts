@@ -10,7 +10,7 @@ import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import type { Browser, Page, Request } from 'playwright-core';
-import { startScheduler, startWorker, tempDir, waitForFinal, type SchedulerHandle, type WorkerHandle } from './harness.js';
+import { submitJob, startScheduler, startWorker, tempDir, waitForFinal, type SchedulerHandle, type WorkerHandle } from './harness.js';
 import { launchBrowser } from './support/browser.js';
 
 const MAIN = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
@@ -19,16 +19,6 @@ const LINES = 1_500_000;
 /** `line 00000001\n`: 14 bytes a line, 21 MB in all. */
 const LINE_BYTES = 14;
 const line = (n: number): string => `line ${String(n).padStart(8, '0')}`;
-
-async function submit(api: string, body: unknown, token?: string): Promise<string> {
-  const res = await fetch(`${api}/v1/jobs`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', ...(token && { authorization: `Bearer ${token}` }) },
-    body: JSON.stringify(body),
-  });
-  assert.equal(res.status, 201);
-  return ((await res.json()) as { id: string }).id;
-}
 
 const sha = (bytes: Uint8Array): string => createHash('sha256').update(bytes).digest('hex');
 
@@ -51,7 +41,7 @@ describe('dashboard: a large output', () => {
     scheduler = await startScheduler();
     worker = await startWorker(scheduler);
     browser = await launchBrowser();
-    id = await submit(scheduler.api, { worker_id: worker.id, command: 'seq', args: ['-f', 'line %08.0f', '1', String(LINES)] });
+    id = await submitJob(scheduler.api, { worker_id: worker.id, command: 'seq', args: ['-f', 'line %08.0f', '1', String(LINES)] });
     await waitForFinal(scheduler.api, id);
     await scheduler.waitForLog((l) => l.msg === 'job output kept' && l.job_id === id);
   });
@@ -117,7 +107,7 @@ describe('dashboard: a large output', () => {
     const admin = (await promisify(execFile)(process.execPath, [MAIN, 'token', 'create', '--role', 'operator', '--name', 'ops', '--data-dir', dataDir])).stdout.trim();
     const w = await startWorker(secured);
     try {
-      const job = await submit(secured.api, { worker_id: w.id, command: 'seq', args: ['1', '200000'] }, admin);
+      const job = await submitJob(secured.api, { worker_id: w.id, command: 'seq', args: ['1', '200000'] }, admin);
       const page = await browser.newPage();
       await page.goto(`${secured.api}/#/jobs/${job}`);
       await page.locator('input[name=token]').fill(token);

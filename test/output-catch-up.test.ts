@@ -2,16 +2,7 @@
 // for ended attempts on workers that are up without a kept copy (output-catch-up.ts).
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { startScheduler, startWorker, freePort, tempDir, waitForFinal, eventually } from './harness.js';
-
-type Json = Record<string, unknown>;
-
-async function submit(api: string, body: Json): Promise<string> {
-  const res = await fetch(`${api}/v1/jobs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
-  const json = (await res.json()) as Json;
-  assert.equal(res.status, 201, JSON.stringify(json));
-  return String(json.id);
-}
+import { submitJob, startScheduler, startWorker, freePort, tempDir, waitForFinal, eventually } from './harness.js';
 
 const expected = (n: number): string => `${Array.from({ length: n }, (_, i) => i + 1).join('\n')}\n`;
 
@@ -19,7 +10,7 @@ describe('output catch-up', () => {
   it('an attempt that ended while its worker was gone is kept once the worker is back, and read after it is SIGKILLed', async () => {
     const scheduler = await startScheduler({ args: ['--heartbeat-interval', '300ms', '--heartbeat-ttl', '1s', '--lost-after', '1s'] });
     const worker = await startWorker(scheduler);
-    const id = await submit(scheduler.api, { worker_id: worker.id, command: 'bash', args: ['-c', 'echo started; sleep 1; seq 2 100000'] });
+    const id = await submitJob(scheduler.api, { worker_id: worker.id, command: 'bash', args: ['-c', 'echo started; sleep 1; seq 2 100000'] });
     await eventually(async () => ((await (await fetch(`${scheduler.api}/v1/jobs/${id}/output`)).text()).startsWith('started') ? true : undefined), 'the job started');
     // Frozen, the worker stops heartbeating (its job, in a process group of its own, runs on):
     // the scheduler ends the attempt as lost, with no worker to copy its output from.
@@ -44,7 +35,7 @@ describe('output catch-up', () => {
     const grpc = ['--grpc', `127.0.0.1:${await freePort()}`];
     const first = await startScheduler({ dataDir, args: grpc });
     const worker = await startWorker(first);
-    const id = await submit(first.api, { worker_id: worker.id, command: 'bash', args: ['-c', 'echo started; sleep 2; seq 2 100000'] });
+    const id = await submitJob(first.api, { worker_id: worker.id, command: 'bash', args: ['-c', 'echo started; sleep 2; seq 2 100000'] });
     await eventually(async () => ((await (await fetch(`${first.api}/v1/jobs/${id}/output`)).text()).startsWith('started') ? true : undefined), 'the job started');
     await first.kill('SIGKILL');
     // The job ends on the worker with no scheduler to tell.

@@ -3,16 +3,9 @@
 // scheduler's copy); ?download=true answers it as a file; /output/search finds lines in it.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { startScheduler, startWorker, eventually, waitForFinal } from './harness.js';
+import { submitJob, startScheduler, startWorker, eventually, waitForFinal } from './harness.js';
 
 type Json = Record<string, unknown>;
-
-async function submit(api: string, body: Json): Promise<string> {
-  const res = await fetch(`${api}/v1/jobs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
-  const json = (await res.json()) as Json;
-  assert.equal(res.status, 201, JSON.stringify(json));
-  return String(json.id);
-}
 
 interface Answer {
   status: number;
@@ -72,7 +65,7 @@ describe('Range on job output', () => {
   it("a finished job's kept output, also once its worker is gone", async () => {
     const scheduler = await startScheduler();
     const worker = await startWorker(scheduler);
-    const id = await submit(scheduler.api, { worker_id: worker.id, command: 'seq', args: ['1', '100000'] });
+    const id = await submitJob(scheduler.api, { worker_id: worker.id, command: 'seq', args: ['1', '100000'] });
     await waitForFinal(scheduler.api, id);
     await scheduler.waitForLog((l) => l.msg === 'job output kept' && l.job_id === id);
     const path = `/v1/jobs/${id}/output`;
@@ -87,7 +80,7 @@ describe('Range on job output', () => {
   it("a running job's output, read from its worker", async () => {
     const scheduler = await startScheduler();
     const worker = await startWorker(scheduler);
-    const id = await submit(scheduler.api, { worker_id: worker.id, command: 'bash', args: ['-c', 'seq 1 50000; echo last; sleep 60'] });
+    const id = await submitJob(scheduler.api, { worker_id: worker.id, command: 'bash', args: ['-c', 'seq 1 50000; echo last; sleep 60'] });
     const path = `/v1/jobs/${id}/output`;
     const whole = await eventually(async () => {
       const res = await get(scheduler.api, path);
@@ -99,7 +92,7 @@ describe('Range on job output', () => {
   it('an empty output has no byte to send: 416 names its size, 0', async () => {
     const scheduler = await startScheduler();
     const worker = await startWorker(scheduler);
-    const id = await submit(scheduler.api, { worker_id: worker.id, command: 'true' });
+    const id = await submitJob(scheduler.api, { worker_id: worker.id, command: 'true' });
     await waitForFinal(scheduler.api, id);
     const res = await get(scheduler.api, `/v1/jobs/${id}/output`, 'bytes=-100');
     assert.equal(res.status, 416);
@@ -111,7 +104,7 @@ describe('search and download', () => {
   it('finds the lines that hold a text, with their first byte and number, up to the limit, in kept and live output', async () => {
     const scheduler = await startScheduler();
     const worker = await startWorker(scheduler);
-    const done = await submit(scheduler.api, { worker_id: worker.id, command: 'seq', args: ['1', '100000'] });
+    const done = await submitJob(scheduler.api, { worker_id: worker.id, command: 'seq', args: ['1', '100000'] });
     await waitForFinal(scheduler.api, done);
     await scheduler.waitForLog((l) => l.msg === 'job output kept' && l.job_id === done);
     const whole = (await get(scheduler.api, `/v1/jobs/${done}/output`)).text;
@@ -137,7 +130,7 @@ describe('search and download', () => {
     assert.equal((await fetch(`${scheduler.api}/v1/jobs/${done}/output/search`)).status, 400, 'q is required');
     assert.equal((await fetch(`${scheduler.api}/v1/jobs/${done}/output/search?q=1&limit=5000`)).status, 400, 'the limit has a bound');
 
-    const running = await submit(scheduler.api, { worker_id: worker.id, command: 'bash', args: ['-c', 'seq 1 5000; echo needle here; sleep 60'] });
+    const running = await submitJob(scheduler.api, { worker_id: worker.id, command: 'bash', args: ['-c', 'seq 1 5000; echo needle here; sleep 60'] });
     const found = await eventually(async () => {
       const json = await search(running, 'q=needle');
       return (json.matches as unknown[]).length > 0 ? json : undefined;
@@ -148,7 +141,7 @@ describe('search and download', () => {
   it('?download=true answers the whole output as a file', async () => {
     const scheduler = await startScheduler();
     const worker = await startWorker(scheduler);
-    const id = await submit(scheduler.api, { worker_id: worker.id, command: 'seq', args: ['1', '1000'] });
+    const id = await submitJob(scheduler.api, { worker_id: worker.id, command: 'seq', args: ['1', '1000'] });
     await waitForFinal(scheduler.api, id);
     const res = await fetch(`${scheduler.api}/v1/jobs/${id}/output?download=true`);
     assert.equal(res.status, 200);
