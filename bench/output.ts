@@ -11,6 +11,7 @@ import path from 'node:path';
 import { cleanUp, startScheduler, startWorker, tempDir, type SchedulerHandle } from '../test/support/cluster.js';
 import { get, post } from './http.js';
 import { outputCopyRows } from './output-copy.js';
+import { pipeSpeedRows } from './output-pipes.js';
 import { dropLogs, rssMiB } from './proc.js';
 import { fmt, type Row, type Section } from './report.js';
 import { percentile } from './stats.js';
@@ -176,7 +177,7 @@ export async function output(): Promise<Section> {
 
     await scheduler.kill();
     scheduler = undefined;
-    const copyRows = [...(await outputCopyRows(SIZE_MIB)), ...(await outputCopyRows(SIZE_MIB / 4, 4))];
+    const copyRows = [...(await outputCopyRows(SIZE_MIB)), ...(await outputCopyRows(SIZE_MIB / 4, 4)), ...(await pipeSpeedRows(SIZE_MIB * 2))];
 
     const p99 = percentile(lags, 99);
     const rows: Row[] = [

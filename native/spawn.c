@@ -30,11 +30,13 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -190,6 +192,7 @@ struct plan {
   char **envp;
   const char *cwd;
   int out_fd;
+  int err_fd; /* the job's stderr; -1: out_fd as well */
   int in_fd; /* -1: /dev/null */
   int64_t uid, gid; /* -1: keep the spawner's */
   volatile int err; /* written by the child when it cannot exec; read by the parent after vfork returns */
@@ -215,7 +218,7 @@ static void __attribute__((noreturn, noinline)) child(struct plan *plan) {
   }
   if (plan->gid >= 0 && syscall(SYS_setgid, (gid_t)plan->gid) < 0) goto fail;
   if (plan->uid >= 0 && syscall(SYS_setuid, (uid_t)plan->uid) < 0) goto fail;
-  if (dup2(plan->out_fd, 1) < 0 || dup2(plan->out_fd, 2) < 0) goto fail;
+  if (dup2(plan->out_fd, 1) < 0 || dup2(plan->err_fd >= 0 ? plan->err_fd : plan->out_fd, 2) < 0) goto fail;
   int stdin_fd = plan->in_fd >= 0 ? plan->in_fd : open("/dev/null", O_RDONLY);
   if (stdin_fd < 0) goto fail;
   if (stdin_fd != 0) {
@@ -266,18 +269,18 @@ static int int64_arg(napi_env env, napi_value value, int64_t *out) {
   return 1;
 }
 
-/* spawn(file, args, envPairs, cwd, outputFd, uid, gid, onExit(code, signalNumber)[, inputFd]) → {pid, procStat} */
+/* spawn(file, args, envPairs, cwd, outputFd, uid, gid, onExit(code, signalNumber)[, inputFd[, errorFd]]) → {pid, procStat} */
 static napi_value Spawn(napi_env env, napi_callback_info cbinfo) {
-  size_t argc = 9;
-  napi_value argv[9], result = NULL;
+  size_t argc = 10;
+  napi_value argv[10], result = NULL;
   struct plan plan;
   memset(&plan, 0, sizeof plan);
   char *file = NULL, *cwd = NULL, **args = NULL, **envp = NULL, **sh_args = NULL;
   exit_watch *watch = NULL;
 
   CHECK(napi_get_cb_info(env, cbinfo, &argc, argv, NULL, NULL));
-  if (argc != 8 && argc != 9) {
-    napi_throw_type_error(env, NULL, "baton_spawn: spawn(file, args, envPairs, cwd, outputFd, uid, gid, onExit[, inputFd])");
+  if (argc < 8 || argc > 10) {
+    napi_throw_type_error(env, NULL, "baton_spawn: spawn(file, args, envPairs, cwd, outputFd, uid, gid, onExit[, inputFd[, errorFd]])");
     goto done;
   }
   if ((file = string_arg(env, argv[0])) == NULL) goto done;
@@ -286,7 +289,9 @@ static napi_value Spawn(napi_env env, napi_callback_info cbinfo) {
   if ((cwd = string_arg(env, argv[3])) == NULL) goto done;
   CHECK(napi_get_value_int32(env, argv[4], &plan.out_fd));
   plan.in_fd = -1;
-  if (argc == 9) CHECK(napi_get_value_int32(env, argv[8], &plan.in_fd));
+  plan.err_fd = -1;
+  if (argc >= 9) CHECK(napi_get_value_int32(env, argv[8], &plan.in_fd));
+  if (argc == 10) CHECK(napi_get_value_int32(env, argv[9], &plan.err_fd));
   if (!int64_arg(env, argv[5], &plan.uid) || !int64_arg(env, argv[6], &plan.gid)) goto done;
 
   size_t n = 0;
@@ -385,6 +390,7 @@ static napi_value Probe(napi_env env, napi_callback_info cbinfo) {
 
 /*
  * pipeCopy(outputFd, headBytes, tailBytes, onDone(totalBytes, cutBytes, errno)) → writeFd
+ * pipeCopySplit(outputFd, runsFd, headBytes, tailBytes, onDone) → [stdoutFd, stderrFd]
  *
  * The job's output cap, held as written: the job writes into a pipe whose other end a thread
  * of this process copies to the output file. The first `headBytes` go in order with splice()
@@ -393,20 +399,50 @@ static napi_value Probe(napi_env env, napi_callback_info cbinfo) {
  * put in order: the head, one marker line saying how many bytes were cut, then the tail. The
  * file never holds more than head + tail bytes while the job runs, and that plus the marker
  * line after it. `onDone` is called from the event loop once the file is final.
+ *
+ * Split: stdout and stderr are two pipes, copied into the one file in the order the thread
+ * finds their bytes (within each stream, the order written; between them, as with any two
+ * pipes), and `runsFd` gets which stream each byte of the file came from: "runs", each one
+ * LEB128 varint of length * 4 + kind (0 stdout, 1 stderr, 2 both: the marker line), in file
+ * order (src/common/output-runs.ts reads them). The head's runs are appended as they are
+ * copied, so a live reader can pick one stream out; the tail's are held in memory (only
+ * those still in the ring) and written at the end, in the final file's offsets.
  */
 typedef struct {
-  int in_fd;
+  uint64_t start; /* byte number in the whole output */
+  uint64_t len;
+  int kind;
+} run;
+
+/* Bytes found waiting in one pipe, newer than every batch before it. */
+typedef struct {
+  int stream;
+  uint64_t bytes;
+} batch;
+
+#define MAX_BATCHES 64
+
+typedef struct {
+  int in_fd[2]; /* stdout, stderr; -1 once at its end (not split: only in_fd[0]) */
   int out_fd;
+  int runs_fd; /* -1: not split */
   uint64_t head;
   uint64_t ring;
   uint64_t total;
   uint64_t cut;
   int error;
+  batch batches[MAX_BATCHES]; /* bytes found in the pipes, oldest first, from batch_first */
+  size_t batch_first, batch_count;
+  uint64_t queued[2]; /* bytes of each pipe in batches */
+  run pending;   /* the head's run not yet written to runs_fd */
+  run *tail_runs; /* the ring's runs, oldest first, from tail_first */
+  size_t tail_first, tail_count, tail_cap;
   napi_threadsafe_function done;
 } copier;
 
 #define COPY_CHUNK (1 << 20)
 #define RING_CHUNK (1 << 16)
+#define KIND_BOTH 2
 
 static int pwrite_all(int fd, const char *buf, size_t len, off_t at) {
   while (len > 0) {
@@ -420,6 +456,93 @@ static int pwrite_all(int fd, const char *buf, size_t len, off_t at) {
     at += n;
   }
   return 0;
+}
+
+static int write_all(int fd, const uint8_t *buf, size_t len) {
+  while (len > 0) {
+    ssize_t n = write(fd, buf, len);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return errno;
+    }
+    buf += n;
+    len -= (size_t)n;
+  }
+  return 0;
+}
+
+/* One run as its varint; returns its length (at most 10). */
+static size_t encode_run(uint8_t *out, uint64_t len, int kind) {
+  uint64_t v = len * 4 + (uint64_t)kind;
+  size_t i = 0;
+  while (v >= 0x80) {
+    out[i++] = (uint8_t)(v & 0x7f) | 0x80;
+    v >>= 7;
+  }
+  out[i++] = (uint8_t)v;
+  return i;
+}
+
+/* Writes the head's pending run, so that readers see it: before the thread waits, when the stream changes, at the head's end. */
+static void flush_pending(copier *c) {
+  if (c->runs_fd < 0 || c->pending.len == 0 || c->error) return;
+  uint8_t buf[10];
+  c->error = write_all(c->runs_fd, buf, encode_run(buf, c->pending.len, c->pending.kind));
+  c->pending.len = 0;
+}
+
+static void head_run(copier *c, int kind, uint64_t n) {
+  if (c->pending.len > 0 && c->pending.kind != kind) flush_pending(c);
+  c->pending.kind = kind;
+  c->pending.len += n;
+}
+
+/* `n` bytes of `kind` went into the ring at byte number `start`; runs wholly out of the ring are dropped. */
+static int tail_run(copier *c, int kind, uint64_t start, uint64_t n) {
+  if (c->runs_fd < 0 || c->ring == 0) return 0;
+  run *last = c->tail_count > 0 ? &c->tail_runs[c->tail_first + c->tail_count - 1] : NULL;
+  if (last != NULL && last->kind == kind && last->start + last->len == start) {
+    last->len += n;
+  } else {
+    if (c->tail_first + c->tail_count == c->tail_cap) {
+      if (c->tail_first > c->tail_cap / 2) {
+        memmove(c->tail_runs, c->tail_runs + c->tail_first, c->tail_count * sizeof(run));
+        c->tail_first = 0;
+      } else {
+        size_t cap = c->tail_cap ? c->tail_cap * 2 : 64;
+        run *grown = realloc(c->tail_runs, cap * sizeof(run));
+        if (grown == NULL) return ENOMEM;
+        c->tail_runs = grown;
+        c->tail_cap = cap;
+      }
+    }
+    c->tail_runs[c->tail_first + c->tail_count++] = (run){start, n, kind};
+  }
+  uint64_t oldest = start + n > c->ring ? start + n - c->ring : 0;
+  while (c->tail_count > 1 && c->tail_runs[c->tail_first].start + c->tail_runs[c->tail_first].len <= oldest) {
+    c->tail_first++;
+    c->tail_count--;
+  }
+  return 0;
+}
+
+/* The tail's runs, after the head's: from byte `from` of the output on, the first of them at file offset `at` after a marker run of `marker` bytes (0: none). */
+static int write_tail_runs(copier *c, uint64_t from, uint64_t marker) {
+  if (c->runs_fd < 0) return 0;
+  size_t cap = (c->tail_count + 1) * 10;
+  uint8_t *buf = malloc(cap);
+  if (buf == NULL) return ENOMEM;
+  size_t used = 0;
+  if (marker > 0) used += encode_run(buf + used, marker, KIND_BOTH);
+  for (size_t i = 0; i < c->tail_count; i++) {
+    run r = c->tail_runs[c->tail_first + i];
+    uint64_t end = r.start + r.len;
+    uint64_t start = r.start < from ? from : r.start;
+    if (end > start) used += encode_run(buf + used, end - start, r.kind);
+  }
+  int err = write_all(c->runs_fd, buf, used);
+  free(buf);
+  return err;
 }
 
 /* The tail ring: byte number `total` of the output goes to head + (total - head) mod ring. */
@@ -438,11 +561,12 @@ static int ring_write(copier *c, const char *buf, size_t len) {
   return 0;
 }
 
-/* A wrapped ring in order after the head, with the marker line between them. */
-static int put_in_order(copier *c) {
+/* A wrapped ring in order after the head, with the marker line between them; returns the marker's length in `marker_len`. */
+static int put_in_order(copier *c, uint64_t *marker_len) {
   char marker[200];
   int mlen = snprintf(marker, sizeof marker, "\n[baton: %llu bytes of output cut here: over the cap, the first %llu and the last %llu bytes are kept]\n",
                       (unsigned long long)c->cut, (unsigned long long)c->head, (unsigned long long)c->ring);
+  *marker_len = (uint64_t)mlen;
   char *tail = malloc(c->ring > 0 ? c->ring : 1);
   if (tail == NULL) return ENOMEM;
   uint64_t oldest = (c->total - c->head) % c->ring;
@@ -464,41 +588,128 @@ static int put_in_order(copier *c) {
   return err;
 }
 
+/*
+ * Split: which pipe's bytes were written first is not something a pipe says. What the thread
+ * knows is when it first saw them: bytes found waiting in one pipe (FIONREAD) are newer than
+ * those it found before in either. So the bytes are taken in batches in the order found,
+ * and the pipes are looked at again after every read: two writes land out of order only
+ * when both arrived between two looks (stdout's then first), not whenever the thread lags.
+ */
+static void find_batches(copier *c) {
+  for (int i = 0; i < 2; i++) {
+    int avail = 0;
+    if (c->in_fd[i] < 0 || ioctl(c->in_fd[i], FIONREAD, &avail) < 0 || (uint64_t)avail <= c->queued[i]) continue;
+    uint64_t fresh = (uint64_t)avail - c->queued[i];
+    batch *last = c->batch_count > 0 ? &c->batches[(c->batch_first + c->batch_count - 1) % MAX_BATCHES] : NULL;
+    if (last != NULL && last->stream == i) {
+      last->bytes += fresh;
+    } else if (c->batch_count < MAX_BATCHES) {
+      c->batches[(c->batch_first + c->batch_count++) % MAX_BATCHES] = (batch){i, fresh};
+    } else {
+      continue; /* found again on a later look */
+    }
+    c->queued[i] += fresh;
+  }
+}
+
+/* `n` bytes of the oldest batch were taken (0: it cannot be, drop it). */
+static void took_batch(copier *c, uint64_t n) {
+  batch *b = &c->batches[c->batch_first];
+  if (n == 0 || n > b->bytes) n = b->bytes;
+  b->bytes -= n;
+  c->queued[b->stream] -= n;
+  if (b->bytes == 0) {
+    c->batch_first = (c->batch_first + 1) % MAX_BATCHES;
+    c->batch_count--;
+  }
+}
+
+/*
+ * The pipe to take the next bytes from, at most `*most` of them; -1 once every pipe is at its
+ * end. Not split: the one pipe, read blocking. Split: the oldest batch; with none, the
+ * pending run is written for readers and the thread waits for either pipe.
+ */
+static int next_ready(copier *c, uint64_t *most) {
+  if (c->runs_fd < 0) {
+    *most = UINT64_MAX;
+    return c->in_fd[0] >= 0 ? 0 : -1;
+  }
+  for (;;) {
+    find_batches(c);
+    if (c->batch_count > 0) {
+      batch *b = &c->batches[c->batch_first];
+      *most = b->bytes;
+      return b->stream;
+    }
+    if (c->in_fd[0] < 0 && c->in_fd[1] < 0) return -1;
+    flush_pending(c);
+    struct pollfd fds[2] = {{c->in_fd[0], POLLIN, 0}, {c->in_fd[1], POLLIN, 0}};
+    if (poll(fds, 2, -1) < 0) {
+      if (errno == EINTR) continue;
+      c->error = errno;
+      return -1;
+    }
+    for (int i = 0; i < 2; i++) {
+      int avail = 0;
+      /* Hung up with nothing left: that pipe is at its end. */
+      if (c->in_fd[i] >= 0 && (fds[i].revents & (POLLHUP | POLLERR)) && ioctl(c->in_fd[i], FIONREAD, &avail) == 0 && avail == 0) {
+        close(c->in_fd[i]);
+        c->in_fd[i] = -1;
+      }
+    }
+  }
+}
+
+/* A pipe that answered n (< 0 with errno; 0 at its end): true when bytes came. */
+static int took(copier *c, int i, ssize_t n) {
+  if (c->runs_fd >= 0) took_batch(c, n > 0 ? (uint64_t)n : 0);
+  if (n > 0) return 1;
+  if (n == 0) {
+    close(c->in_fd[i]);
+    c->in_fd[i] = -1;
+    return 0;
+  }
+  if (errno != EINTR && errno != EAGAIN) c->error = errno;
+  return 0;
+}
+
 static void *copy_main(void *arg) {
   copier *c = arg;
   loff_t pos = 0;
-  int eof = 0;
-  while (!eof && c->total < c->head) {
+  int i;
+  uint64_t most;
+  unsigned int flags = SPLICE_F_MOVE | SPLICE_F_MORE | (c->runs_fd >= 0 ? SPLICE_F_NONBLOCK : 0);
+  while (!c->error && c->total < c->head && (i = next_ready(c, &most)) >= 0) {
     uint64_t want = c->head - c->total;
-    ssize_t n = splice(c->in_fd, NULL, c->out_fd, &pos, want < COPY_CHUNK ? (size_t)want : COPY_CHUNK, SPLICE_F_MOVE | SPLICE_F_MORE);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      c->error = errno;
-      break;
-    }
-    if (n == 0) eof = 1;
+    if (want > most) want = most;
+    ssize_t n = splice(c->in_fd[i], NULL, c->out_fd, &pos, want < COPY_CHUNK ? (size_t)want : COPY_CHUNK, flags);
+    if (!took(c, i, n)) continue;
+    head_run(c, i, (uint64_t)n);
     c->total += (uint64_t)n;
   }
+  flush_pending(c);
   char *buf = NULL;
-  if (!eof && !c->error) buf = malloc(RING_CHUNK);
-  if (!eof && !c->error && buf == NULL) c->error = ENOMEM;
-  while (!eof && !c->error) {
-    ssize_t n = read(c->in_fd, buf, RING_CHUNK);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      c->error = errno;
-      break;
-    }
-    if (n == 0) break;
+  if (!c->error && (c->in_fd[0] >= 0 || c->in_fd[1] >= 0)) buf = malloc(RING_CHUNK);
+  if (!c->error && (c->in_fd[0] >= 0 || c->in_fd[1] >= 0) && buf == NULL) c->error = ENOMEM;
+  while (buf != NULL && !c->error && (i = next_ready(c, &most)) >= 0) {
+    ssize_t n = read(c->in_fd[i], buf, most < RING_CHUNK ? (size_t)most : RING_CHUNK);
+    if (!took(c, i, n)) continue;
+    uint64_t start = c->total;
     c->error = ring_write(c, buf, (size_t)n);
+    if (!c->error) c->error = tail_run(c, i, start, (uint64_t)n);
   }
   free(buf);
+  uint64_t marker = 0;
   if (c->total > c->head + c->ring) {
     c->cut = c->total - c->head - c->ring;
-    if (!c->error && c->ring > 0) c->error = put_in_order(c);
+    if (!c->error && c->ring > 0) c->error = put_in_order(c, &marker);
   }
-  close(c->in_fd);
+  if (!c->error) c->error = write_tail_runs(c, marker > 0 ? c->total - c->ring : c->head, marker);
+  for (i = 0; i < 2; i++)
+    if (c->in_fd[i] >= 0) close(c->in_fd[i]);
   close(c->out_fd);
+  if (c->runs_fd >= 0) close(c->runs_fd);
+  free(c->tail_runs);
   napi_call_threadsafe_function(c->done, c, napi_tsfn_blocking);
   return NULL;
 }
@@ -518,14 +729,28 @@ static void copy_done(napi_env env, napi_value callback, void *context, void *da
   free(c);
 }
 
-static napi_value PipeCopy(napi_env env, napi_callback_info cbinfo) {
-  size_t argc = 4;
-  napi_value argv[4], result = NULL, name;
-  int32_t out_fd;
+/* A pipe for the job to write into (its read end, non-blocking when split, goes to the copier); the write end, or -1 with errno. */
+static int copy_pipe(copier *c, int i, int split) {
+  int fds[2];
+  if (pipe2(fds, O_CLOEXEC) < 0) return -1;
+  /* A bigger pipe: fewer wake-ups of the job and of the copier (best effort; the limit is fs.pipe-max-size). */
+  fcntl(fds[1], F_SETPIPE_SZ, COPY_CHUNK);
+  if (split) fcntl(fds[0], F_SETFL, O_NONBLOCK);
+  c->in_fd[i] = fds[0];
+  return fds[1];
+}
+
+/* The copy of pipeCopy (runs_at < 0) and pipeCopySplit: argv is (outputFd, [runsFd,] headBytes, tailBytes, onDone). */
+static napi_value start_copy(napi_env env, napi_callback_info cbinfo, int split) {
+  size_t argc = 5, want = split ? 5 : 4;
+  napi_value argv[5], result = NULL, name;
+  int32_t out_fd, runs_fd = -1;
   double head, ring;
-  if (napi_get_cb_info(env, cbinfo, &argc, argv, NULL, NULL) != napi_ok || argc < 4 || napi_get_value_int32(env, argv[0], &out_fd) != napi_ok ||
-      napi_get_value_double(env, argv[1], &head) != napi_ok || napi_get_value_double(env, argv[2], &ring) != napi_ok || head < 0 || ring < 0) {
-    napi_throw_type_error(env, NULL, "baton_spawn: pipeCopy(outputFd, headBytes, tailBytes, onDone)");
+  size_t at = split ? 2 : 1;
+  if (napi_get_cb_info(env, cbinfo, &argc, argv, NULL, NULL) != napi_ok || argc < want || napi_get_value_int32(env, argv[0], &out_fd) != napi_ok ||
+      (split && napi_get_value_int32(env, argv[1], &runs_fd) != napi_ok) || napi_get_value_double(env, argv[at], &head) != napi_ok ||
+      napi_get_value_double(env, argv[at + 1], &ring) != napi_ok || head < 0 || ring < 0) {
+    napi_throw_type_error(env, NULL, split ? "baton_spawn: pipeCopySplit(outputFd, runsFd, headBytes, tailBytes, onDone)" : "baton_spawn: pipeCopy(outputFd, headBytes, tailBytes, onDone)");
     return NULL;
   }
   copier *c = calloc(1, sizeof *c);
@@ -535,25 +760,18 @@ static napi_value PipeCopy(napi_env env, napi_callback_info cbinfo) {
   }
   c->head = (uint64_t)head;
   c->ring = (uint64_t)ring;
-  int fds[2];
-  if (pipe2(fds, O_CLOEXEC) < 0) {
+  c->in_fd[0] = c->in_fd[1] = c->out_fd = c->runs_fd = -1;
+  int write_fd[2] = {-1, -1};
+  if ((write_fd[0] = copy_pipe(c, 0, split)) < 0 || (split && (write_fd[1] = copy_pipe(c, 1, split)) < 0)) {
     throw_errno(env, errno, "pipe");
-    free(c);
-    return NULL;
+    goto fail;
   }
-  /* A bigger pipe: fewer wake-ups of the job and of the copier (best effort; the limit is fs.pipe-max-size). */
-  fcntl(fds[1], F_SETPIPE_SZ, COPY_CHUNK);
-  c->in_fd = fds[0];
-  c->out_fd = fcntl(out_fd, F_DUPFD_CLOEXEC, 0);
-  if (c->out_fd < 0) {
+  if ((c->out_fd = fcntl(out_fd, F_DUPFD_CLOEXEC, 0)) < 0 || (split && (c->runs_fd = fcntl(runs_fd, F_DUPFD_CLOEXEC, 0)) < 0)) {
     throw_errno(env, errno, "pipeCopy");
-    close(fds[0]);
-    close(fds[1]);
-    free(c);
-    return NULL;
+    goto fail;
   }
   napi_create_string_utf8(env, "baton output copy", NAPI_AUTO_LENGTH, &name);
-  if (napi_create_threadsafe_function(env, argv[3], NULL, name, 0, 1, NULL, NULL, NULL, copy_done, &c->done) != napi_ok) {
+  if (napi_create_threadsafe_function(env, argv[at + 2], NULL, name, 0, 1, NULL, NULL, NULL, copy_done, &c->done) != napi_ok) {
     napi_throw_error(env, NULL, "baton_spawn: cannot create the copy's callback");
     goto fail;
   }
@@ -569,14 +787,34 @@ static napi_value PipeCopy(napi_env env, napi_callback_info cbinfo) {
     throw_errno(env, err, "pipeCopy");
     goto fail;
   }
-  napi_create_int32(env, fds[1], &result);
+  if (!split) {
+    napi_create_int32(env, write_fd[0], &result);
+    return result;
+  }
+  napi_value out, errv;
+  napi_create_array_with_length(env, 2, &result);
+  napi_create_int32(env, write_fd[0], &out);
+  napi_create_int32(env, write_fd[1], &errv);
+  napi_set_element(env, result, 0, out);
+  napi_set_element(env, result, 1, errv);
   return result;
 fail:
-  close(fds[0]);
-  close(fds[1]);
-  close(c->out_fd);
+  for (int i = 0; i < 2; i++) {
+    if (c->in_fd[i] >= 0) close(c->in_fd[i]);
+    if (write_fd[i] >= 0) close(write_fd[i]);
+  }
+  if (c->out_fd >= 0) close(c->out_fd);
+  if (c->runs_fd >= 0) close(c->runs_fd);
   free(c);
   return NULL;
+}
+
+static napi_value PipeCopy(napi_env env, napi_callback_info cbinfo) {
+  return start_copy(env, cbinfo, 0);
+}
+
+static napi_value PipeCopySplit(napi_env env, napi_callback_info cbinfo) {
+  return start_copy(env, cbinfo, 1);
 }
 
 NAPI_MODULE_INIT() {
@@ -588,5 +826,8 @@ NAPI_MODULE_INIT() {
   napi_value copy_fn;
   if (napi_create_function(env, "pipeCopy", NAPI_AUTO_LENGTH, PipeCopy, NULL, &copy_fn) != napi_ok) return NULL;
   if (napi_set_named_property(env, exports, "pipeCopy", copy_fn) != napi_ok) return NULL;
+  napi_value split_fn;
+  if (napi_create_function(env, "pipeCopySplit", NAPI_AUTO_LENGTH, PipeCopySplit, NULL, &split_fn) != napi_ok) return NULL;
+  if (napi_set_named_property(env, exports, "pipeCopySplit", split_fn) != napi_ok) return NULL;
   return exports;
 }

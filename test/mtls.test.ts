@@ -211,7 +211,7 @@ describe('mutual TLS', () => {
     );
     await assert.rejects(
       new Promise((resolve, reject) => {
-        const stream = asOther.streamJob({ jobId: startRequest.jobId, offset: 0, follow: true });
+        const stream = asOther.streamJob({ jobId: startRequest.jobId, offset: 0, follow: true, stream: 0 });
         stream.on('data', () => reject(new Error("a worker certificate was sent a job's output")));
         stream.on('error', reject);
         stream.on('end', resolve);

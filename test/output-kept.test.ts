@@ -51,6 +51,30 @@ describe('kept output', () => {
     assert.deepEqual((await output(scheduler.api, `/v1/jobs/${id}/output?attempt=2&follow=true`)).text, second.text, 'following an ended job gives it whole');
   });
 
+  it('an output its worker reported empty is kept as empty, read after the worker was SIGKILLed', async () => {
+    const scheduler = await startScheduler();
+    const worker = await startWorker(scheduler);
+    const silent = await submit(scheduler.api, { worker_id: worker.id, command: 'true' });
+    assert.equal((await waitForFinal(scheduler.api, silent)).state, 'succeeded');
+    const spoke = await submit(scheduler.api, { worker_id: worker.id, command: 'echo', args: ['said'] });
+    await waitForFinal(scheduler.api, spoke);
+    await scheduler.waitForLog((l) => l.msg === 'job output kept' && l.job_id === spoke);
+    // Recorded with the end, not copied: no copy of it is logged (the later job's copy is, and copies go in order).
+    assert.equal(scheduler.logs.filter((l) => l.msg === 'job output kept' && l.job_id === silent).length, 0);
+    await worker.kill('SIGKILL');
+    const read = await eventually(async () => {
+      const res = await output(scheduler.api, `/v1/jobs/${silent}/output`);
+      return res.status === 200 ? res : undefined;
+    }, 'the empty output read from the store');
+    assert.equal(read.text, '');
+    for (const stream of ['stdout', 'stderr']) {
+      const one = await output(scheduler.api, `/v1/jobs/${silent}/output?stream=${stream}`);
+      assert.deepEqual([one.status, one.text], [200, ''], `its ${stream} is empty too`);
+    }
+    assert.equal((await output(scheduler.api, `/v1/jobs/${spoke}/output`)).text, 'said\n');
+    assert.equal((await output(scheduler.api, `/v1/jobs/${spoke}/output?stream=stdout`)).text, 'said\n');
+  });
+
   it('?tail=N lines and ?offset=B, from the kept copy and from the worker of a running job', async () => {
     const scheduler = await startScheduler();
     const worker = await startWorker(scheduler);

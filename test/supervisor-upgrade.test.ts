@@ -7,6 +7,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { baton } from './support/cli.js';
 import { startScheduler, startWorker, jobsDir, tempDir, getJson, eventually, waitForFinal } from './harness.js';
 
 type Json = Record<string, unknown>;
@@ -78,6 +79,15 @@ describe('supervisor upgrade', () => {
     assert.equal(failed.state, 'failed', JSON.stringify(failed));
     assert.equal(failed.exit_code, 7);
     assert.equal((failed.attempts as Json[]).length, 1);
+
+    // A version-1 supervisor writes stdout and stderr together: one stream alone is refused
+    // with a reason, and `baton run` follows such a job's output whole on its stdout.
+    const oneStream = await fetch(`${scheduler.api}/v1/jobs/${writer}/output?stream=stderr`);
+    const refusal = (await oneStream.json()) as Json;
+    assert.deepEqual([oneStream.status, refusal.code], [409, 'output_not_split'], JSON.stringify(refusal));
+    assert.match(String(refusal.error), /earlier release/);
+    const run = await baton(['run', '--worker', id, '--', 'bash', '-c', 'echo out; echo err >&2'], { api: scheduler.api });
+    assert.deepEqual([run.code, run.stdout], [0, 'out\nerr\n'], run.stderr);
 
     await again.kill('SIGTERM');
     await eventually(async () => (isGone(supervisor) ? true : undefined), 'the frozen supervisor to exit on shutdown');

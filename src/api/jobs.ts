@@ -127,11 +127,20 @@ export type ListJobsFilter = Static<typeof ListJobsQuerySchema>;
 /** A reader that lost its stream asks again from the byte it had reached (the response's `Baton-Attempt` header names the attempt to pin). */
 export const OutputOffset = Type.Integer({ minimum: 0, description: 'start at this byte of the output instead of its first (to resume a stream that broke off)' });
 
+/** One of the job's streams alone; offsets and tails then count that stream's bytes and lines. */
+export const OutputStreamSchema = Type.Union([Type.Literal('stdout'), Type.Literal('stderr')], {
+  description:
+    "only the job's stdout or only its stderr (offset and tail then count that stream's bytes); default both, interleaved as the worker read them. 409 output_not_split for an attempt run by an earlier release's job supervisor",
+});
+
+export type OutputStream = Static<typeof OutputStreamSchema>;
+
 export const OutputQuerySchema = Strict({
   follow: Type.Optional(Type.Boolean({ description: 'stream until the job (or the attempt asked for) ends' })),
   attempt: Type.Optional(Type.Integer({ minimum: 1, description: "this attempt's output (1 for the first); default: the attempt now live" })),
   offset: Type.Optional(OutputOffset),
   tail: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000, description: 'start at the last this many lines (not with offset)' })),
+  stream: Type.Optional(OutputStreamSchema),
   download: Type.Optional(Type.Boolean({ description: 'answer with Content-Disposition: attachment (a browser saves it to a file as it arrives)' })),
 });
 

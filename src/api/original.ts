@@ -1,6 +1,6 @@
 import { Type, type Static } from 'typebox';
 import { Id, MAX_PATH, Nullable, Strict } from './shared.js';
-import { JobStateSchema, OutputOffset } from './jobs.js';
+import { JobStateSchema, OutputOffset, OutputStreamSchema } from './jobs.js';
 
 /** The four calls of the original system. Their success bodies are kept byte for byte. */
 
@@ -16,6 +16,7 @@ export const StreamRequestSchema = Strict({
   job_id: Id,
   offset: Type.Optional(OutputOffset),
   attempt: Type.Optional(Type.Integer({ minimum: 1, description: "this attempt's output; default: the attempt now live" })),
+  stream: Type.Optional(OutputStreamSchema),
 });
 export type OriginalStreamRequest = Static<typeof StreamRequestSchema>;
 

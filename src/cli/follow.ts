@@ -1,4 +1,4 @@
-import { isFinalJobState, type BatonClient, type JobDetail } from '../client/index.js';
+import { BatonApiError, isFinalJobState, type BatonClient, type JobDetail, type OutputStream } from '../client/index.js';
 import { exitQuietlyOnEpipe, printJson, sayReconnecting, sleep, writeChunk } from './client-options.js';
 import { describeError } from './format/errors.js';
 import { exitCodeFor } from './format/exit-code.js';
@@ -39,7 +39,7 @@ export async function attach(client: BatonClient, jobId: string, json: boolean):
       const of = placed.job.retry.max_attempts;
       if (of > 1) process.stderr.write(`baton: attempt ${attempt} of ${of} on ${placed.workerId}\n`);
       try {
-        for await (const chunk of client.output(jobId, { follow: true, attempt, onReconnecting: sayReconnecting })) await writeChunk(sink, chunk);
+        await followAttempt(client, jobId, attempt, sink);
       } catch (err) {
         // Its worker went away and did not come back in time (the stream resumes when it does): the scheduler decides what becomes of the attempt.
         process.stderr.write(`baton: the output of attempt ${attempt} broke off: ${describeError(err)}\n`);
@@ -58,6 +58,31 @@ export async function attach(client: BatonClient, jobId: string, json: boolean):
     process.off('SIGINT', onInterrupt);
     process.off('SIGTERM', onInterrupt);
   }
+}
+
+/**
+ * Follows an attempt's stdout to `sink` and its stderr to our stderr: two streams, so their
+ * order between them is as between any two pipes. An attempt whose streams were not kept
+ * apart (an earlier release's supervisor ran it) is followed whole to `sink`.
+ */
+async function followAttempt(client: BatonClient, jobId: string, attempt: number, sink: NodeJS.WritableStream): Promise<void> {
+  const left = new AbortController();
+  let failure: unknown;
+  const follow = async (stream: OutputStream, to: NodeJS.WritableStream): Promise<void> => {
+    try {
+      for await (const chunk of client.output(jobId, { follow: true, attempt, stream, onReconnecting: sayReconnecting, signal: left.signal })) await writeChunk(to, chunk);
+    } catch (err) {
+      // The first to break off is the reason; the other stops too.
+      if (!left.signal.aborted) failure = err;
+      left.abort();
+    }
+  };
+  await Promise.all([follow('stdout', sink), follow('stderr', process.stderr)]);
+  if (failure instanceof BatonApiError && failure.code === 'output_not_split') {
+    for await (const chunk of client.output(jobId, { follow: true, attempt, onReconnecting: sayReconnecting })) await writeChunk(sink, chunk);
+    return;
+  }
+  if (failure !== undefined) throw failure;
 }
 
 /**

@@ -83,7 +83,7 @@ export function runCommand(): Command {
     withJobOptions(
       new Command('run')
         .usage('[options] -- <command> [args...]')
-        .description('Run a command on a worker, streaming its output here live, and exit with its exit code (like `docker run`).')
+        .description('Run a command on a worker, streaming its output here live (its stdout to stdout, its stderr to stderr), and exit with its exit code (like `docker run`).')
         .argument('<command>', 'the program to run (found on the worker’s PATH, or a script in its jobs folder)')
         .argument('[args...]', 'its arguments (put them after --)'),
     )
@@ -106,7 +106,8 @@ Without --worker the scheduler places the job on a worker that is up, not draini
 room and carries every --label; when none can take it yet, it waits in the queue and a status
 line here says why. Without -i the job's stdin is empty (/dev/null); with -i it reads what
 was piped here, every attempt from the start (up to ${STDIN_LIMIT_TEXT}: larger input belongs in a
-file in the jobs folder). With --retries, each attempt's output follows a line
+file in the jobs folder). The job's stdout comes out on stdout and its stderr on stderr (the
+order between the two, as with any two pipes, is not kept). With --retries, each attempt's output follows a line
 "baton: attempt 2 of 3 on worker-1", and the exit status is the final attempt's.
 
 Exit status: the job's exit code; 128+N when signal N ended it (SIGKILL: 137, a stop: 143);

@@ -6,6 +6,7 @@ import { DEFAULT_RETRY, retryDelayMs, sleep, type RetryAfterPolicy } from './ret
 import { SseParser } from './sse.js';
 import type {
   ApiToken,
+  OutputStream,
   BatonEvent,
   CreatedApiToken,
   Health,
@@ -61,6 +62,12 @@ export interface OutputOptions extends RequestOptions {
   attempt?: number;
   /** Start at the last this many lines instead of the first byte. */
   tail?: number;
+  /**
+   * Only the job's stdout or only its stderr (`tail` and resuming then count that stream);
+   * default both, interleaved. An attempt whose streams were not kept apart (run by an earlier
+   * release's job supervisor) fails with `output_not_split`.
+   */
+  stream?: OutputStream;
   /** Start at this byte instead of the first (not with `tail`). */
   offset?: number;
   /** Called each time a followed stream broke off and is about to be asked for again from `offset`. */
@@ -285,12 +292,13 @@ export class BatonClient {
 
   /**
    * `GET /v1/jobs/:id/output[?follow=true]`: the job's output (stdout and stderr as
-   * written) from its first byte, as chunks. With `follow` the stream lasts until the job
+   * written, or one of them with `stream`) from its first byte, as chunks. With `follow` the stream lasts until the job
    * ends. Leaving the loop early (or aborting) closes the request.
    */
   output(id: string, options: OutputOptions = {}): AsyncIterable<Uint8Array> {
     const path = `/v1/jobs/${encodeURIComponent(id)}/output`;
-    if (!options.follow) return this.streamBody('GET', `${path}${queryString({ attempt: options.attempt, tail: options.tail, offset: options.offset })}`, undefined, options);
+    const stream = options.stream;
+    if (!options.follow) return this.streamBody('GET', `${path}${queryString({ attempt: options.attempt, tail: options.tail, offset: options.offset, stream })}`, undefined, options);
     let first = true;
     return resumableStream({
       open: (from) => {
@@ -300,7 +308,7 @@ export class BatonClient {
         first = false;
         return this.request(
           'GET',
-          `${path}${queryString({ follow: true, attempt: from.attempt ?? options.attempt, offset: tail === undefined ? from.offset || undefined : undefined, tail })}`,
+          `${path}${queryString({ follow: true, attempt: from.attempt ?? options.attempt, offset: tail === undefined ? from.offset || undefined : undefined, tail, stream })}`,
           undefined,
           options.signal,
         );

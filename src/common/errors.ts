@@ -32,6 +32,11 @@ export const ERRORS = {
   SCHEDULE_NOT_FOUND: { http: 404, grpc: GrpcStatus.NOT_FOUND, meaning: 'no schedule with that name' },
   REQUEST_TIMEOUT: { http: 408, grpc: GrpcStatus.DEADLINE_EXCEEDED, meaning: 'the request was not received in time' },
   WRONG_STATE: { http: 409, grpc: GrpcStatus.FAILED_PRECONDITION, meaning: "the job's state does not allow this: it already ended, or it is queued and has no output yet" },
+  OUTPUT_NOT_SPLIT: {
+    http: 409,
+    grpc: GrpcStatus.FAILED_PRECONDITION,
+    meaning: "`stream` asked of an attempt whose stdout and stderr were not kept apart (an earlier release's job supervisor ran it): read it without `stream`",
+  },
   NO_WORKER: { http: 409, grpc: GrpcStatus.FAILED_PRECONDITION, meaning: '`run_on: "all"` found no worker that is up, not draining and has the labels' },
   WORKER_UP: {
     http: 409,
@@ -176,7 +181,7 @@ export function fromWorkerCallError(err: unknown, who: string): BatonError {
     case GrpcStatus.NOT_FOUND:
       return new BatonError('JOB_NOT_FOUND', err.details);
     case GrpcStatus.FAILED_PRECONDITION:
-      return new BatonError('WRONG_STATE', err.details);
+      return new BatonError(sent ?? 'WRONG_STATE', err.details);
     case GrpcStatus.ALREADY_EXISTS:
       return new BatonError('ALREADY_EXISTS', err.details);
     case GrpcStatus.PERMISSION_DENIED:

@@ -10,8 +10,8 @@ import type { WorkerSnapshot } from './placement.js';
 import { planPass, queueOrder } from './planner.js';
 import { earliest, freshOnly, workersKey, type Settled } from './settled-pass.js';
 import type { Registry } from './registry.js';
-import { tooLargeToStart } from './start-chunks.js';
-import { newJobRecord, type JobRecord, type JobStore, type NewJob, type StatusUpdate } from './store/job-store.js';
+import { tooLargeFrom } from './start-chunks.js';
+import { base64Bytes, newJobRecord, type JobRecord, type JobStore, type NewJob, type StatusUpdate } from './store/job-store.js';
 import { neverConnected } from './worker-channel.js';
 
 /** StartJob only validates and answers; a few seconds is plenty and bounds a hung worker. */
@@ -394,7 +394,8 @@ export class Dispatcher implements JobEvents {
     try {
       if (!channel) throw new BatonError('WORKER_DOWN', `worker ${workerId} is not connected`);
       await channel.startJob(startRequest(job), START_TIMEOUT_MS);
-      this.log.info(attempt, 'job dispatched');
+      // Debug: the job's state lines already say where it went (dispatched) and that it runs.
+      this.log.debug(attempt, 'job dispatched');
       return { kind: 'dispatched', job };
     } catch (err) {
       if (isServiceError(err) && err.code === GrpcStatus.RESOURCE_EXHAUSTED) {
@@ -467,7 +468,18 @@ export class Dispatcher implements JobEvents {
  * submit, such a job is refused before it is stored instead of failing at dispatch.
  */
 export function startTooLarge(job: NewJob): string | undefined {
-  return tooLargeToStart(startRequest(newJobRecord(job)));
+  // Bounded from the job's own fields: a job and its request are made only for one near the limit (a submission's hot path).
+  const fields = {
+    jobId: runId(job.id, 1),
+    command: job.command,
+    path: job.path,
+    cwd: job.cwd,
+    network: job.sandbox.network ?? '',
+    args: job.args,
+    env: job.env,
+    stdin: { length: base64Bytes(job.stdin ?? '') },
+  };
+  return tooLargeFrom(fields, () => startRequest(newJobRecord(job)));
 }
 
 /** What the worker needs to start the job's current attempt. */

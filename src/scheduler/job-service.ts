@@ -4,7 +4,8 @@ import { BatonError, echo, fromWorkerCallError, isErrorCode } from '../common/er
 import { uuidv7 } from '../common/ids.js';
 import type { Logger } from '../common/logger.js';
 import type { JobStatus } from '../gen/baton/v1/common.js';
-import type { StreamJobResponse } from '../gen/baton/v1/worker.js';
+import { type OutputStreamName, StreamRuns } from '../common/output-runs.js';
+import { OutputStream, type StreamJobResponse } from '../gen/baton/v1/worker.js';
 import { startTooLarge, type DispatchResult, type Dispatcher } from './dispatcher.js';
 import type { ConcurrencyRule } from './concurrency.js';
 import { BadReference, resolveBatch, type AfterCondition } from './dependencies.js';
@@ -18,6 +19,7 @@ import { IdempotencyKeyTaken, type AttemptRecord, type JobFilter, type JobRecord
 import type { WorkerChannel } from './worker-channel.js';
 import type { OutputKeeper } from './output-keeper.js';
 import { type ByteRange, type PickedRange, pickRange } from './http/range.js';
+import { keptStreamRuns, readKeptStream, wireStream } from './output-streams.js';
 import { findTailStart } from './output-tail.js';
 
 const QUERY_TIMEOUT_MS = 5_000;
@@ -79,7 +81,9 @@ export interface OutputRequest {
   offset?: number;
   /** Start at the last this many lines instead (not with `offset`). */
   tail?: number;
-  /** Only these bytes, as they are now (not with `offset`, `tail` or `follow`): an HTTP `Range`. */
+  /** One stream only, `offset` and `tail` counted in it; default both, interleaved. */
+  stream?: OutputStreamName;
+  /** Only these bytes (of `stream` when given), as they are now (not with `offset`, `tail` or `follow`): an HTTP `Range`. */
   range?: ByteRange;
 }
 
@@ -97,9 +101,9 @@ export interface JobDetail {
   attempts: AttemptRecord[];
 }
 
-/** Up to `length` bytes of a run's output from `offset`, read from its worker. */
-async function readRange(channel: WorkerChannel, run: string, offset: number, length: number): Promise<Uint8Array> {
-  const call = channel.streamJob(run, false, offset);
+/** Up to `length` bytes of a run's output (of one stream of it) from `offset`, read from its worker. */
+async function readRange(channel: WorkerChannel, run: string, offset: number, length: number, stream = OutputStream.OUTPUT_STREAM_UNSPECIFIED): Promise<Uint8Array> {
+  const call = channel.streamJob(run, false, offset, stream);
   const parts: Buffer[] = [];
   let got = 0;
   try {
@@ -471,38 +475,39 @@ export class JobService {
     }
     if (kept?.complete && this.keeper) {
       const store = this.keeper.store;
+      const one = want.stream && (await keptStreamRuns(store, jobId, number, want.stream));
+      const size = one ? one.streamBytes : kept.bytes;
+      const read = one ? (o: number, l: number) => readKeptStream(store, jobId, number, one, o, l) : (o: number, l: number) => store.readOutput(jobId, number, o, l);
       if (want.range) {
-        const picked = pickRange(want.range, kept.bytes);
-        return { body: this.keeper.read(jobId, number, picked.start, picked.end), attempt: number, start: picked.start, picked };
+        const picked = pickRange(want.range, size);
+        return { body: this.keeper.read(jobId, number, picked.start, picked.end, one ? read : undefined), attempt: number, start: picked.start, picked };
       }
-      const start = want.tail !== undefined ? await findTailStart(kept.bytes, want.tail, (o, l) => store.readOutput(jobId, number, o, l)) : (want.offset ?? 0);
-      const from = Math.min(start, kept.bytes);
-      return { body: await this.keeper.read(jobId, number, from, kept.bytes), attempt: number, start: from };
+      const start = want.tail !== undefined ? await findTailStart(size, want.tail, read) : (want.offset ?? 0);
+      const from = Math.min(start, size);
+      return { body: this.keeper.read(jobId, number, from, size, one ? read : undefined), attempt: number, start: from };
     }
     const runOn = number === job.attempt ? job.workerId : (attempts.find((a) => a.number === number)?.workerId ?? '');
     if (runOn === '') throw new BatonError('WRONG_STATE', `job ${jobId} is queued and has no output yet${job.reason ? ` (${job.reason})` : ''}`);
     const channel = this.channelOf(runOn);
     const run = runId(jobId, number);
+    const stream = wireStream(want.stream);
     let start = want.offset ?? 0;
     // Not followed, a tail is the last lines as they were when measured: bytes written since would make it longer.
     let end = Number.POSITIVE_INFINITY;
     let picked: PickedRange | undefined;
     if (want.tail !== undefined || want.range !== undefined) {
-      const res = await channel.queryJob(run, QUERY_TIMEOUT_MS).catch((err: unknown) => {
-        throw fromWorkerCallError(err, channel.who);
-      });
-      const size = res.status?.outputBytes ?? 0;
+      const size = await (want.stream ? this.liveStreamBytes(channel, run, want.stream) : this.liveOutputBytes(channel, run));
       if (want.range !== undefined) {
         picked = pickRange(want.range, size);
         ({ start, end } = picked);
       } else if (want.tail !== undefined) {
-        start = await findTailStart(size, want.tail, (o, l) => readRange(channel, run, o, l));
+        start = await findTailStart(size, want.tail, (o, l) => readRange(channel, run, o, l, stream));
         if (!follow) end = size;
       }
     }
     if (start >= end) return { body: Readable.from([]), attempt: number, start };
     let at = start;
-    const call = channel.streamJob(run, follow, start);
+    const call = channel.streamJob(run, follow, start, stream);
     const out = new PassThrough();
     out.on('close', () => call.cancel());
     return new Promise((resolve, reject) => {
@@ -547,6 +552,21 @@ export class JobService {
         out.destroy(fromWorkerCallError(err, channel.who));
       });
     });
+  }
+
+  /** Bytes of a run's output on its worker now. */
+  private async liveOutputBytes(channel: WorkerChannel, run: string): Promise<number> {
+    const res = await channel.queryJob(run, QUERY_TIMEOUT_MS).catch((err: unknown) => {
+      throw fromWorkerCallError(err, channel.who);
+    });
+    return res.status?.outputBytes ?? 0;
+  }
+
+  /** Bytes of one stream of a run's output a reader can have now, from the runs on its worker (a few bytes per switch of stream). */
+  private async liveStreamBytes(channel: WorkerChannel, run: string, stream: OutputStreamName): Promise<number> {
+    const runs = new StreamRuns(stream);
+    runs.push(await readRange(channel, run, 0, Number.POSITIVE_INFINITY, OutputStream.OUTPUT_STREAM_RUNS));
+    return runs.streamBytes;
   }
 
   private async applyReported(workerId: string, status: JobStatus | undefined): Promise<boolean> {

@@ -15,6 +15,7 @@ export function updateFromWorker(status: JobStatus): StatusUpdate | null {
     signal: status.signal,
     error: status.error,
     outputTruncated: status.outputTruncated,
+    ...(status.outputBytes !== undefined && { outputBytes: status.outputBytes }),
     ...(status.startedAtMs > 0 && { startedAt: status.startedAtMs }),
     ...(status.finishedAtMs > 0 && { finishedAt: status.finishedAtMs }),
   };
@@ -58,7 +59,7 @@ export class JobStatusApplier {
   /** Set once the dispatcher exists. */
   events: JobEvents | undefined;
   /** Told when an attempt on a worker ends, so its output is kept (output-keeper.ts). */
-  outputs: { attemptEnded(jobId: string, attempt: number, workerId: string, truncated: boolean): void } | undefined;
+  outputs: { attemptEnded(jobId: string, attempt: number, workerId: string, update: StatusUpdate): void } | undefined;
 
   constructor(
     private readonly store: JobStore,
@@ -115,7 +116,12 @@ export class JobStatusApplier {
   async apply(jobId: string, attempt: number, workerId: string, transition: TransitionName, update: StatusUpdate, ranFirst = false): Promise<boolean> {
     if (isRetryOutcome(update.state) && workerId !== '' && (await this.retry(jobId, attempt, workerId, transition, update.state, update, ranFirst))) return true;
     const passedThrough: PassedThrough | undefined = ranFirst ? (job) => [asRunning(job, update)] : undefined;
-    let result = await this.store.applyStatus(jobId, attempt, workerId, transition, update, Date.now(), passedThrough);
+    const write = this.store.applyStatus(jobId, attempt, workerId, transition, update, Date.now(), passedThrough);
+    // An output its worker says is empty is only recorded, true whether or not this report is
+    // applied: asked for in the same turn as the end's write, it shares that write's commit.
+    const emptyOutput = isFinal(update.state) && update.outputBytes === 0;
+    if (emptyOutput) this.outputs?.attemptEnded(jobId, attempt, workerId, update);
+    let result = await write;
     // A running report for an attempt whose worker had stopped answering: it answers again.
     if (!result.applied && transition === 'start' && result.current === 'unknown') {
       transition = 'reconnect';
@@ -128,7 +134,7 @@ export class JobStatusApplier {
       if (isFinal(update.state)) {
         if (workerId !== '') this.announceAttemptEnd(jobId, attempt, workerId, update);
         this.events?.attemptEnded(jobId, workerId);
-        this.outputs?.attemptEnded(jobId, attempt, workerId, update.outputTruncated === true);
+        if (!emptyOutput) this.outputs?.attemptEnded(jobId, attempt, workerId, update);
       }
     } else if (result.current === undefined) {
       this.log.info(
@@ -232,7 +238,7 @@ export class JobStatusApplier {
     this.bus.emit('job', requeued, wasRunning ? 'running' : job.state);
     this.announceAttemptEnd(jobId, attempt, workerId, update);
     this.events?.attemptEnded(jobId, workerId);
-    this.outputs?.attemptEnded(jobId, attempt, workerId, update.outputTruncated === true);
+    this.outputs?.attemptEnded(jobId, attempt, workerId, update);
     this.events?.requeued(requeued);
     return true;
   }

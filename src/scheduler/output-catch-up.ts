@@ -86,7 +86,7 @@ export class OutputCatchUp {
     if (todo.length === SWEEP_BATCH) setTimeout(() => this.sweep(), CATCHING_UP_MS).unref();
     for (const m of todo) {
       this.log.info({ job_id: m.jobId, attempt: m.attempt, worker_id: m.workerId }, 'catching up: keeping an output that was not kept when its attempt ended');
-      this.keeper.attemptEnded(m.jobId, m.attempt, m.workerId, undefined);
+      this.keeper.catchUp(m.jobId, m.attempt, m.workerId);
     }
   }
 }

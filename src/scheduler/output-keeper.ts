@@ -2,7 +2,8 @@ import { Readable } from 'node:stream';
 import { status as GrpcStatus } from '@grpc/grpc-js';
 import { isServiceError } from '../common/errors.js';
 import type { Logger } from '../common/logger.js';
-import type { StreamJobResponse } from '../gen/baton/v1/worker.js';
+import { OutputStream, type StreamJobResponse } from '../gen/baton/v1/worker.js';
+import { StreamRuns } from '../common/output-runs.js';
 import { isFinalState } from '../worker/exit-status.js';
 import { runId } from './job-status.js';
 import type { OutputRecord, OutputStore } from './store/output-store.js';
@@ -20,6 +21,22 @@ const MAX_COPIES = 2;
 const QUERY_TIMEOUT_MS = 10_000;
 /** Bytes a reader of a kept output is sent per store read. */
 const READ_BYTES = 1024 * 1024;
+
+/**
+ * True when `runs` account for exactly the output's `bytes`. Not so when a process of the job
+ * that left its group still held the output open as the job ended (the copy had not finished),
+ * or when a worker of an earlier release answered with something else: the output is then kept
+ * whole only, as one not split.
+ */
+function runsCover(runs: Uint8Array, bytes: number): boolean {
+  const decoded = new StreamRuns('stdout');
+  try {
+    decoded.push(runs);
+  } catch {
+    return false;
+  }
+  return decoded.covered === bytes;
+}
 
 /** An attempt whose output is to be kept. */
 interface Ended {
@@ -56,12 +73,35 @@ export class OutputKeeper {
     private readonly log: Logger,
   ) {}
 
-  /** The attempt ended on `workerId`: its output is copied soon. */
-  attemptEnded(jobId: string, attempt: number, workerId: string, truncated: boolean | undefined): void {
-    const k = key(jobId, attempt);
-    if (workerId === '' || this.closed || this.busy.has(k) || this.gone.has(k)) return;
+  /**
+   * The attempt ended on `workerId`: its output is copied soon. One its worker reported empty
+   * (`outputBytes` 0) is recorded kept and empty at once, with no call to the worker.
+   */
+  attemptEnded(jobId: string, attempt: number, workerId: string, end: { outputTruncated?: boolean; outputBytes?: number }): void {
+    if (workerId === '' || this.closed) return;
+    if (end.outputBytes === 0) {
+      this.store.keepEmptyOutput(jobId, attempt, Date.now()).catch((err: unknown) => {
+        this.log.warn(
+          { job_id: jobId, attempt, worker_id: workerId, error: err instanceof Error ? err.message : String(err) },
+          'could not record the job output as empty; it is read from its worker while that answers',
+        );
+      });
+      return;
+    }
+    this.enqueue({ jobId, attempt, workerId, truncated: end.outputTruncated === true });
+  }
+
+  /** An ended attempt the catch-up sweep found without a kept output: what its worker has is asked first. */
+  catchUp(jobId: string, attempt: number, workerId: string): void {
+    if (workerId === '' || this.closed) return;
+    this.enqueue({ jobId, attempt, workerId, truncated: undefined });
+  }
+
+  private enqueue(ended: Ended): void {
+    const k = key(ended.jobId, ended.attempt);
+    if (this.busy.has(k) || this.gone.has(k)) return;
     this.busy.add(k);
-    this.waiting.push({ jobId, attempt, workerId, truncated });
+    this.waiting.push(ended);
     this.next();
   }
 
@@ -81,9 +121,13 @@ export class OutputKeeper {
     return this.store.getOutput(jobId, attempt);
   }
 
-  /** A kept output's bytes from `offset`, read from the store a piece at a time as the reader takes them. */
-  read(jobId: string, attempt: number, offset: number, end: number): Readable {
+  /**
+   * A kept output's bytes from `offset`, read from the store a piece at a time as the reader
+   * takes them; through `readBytes` when given (one stream of it: ./output-streams.ts).
+   */
+  read(jobId: string, attempt: number, offset: number, end: number, readBytes?: (offset: number, maxBytes: number) => Promise<Buffer>): Readable {
     const store = this.store;
+    const readPiece = readBytes ?? ((at: number, maxBytes: number) => store.readOutput(jobId, attempt, at, maxBytes));
     let at = offset;
     return new Readable({
       highWaterMark: READ_BYTES,
@@ -92,7 +136,7 @@ export class OutputKeeper {
           this.push(null);
           return;
         }
-        store.readOutput(jobId, attempt, at, Math.min(READ_BYTES, end - at)).then(
+        readPiece(at, Math.min(READ_BYTES, end - at)).then(
           (bytes) => {
             if (bytes.length === 0) {
               this.push(null);
@@ -183,7 +227,24 @@ export class OutputKeeper {
       call.cancel();
     }
     await flush();
+    const runs = await this.copyRuns(channel, jobId, attempt);
+    if (runs && runsCover(runs, stored)) await this.store.keepOutputRuns(jobId, attempt, runs);
     await this.store.completeOutput(jobId, attempt, stored, truncated, Date.now());
-    this.log.info({ job_id: jobId, attempt, worker_id: workerId, output_bytes: stored }, 'job output kept');
+    this.log.info({ job_id: jobId, attempt, worker_id: workerId, output_bytes: stored, runs_bytes: runs?.length ?? 0 }, 'job output kept');
+  }
+
+  /** Which stream each byte came from (small: a few bytes per switch between them); undefined for an output not kept apart. */
+  private async copyRuns(channel: WorkerChannel, jobId: string, attempt: number): Promise<Buffer | undefined> {
+    const call = channel.streamJob(runId(jobId, attempt), false, 0, OutputStream.OUTPUT_STREAM_RUNS);
+    const parts: Buffer[] = [];
+    try {
+      for await (const msg of call as AsyncIterable<StreamJobResponse>) parts.push(Buffer.from(msg.data));
+    } catch (err) {
+      if (isServiceError(err) && err.code === GrpcStatus.FAILED_PRECONDITION) return undefined;
+      throw err;
+    } finally {
+      call.cancel();
+    }
+    return Buffer.concat(parts);
   }
 }

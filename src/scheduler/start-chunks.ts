@@ -9,11 +9,14 @@ import { StartJobRequest } from '../gen/baton/v1/worker.js';
 export const MAX_START_MESSAGE_BYTES = MAX_MESSAGE_BYTES / 4;
 export const MAX_STARTS_PER_MESSAGE = 1_000;
 
+/** What the size bound reads: a StartJobRequest, or a job's fields before its request is made (stdin as its byte count). */
+export type StartFields = Pick<StartJobRequest, 'jobId' | 'command' | 'path' | 'cwd' | 'network' | 'args' | 'env'> & { stdin: { length: number } };
+
 /**
  * An upper bound of a start's encoded size: every string at 3 bytes a UTF-16 unit (UTF-8's
  * worst case for them), stdin's bytes as they are, and room for tags, lengths and numbers. Cheaper than encoding twice.
  */
-export function startRequestBound(request: StartJobRequest): number {
+export function startRequestBound(request: StartFields): number {
   let chars = request.jobId.length + request.command.length + request.path.length + request.cwd.length + request.network.length;
   for (const arg of request.args) chars += arg.length;
   for (const [key, value] of Object.entries(request.env)) chars += key.length + value.length;
@@ -27,9 +30,14 @@ export function startRequestBound(request: StartJobRequest): number {
  * encoding all but the huge ones.
  */
 export function tooLargeToStart(request: StartJobRequest): string | undefined {
+  return tooLargeFrom(request, () => request);
+}
+
+/** tooLargeToStart from a start's fields: its request is made (and encoded) only when the bound is over the limit. */
+export function tooLargeFrom(fields: StartFields, request: () => StartJobRequest): string | undefined {
   const room = MAX_MESSAGE_BYTES - 1024;
-  if (startRequestBound(request) <= room) return undefined;
-  const bytes = StartJobRequest.encode(request).finish().length;
+  if (startRequestBound(fields) <= room) return undefined;
+  const bytes = StartJobRequest.encode(request()).finish().length;
   if (bytes <= room) return undefined;
   const mib = (n: number): string => (n / 1024 / 1024).toFixed(1);
   return `the job is too large to send to a worker: ${mib(bytes)} MiB of command, arguments and environment, where a worker takes at most ${mib(room)} MiB`;

@@ -8,6 +8,7 @@ import { callError, StartStream } from './start-stream.js';
 import { latestPerAttempt } from './status-burst.js';
 import type { JobStatus } from '../gen/baton/v1/common.js';
 import {
+  OutputStream,
   WorkerServiceClient,
   type QueryJobResponse,
   type StartJobRequest,
@@ -161,8 +162,8 @@ export class WorkerChannel {
   }
 
   /** No deadline: a followed stream lasts as long as the job. The caller cancels it. */
-  streamJob(jobId: string, follow: boolean, offset = 0): ClientReadableStream<StreamJobResponse> {
-    return this.client.streamJob({ jobId, offset, follow });
+  streamJob(jobId: string, follow: boolean, offset = 0, stream = OutputStream.OUTPUT_STREAM_UNSPECIFIED): ClientReadableStream<StreamJobResponse> {
+    return this.client.streamJob({ jobId, offset, follow, stream });
   }
 
   /** (Re)opens the WatchJobs stream from the start: the worker replays every job it knows, which is harmless to apply twice. */

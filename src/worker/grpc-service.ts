@@ -2,13 +2,22 @@ import { status as GrpcStatus, type sendUnaryData, type ServerDuplexStream, type
 import type { Logger } from '../common/logger.js';
 import { BatonError, echo, toGrpcError } from '../common/errors.js';
 import type { JobStatus } from '../gen/baton/v1/common.js';
-import type { StartJobRequest, StartJobResponse, StartJobResult, StartsRequest, StartsResponse, WorkerServiceServer } from '../gen/baton/v1/worker.js';
+import {
+  OutputStream,
+  type StartJobRequest,
+  type StartJobResponse,
+  type StartJobResult,
+  type StartsRequest,
+  type StartsResponse,
+  type WorkerServiceServer,
+} from '../gen/baton/v1/worker.js';
 import type { CommandLookup } from './command-lookup.js';
 import { isFinalState } from './exit-status.js';
 import type { JobsFolder } from './jobs-folder.js';
 import type { JobTable } from './job-table.js';
 import type { OutputFiles } from './output-files.js';
-import { streamOutput } from './output-stream.js';
+import { type OutputSource, streamOutput } from './output-stream.js';
+import { requireRuns, streamOneStream } from './output-stream-split.js';
 import type { Runner } from './runner.js';
 import type { Sandbox } from './sandbox/sandbox.js';
 import { FALLBACK_PATH, jobEnvironment, startRequestProblem } from './start-request.js';
@@ -118,23 +127,29 @@ export function createWorkerService(parts: WorkerServiceParts): WorkerServiceSer
     );
 
   const streamJob: WorkerServiceServer['streamJob'] = (call) => {
-    const { jobId, offset, follow } = call.request;
+    const { jobId, offset, follow, stream } = call.request;
     const run = async (): Promise<void> => {
       requireJob(jobId);
-      await streamOutput(
-        call,
-        {
-          file: output.pathFor(jobId),
-          limit: (finished) => output.readableLimit(finished),
-          isFinished: () => {
-            const status = table.get(jobId);
-            return status === undefined || isFinalState(status.state);
-          },
-          waitForChange: (ms) => table.waitForChange(jobId, ms),
+      const source: OutputSource = {
+        file: output.pathFor(jobId),
+        limit: (finished) => output.readableLimit(finished),
+        isFinished: () => {
+          const status = table.get(jobId);
+          return status === undefined || isFinalState(status.state);
         },
-        offset,
-        follow,
-      );
+        waitForChange: (ms) => table.waitForChange(jobId, ms),
+      };
+      const runsFile = output.runsPathFor(jobId);
+      if (stream === OutputStream.OUTPUT_STREAM_STDOUT || stream === OutputStream.OUTPUT_STREAM_STDERR) {
+        const name = stream === OutputStream.OUTPUT_STREAM_STDOUT ? 'stdout' : 'stderr';
+        await streamOneStream(call, jobId, source, runsFile, name, offset, follow);
+      } else if (stream === OutputStream.OUTPUT_STREAM_RUNS) {
+        // Final once the job ended (the copy writes the tail's runs last): read then, whole.
+        requireRuns(jobId, source, runsFile);
+        await streamOutput(call, { ...source, file: runsFile, limit: () => Number.MAX_SAFE_INTEGER }, offset, follow);
+      } else {
+        await streamOutput(call, source, offset, follow);
+      }
     };
     run().catch((err: unknown) => failStream(call, err, 'StreamJob'));
   };

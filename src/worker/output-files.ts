@@ -45,6 +45,11 @@ export class OutputFiles {
     return path.join(this.dir, `${jobId}.log`);
   }
 
+  /** Which stream each byte of the output came from (src/common/output-runs.ts); absent for a job whose stdout and stderr were not kept apart. */
+  runsPathFor(jobId: string): string {
+    return path.join(this.dir, `${jobId}.runs`);
+  }
+
   /** The job's stdin, written by the worker, opened and removed by the supervisor as it starts the job. */
   stdinPathFor(jobId: string): string {
     return path.join(this.dir, `${jobId}.stdin`);
@@ -85,7 +90,7 @@ export class OutputFiles {
   }
 
   async remove(jobId: string): Promise<void> {
-    await fs.rm(this.pathFor(jobId), { force: true });
+    await Promise.all([fs.rm(this.pathFor(jobId), { force: true }), fs.rm(this.runsPathFor(jobId), { force: true })]);
   }
 
   /** Deletes output files not written for `maxAgeMs` (left by earlier runs of this worker). */
@@ -93,7 +98,7 @@ export class OutputFiles {
     const cutoff = Date.now() - maxAgeMs;
     let removed = 0;
     for (const name of await fs.readdir(this.dir)) {
-      if (!name.endsWith('.log')) continue;
+      if (!name.endsWith('.log') && !name.endsWith('.runs')) continue;
       const file = path.join(this.dir, name);
       try {
         if ((await fs.stat(file)).mtimeMs < cutoff) {

@@ -51,7 +51,7 @@ export async function streamOutput(call: OutputCall, source: OutputSource, offse
   if (!call.cancelled) call.end();
 }
 
-async function openIfExists(file: string): Promise<fs.FileHandle | undefined> {
+export async function openIfExists(file: string): Promise<fs.FileHandle | undefined> {
   try {
     return await fs.open(file, 'r');
   } catch (err) {
@@ -62,7 +62,7 @@ async function openIfExists(file: string): Promise<fs.FileHandle | undefined> {
 }
 
 /** Waits until the client has taken what was written, or is gone. */
-function drained(call: OutputCall): Promise<void> {
+export function drained(call: OutputCall): Promise<void> {
   return new Promise((resolve) => {
     const events = ['drain', 'cancelled', 'close', 'error'] as const;
     const done = (): void => {

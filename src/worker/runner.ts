@@ -245,6 +245,8 @@ export class Runner {
         gid: spec.gid,
         outputPath,
         output: splitCap(output.capBytes),
+        // A supervisor of protocol 3 keeps stdout and stderr apart; an earlier one would ignore the field.
+        ...((spawner.protocolVersion ?? PROTOCOL_VERSION) >= 3 && { runsPath: output.runsPathFor(spec.jobId) }),
         ...(stdinPath && { stdinPath }),
         meta,
       },
@@ -306,7 +308,7 @@ export class Runner {
     this.finish(job, {
       state: JobState.JOB_STATE_FAILED,
       error: job.pid === undefined ? `${SPAWNER_LOST_ERROR} before the job started` : SPAWNER_LOST_ERROR,
-      outputBytes: size?.bytes ?? 0,
+      outputBytes: size?.bytes,
       ...(size?.truncated ? { outputTruncated: true } : {}),
     });
   }
@@ -333,7 +335,7 @@ export class Runner {
       ...report,
       exitCode: code ?? undefined,
       signal: signal ?? '',
-      outputBytes: size?.bytes ?? 0,
+      outputBytes: size?.bytes,
       ...(truncated ? { outputTruncated: true } : {}),
       ...(record ? { finishedAtMs: record.endedAtMs } : {}),
     });
@@ -429,7 +431,8 @@ function newStatus(jobId: string): JobStatus {
     startedAtMs: 0,
     finishedAtMs: 0,
     pid: 0,
-    outputBytes: 0,
+    // Unknown until the job ends (or a cap check sizes it): an end report that keeps it so has its output copied.
+    outputBytes: undefined,
     outputTruncated: false,
   };
 }

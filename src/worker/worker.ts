@@ -171,7 +171,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
       startedAtMs: 0,
       finishedAtMs: Date.now(),
       pid: 0,
-      outputBytes: 0,
+      outputBytes: undefined,
       outputTruncated: false,
     });
   }
@@ -288,7 +288,18 @@ function reportLeftovers({ unfinished, killed }: ReturnType<RunJournal['recover'
         ? "lost: the worker and the job's supervisor died while the job ran; its end was not seen"
         : 'lost: the job ended while no worker was connected and its supervisor could not record its end (see supervisor.log in the data folder: a full disk?)';
     log.warn({ job_id: jobId, pgid: killed.find((k) => k.jobId === jobId)?.pgid }, error);
-    table.add({ jobId, state: JobState.JOB_STATE_LOST, exitCode: undefined, signal: '', error, startedAtMs: 0, finishedAtMs: now, pid: 0, outputBytes: 0, outputTruncated: false });
+    table.add({
+      jobId,
+      state: JobState.JOB_STATE_LOST,
+      exitCode: undefined,
+      signal: '',
+      error,
+      startedAtMs: 0,
+      finishedAtMs: now,
+      pid: 0,
+      outputBytes: undefined,
+      outputTruncated: false,
+    });
   }
 }
 

@@ -65,6 +65,7 @@ export function originalRoutes(app: App, jobs: JobService): void {
         errors: [404, 409, 502, 503, 504],
       },
     },
-    async (req, reply) => sendOutput(req, reply, await jobs.output(req.body.job_id, req.body.worker_id, { follow: true, attempt: req.body.attempt, offset: req.body.offset })),
+    async (req, reply) =>
+      sendOutput(req, reply, await jobs.output(req.body.job_id, req.body.worker_id, { follow: true, attempt: req.body.attempt, offset: req.body.offset, stream: req.body.stream })),
   );
 }

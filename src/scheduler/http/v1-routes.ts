@@ -269,7 +269,7 @@ export function v1Routes(app: App, jobs: JobService, registry: Registry): void {
         operationId: 'getJobOutput',
         tags: ['jobs'],
         summary:
-          "The job's output (of the live attempt, or of attempt=N) from its first byte, from offset=N or from its last tail=N lines; with follow=true, until it ends; a Range header (one range of bytes, not with offset, tail or follow) answers 206",
+          "The job's output (of the live attempt, or of attempt=N; stdout and stderr interleaved, or stream=stdout|stderr) from its first byte, from offset=N or from its last tail=N lines; with follow=true, until it ends; a Range header (one range of bytes, not with offset, tail or follow) answers 206",
         params: JobIdParams,
         querystring: OutputQuerySchema,
         response: OutputResponseSchema,
@@ -277,13 +277,13 @@ export function v1Routes(app: App, jobs: JobService, registry: Registry): void {
       },
     },
     async (req, reply) => {
-      const { follow, attempt, offset, tail, download } = req.query;
+      const { follow, attempt, offset, tail, stream, download } = req.query;
       if (offset !== undefined && tail !== undefined) throw new BatonError('BAD_REQUEST', 'offset and tail each say where to start: give one of them');
       const range = parseRange(req.headers.range);
       if (range !== undefined && (offset !== undefined || tail !== undefined || follow === true)) {
         throw new BatonError('BAD_REQUEST', 'Range names the bytes to send as the output is now: give it without offset, tail or follow');
       }
-      const answer = await jobs.output(req.params.id, undefined, { follow: follow ?? false, attempt, offset, tail, range }).catch((err: unknown) => {
+      const answer = await jobs.output(req.params.id, undefined, { follow: follow ?? false, attempt, offset, tail, stream, range }).catch((err: unknown) => {
         if (err instanceof UnsatisfiableRange) void reply.header(OUTPUT_HEADERS.contentRange, `bytes */${err.size}`);
         throw err;
       });

@@ -105,6 +105,8 @@ export interface StatusUpdate {
   /** The BatonError code of `error`, when it has one. */
   errorCode?: string;
   outputTruncated?: boolean;
+  /** The size of the attempt's output at its end, when its worker knows it (0: empty, nothing to copy). Not stored on the job. */
+  outputBytes?: number;
   startedAt?: number;
   finishedAt?: number;
 }
@@ -209,8 +211,36 @@ export function newJobRecord(job: NewJob): JobRecord {
   const workerId = job.workerId ?? '';
   const after = job.after ?? [];
   const afterCondition = job.afterCondition ?? 'succeeded';
+  // Every field written out, in the order a record read from the store has (sql-job-store's
+  // toJob): all records then share one shape, and no spread adds fields one at a time. A job is
+  // made this way on every submission, several times.
   return {
-    ...job,
+    id: job.id,
+    state: workerId !== '' ? 'dispatched' : after.length > 0 ? 'waiting' : 'queued',
+    workerId,
+    command: job.command,
+    path: job.path,
+    args: job.args,
+    env: job.env,
+    cwd: job.cwd,
+    error: '',
+    errorCode: '',
+    exitCode: null,
+    signal: '',
+    outputTruncated: false,
+    createdAt: job.createdAt,
+    updatedAt: job.createdAt,
+    finishedAt: null,
+    submittedBy: job.submittedBy,
+    stoppedBy: '',
+    labels: job.labels,
+    priority: job.priority,
+    retry: job.retry,
+    pinnedWorker: job.pinnedWorker,
+    sandbox: job.sandbox,
+    reason: after.length > 0 ? waitReason(after, afterCondition) : '',
+    attempt: 1,
+    nextAttemptAt: null,
     timeoutMs: job.timeoutMs ?? 0,
     parentId: job.parentId ?? '',
     runOn: job.runOn ?? '',
@@ -225,19 +255,6 @@ export function newJobRecord(job: NewJob): JobRecord {
     name: job.name ?? '',
     stdin: job.stdin ?? '',
     stdinBytes: base64Bytes(job.stdin ?? ''),
-    state: workerId !== '' ? 'dispatched' : after.length > 0 ? 'waiting' : 'queued',
-    workerId,
-    attempt: 1,
-    reason: after.length > 0 ? waitReason(after, afterCondition) : '',
-    nextAttemptAt: null,
-    error: '',
-    errorCode: '',
-    exitCode: null,
-    signal: '',
-    outputTruncated: false,
-    updatedAt: job.createdAt,
-    finishedAt: null,
-    stoppedBy: '',
   };
 }
 

@@ -263,6 +263,19 @@ function migrations(dialect: Dialect): Record<string, Migration> {
         await db.schema.createIndex('jobs_finished_at').on('jobs').column('finished_at').execute();
       },
     },
+    '011_output_runs': {
+      async up(db: Kysely<unknown>): Promise<void> {
+        // Which of a kept output's bytes came from stdout and which from stderr, so that either
+        // can be read alone after the worker is gone. A row only for outputs kept apart.
+        await db.schema
+          .createTable('output_runs')
+          .addColumn('job_id', 'text', (c) => c.notNull())
+          .addColumn('attempt', 'integer', (c) => c.notNull())
+          .addColumn('runs', dialect === 'postgres' ? 'bytea' : 'blob', (c) => c.notNull())
+          .addPrimaryKeyConstraint('output_runs_pk', ['job_id', 'attempt'])
+          .execute();
+      },
+    },
   };
 }
 

@@ -35,6 +35,30 @@ conformance<OutputStore>('OutputStore', SqlOutputStore, {
       assert.equal(await outputs.beginOutput(jobId, 2, 13), true, 'another attempt is its own copy');
     },
   },
+  keepEmptyOutput: {
+    'a complete, empty record that reads as no bytes; one already there is left as it is': async (stores) => {
+      const { outputs } = stores;
+      const jobId = `j-${uuidv7()}`;
+      await outputs.keepEmptyOutput(jobId, 1, 40);
+      assert.deepEqual(await outputs.getOutput(jobId, 1), {
+        jobId,
+        attempt: 1,
+        bytes: 0,
+        complete: true,
+        truncated: false,
+        createdAt: 40,
+        completedAt: 40,
+        prunedAt: null,
+        prunedReason: '',
+      });
+      assert.equal((await outputs.readOutput(jobId, 1, 0, 100)).length, 0);
+      assert.equal(await outputs.beginOutput(jobId, 1, 41), false, 'nothing left to copy');
+      const copied = await kept(stores, ['abc'], 50);
+      await outputs.keepEmptyOutput(copied, 1, 60);
+      assert.equal((await outputs.getOutput(copied, 1))?.bytes, 3, 'a kept copy is not replaced');
+      assert.equal((await outputs.readOutput(copied, 1, 0, 100)).toString(), 'abc');
+    },
+  },
   appendOutput: {
     'pieces in order; bytes counts what is stored': async (stores) => {
       const jobId = `j-${uuidv7()}`;
@@ -45,6 +69,34 @@ conformance<OutputStore>('OutputStore', SqlOutputStore, {
       assert.equal(record?.bytes, 6);
       assert.equal(record?.complete, false);
       assert.deepEqual([...(await stores.outputs.readOutput(jobId, 1, 2, 10))], [99, 0, 255, 10], 'binary bytes as written');
+    },
+  },
+  keepOutputRuns: {
+    'kept with the output, replaced when kept again, gone with a restarted copy': async ({ outputs }) => {
+      const jobId = `j-${uuidv7()}`;
+      await outputs.beginOutput(jobId, 1, 10);
+      await outputs.keepOutputRuns(jobId, 1, Uint8Array.from([0x0c, 0x81, 0x01]));
+      await outputs.keepOutputRuns(jobId, 1, Uint8Array.from([0x0d]));
+      assert.deepEqual([...((await outputs.readOutputRuns(jobId, 1)) ?? [])], [0x0d]);
+      await outputs.beginOutput(jobId, 1, 11);
+      assert.equal(await outputs.readOutputRuns(jobId, 1), undefined, 'an interrupted copy starts again without them');
+    },
+  },
+  readOutputRuns: {
+    'undefined for an output not kept apart; gone when pruned or forgotten': async (stores) => {
+      const { outputs } = stores;
+      const base = 2_000_000 + Math.floor(Math.random() * 1e9);
+      const plain = await kept(stores, ['x'], base);
+      assert.equal(await outputs.readOutputRuns(plain, 1), undefined);
+      const split = await kept(stores, ['y'], base);
+      await outputs.keepOutputRuns(split, 1, Uint8Array.from([0x05]));
+      assert.deepEqual([...((await outputs.readOutputRuns(split, 1)) ?? [])], [0x05]);
+      assert.equal(await outputs.pruneOutputs({ jobIds: [split] }, 'test', 10, base + 1), 1);
+      assert.equal(await outputs.readOutputRuns(split, 1), undefined, 'pruned');
+      const other = await kept(stores, ['z'], base);
+      await outputs.keepOutputRuns(other, 1, Uint8Array.from([0x05]));
+      await outputs.forgetOutputs([other]);
+      assert.equal(await outputs.readOutputRuns(other, 1), undefined, 'forgotten');
     },
   },
   completeOutput: {

@@ -44,6 +44,15 @@ export interface OutputStore {
   beginOutput(jobId: string, attempt: number, now: number): Promise<boolean>;
   /** Stores `data` at `start` (the bytes before it are stored already). */
   appendOutput(jobId: string, attempt: number, start: number, data: Uint8Array): Promise<void>;
+  /**
+   * Records an attempt's output as kept, complete and empty (its worker reported 0 bytes at its
+   * end: there is nothing to copy); a record already there is left as it is.
+   */
+  keepEmptyOutput(jobId: string, attempt: number, now: number): Promise<void>;
+  /** Stores which stream each of the output's bytes came from (src/common/output-runs.ts), before it is marked complete. */
+  keepOutputRuns(jobId: string, attempt: number, runs: Uint8Array): Promise<void>;
+  /** The runs kept with an output; undefined when its stdout and stderr were not kept apart (or it is pruned). */
+  readOutputRuns(jobId: string, attempt: number): Promise<Buffer | undefined>;
   /** Marks the copy complete at `bytes`. */
   completeOutput(jobId: string, attempt: number, bytes: number, truncated: boolean, now: number): Promise<void>;
   /** What is kept of an attempt's output; undefined when no copy was begun. */

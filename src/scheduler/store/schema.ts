@@ -162,6 +162,13 @@ export interface OutputChunksTable {
   data: Uint8Array;
 }
 
+/** Which stream each byte of a kept output came from (src/common/output-runs.ts); no row: not split. */
+export interface OutputRunsTable {
+  job_id: string;
+  attempt: number;
+  runs: Uint8Array;
+}
+
 export interface Database {
   workers: WorkersTable;
   jobs: JobsTable;
@@ -171,4 +178,5 @@ export interface Database {
   schedules: SchedulesTable;
   outputs: OutputsTable;
   output_chunks: OutputChunksTable;
+  output_runs: OutputRunsTable;
 }

@@ -41,19 +41,26 @@ export class SqlJobStore implements JobStore {
 
   async createJobs(jobs: readonly NewJob[]): Promise<JobRecord[]> {
     const records = jobs.map(newJobRecord);
-    // The rows are exactly the records: nothing is read back.
+    // The rows are exactly the records: nothing is read back. Each row is written out whole, in
+    // the table's column order (no spread adding its fields one at a time): this runs for every job submitted.
     const queries = records.flatMap((job) => {
-      const common = { worker_id: job.workerId, state: job.state, exit_code: null, signal: '', error: '', created_at: job.createdAt, finished_at: null };
       const insert = this.ctx.insert('jobs', 'none', {
-        ...common,
         id: job.id,
+        state: job.state,
+        worker_id: job.workerId,
         command: job.command,
         path: job.path,
         args: JSON.stringify(job.args),
         env: JSON.stringify(job.env),
         cwd: job.cwd,
+        error: '',
+        error_code: '',
+        exit_code: null,
+        signal: '',
         output_truncated: 0,
+        created_at: job.createdAt,
         updated_at: job.updatedAt,
+        finished_at: null,
         submitted_by: job.submittedBy,
         stopped_by: '',
         labels: JSON.stringify(job.labels),
@@ -70,18 +77,29 @@ export class SqlJobStore implements JobStore {
         children: JSON.stringify(job.children),
         idempotency_key: job.idempotencyKey,
         request_hash: job.requestHash,
-        error_code: '',
         schedule: job.schedule,
         scheduled_for: job.scheduledFor,
-        concurrency: job.concurrency ? JSON.stringify(job.concurrency) : '',
-        after: JSON.stringify(job.after),
-        after_condition: job.afterCondition,
         name: job.name,
         stdin: job.stdin,
         stdin_bytes: job.stdinBytes,
+        concurrency: job.concurrency ? JSON.stringify(job.concurrency) : '',
+        after: JSON.stringify(job.after),
+        after_condition: job.afterCondition,
       } satisfies Insertable<JobsTable>);
       if (job.runOn === 'all') return [insert];
-      return [insert, this.ctx.insert('attempts', 'none', { ...common, job_id: job.id, number: 1, started_at: null } satisfies Insertable<AttemptsTable>)];
+      const attempt = {
+        job_id: job.id,
+        number: 1,
+        worker_id: job.workerId,
+        state: job.state,
+        exit_code: null,
+        signal: '',
+        error: '',
+        created_at: job.createdAt,
+        started_at: null,
+        finished_at: null,
+      } satisfies Insertable<AttemptsTable>;
+      return [insert, this.ctx.insert('attempts', 'none', attempt)];
     });
     try {
       await this.#writeJobs(queries, () => records, records[0]?.createdAt ?? Date.now());

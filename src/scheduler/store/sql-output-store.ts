@@ -13,6 +13,7 @@ export class SqlOutputStore implements OutputStore {
     if (existing && (existing.complete || existing.prunedAt !== null)) return false;
     await writer.run([
       db.deleteFrom('output_chunks').where('job_id', '=', jobId).where('attempt', '=', attempt).compile(),
+      db.deleteFrom('output_runs').where('job_id', '=', jobId).where('attempt', '=', attempt).compile(),
       db.deleteFrom('outputs').where('job_id', '=', jobId).where('attempt', '=', attempt).compile(),
       db
         .insertInto('outputs')
@@ -34,6 +35,41 @@ export class SqlOutputStore implements OutputStore {
         .where('attempt', '=', attempt)
         .compile(),
     ]);
+  }
+
+  async keepEmptyOutput(jobId: string, attempt: number, now: number): Promise<void> {
+    const { db, writer, templates } = this.ctx;
+    // A statement per ended job on the hot path, in the group commit: compiled once.
+    const insert = templates.get('keepEmptyOutput', (p) =>
+      db
+        .insertInto('outputs')
+        .values({
+          job_id: p('jobId'),
+          attempt: p('attempt'),
+          bytes: 0,
+          complete: 1,
+          truncated: 0,
+          created_at: p('now'),
+          completed_at: p('now'),
+          pruned_at: null,
+          pruned_reason: '',
+        })
+        .onConflict((oc) => oc.columns(['job_id', 'attempt']).doNothing()),
+    );
+    await writer.run([insert.fill({ jobId, attempt, now })]);
+  }
+
+  async keepOutputRuns(jobId: string, attempt: number, runs: Uint8Array): Promise<void> {
+    const { db, writer } = this.ctx;
+    await writer.run([
+      db.deleteFrom('output_runs').where('job_id', '=', jobId).where('attempt', '=', attempt).compile(),
+      db.insertInto('output_runs').values({ job_id: jobId, attempt, runs }).compile(),
+    ]);
+  }
+
+  async readOutputRuns(jobId: string, attempt: number): Promise<Buffer | undefined> {
+    const row = await this.ctx.db.selectFrom('output_runs').select('runs').where('job_id', '=', jobId).where('attempt', '=', attempt).executeTakeFirst();
+    return row && Buffer.from(row.runs.buffer, row.runs.byteOffset, row.runs.byteLength);
   }
 
   async completeOutput(jobId: string, attempt: number, bytes: number, truncated: boolean, now: number): Promise<void> {
@@ -114,6 +150,7 @@ export class SqlOutputStore implements OutputStore {
     await writer.run(
       chosen.flatMap((c) => [
         db.deleteFrom('output_chunks').where('job_id', '=', c.job_id).where('attempt', '=', c.attempt).compile(),
+        db.deleteFrom('output_runs').where('job_id', '=', c.job_id).where('attempt', '=', c.attempt).compile(),
         db.updateTable('outputs').set({ pruned_at: now, pruned_reason: reason }).where('job_id', '=', c.job_id).where('attempt', '=', c.attempt).compile(),
       ]),
     );
@@ -139,7 +176,11 @@ export class SqlOutputStore implements OutputStore {
   async forgetOutputs(jobIds: readonly string[]): Promise<void> {
     if (jobIds.length === 0) return;
     const { db, writer } = this.ctx;
-    await writer.run([db.deleteFrom('output_chunks').where('job_id', 'in', jobIds).compile(), db.deleteFrom('outputs').where('job_id', 'in', jobIds).compile()]);
+    await writer.run([
+      db.deleteFrom('output_chunks').where('job_id', 'in', jobIds).compile(),
+      db.deleteFrom('output_runs').where('job_id', 'in', jobIds).compile(),
+      db.deleteFrom('outputs').where('job_id', 'in', jobIds).compile(),
+    ]);
   }
 
   async keptOutputBytes(): Promise<number> {

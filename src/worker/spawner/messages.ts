@@ -8,10 +8,11 @@
  * PROTOCOL_VERSION changes whenever a message changes shape. A worker speaks every version from
  * OLDEST_PROTOCOL_VERSION up, so a newer worker takes back the jobs of an earlier release's
  * supervisor; one outside that range is refused (with what to do) and its jobs go on.
- * Version 2 adds `stdinPath` to `spawn`.
+ * Version 2 adds `stdinPath` to `spawn`; version 3 adds `runsPath`: the job's stdout and
+ * stderr go through two pipes, and which bytes of the output came from which is kept there.
  */
 
-export const PROTOCOL_VERSION = 2;
+export const PROTOCOL_VERSION = 3;
 export const OLDEST_PROTOCOL_VERSION = 1;
 
 /** Worker → supervisor, first line on every connection. */
@@ -55,6 +56,11 @@ export interface SpawnRequest {
   outputPath: string;
   /** Hold the output cap as written: the job writes into a pipe the spawner copies, keeping this head and tail (native/spawn.c). */
   output?: OutputSplit;
+  /**
+   * Keep stdout and stderr apart (with `output`): the file the copy writes the output's runs
+   * to (src/common/output-runs.ts), created before the output file. Absent: one pipe for both.
+   */
+  runsPath?: string;
   /** A file for the job's stdin, removed once opened (the job reads the open copy); absent: /dev/null. */
   stdinPath?: string;
   meta: JobMeta;

@@ -16,7 +16,8 @@ import { constants } from 'node:os';
 export interface NativeSpawn {
   /**
    * Starts `file` in a new session (pid = process group id), as `uid`/`gid` if given
-   * (with no supplementary groups), stdin `inputFd` (absent: /dev/null), stdout and stderr on `outputFd`,
+   * (with no supplementary groups), stdin `inputFd` (absent or -1: /dev/null), stdout and stderr on `outputFd`
+   * (stderr on `errorFd` when given),
    * default signal dispositions; a file without "#!" runs under /bin/sh. Throws like
    * child_process (`code` ENOENT, EACCES, EPERM…; ERR_INVALID_ARG_VALUE for a string with a
    * NUL) when it cannot start. `onExit` is called
@@ -36,6 +37,8 @@ export interface NativeSpawn {
     gid: number | undefined,
     onExit: (code: number | null, signal: number | null) => void,
     inputFd?: number,
+    /** The job's stderr when it is not `outputFd` (-1 for none: stdin then /dev/null). */
+    errorFd?: number,
   ): { pid: number; procStat: string | undefined };
   /** Throws (`code` ENOSYS before Linux 5.3) when this kernel cannot give a pidfd, without which no exit is heard. */
   probe(): void;
@@ -47,6 +50,12 @@ export interface NativeSpawn {
    * (`error` an errno, 0 for none). Absent in an addon built before it (the file is then written directly).
    */
   pipeCopy?(outputFd: number, headBytes: number, tailBytes: number, onDone: (bytes: number, cutBytes: number, error: number) => void): number;
+  /**
+   * pipeCopy with stdout and stderr apart: two pipes copied into the one file, in the order
+   * their bytes are found, and the runs saying which bytes came from which written to `runsFd`
+   * (src/common/output-runs.ts). Returns the write ends, [stdout, stderr]. Absent in an addon built before it.
+   */
+  pipeCopySplit?(outputFd: number, runsFd: number, headBytes: number, tailBytes: number, onDone: (bytes: number, cutBytes: number, error: number) => void): [number, number];
 }
 
 /** Relative to dist/src/worker/spawner/, where this module runs from. */

@@ -61,6 +61,8 @@ export interface SupervisorConfig {
 const OUTPUT_FLAGS = constants.O_WRONLY | constants.O_CREAT | constants.O_APPEND | constants.O_TRUNC;
 /** Written by the copy (native/spawn.c): at the offsets it chooses, and read back to put an over-cap tail in order. */
 const COPIED_OUTPUT_FLAGS = constants.O_RDWR | constants.O_CREAT | constants.O_TRUNC;
+/** Appended to by the copy (native/spawn.c): which stream each byte of the output came from. */
+const COPIED_RUNS_FLAGS = constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC;
 const OUTPUT_MODE = 0o640;
 /**
  * After the leader exits (and its group is killed), how long its end waits for the output
@@ -117,6 +119,7 @@ function logLine(line: string): void {
 function startJob(request: SpawnRequest): void {
   const { jobId } = request;
   const copied = request.output !== undefined && native.pipeCopy !== undefined;
+  const split = copied && request.runsPath !== undefined && native.pipeCopySplit !== undefined;
   let stdinFd: number | undefined;
   if (request.stdinPath !== undefined) {
     try {
@@ -128,33 +131,34 @@ function startJob(request: SpawnRequest): void {
       removeFile(request.stdinPath);
     }
   }
+  // Our descriptors, closed once the job and the copy hold their own.
+  const opened: number[] = stdinFd === undefined ? [] : [stdinFd];
+  const closeOpened = (): void => {
+    for (const fd of opened) closeSync(fd);
+  };
   let fd: number;
-  let writeFd: number;
+  let writeFds: [number, number];
   try {
+    // The runs before the output: a reader that finds the output file and no runs knows the job's streams are not kept apart.
+    const runsFd = split ? openSync(request.runsPath!, COPIED_RUNS_FLAGS, OUTPUT_MODE) : -1;
+    if (split) opened.push(runsFd);
     fd = openSync(request.outputPath, copied ? COPIED_OUTPUT_FLAGS : OUTPUT_FLAGS, OUTPUT_MODE);
+    opened.push(fd);
+    writeFds = copied ? startCopy(jobId, fd, runsFd, request.output!) : [fd, fd];
+    for (const w of new Set(writeFds)) if (w !== fd) opened.push(w);
   } catch (err) {
-    if (stdinFd !== undefined) closeSync(stdinFd);
+    closeOpened();
     send({ type: 'failed', jobId, stage: 'open', code: (err as NodeJS.ErrnoException).code, message: (err as Error).message });
     return;
   }
   try {
-    writeFd = copied ? startCopy(jobId, fd, request.output!) : fd;
-  } catch (err) {
-    closeSync(fd);
-    if (stdinFd !== undefined) closeSync(stdinFd);
-    send({ type: 'failed', jobId, stage: 'open', code: (err as NodeJS.ErrnoException).code, message: (err as Error).message });
-    return;
-  }
-  try {
-    spawnJob(request, writeFd, stdinFd);
+    spawnJob(request, writeFds, stdinFd);
   } catch (err) {
     copies.delete(jobId);
     send({ type: 'failed', jobId, stage: 'spawn', code: (err as NodeJS.ErrnoException).code, message: (err as Error).message });
   } finally {
-    // The child has its own copies of the descriptors now (it has exec'd when spawn returns); the copy, its own of the file.
-    closeSync(fd);
-    if (writeFd !== fd) closeSync(writeFd);
-    if (stdinFd !== undefined) closeSync(stdinFd);
+    // The child has its own copies of the descriptors now (it has exec'd when spawn returns); the copy, its own of the files.
+    closeOpened();
   }
 }
 
@@ -167,30 +171,37 @@ function removeFile(file: string): void {
   }
 }
 
-/** Starts the copy of a job's output (native/spawn.c, pipeCopy); returns the pipe's write end for the job. */
-function startCopy(jobId: string, fd: number, split: OutputSplit): number {
-  let writeFd = -1;
-  const done = new Promise<OutputEnd>((resolve) => {
-    // Kept in `copies` until the job's end takes it: the copy may finish before the exit is heard.
-    writeFd = native.pipeCopy!(fd, split.headBytes, split.tailBytes, (bytes, cutBytes, error) => {
-      if (error !== 0) warn(`the copy of the job's output failed (errno ${error}); its output file may be short`, jobId);
-      resolve({ bytes, cutBytes });
-    });
-  });
+/**
+ * Starts the copy of a job's output (native/spawn.c, pipeCopy; pipeCopySplit when `runsFd` is
+ * a file for the runs); returns the write ends for the job's stdout and stderr (one pipe for both when not split).
+ */
+function startCopy(jobId: string, fd: number, runsFd: number, split: OutputSplit): [number, number] {
+  let resolve!: (end: OutputEnd) => void;
+  // Kept in `copies` until the job's end takes it: the copy may finish before the exit is heard.
+  const done = new Promise<OutputEnd>((r) => (resolve = r));
+  const onDone = (bytes: number, cutBytes: number, error: number): void => {
+    if (error !== 0) warn(`the copy of the job's output failed (errno ${error}); its output file may be short`, jobId);
+    resolve({ bytes, cutBytes });
+  };
+  // Called outside the promise, so that a copy that cannot start throws to startJob (a failed start) rather than rejecting unheard.
+  const writeFd = runsFd >= 0 ? undefined : native.pipeCopy!(fd, split.headBytes, split.tailBytes, onDone);
+  const writeFds: [number, number] = writeFd === undefined ? native.pipeCopySplit!(fd, runsFd, split.headBytes, split.tailBytes, onDone) : [writeFd, writeFd];
   copies.set(jobId, done);
-  return writeFd;
+  return writeFds;
 }
 
-function spawnJob(request: SpawnRequest, fd: number, stdinFd: number | undefined): void {
+function spawnJob(request: SpawnRequest, [fd, errorFd]: [number, number], stdinFd: number | undefined): void {
   const { jobId } = request;
   const argv = [request.program, ...request.args];
   const env = Object.entries(request.env).map(([name, value]) => `${name}=${value}`);
   const onExit = (code: number | null, signal: number | null): void => void exited(jobId, code, signal === null ? null : signalName(signal));
   // The descriptor only when there is one: an addon built before it was an argument still starts every other job.
   const { pid, procStat } =
-    stdinFd === undefined
-      ? native.spawn(request.program, argv, env, request.cwd, fd, request.uid, request.gid, onExit)
-      : native.spawn(request.program, argv, env, request.cwd, fd, request.uid, request.gid, onExit, stdinFd);
+    errorFd !== fd
+      ? native.spawn(request.program, argv, env, request.cwd, fd, request.uid, request.gid, onExit, stdinFd ?? -1, errorFd)
+      : stdinFd === undefined
+        ? native.spawn(request.program, argv, env, request.cwd, fd, request.uid, request.gid, onExit)
+        : native.spawn(request.program, argv, env, request.cwd, fd, request.uid, request.gid, onExit, stdinFd);
   const startedAtMs = Date.now();
   const startTime = procStat === undefined ? undefined : processStartTime(procStat);
   jobs.set(jobId, { jobId, pid, startedAtMs, startTime, meta: request.meta });
