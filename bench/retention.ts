@@ -98,7 +98,7 @@ export async function retention(): Promise<Section> {
       { measure: 'dispatch, nothing to prune (baseline)', figure: `${fmt(keep.rate)} jobs/s; event-loop delay max ${fmt(keep.maxMs)} ms, p99 ${fmt(keep.p99Ms)} ms`, target: '-' },
       {
         measure: `dispatch while pruning ${fmt(PRUNE_JOBS)} expired jobs with output`,
-        figure: `${fmt(prune.rate)} jobs/s (${fmt((prune.rate / keep.rate) * 100)}% of the baseline); event-loop delay max ${fmt(prune.maxMs)} ms, p99 ${fmt(prune.p99Ms)} ms; ${fmt(prune.prunedBefore)} jobs pruned before the first submission (while the worker registered), ${fmt(prune.pruned)} while the jobs ran, ${fmt(left)} jobs left after (the measured ones)`,
+        figure: `${fmt(prune.rate)} jobs/s (${fmt((prune.rate / keep.rate) * 100)}% of the baseline); event-loop delay max ${fmt(prune.maxMs)} ms, p99 ${fmt(prune.p99Ms)} ms; ${fmt(prune.prunedBefore)} jobs pruned before the first submission, ${fmt(prune.pruned)} while the jobs ran; ${fmt(left)} of ${fmt(PRUNE_JOBS + 2 * JOBS)} jobs left when it stopped`,
         target: 'at least 80% of the baseline; delay max under 100 ms',
         met: prune.rate >= keep.rate * 0.8 && prune.maxMs < 100,
       },
