@@ -298,7 +298,8 @@ export class BatonClient {
   output(id: string, options: OutputOptions = {}): AsyncIterable<Uint8Array> {
     const path = `/v1/jobs/${encodeURIComponent(id)}/output`;
     const stream = options.stream;
-    if (!options.follow) return this.streamBody('GET', `${path}${queryString({ attempt: options.attempt, tail: options.tail, offset: options.offset, stream })}`, undefined, options);
+    if (!options.follow)
+      return this.streamBody('GET', `${path}${queryString({ attempt: options.attempt, tail: options.tail, offset: options.offset, stream })}`, undefined, options);
     let first = true;
     return resumableStream({
       open: (from) => {
