@@ -8,6 +8,7 @@ import { runId, type JobEvents, type JobStatusApplier } from './job-status.js';
 import { isFinal } from './job-state.js';
 import type { WorkerSnapshot } from './placement.js';
 import { planPass, queueOrder } from './planner.js';
+import { placedJob, queueEntry, type PlacedJob, type QueueEntry } from './queue-entry.js';
 import { earliest, freshOnly, workersKey, type Settled } from './settled-pass.js';
 import type { Registry } from './registry.js';
 import { tooLargeFrom } from './start-chunks.js';
@@ -27,10 +28,14 @@ export type DispatchResult =
   /** Stopped or taken by someone else between the decision and the commit. */
   | { kind: 'gone'; job: JobRecord };
 
+/** What became of a queued job a pass placed: a job that never reached the store's dispatch write is known by its queue entry only. */
+type Placing = DispatchResult | { kind: 'queued' | 'gone'; entry: QueueEntry | undefined };
+
 /**
  * The queue, and the one place that carries out placement plans. It mirrors every job not yet
- * final: queued ones wait in `queued`, placed ones sit in `placed` and count against their
- * worker's capacity from the moment they are chosen, before the worker has confirmed anything.
+ * final (by its queue entry: queue-entry.ts): queued ones wait in `queued`, placed ones sit in
+ * `placed` and count against their worker's capacity from the moment they are chosen, before
+ * the worker has confirmed anything.
  *
  * A pass is synchronous: snapshot → plan (`planPass`, pure) → reserve every start, so two
  * passes never see the same free slot. The store commit (queued → dispatched, conditional)
@@ -47,16 +52,16 @@ export class Dispatcher implements JobEvents {
    * sorted (one walk). An entry counts only while `queued` maps its id to that same object, so
    * taking a job out is O(1) (the stale entry is dropped by the next pass).
    */
-  private queue: JobRecord[] = [];
-  private readonly queued = new Map<string, JobRecord>();
-  private readonly placed = new Map<string, { job: JobRecord; workerId: string }>();
+  private queue: QueueEntry[] = [];
+  private readonly queued = new Map<string, QueueEntry>();
+  private readonly placed = new Map<string, { job: PlacedJob; workerId: string }>();
   /** One timer for the earliest pass asked for (a retry due, a refused start to try again). */
   private wake: { timer: NodeJS.Timeout; at: number } | undefined;
   /** Jobs between their reservation in a pass and the worker's answer to StartJob. */
   private readonly starting = new Set<string>();
   private passScheduled = false;
   /** The jobs queued since the last pass, and what that pass left (see settled-pass.ts). */
-  private fresh: JobRecord[] = [];
+  private fresh: QueueEntry[] = [];
   private settled: Settled | undefined;
   private closed = false;
   /** False until `start`: a follower of a shared store neither queues nor places (the leader does). */
@@ -84,9 +89,9 @@ export class Dispatcher implements JobEvents {
   async start(): Promise<void> {
     this.leading = true;
     for (const job of await this.store.listActiveJobs()) {
-      if (job.state === 'queued') this.enqueue(job);
+      if (job.state === 'queued') this.enqueue(queueEntry(job));
       else if (job.state === 'waiting') this.waits.add(job);
-      else this.placed.set(job.id, { job, workerId: job.workerId });
+      else this.placed.set(job.id, { job: placedJob(job, job.state), workerId: job.workerId });
     }
     this.log.info({ queued: this.queued.size, placed: this.placed.size }, 'dispatcher started');
     this.schedulePass();
@@ -103,24 +108,34 @@ export class Dispatcher implements JobEvents {
    * set, to be stored already dispatched (one write, where a queued job takes an insert and
    * then an update). The others are left to a pass once stored. Jobs are taken in priority
    * order, as a pass would. If the store refuses them, `unplace` gives the slots back.
+   *
+   * A job that would wait comes back with the reason, to be stored with it, whether the queue
+   * is empty or not: a refusal with this room holds with the less that earlier jobs leave, word
+   * for word (planner.ts), so the pass after the store mostly finds that reason already there
+   * instead of writing it (an UPDATE and an event per job, 100,000 of them for a long queue).
+   * When it differs (a concurrency key's earlier job, say), the pass writes its own.
    */
   placeNew(jobs: readonly NewJob[]): NewJob[] {
-    if (!this.leading || this.queued.size > 0) return [...jobs];
-    const { starts } = planPass(
+    if (!this.leading) return [...jobs];
+    const plan = planPass(
       jobs.filter((j) => j.runOn !== 'all' && !j.after?.length),
       this.snapshot(),
       Date.now(),
       this.activeKeys(),
     );
-    const placedOn = new Map(starts.map(({ job, workerId }) => [job.id, workerId]));
+    // Only into an empty queue: a job placed now must not overtake one already waiting.
+    const placedOn = new Map(this.queued.size > 0 ? [] : plan.starts.map(({ job, workerId }) => [job.id, workerId]));
+    const waitsFor = new Map(plan.waits.map(({ job, reason }) => [job.id, reason]));
     return jobs.map((job) => {
       const workerId = placedOn.get(job.id);
-      if (workerId === undefined) return job;
-      const placed = { ...job, workerId };
-      this.placed.set(job.id, { job: newJobRecord(placed), workerId });
+      if (workerId === undefined) {
+        const reason = waitsFor.get(job.id);
+        return reason === undefined ? job : { ...job, reason };
+      }
+      this.placed.set(job.id, { job: placedJob({ id: job.id, attempt: 1, concurrency: job.concurrency }, 'dispatched'), workerId });
       // Until the worker answers the start: see `dispatch`.
       this.starting.add(job.id);
-      return placed;
+      return { ...job, workerId };
     });
   }
 
@@ -142,12 +157,25 @@ export class Dispatcher implements JobEvents {
   submit(jobs: readonly JobRecord[]): Promise<DispatchResult[]> {
     const placed = new Map<string, Promise<DispatchResult>>();
     for (const job of jobs) {
-      if (job.state === 'dispatched') placed.set(job.id, this.dispatch(job, job.workerId, true));
+      if (job.state === 'dispatched')
+        placed.set(
+          job.id,
+          this.whileStarting(job.id, () => this.startOn(job, job.workerId)),
+        );
       else if (job.state === 'waiting') this.waits.add(job);
-      else this.enqueue(job);
+      else this.enqueue(queueEntry(job));
     }
     const started = this.pass();
-    return Promise.all(jobs.map((job) => placed.get(job.id) ?? started.get(job.id) ?? Promise.resolve<DispatchResult>({ kind: 'queued', job: this.queued.get(job.id) ?? job })));
+    // A job still queued answers with the reason the pass gave it.
+    const asRecord = (job: JobRecord, entry: QueueEntry | undefined): JobRecord => (entry === undefined || entry.reason === job.reason ? job : { ...job, reason: entry.reason });
+    return Promise.all(
+      jobs.map(async (job): Promise<DispatchResult> => {
+        const known = placed.get(job.id);
+        if (known) return known;
+        const result: Placing = await (started.get(job.id) ?? { kind: 'queued', entry: this.queued.get(job.id) });
+        return 'entry' in result ? { kind: result.kind, job: asRecord(job, result.entry) } : result;
+      }),
+    );
   }
 
   attemptEnded(jobId: string, workerId: string): void {
@@ -162,7 +190,7 @@ export class Dispatcher implements JobEvents {
   requeued(job: JobRecord): void {
     if (!this.leading) return;
     this.placed.delete(job.id);
-    this.enqueue(job);
+    this.enqueue(queueEntry(job));
     this.schedulePass();
   }
 
@@ -250,12 +278,12 @@ export class Dispatcher implements JobEvents {
     } else if (job.state === 'queued') {
       // A job being placed here is still queued in the store until its dispatch commits.
       if (!placed && this.queued.get(jobId)?.attempt !== job.attempt) {
-        this.enqueue(job);
+        this.enqueue(queueEntry(job));
         this.schedulePass();
       }
     } else if (!placed || placed.workerId !== job.workerId) {
       this.queued.delete(jobId);
-      this.placed.set(jobId, { job, workerId: job.workerId });
+      this.placed.set(jobId, { job: placedJob(job, job.state), workerId: job.workerId });
     }
   }
 
@@ -285,8 +313,8 @@ export class Dispatcher implements JobEvents {
   }
 
   /** One synchronous pass over the queue: plans it, reserves the starts; returns the dispatches it started. */
-  private pass(): Map<string, Promise<DispatchResult>> {
-    const started = new Map<string, Promise<DispatchResult>>();
+  private pass(): Map<string, Promise<Placing>> {
+    const started = new Map<string, Promise<Placing>>();
     // Most passes (one per burst of ended attempts) find nothing queued: no snapshot to take.
     if (this.queued.size === 0) {
       this.queue = [];
@@ -309,7 +337,7 @@ export class Dispatcher implements JobEvents {
     for (const { job, workerId } of plan.starts) {
       // Reserve now, commit later: the count includes this job before anything is sent.
       this.queued.delete(job.id);
-      this.placed.set(job.id, { job, workerId });
+      this.placed.set(job.id, { job: placedJob(job, 'queued'), workerId });
       started.set(job.id, this.dispatch(job, workerId));
     }
     for (const { job, reason, retryAt } of plan.waits) {
@@ -356,26 +384,35 @@ export class Dispatcher implements JobEvents {
     }));
   }
 
-  /** queued → dispatched in the store (only if still queued; `stored`: created so), then StartJob. */
-  private async dispatch(job: JobRecord, workerId: string, stored = false): Promise<DispatchResult> {
-    // From the reservation on, not only once the dispatch is stored: a worker registering in
-    // between must not have this job judged unknown to it and queued a second time.
-    this.starting.add(job.id);
-    try {
-      const dispatched = stored ? job : await this.recordDispatch(job, workerId);
+  /** queued → dispatched in the store (only if still queued), then StartJob with the job as stored. */
+  private dispatch(job: QueueEntry, workerId: string): Promise<Placing> {
+    return this.whileStarting(job.id, async () => {
+      const dispatched = await this.recordDispatch(job, workerId);
       return 'kind' in dispatched ? dispatched : await this.startOn(dispatched, workerId);
+    });
+  }
+
+  /**
+   * `run`, with the job counted as starting from its reservation to the worker's answer, not
+   * only once the dispatch is stored: a worker registering in between must not have this job
+   * judged unknown to it and queued a second time.
+   */
+  private async whileStarting<T>(jobId: string, run: () => Promise<T>): Promise<T> {
+    this.starting.add(jobId);
+    try {
+      return await run();
     } finally {
-      this.starting.delete(job.id);
+      this.starting.delete(jobId);
     }
   }
 
   /** The job as now stored dispatched on `workerId`; or, when it cannot be, what became of it. */
-  private async recordDispatch(job: JobRecord, workerId: string): Promise<JobRecord | DispatchResult> {
+  private async recordDispatch(job: QueueEntry, workerId: string): Promise<JobRecord | Placing> {
     try {
       const marked = await this.applier.dispatch(job, workerId);
       if (!marked) {
         this.placed.delete(job.id);
-        return { kind: 'gone', job };
+        return { kind: 'gone', entry: job };
       }
       return marked;
     } catch (err) {
@@ -383,7 +420,7 @@ export class Dispatcher implements JobEvents {
       this.placed.delete(job.id);
       this.enqueue(job);
       this.passWithin(REFUSED_RETRY_MS);
-      return { kind: 'queued', job };
+      return { kind: 'queued', entry: job };
     }
   }
 
@@ -423,7 +460,7 @@ export class Dispatcher implements JobEvents {
     });
     if (!queued) return { kind: 'gone', job };
     this.placed.delete(job.id);
-    this.enqueue(queued);
+    this.enqueue(queueEntry(queued));
     this.passWithin(REFUSED_RETRY_MS);
     return { kind: 'queued', job: queued };
   }
@@ -433,7 +470,7 @@ export class Dispatcher implements JobEvents {
    * ever in `queue` twice. The pass that follows every enqueue plans the job (and arms the
    * timer of a retry not yet due).
    */
-  private enqueue(job: JobRecord): void {
+  private enqueue(job: QueueEntry): void {
     this.queued.set(job.id, job);
     this.fresh.push(job);
     let lo = 0;

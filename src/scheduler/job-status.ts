@@ -76,7 +76,7 @@ export class JobStatusApplier {
   }
 
   /** dispatch: queued → dispatched on `workerId`; undefined when the job is no longer queued at that attempt. */
-  async dispatch(job: JobRecord, workerId: string): Promise<JobRecord | undefined> {
+  async dispatch(job: Pick<JobRecord, 'id' | 'attempt'>, workerId: string): Promise<JobRecord | undefined> {
     const marked = await this.store.markDispatched(job.id, job.attempt, workerId, Date.now());
     if (marked) this.changed(marked, 'queued', 'dispatch');
     return marked;
@@ -90,7 +90,7 @@ export class JobStatusApplier {
   }
 
   /** Why a queued job waits: shown on the job, announced, not a transition. */
-  async setReason(job: JobRecord, reason: string): Promise<void> {
+  async setReason(job: Pick<JobRecord, 'id' | 'attempt'>, reason: string): Promise<void> {
     const stored = await this.store.setReason(job.id, job.attempt, reason, Date.now());
     if (stored) this.bus.emit('job', stored, stored.state);
   }

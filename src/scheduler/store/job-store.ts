@@ -22,6 +22,8 @@ export interface NewJob {
   pinnedWorker: string;
   /** Placed before it was stored: the job and its first attempt are created dispatched on this worker. Absent or '': queued. */
   workerId?: string;
+  /** Queued: why it waits, when placement could tell before it was stored (absent: ''; a waiting job's comes from its `after`). */
+  reason?: string;
   /** Passed to the worker as they are; {} for none. */
   sandbox: SandboxRequest;
   /** Wall-clock limit the worker enforces; 0 (the default): none. */
@@ -238,7 +240,7 @@ export function newJobRecord(job: NewJob): JobRecord {
     retry: job.retry,
     pinnedWorker: job.pinnedWorker,
     sandbox: job.sandbox,
-    reason: after.length > 0 ? waitReason(after, afterCondition) : '',
+    reason: after.length > 0 ? waitReason(after, afterCondition) : (job.reason ?? ''),
     attempt: 1,
     nextAttemptAt: null,
     timeoutMs: job.timeoutMs ?? 0,

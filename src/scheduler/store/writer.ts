@@ -156,13 +156,14 @@ export function sqliteWriter(sqlite: BetterSqlite3.Database): Writer {
 export function pgGroupWriter(pool: pg.Pool, eventsLock: CompiledQuery): Writer {
   let pending: Pending[] = [];
   let flushing = false;
+  const named = preparedNames();
   const inTransaction = async (batch: Pending[]): Promise<WriteResult[][]> => {
     const client = await pool.connect();
     let failed: unknown;
     try {
       await client.query('begin');
       const one = async (q: CompiledQuery): Promise<WriteResult> => {
-        const r = await client.query(q.sql, q.parameters as unknown[]);
+        const r = await client.query({ name: named(q.sql), text: q.sql, values: q.parameters as unknown[] });
         return { changed: r.rowCount ?? r.rows.length, rows: r.rows };
       };
       if (batch.some((p) => p.events)) await one(eventsLock);
@@ -207,4 +208,22 @@ export function pgGroupWriter(pool: pg.Pool, eventsLock: CompiledQuery): Writer 
         if (!flushing) void flush();
       }),
   );
+}
+
+/** Distinct statements prepared by name; past this, a statement is sent unnamed (parsed each time). */
+const PREPARED_MAX = 256;
+
+/**
+ * A name per distinct statement text: node-postgres prepares a named statement once per
+ * connection and then only binds and executes it, where an unnamed one is parsed and planned
+ * by the server every time (and the server shares the scheduler's cores). The writes are a
+ * few dozen templates; statements that vary with their values (IN lists) stop at the cap.
+ */
+function preparedNames(): (sql: string) => string | undefined {
+  const names = new Map<string, string>();
+  return (sql) => {
+    let name = names.get(sql);
+    if (name === undefined && names.size < PREPARED_MAX) names.set(sql, (name = `baton_w${names.size}`));
+    return name;
+  };
 }
