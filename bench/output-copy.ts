@@ -30,7 +30,7 @@ function gauge(text: string, name: string): number {
 }
 
 /** The scheduler's event-loop delay (ms) from now until `done` settles: the largest, and the worst p99 of the scrape windows. */
-async function loopDelayDuring(api: string, done: Promise<unknown>): Promise<{ maxMs: number; p99Ms: number }> {
+export async function loopDelayDuring(api: string, done: Promise<unknown>): Promise<{ maxMs: number; p99Ms: number }> {
   await metricsText(api); // resets the histogram
   let over = false;
   void done.finally(() => (over = true));

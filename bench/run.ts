@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- core|fleet|peer|schedules|flow|restart|output|<scenario>]`: Baton's figures against their targets
+ * `npm run bench [-- core|fleet|peer|schedules|flow|restart|output|retention|<scenario>]`: Baton's figures against their targets
  * (issues 2, 3, 16, 17, 18, 19 and 20). All parts (no argument) also writes docs/benchmarks.md; a part or a scenario only
  * prints. Not part of `npm test`: timings on a shared 2-core machine vary, so the load
  * average is written with the figures.
@@ -15,13 +15,14 @@ import { flow } from './flow.js';
 import { output } from './output.js';
 import { peer } from './peer.js';
 import { restart } from './restart.js';
+import { retention } from './retention.js';
 import { schedules } from './schedules.js';
 import { fmt, printSection, table, type Section } from './report.js';
 import { PROFILE_HEADING } from './profile/doc.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const DOC = path.join(ROOT, 'docs', 'benchmarks.md');
-const USAGE = `usage: npm run bench [-- core|fleet|peer|schedules|flow|restart|output|${[...CORE_SCENARIOS, ...Object.keys(FLEET_SCENARIOS)].join('|')}]`;
+const USAGE = `usage: npm run bench [-- core|fleet|peer|schedules|flow|restart|output|retention|${[...CORE_SCENARIOS, ...Object.keys(FLEET_SCENARIOS)].join('|')}]`;
 
 /** Every row with a target of its own, gathered from the parts that ran: what is met and what is not, in one table. */
 function targetSection(sections: Section[]): Section {
@@ -59,6 +60,7 @@ async function main(): Promise<void> {
   if (part === undefined || part === 'flow') sections.push(await flow());
   if (part === undefined || part === 'restart') sections.push(await restart());
   if (part === undefined || part === 'output') sections.push(await output());
+  if (part === undefined || part === 'retention') sections.push(await retention());
   if (sections.length === 0) {
     console.error(`unknown bench part "${part}"; ${USAGE}`);
     process.exit(2);
@@ -75,7 +77,7 @@ async function main(): Promise<void> {
 Produced by \`npm run bench\` (bench/run.ts) on ${new Date().toISOString().replace('T', ' ').slice(0, 16)} UTC, Baton ${version},
 Node ${process.version}, ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'unknown CPU'}, ${fmt(os.totalmem() / 1024 ** 3)} GiB;
 ${load} (the machine is shared: other work ran alongside).
-Every figure below comes from this one run. \`npm run bench -- core\`, \`-- fleet\`, \`-- peer\`, \`-- schedules\`, \`-- flow\`, \`-- restart\` or
+Every figure below comes from this one run. \`npm run bench -- core\`, \`-- fleet\`, \`-- peer\`, \`-- schedules\`, \`-- flow\`, \`-- restart\`, \`-- retention\` or
 \`-- <scenario>\` (${[...CORE_SCENARIOS, ...Object.keys(FLEET_SCENARIOS)].join(', ')}) runs a part and only prints.
 
 ${[targets, ...sections].map((s) => `## ${s.title}\n\n${s.method}\n\n${table(s.rows)}\n`).join('\n')}${profileSection(DOC)}`;

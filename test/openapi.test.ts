@@ -30,7 +30,8 @@ const SUCCESS: Record<string, string[]> = {
   'GET /v1/jobs': ['200'],
   'GET /v1/jobs/{id}': ['200'],
   'POST /v1/jobs/{id}/stop': ['200'],
-  'GET /v1/jobs/{id}/output': ['200'],
+  'GET /v1/jobs/{id}/output': ['200', '206'],
+  'GET /v1/jobs/{id}/output/search': ['200'],
   'GET /v1/jobs/{id}/wait': ['200', '202'],
   'GET /v1/events': ['200'],
   'GET /v1/tokens': ['200'],
@@ -93,6 +94,13 @@ describe('/openapi.json', () => {
         assert.deepEqual(Object.keys(schema?.properties ?? {}), ['error', 'code'], `${name}: the error body for ${status}`);
       }
     }
+  });
+
+  it("declares the output answer's headers: the attempt, the offset, Accept-Ranges, and Content-Range on a 206", () => {
+    const responses = doc.paths['/v1/jobs/{id}/output']?.get?.responses as Record<string, { headers?: Record<string, { schema?: unknown }> }>;
+    assert.deepEqual(Object.keys(responses['200']?.headers ?? {}).sort(), ['accept-ranges', 'baton-attempt', 'baton-offset']);
+    assert.deepEqual(Object.keys(responses['206']?.headers ?? {}).sort(), ['accept-ranges', 'baton-attempt', 'baton-offset', 'content-range']);
+    assert.ok(responses['416'], 'an unsatisfiable range');
   });
 
   it('types what the API sends as null as nullable, and job states from the scheduler', () => {

@@ -141,7 +141,64 @@ export const OutputQuerySchema = Strict({
   offset: Type.Optional(OutputOffset),
   tail: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000, description: 'start at the last this many lines (not with offset)' })),
   stream: Type.Optional(OutputStreamSchema),
+  download: Type.Optional(Type.Boolean({ description: 'answer with Content-Disposition: attachment (a browser saves it to a file as it arrives)' })),
 });
+
+export const MAX_SEARCH_MATCHES = 1000;
+export const DEFAULT_SEARCH_MATCHES = 100;
+export const OutputSearchQuerySchema = Strict({
+  q: Type.String({ minLength: 1, maxLength: 200, description: 'the text to find, as written (case-sensitive)' }),
+  attempt: Type.Optional(Type.Integer({ minimum: 1, description: "this attempt's output; default: the attempt now live" })),
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_SEARCH_MATCHES, default: DEFAULT_SEARCH_MATCHES, description: 'stop after this many matching lines' })),
+});
+
+export const OutputSearchSchema = Type.Object({
+  attempt: Type.Integer({ description: 'the attempt searched' }),
+  matches: Type.Array(
+    Type.Object({
+      offset: Type.Integer({ description: 'the byte the line starts at: read around it with a Range' }),
+      line: Type.Integer({ description: 'its number, from 1' }),
+      text: Type.String({ description: 'the line, its first 500 bytes' }),
+    }),
+  ),
+  more: Type.Boolean({ description: 'the limit was reached: later lines may match too' }),
+  bytes_searched: Type.Integer(),
+});
+export type OutputSearch = Static<typeof OutputSearchSchema>;
+
+/**
+ * The headers of an output answer, by their wire names: the server sets them by these names and
+ * the OpenAPI document declares them from here. Content-Range only on a 206.
+ */
+export const OUTPUT_HEADERS = {
+  attempt: 'baton-attempt',
+  offset: 'baton-offset',
+  acceptRanges: 'accept-ranges',
+  contentRange: 'content-range',
+} as const;
+
+const outputHeaders = {
+  [OUTPUT_HEADERS.attempt]: Type.Integer({ minimum: 1, description: 'the attempt the bytes are of: pin it (attempt=N) when resuming' }),
+  [OUTPUT_HEADERS.offset]: Type.Integer({ minimum: 0, description: "the byte of the attempt's output the body starts at (resume at this plus the bytes read)" }),
+  [OUTPUT_HEADERS.acceptRanges]: Type.Literal('bytes', { description: 'a Range header of bytes is honoured' }),
+};
+
+/** Output is sent as written: bytes, not JSON. */
+export const OutputResponseSchema = {
+  200: {
+    description: "the job's output (stdout and stderr as written) from its first byte, from offset or from its last tail lines",
+    headers: outputHeaders,
+    content: { 'text/plain': { schema: Type.String() } },
+  },
+  206: {
+    description: 'the bytes a Range header asked for (one range: bytes=N-, bytes=N-M or bytes=-N), as the output is now',
+    headers: {
+      ...outputHeaders,
+      [OUTPUT_HEADERS.contentRange]: Type.String({ pattern: '^bytes \\d+-\\d+/\\d+$', description: "bytes FIRST-LAST/SIZE: SIZE is the output's size when answered" }),
+    },
+    content: { 'text/plain': { schema: Type.String() } },
+  },
+};
 
 export const MAX_WAIT_S = 300;
 export const DEFAULT_WAIT_S = 30;

@@ -20,6 +20,7 @@ import type {
   OriginalStartRequest,
   OriginalStartResult,
   OriginalStopResult,
+  OutputSearch,
   SubmitJobRequest,
   WaitResult,
   Worker,
@@ -67,8 +68,27 @@ export interface OutputOptions extends RequestOptions {
    * release's job supervisor) fails with `output_not_split`.
    */
   stream?: OutputStream;
+  /** Start at this byte instead of the first (not with `tail`). */
+  offset?: number;
   /** Called each time a followed stream broke off and is about to be asked for again from `offset`. */
   onReconnecting?: (reason: unknown, offset: number) => void;
+}
+
+/** Bytes of an output: `from` to `to` (inclusive; default its end), or its `last` N. */
+export type OutputRange = { from: number; to?: number } | { last: number };
+
+/** The bytes a range picked, the byte they start at, and the output's size when answered. */
+export interface OutputPart {
+  bytes: Uint8Array;
+  start: number;
+  size: number;
+  attempt: number;
+}
+
+export interface OutputSearchOptions extends RequestOptions {
+  attempt?: number;
+  /** At most this many matching lines (default 100, at most 1000). */
+  limit?: number;
 }
 
 /** `stream()`'s: it always follows, and carries on across a worker restart as `output()` does. */
@@ -278,12 +298,14 @@ export class BatonClient {
   output(id: string, options: OutputOptions = {}): AsyncIterable<Uint8Array> {
     const path = `/v1/jobs/${encodeURIComponent(id)}/output`;
     const stream = options.stream;
-    if (!options.follow) return this.streamBody('GET', `${path}${queryString({ attempt: options.attempt, tail: options.tail, stream })}`, undefined, options);
+    if (!options.follow)
+      return this.streamBody('GET', `${path}${queryString({ attempt: options.attempt, tail: options.tail, offset: options.offset, stream })}`, undefined, options);
     let first = true;
     return resumableStream({
       open: (from) => {
-        // Only the first request asks for a tail; a reopen resumes at the byte reached.
+        // Only the first request asks for a tail or an offset; a reopen resumes at the byte reached.
         const tail = first ? options.tail : undefined;
+        if (first && options.offset !== undefined) from = { ...from, offset: options.offset };
         first = false;
         return this.request(
           'GET',
@@ -297,6 +319,44 @@ export class BatonClient {
       onReconnecting: options.onReconnecting,
       signal: options.signal,
     });
+  }
+
+  /**
+   * `GET /v1/jobs/:id/output` with `Range`: part of the output as it is now. A range past its
+   * end (or any of an empty output) gives no bytes, with the output's size.
+   */
+  async outputRange(id: string, range: OutputRange, options: { attempt?: number } & RequestOptions = {}): Promise<OutputPart> {
+    const path = `/v1/jobs/${encodeURIComponent(id)}/output${queryString({ attempt: options.attempt })}`;
+    const header = 'last' in range ? `bytes=-${range.last}` : `bytes=${range.from}-${range.to ?? ''}`;
+    const res = await this.request('GET', path, undefined, options.signal, { range: header }, 416);
+    const attempt = Number(res.headers.get('baton-attempt') ?? options.attempt ?? 0);
+    // bytes FIRST-LAST/SIZE on a 206, bytes */SIZE on a 416.
+    const [, first, size] = /^bytes (?:(\d+)-\d+|\*)\/(\d+)$/.exec(res.headers.get('content-range') ?? '') ?? [];
+    if (res.status === 416) return { bytes: new Uint8Array(0), start: Number(size ?? 0), size: Number(size ?? 0), attempt };
+    const bytes = new Uint8Array(await res.arrayBuffer());
+    // A scheduler that ignored the Range sent the whole output.
+    if (res.status === 200) return { bytes, start: 0, size: bytes.byteLength, attempt };
+    return { bytes, start: Number(first), size: Number(size), attempt };
+  }
+
+  /** `GET /v1/jobs/:id/output/search`: the lines that hold `text`, each with the byte it starts at. */
+  searchOutput(id: string, text: string, options: OutputSearchOptions = {}): Promise<OutputSearch> {
+    return this.json('GET', `/v1/jobs/${encodeURIComponent(id)}/output/search${queryString({ q: text, attempt: options.attempt, limit: options.limit })}`, undefined, options);
+  }
+
+  /**
+   * The whole output as a file's contents (`?download=1`): a Blob, which a browser keeps out of
+   * the page's memory (on disk when large). Without a token a plain link to `outputUrl(id, true)`
+   * does the same with no script at all.
+   */
+  async outputBlob(id: string, options: { attempt?: number } & RequestOptions = {}): Promise<Blob> {
+    const res = await this.request('GET', `/v1/jobs/${encodeURIComponent(id)}/output${queryString({ attempt: options.attempt, download: true })}`, undefined, options.signal);
+    return res.blob();
+  }
+
+  /** The address of a job's output (`download`: answered as a file to save). */
+  outputUrl(id: string, download = false, attempt?: number): string {
+    return `${this.address}/v1/jobs/${encodeURIComponent(id)}/output${queryString({ attempt, download: download || undefined })}`;
   }
 
   /** The whole output so far as text (UTF-8). */
@@ -413,7 +473,15 @@ export class BatonClient {
   }
 
   /** Sends the request; resolves with a 2xx response, else throws the typed error. */
-  private async request(method: string, path: string, body: unknown, signal: AbortSignal | undefined, extraHeaders: Record<string, string> = {}): Promise<Response> {
+  private async request(
+    method: string,
+    path: string,
+    body: unknown,
+    signal: AbortSignal | undefined,
+    extraHeaders: Record<string, string> = {},
+    /** An error status the caller reads itself. */
+    allowStatus?: number,
+  ): Promise<Response> {
     const headers: Record<string, string> = { accept: 'application/json', ...extraHeaders };
     if (body !== undefined) headers['content-type'] = 'application/json';
     if (this.token) headers.authorization = `Bearer ${this.token}`;
@@ -424,7 +492,7 @@ export class BatonClient {
       } catch (err) {
         throw this.failure(err, signal);
       }
-      if (res.ok) return res;
+      if (res.ok || res.status === allowStatus) return res;
       const error = await apiError(res, method, path);
       const wait = retryDelayMs(res.status, res.headers.get('retry-after'), error.code, tries, this.retry, Date.now());
       if (wait === undefined) throw error;

@@ -9,7 +9,7 @@ import type { Worker } from '../api/workers.js';
 
 export type { Health } from '../api/health.js';
 // RetryRequest is what a submit may say; RetryPolicy is what the job then carries (defaults filled in).
-export type { Job, JobAttempt, JobDetail, JobPage, JobState, ListJobsFilter, OutputStream, RetryPolicy, RetryRequest, SubmitJobRequest } from '../api/jobs.js';
+export type { Job, JobAttempt, JobDetail, JobPage, JobState, ListJobsFilter, OutputSearch, OutputStream, RetryPolicy, RetryRequest, SubmitJobRequest } from '../api/jobs.js';
 export type { OriginalJobRef, OriginalQueryResult, OriginalStartRequest, OriginalStartResult, OriginalStopResult } from '../api/original.js';
 export type { ApiToken, CreatedApiToken, TokenRole } from '../api/tokens.js';
 export type { WhoAmI } from '../api/whoami.js';

@@ -52,6 +52,11 @@ export const ERRORS = {
   },
   PAYLOAD_TOO_LARGE: { http: 413, grpc: GrpcStatus.RESOURCE_EXHAUSTED, meaning: 'the body is over `--body-limit`, or the job is too large to send to a worker' },
   URI_TOO_LONG: { http: 414, grpc: GrpcStatus.INVALID_ARGUMENT, meaning: 'a part of the URL path is longer than the router accepts' },
+  RANGE_NOT_SATISFIABLE: {
+    http: 416,
+    grpc: GrpcStatus.OUT_OF_RANGE,
+    meaning: "the `Range` starts past the output's end (`Content-Range: bytes */SIZE` gives its size now)",
+  },
   QUEUE_FULL: { http: 429, grpc: GrpcStatus.RESOURCE_EXHAUSTED, meaning: 'the queue holds `--max-queued` jobs; try again after `Retry-After` seconds' },
   RATE_LIMITED: { http: 429, grpc: GrpcStatus.RESOURCE_EXHAUSTED, meaning: 'too many failed authentications; try again after `Retry-After` seconds' },
   HEADERS_TOO_LARGE: { http: 431, grpc: GrpcStatus.INVALID_ARGUMENT, meaning: 'the request headers are too large' },

@@ -19,6 +19,7 @@ import { IdempotencyKeyTaken, type AttemptRecord, type JobFilter, type JobRecord
 import type { WorkerChannel } from './worker-channel.js';
 import type { OutputKeeper } from './output-keeper.js';
 import { OutputHubs, STREAM_COMMIT_MS } from './output-hub.js';
+import { type ByteRange, type PickedRange, pickRange } from './http/range.js';
 import { keptStreamRuns, readKeptStream, wireStream } from './output-streams.js';
 import { findTailStart } from './output-tail.js';
 
@@ -81,6 +82,8 @@ export interface OutputRequest {
   tail?: number;
   /** One stream only, `offset` and `tail` counted in it; default both, interleaved. */
   stream?: OutputStreamName;
+  /** Only these bytes (of `stream` when given), as they are now (not with `offset`, `tail` or `follow`): an HTTP `Range`. */
+  range?: ByteRange;
 }
 
 /** A reader's stream, with the attempt it is of and the byte it starts at. */
@@ -88,6 +91,8 @@ export interface OutputAnswer {
   body: Readable;
   attempt: number;
   start: number;
+  /** The bytes a `range` picked, and the output's size then. */
+  picked?: PickedRange;
 }
 
 export interface JobDetail {
@@ -475,6 +480,10 @@ export class JobService {
       const one = want.stream && (await keptStreamRuns(store, jobId, number, want.stream));
       const size = one ? one.streamBytes : kept.bytes;
       const read = one ? (o: number, l: number) => readKeptStream(store, jobId, number, one, o, l) : (o: number, l: number) => store.readOutput(jobId, number, o, l);
+      if (want.range) {
+        const picked = pickRange(want.range, size);
+        return { body: this.keeper.read(jobId, number, picked.start, picked.end, one ? read : undefined), attempt: number, start: picked.start, picked };
+      }
       const start = want.tail !== undefined ? await findTailStart(size, want.tail, read) : (want.offset ?? 0);
       const from = Math.min(start, size);
       return { body: this.keeper.read(jobId, number, from, size, one ? read : undefined), attempt: number, start: from };
@@ -487,10 +496,16 @@ export class JobService {
     let start = want.offset ?? 0;
     // Not followed, a tail is the last lines as they were when measured: bytes written since would make it longer.
     let end = Number.POSITIVE_INFINITY;
-    if (want.tail !== undefined) {
+    let picked: PickedRange | undefined;
+    if (want.tail !== undefined || want.range !== undefined) {
       const size = await (want.stream ? this.liveStreamBytes(channel, run, want.stream) : this.liveOutputBytes(channel, run));
-      start = await findTailStart(size, want.tail, (o, l) => readRange(channel, run, o, l, stream));
-      if (!follow) end = size;
+      if (want.range !== undefined) {
+        picked = pickRange(want.range, size);
+        ({ start, end } = picked);
+      } else if (want.tail !== undefined) {
+        start = await findTailStart(size, want.tail, (o, l) => readRange(channel, run, o, l, stream));
+        if (!follow) end = size;
+      }
     }
     if (start >= end) return { body: Readable.from([]), attempt: number, start };
     if (follow && end === Number.POSITIVE_INFINITY) return { body: await this.hubs.follow(channel, run, start, stream), attempt: number, start };
@@ -504,7 +519,7 @@ export class JobService {
         if (committed) return;
         committed = true;
         clearTimeout(timer);
-        resolve({ body: out, attempt: number, start });
+        resolve({ body: out, attempt: number, start, ...(picked && { picked }) });
       };
       const timer = setTimeout(commit, STREAM_COMMIT_MS);
       call.on('data', (msg: StreamJobResponse) => {

@@ -4,6 +4,7 @@ import { isServiceError } from '../common/errors.js';
 import type { Logger } from '../common/logger.js';
 import { OutputStream, type StreamJobResponse } from '../gen/baton/v1/worker.js';
 import { StreamRuns } from '../common/output-runs.js';
+import { isFinalState } from '../worker/exit-status.js';
 import { runId } from './job-status.js';
 import type { OutputRecord, OutputStore } from './store/output-store.js';
 import type { WorkerChannel } from './worker-channel.js';
@@ -16,6 +17,8 @@ import type { WorkerChannel } from './worker-channel.js';
 export const PIECE_BYTES = 256 * 1024;
 /** Copies running at once: each holds at most one piece in memory and one worker stream; more would only queue their writes behind each other's. */
 const MAX_COPIES = 2;
+/** How long a worker has to say whether an attempt's output was cut, before a catch-up copy. */
+const QUERY_TIMEOUT_MS = 10_000;
 /** Bytes a reader of a kept output is sent per store read. */
 const READ_BYTES = 1024 * 1024;
 
@@ -40,8 +43,13 @@ interface Ended {
   jobId: string;
   attempt: number;
   workerId: string;
-  truncated: boolean;
+  /** Asked of the worker when not known (an attempt found by the catch-up sweep). */
+  truncated: boolean | undefined;
 }
+
+const key = (jobId: string, attempt: number): string => `${jobId}.${attempt}`;
+/** Attempts remembered as gone from their worker (never to be kept), at most: the sweep does not ask again. */
+const MAX_GONE = 10_000;
 
 /**
  * Keeps each ended attempt's output in the store (see output-store.ts and the "Job output"
@@ -51,6 +59,10 @@ interface Ended {
  */
 export class OutputKeeper {
   private readonly waiting: Ended[] = [];
+  /** Attempts waiting or being copied. */
+  private readonly busy = new Set<string>();
+  /** Attempts whose worker no longer has them. */
+  private readonly gone = new Set<string>();
   private running = 0;
   private closed = false;
 
@@ -76,8 +88,32 @@ export class OutputKeeper {
       });
       return;
     }
-    this.waiting.push({ jobId, attempt, workerId, truncated: end.outputTruncated === true });
+    this.enqueue({ jobId, attempt, workerId, truncated: end.outputTruncated === true });
+  }
+
+  /** An ended attempt the catch-up sweep found without a kept output: what its worker has is asked first. */
+  catchUp(jobId: string, attempt: number, workerId: string): void {
+    if (workerId === '' || this.closed) return;
+    this.enqueue({ jobId, attempt, workerId, truncated: undefined });
+  }
+
+  private enqueue(ended: Ended): void {
+    const k = key(ended.jobId, ended.attempt);
+    if (this.busy.has(k) || this.gone.has(k)) return;
+    this.busy.add(k);
+    this.waiting.push(ended);
     this.next();
+  }
+
+  /** Whether the keeper has a copy of the attempt's output queued or running, or knows there is none to make. */
+  handled(jobId: string, attempt: number): boolean {
+    const k = key(jobId, attempt);
+    return this.busy.has(k) || this.gone.has(k);
+  }
+
+  /** Copies waiting to start. */
+  get queued(): number {
+    return this.waiting.length;
   }
 
   /** The kept record of an attempt's output; undefined when none was begun. */
@@ -118,6 +154,7 @@ export class OutputKeeper {
   close(): void {
     this.closed = true;
     this.waiting.length = 0;
+    this.busy.clear();
   }
 
   private next(): void {
@@ -129,6 +166,8 @@ export class OutputKeeper {
           const ids = { job_id: ended.jobId, attempt: ended.attempt, worker_id: ended.workerId };
           // A worker that no longer knows the attempt (its data folder was cleared) has no output to keep.
           if (isServiceError(err) && err.code === GrpcStatus.NOT_FOUND) {
+            if (this.gone.size >= MAX_GONE) this.gone.clear();
+            this.gone.add(key(ended.jobId, ended.attempt));
             this.log.info(ids, 'no job output to keep: its worker no longer has the attempt');
             return;
           }
@@ -141,15 +180,26 @@ export class OutputKeeper {
           this.log.warn({ ...ids, error: err instanceof Error ? err.message : String(err) }, 'could not keep the job output; it is read from its worker while that answers');
         })
         .finally(() => {
+          this.busy.delete(key(ended.jobId, ended.attempt));
           this.running--;
           this.next();
         });
     }
   }
 
-  private async copy({ jobId, attempt, workerId, truncated }: Ended): Promise<void> {
+  private async copy({ jobId, attempt, workerId, truncated: known }: Ended): Promise<void> {
     const channel = this.channelOf(workerId);
     if (!channel) throw new Error(`worker ${workerId} is not connected`);
+    let truncated = known;
+    if (truncated === undefined) {
+      // Found by the catch-up sweep: an attempt the scheduler ended (lost) may still run there.
+      const status = (await channel.queryJob(runId(jobId, attempt), QUERY_TIMEOUT_MS)).status;
+      if (status && !isFinalState(status.state)) {
+        this.log.info({ job_id: jobId, attempt, worker_id: workerId }, 'job output not kept yet: its process still runs on the worker; a later sweep keeps it');
+        return;
+      }
+      truncated = status?.outputTruncated === true;
+    }
     if (!(await this.store.beginOutput(jobId, attempt, Date.now()))) return;
     const call = channel.streamJob(runId(jobId, attempt), false);
     let stored = 0;

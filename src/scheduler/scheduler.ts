@@ -12,6 +12,7 @@ import { EventBus } from './events.js';
 import { ParentJobs } from './parent-jobs.js';
 import { JobService } from './job-service.js';
 import { JobStatusApplier } from './job-status.js';
+import { OutputCatchUp } from './output-catch-up.js';
 import { OutputKeeper } from './output-keeper.js';
 import { Retention, type RetentionOptions } from './retention.js';
 import { schedulerMetrics } from './metrics.js';
@@ -74,6 +75,7 @@ function followOtherSchedulers(
   jobs: JobService,
   schedules: ScheduleRunner,
   retention: Retention,
+  catchUp: OutputCatchUp,
   log: Logger,
 ): { queueLoaded(): Promise<void> } {
   let loaded: Promise<void> | undefined;
@@ -93,6 +95,7 @@ function followOtherSchedulers(
   cluster.on('leading', () => {
     registry.lead();
     retention.start();
+    catchUp.start();
     loaded = dispatcher
       .start()
       .then(() => schedules.start())
@@ -145,6 +148,9 @@ export async function startScheduler(options: SchedulerOptions): Promise<Schedul
   );
   applier.outputs = keeper;
   jobs.keeper = keeper;
+  // Run by the leader (or the only scheduler), as retention is.
+  const catchUp = new OutputCatchUp(store.outputs, keeper, () => registry.list().flatMap((w) => (w.state === 'up' && w.channel ? [w.id] : [])), cluster !== undefined, log);
+  bus.on('worker', (w) => catchUp.workerChanged(w.id, w.state === 'up'));
   // Pruned by the leader (or the only scheduler).
   const retention = new Retention(store.jobs, store.outputs, options.retention ?? { outputRetentionMs: 0, outputBudgetBytes: 0, jobRetentionMs: 0 }, log);
   const scheduleRunner = new ScheduleRunner(store, jobs, bus, log);
@@ -169,13 +175,14 @@ export async function startScheduler(options: SchedulerOptions): Promise<Schedul
     await registry.start();
     if (cluster) {
       await eventLog.start();
-      const following = followOtherSchedulers(cluster, eventLog, registry, dispatcher, jobs, scheduleRunner, retention, log);
+      const following = followOtherSchedulers(cluster, eventLog, registry, dispatcher, jobs, scheduleRunner, retention, catchUp, log);
       await cluster.start();
       await following.queueLoaded();
     } else {
       await dispatcher.start();
       await scheduleRunner.start();
       retention.start();
+      catchUp.start();
     }
     grpc = await startGrpcServer(options.grpc, registry, options.heartbeatIntervalMs, log, options.security);
     await app.listen({ host: httpAddr.host, port: httpAddr.port });
@@ -213,6 +220,7 @@ export async function startScheduler(options: SchedulerOptions): Promise<Schedul
         // Stop taking requests first, then drop worker channels, then the store they write to.
         await Promise.all([app.close(), stopGrpcServer(grpcServer, 2_000)]);
         scheduleRunner.close();
+        catchUp.close();
         keeper.close();
         retention.close();
         dispatcher.close();

@@ -264,6 +264,18 @@ export async function eventually<T>(fn: () => Promise<T | undefined>, what: stri
 }
 
 /** Waits until the job's stored state is final, and returns the job; a timeout names the job as last seen. */
+/** POST /v1/jobs (with a token when given); the new job's id. */
+export async function submitJob(api: string, body: Record<string, unknown>, token?: string): Promise<string> {
+  const res = await fetch(`${api}/v1/jobs`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...(token && { authorization: `Bearer ${token}` }) },
+    body: JSON.stringify(body),
+  });
+  const json = (await res.json()) as Record<string, unknown>;
+  if (res.status !== 201) throw new Error(`submit answered ${res.status}: ${JSON.stringify(json)}`);
+  return String(json.id);
+}
+
 export async function waitForFinal(api: string, jobId: string, timeoutMs = 60_000): Promise<Record<string, unknown>> {
   const final = new Set<string>(FINAL_JOB_STATES);
   let seen: unknown;

@@ -41,6 +41,7 @@ export const ROUTE_ROLES: Readonly<Record<string, Requirement>> = {
   'GET /v1/jobs': 'viewer',
   'GET /v1/jobs/:id': 'viewer',
   'GET /v1/jobs/:id/output': 'viewer',
+  'GET /v1/jobs/:id/output/search': 'viewer',
   'GET /v1/jobs/:id/wait': 'viewer',
   'GET /v1/events': 'viewer',
   'GET /v1/schedules': 'viewer',

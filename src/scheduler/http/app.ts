@@ -16,6 +16,7 @@ import { installAudit } from './audit.js';
 import { installAuth, type AuthOptions } from './auth.js';
 import { dashboardRoutes } from './dashboard.js';
 import { originalRoutes } from './original-routes.js';
+import { outputSearchRoute } from './output-search-route.js';
 import { tokenRoutes } from './token-routes.js';
 import { whoamiRoute } from './whoami-route.js';
 import { v1Routes } from './v1-routes.js';
@@ -102,6 +103,7 @@ export async function buildApp(deps: HttpDeps): Promise<App> {
   app.get('/openapi.json', { schema: { hide: true } }, () => app.swagger());
   originalRoutes(app, deps.jobs);
   v1Routes(app, deps.jobs, deps.registry);
+  outputSearchRoute(app, deps.jobs);
   scheduleRoutes(app, deps.schedules);
   watchRoutes(app, deps.jobs, deps.eventLog, deps.log);
   tokenRoutes(app, deps.auth.authenticator, deps.store.tokens);

@@ -1,4 +1,3 @@
-import { Type } from 'typebox';
 import {
   DEFAULT_PAGE,
   JobBatchSchema,
@@ -7,7 +6,9 @@ import {
   JobPageSchema,
   JobSchema,
   ListJobsQuerySchema,
+  OUTPUT_HEADERS,
   OutputQuerySchema,
+  OutputResponseSchema,
   StopJobSchema,
   SubmitBatchSchema,
   SubmitJobSchema,
@@ -22,6 +23,7 @@ import type { Registry } from '../registry.js';
 import type { App } from './app.js';
 import { callerName } from './auth.js';
 import { sendOutput } from './output.js';
+import { parseRange, UnsatisfiableRange } from './range.js';
 import { parseCpu, parseIoLimits, parseMemory, parsePids } from '../../worker/sandbox/limits.js';
 import type { JobSandboxRequest } from '../job-service.js';
 import { jobDetailView, jobView, workerView } from './views.js';
@@ -118,13 +120,10 @@ function ioFrom(io: Record<string, string | number | undefined> | undefined): { 
   return { readBps: parsed.readBps ?? 0, writeBps: parsed.writeBps ?? 0, readIops: parsed.readIops ?? 0, writeIops: parsed.writeIops ?? 0 };
 }
 
-/** Output is sent as written: bytes, not JSON. */
-const OutputResponse = {
-  200: {
-    description: "the job's output (stdout and stderr as written) from its first byte (or from offset); the Baton-Attempt header names the attempt",
-    content: { 'text/plain': { schema: Type.String() } },
-  },
-};
+/** A file name for a job's output: the id kept to characters every file system and header takes. */
+function downloadName(jobId: string, attempt: number): string {
+  return `job-${jobId.replace(/[^A-Za-z0-9._-]/g, '_')}-attempt-${attempt}.log`;
+}
 
 export function v1Routes(app: App, jobs: JobService, registry: Registry): void {
   app.get('/v1/workers', { schema: { operationId: 'listWorkers', tags: ['workers'], summary: 'Every worker the scheduler knows', response: { 200: WorkerListSchema } } }, () => ({
@@ -270,17 +269,26 @@ export function v1Routes(app: App, jobs: JobService, registry: Registry): void {
         operationId: 'getJobOutput',
         tags: ['jobs'],
         summary:
-          "The job's output (of the live attempt, or of attempt=N; stdout and stderr interleaved, or stream=stdout|stderr) from its first byte, from offset=N or from its last tail=N lines; with follow=true, until it ends",
+          "The job's output (of the live attempt, or of attempt=N; stdout and stderr interleaved, or stream=stdout|stderr) from its first byte, from offset=N or from its last tail=N lines; with follow=true, until it ends; a Range header (one range of bytes, not with offset, tail or follow) answers 206",
         params: JobIdParams,
         querystring: OutputQuerySchema,
-        response: OutputResponse,
-        errors: [404, 409, 502, 503, 504],
+        response: OutputResponseSchema,
+        errors: [404, 409, 410, 416, 502, 503, 504],
       },
     },
     async (req, reply) => {
-      const { follow, attempt, offset, tail, stream } = req.query;
+      const { follow, attempt, offset, tail, stream, download } = req.query;
       if (offset !== undefined && tail !== undefined) throw new BatonError('BAD_REQUEST', 'offset and tail each say where to start: give one of them');
-      return sendOutput(req, reply, await jobs.output(req.params.id, undefined, { follow: follow ?? false, attempt, offset, tail, stream }));
+      const range = parseRange(req.headers.range);
+      if (range !== undefined && (offset !== undefined || tail !== undefined || follow === true)) {
+        throw new BatonError('BAD_REQUEST', 'Range names the bytes to send as the output is now: give it without offset, tail or follow');
+      }
+      const answer = await jobs.output(req.params.id, undefined, { follow: follow ?? false, attempt, offset, tail, stream, range }).catch((err: unknown) => {
+        if (err instanceof UnsatisfiableRange) void reply.header(OUTPUT_HEADERS.contentRange, `bytes */${err.size}`);
+        throw err;
+      });
+      if (download === true) void reply.header('content-disposition', `attachment; filename="${downloadName(req.params.id, answer.attempt)}"`);
+      return sendOutput(req, reply, answer);
     },
   );
 }

@@ -118,6 +118,13 @@ conformance<OutputStore>('OutputStore', SqlOutputStore, {
       });
     },
   },
+  missingOutputs: {
+    // The attempts it finds are made by real jobs in test/output-catch-up.test.ts.
+    'none for no workers, or workers without ended attempts': async ({ outputs }) => {
+      assert.deepEqual(await outputs.missingOutputs([], Date.now(), 10), []);
+      assert.deepEqual(await outputs.missingOutputs([`w-${uuidv7()}`], Date.now(), 10), []);
+    },
+  },
   getOutput: {
     'undefined when no copy was begun': async ({ outputs }) => {
       assert.equal(await outputs.getOutput(`j-${uuidv7()}`, 1), undefined);

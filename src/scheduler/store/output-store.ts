@@ -14,6 +14,13 @@ export interface OutputRecord {
   prunedReason: string;
 }
 
+/** An ended attempt whose output the scheduler has not kept. */
+export interface MissingOutput {
+  jobId: string;
+  attempt: number;
+  workerId: string;
+}
+
 /** Which kept outputs a prune deletes. */
 export interface PruneOutputs {
   /** Those completed before this time. */
@@ -59,6 +66,11 @@ export interface OutputStore {
   pruneOutputs(which: PruneOutputs, reason: string, batch: number, now: number): Promise<number>;
   /** Bytes of all complete outputs still kept. */
   keptOutputBytes(): Promise<number>;
+  /**
+   * Up to `limit` ended attempts on these workers whose output is not kept: no copy was begun,
+   * or one begun before `staleBefore` was left incomplete. Newest ended first.
+   */
+  missingOutputs(workerIds: readonly string[], staleBefore: number, limit: number): Promise<MissingOutput[]>;
   /** Deletes every trace of these jobs' outputs (their jobs are gone). */
   forgetOutputs(jobIds: readonly string[]): Promise<void>;
 }

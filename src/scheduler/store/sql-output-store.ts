@@ -1,5 +1,5 @@
 import type { Selectable } from 'kysely';
-import type { OutputRecord, OutputStore, PruneOutputs } from './output-store.js';
+import type { MissingOutput, OutputRecord, OutputStore, PruneOutputs } from './output-store.js';
 import type { OutputsTable } from './schema.js';
 import type { SqlContext } from './sql.js';
 
@@ -155,6 +155,22 @@ export class SqlOutputStore implements OutputStore {
       ]),
     );
     return chosen.length;
+  }
+
+  async missingOutputs(workerIds: readonly string[], staleBefore: number, limit: number): Promise<MissingOutput[]> {
+    if (workerIds.length === 0) return [];
+    const rows = await this.ctx.db
+      .selectFrom('attempts as a')
+      .leftJoin('outputs as o', (join) => join.onRef('o.job_id', '=', 'a.job_id').onRef('o.attempt', '=', 'a.number'))
+      .select(['a.job_id', 'a.number', 'a.worker_id'])
+      .where('a.worker_id', 'in', workerIds)
+      .where('a.started_at', 'is not', null)
+      .where('a.finished_at', 'is not', null)
+      .where((eb) => eb.or([eb('o.job_id', 'is', null), eb.and([eb('o.complete', '=', 0), eb('o.pruned_at', 'is', null), eb('o.created_at', '<', staleBefore)])]))
+      .orderBy('a.finished_at', 'desc')
+      .limit(limit)
+      .execute();
+    return rows.map((r) => ({ jobId: r.job_id, attempt: r.number, workerId: r.worker_id }));
   }
 
   async forgetOutputs(jobIds: readonly string[]): Promise<void> {

@@ -1,17 +1,13 @@
-import { useContext, useEffect, useRef, useState } from 'preact/hooks';
 import { BatonApiError, type JobDetail } from '../../../src/client/index.js';
 import { attemptExitCode, exitText } from '../../../src/cli/format/exit-code.js';
-import { ErrorLine, LiveContext } from '../app.js';
+import { ErrorLine } from '../app.js';
 import { useLive, useNow } from '../hooks.js';
-import { parseAnsi, styleClasses, type Run, type Style } from '../lib/ansi.js';
 import { formatDuration } from '../../../src/common/duration.js';
 import { ago, commandLine, duration } from '../lib/format.js';
 import { Labels, StateBadge } from './common.js';
 import { JobActions } from './job-actions.js';
 import { JobChildren } from './job-children.js';
-
-// Output kept on the page; older text is dropped from the view (the API has all of it).
-const MAX_RUNS = 20_000;
+import { JobOutput } from './job-output.js';
 
 export function JobPage({ id }: { id: string }) {
   const now = useNow();
@@ -123,7 +119,7 @@ export function JobPage({ id }: { id: string }) {
           </div>
         </section>
       )}
-      {placed && <Output id={id} attempt={job?.attempt ?? 1} />}
+      {placed && <JobOutput id={id} attempt={job?.attempt ?? 1} />}
     </>
   );
 }
@@ -171,59 +167,6 @@ function Dependencies({ job }: { job: JobDetail }) {
           </>
         )}
       </dl>
-    </section>
-  );
-}
-
-function Output({ id, attempt }: { id: string; attempt: number }) {
-  const { client } = useContext(LiveContext);
-  const [runs, setRuns] = useState<Run[]>([]);
-  const [follow, setFollow] = useState(true);
-  const [error, setError] = useState<unknown>(undefined);
-  const pane = useRef<HTMLPreElement>(null);
-  useEffect(() => {
-    const abort = new AbortController();
-    setRuns([]);
-    void (async () => {
-      let style: Style = {};
-      const decoder = new TextDecoder();
-      try {
-        for await (const chunk of client.output(id, { follow: true, signal: abort.signal })) {
-          const parsed = parseAnsi(decoder.decode(chunk, { stream: true }), style);
-          style = parsed.style;
-          setRuns((prev) => [...prev, ...parsed.runs].slice(-MAX_RUNS));
-        }
-      } catch (err) {
-        if (!abort.signal.aborted) setError(err);
-      }
-    })();
-    return () => abort.abort();
-  }, [client, id, attempt]);
-  useEffect(() => {
-    if (follow && pane.current) pane.current.scrollTop = pane.current.scrollHeight;
-  }, [runs, follow]);
-  return (
-    <section class="card">
-      <h2>
-        Output{' '}
-        <label class="follow">
-          <input type="checkbox" checked={follow} onChange={(e) => setFollow((e.target as HTMLInputElement).checked)} /> follow
-        </label>
-      </h2>
-      {error ? <p class="error">{error instanceof Error ? error.message : String(error)}</p> : null}
-      <pre class="output" ref={pane} data-testid="output">
-        {runs.map((r) => {
-          const cls = styleClasses(r.style);
-          const color = r.style.fg?.startsWith('rgb') ? r.style.fg : undefined;
-          return cls || color ? (
-            <span class={cls} style={color ? { color } : undefined}>
-              {r.text}
-            </span>
-          ) : (
-            r.text
-          );
-        })}
-      </pre>
     </section>
   );
 }

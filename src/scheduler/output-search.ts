@@ -1,0 +1,88 @@
+/**
+ * Pure: finds the lines of an output that hold a text, fed the output's bytes in order as
+ * they are read. Each matching line is given once, with the byte it starts at (for a reader to
+ * ask for the bytes around it) and its text, clipped. Bytes are compared as written: the
+ * search is case-sensitive and knows nothing of ANSI codes.
+ */
+export interface OutputMatch {
+  /** The byte of the output the line starts at. */
+  offset: number;
+  /** Its 1-based number. */
+  line: number;
+  /** The line, without its newline, at most MATCH_TEXT_BYTES bytes of it (UTF-8, a broken last character replaced). */
+  text: string;
+}
+
+/** Bytes of a matching line sent back: enough to recognise it, bounded for a line megabytes long. */
+export const MATCH_TEXT_BYTES = 500;
+/** A line longer than this is searched in parts of this size: a match across such a cut is missed, and memory stays bounded. */
+const MAX_LINE_BYTES = 1024 * 1024;
+const NEWLINE = 0x0a;
+
+export class LineSearch {
+  readonly matches: OutputMatch[] = [];
+  /** The bytes of the line not yet ended, and where it started. */
+  private carry: Buffer = Buffer.alloc(0);
+  private carryOffset = 0;
+  private lineNumber = 1;
+  private readonly needle: Buffer;
+
+  constructor(
+    text: string,
+    /** Stop collecting after this many. */
+    readonly limit: number,
+  ) {
+    this.needle = Buffer.from(text, 'utf8');
+  }
+
+  /** True once `limit` lines were found: the caller may stop reading. */
+  get full(): boolean {
+    return this.matches.length >= this.limit;
+  }
+
+  /** The next bytes of the output. */
+  push(bytes: Uint8Array): void {
+    const chunk = this.carry.length === 0 ? Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength) : Buffer.concat([this.carry, bytes]);
+    const lastNewline = chunk.lastIndexOf(NEWLINE);
+    if (lastNewline < 0 && chunk.length < MAX_LINE_BYTES) {
+      this.carry = chunk;
+      return;
+    }
+    const cut = lastNewline < 0 ? chunk.length : lastNewline + 1;
+    this.scan(chunk.subarray(0, cut), this.carryOffset);
+    this.carryOffset += cut;
+    // Copied, so that the rest of a large chunk is not kept alive by its small tail.
+    this.carry = Buffer.from(chunk.subarray(cut));
+  }
+
+  /** The output ended: its last line need not end with a newline. */
+  end(): void {
+    this.scan(this.carry, this.carryOffset);
+    this.carry = Buffer.alloc(0);
+  }
+
+  /** Whole lines (or a cut of a very long one) starting at `base`. */
+  private scan(lines: Buffer, base: number): void {
+    let lineStart = 0;
+    let from = 0;
+    while (!this.full) {
+      const hit = lines.indexOf(this.needle, from);
+      if (hit < 0) break;
+      this.lineNumber += count(lines, lineStart, hit);
+      const start = hit === 0 ? 0 : lines.lastIndexOf(NEWLINE, hit - 1) + 1;
+      const newline = lines.indexOf(NEWLINE, hit);
+      const end = newline < 0 ? lines.length : newline;
+      this.matches.push({ offset: base + start, line: this.lineNumber, text: lines.subarray(start, Math.min(end, start + MATCH_TEXT_BYTES)).toString('utf8') });
+      lineStart = hit;
+      from = end + 1;
+    }
+    this.lineNumber += count(lines, lineStart, lines.length);
+  }
+}
+
+/** Newlines in `bytes` from `from` to `to`. */
+function count(bytes: Buffer, from: number, to: number): number {
+  let n = 0;
+  for (let i = bytes.indexOf(NEWLINE, from); i >= 0 && i < to; i = bytes.indexOf(NEWLINE, i + 1)) n++;
+  return n;
+}
