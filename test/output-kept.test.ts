@@ -1,16 +1,9 @@
 // Job output outlives its worker: each ended attempt's output is kept by the scheduler.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { startScheduler, startWorker, jobsDir, eventually, waitForFinal } from './harness.js';
+import { startScheduler, startWorker, jobsDir, eventually, waitForFinal, submitJob } from './harness.js';
 
 type Json = Record<string, unknown>;
-
-async function submit(api: string, body: Json): Promise<string> {
-  const res = await fetch(`${api}/v1/jobs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
-  const json = (await res.json()) as Json;
-  assert.equal(res.status, 201, JSON.stringify(json));
-  return String(json.id);
-}
 
 async function output(api: string, query: string): Promise<{ status: number; text: string }> {
   const res = await fetch(`${api}${query}`);
@@ -26,7 +19,7 @@ describe('kept output', () => {
     });
     const scheduler = await startScheduler();
     const worker = await startWorker(scheduler, { jobsDir: jobs });
-    const id = await submit(scheduler.api, { worker_id: worker.id, command: 'bash', path: 'twice.sh', retry: { max_attempts: 2, backoff: { base: 0.1 }, on: ['failed'] } });
+    const id = await submitJob(scheduler.api, { worker_id: worker.id, command: 'bash', path: 'twice.sh', retry: { max_attempts: 2, backoff: { base: 0.1 }, on: ['failed'] } });
     const done = await waitForFinal(scheduler.api, id);
     assert.equal(done.state, 'succeeded', JSON.stringify(done));
     assert.equal(done.attempt, 2);
@@ -54,9 +47,9 @@ describe('kept output', () => {
   it('an output its worker reported empty is kept as empty, read after the worker was SIGKILLed', async () => {
     const scheduler = await startScheduler();
     const worker = await startWorker(scheduler);
-    const silent = await submit(scheduler.api, { worker_id: worker.id, command: 'true' });
+    const silent = await submitJob(scheduler.api, { worker_id: worker.id, command: 'true' });
     assert.equal((await waitForFinal(scheduler.api, silent)).state, 'succeeded');
-    const spoke = await submit(scheduler.api, { worker_id: worker.id, command: 'echo', args: ['said'] });
+    const spoke = await submitJob(scheduler.api, { worker_id: worker.id, command: 'echo', args: ['said'] });
     await waitForFinal(scheduler.api, spoke);
     await scheduler.waitForLog((l) => l.msg === 'job output kept' && l.job_id === spoke);
     // Recorded with the end, not copied: no copy of it is logged (the later job's copy is, and copies go in order).
@@ -78,7 +71,7 @@ describe('kept output', () => {
   it('?tail=N lines and ?offset=B, from the kept copy and from the worker of a running job', async () => {
     const scheduler = await startScheduler();
     const worker = await startWorker(scheduler);
-    const done = await submit(scheduler.api, { worker_id: worker.id, command: 'seq', args: ['1', '100000'] });
+    const done = await submitJob(scheduler.api, { worker_id: worker.id, command: 'seq', args: ['1', '100000'] });
     await waitForFinal(scheduler.api, done);
     await scheduler.waitForLog((l) => l.msg === 'job output kept' && l.job_id === done);
     const whole = (await output(scheduler.api, `/v1/jobs/${done}/output`)).text;
@@ -89,7 +82,7 @@ describe('kept output', () => {
     assert.equal(both.status, 400);
     assert.equal((JSON.parse(both.text) as Json).code, 'bad_request');
 
-    const running = await submit(scheduler.api, { worker_id: worker.id, command: 'bash', args: ['-c', 'seq 1 50000; echo last; sleep 30'] });
+    const running = await submitJob(scheduler.api, { worker_id: worker.id, command: 'bash', args: ['-c', 'seq 1 50000; echo last; sleep 30'] });
     const tail = await eventually(async () => {
       const res = await output(scheduler.api, `/v1/jobs/${running}/output?tail=2`);
       return res.text.endsWith('last\n') ? res : undefined;

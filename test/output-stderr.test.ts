@@ -6,16 +6,9 @@ import assert from 'node:assert/strict';
 import { chmodSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { baton } from './support/cli.js';
-import { eventually, jobsDir, startScheduler, startWorker, tempDir, waitForFinal } from './harness.js';
+import { eventually, jobsDir, startScheduler, startWorker, tempDir, waitForFinal, submitJob } from './harness.js';
 
 type Json = Record<string, unknown>;
-
-async function submit(api: string, body: Json): Promise<string> {
-  const res = await fetch(`${api}/v1/jobs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
-  const json = (await res.json()) as Json;
-  assert.equal(res.status, 201, JSON.stringify(json));
-  return String(json.id);
-}
 
 async function read(api: string, id: string, query = ''): Promise<{ status: number; text: string; offset: string | null; code?: string }> {
   const res = await fetch(`${api}/v1/jobs/${id}/output${query}`);
@@ -58,7 +51,7 @@ describe('stdout and stderr apart', () => {
     chmodSync(gate, 0o755); // the job may run as nobody
     const scheduler = await startScheduler();
     const worker = await startWorker(scheduler, { jobsDir: jobsDir({ 'alternate.sh': ALTERNATE }) });
-    const id = await submit(scheduler.api, {
+    const id = await submitJob(scheduler.api, {
       worker_id: worker.id,
       command: 'bash',
       path: 'alternate.sh',
@@ -120,7 +113,7 @@ describe('stdout and stderr apart', () => {
       'seq -f "O%g" 3001 100000; seq -f "E%g" 3001 100000 >&2',
       'for i in $(seq 100001 100500); do echo "O$i"; echo "E$i" >&2; done',
     ].join('; ');
-    const id = await submit(scheduler.api, { worker_id: worker.id, command: 'bash', args: ['-c', script] });
+    const id = await submitJob(scheduler.api, { worker_id: worker.id, command: 'bash', args: ['-c', script] });
     assert.equal((await waitForFinal(scheduler.api, id)).state, 'succeeded');
     assert.ok(statSync(path.join(worker.dataDir, 'output', `${id}.log`)).size <= cap + 200);
     await scheduler.waitForLog((l) => l.msg === 'job output kept' && l.job_id === id);
@@ -155,7 +148,7 @@ describe('stdout and stderr apart', () => {
     assert.ok(run.stderr.includes('err1\nerr2\n'), run.stderr);
     assert.ok(!run.stderr.includes('out1'), run.stderr);
 
-    const id = await submit(scheduler.api, { worker_id: worker.id, command: 'bash', args: ['-c', 'echo one; echo two >&2; echo three'] });
+    const id = await submitJob(scheduler.api, { worker_id: worker.id, command: 'bash', args: ['-c', 'echo one; echo two >&2; echo three'] });
     await waitForFinal(scheduler.api, id);
     assert.deepEqual(await baton(['logs', '--stderr', id], { api: scheduler.api }), { code: 0, stdout: 'two\n', stderr: '' });
     assert.deepEqual(await baton(['logs', '--stdout', id], { api: scheduler.api }), { code: 0, stdout: 'one\nthree\n', stderr: '' });

@@ -8,7 +8,7 @@ import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { baton } from './support/cli.js';
-import { startScheduler, startWorker, jobsDir, tempDir, getJson, eventually, waitForFinal } from './harness.js';
+import { startScheduler, startWorker, jobsDir, tempDir, getJson, eventually, waitForFinal, submitJob } from './harness.js';
 
 type Json = Record<string, unknown>;
 
@@ -29,13 +29,6 @@ async function startFrozenSupervisor(dataDir: string, workerId: string): Promise
   return child.pid!;
 }
 
-async function submit(api: string, body: Json): Promise<string> {
-  const res = await fetch(`${api}/v1/jobs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
-  const json = (await res.json()) as Json;
-  assert.equal(res.status, 201, JSON.stringify(json));
-  return String(json.id);
-}
-
 describe('supervisor upgrade', () => {
   it("today's worker runs jobs under a supervisor of protocol version 1 and, SIGKILLed and started again, takes them back with their output and recorded ends", async () => {
     const lines = 300;
@@ -54,8 +47,8 @@ describe('supervisor upgrade', () => {
     const connected = await worker.waitForLog((l) => l.msg === 'connected to the job supervisor');
     assert.equal(connected.supervisor_pid, supervisor, 'the worker talks to the frozen supervisor, not one of its own');
     assert.equal(connected.protocol, 1);
-    const writer = await submit(scheduler.api, { worker_id: id, command: 'bash', path: 'writer.sh' });
-    const seven = await submit(scheduler.api, { worker_id: id, command: 'bash', path: 'seven.sh' });
+    const writer = await submitJob(scheduler.api, { worker_id: id, command: 'bash', path: 'writer.sh' });
+    const seven = await submitJob(scheduler.api, { worker_id: id, command: 'bash', path: 'seven.sh' });
     await eventually(async () => {
       for (const job of [writer, seven]) if ((await getJson(`${scheduler.api}/v1/jobs/${job}`)).json.state !== 'running') return undefined;
       return true;

@@ -7,18 +7,11 @@ import { execFileSync } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, readdirSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import { randomInt } from 'node:crypto';
-import { startScheduler, startWorker, startProcess, jobsDir, tempDir, getJson, eventually, waitForFinal, processesMatching, type SchedulerHandle } from './harness.js';
+import { startScheduler, startWorker, startProcess, jobsDir, tempDir, getJson, eventually, waitForFinal, processesMatching, type SchedulerHandle, submitJob } from './harness.js';
 
 type Json = Record<string, unknown>;
 
 const marker = `${500 + randomInt(100)}.${randomInt(1000)}`;
-
-async function submit(api: string, body: Json): Promise<string> {
-  const res = await fetch(`${api}/v1/jobs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
-  const json = (await res.json()) as Json;
-  assert.equal(res.status, 201, JSON.stringify(json));
-  return String(json.id);
-}
 
 async function allRunning(scheduler: SchedulerHandle, ids: string[]): Promise<void> {
   await eventually(async () => {
@@ -60,7 +53,7 @@ describe('worker faults', () => {
     const jobs = jobsDir({ 'waiter.sh': '#!/bin/bash\nwhile [ ! -e "$(dirname "$0")/go" ]; do sleep 0.05; done\necho went\n' });
     const scheduler = await startScheduler({ args: ['--insecure'] });
     const worker = await startWorker(scheduler, { id: 'w-owner', jobsDir: jobs, args: ['--insecure'] });
-    const id = await submit(scheduler.api, { worker_id: worker.id, command: 'bash', path: 'waiter.sh' });
+    const id = await submitJob(scheduler.api, { worker_id: worker.id, command: 'bash', path: 'waiter.sh' });
     await allRunning(scheduler, [id]);
     assert.deepEqual(await worker.kill('SIGQUIT'), { code: 0, signal: null });
 
@@ -100,8 +93,8 @@ describe('worker faults', () => {
     const jobs = jobsDir({ 'three.sh': '#!/bin/bash\nwhile [ ! -e "$(dirname "$0")/go" ]; do sleep 0.05; done\nexit 3\n', 'sleeper.sh': `#!/bin/bash\nsleep ${marker}1\n` });
     const scheduler = await startScheduler();
     const worker = await startWorker(scheduler, { jobsDir: jobs });
-    const three = await submit(scheduler.api, { worker_id: worker.id, command: 'bash', path: 'three.sh' });
-    const sleeper = await submit(scheduler.api, { worker_id: worker.id, command: 'bash', path: 'sleeper.sh' });
+    const three = await submitJob(scheduler.api, { worker_id: worker.id, command: 'bash', path: 'three.sh' });
+    const sleeper = await submitJob(scheduler.api, { worker_id: worker.id, command: 'bash', path: 'sleeper.sh' });
     await allRunning(scheduler, [three, sleeper]);
     await worker.kill('SIGKILL');
     writeFileSync(path.join(jobs, 'go'), '');
@@ -137,10 +130,10 @@ describe('worker faults', () => {
       mkdirSync(dataDir);
       const scheduler = await startScheduler();
       const worker = await startWorker(scheduler, { jobsDir: jobs, dataDir });
-      const seven = await submit(scheduler.api, { worker_id: worker.id, command: 'bash', path: 'seven.sh' });
-      const three = await submit(scheduler.api, { worker_id: worker.id, command: 'bash', path: 'three.sh' });
+      const seven = await submitJob(scheduler.api, { worker_id: worker.id, command: 'bash', path: 'seven.sh' });
+      const three = await submitJob(scheduler.api, { worker_id: worker.id, command: 'bash', path: 'three.sh' });
       // Keeps the supervisor there while no worker is: it is the one that must write the end.
-      const sleeper = await submit(scheduler.api, { worker_id: worker.id, command: 'bash', path: 'sleeper.sh' });
+      const sleeper = await submitJob(scheduler.api, { worker_id: worker.id, command: 'bash', path: 'sleeper.sh' });
       await allRunning(scheduler, [seven, three, sleeper]);
       fill(path.join(disk.dir, 'filler'));
 

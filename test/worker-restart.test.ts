@@ -6,20 +6,13 @@ import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { randomInt } from 'node:crypto';
 import { BatonClient } from '../src/client/index.js';
-import { startScheduler, startWorker, startProcess, jobsDir, getJson, eventually, waitForFinal, processesMatching, type SchedulerHandle } from './harness.js';
+import { startScheduler, startWorker, startProcess, jobsDir, getJson, eventually, waitForFinal, processesMatching, type SchedulerHandle, submitJob } from './harness.js';
 
 type Json = Record<string, unknown>;
 
 const LINES = 400;
 // Sleep lengths no other process uses, so the test finds exactly its own processes.
 const marker = `${200 + randomInt(100)}.${randomInt(1000)}`;
-
-async function submit(api: string, body: Json): Promise<string> {
-  const res = await fetch(`${api}/v1/jobs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
-  const json = (await res.json()) as Json;
-  assert.equal(res.status, 201, JSON.stringify(json));
-  return String(json.id);
-}
 
 async function allRunning(scheduler: SchedulerHandle, ids: string[]): Promise<void> {
   await eventually(async () => {
@@ -43,11 +36,11 @@ describe('worker restart', () => {
     });
     const scheduler = await startScheduler();
     const worker = await startWorker(scheduler, { jobsDir: jobs });
-    const writer = await submit(scheduler.api, { worker_id: worker.id, command: 'bash', path: 'writer.sh' });
+    const writer = await submitJob(scheduler.api, { worker_id: worker.id, command: 'bash', path: 'writer.sh' });
     const longs = [];
-    for (let i = 0; i < 3; i++) longs.push(await submit(scheduler.api, { worker_id: worker.id, command: 'bash', path: 'long.sh' }));
-    const seven = await submit(scheduler.api, { worker_id: worker.id, command: 'bash', path: 'seven.sh' });
-    const timed = await submit(scheduler.api, { worker_id: worker.id, command: 'bash', path: 'forever.sh', timeout: 6 });
+    for (let i = 0; i < 3; i++) longs.push(await submitJob(scheduler.api, { worker_id: worker.id, command: 'bash', path: 'long.sh' }));
+    const seven = await submitJob(scheduler.api, { worker_id: worker.id, command: 'bash', path: 'seven.sh' });
+    const timed = await submitJob(scheduler.api, { worker_id: worker.id, command: 'bash', path: 'forever.sh', timeout: 6 });
     await allRunning(scheduler, [writer, ...longs, seven, timed]);
 
     await worker.kill('SIGKILL');
@@ -81,7 +74,7 @@ describe('worker restart', () => {
     const jobs = jobsDir({ 'count.sh': `#!/bin/bash\nfor i in $(seq 1 ${count}); do echo "line $i"; sleep 0.01; done\n` });
     const scheduler = await startScheduler();
     const worker = await startWorker(scheduler, { jobsDir: jobs });
-    const id = await submit(scheduler.api, { worker_id: worker.id, command: 'bash', path: 'count.sh' });
+    const id = await submitJob(scheduler.api, { worker_id: worker.id, command: 'bash', path: 'count.sh' });
     await allRunning(scheduler, [id]);
 
     const logs = startProcess('baton logs -f', ['logs', '-f', '--addr', scheduler.api, id]);
@@ -118,7 +111,7 @@ describe('worker restart', () => {
     const scheduler = await startScheduler();
     const worker = await startWorker(scheduler, { jobsDir: jobs });
     const ids = [];
-    for (let i = 0; i < 16; i++) ids.push(await submit(scheduler.api, { worker_id: worker.id, command: 'bash', path: 'sleeper.sh' }));
+    for (let i = 0; i < 16; i++) ids.push(await submitJob(scheduler.api, { worker_id: worker.id, command: 'bash', path: 'sleeper.sh' }));
     await allRunning(scheduler, ids);
     const supervisor = Number((await worker.waitForLog((l) => l.msg === 'connected to the job supervisor')).supervisor_pid);
     const rssKb = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${supervisor}/status`, 'utf8'))?.[1]);
@@ -147,7 +140,7 @@ describe('worker restart', () => {
     const jobs = jobsDir({ 'sleeper.sh': `#!/bin/bash\nsleep ${marker}2\n` });
     const scheduler = await startScheduler();
     const worker = await startWorker(scheduler, { jobsDir: jobs, args: ['--reattach-window', '2s'] });
-    const id = await submit(scheduler.api, { worker_id: worker.id, command: 'bash', path: 'sleeper.sh' });
+    const id = await submitJob(scheduler.api, { worker_id: worker.id, command: 'bash', path: 'sleeper.sh' });
     await allRunning(scheduler, [id]);
 
     const second = startProcess('second worker', [
@@ -183,8 +176,8 @@ describe('worker restart', () => {
     });
     const scheduler = await startScheduler();
     const worker = await startWorker(scheduler, { jobsDir: jobs, args: ['--max-memory', '1GiB'] });
-    const hungry = await submit(scheduler.api, { worker_id: worker.id, command: 'bash', path: 'hungry.sh', resources: { memory: '64MiB' } });
-    const three = await submit(scheduler.api, { worker_id: worker.id, command: 'bash', path: 'three.sh' });
+    const hungry = await submitJob(scheduler.api, { worker_id: worker.id, command: 'bash', path: 'hungry.sh', resources: { memory: '64MiB' } });
+    const three = await submitJob(scheduler.api, { worker_id: worker.id, command: 'bash', path: 'three.sh' });
     await allRunning(scheduler, [hungry, three]);
     await worker.kill('SIGKILL');
     writeFileSync(path.join(jobs, 'go'), '');
@@ -211,7 +204,7 @@ describe('worker restart', () => {
     const jobs = jobsDir({ 'sleeper.sh': `#!/bin/bash\nsleep ${marker}3\n` });
     const scheduler = await startScheduler();
     const worker = await startWorker(scheduler, { jobsDir: jobs });
-    const id = await submit(scheduler.api, { worker_id: worker.id, command: 'bash', path: 'sleeper.sh' });
+    const id = await submitJob(scheduler.api, { worker_id: worker.id, command: 'bash', path: 'sleeper.sh' });
     await allRunning(scheduler, [id]);
     await worker.kill('SIGKILL');
     const again = await startWorker(scheduler, { jobsDir: jobs, dataDir: worker.dataDir });
