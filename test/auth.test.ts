@@ -97,6 +97,7 @@ describe('API tokens and roles', () => {
     'GET /v1/jobs': () => ({ url: '/v1/jobs', ok: 200 }),
     'GET /v1/jobs/:id': () => ({ url: `/v1/jobs/${doneJob}`, ok: 200 }),
     'GET /v1/jobs/:id/output': () => ({ url: `/v1/jobs/${doneJob}/output`, ok: 200 }),
+    'GET /v1/jobs/:id/output/search': () => ({ url: `/v1/jobs/${doneJob}/output/search?q=ok`, ok: 200 }),
     'GET /v1/jobs/:id/wait': () => ({ url: `/v1/jobs/${doneJob}/wait?timeout=1`, ok: 200 }),
     'GET /v1/events': () => ({ url: '/v1/events', ok: 200 }),
     'POST /start': () => ({ url: '/start', body: { worker_id: worker.id, command: 'bash', path: 'ok.sh' }, ok: 201 }),
