@@ -2,7 +2,8 @@
  * `node dist/bench/profile.js [e2e|dispatch] [label]`: where the scheduler's CPU goes per job.
  * The scheduler runs with bench/profile/preload.ts, which profiles it (V8's sampling profiler)
  * and counts its SQL statements and transactions over the measured window only (after a warm-up).
- * e2e: as `npm run bench -- e2e` (POST /start naming one real worker, mTLS, SQLite).
+ * e2e: as `npm run bench -- e2e` (POST /start naming one real worker, mTLS, SQLite); jobs with
+ * empty output, or one line each with BENCH_PROFILE_OUTPUT=line.
  * dispatch: as `npm run bench -- dispatch` (batches, simulated workers, plaintext gRPC); with
  * BENCH_PROFILE_STORE=postgres on a fresh PostgreSQL database.
  * Prints the summary and writes it to docs/benchmarks.md under "Profile", as part `<scenario> <label>`.
@@ -73,10 +74,11 @@ async function measure(scheduler: SchedulerHandle, dir: string, load: () => Prom
 
 async function e2e(dir: string): Promise<Window> {
   const scheduler = await profiled(dir, () => startScheduler());
-  const worker = dropLogs(await startWorker(scheduler, { jobsDir: jobsDir({ 'noop.sh': '' }), args: ['--capacity', '256'] }));
+  const worker = dropLogs(await startWorker(scheduler, { jobsDir: jobsDir({ 'noop.sh': '', 'line.txt': 'one line of output\n' }), args: ['--capacity', '256'] }));
   dropLogs(scheduler);
-  const submit = (n: number): Promise<void> =>
-    runPool(n, CONCURRENCY, async () => void (await post(`${scheduler.api}/start`, { worker_id: worker.id, command: 'true', path: 'noop.sh' })));
+  // BENCH_PROFILE_OUTPUT=line: each job writes one line (`cat line.txt`) instead of nothing (`true noop.sh`).
+  const job = process.env.BENCH_PROFILE_OUTPUT === 'line' ? { command: 'cat', path: 'line.txt' } : { command: 'true', path: 'noop.sh' };
+  const submit = (n: number): Promise<void> => runPool(n, CONCURRENCY, async () => void (await post(`${scheduler.api}/start`, { worker_id: worker.id, ...job })));
   await submit(200); // warm up
   await waitIdle(scheduler.api);
   const window = await measure(scheduler, dir, async () => {

@@ -51,9 +51,12 @@ describe('kept output', () => {
     assert.equal((await waitForFinal(scheduler.api, silent)).state, 'succeeded');
     const spoke = await submitJob(scheduler.api, { worker_id: worker.id, command: 'echo', args: ['said'] });
     await waitForFinal(scheduler.api, spoke);
-    await scheduler.waitForLog((l) => l.msg === 'job output kept' && l.job_id === spoke);
-    // Recorded with the end, not copied: no copy of it is logged (the later job's copy is, and copies go in order).
-    assert.equal(scheduler.logs.filter((l) => l.msg === 'job output kept' && l.job_id === silent).length, 0);
+    // A copied output, to know the copies before it are done (they go in order).
+    const copied = await submit(scheduler.api, { worker_id: worker.id, command: 'seq', args: ['1', '100000'] });
+    await waitForFinal(scheduler.api, copied);
+    await scheduler.waitForLog((l) => l.msg === 'job output kept' && l.job_id === copied);
+    // Recorded with the end, or sent in it (small), not copied: no copy of either is logged.
+    assert.equal(scheduler.logs.filter((l) => l.msg === 'job output kept' && (l.job_id === silent || l.job_id === spoke)).length, 0);
     await worker.kill('SIGKILL');
     const read = await eventually(async () => {
       const res = await output(scheduler.api, `/v1/jobs/${silent}/output`);

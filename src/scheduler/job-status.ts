@@ -16,6 +16,8 @@ export function updateFromWorker(status: JobStatus): StatusUpdate | null {
     error: status.error,
     outputTruncated: status.outputTruncated,
     ...(status.outputBytes !== undefined && { outputBytes: status.outputBytes }),
+    ...(status.outputData !== undefined && { outputData: status.outputData }),
+    ...(status.outputRuns !== undefined && { outputRuns: status.outputRuns }),
     ...(status.startedAtMs > 0 && { startedAt: status.startedAtMs }),
     ...(status.finishedAtMs > 0 && { finishedAt: status.finishedAtMs }),
   };
@@ -117,10 +119,11 @@ export class JobStatusApplier {
     if (isRetryOutcome(update.state) && workerId !== '' && (await this.retry(jobId, attempt, workerId, transition, update.state, update, ranFirst))) return true;
     const passedThrough: PassedThrough | undefined = ranFirst ? (job) => [asRunning(job, update)] : undefined;
     const write = this.store.applyStatus(jobId, attempt, workerId, transition, update, Date.now(), passedThrough);
-    // An output its worker says is empty is only recorded, true whether or not this report is
-    // applied: asked for in the same turn as the end's write, it shares that write's commit.
-    const emptyOutput = isFinal(update.state) && update.outputBytes === 0;
-    if (emptyOutput) this.outputs?.attemptEnded(jobId, attempt, workerId, update);
+    // An output its worker says is empty, or sent whole in the end report, is only stored, true
+    // whether or not this report is applied: asked for in the same turn as the end's write, it
+    // shares that write's commit.
+    const keptWithEnd = isFinal(update.state) && (update.outputBytes === 0 || update.outputData !== undefined);
+    if (keptWithEnd) this.outputs?.attemptEnded(jobId, attempt, workerId, update);
     let result = await write;
     // A running report for an attempt whose worker had stopped answering: it answers again.
     if (!result.applied && transition === 'start' && result.current === 'unknown') {
@@ -134,7 +137,7 @@ export class JobStatusApplier {
       if (isFinal(update.state)) {
         if (workerId !== '') this.announceAttemptEnd(jobId, attempt, workerId, update);
         this.events?.attemptEnded(jobId, workerId);
-        if (!emptyOutput) this.outputs?.attemptEnded(jobId, attempt, workerId, update);
+        if (!keptWithEnd) this.outputs?.attemptEnded(jobId, attempt, workerId, update);
       }
     } else if (result.current === undefined) {
       this.log.info(

@@ -38,6 +38,16 @@ function runsCover(runs: Uint8Array, bytes: number): boolean {
   return decoded.covered === bytes;
 }
 
+/** What an attempt's end report says of its output. */
+interface AttemptEnd {
+  outputTruncated?: boolean;
+  outputBytes?: number;
+  outputData?: Uint8Array;
+  outputRuns?: Uint8Array;
+}
+
+const EMPTY = new Uint8Array(0);
+
 /** An attempt whose output is to be kept. */
 interface Ended {
   jobId: string;
@@ -75,15 +85,19 @@ export class OutputKeeper {
 
   /**
    * The attempt ended on `workerId`: its output is copied soon. One its worker reported empty
-   * (`outputBytes` 0) is recorded kept and empty at once, with no call to the worker.
+   * (`outputBytes` 0) or sent whole in the end report (`outputData`) is kept at once, with no
+   * call to the worker.
    */
-  attemptEnded(jobId: string, attempt: number, workerId: string, end: { outputTruncated?: boolean; outputBytes?: number }): void {
+  attemptEnded(jobId: string, attempt: number, workerId: string, end: AttemptEnd): void {
     if (workerId === '' || this.closed) return;
-    if (end.outputBytes === 0) {
-      this.store.keepEmptyOutput(jobId, attempt, Date.now()).catch((err: unknown) => {
+    const data = end.outputData ?? (end.outputBytes === 0 ? EMPTY : undefined);
+    if (data !== undefined) {
+      const runs = end.outputRuns !== undefined && runsCover(end.outputRuns, data.byteLength) ? end.outputRuns : undefined;
+      const output = { data, truncated: end.outputTruncated === true, ...(runs && { runs }) };
+      this.store.keepEndedOutput(jobId, attempt, output, Date.now()).catch((err: unknown) => {
         this.log.warn(
-          { job_id: jobId, attempt, worker_id: workerId, error: err instanceof Error ? err.message : String(err) },
-          'could not record the job output as empty; it is read from its worker while that answers',
+          { job_id: jobId, attempt, worker_id: workerId, output_bytes: data.byteLength, error: err instanceof Error ? err.message : String(err) },
+          'could not keep the job output sent with its end; it is read from its worker while that answers',
         );
       });
       return;

@@ -77,3 +77,17 @@ test('the oldest finished jobs are evicted beyond the limit, active ones never',
   table.update('running', { state: JobState.JOB_STATE_STOPPED });
   assert.equal((await final)?.state, JobState.JOB_STATE_STOPPED);
 });
+
+test('what is sent only reaches the listeners with that change, never the table or a replay', () => {
+  const table = new JobTable(10, () => {});
+  const seen: JobChange[] = [];
+  table.subscribe((change) => seen.push(change));
+  table.add(status('a'));
+  const outputData = Buffer.from('small\n');
+  table.update('a', { state: JobState.JOB_STATE_SUCCEEDED, outputBytes: 6 }, { outputData });
+  assert.equal(seen[1]?.status.outputData, outputData, 'the live end report carries the bytes');
+  assert.equal(seen[1]?.status.outputBytes, 6);
+  assert.equal(table.get('a')?.outputData, undefined, 'not held by the table');
+  assert.equal(table.get('a')?.state, JobState.JOB_STATE_SUCCEEDED);
+  assert.equal(table.changesAfter(0)[0]?.status.outputData, undefined, 'a replay has no bytes: the scheduler copies them');
+});

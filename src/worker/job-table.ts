@@ -57,11 +57,16 @@ export class JobTable {
     this.record(status, undefined);
   }
 
-  /** Applies `patch` and tells every listener. Does nothing for an unknown (evicted) job. */
-  update(jobId: string, patch: Partial<Omit<JobStatus, 'jobId'>>): JobStatus | undefined {
+  /**
+   * Applies `patch` and tells every listener. Does nothing for an unknown (evicted) job.
+   * `sentOnly` goes to the listeners with this change but is not kept: a small output in an
+   * end report (./end-output.ts) would hold up to 10,000 finished jobs' bytes in memory; a
+   * watcher that reconnects is replayed the end without it, and copies the output instead.
+   */
+  update(jobId: string, patch: Partial<Omit<JobStatus, 'jobId'>>, sentOnly?: Partial<Omit<JobStatus, 'jobId'>>): JobStatus | undefined {
     const entry = this.jobs.get(jobId);
     if (!entry) return undefined;
-    return this.record({ ...entry.status, ...patch }, entry.status.state);
+    return this.record({ ...entry.status, ...patch }, entry.status.state, sentOnly);
   }
 
   /** Output size changes constantly; it is refreshed without a change event so watchers are not flooded. */
@@ -104,10 +109,10 @@ export class JobTable {
     });
   }
 
-  private record(status: JobStatus, previousState: JobState | undefined): JobStatus {
+  private record(status: JobStatus, previousState: JobState | undefined, sentOnly?: Partial<Omit<JobStatus, 'jobId'>>): JobStatus {
     const seq = ++this.lastSeq;
     this.jobs.set(status.jobId, { status, seq });
-    const change: JobChange = { seq, status, previousState };
+    const change: JobChange = { seq, status: sentOnly ? { ...status, ...sentOnly } : status, previousState };
     for (const listener of [...this.listeners]) listener(change);
     if (isFinalState(status.state) && !this.finished.has(status.jobId)) {
       this.finished.add(status.jobId);

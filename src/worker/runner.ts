@@ -6,6 +6,7 @@ import { describeExit, describeSpawnError, formatDuration, isFinalState, stateNa
 import type { JobTable } from './job-table.js';
 import type { RunJournal } from './journal/run-journal.js';
 import { splitCap, type OutputFiles } from './output-files.js';
+import { type EndOutput, readEndOutput } from './end-output.js';
 import { JobCgroup } from './sandbox/cgroups.js';
 import { memoryExceededMessage } from './sandbox/cgroup-layout.js';
 import type { EndRecord } from './spawner/end-records.js';
@@ -331,17 +332,23 @@ export class Runner {
     const size = await this.options.output.enforceCap(job.spec.jobId).catch(() => undefined);
     // Only a cut output is longer than the cap (by its marker line), whatever the copy reported.
     const truncated = size?.truncated === true || (out !== undefined && out.cutBytes > 0) || (size?.bytes ?? 0) > this.options.output.capBytes;
-    this.finish(job, {
-      ...report,
-      exitCode: code ?? undefined,
-      signal: signal ?? '',
-      outputBytes: size?.bytes,
-      ...(truncated ? { outputTruncated: true } : {}),
-      ...(record ? { finishedAtMs: record.endedAtMs } : {}),
-    });
+    const endOutput = readEndOutput(this.options.output, job.spec.jobId, size?.bytes ?? 0);
+    this.finish(
+      job,
+      {
+        ...report,
+        exitCode: code ?? undefined,
+        signal: signal ?? '',
+        outputBytes: size?.bytes,
+        ...(truncated ? { outputTruncated: true } : {}),
+        ...(record ? { finishedAtMs: record.endedAtMs } : {}),
+      },
+      endOutput,
+    );
   }
 
-  private finish(job: ActiveJob, patch: Partial<JobStatus> & { state: JobState; error: string }): void {
+  /** `endOutput`: a small output, sent in the end report but not kept in the table (see JobTable.update). */
+  private finish(job: ActiveJob, patch: Partial<JobStatus> & { state: JobState; error: string }, endOutput?: EndOutput): void {
     if (job.ended) return;
     job.ended = true;
     clearTimeout(job.killTimer);
@@ -350,7 +357,7 @@ export class Runner {
     this.options.journal.ended(job.spec.jobId);
     this.options.spawner.endTakenIn(job.spec.jobId);
     if (this.active.size === 0) this.stopCapChecks();
-    this.options.table.update(job.spec.jobId, { finishedAtMs: Date.now(), ...patch });
+    this.options.table.update(job.spec.jobId, { finishedAtMs: Date.now(), ...patch }, endOutput);
   }
 
   /** Empties and removes the job's cgroup; resolves with the OOM kills counted in it (0 without one). */

@@ -109,6 +109,9 @@ export interface StatusUpdate {
   outputTruncated?: boolean;
   /** The size of the attempt's output at its end, when its worker knows it (0: empty, nothing to copy). Not stored on the job. */
   outputBytes?: number;
+  /** A small output sent whole in the end report (with its runs, when kept apart): kept with the end, not copied. Not stored on the job. */
+  outputData?: Uint8Array;
+  outputRuns?: Uint8Array;
   startedAt?: number;
   finishedAt?: number;
 }

@@ -35,11 +35,11 @@ conformance<OutputStore>('OutputStore', SqlOutputStore, {
       assert.equal(await outputs.beginOutput(jobId, 2, 13), true, 'another attempt is its own copy');
     },
   },
-  keepEmptyOutput: {
+  keepEndedOutput: {
     'a complete, empty record that reads as no bytes; one already there is left as it is': async (stores) => {
       const { outputs } = stores;
       const jobId = `j-${uuidv7()}`;
-      await outputs.keepEmptyOutput(jobId, 1, 40);
+      await outputs.keepEndedOutput(jobId, 1, { data: new Uint8Array(0), truncated: false }, 40);
       assert.deepEqual(await outputs.getOutput(jobId, 1), {
         jobId,
         attempt: 1,
@@ -54,9 +54,31 @@ conformance<OutputStore>('OutputStore', SqlOutputStore, {
       assert.equal((await outputs.readOutput(jobId, 1, 0, 100)).length, 0);
       assert.equal(await outputs.beginOutput(jobId, 1, 41), false, 'nothing left to copy');
       const copied = await kept(stores, ['abc'], 50);
-      await outputs.keepEmptyOutput(copied, 1, 60);
+      await outputs.keepEndedOutput(copied, 1, { data: new Uint8Array(0), truncated: false }, 60);
       assert.equal((await outputs.getOutput(copied, 1))?.bytes, 3, 'a kept copy is not replaced');
       assert.equal((await outputs.readOutput(copied, 1, 0, 100)).toString(), 'abc');
+    },
+    'a small output with its runs, kept complete in one write; sent again, stored once': async ({ outputs }) => {
+      const jobId = `j-${uuidv7()}`;
+      const data = Buffer.from([104, 105, 10, 0, 255, 10]);
+      const runs = Uint8Array.from([0x0c, 0x81, 0x01]);
+      await outputs.keepEndedOutput(jobId, 2, { data, runs, truncated: true }, 70);
+      const record = await outputs.getOutput(jobId, 2);
+      assert.equal(record?.bytes, 6);
+      assert.equal(record?.complete, true);
+      assert.equal(record?.truncated, true);
+      assert.equal(record?.completedAt, 70);
+      assert.deepEqual([...(await outputs.readOutput(jobId, 2, 0, 100))], [...data], 'binary bytes as sent');
+      assert.deepEqual([...((await outputs.readOutputRuns(jobId, 2)) ?? [])], [...runs]);
+      assert.equal(await outputs.beginOutput(jobId, 2, 71), false, 'nothing left to copy');
+      await outputs.keepEndedOutput(jobId, 2, { data: bytes('other!'), runs: Uint8Array.from([0x0d]), truncated: false }, 80);
+      assert.deepEqual([...(await outputs.readOutput(jobId, 2, 0, 100))], [...data], 'the first report kept');
+      assert.deepEqual([...((await outputs.readOutputRuns(jobId, 2)) ?? [])], [...runs]);
+      assert.equal((await outputs.getOutput(jobId, 2))?.completedAt, 70);
+      const plain = `j-${uuidv7()}`;
+      await outputs.keepEndedOutput(plain, 1, { data: bytes('no runs\n'), truncated: false }, 90);
+      assert.equal((await outputs.readOutput(plain, 1, 0, 100)).toString(), 'no runs\n');
+      assert.equal(await outputs.readOutputRuns(plain, 1), undefined, 'stdout and stderr not kept apart');
     },
   },
   appendOutput: {

@@ -21,6 +21,14 @@ export interface MissingOutput {
   workerId: string;
 }
 
+/** An output sent whole in an attempt's end report. */
+export interface EndedOutput {
+  data: Uint8Array;
+  /** Which stream each byte came from; absent when they were not kept apart. */
+  runs?: Uint8Array;
+  truncated: boolean;
+}
+
 /** Which kept outputs a prune deletes. */
 export interface PruneOutputs {
   /** Those completed before this time. */
@@ -45,10 +53,11 @@ export interface OutputStore {
   /** Stores `data` at `start` (the bytes before it are stored already). */
   appendOutput(jobId: string, attempt: number, start: number, data: Uint8Array): Promise<void>;
   /**
-   * Records an attempt's output as kept, complete and empty (its worker reported 0 bytes at its
-   * end: there is nothing to copy); a record already there is left as it is.
+   * Keeps, complete, an output its worker sent whole with the attempt's end (empty, or small:
+   * src/worker/end-output.ts), with its runs when given, in one write and no copy. An output
+   * already recorded (an end report sent again) is left as it is.
    */
-  keepEmptyOutput(jobId: string, attempt: number, now: number): Promise<void>;
+  keepEndedOutput(jobId: string, attempt: number, output: EndedOutput, now: number): Promise<void>;
   /** Stores which stream each of the output's bytes came from (src/common/output-runs.ts), before it is marked complete. */
   keepOutputRuns(jobId: string, attempt: number, runs: Uint8Array): Promise<void>;
   /** The runs kept with an output; undefined when its stdout and stderr were not kept apart (or it is pruned). */

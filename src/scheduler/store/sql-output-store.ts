@@ -1,5 +1,5 @@
 import type { Selectable } from 'kysely';
-import type { MissingOutput, OutputRecord, OutputStore, PruneOutputs } from './output-store.js';
+import type { EndedOutput, MissingOutput, OutputRecord, OutputStore, PruneOutputs } from './output-store.js';
 import type { OutputsTable } from './schema.js';
 import type { SqlContext } from './sql.js';
 
@@ -37,18 +37,20 @@ export class SqlOutputStore implements OutputStore {
     ]);
   }
 
-  async keepEmptyOutput(jobId: string, attempt: number, now: number): Promise<void> {
+  async keepEndedOutput(jobId: string, attempt: number, output: EndedOutput, now: number): Promise<void> {
     const { db, writer, templates } = this.ctx;
-    // A statement per ended job on the hot path, in the group commit: compiled once.
-    const insert = templates.get('keepEmptyOutput', (p) =>
+    // Statements per ended job on the hot path, in the group commit: compiled once. Each does
+    // nothing when its row is there, so an end report applied twice stores the output once
+    // (a worker sends the bytes with the live end only, never in a replay).
+    const insert = templates.get('keepEndedOutput', (p) =>
       db
         .insertInto('outputs')
         .values({
           job_id: p('jobId'),
           attempt: p('attempt'),
-          bytes: 0,
+          bytes: p('bytes'),
           complete: 1,
-          truncated: 0,
+          truncated: p('truncated'),
           created_at: p('now'),
           completed_at: p('now'),
           pruned_at: null,
@@ -56,7 +58,24 @@ export class SqlOutputStore implements OutputStore {
         })
         .onConflict((oc) => oc.columns(['job_id', 'attempt']).doNothing()),
     );
-    await writer.run([insert.fill({ jobId, attempt, now })]);
+    const chunk = templates.get('keepEndedOutputChunk', (p) =>
+      db
+        .insertInto('output_chunks')
+        .values({ job_id: p('jobId'), attempt: p('attempt'), start: 0, data: p('data') })
+        .onConflict((oc) => oc.columns(['job_id', 'attempt', 'start']).doNothing()),
+    );
+    const runs = templates.get('keepEndedOutputRuns', (p) =>
+      db
+        .insertInto('output_runs')
+        .values({ job_id: p('jobId'), attempt: p('attempt'), runs: p('runs') })
+        .onConflict((oc) => oc.columns(['job_id', 'attempt']).doNothing()),
+    );
+    const bytes = output.data.byteLength;
+    await writer.run([
+      insert.fill({ jobId, attempt, bytes, truncated: output.truncated ? 1 : 0, now }),
+      ...(bytes > 0 ? [chunk.fill({ jobId, attempt, data: output.data })] : []),
+      ...(output.runs !== undefined ? [runs.fill({ jobId, attempt, runs: output.runs })] : []),
+    ]);
   }
 
   async keepOutputRuns(jobId: string, attempt: number, runs: Uint8Array): Promise<void> {
