@@ -52,7 +52,7 @@ describe('kept output', () => {
     const spoke = await submitJob(scheduler.api, { worker_id: worker.id, command: 'echo', args: ['said'] });
     await waitForFinal(scheduler.api, spoke);
     // A copied output, to know the copies before it are done (they go in order).
-    const copied = await submit(scheduler.api, { worker_id: worker.id, command: 'seq', args: ['1', '100000'] });
+    const copied = await submitJob(scheduler.api, { worker_id: worker.id, command: 'seq', args: ['1', '100000'] });
     await waitForFinal(scheduler.api, copied);
     await scheduler.waitForLog((l) => l.msg === 'job output kept' && l.job_id === copied);
     // Recorded with the end, or sent in it (small), not copied: no copy of either is logged.
