@@ -125,7 +125,11 @@ export const ListJobsQuerySchema = Strict({
 export type ListJobsFilter = Static<typeof ListJobsQuerySchema>;
 
 /** A reader that lost its stream asks again from the byte it had reached (the response's `Baton-Attempt` header names the attempt to pin). */
-export const OutputOffset = Type.Integer({ minimum: 0, description: 'start at this byte of the output instead of its first (to resume a stream that broke off)' });
+export const OutputOffset = Type.Integer({
+  minimum: 0,
+  maximum: Number.MAX_SAFE_INTEGER,
+  description: 'start at this byte of the output instead of its first (to resume a stream that broke off)',
+});
 
 /** One of the job's streams alone; offsets and tails then count that stream's bytes and lines. */
 export const OutputStreamSchema = Type.Union([Type.Literal('stdout'), Type.Literal('stderr')], {

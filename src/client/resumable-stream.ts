@@ -1,5 +1,6 @@
 import { isAbortError } from './errors.js';
 import { afterFailedReopen, isResumable, reopenDelayMs, type AttemptCheck } from './resume.js';
+import { sleep } from './retry.js';
 
 /** Where a (re)opened output stream starts: the byte the reader reached, of the attempt it follows. */
 export interface ResumePoint {
@@ -107,21 +108,7 @@ async function checkAttempt(source: ResumableSource, attempt: number | undefined
   }
 }
 
+/** A reopen's wait: none before the first try, else retry.ts's abortable sleep. */
 function pause(ms: number, signal: AbortSignal | undefined): Promise<void> {
-  if (ms <= 0) return Promise.resolve();
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) {
-      reject(signal.reason);
-      return;
-    }
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    const onAbort = (): void => {
-      clearTimeout(timer);
-      reject(signal!.reason);
-    };
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
+  return ms <= 0 ? Promise.resolve() : sleep(ms, signal);
 }

@@ -48,6 +48,8 @@ export class StreamRuns {
       const b = input[i]!;
       value += (b & 0x7f) * scale;
       scale *= 128;
+      // Past 2^53 a length is no longer exact: such runs are corrupt, not a long output.
+      if (scale > 2 ** 56) throw new Error('output runs: a run length longer than 7 varint bytes');
       if (b & 0x80) continue;
       this.add(Math.floor(value / 4), value % 4);
       value = 0;

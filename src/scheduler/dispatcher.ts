@@ -343,8 +343,13 @@ export class Dispatcher implements JobEvents {
     for (const { job, reason, retryAt } of plan.waits) {
       // A retry keeps the reason it was queued with, which says what ended and when the next attempt is due.
       if (retryAt !== undefined || job.reason === reason) continue;
+      const before = job.reason;
       job.reason = reason;
-      this.applier.setReason(job, reason).catch((err: unknown) => this.log.error({ job_id: job.id, err }, 'cannot record why a job waits'));
+      this.applier.setReason(job, reason).catch((err: unknown) => {
+        // Not stored: the next pass that finds the same reason writes it again.
+        if (job.reason === reason) job.reason = before;
+        this.log.error({ job_id: job.id, err }, 'cannot record why a job waits');
+      });
     }
     for (const { job, reason } of plan.skips) {
       this.queued.delete(job.id);

@@ -139,7 +139,7 @@ export function createWorkerService(parts: WorkerServiceParts): WorkerServiceSer
           const status = table.get(jobId);
           return status === undefined || isFinalState(status.state);
         },
-        waitForChange: (ms) => table.waitForChange(jobId, ms),
+        waitForChange: (ms, signal) => table.waitForChange(jobId, ms, signal),
       };
       const runsFile = output.runsPathFor(jobId);
       if (stream === OutputStream.OUTPUT_STREAM_STDOUT || stream === OutputStream.OUTPUT_STREAM_STDERR) {

@@ -95,17 +95,20 @@ export class JobTable {
   }
 
   /** Resolves after `ms`, or sooner when the job's status changes. */
-  waitForChange(jobId: string, ms: number): Promise<void> {
+  waitForChange(jobId: string, ms: number, signal?: AbortSignal): Promise<void> {
     return new Promise((resolve) => {
       const done = (): void => {
         clearTimeout(timer);
         unsubscribe();
+        signal?.removeEventListener('abort', done);
         resolve();
       };
       const timer = setTimeout(done, ms);
       const unsubscribe = this.subscribe((change) => {
         if (change.status.jobId === jobId) done();
       });
+      // A caller that stopped waiting (another wake-up came first) drops its timer and listener now.
+      signal?.addEventListener('abort', done, { once: true });
     });
   }
 

@@ -90,7 +90,8 @@ export class OutputFiles {
   }
 
   async remove(jobId: string): Promise<void> {
-    await Promise.all([fs.rm(this.pathFor(jobId), { force: true }), fs.rm(this.runsPathFor(jobId), { force: true })]);
+    // The stdin file is the supervisor's to delete once the job has it; one left by a supervisor that died first goes here.
+    await Promise.all([this.pathFor(jobId), this.runsPathFor(jobId), this.stdinPathFor(jobId)].map((file) => fs.rm(file, { force: true })));
   }
 
   /** Deletes output files not written for `maxAgeMs` (left by earlier runs of this worker). */
@@ -98,7 +99,7 @@ export class OutputFiles {
     const cutoff = Date.now() - maxAgeMs;
     let removed = 0;
     for (const name of await fs.readdir(this.dir)) {
-      if (!name.endsWith('.log') && !name.endsWith('.runs')) continue;
+      if (!name.endsWith('.log') && !name.endsWith('.runs') && !name.endsWith('.stdin')) continue;
       const file = path.join(this.dir, name);
       try {
         if ((await fs.stat(file)).mtimeMs < cutoff) {

@@ -25,7 +25,7 @@ export interface OutputSource {
   /** True once the job has ended and no process of it can write any more. */
   isFinished(): boolean;
   /** Resolves after `ms`, or sooner when the job's status changes. */
-  waitForChange(ms: number): Promise<void>;
+  waitForChange(ms: number, signal?: AbortSignal): Promise<void>;
 }
 
 /**
@@ -87,7 +87,12 @@ export async function streamOutput(call: OutputCall, source: OutputSource, offse
         growth = new FileGrowth(source.file);
         continue; // read once more: the file may have grown before the watch began
       }
-      await Promise.race([source.waitForChange(growth ? FOLLOW_FALLBACK_MS : NOT_CREATED_POLL_MS), growth?.next(), left]);
+      const waited = new AbortController();
+      try {
+        await Promise.race([source.waitForChange(growth ? FOLLOW_FALLBACK_MS : NOT_CREATED_POLL_MS, waited.signal), growth?.next(), left]);
+      } finally {
+        waited.abort();
+      }
     }
   } finally {
     growth?.close();

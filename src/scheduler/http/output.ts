@@ -15,7 +15,7 @@ export const OFFSET_HEADER = OUTPUT_HEADERS.offset;
  */
 export function sendOutput(req: FastifyRequest, reply: FastifyReply, output: { body: Readable; attempt: number; start: number; picked?: PickedRange }): FastifyReply {
   req.raw.socket.setTimeout(0);
-  if (output.picked) void reply.code(206).header(OUTPUT_HEADERS.contentRange, contentRange(output.picked));
+  if (output.picked) void reply.header(OUTPUT_HEADERS.contentRange, contentRange(output.picked));
   return reply
     .code(output.picked ? 206 : 200)
     .header(OUTPUT_HEADERS.acceptRanges, 'bytes')
