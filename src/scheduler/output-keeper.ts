@@ -5,6 +5,7 @@ import type { Logger } from '../common/logger.js';
 import { OutputStream, type StreamJobResponse } from '../gen/baton/v1/worker.js';
 import { StreamRuns } from '../common/output-runs.js';
 import { isFinalState } from '../worker/exit-status.js';
+import type { JobStateName } from './job-state.js';
 import { runId } from './job-status.js';
 import type { OutputRecord, OutputStore } from './store/output-store.js';
 import type { WorkerChannel } from './worker-channel.js';
@@ -40,6 +41,7 @@ function runsCover(runs: Uint8Array, bytes: number): boolean {
 
 /** What an attempt's end report says of its output. */
 interface AttemptEnd {
+  state: JobStateName;
   outputTruncated?: boolean;
   outputBytes?: number;
   outputData?: Uint8Array;
@@ -94,7 +96,7 @@ export class OutputKeeper {
     if (data !== undefined) {
       const runs = end.outputRuns !== undefined && runsCover(end.outputRuns, data.byteLength) ? end.outputRuns : undefined;
       const output = { data, truncated: end.outputTruncated === true, ...(runs && { runs }) };
-      this.store.keepEndedOutput(jobId, attempt, output, Date.now()).catch((err: unknown) => {
+      this.store.keepEndedOutput(jobId, attempt, { workerId, state: end.state }, output, Date.now()).catch((err: unknown) => {
         this.log.warn(
           { job_id: jobId, attempt, worker_id: workerId, output_bytes: data.byteLength, error: err instanceof Error ? err.message : String(err) },
           'could not keep the job output sent with its end; it is read from its worker while that answers',

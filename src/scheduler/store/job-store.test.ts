@@ -4,40 +4,15 @@ import { reportTransition } from '../job-state.js';
 import { DEFAULT_RETRY } from '../retry-policy.js';
 import { conformance } from '../../../test/support/store-conformance.js';
 import type { EventRecord } from './event-store.js';
-import { IdempotencyKeyTaken, TickTaken, type ApplyResult, type JobStore, type NewJob, type StatusUpdate } from './job-store.js';
+import { IdempotencyKeyTaken, TickTaken, type ApplyResult, type JobStore, type StatusUpdate } from './job-store.js';
 import { SqlJobStore } from './sql-job-store.js';
-
-function newJob(now = Date.now()): NewJob {
-  return {
-    id: uuidv7(now),
-    command: 'bash',
-    path: 'scripts/count.sh',
-    args: ['a'],
-    env: { K: 'v' },
-    cwd: '',
-    createdAt: now,
-    submittedBy: 'ci',
-    labels: { gpu: 'true' },
-    priority: 3,
-    retry: { ...DEFAULT_RETRY, maxAttempts: 2 },
-    pinnedWorker: '',
-    sandbox: { network: 'none' },
-  };
-}
+import { dispatchedJob, newJob } from '../../../test/support/store-jobs.js';
 
 /** A worker's report ('' worker: a stop while queued), by the transition the writer would pick. */
 function report(jobs: JobStore, jobId: string, attempt: number, workerId: string, update: StatusUpdate, now: number): Promise<ApplyResult> {
   const transition = workerId === '' && update.state === 'stopped' ? 'stop' : reportTransition(update.state);
   assert.ok(transition, `no transition reports ${update.state}`);
   return jobs.applyStatus(jobId, attempt, workerId, transition, update, now);
-}
-
-/** A job created and dispatched to `workerId`. */
-async function dispatchedJob(jobs: JobStore, workerId = 'w-1', now = Date.now()): Promise<NewJob> {
-  const job = newJob(now);
-  await jobs.createJob(job);
-  assert.ok(await jobs.markDispatched(job.id, 1, workerId, now));
-  return job;
 }
 
 const NO_SUCH_JOB = '00000000-0000-7000-8000-000000000000';

@@ -1,5 +1,5 @@
 import type { Selectable } from 'kysely';
-import type { EndedOutput, MissingOutput, OutputRecord, OutputStore, PruneOutputs } from './output-store.js';
+import type { AttemptEnded, EndedOutput, MissingOutput, OutputRecord, OutputStore, PruneOutputs } from './output-store.js';
 import type { OutputsTable } from './schema.js';
 import type { SqlContext } from './sql.js';
 
@@ -37,11 +37,21 @@ export class SqlOutputStore implements OutputStore {
     ]);
   }
 
-  async keepEndedOutput(jobId: string, attempt: number, output: EndedOutput, now: number): Promise<void> {
+  async keepEndedOutput(jobId: string, attempt: number, end: AttemptEnded, output: EndedOutput, now: number): Promise<boolean> {
     const { db, writer, templates } = this.ctx;
-    // Statements per ended job on the hot path, in the group commit: compiled once. Each does
-    // nothing when its row is there, so an end report applied twice stores the output once
-    // (a worker sends the bytes with the live end only, never in a replay).
+    // Statements per ended job on the hot path, in the group commit: compiled once. The inserts
+    // are made only when the attempt's row holds this end (the end's own write, asked for first,
+    // runs before them), and each does nothing when its row is there, so an end report applied
+    // twice stores the output once (a worker sends the bytes with the live end only, never in a replay).
+    const ended = templates.get('keepEndedOutputAttempt', (p) =>
+      db
+        .selectFrom('attempts')
+        .select('number')
+        .where('job_id', '=', p<string>('jobId'))
+        .where('number', '=', p<number>('attempt'))
+        .where('worker_id', '=', p<string>('workerId'))
+        .where('state', '=', p<string>('state')),
+    );
     const insert = templates.get('keepEndedOutput', (p) =>
       db
         .insertInto('outputs')
@@ -71,11 +81,18 @@ export class SqlOutputStore implements OutputStore {
         .onConflict((oc) => oc.columns(['job_id', 'attempt']).doNothing()),
     );
     const bytes = output.data.byteLength;
-    await writer.run([
-      insert.fill({ jobId, attempt, bytes, truncated: output.truncated ? 1 : 0, now }),
-      ...(bytes > 0 ? [chunk.fill({ jobId, attempt, data: output.data })] : []),
-      ...(output.runs !== undefined ? [runs.fill({ jobId, attempt, runs: output.runs })] : []),
+    const [found] = await writer.runRows([
+      ended.fill({ jobId, attempt, workerId: end.workerId, state: end.state }),
+      ([check]) =>
+        check!.rows.length === 0
+          ? []
+          : [
+              insert.fill({ jobId, attempt, bytes, truncated: output.truncated ? 1 : 0, now }),
+              ...(bytes > 0 ? [chunk.fill({ jobId, attempt, data: output.data })] : []),
+              ...(output.runs !== undefined ? [runs.fill({ jobId, attempt, runs: output.runs })] : []),
+            ],
     ]);
+    return found!.rows.length > 0;
   }
 
   async keepOutputRuns(jobId: string, attempt: number, runs: Uint8Array): Promise<void> {
