@@ -144,6 +144,7 @@ export class OutputKeeper {
   read(jobId: string, attempt: number, offset: number, end: number, readBytes?: (offset: number, maxBytes: number) => Promise<Buffer>): Readable {
     const store = this.store;
     const readPiece = readBytes ?? ((at: number, maxBytes: number) => store.readOutput(jobId, attempt, at, maxBytes));
+    const log = this.log;
     let at = offset;
     return new Readable({
       highWaterMark: READ_BYTES,
@@ -155,7 +156,10 @@ export class OutputKeeper {
         readPiece(at, Math.min(READ_BYTES, end - at)).then(
           (bytes) => {
             if (bytes.length === 0) {
-              this.push(null);
+              // The store holds fewer bytes than its record says (pruned meanwhile, or pieces lost):
+              // ending here would pass a cut answer for a whole one, so the transfer is broken off.
+              log.warn({ job_id: jobId, attempt, offset: at, end }, 'kept job output ended short of its size; the answer is broken off');
+              this.destroy(new Error(`the kept output of job ${jobId} attempt ${attempt} ends at byte ${at}, short of ${end}`));
               return;
             }
             at += bytes.length;
