@@ -9,6 +9,7 @@ import type { JobStateName } from './job-state.js';
 import { runId } from './job-status.js';
 import type { OutputRecord, OutputStore } from './store/output-store.js';
 import type { WorkerChannel } from './worker-channel.js';
+import { asBuffer } from '../common/bytes.js';
 
 /**
  * Bytes per stored piece, each written in a transaction of its own: on SQLite that write is
@@ -239,7 +240,7 @@ export class OutputKeeper {
     try {
       for await (const msg of call as AsyncIterable<StreamJobResponse>) {
         if (this.closed) throw new Error('the scheduler is shutting down');
-        pending.push(Buffer.from(msg.data.buffer, msg.data.byteOffset, msg.data.byteLength));
+        pending.push(asBuffer(msg.data));
         pendingBytes += msg.data.byteLength;
         if (pendingBytes >= PIECE_BYTES) await flush();
       }

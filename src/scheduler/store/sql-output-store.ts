@@ -2,6 +2,7 @@ import type { Selectable } from 'kysely';
 import type { AttemptEnded, EndedOutput, MissingOutput, OutputRecord, OutputStore, PruneOutputs } from './output-store.js';
 import type { OutputsTable } from './schema.js';
 import type { SqlContext } from './sql.js';
+import { asBuffer } from '../../common/bytes.js';
 
 /** The output port on SQLite and PostgreSQL: a row per attempt, its bytes in `output_chunks`. */
 export class SqlOutputStore implements OutputStore {
@@ -105,7 +106,7 @@ export class SqlOutputStore implements OutputStore {
 
   async readOutputRuns(jobId: string, attempt: number): Promise<Buffer | undefined> {
     const row = await this.ctx.db.selectFrom('output_runs').select('runs').where('job_id', '=', jobId).where('attempt', '=', attempt).executeTakeFirst();
-    return row && Buffer.from(row.runs.buffer, row.runs.byteOffset, row.runs.byteLength);
+    return row && asBuffer(row.runs);
   }
 
   async completeOutput(jobId: string, attempt: number, bytes: number, truncated: boolean, now: number): Promise<void> {
@@ -151,7 +152,7 @@ export class SqlOutputStore implements OutputStore {
     let at = offset;
     for (const row of rows) {
       const start = Number(row.start);
-      const data = Buffer.from(row.data.buffer, row.data.byteOffset, row.data.byteLength);
+      const data = asBuffer(row.data);
       if (start > at) break; // a gap: never serve bytes out of place
       const from = at - start;
       if (from >= data.length) continue;
