@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { uuidv7 } from '../../common/ids.js';
-import { reportTransition } from '../job-state.js';
+import { isFinal, reportTransition } from '../job-state.js';
 import { DEFAULT_RETRY } from '../retry-policy.js';
 import { conformance } from '../../../test/support/store-conformance.js';
 import type { EventRecord } from './event-store.js';
@@ -522,6 +522,20 @@ conformance<JobStore>('JobStore', SqlJobStore, {
       assert.equal(await jobs.getJob(old.id), undefined);
       assert.deepEqual(await events.eventsAfter(0, 10, { entityId: old.id }), []);
       assert.equal((await jobs.getJob(running.id))?.job.state, 'running', 'a job not in a final state stays');
+    },
+    'not a job that an unfinished job depends on, however old; once that one has ended, it goes': async ({ jobs }) => {
+      // Finished before the other case's jobs and pruned below their times, so only these count.
+      const needed = await dispatchedJob(jobs, 'w-1', 1);
+      const free = await dispatchedJob(jobs, 'w-1', 1);
+      const [dependent] = await jobs.createJobs([{ ...newJob(), after: [needed.id], afterCondition: 'finished' }]);
+      assert.ok(dependent && !isFinal(dependent.state), dependent?.state);
+      await report(jobs, needed.id, 1, 'w-1', { state: 'succeeded', finishedAt: -300 }, 5);
+      await report(jobs, free.id, 1, 'w-1', { state: 'succeeded', finishedAt: -290 }, 5);
+      assert.deepEqual(await jobs.pruneJobs(-250, 1), [free.id], 'the kept one does not take the batch');
+      assert.deepEqual(await jobs.pruneJobs(-250, 10), []);
+      assert.ok(await jobs.getJob(needed.id), 'kept while its dependent waits');
+      await report(jobs, dependent.id, 1, '', { state: 'stopped' }, 6);
+      assert.deepEqual(await jobs.pruneJobs(-250, 10), [needed.id]);
     },
   },
 });
