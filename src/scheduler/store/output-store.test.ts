@@ -239,6 +239,14 @@ conformance<OutputStore>('OutputStore', SqlOutputStore, {
       );
       assert.equal(await stores.outputs.pruneOutputs({ keepBytes: others + 150 }, 'budget', 10, base + 4), 0, 'within the budget now');
     },
+    'at most maxBytes a call, but always one output, however large': async (stores) => {
+      const base = 3_000_000 + Math.floor(Math.random() * 1e9);
+      const jobIds = [await kept(stores, ['x'.repeat(60)], base), await kept(stores, ['y'.repeat(60)], base + 1), await kept(stores, ['z'.repeat(500)], base + 2)];
+      const prune = (maxBytes: number, now: number): Promise<number> => stores.outputs.pruneOutputs({ jobIds, maxBytes }, 'test', 10, now);
+      assert.equal(await prune(130, base + 10), 2, '60 + 60 fit in 130, 500 more do not');
+      assert.equal(await prune(100, base + 11), 1, 'one output larger than maxBytes still goes');
+      assert.equal(await prune(100, base + 12), 0);
+    },
   },
   forgetOutputs: {
     'no trace of those jobs is left; others are kept': async (stores) => {

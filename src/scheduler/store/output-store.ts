@@ -45,6 +45,8 @@ export interface PruneOutputs {
   keepBytes?: number;
   /** Those of these jobs, whatever their age. */
   jobIds?: readonly string[];
+  /** No more than this many bytes in one prune (but always the first output chosen): a short transaction whatever the outputs' sizes. */
+  maxBytes?: number;
 }
 
 /**

@@ -178,10 +178,12 @@ export class SqlOutputStore implements OutputStore {
     }
     const candidates = await query.orderBy('completed_at').orderBy('job_id').orderBy('attempt').limit(batch).execute();
     const chosen: typeof candidates = [];
+    let bytes = 0;
     for (const c of candidates) {
-      if (over <= 0) break;
+      if (over <= 0 || (chosen.length > 0 && which.maxBytes !== undefined && bytes + Number(c.bytes) > which.maxBytes)) break;
       chosen.push(c);
       over -= Number(c.bytes);
+      bytes += Number(c.bytes);
     }
     if (chosen.length === 0) return 0;
     await writer.run(
