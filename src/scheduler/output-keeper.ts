@@ -20,6 +20,11 @@ export const PIECE_BYTES = 256 * 1024;
 const MAX_COPIES = 2;
 /** How long a worker has to say whether an attempt's output was cut, before a catch-up copy. */
 const QUERY_TIMEOUT_MS = 10_000;
+/**
+ * The longest a copy waits for the attempt's live readers to be done: a reader reading a large
+ * output slowly must not leave it uncopied for long, as the worker may go in the meantime.
+ */
+const MAX_QUIET_WAIT_MS = 5_000;
 /** Bytes a reader of a kept output is sent per store read. */
 const READ_BYTES = 1024 * 1024;
 
@@ -68,8 +73,9 @@ const MAX_GONE = 10_000;
  * copies the worker's file in pieces, a couple of attempts at a time, and serves kept
  * outputs to readers, so they outlive the worker and any scheduler on the store can answer.
  * The copy reads as one more follower of the attempt's hub (what the hub still holds is not
- * read from the worker again), and starts once the attempt's live readers are done with it:
- * it does not compete with them for the worker, the event loop and the store.
+ * read from the worker again), and starts once the attempt's live readers are done with it
+ * (or MAX_QUIET_WAIT_MS after the end, whichever is first): it does not compete with them for
+ * the worker, the event loop and the store.
  */
 export class OutputKeeper {
   private readonly waiting: Ended[] = [];
@@ -120,7 +126,12 @@ export class OutputKeeper {
     const k = key(ended.jobId, ended.attempt);
     if (this.busy.has(k) || this.gone.has(k)) return;
     this.busy.add(k);
-    void this.hubs.quiet(runId(ended.jobId, ended.attempt)).then(() => {
+    let timer: NodeJS.Timeout | undefined;
+    const waited = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, MAX_QUIET_WAIT_MS);
+    });
+    void Promise.race([this.hubs.quiet(runId(ended.jobId, ended.attempt)), waited]).then(() => {
+      clearTimeout(timer);
       if (this.closed) return;
       this.waiting.push(ended);
       this.next();
