@@ -117,14 +117,16 @@ export class Dispatcher implements JobEvents {
    */
   placeNew(jobs: readonly NewJob[]): NewJob[] {
     if (!this.leading) return [...jobs];
+    const now = Date.now();
+    const workers = this.snapshot();
+    const active = this.activeKeys();
     const plan = planPass(
       jobs.filter((j) => j.runOn !== 'all' && !j.after?.length),
-      this.snapshot(),
-      Date.now(),
-      this.activeKeys(),
+      workers,
+      now,
+      active,
     );
-    // Only into an empty queue: a job placed now must not overtake one already waiting.
-    const placedOn = new Map(this.queued.size > 0 ? [] : plan.starts.map(({ job, workerId }) => [job.id, workerId]));
+    const placedOn = new Map(this.mayOvertake(workers, active, now) ? plan.starts.map(({ job, workerId }) => [job.id, workerId]) : []);
     const waitsFor = new Map(plan.waits.map(({ job, reason }) => [job.id, reason]));
     return jobs.map((job) => {
       const workerId = placedOn.get(job.id);
@@ -137,6 +139,17 @@ export class Dispatcher implements JobEvents {
       this.starting.add(job.id);
       return { ...job, workerId };
     });
+  }
+
+  /**
+   * Whether jobs placed now, before the queue, start where a pass over the queue and them would
+   * start them: when the queue is empty, or when every job in it was left waiting by the last
+   * pass with the workers and keys as they are now and no retry has come due (settled-pass.ts):
+   * none of them would start, so they take no room from new ones. Otherwise a job placed now
+   * could overtake one already waiting, and the new ones are left to the pass.
+   */
+  private mayOvertake(workers: readonly WorkerSnapshot[], active: ReadonlyMap<string, readonly string[]>, now: number): boolean {
+    return this.queued.size === 0 || (this.fresh.length === 0 && freshOnly(this.settled, workersKey(workers, active), now));
   }
 
   /** The store refused jobs `placeNew` placed: their slots are free again. */
