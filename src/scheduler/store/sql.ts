@@ -17,12 +17,15 @@ export class SqlContext {
     readonly writer: Writer,
   ) {}
 
-  /** `insert into <table>`, from a template per table, column set and what it returns. */
-  insert(table: 'jobs' | 'attempts' | 'events', returning: 'id' | 'none', row: Readonly<Record<string, unknown>>): CompiledQuery {
-    const columns = Object.keys(row);
+  /**
+   * `insert into <table>`, from a template per table, row shape and what it returns. `shape`
+   * names the columns of a row always written with the same ones (an object literal), so that
+   * a hot write finds its template without listing the row's keys every time.
+   */
+  insert(table: 'jobs' | 'attempts' | 'events', returning: 'id' | 'none', shape: string, row: Readonly<Record<string, unknown>>): CompiledQuery {
     return this.templates
-      .get(`insert ${table} ${returning} ${columns}`, (p) => {
-        const insert = this.db.insertInto(table).values(Object.fromEntries(columns.map((c) => [c, p(c)])) as never);
+      .get(`insert ${table} ${returning} ${shape}`, (p) => {
+        const insert = this.db.insertInto(table).values(Object.fromEntries(Object.keys(row).map((c) => [c, p(c)])) as never);
         return returning === 'id' ? insert.returning('id' as never) : insert;
       })
       .fill(row);
@@ -30,7 +33,7 @@ export class SqlContext {
 
   /** `insert into events … returning id`: appended by the event port, and by each job write for its change. */
   insertEvent(e: Omit<EventRecord, 'id'>): CompiledQuery {
-    return this.insert('events', 'id', { kind: e.kind, entity_id: e.entityId, data: e.data, created_at: e.createdAt } satisfies Insertable<EventsTable>);
+    return this.insert('events', 'id', 'event', { kind: e.kind, entity_id: e.entityId, data: e.data, created_at: e.createdAt } satisfies Insertable<EventsTable>);
   }
 }
 
