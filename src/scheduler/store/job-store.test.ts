@@ -536,15 +536,18 @@ conformance<JobStore>('JobStore', SqlJobStore, {
       // Finished before any other case's job, so these are the oldest.
       const old = await dispatchedJob(jobs, 'w-1', 1);
       const older = await dispatchedJob(jobs, 'w-1', 1);
+      const newer = await dispatchedJob(jobs, 'w-1', 1);
       const running = await dispatchedJob(jobs, 'w-1', 1);
       await report(jobs, old.id, 1, 'w-1', { state: 'succeeded', finishedAt: -90 }, 5);
+      await report(jobs, newer.id, 1, 'w-1', { state: 'succeeded', finishedAt: -80 }, 5);
       await report(jobs, older.id, 1, 'w-1', { state: 'failed', finishedAt: -100 }, 5);
       await report(jobs, running.id, 1, 'w-1', { state: 'running' }, 5);
       assert.ok((await events.eventsAfter(0, 10, { entityId: old.id })).length > 0);
       assert.deepEqual(await jobs.pruneJobs(-50, 1), [older.id]);
-      assert.deepEqual(await jobs.pruneJobs(-50, 10), [old.id]);
+      assert.deepEqual(await jobs.pruneJobs(-50, 10), [old.id, newer.id]);
       assert.deepEqual(await jobs.pruneJobs(-50, 10), []);
       assert.equal(await jobs.getJob(old.id), undefined);
+      assert.equal(await jobs.getJob(newer.id), undefined);
       assert.deepEqual(await events.eventsAfter(0, 10, { entityId: old.id }), []);
       assert.equal((await jobs.getJob(running.id))?.job.state, 'running', 'a job not in a final state stays');
     },

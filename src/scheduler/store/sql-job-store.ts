@@ -371,9 +371,9 @@ export class SqlJobStore implements JobStore {
     const ids = rows.map((r) => r.id);
     if (ids.length === 0) return [];
     await writer.run([
-      db.deleteFrom('attempts').where('job_id', 'in', ids).compile(),
-      db.deleteFrom('events').where('kind', '=', 'job').where('entity_id', 'in', ids).compile(),
-      db.deleteFrom('jobs').where('id', 'in', ids).compile(),
+      db.deleteFrom('attempts').where(this.ctx.among('job_id', ids)).compile(),
+      db.deleteFrom('events').where('kind', '=', 'job').where(this.ctx.among('entity_id', ids)).compile(),
+      db.deleteFrom('jobs').where(this.ctx.among('id', ids)).compile(),
     ]);
     return ids;
   }

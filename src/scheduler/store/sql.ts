@@ -1,4 +1,5 @@
-import type { CompiledQuery, Insertable, Kysely } from 'kysely';
+import { sql, type CompiledQuery, type Expression, type Insertable, type Kysely, type SqlBool } from 'kysely';
+import type { Dialect } from './connect.js';
 import type { EventRecord } from './event-store.js';
 import type { Database, EventsTable } from './schema.js';
 import { QueryTemplates } from './query-template.js';
@@ -15,7 +16,19 @@ export class SqlContext {
   constructor(
     readonly db: Kysely<Database>,
     readonly writer: Writer,
+    readonly dialect: Dialect,
   ) {}
+
+  /**
+   * `column` is one of `values`, in a statement whose text is the same for any number of them
+   * (an array parameter on PostgreSQL, a JSON one on SQLite), where `IN (…)` would be a new
+   * statement, prepared and kept by the writer, for every length.
+   */
+  among(column: string, values: readonly string[]): Expression<SqlBool> {
+    return this.dialect === 'postgres'
+      ? sql<SqlBool>`${sql.ref(column)} = any(${values})`
+      : sql<SqlBool>`${sql.ref(column)} in (select value from json_each(${JSON.stringify(values)}))`;
+  }
 
   /** `insert into <table>`, from a template per table, column set and what it returns. */
   insert(table: 'jobs' | 'attempts' | 'events', returning: 'id' | 'none', row: Readonly<Record<string, unknown>>): CompiledQuery {

@@ -252,7 +252,8 @@ const PREPARED_MAX = 256;
  * A name per distinct statement text: node-postgres prepares a named statement once per
  * connection and then only binds and executes it, where an unnamed one is parsed and planned
  * by the server every time (and the server shares the scheduler's cores). The writes are a
- * few dozen templates; statements that vary with their values (IN lists) stop at the cap.
+ * few dozen templates. A list goes in as one parameter (`SqlContext.among`), not as `IN (…)`,
+ * whose text, and name, would change with its length until the cap.
  */
 function preparedNames(): (sql: string) => string | undefined {
   const names = new Map<string, string>();
