@@ -254,23 +254,45 @@ export class JobService {
     }
     const toRun = created.filter((j) => j.runOn !== 'all');
     // A follower of a shared store leaves placing to the leader (it hears of the jobs from the stored events).
-    const dispatched = this.dispatcher.leading ? await this.dispatcher.submit(toRun) : await Promise.all(toRun.map((job) => this.leaderPlaced(job)));
+    const dispatched = this.dispatcher.leading ? await this.dispatcher.submit(toRun) : await this.leaderPlaced(toRun);
     const results = new Map(dispatched.map((r) => [r.job.id, r]));
     const byId = new Map(created.map((j) => [j.id, j]));
     return planned.map(([head]) => results.get(head!.id) ?? { kind: 'queued', job: byId.get(head!.id)! });
   }
 
-  /** Shared store, on a follower: the job as the leader's placement left it, or still queued after a moment. */
-  private async leaderPlaced(job: JobRecord): Promise<DispatchResult> {
+  /**
+   * Shared store, on a follower: the jobs as the leader's placement left them, or still queued
+   * after a moment. Read together, one query per wake-up for those not yet decided: a batch's
+   * jobs read one by one on every change took the whole pool for seconds.
+   */
+  private async leaderPlaced(jobs: readonly JobRecord[]): Promise<DispatchResult[]> {
     // Dispatched is not yet decided: the worker may still refuse the start (the job then fails, or is retried).
-    const decided = (j: JobRecord): boolean => j.attempt > job.attempt || (j.state !== 'queued' && j.state !== 'dispatched');
-    const { job: now } = await this.waitFor(job.id, LEADER_PLACEMENT_WAIT_MS, decided);
-    if (now.state === 'queued' && now.attempt === job.attempt) return { kind: 'queued', job: now };
-    // A start the worker refused is stored with its error's code: the answer the leader gave, status and words.
-    // (A job failed without one did start, and failed running.)
-    const refused = now.state === 'failed' || now.attempt > job.attempt;
-    if (refused && isErrorCode(now.errorCode)) return { kind: 'failed', job: now, error: new BatonError(now.errorCode, now.error) };
-    return { kind: 'dispatched', job: now };
+    const decided = (was: JobRecord, j: JobRecord): boolean => j.attempt > was.attempt || (j.state !== 'queued' && j.state !== 'dispatched');
+    const latest = new Map(jobs.map((j) => [j.id, j]));
+    let wake = (): void => {};
+    let ended = false;
+    const unlisten = this.listen(
+      jobs.map((j) => j.id),
+      () => wake(),
+    );
+    const timer = setTimeout(() => {
+      ended = true;
+      wake();
+    }, LEADER_PLACEMENT_WAIT_MS);
+    try {
+      let undecided = jobs;
+      while (undecided.length > 0) {
+        const woken = new Promise<void>((resolve) => (wake = resolve));
+        for (const j of await this.store.getJobs(undecided.map((j) => j.id))) latest.set(j.id, j);
+        undecided = undecided.filter((j) => !decided(j, latest.get(j.id)!));
+        if (ended) break;
+        if (undecided.length > 0) await woken;
+      }
+    } finally {
+      clearTimeout(timer);
+      unlisten();
+    }
+    return jobs.map((was) => placedResult(was, latest.get(was.id)!));
   }
 
   /**
@@ -357,10 +379,7 @@ export class JobService {
       wake();
     };
     // Listen before reading, so a change between the read and the listening is not missed.
-    let waiting = this.waiters.get(jobId);
-    if (!waiting) this.waiters.set(jobId, (waiting = new Set()));
-    const waker = (): void => wake();
-    waiting.add(waker);
+    const unlisten = this.listen([jobId], () => wake());
     const timer = setTimeout(end, timeoutMs);
     signal?.addEventListener('abort', end);
     try {
@@ -373,9 +392,24 @@ export class JobService {
     } finally {
       clearTimeout(timer);
       signal?.removeEventListener('abort', end);
-      waiting.delete(waker);
-      if (waiting.size === 0 && this.waiters.get(jobId) === waiting) this.waiters.delete(jobId);
+      unlisten();
     }
+  }
+
+  /** Calls `waker` on every change of these jobs until the returned function is called. */
+  private listen(jobIds: readonly string[], waker: () => void): () => void {
+    for (const id of jobIds) {
+      let waiting = this.waiters.get(id);
+      if (!waiting) this.waiters.set(id, (waiting = new Set()));
+      waiting.add(waker);
+    }
+    return () => {
+      for (const id of jobIds) {
+        const waiting = this.waiters.get(id);
+        waiting?.delete(waker);
+        if (waiting?.size === 0) this.waiters.delete(id);
+      }
+    };
   }
 
   /** `by` (the caller's token name) is recorded as `stopped_by` once the worker has taken the stop. */
@@ -587,4 +621,14 @@ export class JobService {
     const ago = w ? ` (last heartbeat ${Math.round((Date.now() - w.lastHeartbeatAt) / 1000)}s ago)` : '';
     throw new BatonError('WORKER_DOWN', `worker ${workerId} is not connected${ago}`);
   }
+}
+
+/** What a follower answers for a job it stored, from the row the leader's placement left. */
+function placedResult(was: JobRecord, now: JobRecord): DispatchResult {
+  if (now.state === 'queued' && now.attempt === was.attempt) return { kind: 'queued', job: now };
+  // A start the worker refused is stored with its error's code: the answer the leader gave, status and words.
+  // (A job failed without one did start, and failed running.)
+  const refused = now.state === 'failed' || now.attempt > was.attempt;
+  if (refused && isErrorCode(now.errorCode)) return { kind: 'failed', job: now, error: new BatonError(now.errorCode, now.error) };
+  return { kind: 'dispatched', job: now };
 }

@@ -484,6 +484,26 @@ conformance<JobStore>('JobStore', SqlJobStore, {
       );
     },
   },
+  getJobs: {
+    'the jobs as stored, unknown ids left out, none for no ids': async ({ jobs }) => {
+      const queued = newJob();
+      await jobs.createJob(queued);
+      const dispatched = await dispatchedJob(jobs);
+      const found = await jobs.getJobs([dispatched.id, NO_SUCH_JOB, queued.id]);
+      assert.deepEqual(
+        found.map((j) => [j.id, j.state, j.workerId]).sort(),
+        [
+          [dispatched.id, 'dispatched', 'w-1'],
+          [queued.id, 'queued', ''],
+        ].sort(),
+      );
+      assert.deepEqual(
+        found.find((j) => j.id === queued.id),
+        (await jobs.getJob(queued.id))?.job,
+      );
+      assert.deepEqual(await jobs.getJobs([]), []);
+    },
+  },
   listJobs: {
     'newest first, filters by worker and state, pages by cursor': async ({ jobs }) => {
       const worker = `w-${uuidv7()}`;
