@@ -174,11 +174,11 @@ export class JobService {
 
   /** Wakes the calls waiting on this job (they read it again). Shared store: also for changes other schedulers made. */
   jobChanged(jobId: string): void {
-    for (const wake of this.waiters.get(jobId) ?? []) wake();
+    for (const wake of this.waiters.get(jobId) ?? []) wake(jobId);
   }
 
   /** Wake-ups of `wait` calls, by job id. */
-  private readonly waiters = new Map<string, Set<() => void>>();
+  private readonly waiters = new Map<string, Set<(jobId: string) => void>>();
 
   /**
    * Records the job (queued, or dispatched when placed at once) before any worker hears of it,
@@ -269,24 +269,28 @@ export class JobService {
     // Dispatched is not yet decided: the worker may still refuse the start (the job then fails, or is retried).
     const decided = (was: JobRecord, j: JobRecord): boolean => j.attempt > was.attempt || (j.state !== 'queued' && j.state !== 'dispatched');
     const latest = new Map(jobs.map((j) => [j.id, j]));
+    const undecided = new Map(latest);
+    // Read first all of them, then those a change was heard of since the last read.
+    let changed = new Set(latest.keys());
     let wake = (): void => {};
     let ended = false;
-    const unlisten = this.listen(
-      jobs.map((j) => j.id),
-      () => wake(),
-    );
+    const unlisten = this.listen([...latest.keys()], (id) => {
+      changed.add(id);
+      wake();
+    });
     const timer = setTimeout(() => {
       ended = true;
       wake();
     }, LEADER_PLACEMENT_WAIT_MS);
     try {
-      let undecided = jobs;
-      while (undecided.length > 0) {
+      while (undecided.size > 0) {
         const woken = new Promise<void>((resolve) => (wake = resolve));
-        for (const j of await this.store.getJobs(undecided.map((j) => j.id))) latest.set(j.id, j);
-        undecided = undecided.filter((j) => !decided(j, latest.get(j.id)!));
+        const ids = [...changed].filter((id) => undecided.has(id));
+        changed = new Set();
+        for (const j of await this.store.getJobs(ids)) latest.set(j.id, j);
+        for (const id of ids) if (decided(undecided.get(id)!, latest.get(id)!)) undecided.delete(id);
         if (ended) break;
-        if (undecided.length > 0) await woken;
+        if (undecided.size > 0) await woken;
       }
     } finally {
       clearTimeout(timer);
@@ -396,8 +400,8 @@ export class JobService {
     }
   }
 
-  /** Calls `waker` on every change of these jobs until the returned function is called. */
-  private listen(jobIds: readonly string[], waker: () => void): () => void {
+  /** Calls `waker` with the job's id on every change of these jobs until the returned function is called. */
+  private listen(jobIds: readonly string[], waker: (jobId: string) => void): () => void {
     for (const id of jobIds) {
       let waiting = this.waiters.get(id);
       if (!waiting) this.waiters.set(id, (waiting = new Set()));
