@@ -100,31 +100,12 @@ export interface JobDetail {
   attempts: AttemptRecord[];
 }
 
-/** Up to `length` bytes of a run's output (of one stream of it) from `offset`, read from its worker. */
-async function readRange(channel: WorkerChannel, run: string, offset: number, length: number, stream = OutputStream.OUTPUT_STREAM_UNSPECIFIED): Promise<Uint8Array> {
-  const call = channel.streamJob(run, false, offset, stream);
-  const parts: Buffer[] = [];
-  let got = 0;
-  try {
-    for await (const msg of call as AsyncIterable<StreamJobResponse>) {
-      parts.push(Buffer.from(msg.data));
-      got += msg.data.byteLength;
-      if (got >= length) break;
-    }
-  } catch (err) {
-    throw fromWorkerCallError(err, channel.who);
-  } finally {
-    call.cancel();
-  }
-  return Buffer.concat(parts).subarray(0, length);
-}
-
 /** Job operations behind the HTTP API: the store first, then the worker, errors mapped for the caller. */
 export class JobService {
   /** Ended attempts' output kept by the scheduler; set once it exists. */
   keeper: OutputKeeper | undefined;
   /** Live followers of each attempt, fed by one worker stream per attempt. */
-  private readonly hubs: OutputHubs;
+  readonly hubs: OutputHubs;
 
   constructor(
     private readonly store: JobStore,
@@ -541,7 +522,7 @@ export class JobService {
         picked = pickRange(want.range, size);
         ({ start, end } = picked);
       } else if (want.tail !== undefined) {
-        start = await findTailStart(size, want.tail, (o, l) => readRange(channel, run, o, l, stream));
+        start = await findTailStart(size, want.tail, (o, l) => channel.readRange(run, o, l, stream));
         if (!follow) end = size;
       }
     }
@@ -606,7 +587,7 @@ export class JobService {
   /** Bytes of one stream of a run's output a reader can have now, from the runs on its worker (a few bytes per switch of stream). */
   private async liveStreamBytes(channel: WorkerChannel, run: string, stream: OutputStreamName): Promise<number> {
     const runs = new StreamRuns(stream);
-    runs.push(await readRange(channel, run, 0, Number.POSITIVE_INFINITY, OutputStream.OUTPUT_STREAM_RUNS));
+    runs.push(await channel.readRange(run, 0, Number.POSITIVE_INFINITY, OutputStream.OUTPUT_STREAM_RUNS));
     return runs.streamBytes;
   }
 

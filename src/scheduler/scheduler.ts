@@ -154,6 +154,7 @@ export async function startScheduler(options: SchedulerOptions): Promise<Schedul
       const worker = registry.get(workerId);
       return worker?.state === 'up' ? worker.channel : undefined;
     },
+    jobs.hubs,
     log,
   );
   applier.outputs = keeper;

@@ -326,6 +326,33 @@ conformance<JobStore>('JobStore', SqlJobStore, {
         assert.deepEqual(await jobs.applyStatus(job.id, 1, '', 'release', { state: 'queued' }, 6), { applied: false, current: 'skipped' }, 'skipped is final');
       }
     },
+    'answers the job exactly as stored, placed at creation or from the queue, with what other writes changed': async ({ jobs }) => {
+      const placed = { ...newJob(), workerId: 'w-1', stdin: Buffer.from('input').toString('base64') };
+      const queued = newJob();
+      await jobs.createJobs([placed, queued]);
+      assert.ok(await jobs.markDispatched(queued.id, 1, 'w-1', 2));
+      // A retry: attempt 2 carries the first's error until it ends, and is placed from the queue again.
+      await report(jobs, queued.id, 1, 'w-1', { state: 'running' }, 3);
+      assert.ok(await jobs.requeueForRetry(queued.id, 1, 'w-1', 'finish', { state: 'failed', error: 'exit 1', exitCode: 1 }, 4, 'retrying', 4));
+      assert.ok(await jobs.markDispatched(queued.id, 2, 'w-2', 5));
+      const runs = [
+        { id: placed.id, attempt: 1, workerId: 'w-1' },
+        { id: queued.id, attempt: 2, workerId: 'w-2' },
+      ];
+      for (const { id, attempt, workerId } of runs) {
+        // Not a status write: the next one must still answer it.
+        assert.ok(await jobs.setStoppedBy(id, 'someone', 6));
+        const steps: StatusUpdate[] = [
+          { state: 'running', startedAt: 7 },
+          { state: 'succeeded', exitCode: 0, signal: '', error: '', outputTruncated: true, finishedAt: 8 },
+        ];
+        for (const update of steps) {
+          const result = await report(jobs, id, attempt, workerId, update, 9);
+          assert.ok(result.applied, update.state);
+          assert.deepEqual(result.job, (await jobs.getJob(id))?.job, `${id} ${update.state}`);
+        }
+      }
+    },
     'a stop while queued needs no worker': async ({ jobs }) => {
       const queued = newJob();
       await jobs.createJob(queued);

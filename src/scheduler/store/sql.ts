@@ -30,12 +30,15 @@ export class SqlContext {
       : sql<SqlBool>`${sql.ref(column)} in (select value from json_each(${JSON.stringify(values)}))`;
   }
 
-  /** `insert into <table>`, from a template per table, column set and what it returns. */
-  private insert(table: 'jobs' | 'attempts' | 'events', returning: 'id' | 'none', row: Readonly<Record<string, unknown>>): CompiledQuery {
-    const columns = Object.keys(row);
+  /**
+   * `insert into <table>`, from a template per table, row shape and what it returns. `shape`
+   * names the columns of a row always written with the same ones (an object literal), so that
+   * a hot write finds its template without listing the row's keys every time.
+   */
+  private insert(table: 'jobs' | 'attempts' | 'events', returning: 'id' | 'none', shape: string, row: Readonly<Record<string, unknown>>): CompiledQuery {
     return this.templates
-      .get(`insert ${table} ${returning} ${columns}`, (p) => {
-        const insert = this.db.insertInto(table).values(Object.fromEntries(columns.map((c) => [c, p(c)])) as never);
+      .get(`insert ${table} ${returning} ${shape}`, (p) => {
+        const insert = this.db.insertInto(table).values(Object.fromEntries(Object.keys(row).map((c) => [c, p(c)])) as never);
         return returning === 'id' ? insert.returning('id' as never) : insert;
       })
       .fill(row);
@@ -45,11 +48,12 @@ export class SqlContext {
    * Rows with the same columns into one table. On PostgreSQL, one statement per
    * MANY_ROWS_CHARS of them: a JSON array parameter read by `jsonb_populate_recordset`, so the
    * text is the same for any number of rows (one prepared statement) and the server runs one
-   * statement where it ran one per row. On SQLite, in-process, a cached statement per row.
+   * statement where it ran one per row. On SQLite, in-process, a cached statement per row
+   * (`shape` as for `insert`).
    * With `returning: 'id'` the ids come back in the rows' order (see `idsOf`).
    */
-  insertMany(table: 'jobs' | 'attempts' | 'events', returning: 'id' | 'none', rows: readonly Readonly<Record<string, unknown>>[]): CompiledQuery[] {
-    if (this.dialect === 'sqlite') return rows.map((row) => this.insert(table, returning, row));
+  insertMany(table: 'jobs' | 'attempts' | 'events', returning: 'id' | 'none', shape: string, rows: readonly Readonly<Record<string, unknown>>[]): CompiledQuery[] {
+    if (this.dialect === 'sqlite') return rows.map((row) => this.insert(table, returning, shape, row));
     if (rows.length === 0) return [];
     const columns = sql.join(Object.keys(rows[0]!).map((c) => sql.ref(c)));
     const queries: CompiledQuery[] = [];
@@ -66,6 +70,7 @@ export class SqlContext {
     return this.insertMany(
       'events',
       'id',
+      'event',
       events.map((e) => ({ kind: e.kind, entity_id: e.entityId, data: e.data, created_at: e.createdAt }) satisfies Insertable<EventsTable>),
     );
   }
