@@ -9,7 +9,7 @@ import net from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { Queue } from 'bullmq';
 import { cleanUp, jobsDir, startScheduler, startWorker, type SchedulerHandle } from '../test/support/cluster.js';
-import { CONCURRENCY, JOBS, rawSpawnRate } from './core.js';
+import { CONCURRENCY, JOBS, rawSpawnRate, WARMUP } from './core.js';
 import { allJobs, lastRecorded, post, waitIdle } from './http.js';
 import { dropLogs } from './proc.js';
 import { fmt, type Row, type Section } from './report.js';
@@ -179,7 +179,7 @@ async function runRounds(bull: Bull, api: string): Promise<Record<Measure, numbe
 
 export async function peer(): Promise<Section> {
   const title = 'Peer: Baton beside BullMQ, same jobs, same run (issue 20)';
-  const method = `${JOBS} jobs of \`true\` (\`BENCH_JOBS\`) per system per round, ${ROUNDS} rounds (\`BENCH_PEER_ROUNDS\`); each round runs raw spawn, then BullMQ and Baton in turn (the other one first in the next round), and the best round of each is kept. Raw: Node's \`child_process.spawn('true')\`, ${CONCURRENCY} in flight (\`BENCH_CONCURRENCY\`). BullMQ: a \`Queue\` in the bench process on Redis at ${REDIS} (\`BATON_BENCH_REDIS\`, loopback only; a queue of its own per run, its keys removed after) and a \`Worker\` in a process of its own, concurrency ${IN_FLIGHT} (\`BENCH_PEER_CAPACITY\`), whose processor spawns \`true\` and resolves on its exit; \`add\` with ${CONCURRENCY} in flight, or \`addBulk\`; timed from the first add to the last job's \`finishedOn\`. Baton: a scheduler and one worker of capacity ${IN_FLIGHT} (mTLS, SQLite); \`POST /v1/jobs\` with ${CONCURRENCY} in flight, or ${chunks(JOBS).length} \`POST /v1/jobs/batch\`; timed from the first request to the last change the scheduler recorded.`;
+  const method = `${JOBS} jobs of \`true\` (\`BENCH_JOBS\`) per system per round, ${ROUNDS} rounds (\`BENCH_PEER_ROUNDS\`); each round runs raw spawn, then BullMQ and Baton in turn (the other one first in the next round), and the best round of each is kept. Raw: Node's \`child_process.spawn('true')\`, ${CONCURRENCY} in flight (\`BENCH_CONCURRENCY\`). BullMQ: a \`Queue\` in the bench process on Redis at ${REDIS} (\`BATON_BENCH_REDIS\`, loopback only; a queue of its own per run, its keys removed after) and a \`Worker\` in a process of its own, concurrency ${IN_FLIGHT} (\`BENCH_PEER_CAPACITY\`), whose processor spawns \`true\` and resolves on its exit; \`add\` with ${CONCURRENCY} in flight, or \`addBulk\`; timed from the first add to the last job's \`finishedOn\`. Baton: a scheduler and one worker of capacity ${IN_FLIGHT} (mTLS, SQLite); \`POST /v1/jobs\` with ${CONCURRENCY} in flight, or ${chunks(JOBS).length} \`POST /v1/jobs/batch\`; timed from the first request to the last change the scheduler recorded. Each side first runs ${WARMUP} jobs one at a time to warm up (\`BENCH_WARMUP\`).`;
   const address = await redisForPeer();
   if (typeof address === 'string') {
     console.log(`  peer skipped: ${address}`);
@@ -191,10 +191,10 @@ export async function peer(): Promise<Section> {
   try {
     const baton = await startBaton();
     await rawSpawnRate(100); // warm up: JIT, connections, SQLite pages, Redis scripts
-    await bull.rate(50, (q) => runPool(50, CONCURRENCY, async () => void (await q.add('true', JOB))));
-    await batonRate(baton.api, 50, () => runPool(50, CONCURRENCY, async () => void (await post(`${baton.api}/v1/jobs`, JOB))));
+    await bull.rate(WARMUP, (q) => runPool(WARMUP, CONCURRENCY, async () => void (await q.add('true', JOB))));
+    await batonRate(baton.api, WARMUP, () => runPool(WARMUP, CONCURRENCY, async () => void (await post(`${baton.api}/v1/jobs`, JOB))));
     rates = await runRounds(bull, baton.api);
-    const submitted = 50 + ROUNDS * 2 * JOBS;
+    const submitted = WARMUP + ROUNDS * 2 * JOBS;
     failed = { bull: await bull.failed(), baton: submitted - (await allJobs(baton.api, 'state=succeeded')).length };
   } finally {
     await bull.stop();

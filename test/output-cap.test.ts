@@ -54,8 +54,12 @@ describe('output cap', () => {
     const text = await (await fetch(`${scheduler.api}/v1/jobs/${String(job.id)}/output`)).text();
     assert.equal(Buffer.byteLength(text), size);
     assert.ok(text.startsWith('FIRST\n0123456789abcdef\n'), 'the head');
-    const tail = `\nto stderr\n${Array.from({ length: 5000 }, (_, i) => `${i + 1}\n`).join('')}THE-END\n`;
-    assert.ok(text.endsWith(tail), 'the tail, stderr and stdout in the order written');
+    // Between stdout and stderr the order is the order the copy found them waiting (docs/architecture.md),
+    // which a loaded machine can turn around; within each stream it is exact.
+    const kept = text.slice(text.lastIndexOf(']\n') + 2);
+    assert.ok(kept.includes('to stderr\n'), 'stderr in the tail');
+    const stdoutTail = `\n${Array.from({ length: 5000 }, (_, i) => `${i + 1}\n`).join('')}THE-END\n`;
+    assert.ok(kept.replace('to stderr\n', '').endsWith(stdoutTail), 'the tail of stdout, in the order written');
     assert.ok(text.length - text.lastIndexOf(']\n') - 2 === TAIL, 'the tail is a quarter of the cap');
     const markers = text.match(/\n\[baton: (\d+) bytes of output cut here[^\n]*\]\n/g) ?? [];
     assert.equal(markers.length, 1, 'one marker line');

@@ -55,6 +55,13 @@ function readSeq(res: http.IncomingMessage): Promise<number> {
   });
 }
 
+/** Bytes of `seq 1 n`'s output. */
+function seqBytes(n: number): number {
+  let bytes = 0;
+  for (let digits = 1, low = 1; low <= n; digits++, low *= 10) bytes += (Math.min(n, low * 10 - 1) - low + 1) * (digits + 1);
+  return bytes;
+}
+
 function metric(text: string, name: string): number | undefined {
   const line = text.split('\n').find((l) => l.startsWith(`${name}{`) || l.startsWith(`${name} `));
   return line === undefined ? undefined : Number(line.split(' ').pop());
@@ -137,6 +144,9 @@ describe('output fan-out', () => {
       ),
     );
     assert.deepEqual(others, [LINES, LINES, LINES]);
+    // The copy into the store waits for the attempt's live readers, but not for one that reads nothing.
+    const kept = await scheduler.waitForLog((l) => l.msg === 'job output kept' && l.job_id === id);
+    assert.equal(kept.output_bytes, seqBytes(LINES));
     assert.equal(await readSeq(stalled), LINES);
   });
 });

@@ -75,6 +75,22 @@ describe('placement', () => {
     assert.equal(stopped.reason, null);
   });
 
+  it('a job waiting for labels nobody has does not hold new jobs back: they are stored placed', async () => {
+    const scheduler = await startScheduler();
+    await startWorker(scheduler, { jobsDir: jobsDir(scripts) });
+    const waiting = await submit(scheduler, { command: 'bash', path: 'ok.sh', labels: { tpu: 'v5' } });
+    assert.equal(waiting.json.state, 'queued');
+    await eventually(async () => ((await job(scheduler, String(waiting.json.id))).reason ? true : undefined), 'the reason to be recorded');
+    const next = await submit(scheduler, { command: 'bash', path: 'ok.sh' });
+    assert.equal(next.status, 201, JSON.stringify(next.json));
+    assert.equal(next.json.state, 'dispatched');
+    const id = String(next.json.id);
+    const created = await scheduler.waitForLog((l) => l.job_id === id && l.msg === 'job state changed');
+    assert.equal(created.transition, 'createPlaced', 'placed before it was stored, not queued and then dispatched by a pass');
+    assert.equal((await waitForFinal(scheduler.api, id)).state, 'succeeded');
+    assert.equal((await job(scheduler, String(waiting.json.id))).state, 'queued');
+  });
+
   it('capacity: a second job waits for the first, then queued jobs start by priority, then arrival', async () => {
     const scheduler = await startScheduler();
     const worker = await startWorker(scheduler, { jobsDir: jobsDir(scripts), args: ['--capacity', '1'] });

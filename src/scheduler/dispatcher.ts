@@ -12,7 +12,7 @@ import { placedJob, queueEntry, type PlacedJob, type QueueEntry } from './queue-
 import { earliest, freshOnly, workersKey, type Settled } from './settled-pass.js';
 import type { Registry } from './registry.js';
 import { tooLargeFrom } from './start-chunks.js';
-import { base64Bytes, newJobRecord, type JobRecord, type JobStore, type NewJob, type StatusUpdate } from './store/job-store.js';
+import { base64Bytes, type JobRecord, type JobStore, type NewJob, type StatusUpdate } from './store/job-store.js';
 import { neverConnected } from './worker-channel.js';
 
 /** StartJob only validates and answers; a few seconds is plenty and bounds a hung worker. */
@@ -117,14 +117,16 @@ export class Dispatcher implements JobEvents {
    */
   placeNew(jobs: readonly NewJob[]): NewJob[] {
     if (!this.leading) return [...jobs];
+    const now = Date.now();
+    const workers = this.snapshot();
+    const active = this.activeKeys();
     const plan = planPass(
       jobs.filter((j) => j.runOn !== 'all' && !j.after?.length),
-      this.snapshot(),
-      Date.now(),
-      this.activeKeys(),
+      workers,
+      now,
+      active,
     );
-    // Only into an empty queue: a job placed now must not overtake one already waiting.
-    const placedOn = new Map(this.queued.size > 0 ? [] : plan.starts.map(({ job, workerId }) => [job.id, workerId]));
+    const placedOn = new Map(this.mayOvertake(workers, active, now) ? plan.starts.map(({ job, workerId }) => [job.id, workerId]) : []);
     const waitsFor = new Map(plan.waits.map(({ job, reason }) => [job.id, reason]));
     return jobs.map((job) => {
       const workerId = placedOn.get(job.id);
@@ -137,6 +139,17 @@ export class Dispatcher implements JobEvents {
       this.starting.add(job.id);
       return { ...job, workerId };
     });
+  }
+
+  /**
+   * Whether jobs placed now, before the queue, start where a pass over the queue and them would
+   * start them: when the queue is empty, or when every job in it was left waiting by the last
+   * pass with the workers and keys as they are now and no retry has come due (settled-pass.ts):
+   * none of them would start, so they take no room from new ones. Otherwise a job placed now
+   * could overtake one already waiting, and the new ones are left to the pass.
+   */
+  private mayOvertake(workers: readonly WorkerSnapshot[], active: ReadonlyMap<string, readonly string[]>, now: number): boolean {
+    return this.queued.size === 0 || (this.fresh.length === 0 && freshOnly(this.settled, workersKey(workers, active), now));
   }
 
   /** The store refused jobs `placeNew` placed: their slots are free again. */
@@ -260,13 +273,17 @@ export class Dispatcher implements JobEvents {
   }
 
   /**
-   * Shared store: another scheduler changed this job (created it, stopped it, retried it…);
-   * the queue and the slot counts follow the stored row.
+   * Shared store: another scheduler changed these jobs (created them, stopped them, retried
+   * them…); the queue and the slot counts follow the stored rows, read in one query.
    */
-  async sync(jobId: string): Promise<void> {
+  async sync(jobIds: readonly string[]): Promise<void> {
     if (!this.leading) return;
-    const job = (await this.store.getJob(jobId))?.job;
-    if (!job || job.runOn === 'all') return;
+    for (const job of await this.store.getJobs(jobIds)) this.follow(job);
+  }
+
+  private follow(job: JobRecord): void {
+    if (job.runOn === 'all') return;
+    const jobId = job.id;
     const placed = this.placed.get(jobId);
     if (isFinal(job.state)) {
       this.queued.delete(jobId);
@@ -435,7 +452,7 @@ export class Dispatcher implements JobEvents {
     const channel = this.registry.get(workerId)?.channel;
     try {
       if (!channel) throw new BatonError('WORKER_DOWN', `worker ${workerId} is not connected`);
-      await channel.startJob(startRequest(job), START_TIMEOUT_MS);
+      await channel.startJob(startRequest(job, job.attempt), START_TIMEOUT_MS);
       // Debug: the job's state lines already say where it went (dispatched) and that it runs.
       this.log.debug(attempt, 'job dispatched');
       return { kind: 'dispatched', job };
@@ -510,32 +527,32 @@ export class Dispatcher implements JobEvents {
  * submit, such a job is refused before it is stored instead of failing at dispatch.
  */
 export function startTooLarge(job: NewJob): string | undefined {
-  // Bounded from the job's own fields: a job and its request are made only for one near the limit (a submission's hot path).
-  const fields = {
-    jobId: runId(job.id, 1),
-    command: job.command,
-    path: job.path,
-    cwd: job.cwd,
-    network: job.sandbox.network ?? '',
-    args: job.args,
-    env: job.env,
-    stdin: { length: base64Bytes(job.stdin ?? '') },
-  };
-  return tooLargeFrom(fields, () => startRequest(newJobRecord(job)));
+  // Bounded from the job's own fields (stdin by its byte count): the request is made only for a job near the limit (a submission's hot path).
+  return tooLargeFrom(
+    startFields(job, 1, (stdin) => ({ length: base64Bytes(stdin) })),
+    () => startRequest(job, 1),
+  );
 }
 
-/** What the worker needs to start the job's current attempt. */
-function startRequest(job: JobRecord): StartJobRequest {
+/** What the worker needs to start attempt `attempt` of the job. */
+function startRequest(job: StartSource, attempt: number): StartJobRequest {
   // The sandbox requests (resources, network, isolate) go through as the caller gave them; the worker checks them.
-  return StartJobRequest.fromPartial({
-    ...job.sandbox,
-    jobId: runId(job.id, job.attempt),
+  return StartJobRequest.fromPartial({ ...job.sandbox, ...startFields(job, attempt, (stdin) => Buffer.from(stdin, 'base64')), timeoutMs: job.timeoutMs ?? 0 });
+}
+
+/** A new job or a stored one: what a start is made of. */
+type StartSource = Pick<NewJob, 'id' | 'command' | 'path' | 'args' | 'env' | 'cwd' | 'sandbox' | 'stdin' | 'timeoutMs'>;
+
+/** The fields of a start that its size bound reads, with stdin as `stdin` makes it of the job's base64 (its bytes, or only their count). */
+function startFields<S>(job: StartSource, attempt: number, stdin: (base64: string) => S) {
+  return {
+    jobId: runId(job.id, attempt),
     command: job.command,
     path: job.path,
     args: job.args,
     env: job.env,
     cwd: job.cwd,
-    timeoutMs: job.timeoutMs,
-    stdin: Buffer.from(job.stdin, 'base64'),
-  });
+    network: job.sandbox.network ?? '',
+    stdin: stdin(job.stdin ?? ''),
+  };
 }

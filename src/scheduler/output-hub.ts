@@ -13,8 +13,12 @@ import { asBuffer } from '../common/bytes.js';
 export const HUB_WINDOW_BYTES = 8 * 1024 * 1024;
 /** How long a stream may stay silent before its HTTP headers are committed (after that, a worker error can only cut the body short). */
 export const STREAM_COMMIT_MS = 250;
-/** A reader catching up on its own whose consumer took nothing for this long gives its worker stream back (it opens another when it reads again). */
-const CATCH_UP_IDLE_MS = 1_000;
+/**
+ * A reader catching up on its own whose consumer took nothing for this long gives its worker
+ * stream back (it opens another when it reads again); a hub whose readers took nothing for this
+ * long no longer holds back the keeper's copy (see OutputHubs.quiet).
+ */
+const IDLE_MS = 1_000;
 
 type OutputCall = ClientReadableStream<StreamJobResponse>;
 
@@ -44,7 +48,11 @@ class OutputHub {
   private ended = false;
   private failure: Error | undefined;
   private paused = false;
+  private pausedAt = 0;
   private leaving = false;
+  /** Told once the readers are done with the hub: it ended, failed, was left, or they took nothing for IDLE_MS. */
+  private quietWaiters: (() => void)[] = [];
+  private quietTimer: NodeJS.Timeout | undefined;
   private readonly call: OutputCall;
   /** Settles once the worker has sent something, ended, or stayed quiet STREAM_COMMIT_MS (resolves), or refused first (rejects). */
   readonly opened: Promise<void>;
@@ -55,7 +63,7 @@ class OutputHub {
     /** The whole output, or one stream of it: a hub per attempt and stream. */
     readonly stream: OutputStream,
     start: number,
-    /** Told once no new reader should join (the stream ended, failed, or every reader left). */
+    /** Told once no new reader should join (the stream failed, or every reader left). */
     private readonly onDone: () => void,
     log: Logger,
   ) {
@@ -124,6 +132,7 @@ class OutputHub {
         this.hungry.add(reader);
         if (this.paused) {
           this.paused = false;
+          clearTimeout(this.quietTimer);
           this.call.resume();
         }
       }
@@ -134,10 +143,34 @@ class OutputHub {
   leave(reader: HubReader): void {
     this.readers.delete(reader);
     this.hungry.delete(reader);
-    if (this.readers.size > 0 || this.ended || this.failure) return;
-    this.leaving = true;
-    this.call.cancel();
+    if (this.readers.size > 0) return;
+    if (!this.ended && !this.failure) {
+      this.leaving = true;
+      this.call.cancel();
+    }
     this.onDone();
+    this.tellQuiet();
+  }
+
+  /** Resolves once the readers are done with the hub: it ended, failed or was left, or they took nothing for IDLE_MS. */
+  quiet(): Promise<void> {
+    return new Promise((resolve) => {
+      this.quietWaiters.push(resolve);
+      if (this.ended || this.failure || this.leaving) this.tellQuiet();
+      else if (this.paused) this.armQuiet(this.pausedAt + IDLE_MS - Date.now());
+    });
+  }
+
+  private armQuiet(ms: number): void {
+    clearTimeout(this.quietTimer);
+    this.quietTimer = setTimeout(() => this.paused && this.tellQuiet(), Math.max(0, ms));
+  }
+
+  private tellQuiet(): void {
+    clearTimeout(this.quietTimer);
+    const waiters = this.quietWaiters;
+    this.quietWaiters = [];
+    for (const resolve of waiters) resolve();
   }
 
   private received(data: Buffer): void {
@@ -152,12 +185,16 @@ class OutputHub {
     // Nobody wants more now: leave the rest in the worker's stream (HTTP/2 flow control holds it there).
     if (this.hungry.size === 0 && !this.paused) {
       this.paused = true;
+      this.pausedAt = Date.now();
+      if (this.quietWaiters.length > 0) this.armQuiet(IDLE_MS);
       this.call.pause();
     }
   }
 
   private finish(): void {
-    this.onDone();
+    // An ended hub still serves its window to readers that join while it has some; a failed one serves nobody new.
+    if (this.failure) this.onDone();
+    this.tellQuiet();
     this.feedHungry();
   }
 
@@ -227,7 +264,7 @@ class HubReader extends Readable {
       }
       if (!more) {
         call.pause();
-        this.idle = setTimeout(() => this.stopOwn(), CATCH_UP_IDLE_MS);
+        this.idle = setTimeout(() => this.stopOwn(), IDLE_MS);
       }
     });
     call.on('end', () => {
@@ -273,6 +310,15 @@ export class OutputHubs {
       throw err;
     }
     return reader;
+  }
+
+  /**
+   * Resolves once every hub of `run` (its whole output, or a stream of it) is done with: it
+   * ended, failed or was left, or its readers took nothing for IDLE_MS.
+   */
+  async quiet(run: string): Promise<void> {
+    const prefix = `${run}/`;
+    await Promise.all([...this.hubs].filter(([key]) => key.startsWith(prefix)).map(([, hub]) => hub.quiet()));
   }
 
   /** Attempts followed now (one worker stream each). */

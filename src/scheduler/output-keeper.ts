@@ -1,15 +1,15 @@
 import { Readable } from 'node:stream';
 import { status as GrpcStatus } from '@grpc/grpc-js';
-import { isServiceError } from '../common/errors.js';
+import { BatonError, isServiceError } from '../common/errors.js';
 import type { Logger } from '../common/logger.js';
-import { OutputStream, type StreamJobResponse } from '../gen/baton/v1/worker.js';
+import { OutputStream } from '../gen/baton/v1/worker.js';
 import { StreamRuns } from '../common/output-runs.js';
 import { isFinalState } from '../worker/exit-status.js';
 import type { JobStateName } from './job-state.js';
 import { runId } from './job-status.js';
+import type { OutputHubs } from './output-hub.js';
 import type { OutputRecord, OutputStore } from './store/output-store.js';
 import type { WorkerChannel } from './worker-channel.js';
-import { asBuffer } from '../common/bytes.js';
 
 /**
  * Bytes per stored piece, each written in a transaction of its own: on SQLite that write is
@@ -17,10 +17,15 @@ import { asBuffer } from '../common/bytes.js';
  * milliseconds, yet large enough that a 1 GiB output is a few thousand rows.
  */
 export const PIECE_BYTES = 256 * 1024;
-/** Copies running at once: each holds at most one piece in memory and one worker stream; more would only queue their writes behind each other's. */
+/** Copies running at once: each holds at most one piece in memory and reads one hub; more would only queue their writes behind each other's. */
 const MAX_COPIES = 2;
 /** How long a worker has to say whether an attempt's output was cut, before a catch-up copy. */
 const QUERY_TIMEOUT_MS = 10_000;
+/**
+ * The longest a copy waits for the attempt's live readers to be done: a reader reading a large
+ * output slowly must not leave it uncopied for long, as the worker may go in the meantime.
+ */
+const MAX_QUIET_WAIT_MS = 5_000;
 /** Bytes a reader of a kept output is sent per store read. */
 const READ_BYTES = 1024 * 1024;
 
@@ -69,6 +74,10 @@ const MAX_GONE = 10_000;
  * section of docs/architecture.md): told by the status applier when an attempt ends, it
  * copies the worker's file in pieces, a couple of attempts at a time, and serves kept
  * outputs to readers, so they outlive the worker and any scheduler on the store can answer.
+ * The copy reads as one more follower of the attempt's hub (what the hub still holds is not
+ * read from the worker again), and starts once the attempt's live readers are done with it
+ * (or MAX_QUIET_WAIT_MS after the end, whichever is first): it does not compete with them for
+ * the worker, the event loop and the store.
  */
 export class OutputKeeper {
   private readonly waiting: Ended[] = [];
@@ -83,6 +92,7 @@ export class OutputKeeper {
     readonly store: OutputStore,
     /** The channel to a worker, undefined when it is not connected here. */
     private readonly channelOf: (workerId: string) => WorkerChannel | undefined,
+    private readonly hubs: OutputHubs,
     private readonly log: Logger,
   ) {}
 
@@ -118,8 +128,16 @@ export class OutputKeeper {
     const k = key(ended.jobId, ended.attempt);
     if (this.busy.has(k) || this.gone.has(k)) return;
     this.busy.add(k);
-    this.waiting.push(ended);
-    this.next();
+    let timer: NodeJS.Timeout | undefined;
+    const waited = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, MAX_QUIET_WAIT_MS);
+    });
+    void Promise.race([this.hubs.quiet(runId(ended.jobId, ended.attempt)), waited]).then(() => {
+      clearTimeout(timer);
+      if (this.closed) return;
+      this.waiting.push(ended);
+      this.next();
+    });
   }
 
   /** Whether the keeper has a copy of the attempt's output queued or running, or knows there is none to make. */
@@ -186,7 +204,7 @@ export class OutputKeeper {
         .catch((err: unknown) => {
           const ids = { job_id: ended.jobId, attempt: ended.attempt, worker_id: ended.workerId };
           // A worker that no longer knows the attempt (its data folder was cleared) has no output to keep.
-          if (isServiceError(err) && err.code === GrpcStatus.NOT_FOUND) {
+          if ((isServiceError(err) && err.code === GrpcStatus.NOT_FOUND) || (err instanceof BatonError && err.code === 'JOB_NOT_FOUND')) {
             if (this.gone.size >= MAX_GONE) this.gone.clear();
             this.gone.add(key(ended.jobId, ended.attempt));
             this.log.info(ids, 'no job output to keep: its worker no longer has the attempt');
@@ -222,7 +240,7 @@ export class OutputKeeper {
       truncated = status?.outputTruncated === true;
     }
     if (!(await this.store.beginOutput(jobId, attempt, Date.now()))) return;
-    const call = channel.streamJob(runId(jobId, attempt), false);
+    const reader = await this.hubs.follow(channel, runId(jobId, attempt), 0, OutputStream.OUTPUT_STREAM_UNSPECIFIED);
     let stored = 0;
     let pending: Buffer[] = [];
     let pendingBytes = 0;
@@ -233,19 +251,19 @@ export class OutputKeeper {
       pendingBytes = 0;
       await this.store.appendOutput(jobId, attempt, stored, piece);
       stored += piece.length;
-      // Let dispatch, heartbeats and readers run before the next piece: the worker's stream
-      // may have many messages buffered, and reading those alone never yields the loop.
+      // Let dispatch, heartbeats and readers run before the next piece: the hub may hold many
+      // pieces, and reading those alone never yields the loop.
       await new Promise<void>((resolve) => setImmediate(resolve));
     };
     try {
-      for await (const msg of call as AsyncIterable<StreamJobResponse>) {
+      for await (const data of reader as AsyncIterable<Buffer>) {
         if (this.closed) throw new Error('the scheduler is shutting down');
-        pending.push(asBuffer(msg.data));
-        pendingBytes += msg.data.byteLength;
+        pending.push(data);
+        pendingBytes += data.length;
         if (pendingBytes >= PIECE_BYTES) await flush();
       }
     } finally {
-      call.cancel();
+      reader.destroy();
     }
     await flush();
     const runs = await this.copyRuns(channel, jobId, attempt);
@@ -256,16 +274,12 @@ export class OutputKeeper {
 
   /** Which stream each byte came from (small: a few bytes per switch between them); undefined for an output not kept apart. */
   private async copyRuns(channel: WorkerChannel, jobId: string, attempt: number): Promise<Buffer | undefined> {
-    const call = channel.streamJob(runId(jobId, attempt), false, 0, OutputStream.OUTPUT_STREAM_RUNS);
-    const parts: Buffer[] = [];
     try {
-      for await (const msg of call as AsyncIterable<StreamJobResponse>) parts.push(Buffer.from(msg.data));
+      return await channel.readRange(runId(jobId, attempt), 0, Number.POSITIVE_INFINITY, OutputStream.OUTPUT_STREAM_RUNS);
     } catch (err) {
-      if (isServiceError(err) && err.code === GrpcStatus.FAILED_PRECONDITION) return undefined;
+      // The worker's refusal (FAILED_PRECONDITION): OUTPUT_NOT_SPLIT, or WRONG_STATE from a worker that sends no code.
+      if (err instanceof BatonError && (err.code === 'OUTPUT_NOT_SPLIT' || err.code === 'WRONG_STATE')) return undefined;
       throw err;
-    } finally {
-      call.cancel();
     }
-    return Buffer.concat(parts);
   }
 }

@@ -28,10 +28,15 @@ export interface JobNeeds {
 export type Placement = { workerId: string } | { reason: string };
 
 export function place(job: JobNeeds, workers: readonly WorkerSnapshot[]): Placement {
-  const feasible = filter(job, workers);
-  if ('reason' in feasible) return feasible;
-  const [best] = rank(feasible.candidates);
-  return { workerId: best!.id };
+  if (job.pinnedWorker !== undefined) return placePinned(job, job.pinnedWorker, workers);
+  // The first of the candidates in rank order, found in one walk: a pass places every job it
+  // starts, each against every worker, so this allocates nothing. Why none fits is worked out
+  // only when none does.
+  let best: WorkerSnapshot | undefined;
+  for (const w of workers) {
+    if (w.state === 'up' && !w.draining && hasRoom(w) && hasLabels(w, job.labels) && (best === undefined || ranksBefore(w, best))) best = w;
+  }
+  return best ? { workerId: best.id } : { reason: refusal(job.labels, workers) };
 }
 
 /** "gpu=true,zone=a": labels as a person writes them, in a stable order. */
@@ -46,27 +51,33 @@ export function formatLabels(labels: Readonly<Record<string, string>>): string {
 }
 
 export function hasLabels(worker: Pick<WorkerSnapshot, 'labels'>, wanted: Readonly<Record<string, string>>): boolean {
-  return Object.entries(wanted).every(([k, v]) => Object.hasOwn(worker.labels, k) && worker.labels[k] === v);
+  // A walk of the keys, not Object.entries: placement asks this of every worker for every job.
+  for (const k in wanted) {
+    if (Object.hasOwn(wanted, k) && !(Object.hasOwn(worker.labels, k) && worker.labels[k] === wanted[k])) return false;
+  }
+  return true;
 }
 
 function hasRoom(w: WorkerSnapshot): boolean {
   return w.running < w.capacity;
 }
 
-function filter(job: JobNeeds, workers: readonly WorkerSnapshot[]): { candidates: WorkerSnapshot[] } | { reason: string } {
-  const wanted = formatLabels(job.labels);
-  if (job.pinnedWorker !== undefined) {
-    const w = workers.find((x) => x.id === job.pinnedWorker);
-    if (!w) return { reason: `worker ${job.pinnedWorker} is not registered` };
-    if (!hasLabels(w, job.labels)) return { reason: `worker ${w.id} does not have labels ${wanted}` };
-    if (w.state !== 'up') return { reason: `worker ${w.id} is ${w.state}` };
-    if (w.draining) return { reason: `worker ${w.id} is draining` };
-    if (!hasRoom(w)) return { reason: `worker ${w.id} is at capacity (${w.running}/${w.capacity} jobs)` };
-    return { candidates: [w] };
-  }
-  if (workers.length === 0) return { reason: 'no worker is registered' };
-  const labelled = workers.filter((w) => hasLabels(w, job.labels));
-  if (labelled.length === 0) return { reason: wanted ? `no worker has labels ${wanted}` : 'no worker is registered' };
+function placePinned(job: JobNeeds, pinned: string, workers: readonly WorkerSnapshot[]): Placement {
+  const w = workers.find((x) => x.id === pinned);
+  if (!w) return { reason: `worker ${pinned} is not registered` };
+  if (!hasLabels(w, job.labels)) return { reason: `worker ${w.id} does not have labels ${formatLabels(job.labels)}` };
+  if (w.state !== 'up') return { reason: `worker ${w.id} is ${w.state}` };
+  if (w.draining) return { reason: `worker ${w.id} is draining` };
+  if (!hasRoom(w)) return { reason: `worker ${w.id} is at capacity (${w.running}/${w.capacity} jobs)` };
+  return { workerId: w.id };
+}
+
+/** Why no worker (none pinned) can take a job with these labels: the first step that leaves none. */
+function refusal(labels: Readonly<Record<string, string>>, workers: readonly WorkerSnapshot[]): string {
+  const wanted = formatLabels(labels);
+  if (workers.length === 0) return 'no worker is registered';
+  const labelled = workers.filter((w) => hasLabels(w, labels));
+  if (labelled.length === 0) return wanted ? `no worker has labels ${wanted}` : 'no worker is registered';
   const live = labelled.filter((w) => w.state === 'up' && !w.draining);
   const matching = wanted ? `with labels ${wanted} ` : '';
   if (live.length === 0) {
@@ -76,16 +87,12 @@ function filter(job: JobNeeds, workers: readonly WorkerSnapshot[]): { candidates
     const parts = [notUp > 0 && `${notUp} down or deregistered`, unreachable > 0 && `${unreachable} unreachable`, draining > 0 && `${draining} draining`]
       .filter(Boolean)
       .join(', ');
-    return { reason: `no worker ${matching}is up (${parts})` };
+    return `no worker ${matching}is up (${parts})`;
   }
-  const withRoom = live.filter(hasRoom);
-  if (withRoom.length === 0) {
-    return { reason: live.length === 1 ? `the only worker ${matching}is at capacity (${live[0]!.id})` : `all ${live.length} matching workers are at capacity` };
-  }
-  return { candidates: withRoom };
+  return live.length === 1 ? `the only worker ${matching}is at capacity (${live[0]!.id})` : `all ${live.length} matching workers are at capacity`;
 }
 
-/** Least loaded relative to capacity first, then fewer jobs, then id. */
-function rank(candidates: WorkerSnapshot[]): WorkerSnapshot[] {
-  return [...candidates].sort((a, b) => a.running / a.capacity - b.running / b.capacity || a.running - b.running || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+/** Rank order: least loaded relative to capacity first, then fewer jobs, then id. */
+function ranksBefore(a: WorkerSnapshot, b: WorkerSnapshot): boolean {
+  return (a.running / a.capacity - b.running / b.capacity || a.running - b.running || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)) < 0;
 }

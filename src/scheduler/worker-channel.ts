@@ -1,5 +1,5 @@
 import { Metadata, status as GrpcStatus, type CallOptions, type ClientReadableStream, type ServiceError } from '@grpc/grpc-js';
-import { isServiceError } from '../common/errors.js';
+import { fromWorkerCallError, isServiceError } from '../common/errors.js';
 import { CHANNEL_OPTIONS, clientCredentials, type GrpcSecurity } from '../common/grpc.js';
 import { OutputViewClient } from '../common/output-message.js';
 import type { Logger } from '../common/logger.js';
@@ -174,6 +174,25 @@ export class WorkerChannel {
   /** No deadline: a followed stream lasts as long as the job. The caller cancels it. */
   streamJob(jobId: string, follow: boolean, offset = 0, stream = OutputStream.OUTPUT_STREAM_UNSPECIFIED): ClientReadableStream<StreamJobResponse> {
     return this.client.streamJob({ jobId, offset, follow, stream });
+  }
+
+  /** Up to `length` bytes of a run's output (of one stream of it, or its runs) from `offset`; a refusal is mapped (fromWorkerCallError). */
+  async readRange(run: string, offset: number, length: number, stream = OutputStream.OUTPUT_STREAM_UNSPECIFIED): Promise<Buffer> {
+    const call = this.streamJob(run, false, offset, stream);
+    const parts: Buffer[] = [];
+    let got = 0;
+    try {
+      for await (const msg of call as AsyncIterable<StreamJobResponse>) {
+        parts.push(Buffer.from(msg.data));
+        got += msg.data.byteLength;
+        if (got >= length) break;
+      }
+    } catch (err) {
+      throw fromWorkerCallError(err, this.who);
+    } finally {
+      call.cancel();
+    }
+    return Buffer.concat(parts).subarray(0, length);
   }
 
   /** (Re)opens the WatchJobs stream from the start: the worker replays every job it knows, which is harmless to apply twice. */

@@ -17,7 +17,7 @@ import type { JobsFolder } from './jobs-folder.js';
 import type { JobTable } from './job-table.js';
 import type { OutputFiles } from './output-files.js';
 import { type OutputSource, type OutputStreams, streamOutput } from './output-stream.js';
-import { requireRuns, streamOneStream } from './output-stream-split.js';
+import { OneStream, requireRuns } from './output-stream-split.js';
 import type { Runner } from './runner.js';
 import type { Sandbox } from './sandbox/sandbox.js';
 import { FALLBACK_PATH, jobEnvironment, startRequestProblem } from './start-request.js';
@@ -144,7 +144,7 @@ export function createWorkerService(parts: WorkerServiceParts): WorkerServiceSer
       const runsFile = output.runsPathFor(jobId);
       if (stream === OutputStream.OUTPUT_STREAM_STDOUT || stream === OutputStream.OUTPUT_STREAM_STDERR) {
         const name = stream === OutputStream.OUTPUT_STREAM_STDOUT ? 'stdout' : 'stderr';
-        await streamOneStream(call, jobId, source, runsFile, name, offset, follow);
+        await streamOutput(call, source, offset, follow, new OneStream(jobId, source.file, runsFile, name));
       } else if (stream === OutputStream.OUTPUT_STREAM_RUNS) {
         // Final once the job ended (the copy writes the tail's runs last): read then, whole.
         requireRuns(jobId, source, runsFile);

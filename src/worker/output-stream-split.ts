@@ -1,10 +1,10 @@
 import { existsSync, type promises as fs } from 'node:fs';
 import { BatonError } from '../common/errors.js';
 import { type OutputStreamName, StreamRuns } from '../common/output-runs.js';
-import { drained, openIfExists, type OutputCall, type OutputSource } from './output-stream.js';
+import { type ChunkReader, CHUNK_BYTES, openIfExists, type OutputSource } from './output-stream.js';
 
-const CHUNK_BYTES = 64 * 1024;
-const FOLLOW_POLL_MS = 50;
+/** The most of the runs one read takes (a few bytes per switch of stream). */
+const RUNS_READ_BYTES = 64 * 1024;
 
 /** The error for a stream, or the runs, of a job whose stdout and stderr went to the output file together. */
 function notSplit(jobId: string): BatonError {
@@ -20,64 +20,58 @@ export function requireRuns(jobId: string, source: OutputSource, runsFile: strin
 }
 
 /**
- * Streams one of a job's streams, stdout or stderr, from `offset` (a count of that stream's
- * bytes): the bytes of the interleaved output file that the runs beside it (written by the
- * copy as it goes, src/common/output-runs.ts) give to that stream. Never past the readable
- * limit, nor past what the runs account for yet; with `follow`, until the job ends.
+ * One of a job's streams, stdout or stderr, counted in that stream's bytes: the bytes of the
+ * interleaved output file that the runs beside it (written by the copy as it goes,
+ * src/common/output-runs.ts) give to that stream. Never past the readable limit, nor past
+ * what the runs account for yet. The copy appends the runs after the bytes they describe,
+ * and the last ones when the job ends: a follower waits for either file to change.
  */
-export async function streamOneStream(
-  call: OutputCall,
-  jobId: string,
-  source: OutputSource,
-  runsFile: string,
-  stream: OutputStreamName,
-  offset: number,
-  follow: boolean,
-): Promise<void> {
-  const runs = new StreamRuns(stream);
-  const runsBuffer = Buffer.allocUnsafe(CHUNK_BYTES);
-  let output: fs.FileHandle | undefined;
-  let runsHandle: fs.FileHandle | undefined;
-  let runsRead = 0;
-  let position = offset;
-  try {
-    while (!call.cancelled) {
-      const finishedBeforeRead = source.isFinished();
-      if (!output) {
-        output = await openIfExists(source.file);
-        // The runs are created before the output file: an output without them was never split.
-        if (output) runsHandle = await openIfExists(runsFile);
-        if (output && !runsHandle) throw notSplit(jobId);
-      }
-      if (output && runsHandle) {
-        for (;;) {
-          const { bytesRead } = await runsHandle.read(runsBuffer, 0, runsBuffer.length, runsRead);
-          if (bytesRead === 0) break;
-          runsRead += bytesRead;
-          runs.push(runsBuffer.subarray(0, bytesRead));
-        }
-        const available = runs.bytesBefore(source.limit(finishedBeforeRead));
-        if (position < available) {
-          const data = Buffer.allocUnsafe(Math.min(CHUNK_BYTES, available - position));
-          let got = 0;
-          for (const piece of runs.pieces(position, position + data.length)) {
-            const { bytesRead } = await output.read(data, got, piece.length, piece.offset);
-            got += bytesRead;
-            if (bytesRead < piece.length) break;
-          }
-          if (got > 0) {
-            position += got;
-            if (!call.write({ data: data.subarray(0, got) })) await drained(call);
-            continue;
-          }
-        }
-      }
-      if (!follow || finishedBeforeRead) break;
-      await source.waitForChange(FOLLOW_POLL_MS);
-    }
-  } finally {
-    await output?.close();
-    await runsHandle?.close();
+export class OneStream implements ChunkReader {
+  readonly files: readonly string[];
+  private readonly runs: StreamRuns;
+  private readonly runsBuffer = Buffer.allocUnsafe(RUNS_READ_BYTES);
+  private output: fs.FileHandle | undefined;
+  private runsHandle: fs.FileHandle | undefined;
+  private runsRead = 0;
+
+  constructor(
+    private readonly jobId: string,
+    private readonly file: string,
+    private readonly runsFile: string,
+    stream: OutputStreamName,
+  ) {
+    this.files = [file, runsFile];
+    this.runs = new StreamRuns(stream);
   }
-  if (!call.cancelled) call.end();
+
+  async read(position: number, limit: number): Promise<Buffer | undefined> {
+    if (!this.output) {
+      this.output = await openIfExists(this.file);
+      // The runs are created before the output file: an output without them was never split.
+      if (this.output) this.runsHandle = await openIfExists(this.runsFile);
+      if (this.output && !this.runsHandle) throw notSplit(this.jobId);
+    }
+    if (!this.output || !this.runsHandle) return undefined;
+    for (;;) {
+      const { bytesRead } = await this.runsHandle.read(this.runsBuffer, 0, this.runsBuffer.length, this.runsRead);
+      if (bytesRead === 0) break;
+      this.runsRead += bytesRead;
+      this.runs.push(this.runsBuffer.subarray(0, bytesRead));
+    }
+    const available = this.runs.bytesBefore(limit);
+    if (position >= available) return Buffer.alloc(0);
+    const data = Buffer.allocUnsafe(Math.min(CHUNK_BYTES, available - position));
+    let got = 0;
+    for (const piece of this.runs.pieces(position, position + data.length)) {
+      const { bytesRead } = await this.output.read(data, got, piece.length, piece.offset);
+      got += bytesRead;
+      if (bytesRead < piece.length) break;
+    }
+    return data.subarray(0, got);
+  }
+
+  async close(): Promise<void> {
+    await this.output?.close();
+    await this.runsHandle?.close();
+  }
 }

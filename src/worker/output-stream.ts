@@ -7,7 +7,7 @@ import type { StreamJobRequest, StreamJobResponse } from '../gen/baton/v1/worker
  * messages and HTTP/2 frames per byte; a read returns what the file has, so a slow output's
  * bytes still go out as soon as they are read.
  */
-const CHUNK_BYTES = 256 * 1024;
+export const CHUNK_BYTES = 256 * 1024;
 /**
  * A follower at the end of the file wakes when the file changes (inotify) or the job's status
  * does; this is only the fallback for a change neither reports (a file system without inotify).
@@ -48,13 +48,54 @@ export class OutputStreams {
 }
 
 /**
- * Streams a job's output file from `offset`: each call reads the file itself. Never serves
- * bytes past the limit (those of a running job past the head of its cap may yet be
- * rearranged). With `follow`, waits at the end of the file until it grows or the job ends,
- * then sends whatever is left and ends the call.
+ * What a StreamJob call sends, read afresh from the job's files each time: the output file
+ * itself (WholeFile), or one stream picked out of it (./output-stream-split.ts).
  */
-export async function streamOutput(call: OutputCall, source: OutputSource, offset: number, follow: boolean): Promise<void> {
-  let handle: fs.FileHandle | undefined;
+export interface ChunkReader {
+  /** The files whose growth can make more readable: a follower at the end waits for one to change. */
+  readonly files: readonly string[];
+  /**
+   * Up to CHUNK_BYTES from `position`, no further than `limit` bytes of the output file allow
+   * (see OutputSource.limit); empty when nothing more is readable now, undefined while the
+   * file does not exist yet.
+   */
+  read(position: number, limit: number): Promise<Buffer | undefined>;
+  close(): Promise<void>;
+}
+
+const EMPTY = Buffer.alloc(0);
+
+/** The output file (or any file that only grows, as the runs) as it is. */
+export class WholeFile implements ChunkReader {
+  readonly files: readonly string[];
+  private handle: fs.FileHandle | undefined;
+
+  constructor(private readonly file: string) {
+    this.files = [file];
+  }
+
+  async read(position: number, limit: number): Promise<Buffer | undefined> {
+    this.handle ??= await openIfExists(this.file);
+    if (!this.handle) return undefined;
+    if (position >= limit) return EMPTY;
+    // A buffer of its own per message: grpc-js serialises it later, and the scheduler may hold it.
+    const buffer = Buffer.allocUnsafe(Math.min(CHUNK_BYTES, limit - position));
+    const { bytesRead } = await this.handle.read(buffer, 0, buffer.length, position);
+    return buffer.subarray(0, bytesRead);
+  }
+
+  async close(): Promise<void> {
+    await this.handle?.close();
+  }
+}
+
+/**
+ * Streams what `reader` reads from `offset`. Never serves bytes past the limit (those of a
+ * running job past the head of its cap may yet be rearranged). With `follow`, waits at the
+ * end until one of the reader's files grows or the job ends, then sends whatever is left
+ * and ends the call.
+ */
+export async function streamOutput(call: OutputCall, source: OutputSource, offset: number, follow: boolean, reader: ChunkReader = new WholeFile(source.file)): Promise<void> {
   let growth: FileGrowth | undefined;
   let position = offset;
   // A follower waiting at the end of a quiet file stops waiting when its reader leaves.
@@ -67,24 +108,18 @@ export async function streamOutput(call: OutputCall, source: OutputSource, offse
       // Read the state before reading the file: if the job had ended and the read finds
       // nothing, the file is complete.
       const finishedBeforeRead = source.isFinished();
-      handle ??= await openIfExists(source.file);
-      const limit = source.limit(finishedBeforeRead);
-      if (handle && position < limit) {
-        // A buffer of its own per message: grpc-js serialises it later, and the scheduler may hold it.
-        const buffer = Buffer.allocUnsafe(Math.min(CHUNK_BYTES, limit - position));
-        const { bytesRead } = await handle.read(buffer, 0, buffer.length, position);
-        if (bytesRead > 0) {
-          position += bytesRead;
-          if (!call.write({ data: buffer.subarray(0, bytesRead) })) await drained(call);
-          continue;
-        }
+      const data = await reader.read(position, source.limit(finishedBeforeRead));
+      if (data !== undefined && data.length > 0) {
+        position += data.length;
+        if (!call.write({ data })) await drained(call);
+        continue;
       }
       if (!follow || finishedBeforeRead) break;
       // Watch from the first time the end is reached; a write after the read above and
       // before the watch began is found by the read after this wait's fallback, or sooner
       // by any later write.
-      if (!growth && handle) {
-        growth = new FileGrowth(source.file);
+      if (!growth && data !== undefined) {
+        growth = new FileGrowth(reader.files);
         continue; // read once more: the file may have grown before the watch began
       }
       const waited = new AbortController();
@@ -96,30 +131,32 @@ export async function streamOutput(call: OutputCall, source: OutputSource, offse
     }
   } finally {
     growth?.close();
-    await handle?.close();
+    await reader.close();
   }
   if (!call.cancelled) call.end();
 }
 
-/** Tells when a file was written to (inotify through fs.watch): a follower at its end wakes at once instead of polling. */
+/** Tells when files were written to (inotify through fs.watch): a follower at their end wakes at once instead of polling. */
 class FileGrowth {
-  private watcher: FSWatcher | undefined;
+  private watchers: FSWatcher[] = [];
   private changed = false;
   private wake: (() => void) | undefined;
 
-  constructor(file: string) {
-    try {
-      this.watcher = watch(file, { persistent: false }, () => this.notify());
-      this.watcher.on('error', () => this.close());
-    } catch {
-      // No watch possible here: the fallback wait still finds the bytes.
-      this.watcher = undefined;
+  constructor(files: readonly string[]) {
+    for (const file of files) {
+      try {
+        const watcher = watch(file, { persistent: false }, () => this.notify());
+        watcher.on('error', () => this.close());
+        this.watchers.push(watcher);
+      } catch {
+        // No watch possible here: the fallback wait still finds the bytes.
+      }
     }
   }
 
   /** Resolves at the next change (at once if one came since the last call), or never without a watcher. */
   next(): Promise<void> {
-    if (!this.watcher) return new Promise(() => undefined);
+    if (this.watchers.length === 0) return new Promise(() => undefined);
     if (this.changed) {
       this.changed = false;
       return Promise.resolve();
@@ -133,8 +170,8 @@ class FileGrowth {
   }
 
   close(): void {
-    this.watcher?.close();
-    this.watcher = undefined;
+    for (const watcher of this.watchers) watcher.close();
+    this.watchers = [];
     // A wait in progress falls back to the timed one.
   }
 

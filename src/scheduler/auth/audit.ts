@@ -62,16 +62,17 @@ export function isAudited(facts: Pick<AuditFacts, 'method' | 'route' | 'status' 
 
 export function auditRecord(facts: AuditFacts): AuditRecord {
   const route = facts.route ?? facts.path.slice(0, 2 * MAX_TEXT);
+  // Optional fields are assigned, not spread in: a spread takes V8's slow path on every call.
   const record: AuditRecord = {
     actor: facts.principal?.name ?? 'anonymous',
     role: facts.principal?.role ?? null,
     client: facts.client,
-    ...(facts.proxy !== undefined && { proxy: facts.proxy }),
     method: facts.method,
     route,
     status: facts.status,
-    ...(facts.authFailure !== null && { auth_failure: facts.authFailure }),
   };
+  if (facts.proxy !== undefined) record.proxy = facts.proxy;
+  if (facts.authFailure !== null) record.auth_failure = facts.authFailure;
   const param = text(field(facts.params, 'id'));
   const job =
     (route.startsWith('/v1/jobs/:id') ? param : undefined) ??

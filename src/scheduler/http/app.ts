@@ -64,8 +64,11 @@ export async function buildApp(deps: HttpDeps): Promise<App> {
   app.addHook('preClose', async () => {
     closing = true;
   });
-  app.addHook('onRequest', async (_req, reply) => {
-    if (closing) return reply.code(503).header('connection', 'close').send(errorBody('UNAVAILABLE', 'the scheduler is shutting down; try again once it is back'));
+  // Hooks on every request take `done` rather than returning a promise: a promise per hook per
+  // request is a measurable share of a short request's CPU.
+  app.addHook('onRequest', (_req, reply, done) => {
+    if (!closing) return done();
+    void reply.code(503).header('connection', 'close').send(errorBody('UNAVAILABLE', 'the scheduler is shutting down; try again once it is back'));
   });
   // A query string carries only text: its numbers and booleans are read before the schema's check.
   app.addHook('preValidation', (req, _reply, done) => {
@@ -80,8 +83,9 @@ export async function buildApp(deps: HttpDeps): Promise<App> {
   // Also before the routes: the OpenAPI document is made from their schemas as they are added.
   await app.register(swagger, openapiOptions(deps.version));
   await app.register(swaggerUi, { routePrefix: DOCS_PREFIX, uiConfig: { docExpansion: 'list', deepLinking: true } });
-  app.addHook('onResponse', async (req, reply) => {
+  app.addHook('onResponse', (req, reply, done) => {
     schedulerMetrics.observeHttp(req.method, req.routeOptions.url ?? 'unmatched', reply.statusCode, reply.elapsedTime / 1000);
+    done();
   });
 
   app.get('/healthz', { schema: { operationId: 'health', tags: ['health'], summary: 'Alive: the process answers', response: { 200: HealthSchema } } }, () => ({

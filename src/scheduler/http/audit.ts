@@ -1,5 +1,5 @@
 import type { Logger } from '../../common/logger.js';
-import { auditRecord, isAudited } from '../auth/audit.js';
+import { auditRecord, isAudited, type AuditFacts } from '../auth/audit.js';
 import type { App } from './app.js';
 
 declare module 'fastify' {
@@ -12,26 +12,30 @@ declare module 'fastify' {
 /** One `audit` log line per call that `isAudited` picks, written once its answer has been sent. */
 export function installAudit(app: App, log: Logger): void {
   app.decorateRequest('auditReply', null);
-  app.addHook('preSerialization', async (req, _reply, payload) => {
+  app.addHook('preSerialization', (req, _reply, payload, done) => {
     req.auditReply = payload;
-    return payload;
+    done(null, payload);
   });
-  app.addHook('onResponse', async (req, reply) => {
-    const facts = { method: req.method, route: req.routeOptions.url, status: reply.statusCode, authFailure: req.authFailure };
-    if (!isAudited(facts)) return;
-    const peer = req.socket.remoteAddress;
-    log.info(
-      auditRecord({
-        ...facts,
+  app.addHook('onResponse', (req, reply, done) => {
+    const route = req.routeOptions.url;
+    if (isAudited({ method: req.method, route, status: reply.statusCode, authFailure: req.authFailure })) {
+      const peer = req.socket.remoteAddress;
+      const client = req.ip;
+      const facts: AuditFacts = {
+        method: req.method,
+        route,
         path: req.url.split('?')[0]!,
+        status: reply.statusCode,
         principal: req.principal,
-        client: req.ip,
-        proxy: peer !== undefined && peer !== req.ip ? peer : undefined,
+        authFailure: req.authFailure,
+        client,
+        proxy: peer !== undefined && peer !== client ? peer : undefined,
         params: req.params,
         body: req.body,
         reply: req.auditReply,
-      }),
-      'audit',
-    );
+      };
+      log.info(auditRecord(facts), 'audit');
+    }
+    done();
   });
 }

@@ -1,9 +1,10 @@
 import type { AuthFailure } from '../auth/audit.js';
 import { ANONYMOUS, type Authenticator, type Principal } from '../auth/authenticator.js';
-import { allows, requirementOf } from '../auth/roles.js';
+import { allows, requirementOf, type Requirement } from '../auth/roles.js';
 import type { FailureThrottle } from '../auth/throttle.js';
 import { bearerToken } from '../auth/tokens.js';
 import { errorBody } from '../../common/errors.js';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { App } from './app.js';
 
 declare module 'fastify' {
@@ -51,36 +52,52 @@ export function installAuth(app: App, opts: AuthOptions): void {
     }
   });
 
-  app.addHook('onRequest', async (req, reply) => {
+  // Without a token to look up (open routes, --no-auth, no Authorization header) the hook
+  // decides at once and takes no promise; only a token's look-up waits.
+  app.addHook('onRequest', (req, reply, done) => {
     const need = requirementOf(req.method, req.routeOptions.url) ?? 'admin';
-    if (need === 'open') return;
+    if (need === 'open') return done();
     if (!opts.enabled) {
       req.principal = ANONYMOUS;
-      return;
+      return done();
     }
     // The token is judged first, in constant time, whatever the address has failed before: a
     // valid token is always served, only failing attempts are refused once the budget is spent.
     const header = req.headers.authorization;
     const secret = bearerToken(header);
-    const principal = secret === undefined ? undefined : await opts.authenticator.authenticate(secret);
+    if (secret === undefined) {
+      if (admit(req, reply, need, header, undefined)) done();
+      return;
+    }
+    opts.authenticator.authenticate(secret).then((principal) => {
+      if (admit(req, reply, need, header, principal)) done();
+    }, done);
+  });
+
+  /** Whether the request goes on; if not, its refusal is sent. */
+  function admit(req: FastifyRequest, reply: FastifyReply, need: Exclude<Requirement, 'open'>, header: string | undefined, principal: Principal | undefined): boolean {
     // The socket's peer, or with --trusted-proxy the client that proxy forwarded for.
     const address = req.ip ?? 'unknown';
     const verdict = opts.throttle.judge(address, principal ? 'valid' : header === undefined ? 'missing' : 'invalid', now());
     if (verdict.action === 'throttled') {
       req.authFailure = 'throttled';
       const seconds = Math.ceil(verdict.retryAfterMs / 1000);
-      return reply
+      void reply
         .code(429)
         .header('retry-after', String(seconds))
         .send(errorBody('RATE_LIMITED', `too many failed authentication attempts from ${address}: send a valid token, or retry in ${seconds}s`));
+      return false;
     }
     if (!principal) {
       req.authFailure = header === undefined ? 'no_token' : 'bad_token';
-      return reply.code(401).header('www-authenticate', 'Bearer realm="baton"').send(errorBody('UNAUTHENTICATED', MISSING_TOKEN));
+      void reply.code(401).header('www-authenticate', 'Bearer realm="baton"').send(errorBody('UNAUTHENTICATED', MISSING_TOKEN));
+      return false;
     }
     req.principal = principal;
     if (!allows(principal.role, need)) {
-      return reply.code(403).send(errorBody('FORBIDDEN', `this call needs the ${need} role; your token (name ${principal.name}) has ${principal.role}`));
+      void reply.code(403).send(errorBody('FORBIDDEN', `this call needs the ${need} role; your token (name ${principal.name}) has ${principal.role}`));
+      return false;
     }
-  });
+    return true;
+  }
 }

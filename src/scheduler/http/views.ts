@@ -16,8 +16,18 @@ import type { TokenRecord } from '../store/token-store.js';
  * every field). Key order here is the order the schema gives, which is the order on the wire.
  */
 
+/** Times recently made into text, at most ISO_KEPT: a job's view is made for each of its events and answers, and the jobs of a batch, or of one moment, share their times. */
+const isoKept = new Map<number, string>();
+const ISO_KEPT = 256;
+
 function iso(ms: number): string {
-  return new Date(ms).toISOString();
+  let text = isoKept.get(ms);
+  if (text === undefined) {
+    if (isoKept.size >= ISO_KEPT) isoKept.clear();
+    text = new Date(ms).toISOString();
+    isoKept.set(ms, text);
+  }
+  return text;
 }
 
 function isoOrNull(ms: number | null): string | null {

@@ -301,6 +301,33 @@ conformance<JobStore>('JobStore', SqlJobStore, {
         assert.deepEqual(await jobs.applyStatus(job.id, 1, '', 'release', { state: 'queued' }, 6), { applied: false, current: 'skipped' }, 'skipped is final');
       }
     },
+    'answers the job exactly as stored, placed at creation or from the queue, with what other writes changed': async ({ jobs }) => {
+      const placed = { ...newJob(), workerId: 'w-1', stdin: Buffer.from('input').toString('base64') };
+      const queued = newJob();
+      await jobs.createJobs([placed, queued]);
+      assert.ok(await jobs.markDispatched(queued.id, 1, 'w-1', 2));
+      // A retry: attempt 2 carries the first's error until it ends, and is placed from the queue again.
+      await report(jobs, queued.id, 1, 'w-1', { state: 'running' }, 3);
+      assert.ok(await jobs.requeueForRetry(queued.id, 1, 'w-1', 'finish', { state: 'failed', error: 'exit 1', exitCode: 1 }, 4, 'retrying', 4));
+      assert.ok(await jobs.markDispatched(queued.id, 2, 'w-2', 5));
+      const runs = [
+        { id: placed.id, attempt: 1, workerId: 'w-1' },
+        { id: queued.id, attempt: 2, workerId: 'w-2' },
+      ];
+      for (const { id, attempt, workerId } of runs) {
+        // Not a status write: the next one must still answer it.
+        assert.ok(await jobs.setStoppedBy(id, 'someone', 6));
+        const steps: StatusUpdate[] = [
+          { state: 'running', startedAt: 7 },
+          { state: 'succeeded', exitCode: 0, signal: '', error: '', outputTruncated: true, finishedAt: 8 },
+        ];
+        for (const update of steps) {
+          const result = await report(jobs, id, attempt, workerId, update, 9);
+          assert.ok(result.applied, update.state);
+          assert.deepEqual(result.job, (await jobs.getJob(id))?.job, `${id} ${update.state}`);
+        }
+      }
+    },
     'a stop while queued needs no worker': async ({ jobs }) => {
       const queued = newJob();
       await jobs.createJob(queued);
@@ -459,6 +486,26 @@ conformance<JobStore>('JobStore', SqlJobStore, {
       );
     },
   },
+  getJobs: {
+    'the jobs as stored, unknown ids left out, none for no ids': async ({ jobs }) => {
+      const queued = newJob();
+      await jobs.createJob(queued);
+      const dispatched = await dispatchedJob(jobs);
+      const found = await jobs.getJobs([dispatched.id, NO_SUCH_JOB, queued.id]);
+      assert.deepEqual(
+        found.map((j) => [j.id, j.state, j.workerId]).sort(),
+        [
+          [dispatched.id, 'dispatched', 'w-1'],
+          [queued.id, 'queued', ''],
+        ].sort(),
+      );
+      assert.deepEqual(
+        found.find((j) => j.id === queued.id),
+        (await jobs.getJob(queued.id))?.job,
+      );
+      assert.deepEqual(await jobs.getJobs([]), []);
+    },
+  },
   listJobs: {
     'newest first, filters by worker and state, pages by cursor': async ({ jobs }) => {
       const worker = `w-${uuidv7()}`;
@@ -511,15 +558,18 @@ conformance<JobStore>('JobStore', SqlJobStore, {
       // Finished before any other case's job, so these are the oldest.
       const old = await dispatchedJob(jobs, 'w-1', 1);
       const older = await dispatchedJob(jobs, 'w-1', 1);
+      const newer = await dispatchedJob(jobs, 'w-1', 1);
       const running = await dispatchedJob(jobs, 'w-1', 1);
       await report(jobs, old.id, 1, 'w-1', { state: 'succeeded', finishedAt: -90 }, 5);
+      await report(jobs, newer.id, 1, 'w-1', { state: 'succeeded', finishedAt: -80 }, 5);
       await report(jobs, older.id, 1, 'w-1', { state: 'failed', finishedAt: -100 }, 5);
       await report(jobs, running.id, 1, 'w-1', { state: 'running' }, 5);
       assert.ok((await events.eventsAfter(0, 10, { entityId: old.id })).length > 0);
       assert.deepEqual(await jobs.pruneJobs(-50, 1), [older.id]);
-      assert.deepEqual(await jobs.pruneJobs(-50, 10), [old.id]);
+      assert.deepEqual(await jobs.pruneJobs(-50, 10), [old.id, newer.id]);
       assert.deepEqual(await jobs.pruneJobs(-50, 10), []);
       assert.equal(await jobs.getJob(old.id), undefined);
+      assert.equal(await jobs.getJob(newer.id), undefined);
       assert.deepEqual(await events.eventsAfter(0, 10, { entityId: old.id }), []);
       assert.equal((await jobs.getJob(running.id))?.job.state, 'running', 'a job not in a final state stays');
     },

@@ -18,8 +18,9 @@ import {
   type SandboxRequest,
   type StatusUpdate,
 } from './job-store.js';
+import { PlacedRecords } from './placed-records.js';
 import type { AttemptsTable, JobsTable } from './schema.js';
-import { isUniqueViolation, type SqlContext } from './sql.js';
+import { idsOf, isUniqueViolation, type SqlContext } from './sql.js';
 import type { Step, WriteResult } from './writer.js';
 
 /** Every state but the final ones. */
@@ -31,6 +32,9 @@ const UNFINISHED_STATES = JOB_STATES.filter((state) => !FINAL_STATES.includes(st
  * never leaves a change without its event.
  */
 export class SqlJobStore implements JobStore {
+  /** Placed jobs' records, for their fixed fields only. */
+  readonly #placed = new PlacedRecords();
+
   constructor(
     private readonly ctx: SqlContext,
     /** Told of the events each job write stored, once committed, in commit order. */
@@ -46,8 +50,10 @@ export class SqlJobStore implements JobStore {
     const records = jobs.map(newJobRecord);
     // The rows are exactly the records: nothing is read back. Each row is written out whole, in
     // the table's column order (no spread adding its fields one at a time): this runs for every job submitted.
-    const queries = records.flatMap((job) => {
-      const insert = this.ctx.insert('jobs', 'none', {
+    const jobRows: Insertable<JobsTable>[] = [];
+    const attemptRows: Insertable<AttemptsTable>[] = [];
+    for (const job of records) {
+      jobRows.push({
         id: job.id,
         state: job.state,
         worker_id: job.workerId,
@@ -88,9 +94,9 @@ export class SqlJobStore implements JobStore {
         concurrency: job.concurrency ? JSON.stringify(job.concurrency) : '',
         after: JSON.stringify(job.after),
         after_condition: job.afterCondition,
-      } satisfies Insertable<JobsTable>);
-      if (job.runOn === 'all') return [insert];
-      const attempt = {
+      });
+      if (job.runOn === 'all') continue;
+      attemptRows.push({
         job_id: job.id,
         number: 1,
         worker_id: job.workerId,
@@ -101,9 +107,10 @@ export class SqlJobStore implements JobStore {
         created_at: job.createdAt,
         started_at: null,
         finished_at: null,
-      } satisfies Insertable<AttemptsTable>;
-      return [insert, this.ctx.insert('attempts', 'none', attempt)];
-    });
+      });
+    }
+    // The jobs before their attempts, which reference them.
+    const queries = [...this.ctx.insertMany('jobs', 'none', 'job', jobRows), ...this.ctx.insertMany('attempts', 'none', 'attempt', attemptRows)];
     try {
       await this.#writeJobs(queries, () => records, records[0]?.createdAt ?? Date.now());
     } catch (err) {
@@ -111,6 +118,7 @@ export class SqlJobStore implements JobStore {
       if (isUniqueViolation(err) && jobs.some((j) => j.idempotencyKey)) throw new IdempotencyKeyTaken();
       throw err;
     }
+    for (const job of records) if (job.workerId !== '') this.#placed.add(job);
     return records;
   }
 
@@ -179,11 +187,13 @@ export class SqlJobStore implements JobStore {
       ...(given('signal') && { signal: p<string>('signal') }),
       ...(given('error') && { error: p<string>('error') }),
     });
+    // A placed job's fixed fields are known: only the ones a write may change are read back.
+    const placed = this.#placed.get(jobId);
     const { jobs } = await this.#writeJobs(
       [
         this.ctx.templates
-          .get(`applyStatus jobs ${shape}`, (p) =>
-            this.ctx.db
+          .get(`applyStatus jobs ${placed ? 'changing' : 'all'} ${shape}`, (p) => {
+            const update = this.ctx.db
               .updateTable('jobs')
               .set({
                 ...outcome(p),
@@ -195,9 +205,9 @@ export class SqlJobStore implements JobStore {
               .where('id', '=', p<string>('jobId'))
               .where('attempt', '=', p<number>('attempt'))
               .where('worker_id', '=', p<string>('workerId'))
-              .where('state', 'in', from)
-              .returningAll(),
-          )
+              .where('state', 'in', from);
+            return placed ? update.returning(CHANGING_COLUMNS) : update.returningAll();
+          })
           .fill(values),
         this.ctx.templates
           .get(`applyStatus attempts ${shape}`, (p) =>
@@ -208,12 +218,15 @@ export class SqlJobStore implements JobStore {
           )
           .fill(values),
       ],
-      jobsOf(0),
+      placed ? (earlier) => (earlier[0]!.rows as ChangingRow[]).map((r) => withChanges(placed, r)) : jobsOf(0),
       now,
       passedThrough,
     );
     const changed = jobs[0];
-    if (changed) return { applied: true, job: changed };
+    if (changed) {
+      if (isFinal(changed.state)) this.#placed.delete(jobId);
+      return { applied: true, job: changed };
+    }
     const row = await this.ctx.db.selectFrom('jobs').select('state').where('id', '=', jobId).where('attempt', '=', attempt).where('worker_id', '=', workerId).executeTakeFirst();
     return { applied: false, current: row?.state as JobStateName | undefined };
   }
@@ -246,6 +259,7 @@ export class SqlJobStore implements JobStore {
       jobsOf(0),
       now,
     );
+    if (jobs[0]) this.#placed.add(jobs[0]);
     return jobs[0];
   }
 
@@ -267,6 +281,7 @@ export class SqlJobStore implements JobStore {
       jobsOf(0),
       now,
     );
+    if (jobs[0]) this.#placed.delete(jobId);
     return jobs[0];
   }
 
@@ -344,6 +359,7 @@ export class SqlJobStore implements JobStore {
       passedThrough,
     );
     if (locked!.changed !== 1 || inserted!.changed !== 1) return undefined;
+    this.#placed.delete(jobId);
     return jobs[0];
   }
 
@@ -381,9 +397,9 @@ export class SqlJobStore implements JobStore {
       .slice(0, batch);
     if (ids.length === 0) return [];
     await writer.run([
-      db.deleteFrom('attempts').where('job_id', 'in', ids).compile(),
-      db.deleteFrom('events').where('kind', '=', 'job').where('entity_id', 'in', ids).compile(),
-      db.deleteFrom('jobs').where('id', 'in', ids).compile(),
+      db.deleteFrom('attempts').where(this.ctx.among('job_id', ids)).compile(),
+      db.deleteFrom('events').where('kind', '=', 'job').where(this.ctx.among('entity_id', ids)).compile(),
+      db.deleteFrom('jobs').where(this.ctx.among('id', ids)).compile(),
     ]);
     return ids;
   }
@@ -421,6 +437,12 @@ export class SqlJobStore implements JobStore {
       .where('number', '=', attempt)
       .where('worker_id', '=', workerId)
       .where('state', 'in', from);
+  }
+
+  async getJobs(ids: readonly string[]): Promise<JobRecord[]> {
+    if (ids.length === 0) return [];
+    const rows = await this.ctx.db.selectFrom('jobs').selectAll().where(this.ctx.among('id', ids)).execute();
+    return rows.map(toJob);
   }
 
   async getJob(id: string): Promise<{ job: JobRecord; attempts: AttemptRecord[] } | undefined> {
@@ -483,12 +505,12 @@ export class SqlJobStore implements JobStore {
           events = jobs
             .flatMap((job) => [...(passedThrough?.(job) ?? []), job])
             .map((job) => ({ kind: 'job', entityId: job.id, data: JSON.stringify(jobView(job)), createdAt: now }));
-          return events.map((e) => this.ctx.insertEvent(e));
+          return this.ctx.insertEvents(events);
         },
       ],
       { events: true },
     );
-    const ids = results.at(-1)!.rows.map((r) => Number((r as { id: number | string }).id));
+    const ids = idsOf(results.at(-1)!.rows);
     if (events.length > 0) this.committed(events.map((e, i) => ({ ...e, id: ids[i]! })));
     return { results: results.slice(0, -1), jobs };
   }
@@ -598,5 +620,47 @@ function toAttempt(r: Selectable<AttemptsTable>): AttemptRecord {
     createdAt: r.created_at,
     startedAt: r.started_at,
     finishedAt: r.finished_at,
+  };
+}
+
+/**
+ * The columns a write may change after a job is created; every other one (command, arguments,
+ * environment, labels, stdin…) is fixed from its insert on.
+ */
+const CHANGING = {
+  state: true,
+  worker_id: true,
+  error: true,
+  error_code: true,
+  exit_code: true,
+  signal: true,
+  output_truncated: true,
+  updated_at: true,
+  finished_at: true,
+  stopped_by: true,
+  reason: true,
+  attempt: true,
+  next_attempt_at: true,
+} satisfies Partial<Record<keyof JobsTable, true>>;
+const CHANGING_COLUMNS = Object.keys(CHANGING) as (keyof typeof CHANGING)[];
+type ChangingRow = Pick<Selectable<JobsTable>, keyof typeof CHANGING>;
+
+/** The job as stored: `fixed`'s fixed fields with the changing ones read back (a clone of its shape, then set in place). */
+function withChanges(fixed: JobRecord, r: ChangingRow): JobRecord {
+  return {
+    ...fixed,
+    state: r.state as JobStateName,
+    workerId: r.worker_id,
+    error: r.error,
+    errorCode: r.error_code,
+    exitCode: r.exit_code,
+    signal: r.signal,
+    outputTruncated: r.output_truncated !== 0,
+    updatedAt: r.updated_at,
+    finishedAt: r.finished_at,
+    stoppedBy: r.stopped_by,
+    reason: r.reason,
+    attempt: r.attempt,
+    nextAttemptAt: r.next_attempt_at,
   };
 }
