@@ -165,7 +165,7 @@ export const OutputSearchSchema = Type.Object({
       text: Type.String({ description: 'the line, its first 500 bytes' }),
     }),
   ),
-  more: Type.Boolean({ description: 'the limit was reached: later lines may match too' }),
+  more: Type.Boolean({ description: 'more lines than limit match: later lines were not given' }),
   bytes_searched: Type.Integer(),
 });
 export type OutputSearch = Static<typeof OutputSearchSchema>;

@@ -2,14 +2,16 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { LineSearch, MATCH_TEXT_BYTES, type OutputMatch } from './output-search.js';
 
-/** Feeds `output` in pieces of `size` bytes. */
-function search(output: string, text: string, size: number, limit = 100): OutputMatch[] {
+/** Feeds `output` in pieces of `size` bytes, as the route does: until the end or more than `limit` are found. */
+function run(output: string, text: string, size: number, limit: number): LineSearch {
   const bytes = Buffer.from(output);
   const s = new LineSearch(text, limit);
-  for (let at = 0; at < bytes.length && !s.full; at += size) s.push(bytes.subarray(at, at + size));
-  s.end();
-  return s.matches;
+  for (let at = 0; at < bytes.length && !s.more; at += size) s.push(bytes.subarray(at, at + size));
+  if (!s.more) s.end();
+  return s;
 }
+
+const search = (output: string, text: string, size: number, limit = 100): OutputMatch[] => run(output, text, size, limit).matches;
 
 describe('LineSearch', () => {
   const output = 'alpha\nbeta gamma\nalpha alpha\n\ndelta alpha';
@@ -41,12 +43,25 @@ describe('LineSearch', () => {
   ];
   for (const [name, text, size, expected] of cases) it(name, () => assert.deepEqual(search(output, text, size), expected));
 
-  it('stops at the limit', () => {
-    assert.deepEqual(
-      search(output, 'alpha', 5, 2).map((m) => m.line),
-      [1, 3],
-    );
-  });
+  // Three lines hold 'alpha', the last one without a final newline.
+  const limits: [string, number, number, number[], boolean][] = [
+    ['fewer than match: more', 2, 1000, [1, 3], true],
+    ['fewer than match, fed a byte at a time: more', 2, 1, [1, 3], true],
+    ['one: more', 1, 5, [1], true],
+    ['exactly as many as match: not more', 3, 1000, [1, 3, 5], false],
+    ['exactly as many, fed a byte at a time: not more', 3, 1, [1, 3, 5], false],
+    ['more than match: not more', 4, 7, [1, 3, 5], false],
+  ];
+  for (const [name, limit, size, lines, more] of limits) {
+    it(`limit ${limit}: ${name}`, () => {
+      const s = run(output, 'alpha', size, limit);
+      assert.deepEqual(
+        s.matches.map((m) => m.line),
+        lines,
+      );
+      assert.equal(s.more, more);
+    });
+  }
 
   it('counts lines and bytes past multi-byte characters', () => {
     assert.deepEqual(search('héllo\nwörld\nfind me\n', 'find', 2), [{ offset: 14, line: 3, text: 'find me' }]);

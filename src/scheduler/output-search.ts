@@ -20,7 +20,8 @@ const MAX_LINE_BYTES = 1024 * 1024;
 const NEWLINE = 0x0a;
 
 export class LineSearch {
-  readonly matches: OutputMatch[] = [];
+  /** Up to one past the limit: that one only says there are more. */
+  private readonly found: OutputMatch[] = [];
   /** The bytes of the line not yet ended, and where it started. */
   private carry: Buffer = Buffer.alloc(0);
   private carryOffset = 0;
@@ -35,9 +36,14 @@ export class LineSearch {
     this.needle = Buffer.from(text, 'utf8');
   }
 
-  /** True once `limit` lines were found: the caller may stop reading. */
-  get full(): boolean {
-    return this.matches.length >= this.limit;
+  /** The matching lines, at most `limit`. */
+  get matches(): OutputMatch[] {
+    return this.found.slice(0, this.limit);
+  }
+
+  /** More lines match than the `limit` given back: one past it was found, and the caller may stop reading. */
+  get more(): boolean {
+    return this.found.length > this.limit;
   }
 
   /** The next bytes of the output. */
@@ -65,14 +71,14 @@ export class LineSearch {
   private scan(lines: Buffer, base: number): void {
     let lineStart = 0;
     let from = 0;
-    while (!this.full) {
+    while (!this.more) {
       const hit = lines.indexOf(this.needle, from);
       if (hit < 0) break;
       this.lineNumber += count(lines, lineStart, hit);
       const start = hit === 0 ? 0 : lines.lastIndexOf(NEWLINE, hit - 1) + 1;
       const newline = lines.indexOf(NEWLINE, hit);
       const end = newline < 0 ? lines.length : newline;
-      this.matches.push({ offset: base + start, line: this.lineNumber, text: lines.subarray(start, Math.min(end, start + MATCH_TEXT_BYTES)).toString('utf8') });
+      this.found.push({ offset: base + start, line: this.lineNumber, text: lines.subarray(start, Math.min(end, start + MATCH_TEXT_BYTES)).toString('utf8') });
       lineStart = hit;
       from = end + 1;
     }

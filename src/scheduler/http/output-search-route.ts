@@ -32,13 +32,13 @@ export function outputSearchRoute(app: App, jobs: JobService): void {
         for await (const chunk of output.body as AsyncIterable<Buffer>) {
           search.push(chunk);
           searched += chunk.length;
-          if (search.full) break;
+          if (search.more) break;
         }
       } finally {
         output.body.destroy();
       }
-      if (!search.full) search.end();
-      return { attempt: output.attempt, matches: search.matches, more: search.full, bytes_searched: searched };
+      if (!search.more) search.end();
+      return { attempt: output.attempt, matches: search.matches, more: search.more, bytes_searched: searched };
     },
   );
 }
