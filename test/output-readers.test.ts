@@ -138,6 +138,27 @@ describe('search and download', () => {
     assert.deepEqual(found.matches, [{ offset: whole.indexOf('5001\n'), line: 5001, text: 'needle here' }]);
   });
 
+  it('finds a text across the 1 MiB pieces a kept output is read in, in a line longer than the 1 MiB one held', async () => {
+    const MiB = 1024 * 1024;
+    const scheduler = await startScheduler();
+    const worker = await startWorker(scheduler);
+    // One line of 3 MiB with 'needle' over its byte 1048576, then a short one.
+    const script = `head -c ${MiB - 3} /dev/zero | tr '\\0' y; printf needle; head -c ${2 * MiB} /dev/zero | tr '\\0' y; printf '\\nend needle\\n'`;
+    const id = await submitJob(scheduler.api, { worker_id: worker.id, command: 'bash', args: ['-c', script] });
+    await waitForFinal(scheduler.api, id);
+    await scheduler.waitForLog((l) => l.msg === 'job output kept' && l.job_id === id);
+    const res = await fetch(`${scheduler.api}/v1/jobs/${id}/output/search?q=needle`);
+    assert.deepEqual(await res.json(), {
+      attempt: 1,
+      matches: [
+        { offset: 0, line: 1, text: 'y'.repeat(500) },
+        { offset: 3 * MiB + 4, line: 2, text: 'end needle' },
+      ],
+      more: false,
+      bytes_searched: 3 * MiB + 15,
+    });
+  });
+
   it('?download=true answers the whole output as a file', async () => {
     const scheduler = await startScheduler();
     const worker = await startWorker(scheduler);
