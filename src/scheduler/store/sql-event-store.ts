@@ -12,7 +12,7 @@ export class SqlEventStore implements EventStore {
   async appendEvents(events: readonly Omit<EventRecord, 'id'>[]): Promise<number[]> {
     if (events.length === 0) return [];
     const results = await this.ctx.writer.runRows(this.ctx.insertEvents(events), { events: true });
-    return idsOf(results.flatMap((r) => r.rows));
+    return idsOf(results);
   }
 
   async lastEventId(): Promise<number> {

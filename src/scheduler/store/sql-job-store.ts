@@ -510,7 +510,7 @@ export class SqlJobStore implements JobStore {
       ],
       { events: true },
     );
-    const ids = idsOf(results.at(-1)!.rows);
+    const ids = idsOf([results.at(-1)!]);
     if (events.length > 0) this.committed(events.map((e, i) => ({ ...e, id: ids[i]! })));
     return { results: results.slice(0, -1), jobs };
   }

@@ -3,7 +3,7 @@ import type { Dialect } from './connect.js';
 import type { EventRecord } from './event-store.js';
 import type { Database, EventsTable } from './schema.js';
 import { QueryTemplates } from './query-template.js';
-import type { Writer } from './writer.js';
+import type { Writer, WriteResult } from './writer.js';
 
 /**
  * What the SQL implementations of the store's ports share: one connection, one writer (so
@@ -65,11 +65,15 @@ export class SqlContext {
     return queries;
   }
 
-  /** `insert into events … returning id`: appended by the event port, and by each job write for its changes. */
+  /**
+   * `insert into events`: appended by the event port, and by each job write for its changes.
+   * Their ids (`idsOf`) are read back by `returning id` on PostgreSQL; on SQLite the driver
+   * tells each insert's rowid, where reading the row back costs a good part of the insert itself.
+   */
   insertEvents(events: readonly Omit<EventRecord, 'id'>[]): CompiledQuery[] {
     return this.insertMany(
       'events',
-      'id',
+      this.dialect === 'sqlite' ? 'none' : 'id',
       'event',
       events.map((e) => ({ kind: e.kind, entity_id: e.entityId, data: e.data, created_at: e.createdAt }) satisfies Insertable<EventsTable>),
     );
@@ -83,12 +87,13 @@ export function isUniqueViolation(err: unknown): boolean {
 }
 
 /**
- * The ids an `insertMany(…, 'id', …)` returned, in the rows' order. The events lock makes a
- * transaction's ids ascending in the order it inserts, and a statement inserts its rows in
- * their array's order; RETURNING's order is not promised, so they are sorted.
+ * The ids of the rows `insertEvents` wrote, in the rows' order: returned rows' ids (PostgreSQL)
+ * or rowids (SQLite). The events lock makes a transaction's ids ascending in the order it
+ * inserts, and a statement inserts its rows in their array's order; RETURNING's order is not
+ * promised, so they are sorted.
  */
-export function idsOf(rows: readonly unknown[]): number[] {
-  return rows.map((r) => Number((r as { id: number | string }).id)).sort((a, b) => a - b);
+export function idsOf(results: readonly WriteResult[]): number[] {
+  return results.flatMap((r) => [...r.rows.map((row) => Number((row as { id: number | string }).id)), ...r.rowIds]).sort((a, b) => a - b);
 }
 
 /** Characters of JSON rows per statement: far below PostgreSQL's 1 GB for a value, and a batch of jobs with large stdin splits. */

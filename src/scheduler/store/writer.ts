@@ -35,6 +35,11 @@ export interface WriteOptions {
 export interface WriteResult {
   changed: number;
   rows: unknown[];
+  /**
+   * SQLite: the rowid of each row an `INSERT` without `RETURNING` made, in order (the
+   * driver's `lastInsertRowid`, known without reading a row back); [] otherwise.
+   */
+  rowIds: number[];
 }
 
 /** A write waiting for its group's commit. */
@@ -61,7 +66,7 @@ function stepsWith(one: (q: CompiledQuery) => WriteResult): (steps: Step[]) => W
 }
 
 function sum(parts: WriteResult[]): WriteResult {
-  return { changed: parts.reduce((n, r) => n + r.changed, 0), rows: parts.flatMap((r) => r.rows) };
+  return { changed: parts.reduce((n, r) => n + r.changed, 0), rows: parts.flatMap((r) => r.rows), rowIds: parts.flatMap((r) => r.rowIds) };
 }
 
 /**
@@ -90,9 +95,12 @@ export function sqliteWriter(sqlite: BetterSqlite3.Database): Writer {
   const runQueries = stepsWith((q): WriteResult => {
     const stmt = prepared(q.sql);
     const params = q.parameters as unknown[];
-    if (!stmt.reader) return { changed: stmt.run(...params).changes, rows: [] };
-    const rows = stmt.all(...params);
-    return { changed: rows.length, rows };
+    if (stmt.reader) {
+      const rows = stmt.all(...params);
+      return { changed: rows.length, rows, rowIds: [] };
+    }
+    const run = stmt.run(...params);
+    return { changed: run.changes, rows: [], rowIds: q.query.kind === 'InsertQueryNode' ? [Number(run.lastInsertRowid)] : [] };
   });
   const commitAll = sqlite.transaction((batch: Pending[]) => batch.map((p) => runQueries(p.queries)));
   const commit = (batch: Pending[]): void => {
@@ -154,7 +162,7 @@ export function pgGroupWriter(pool: pg.Pool, eventsLock: CompiledQuery): Writer 
     const sent: Promise<unknown>[] = [];
     const send = (q: CompiledQuery | string): Promise<WriteResult> => {
       const query = typeof q === 'string' ? client.query(q) : client.query({ name: named(q.sql), text: q.sql, values: q.parameters as unknown[] });
-      const result = query.then((r) => ({ changed: r.rowCount ?? r.rows.length, rows: r.rows }));
+      const result = query.then((r): WriteResult => ({ changed: r.rowCount ?? r.rows.length, rows: r.rows, rowIds: [] }));
       // Awaited below, maybe after it has failed: not an unhandled rejection meanwhile.
       result.catch(() => {});
       sent.push(result);
