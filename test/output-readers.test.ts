@@ -1,6 +1,7 @@
 // Readers of a large output: GET /v1/jobs/:id/output honours one HTTP Range of bytes (RFC 9110),
 // for a running job's output (read from its worker) and for a finished one's (read from the
-// scheduler's copy); ?download=true answers it as a file; /output/search finds lines in it.
+// scheduler's copy); ?download=true answers it as a file; /output/search finds lines in it
+// (or in one of its streams).
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { submitJob, startScheduler, startWorker, eventually, waitForFinal } from './harness.js';
@@ -136,6 +137,59 @@ describe('search and download', () => {
       return (json.matches as unknown[]).length > 0 ? json : undefined;
     }, 'the running job wrote the needle');
     assert.deepEqual(found.matches, [{ offset: whole.indexOf('5001\n'), line: 5001, text: 'needle here' }]);
+  });
+
+  it('finds a text across the 1 MiB pieces a kept output is read in, in a line longer than the 1 MiB one held', async () => {
+    const MiB = 1024 * 1024;
+    const scheduler = await startScheduler();
+    const worker = await startWorker(scheduler);
+    // One line of 3 MiB with 'needle' over its byte 1048576, then a short one.
+    const script = `head -c ${MiB - 3} /dev/zero | tr '\\0' y; printf needle; head -c ${2 * MiB} /dev/zero | tr '\\0' y; printf '\\nend needle\\n'`;
+    const id = await submitJob(scheduler.api, { worker_id: worker.id, command: 'bash', args: ['-c', script] });
+    await waitForFinal(scheduler.api, id);
+    await scheduler.waitForLog((l) => l.msg === 'job output kept' && l.job_id === id);
+    const res = await fetch(`${scheduler.api}/v1/jobs/${id}/output/search?q=needle`);
+    assert.deepEqual(await res.json(), {
+      attempt: 1,
+      matches: [
+        { offset: 0, line: 1, text: 'y'.repeat(500) },
+        { offset: 3 * MiB + 4, line: 2, text: 'end needle' },
+      ],
+      more: false,
+      bytes_searched: 3 * MiB + 15,
+    });
+  });
+
+  it('?stream= searches stdout or stderr alone, numbers and bytes counted in it, in live and kept output', async () => {
+    const scheduler = await startScheduler();
+    const worker = await startWorker(scheduler);
+    const search = async (job: string, query: string): Promise<Json> => {
+      const res = await fetch(`${scheduler.api}/v1/jobs/${job}/output/search?${query}`);
+      const json = (await res.json()) as Json;
+      assert.equal(res.status, 200, JSON.stringify(json));
+      return json;
+    };
+    const write = 'echo out one; echo err needle >&2; echo out needle; echo err two >&2';
+    const expect = async (job: string): Promise<void> => {
+      assert.deepEqual((await search(job, 'q=needle&stream=stdout')).matches, [{ offset: 8, line: 2, text: 'out needle' }]);
+      assert.deepEqual((await search(job, 'q=needle&stream=stderr')).matches, [{ offset: 0, line: 1, text: 'err needle' }]);
+      assert.deepEqual((await search(job, 'q=two&stream=stdout')).matches, []);
+      // Both streams: their order in the output is the order the worker read them in.
+      const both = (await search(job, 'q=needle')).matches as Json[];
+      assert.deepEqual(both.map((m) => m.text).sort(), ['err needle', 'out needle']);
+    };
+    const running = await submitJob(scheduler.api, { worker_id: worker.id, command: 'bash', args: ['-c', `${write}; sleep 60`] });
+    // Its last line written to stdout is before its last to stderr, but the two pipes may be read in either order.
+    const wrote = async (q: string, stream: string): Promise<boolean> => ((await search(running, `q=${q}&stream=${stream}`)).matches as unknown[]).length > 0;
+    await eventually(async () => ((await wrote('needle', 'stdout')) && (await wrote('two', 'stderr'))) || undefined, 'the running job wrote its lines');
+    await expect(running);
+    const done = await submitJob(scheduler.api, { worker_id: worker.id, command: 'bash', args: ['-c', write] });
+    await waitForFinal(scheduler.api, done);
+    // Its worker gone, the output is read from the scheduler's copy (kept with the end report).
+    await worker.kill('SIGTERM');
+    await eventually(async () => (await fetch(`${scheduler.api}/v1/jobs/${done}/output/search?q=x`)).ok || undefined, 'the output kept');
+    await expect(done);
+    assert.equal((await fetch(`${scheduler.api}/v1/jobs/${done}/output/search?q=x&stream=both`)).status, 400, 'a stream is stdout or stderr');
   });
 
   it('?download=true answers the whole output as a file', async () => {

@@ -82,6 +82,8 @@ describe('supervisor upgrade', () => {
       const refusal = (await oneStream.json()) as Json;
       assert.deepEqual([oneStream.status, refusal.code], [409, 'output_not_split'], JSON.stringify(refusal));
       assert.match(String(refusal.error), /earlier release/);
+      const search = await fetch(`${scheduler.api}/v1/jobs/${writer}/output/search?q=line&stream=stdout`);
+      assert.deepEqual([search.status, ((await search.json()) as Json).code], [409, 'output_not_split'], 'nor searched');
       const run = await baton(['run', '--worker', id, '--', 'bash', '-c', 'echo out; echo err >&2'], { api: scheduler.api });
       assert.deepEqual([run.code, run.stdout], [0, 'out\nerr\n'], run.stderr);
 

@@ -154,6 +154,7 @@ export const OutputSearchQuerySchema = Strict({
   q: Type.String({ minLength: 1, maxLength: 200, description: 'the text to find, as written (case-sensitive)' }),
   attempt: Type.Optional(Type.Integer({ minimum: 1, description: "this attempt's output; default: the attempt now live" })),
   limit: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_SEARCH_MATCHES, default: DEFAULT_SEARCH_MATCHES, description: 'stop after this many matching lines' })),
+  stream: Type.Optional(OutputStreamSchema),
 });
 
 export const OutputSearchSchema = Type.Object({
@@ -165,7 +166,7 @@ export const OutputSearchSchema = Type.Object({
       text: Type.String({ description: 'the line, its first 500 bytes' }),
     }),
   ),
-  more: Type.Boolean({ description: 'the limit was reached: later lines may match too' }),
+  more: Type.Boolean({ description: 'more lines than limit match: later lines were not given' }),
   bytes_searched: Type.Integer(),
 });
 export type OutputSearch = Static<typeof OutputSearchSchema>;

@@ -89,6 +89,8 @@ export interface OutputSearchOptions extends RequestOptions {
   attempt?: number;
   /** At most this many matching lines (default 100, at most 1000). */
   limit?: number;
+  /** Only in the job's stdout or only in its stderr (offsets and line numbers then count that stream); fails with `output_not_split` as `output()` does. */
+  stream?: OutputStream;
 }
 
 /** `stream()`'s: it always follows, and carries on across a worker restart as `output()` does. */
@@ -341,7 +343,8 @@ export class BatonClient {
 
   /** `GET /v1/jobs/:id/output/search`: the lines that hold `text`, each with the byte it starts at. */
   searchOutput(id: string, text: string, options: OutputSearchOptions = {}): Promise<OutputSearch> {
-    return this.json('GET', `/v1/jobs/${encodeURIComponent(id)}/output/search${queryString({ q: text, attempt: options.attempt, limit: options.limit })}`, undefined, options);
+    const { attempt, limit, stream } = options;
+    return this.json('GET', `/v1/jobs/${encodeURIComponent(id)}/output/search${queryString({ q: text, attempt, limit, stream })}`, undefined, options);
   }
 
   /**

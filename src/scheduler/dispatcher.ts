@@ -273,13 +273,17 @@ export class Dispatcher implements JobEvents {
   }
 
   /**
-   * Shared store: another scheduler changed this job (created it, stopped it, retried it…);
-   * the queue and the slot counts follow the stored row.
+   * Shared store: another scheduler changed these jobs (created them, stopped them, retried
+   * them…); the queue and the slot counts follow the stored rows, read in one query.
    */
-  async sync(jobId: string): Promise<void> {
+  async sync(jobIds: readonly string[]): Promise<void> {
     if (!this.leading) return;
-    const job = (await this.store.getJob(jobId))?.job;
-    if (!job || job.runOn === 'all') return;
+    for (const job of await this.store.getJobs(jobIds)) this.follow(job);
+  }
+
+  private follow(job: JobRecord): void {
+    if (job.runOn === 'all') return;
+    const jobId = job.id;
     const placed = this.placed.get(jobId);
     if (isFinal(job.state)) {
       this.queued.delete(jobId);

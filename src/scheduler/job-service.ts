@@ -155,11 +155,11 @@ export class JobService {
 
   /** Wakes the calls waiting on this job (they read it again). Shared store: also for changes other schedulers made. */
   jobChanged(jobId: string): void {
-    for (const wake of this.waiters.get(jobId) ?? []) wake();
+    for (const wake of this.waiters.get(jobId) ?? []) wake(jobId);
   }
 
   /** Wake-ups of `wait` calls, by job id. */
-  private readonly waiters = new Map<string, Set<() => void>>();
+  private readonly waiters = new Map<string, Set<(jobId: string) => void>>();
 
   /**
    * Records the job (queued, or dispatched when placed at once) before any worker hears of it,
@@ -235,23 +235,49 @@ export class JobService {
     }
     const toRun = created.filter((j) => j.runOn !== 'all');
     // A follower of a shared store leaves placing to the leader (it hears of the jobs from the stored events).
-    const dispatched = this.dispatcher.leading ? await this.dispatcher.submit(toRun) : await Promise.all(toRun.map((job) => this.leaderPlaced(job)));
+    const dispatched = this.dispatcher.leading ? await this.dispatcher.submit(toRun) : await this.leaderPlaced(toRun);
     const results = new Map(dispatched.map((r) => [r.job.id, r]));
     const byId = new Map(created.map((j) => [j.id, j]));
     return planned.map(([head]) => results.get(head!.id) ?? { kind: 'queued', job: byId.get(head!.id)! });
   }
 
-  /** Shared store, on a follower: the job as the leader's placement left it, or still queued after a moment. */
-  private async leaderPlaced(job: JobRecord): Promise<DispatchResult> {
+  /**
+   * Shared store, on a follower: the jobs as the leader's placement left them, or still queued
+   * after a moment. Read together, one query per wake-up for those not yet decided: a batch's
+   * jobs read one by one on every change took the whole pool for seconds.
+   */
+  private async leaderPlaced(jobs: readonly JobRecord[]): Promise<DispatchResult[]> {
     // Dispatched is not yet decided: the worker may still refuse the start (the job then fails, or is retried).
-    const decided = (j: JobRecord): boolean => j.attempt > job.attempt || (j.state !== 'queued' && j.state !== 'dispatched');
-    const { job: now } = await this.waitFor(job.id, LEADER_PLACEMENT_WAIT_MS, decided);
-    if (now.state === 'queued' && now.attempt === job.attempt) return { kind: 'queued', job: now };
-    // A start the worker refused is stored with its error's code: the answer the leader gave, status and words.
-    // (A job failed without one did start, and failed running.)
-    const refused = now.state === 'failed' || now.attempt > job.attempt;
-    if (refused && isErrorCode(now.errorCode)) return { kind: 'failed', job: now, error: new BatonError(now.errorCode, now.error) };
-    return { kind: 'dispatched', job: now };
+    const decided = (was: JobRecord, j: JobRecord): boolean => j.attempt > was.attempt || (j.state !== 'queued' && j.state !== 'dispatched');
+    const latest = new Map(jobs.map((j) => [j.id, j]));
+    const undecided = new Map(latest);
+    // Read first all of them, then those a change was heard of since the last read.
+    let changed = new Set(latest.keys());
+    let wake = (): void => {};
+    let ended = false;
+    const unlisten = this.listen([...latest.keys()], (id) => {
+      changed.add(id);
+      wake();
+    });
+    const timer = setTimeout(() => {
+      ended = true;
+      wake();
+    }, LEADER_PLACEMENT_WAIT_MS);
+    try {
+      while (undecided.size > 0) {
+        const woken = new Promise<void>((resolve) => (wake = resolve));
+        const ids = [...changed].filter((id) => undecided.has(id));
+        changed = new Set();
+        for (const j of await this.store.getJobs(ids)) latest.set(j.id, j);
+        for (const id of ids) if (decided(undecided.get(id)!, latest.get(id)!)) undecided.delete(id);
+        if (ended) break;
+        if (undecided.size > 0) await woken;
+      }
+    } finally {
+      clearTimeout(timer);
+      unlisten();
+    }
+    return jobs.map((was) => placedResult(was, latest.get(was.id)!));
   }
 
   /**
@@ -338,10 +364,7 @@ export class JobService {
       wake();
     };
     // Listen before reading, so a change between the read and the listening is not missed.
-    let waiting = this.waiters.get(jobId);
-    if (!waiting) this.waiters.set(jobId, (waiting = new Set()));
-    const waker = (): void => wake();
-    waiting.add(waker);
+    const unlisten = this.listen([jobId], () => wake());
     const timer = setTimeout(end, timeoutMs);
     signal?.addEventListener('abort', end);
     try {
@@ -354,9 +377,24 @@ export class JobService {
     } finally {
       clearTimeout(timer);
       signal?.removeEventListener('abort', end);
-      waiting.delete(waker);
-      if (waiting.size === 0 && this.waiters.get(jobId) === waiting) this.waiters.delete(jobId);
+      unlisten();
     }
+  }
+
+  /** Calls `waker` with the job's id on every change of these jobs until the returned function is called. */
+  private listen(jobIds: readonly string[], waker: (jobId: string) => void): () => void {
+    for (const id of jobIds) {
+      let waiting = this.waiters.get(id);
+      if (!waiting) this.waiters.set(id, (waiting = new Set()));
+      waiting.add(waker);
+    }
+    return () => {
+      for (const id of jobIds) {
+        const waiting = this.waiters.get(id);
+        waiting?.delete(waker);
+        if (waiting?.size === 0) this.waiters.delete(id);
+      }
+    };
   }
 
   /** `by` (the caller's token name) is recorded as `stopped_by` once the worker has taken the stop. */
@@ -569,4 +607,14 @@ export class JobService {
     const ago = w ? ` (last heartbeat ${Math.round((Date.now() - w.lastHeartbeatAt) / 1000)}s ago)` : '';
     throw new BatonError('WORKER_DOWN', `worker ${workerId} is not connected${ago}`);
   }
+}
+
+/** What a follower answers for a job it stored, from the row the leader's placement left. */
+function placedResult(was: JobRecord, now: JobRecord): DispatchResult {
+  if (now.state === 'queued' && now.attempt === was.attempt) return { kind: 'queued', job: now };
+  // A start the worker refused is stored with its error's code: the answer the leader gave, status and words.
+  // (A job failed without one did start, and failed running.)
+  const refused = now.state === 'failed' || now.attempt > was.attempt;
+  if (refused && isErrorCode(now.errorCode)) return { kind: 'failed', job: now, error: new BatonError(now.errorCode, now.error) };
+  return { kind: 'dispatched', job: now };
 }

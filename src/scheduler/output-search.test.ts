@@ -1,15 +1,17 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { LineSearch, MATCH_TEXT_BYTES, type OutputMatch } from './output-search.js';
+import { LineSearch, MATCH_TEXT_BYTES, MAX_LINE_BYTES, type OutputMatch } from './output-search.js';
 
-/** Feeds `output` in pieces of `size` bytes. */
-function search(output: string, text: string, size: number, limit = 100): OutputMatch[] {
+/** Feeds `output` in pieces of `size` bytes, as the route does: until the end or more than `limit` are found. */
+function run(output: string, text: string, size: number, limit: number): LineSearch {
   const bytes = Buffer.from(output);
   const s = new LineSearch(text, limit);
-  for (let at = 0; at < bytes.length && !s.full; at += size) s.push(bytes.subarray(at, at + size));
-  s.end();
-  return s.matches;
+  for (let at = 0; at < bytes.length && !s.more; at += size) s.push(bytes.subarray(at, at + size));
+  if (!s.more) s.end();
+  return s;
 }
+
+const search = (output: string, text: string, size: number, limit = 100): OutputMatch[] => run(output, text, size, limit).matches;
 
 describe('LineSearch', () => {
   const output = 'alpha\nbeta gamma\nalpha alpha\n\ndelta alpha';
@@ -41,12 +43,25 @@ describe('LineSearch', () => {
   ];
   for (const [name, text, size, expected] of cases) it(name, () => assert.deepEqual(search(output, text, size), expected));
 
-  it('stops at the limit', () => {
-    assert.deepEqual(
-      search(output, 'alpha', 5, 2).map((m) => m.line),
-      [1, 3],
-    );
-  });
+  // Three lines hold 'alpha', the last one without a final newline.
+  const limits: [string, number, number, number[], boolean][] = [
+    ['fewer than match: more', 2, 1000, [1, 3], true],
+    ['fewer than match, fed a byte at a time: more', 2, 1, [1, 3], true],
+    ['one: more', 1, 5, [1], true],
+    ['exactly as many as match: not more', 3, 1000, [1, 3, 5], false],
+    ['exactly as many, fed a byte at a time: not more', 3, 1, [1, 3, 5], false],
+    ['more than match: not more', 4, 7, [1, 3, 5], false],
+  ];
+  for (const [name, limit, size, lines, more] of limits) {
+    it(`limit ${limit}: ${name}`, () => {
+      const s = run(output, 'alpha', size, limit);
+      assert.deepEqual(
+        s.matches.map((m) => m.line),
+        lines,
+      );
+      assert.equal(s.more, more);
+    });
+  }
 
   it('counts lines and bytes past multi-byte characters', () => {
     assert.deepEqual(search('héllo\nwörld\nfind me\n', 'find', 2), [{ offset: 14, line: 3, text: 'find me' }]);
@@ -58,8 +73,35 @@ describe('LineSearch', () => {
     assert.equal(match?.text.length, MATCH_TEXT_BYTES);
   });
 
-  it('matches in a line longer than the carry bound (it is searched in parts)', () => {
-    const long = `${'y'.repeat(3 * 1024 * 1024)}needle`;
-    assert.equal(search(`start\n${long}\n`, 'needle', 64 * 1024).length, 1);
+  describe('a match across a cut: of the pieces read, or of a line longer than MAX_LINE_BYTES', () => {
+    const MiB = 1024 * 1024;
+    const head = 'h'.repeat(MATCH_TEXT_BYTES);
+    /** A line of `length` bytes (newline not counted) starting with `head`, holding `needle` at each of `at`. */
+    const line = (length: number, ...at: number[]): string => {
+      const bytes = Buffer.alloc(length, 'y');
+      bytes.write(head);
+      for (const a of at) bytes.write('needle', a);
+      return bytes.toString();
+    };
+    // The cut of a line that starts the output falls at MAX_LINE_BYTES when the pieces divide it.
+    const first = 'start\n';
+    const cases: [string, string, number, OutputMatch[]][] = [
+      ['a short line across a 1 MiB piece', `${'x'.repeat(MiB - 3)}\nab needle\n`, MiB, [{ offset: MiB - 2, line: 2, text: 'ab needle' }]],
+      [
+        'a long line, across its first cut',
+        `${line(3 * MiB, MAX_LINE_BYTES - 3)}\nend needle`,
+        MiB,
+        [
+          { offset: 0, line: 1, text: head },
+          { offset: 3 * MiB + 1, line: 2, text: 'end needle' },
+        ],
+      ],
+      ['a long line, across its first cut, fed in pieces of 64 KiB', line(3 * MiB, MAX_LINE_BYTES - 3), 64 * 1024, [{ offset: 0, line: 1, text: head }]],
+      ['a long line, in its third part only', `${first}${line(3 * MiB, 2 * MiB + 100)}\n`, MiB, [{ offset: first.length, line: 2, text: head }]],
+      ['a long line that holds it in two parts: given once', `${first}${line(3 * MiB, 1000, 2 * MiB + 100)}\n`, MiB, [{ offset: first.length, line: 2, text: head }]],
+      ['a long line that ends the output, holding it in its last bytes', `${first}${line(2 * MiB, 2 * MiB - 6)}`, 300 * 1024, [{ offset: first.length, line: 2, text: head }]],
+      ['a long line that does not hold it', `${first}${line(3 * MiB)}\nneedle`, MiB, [{ offset: first.length + 3 * MiB + 1, line: 3, text: 'needle' }]],
+    ];
+    for (const [name, output, size, expected] of cases) it(name, () => assert.deepEqual(search(output, 'needle', size), expected));
   });
 });

@@ -15,15 +15,23 @@ export interface OutputMatch {
 
 /** Bytes of a matching line sent back: enough to recognise it, bounded for a line megabytes long. */
 export const MATCH_TEXT_BYTES = 500;
-/** A line longer than this is searched in parts of this size: a match across such a cut is missed, and memory stays bounded. */
-const MAX_LINE_BYTES = 1024 * 1024;
+/**
+ * Bytes of a line not yet ended held at most. A longer line is searched in parts of about this
+ * size, each part starting with the last bytes of the one before (the text's length less one),
+ * so a match across a cut is found, and only the line's first MATCH_TEXT_BYTES are kept for its
+ * answer: memory stays bounded whatever the line's length.
+ */
+export const MAX_LINE_BYTES = 1024 * 1024;
 const NEWLINE = 0x0a;
 
 export class LineSearch {
-  readonly matches: OutputMatch[] = [];
+  /** Up to one past the limit: that one only says there are more. */
+  private readonly found: OutputMatch[] = [];
   /** The bytes of the line not yet ended, and where it started. */
   private carry: Buffer = Buffer.alloc(0);
   private carryOffset = 0;
+  /** Set while a line longer than MAX_LINE_BYTES is being searched in parts: where it started, and its first bytes. */
+  private longLine: { offset: number; head: Buffer } | undefined;
   private lineNumber = 1;
   private readonly needle: Buffer;
 
@@ -35,9 +43,14 @@ export class LineSearch {
     this.needle = Buffer.from(text, 'utf8');
   }
 
-  /** True once `limit` lines were found: the caller may stop reading. */
-  get full(): boolean {
-    return this.matches.length >= this.limit;
+  /** The matching lines, at most `limit`. */
+  get matches(): OutputMatch[] {
+    return this.found.slice(0, this.limit);
+  }
+
+  /** More lines match than the `limit` given back: one past it was found, and the caller may stop reading. */
+  get more(): boolean {
+    return this.found.length > this.limit;
   }
 
   /** The next bytes of the output. */
@@ -48,8 +61,10 @@ export class LineSearch {
       this.carry = chunk;
       return;
     }
-    const cut = lastNewline < 0 ? chunk.length : lastNewline + 1;
-    this.scan(chunk.subarray(0, cut), this.carryOffset);
+    // A part of a long line keeps its last bytes, where a match may start that the next bytes end.
+    const cut = lastNewline < 0 ? chunk.length - (this.needle.length - 1) : lastNewline + 1;
+    this.scan(chunk.subarray(0, lastNewline < 0 ? chunk.length : cut), this.carryOffset);
+    this.longLine = lastNewline < 0 ? (this.longLine ?? { offset: this.carryOffset, head: Buffer.from(chunk.subarray(0, MATCH_TEXT_BYTES)) }) : undefined;
     this.carryOffset += cut;
     // Copied, so that the rest of a large chunk is not kept alive by its small tail.
     this.carry = Buffer.from(chunk.subarray(cut));
@@ -61,18 +76,21 @@ export class LineSearch {
     this.carry = Buffer.alloc(0);
   }
 
-  /** Whole lines (or a cut of a very long one) starting at `base`. */
+  /** Whole lines (the first of them maybe the rest of a long line) or a part of a long line, starting at `base`. */
   private scan(lines: Buffer, base: number): void {
     let lineStart = 0;
     let from = 0;
-    while (!this.full) {
+    while (!this.more) {
       const hit = lines.indexOf(this.needle, from);
       if (hit < 0) break;
       this.lineNumber += count(lines, lineStart, hit);
       const start = hit === 0 ? 0 : lines.lastIndexOf(NEWLINE, hit - 1) + 1;
       const newline = lines.indexOf(NEWLINE, hit);
       const end = newline < 0 ? lines.length : newline;
-      this.matches.push({ offset: base + start, line: this.lineNumber, text: lines.subarray(start, Math.min(end, start + MATCH_TEXT_BYTES)).toString('utf8') });
+      const long = start === 0 ? this.longLine : undefined;
+      if (!long) this.found.push({ offset: base + start, line: this.lineNumber, text: lines.subarray(start, Math.min(end, start + MATCH_TEXT_BYTES)).toString('utf8') });
+      // A long line's part after a cut: the line is given once, from its start, whatever part holds the text.
+      else if (this.found.at(-1)?.offset !== long.offset) this.found.push({ offset: long.offset, line: this.lineNumber, text: long.head.toString('utf8') });
       lineStart = hit;
       from = end + 1;
     }

@@ -80,6 +80,15 @@ function followOtherSchedulers(
 ): { queueLoaded(): Promise<void> } {
   let loaded: Promise<void> | undefined;
   cluster.on('eventsStored', () => eventLog.catchUp());
+  // The jobs changed elsewhere, gathered over a turn (a batch of events read back) and read in one
+  // query; one read after the other, so a later row is never overtaken by an earlier one.
+  let changed = new Set<string>();
+  let syncing = Promise.resolve();
+  const syncChanged = (): void => {
+    const ids = [...changed];
+    changed = new Set();
+    syncing = syncing.then(() => dispatcher.sync(ids).catch((err: unknown) => log.error({ jobs: ids.length, err }, 'cannot take in jobs another scheduler changed')));
+  };
   eventLog.on('remote', (e) => {
     if (e.kind === 'worker') {
       void registry.refresh();
@@ -90,7 +99,8 @@ function followOtherSchedulers(
       return;
     }
     jobs.jobChanged(e.entityId);
-    dispatcher.sync(e.entityId).catch((err: unknown) => log.error({ job_id: e.entityId, err }, 'cannot take in a job another scheduler changed'));
+    if (changed.size === 0) setImmediate(syncChanged);
+    changed.add(e.entityId);
   });
   cluster.on('leading', () => {
     registry.lead();

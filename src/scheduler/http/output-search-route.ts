@@ -6,8 +6,9 @@ import type { App } from './app.js';
 /**
  * `GET /v1/jobs/:id/output/search`: the lines of a job's output that hold a text, each with the
  * byte it starts at, so that a reader (the dashboard) that shows only part of a large output
- * can find text anywhere in it and ask for the bytes around a match. The output is read as the
- * output route reads it (the kept copy, else the worker), once, as far as the limit.
+ * can find text anywhere in it and ask for the bytes around a match. The output (or one of its
+ * streams) is read as the output route reads it (the kept copy, else the worker), once, as far
+ * as the limit.
  */
 export function outputSearchRoute(app: App, jobs: JobService): void {
   app.get(
@@ -16,7 +17,8 @@ export function outputSearchRoute(app: App, jobs: JobService): void {
       schema: {
         operationId: 'searchJobOutput',
         tags: ['jobs'],
-        summary: "The lines of the job's output (of the live attempt, or of attempt=N) that hold q, as written, each with its first byte: at most limit of them",
+        summary:
+          "The lines of the job's output (of the live attempt, or of attempt=N; stdout and stderr interleaved, or stream=stdout|stderr) that hold q, as written, each with its first byte and number in what was searched: at most limit of them",
         params: JobIdParams,
         querystring: OutputSearchQuerySchema,
         response: { 200: OutputSearchSchema },
@@ -24,21 +26,21 @@ export function outputSearchRoute(app: App, jobs: JobService): void {
       },
     },
     async (req) => {
-      const { q, attempt, limit } = req.query;
-      const output = await jobs.output(req.params.id, undefined, { follow: false, attempt });
+      const { q, attempt, limit, stream } = req.query;
+      const output = await jobs.output(req.params.id, undefined, { follow: false, attempt, stream });
       const search = new LineSearch(q, limit ?? DEFAULT_SEARCH_MATCHES);
       let searched = 0;
       try {
         for await (const chunk of output.body as AsyncIterable<Buffer>) {
           search.push(chunk);
           searched += chunk.length;
-          if (search.full) break;
+          if (search.more) break;
         }
       } finally {
         output.body.destroy();
       }
-      if (!search.full) search.end();
-      return { attempt: output.attempt, matches: search.matches, more: search.full, bytes_searched: searched };
+      if (!search.more) search.end();
+      return { attempt: output.attempt, matches: search.matches, more: search.more, bytes_searched: searched };
     },
   );
 }

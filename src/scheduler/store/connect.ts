@@ -107,7 +107,9 @@ async function openPostgres(url: string, onConnectionLost: ConnectionLost): Prom
     getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
       oid === pg.types.builtins.INT8 ? (value: string) => Number(value) : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
   };
-  const pool = new pg.Pool({ connectionString: url, types: pgTypes, max: 10, connectionTimeoutMillis: 5000, statement_timeout: PG_STATEMENT_TIMEOUT_MS });
+  // Pipeline mode: a connection writes each query at once, without waiting for the answer to the one
+  // before (the group writer's transactions rely on it); one query at a time behaves as before.
+  const pool = new pg.Pool({ connectionString: url, types: pgTypes, pipeline: true, max: 10, connectionTimeoutMillis: 5000, statement_timeout: PG_STATEMENT_TIMEOUT_MS });
   // Without a listener, an idle client's error is an uncaught exception that ends the process.
   pool.on('error', onConnectionLost);
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });

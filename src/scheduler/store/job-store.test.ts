@@ -511,6 +511,26 @@ conformance<JobStore>('JobStore', SqlJobStore, {
       );
     },
   },
+  getJobs: {
+    'the jobs as stored, unknown ids left out, none for no ids': async ({ jobs }) => {
+      const queued = newJob();
+      await jobs.createJob(queued);
+      const dispatched = await dispatchedJob(jobs);
+      const found = await jobs.getJobs([dispatched.id, NO_SUCH_JOB, queued.id]);
+      assert.deepEqual(
+        found.map((j) => [j.id, j.state, j.workerId]).sort(),
+        [
+          [dispatched.id, 'dispatched', 'w-1'],
+          [queued.id, 'queued', ''],
+        ].sort(),
+      );
+      assert.deepEqual(
+        found.find((j) => j.id === queued.id),
+        (await jobs.getJob(queued.id))?.job,
+      );
+      assert.deepEqual(await jobs.getJobs([]), []);
+    },
+  },
   listJobs: {
     'newest first, filters by worker and state, pages by cursor': async ({ jobs }) => {
       const worker = `w-${uuidv7()}`;
@@ -563,15 +583,18 @@ conformance<JobStore>('JobStore', SqlJobStore, {
       // Finished before any other case's job, so these are the oldest.
       const old = await dispatchedJob(jobs, 'w-1', 1);
       const older = await dispatchedJob(jobs, 'w-1', 1);
+      const newer = await dispatchedJob(jobs, 'w-1', 1);
       const running = await dispatchedJob(jobs, 'w-1', 1);
       await report(jobs, old.id, 1, 'w-1', { state: 'succeeded', finishedAt: -90 }, 5);
+      await report(jobs, newer.id, 1, 'w-1', { state: 'succeeded', finishedAt: -80 }, 5);
       await report(jobs, older.id, 1, 'w-1', { state: 'failed', finishedAt: -100 }, 5);
       await report(jobs, running.id, 1, 'w-1', { state: 'running' }, 5);
       assert.ok((await events.eventsAfter(0, 10, { entityId: old.id })).length > 0);
       assert.deepEqual(await jobs.pruneJobs(-50, 1), [older.id]);
-      assert.deepEqual(await jobs.pruneJobs(-50, 10), [old.id]);
+      assert.deepEqual(await jobs.pruneJobs(-50, 10), [old.id, newer.id]);
       assert.deepEqual(await jobs.pruneJobs(-50, 10), []);
       assert.equal(await jobs.getJob(old.id), undefined);
+      assert.equal(await jobs.getJob(newer.id), undefined);
       assert.deepEqual(await events.eventsAfter(0, 10, { entityId: old.id }), []);
       assert.equal((await jobs.getJob(running.id))?.job.state, 'running', 'a job not in a final state stays');
     },

@@ -200,6 +200,8 @@ export interface JobStore {
   countQueued(): Promise<number>;
   /** How many jobs are in each state (states with none are absent): for /metrics. */
   countJobsByState(): Promise<Map<string, number>>;
+  /** The jobs of these ids that exist, in no particular order: one query for many. */
+  getJobs(ids: readonly string[]): Promise<JobRecord[]>;
   /** The job and its attempts, oldest first. */
   getJob(id: string): Promise<{ job: JobRecord; attempts: AttemptRecord[] } | undefined>;
   /** Newest first, without their stdin (see JobRecord.stdinBytes); `nextCursor` is set when more jobs follow. */

@@ -200,11 +200,14 @@ conformance<OutputStore>('OutputStore', SqlOutputStore, {
   forgetOutputs: {
     'no trace of those jobs is left; others are kept': async (stores) => {
       const gone = await kept(stores, ['abc'], 3);
+      const alsoGone = await kept(stores, ['ghi'], 3);
       const stays = await kept(stores, ['def'], 3);
-      await stores.outputs.forgetOutputs([gone]);
+      await stores.outputs.forgetOutputs([gone, alsoGone]);
       await stores.outputs.forgetOutputs([]);
-      assert.equal(await stores.outputs.getOutput(gone, 1), undefined);
-      assert.equal((await stores.outputs.readOutput(gone, 1, 0, 10)).length, 0);
+      for (const id of [gone, alsoGone]) {
+        assert.equal(await stores.outputs.getOutput(id, 1), undefined);
+        assert.equal((await stores.outputs.readOutput(id, 1, 0, 10)).length, 0);
+      }
       assert.equal((await stores.outputs.readOutput(stays, 1, 0, 10)).toString(), 'def');
     },
   },

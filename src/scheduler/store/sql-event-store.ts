@@ -1,7 +1,7 @@
 import type { Selectable } from 'kysely';
 import type { EventFilter, EventRecord, EventStore } from './event-store.js';
 import type { EventsTable } from './schema.js';
-import type { SqlContext } from './sql.js';
+import { idsOf, type SqlContext } from './sql.js';
 
 /** The event port on SQLite and PostgreSQL. */
 export class SqlEventStore implements EventStore {
@@ -11,11 +11,8 @@ export class SqlEventStore implements EventStore {
 
   async appendEvents(events: readonly Omit<EventRecord, 'id'>[]): Promise<number[]> {
     if (events.length === 0) return [];
-    const results = await this.ctx.writer.runRows(
-      events.map((e) => this.ctx.insertEvent(e)),
-      { events: true },
-    );
-    return results.map((r) => Number((r.rows[0] as { id: number | string }).id));
+    const results = await this.ctx.writer.runRows(this.ctx.insertEvents(events), { events: true });
+    return idsOf(results);
   }
 
   async lastEventId(): Promise<number> {

@@ -20,7 +20,7 @@ import {
 } from './job-store.js';
 import { PlacedRecords } from './placed-records.js';
 import type { AttemptsTable, JobsTable } from './schema.js';
-import { isUniqueViolation, type SqlContext } from './sql.js';
+import { idsOf, isUniqueViolation, type SqlContext } from './sql.js';
 import type { Step, WriteResult } from './writer.js';
 
 /**
@@ -47,8 +47,10 @@ export class SqlJobStore implements JobStore {
     const records = jobs.map(newJobRecord);
     // The rows are exactly the records: nothing is read back. Each row is written out whole, in
     // the table's column order (no spread adding its fields one at a time): this runs for every job submitted.
-    const queries = records.flatMap((job) => {
-      const insert = this.ctx.insert('jobs', 'none', 'job', {
+    const jobRows: Insertable<JobsTable>[] = [];
+    const attemptRows: Insertable<AttemptsTable>[] = [];
+    for (const job of records) {
+      jobRows.push({
         id: job.id,
         state: job.state,
         worker_id: job.workerId,
@@ -89,9 +91,9 @@ export class SqlJobStore implements JobStore {
         concurrency: job.concurrency ? JSON.stringify(job.concurrency) : '',
         after: JSON.stringify(job.after),
         after_condition: job.afterCondition,
-      } satisfies Insertable<JobsTable>);
-      if (job.runOn === 'all') return [insert];
-      const attempt = {
+      });
+      if (job.runOn === 'all') continue;
+      attemptRows.push({
         job_id: job.id,
         number: 1,
         worker_id: job.workerId,
@@ -102,9 +104,10 @@ export class SqlJobStore implements JobStore {
         created_at: job.createdAt,
         started_at: null,
         finished_at: null,
-      } satisfies Insertable<AttemptsTable>;
-      return [insert, this.ctx.insert('attempts', 'none', 'attempt', attempt)];
-    });
+      });
+    }
+    // The jobs before their attempts, which reference them.
+    const queries = [...this.ctx.insertMany('jobs', 'none', 'job', jobRows), ...this.ctx.insertMany('attempts', 'none', 'attempt', attemptRows)];
     try {
       await this.#writeJobs(queries, () => records, records[0]?.createdAt ?? Date.now());
     } catch (err) {
@@ -384,9 +387,9 @@ export class SqlJobStore implements JobStore {
     const ids = rows.map((r) => r.id);
     if (ids.length === 0) return [];
     await writer.run([
-      db.deleteFrom('attempts').where('job_id', 'in', ids).compile(),
-      db.deleteFrom('events').where('kind', '=', 'job').where('entity_id', 'in', ids).compile(),
-      db.deleteFrom('jobs').where('id', 'in', ids).compile(),
+      db.deleteFrom('attempts').where(this.ctx.among('job_id', ids)).compile(),
+      db.deleteFrom('events').where('kind', '=', 'job').where(this.ctx.among('entity_id', ids)).compile(),
+      db.deleteFrom('jobs').where(this.ctx.among('id', ids)).compile(),
     ]);
     return ids;
   }
@@ -424,6 +427,12 @@ export class SqlJobStore implements JobStore {
       .where('number', '=', attempt)
       .where('worker_id', '=', workerId)
       .where('state', 'in', from);
+  }
+
+  async getJobs(ids: readonly string[]): Promise<JobRecord[]> {
+    if (ids.length === 0) return [];
+    const rows = await this.ctx.db.selectFrom('jobs').selectAll().where(this.ctx.among('id', ids)).execute();
+    return rows.map(toJob);
   }
 
   async getJob(id: string): Promise<{ job: JobRecord; attempts: AttemptRecord[] } | undefined> {
@@ -486,12 +495,12 @@ export class SqlJobStore implements JobStore {
           events = jobs
             .flatMap((job) => [...(passedThrough?.(job) ?? []), job])
             .map((job) => ({ kind: 'job', entityId: job.id, data: JSON.stringify(jobView(job)), createdAt: now }));
-          return events.map((e) => this.ctx.insertEvent(e));
+          return this.ctx.insertEvents(events);
         },
       ],
       { events: true },
     );
-    const ids = results.at(-1)!.rows.map((r) => Number((r as { id: number | string }).id));
+    const ids = idsOf([results.at(-1)!]);
     if (events.length > 0) this.committed(events.map((e, i) => ({ ...e, id: ids[i]! })));
     return { results: results.slice(0, -1), jobs };
   }

@@ -196,9 +196,9 @@ export class SqlOutputStore implements OutputStore {
     if (jobIds.length === 0) return;
     const { db, writer } = this.ctx;
     await writer.run([
-      db.deleteFrom('output_chunks').where('job_id', 'in', jobIds).compile(),
-      db.deleteFrom('output_runs').where('job_id', 'in', jobIds).compile(),
-      db.deleteFrom('outputs').where('job_id', 'in', jobIds).compile(),
+      db.deleteFrom('output_chunks').where(this.ctx.among('job_id', jobIds)).compile(),
+      db.deleteFrom('output_runs').where(this.ctx.among('job_id', jobIds)).compile(),
+      db.deleteFrom('outputs').where(this.ctx.among('job_id', jobIds)).compile(),
     ]);
   }
 

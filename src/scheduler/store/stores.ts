@@ -31,7 +31,7 @@ export interface Stores {
 /** Opens the store a URL names (see `connect`: migrations, and a schema newer than this binary refused). */
 export async function openStores(url: string, onConnectionLost?: ConnectionLost): Promise<Stores> {
   const { db, writer, dialect } = await connect(url, onConnectionLost);
-  const ctx = new SqlContext(db, writer);
+  const ctx = new SqlContext(db, writer, dialect);
   const events = new SqlEventStore(ctx);
   return {
     jobs: new SqlJobStore(ctx, (stored) => events.onJobEvents?.(stored)),

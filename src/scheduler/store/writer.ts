@@ -35,6 +35,11 @@ export interface WriteOptions {
 export interface WriteResult {
   changed: number;
   rows: unknown[];
+  /**
+   * SQLite: the rowid of each row an `INSERT` without `RETURNING` made, in order (the
+   * driver's `lastInsertRowid`, known without reading a row back); [] otherwise.
+   */
+  rowIds: number[];
 }
 
 /** A write waiting for its group's commit. */
@@ -60,21 +65,8 @@ function stepsWith(one: (q: CompiledQuery) => WriteResult): (steps: Step[]) => W
   };
 }
 
-async function stepsWithAsync(steps: Step[], one: (q: CompiledQuery) => Promise<WriteResult>): Promise<WriteResult[]> {
-  const results: WriteResult[] = [];
-  for (const step of steps) {
-    if (typeof step !== 'function') results.push(await one(step));
-    else {
-      const parts: WriteResult[] = [];
-      for (const q of step(results)) parts.push(await one(q));
-      results.push(sum(parts));
-    }
-  }
-  return results;
-}
-
 function sum(parts: WriteResult[]): WriteResult {
-  return { changed: parts.reduce((n, r) => n + r.changed, 0), rows: parts.flatMap((r) => r.rows) };
+  return { changed: parts.reduce((n, r) => n + r.changed, 0), rows: parts.flatMap((r) => r.rows), rowIds: parts.flatMap((r) => r.rowIds) };
 }
 
 /**
@@ -103,9 +95,12 @@ export function sqliteWriter(sqlite: BetterSqlite3.Database): Writer {
   const runQueries = stepsWith((q): WriteResult => {
     const stmt = prepared(q.sql);
     const params = q.parameters as unknown[];
-    if (!stmt.reader) return { changed: stmt.run(...params).changes, rows: [] };
-    const rows = stmt.all(...params);
-    return { changed: rows.length, rows };
+    if (stmt.reader) {
+      const rows = stmt.all(...params);
+      return { changed: rows.length, rows, rowIds: [] };
+    }
+    const run = stmt.run(...params);
+    return { changed: run.changes, rows: [], rowIds: q.query.kind === 'InsertQueryNode' ? [Number(run.lastInsertRowid)] : [] };
   });
   const commitAll = sqlite.transaction((batch: Pending[]) => batch.map((p) => runQueries(p.queries)));
   const commit = (batch: Pending[]): void => {
@@ -149,9 +144,14 @@ export function sqliteWriter(sqlite: BetterSqlite3.Database): Writer {
 /**
  * PostgreSQL: group commit. The writes asked for while a commit is under way go together in
  * the next transaction on one pooled connection: one BEGIN and one COMMIT for all of them
- * instead of per write (each statement is a socket write, and those were a quarter of a busy
- * scheduler's CPU). Should one fail, the batch is rolled back and each write runs again in a
- * transaction of its own, so a failing write rejects alone.
+ * instead of per write. Should one fail, the batch is rolled back and each write runs again in
+ * a transaction of its own, so a failing write rejects alone.
+ *
+ * The statements are pipelined (the pool's connections are in pipeline mode): a transaction
+ * writes every statement it can without waiting for an answer, so a group costs two round
+ * trips, whatever its size: BEGIN and every query step, then the steps made from their rows
+ * (the events) and COMMIT. Waiting for each answer in turn made the round trips, not the
+ * server's work, what bounded a busy scheduler's write rate.
  */
 export function pgGroupWriter(pool: pg.Pool, eventsLock: CompiledQuery): Writer {
   let pending: Pending[] = [];
@@ -159,20 +159,33 @@ export function pgGroupWriter(pool: pg.Pool, eventsLock: CompiledQuery): Writer 
   const named = preparedNames();
   const inTransaction = async (batch: Pending[]): Promise<WriteResult[][]> => {
     const client = await pool.connect();
+    const sent: Promise<unknown>[] = [];
+    const send = (q: CompiledQuery | string): Promise<WriteResult> => {
+      const query = typeof q === 'string' ? client.query(q) : client.query({ name: named(q.sql), text: q.sql, values: q.parameters as unknown[] });
+      const result = query.then((r): WriteResult => ({ changed: r.rowCount ?? r.rows.length, rows: r.rows, rowIds: [] }));
+      // Awaited below, maybe after it has failed: not an unhandled rejection meanwhile.
+      result.catch(() => {});
+      sent.push(result);
+      return result;
+    };
     let failed: unknown;
     try {
-      await client.query('begin');
-      const one = async (q: CompiledQuery): Promise<WriteResult> => {
-        const r = await client.query({ name: named(q.sql), text: q.sql, values: q.parameters as unknown[] });
-        return { changed: r.rowCount ?? r.rows.length, rows: r.rows };
-      };
-      if (batch.some((p) => p.events)) await one(eventsLock);
-      const all: WriteResult[][] = [];
-      for (const p of batch) all.push(await stepsWithAsync(p.queries, one));
-      await client.query('commit');
-      return all;
+      void send('begin');
+      if (batch.some((p) => p.events)) void send(eventsLock);
+      // Every write's steps up to its first made from earlier rows, all on the wire at once; then
+      // the rest, write by write in the batch's order, so events keep the order of the writes.
+      const started = batch.map((p) => pipelinedUntilMade(p.queries, send));
+      const all: Promise<WriteResult[]>[] = [];
+      for (const [i, p] of batch.entries()) all.push((await pipelinedRest(p.queries, started[i]!, send)).results);
+      // Sent before the answers: should a statement have failed, PostgreSQL answers this COMMIT with
+      // a rollback, and the failure is read from that statement's answer below.
+      const committed = send('commit');
+      const results = await Promise.all(all);
+      await committed;
+      return results;
     } catch (err) {
       failed = err;
+      await Promise.allSettled(sent);
       await client.query('rollback').catch(() => {});
       throw err;
     } finally {
@@ -207,7 +220,37 @@ export function pgGroupWriter(pool: pg.Pool, eventsLock: CompiledQuery): Writer 
         pending.push({ queries, events: options?.events ?? false, resolve, reject });
         if (!flushing) void flush();
       }),
+    // A transaction of its own on another pooled connection, beside the group commits.
+    async (queries) => (await inTransaction([{ queries, events: false, resolve: () => {}, reject: () => {} }]))[0]!.map((r) => r.changed),
   );
+}
+
+/** Sends the steps up to the first one made from earlier rows; their results, in order. */
+function pipelinedUntilMade(steps: Step[], send: (q: CompiledQuery) => Promise<WriteResult>): Promise<WriteResult>[] {
+  const results: Promise<WriteResult>[] = [];
+  for (const step of steps) {
+    if (typeof step === 'function') break;
+    results.push(send(step));
+  }
+  return results;
+}
+
+/**
+ * Sends the steps after those `pipelinedUntilMade` sent, each made from the rows before it once
+ * they are in; resolves once all are sent, to their results (wrapped, so as not to wait for them).
+ */
+async function pipelinedRest(steps: Step[], started: Promise<WriteResult>[], send: (q: CompiledQuery) => Promise<WriteResult>): Promise<{ results: Promise<WriteResult[]> }> {
+  const results = [...started];
+  for (const step of steps.slice(started.length)) {
+    if (typeof step !== 'function') results.push(send(step));
+    else {
+      const earlier = await Promise.all(results);
+      results.push(Promise.all(step(earlier).map(send)).then(sum));
+    }
+  }
+  const all = Promise.all(results);
+  all.catch(() => {}); // read by the caller after it has sent the rest of the batch
+  return { results: all };
 }
 
 /** Distinct statements prepared by name; past this, a statement is sent unnamed (parsed each time). */
@@ -217,7 +260,8 @@ const PREPARED_MAX = 256;
  * A name per distinct statement text: node-postgres prepares a named statement once per
  * connection and then only binds and executes it, where an unnamed one is parsed and planned
  * by the server every time (and the server shares the scheduler's cores). The writes are a
- * few dozen templates; statements that vary with their values (IN lists) stop at the cap.
+ * few dozen templates. A list goes in as one parameter (`SqlContext.among`), not as `IN (…)`,
+ * whose text, and name, would change with its length until the cap.
  */
 function preparedNames(): (sql: string) => string | undefined {
   const names = new Map<string, string>();
