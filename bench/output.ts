@@ -142,23 +142,21 @@ export async function output(): Promise<Section> {
     const capped = dropLogs(await startWorker(scheduler, { args: ['--output-cap', `${CAP_MIB}MiB`, '--metrics', '127.0.0.1:0'] }));
     const cappedMetrics = `http://${String((await capped.waitForLog((l) => l.msg === 'worker ready')).metrics)}/metrics`;
     const fastId = await submit(api, capped.id, `head -c ${FAST_MIB * MIB} /dev/zero`);
-    const capFile = path.join(capped.dataDir, 'output', `${fastId}.log`);
+    // Its disk: the output file and the runs beside it (which stream each byte came from).
+    const capFiles = ['log', 'runs'].map((ext) => path.join(capped.dataDir, 'output', `${fastId}.${ext}`));
+    const onDisk = (): number => capFiles.reduce((sum, f) => sum + (statSync(f, { throwIfNoEntry: false })?.size ?? 0), 0);
     let largest = 0;
     let watching = true;
     const watch = (async () => {
       while (watching) {
-        try {
-          largest = Math.max(largest, statSync(capFile).size);
-        } catch {
-          // not yet created
-        }
+        largest = Math.max(largest, onDisk());
         await new Promise((r) => setTimeout(r, 1));
       }
     })();
     const fastJob = await finished(api, fastId);
     watching = false;
     await watch;
-    largest = Math.max(largest, statSync(capFile).size);
+    largest = Math.max(largest, onDisk());
     const jobMs = jobMsOf(fastJob);
     const direct = path.join(dir, 'direct');
     const t0 = performance.now();
@@ -214,9 +212,9 @@ export async function output(): Promise<Section> {
       { measure: 'live follow: written → read, p99', figure: `${fmt(p99)} ms (p50 ${fmt(percentile(lags, 50))} ms, ${lags.length} lines)`, target: 'under 100 ms', met: p99 < 100 },
       {
         measure: `cap overshoot: ${FAST_MIB} MiB written fast, ${CAP_MIB} MiB cap`,
-        figure: `${fmt(largest - CAP_MIB * MIB)} bytes over (largest file seen ${fmt(largest)})`,
-        target: 'at most 200 bytes',
-        met: largest - CAP_MIB * MIB <= 200,
+        figure: `${fmt(largest - CAP_MIB * MIB)} bytes over (largest output + runs seen ${fmt(largest)})`,
+        target: 'at most 200 bytes + cap/16 (runs)',
+        met: largest - CAP_MIB * MIB <= 200 + (CAP_MIB * MIB) / 16,
       },
       {
         measure: `job writing ${SIZE_MIB} MiB to stdout under its cap vs to a file`,

@@ -407,6 +407,13 @@ static napi_value Probe(napi_env env, napi_callback_info cbinfo) {
  * order (src/common/output-runs.ts reads them). The head's runs are appended as they are
  * copied, so a live reader can pick one stream out; the tail's are held in memory (only
  * those still in the ring) and written at the end, in the final file's offsets.
+ *
+ * The runs count against the disk a job may use: a job switching stream every byte would
+ * otherwise double it. They are held to 1/16 of head + tail (RUNS_SHARE): the first run that
+ * would take them past it (counting the tail's runs as they would be written) is not
+ * recorded; one varint of length 0 and kind 3 (RUNS_STOP) is written instead and no run after
+ * it. The output file goes on as before, both streams interleaved exactly; only which bytes
+ * came from which stream is no longer known, so readers refuse a stream rather than guess.
  */
 typedef struct {
   uint64_t start; /* byte number in the whole output */
@@ -434,15 +441,24 @@ typedef struct {
   batch batches[MAX_BATCHES]; /* bytes found in the pipes, oldest first, from batch_first */
   size_t batch_first, batch_count;
   uint64_t queued[2]; /* bytes of each pipe in batches */
+  uint64_t runs_budget; /* the most bytes runs_fd gets, RUNS_STOP included */
+  uint64_t runs_written;
+  int runs_stopped;
   run pending;   /* the head's run not yet written to runs_fd */
   run *tail_runs; /* the ring's runs, oldest first, from tail_first */
   size_t tail_first, tail_count, tail_cap;
+  uint64_t tail_bytes; /* the tail's runs, encoded */
   napi_threadsafe_function done;
 } copier;
 
 #define COPY_CHUNK (1 << 20)
 #define RING_CHUNK (1 << 16)
 #define KIND_BOTH 2
+#define RUNS_SHARE 16
+/* Length 0, kind 3: the runs stop here. */
+#define RUNS_STOP 3
+/* Room kept for the marker's run (its length is under 200: two bytes) and RUNS_STOP. */
+#define RUNS_RESERVE 3
 
 static int pwrite_all(int fd, const char *buf, size_t len, off_t at) {
   while (len > 0) {
@@ -483,11 +499,37 @@ static size_t encode_run(uint8_t *out, uint64_t len, int kind) {
   return i;
 }
 
+static size_t run_size(uint64_t len, int kind) {
+  uint8_t buf[10];
+  return encode_run(buf, len, kind);
+}
+
+/* True when runs of `more` bytes fit in the budget beside those written and the reserve. */
+static int runs_fit(const copier *c, uint64_t more) {
+  return c->runs_written + more + RUNS_RESERVE <= c->runs_budget;
+}
+
+/* The budget is spent: RUNS_STOP ends the runs, and no run is recorded after it. */
+static void stop_runs(copier *c) {
+  uint8_t stop = RUNS_STOP;
+  if (!c->error) c->error = write_all(c->runs_fd, &stop, 1);
+  c->runs_stopped = 1;
+  c->pending.len = 0;
+  c->tail_first = c->tail_count = 0;
+  c->tail_bytes = 0;
+}
+
 /* Writes the head's pending run, so that readers see it: before the thread waits, when the stream changes, at the head's end. */
 static void flush_pending(copier *c) {
-  if (c->runs_fd < 0 || c->pending.len == 0 || c->error) return;
+  if (c->runs_fd < 0 || c->runs_stopped || c->pending.len == 0 || c->error) return;
   uint8_t buf[10];
-  c->error = write_all(c->runs_fd, buf, encode_run(buf, c->pending.len, c->pending.kind));
+  size_t n = encode_run(buf, c->pending.len, c->pending.kind);
+  if (!runs_fit(c, n)) {
+    stop_runs(c);
+    return;
+  }
+  c->error = write_all(c->runs_fd, buf, n);
+  c->runs_written += n;
   c->pending.len = 0;
 }
 
@@ -499,10 +541,12 @@ static void head_run(copier *c, int kind, uint64_t n) {
 
 /* `n` bytes of `kind` went into the ring at byte number `start`; runs wholly out of the ring are dropped. */
 static int tail_run(copier *c, int kind, uint64_t start, uint64_t n) {
-  if (c->runs_fd < 0 || c->ring == 0) return 0;
+  if (c->runs_fd < 0 || c->runs_stopped || c->ring == 0) return 0;
   run *last = c->tail_count > 0 ? &c->tail_runs[c->tail_first + c->tail_count - 1] : NULL;
   if (last != NULL && last->kind == kind && last->start + last->len == start) {
+    c->tail_bytes -= run_size(last->len, kind);
     last->len += n;
+    c->tail_bytes += run_size(last->len, kind);
   } else {
     if (c->tail_first + c->tail_count == c->tail_cap) {
       if (c->tail_first > c->tail_cap / 2) {
@@ -517,18 +561,22 @@ static int tail_run(copier *c, int kind, uint64_t start, uint64_t n) {
       }
     }
     c->tail_runs[c->tail_first + c->tail_count++] = (run){start, n, kind};
+    c->tail_bytes += run_size(n, kind);
   }
   uint64_t oldest = start + n > c->ring ? start + n - c->ring : 0;
   while (c->tail_count > 1 && c->tail_runs[c->tail_first].start + c->tail_runs[c->tail_first].len <= oldest) {
+    c->tail_bytes -= run_size(c->tail_runs[c->tail_first].len, c->tail_runs[c->tail_first].kind);
     c->tail_first++;
     c->tail_count--;
   }
+  /* Counted as held, an upper bound of what is written: the first run may yet be cut at the ring's start. */
+  if (!runs_fit(c, c->tail_bytes)) stop_runs(c);
   return 0;
 }
 
 /* The tail's runs, after the head's: from byte `from` of the output on, the first of them at file offset `at` after a marker run of `marker` bytes (0: none). */
 static int write_tail_runs(copier *c, uint64_t from, uint64_t marker) {
-  if (c->runs_fd < 0) return 0;
+  if (c->runs_fd < 0 || c->runs_stopped) return 0;
   size_t cap = (c->tail_count + 1) * 10;
   uint8_t *buf = malloc(cap);
   if (buf == NULL) return ENOMEM;
@@ -778,6 +826,7 @@ static napi_value start_copy(napi_env env, napi_callback_info cbinfo, int split)
   }
   c->head = head_bytes;
   c->ring = ring_bytes;
+  c->runs_budget = (c->head + c->ring) / RUNS_SHARE;
   c->in_fd[0] = c->in_fd[1] = c->out_fd = c->runs_fd = -1;
   int write_fd[2] = {-1, -1};
   if ((write_fd[0] = copy_pipe(c, 0, split)) < 0 || (split && (write_fd[1] = copy_pipe(c, 1, split)) < 0)) {

@@ -119,7 +119,10 @@ export function workerCommand(): Command {
           .env('BATON_WORKER_REATTACH_WINDOW'),
       )
       .addOption(
-        new Option('--output-cap <size>', 'per-job output kept: over it, its head and its last quarter (at most 16MiB) with a marker line between; the job keeps running')
+        new Option(
+          '--output-cap <size>',
+          'per-job output kept: over it, its head and its last quarter (at most 16MiB) with a marker line between; the job keeps running. Keeping stdout and stderr apart adds at most 1/16 of it on disk',
+        )
           .default(100 * 1024 ** 2, '100MiB')
           .argParser(argument(parseBytes))
           .env('BATON_OUTPUT_CAP'),

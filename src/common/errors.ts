@@ -35,7 +35,8 @@ export const ERRORS = {
   OUTPUT_NOT_SPLIT: {
     http: 409,
     grpc: GrpcStatus.FAILED_PRECONDITION,
-    meaning: "`stream` asked of an attempt whose stdout and stderr were not kept apart (an earlier release's job supervisor ran it): read it without `stream`",
+    meaning:
+      "`stream` asked of an attempt whose stdout and stderr were not kept apart (an earlier release's supervisor ran it, or its runs passed 1/16 of the output cap): read it without `stream`",
   },
   NO_WORKER: { http: 409, grpc: GrpcStatus.FAILED_PRECONDITION, meaning: '`run_on: "all"` found no worker that is up, not draining and has the labels' },
   WORKER_UP: {

@@ -31,6 +31,7 @@ describe('StreamRuns', () => {
     stream: OutputStreamName;
     covered: number;
     bytes: number;
+    stopped?: true;
     pieces: [number, number, { offset: number; length: number }[]][];
   }[] = [
     { name: 'no runs', runs: [], stream: 'stderr', covered: 0, bytes: 0, pieces: [[0, 10, []]] },
@@ -124,6 +125,21 @@ describe('StreamRuns', () => {
       bytes: 5,
       pieces: [[0, 5, [{ offset: 2 ** 40, length: 5 }]]],
     },
+    {
+      name: 'stopped at the bound: nothing after the stop counts',
+      runs: [
+        [3, 0],
+        [4, 1],
+        [0, 3],
+        [5, 0],
+        [9, 7],
+      ],
+      stream: 'stdout',
+      covered: 7,
+      bytes: 3,
+      stopped: true,
+      pieces: [[0, 10, [{ offset: 0, length: 3 }]]],
+    },
   ];
   for (const c of cases) {
     for (const feeds of [1, 3, 100]) {
@@ -131,6 +147,7 @@ describe('StreamRuns', () => {
         const r = decoded(c.stream, c.runs, feeds);
         assert.equal(r.covered, c.covered);
         assert.equal(r.streamBytes, c.bytes);
+        assert.equal(r.stopped, c.stopped ?? false);
         for (const [from, to, want] of c.pieces) assert.deepEqual(r.pieces(from, to), want, `${from}..${to}`);
       });
     }

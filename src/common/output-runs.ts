@@ -3,16 +3,29 @@
  * stderr interleaved (in the order the copy found them, native/spawn.c); beside it, the
  * copy writes "runs": each a LEB128 varint of `length * 4 + kind`, in file order, kind 0 for
  * stdout, 1 for stderr, 2 for both (the marker line of a cut output belongs to each stream).
+ * The runs are held to 1/16 of the cap: a job switching stream so often that they would pass
+ * it has them end with length 0 and kind 3, and the rest of its output is not told apart.
  * Pure: the worker reads a live file's runs as they grow, the scheduler a kept output's.
  *
  * A stream's offsets count that stream's bytes only: byte 10 of stderr is the tenth byte the
  * job wrote to stderr (of those kept).
  */
 
+import { BatonError } from './errors.js';
+
 export type OutputStreamName = 'stdout' | 'stderr';
 
 const KIND_OF: Record<OutputStreamName, number> = { stdout: 0, stderr: 1 };
 const KIND_BOTH = 2;
+const KIND_STOP = 3;
+
+/** The refusal of a stream of `what` (a job, an attempt) whose runs stopped at their bound. */
+export function runsStopped(what: string): BatonError {
+  return new BatonError(
+    'OUTPUT_NOT_SPLIT',
+    `${what} switched between stdout and stderr so often that the record of which is which passed its bound (1/16 of the output cap): its streams were not kept apart, read its output without a stream`,
+  );
+}
 
 /** A part of the output file: `length` bytes from `offset`. */
 export interface FilePiece {
@@ -26,6 +39,8 @@ export class StreamRuns {
   covered = 0;
   /** Bytes of the stream in them. */
   streamBytes = 0;
+  /** True once the runs stopped short of their bound: which stream the bytes past `covered` came from is not known. */
+  stopped = false;
   private readonly kind: number;
   /** The stream's pieces in order: where each starts in the file and in the stream. */
   private readonly fileStarts: number[] = [];
@@ -40,6 +55,7 @@ export class StreamRuns {
 
   /** Decodes more of the runs; a varint cut off at the end waits for the rest. Throws on a run of an unknown kind. */
   push(bytes: Uint8Array): void {
+    if (this.stopped) return;
     const input = this.partial.length === 0 ? bytes : Buffer.concat([this.partial, bytes]);
     let value = 0;
     let scale = 1;
@@ -52,6 +68,7 @@ export class StreamRuns {
       if (scale > 2 ** 56) throw new Error('output runs: a run length longer than 7 varint bytes');
       if (b & 0x80) continue;
       this.add(Math.floor(value / 4), value % 4);
+      if (this.stopped) return;
       value = 0;
       scale = 1;
       done = i + 1;
@@ -80,6 +97,10 @@ export class StreamRuns {
   }
 
   private add(length: number, kind: number): void {
+    if (kind === KIND_STOP && length === 0) {
+      this.stopped = true;
+      return;
+    }
     if (kind > KIND_BOTH) throw new Error(`output runs: unknown kind ${kind}`);
     if (length > 0 && (kind === this.kind || kind === KIND_BOTH)) {
       const last = this.lengths.length - 1;

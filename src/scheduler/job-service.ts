@@ -4,7 +4,7 @@ import { BatonError, echo, fromWorkerCallError, isErrorCode } from '../common/er
 import { uuidv7 } from '../common/ids.js';
 import type { Logger } from '../common/logger.js';
 import type { JobStatus } from '../gen/baton/v1/common.js';
-import { type OutputStreamName, StreamRuns } from '../common/output-runs.js';
+import { type OutputStreamName, runsStopped, StreamRuns } from '../common/output-runs.js';
 import { OutputStream, type StreamJobResponse } from '../gen/baton/v1/worker.js';
 import { startTooLarge, type DispatchResult, type Dispatcher } from './dispatcher.js';
 import type { ConcurrencyRule } from './concurrency.js';
@@ -588,6 +588,7 @@ export class JobService {
   private async liveStreamBytes(channel: WorkerChannel, run: string, stream: OutputStreamName): Promise<number> {
     const runs = new StreamRuns(stream);
     runs.push(await channel.readRange(run, 0, Number.POSITIVE_INFINITY, OutputStream.OUTPUT_STREAM_RUNS));
+    if (runs.stopped) throw runsStopped(`run ${run}`);
     return runs.streamBytes;
   }
 

@@ -30,7 +30,8 @@ const MAX_QUIET_WAIT_MS = 5_000;
 const READ_BYTES = 1024 * 1024;
 
 /**
- * True when `runs` account for exactly the output's `bytes`. Not so when a process of the job
+ * True when `runs` account for exactly the output's `bytes`, or stopped at their bound before
+ * them (kept so that a stream is refused saying why). Not so when a process of the job
  * that left its group still held the output open as the job ended (the copy had not finished),
  * or when a worker of an earlier release answered with something else: the output is then kept
  * whole only, as one not split.
@@ -42,7 +43,7 @@ function runsCover(runs: Uint8Array, bytes: number): boolean {
   } catch {
     return false;
   }
-  return decoded.covered === bytes;
+  return decoded.stopped ? decoded.covered <= bytes : decoded.covered === bytes;
 }
 
 /** What an attempt's end report says of its output. */

@@ -1,5 +1,5 @@
 import { BatonError } from '../common/errors.js';
-import { type OutputStreamName, StreamRuns } from '../common/output-runs.js';
+import { type OutputStreamName, runsStopped, StreamRuns } from '../common/output-runs.js';
 import { OutputStream } from '../gen/baton/v1/worker.js';
 import type { OutputStore } from './store/output-store.js';
 
@@ -22,6 +22,7 @@ export async function keptStreamRuns(store: OutputStore, jobId: string, attempt:
     );
   }
   runs.push(bytes);
+  if (runs.stopped) throw runsStopped(`job ${jobId} attempt ${attempt}`);
   return runs;
 }
 

@@ -1,6 +1,6 @@
 import { existsSync, type promises as fs } from 'node:fs';
 import { BatonError } from '../common/errors.js';
-import { type OutputStreamName, StreamRuns } from '../common/output-runs.js';
+import { type OutputStreamName, runsStopped, StreamRuns } from '../common/output-runs.js';
 import { type ChunkReader, CHUNK_BYTES, openIfExists, type OutputSource } from './output-stream.js';
 
 /** The most of the runs one read takes (a few bytes per switch of stream). */
@@ -23,7 +23,7 @@ export function requireRuns(jobId: string, source: OutputSource, runsFile: strin
  * One of a job's streams, stdout or stderr, counted in that stream's bytes: the bytes of the
  * interleaved output file that the runs beside it (written by the copy as it goes,
  * src/common/output-runs.ts) give to that stream. Never past the readable limit, nor past
- * what the runs account for yet. The copy appends the runs after the bytes they describe,
+ * what the runs account for yet, and not at all once they stopped at their bound. The copy appends the runs after the bytes they describe,
  * and the last ones when the job ends: a follower waits for either file to change.
  */
 export class OneStream implements ChunkReader {
@@ -58,6 +58,8 @@ export class OneStream implements ChunkReader {
       this.runsRead += bytesRead;
       this.runs.push(this.runsBuffer.subarray(0, bytesRead));
     }
+    // A reader past the stop would be given the rest without knowing which stream it came from: none is.
+    if (this.runs.stopped) throw runsStopped(`job ${this.jobId}`);
     const available = this.runs.bytesBefore(limit);
     if (position >= available) return Buffer.alloc(0);
     const data = Buffer.allocUnsafe(Math.min(CHUNK_BYTES, available - position));
