@@ -92,7 +92,7 @@ export async function retention(): Promise<Section> {
   })();
   return {
     title: 'Dispatch while pruning',
-    method: `${fmt(PRUNE_JOBS)} finished jobs, each with a kept output (made in ${fmt(seedS)} s), in the scheduler's SQLite store; then ${fmt(JOBS)} jobs (\`echo\`, one worker of capacity 64, ${CONCURRENCY} submitters) run to the end by a scheduler on that data keeping everything, then by one with --job-retention 1s, which prunes the ${fmt(PRUNE_JOBS)} (200 jobs a transaction, 20 a round, a turn of the event loop between) while it dispatches. Jobs/s from the first submission to an idle queue; event-loop delay from /metrics every 100 ms. BENCH_PRUNE_JOBS, BENCH_JOBS.`,
+    method: `${fmt(PRUNE_JOBS)} finished jobs, each with a kept output (made in ${fmt(seedS)} s), in the scheduler's SQLite store; then ${fmt(JOBS)} jobs (\`echo\`, one worker of capacity 64, ${CONCURRENCY} submitters) run to the end by a scheduler on that data keeping everything, then by one with --job-retention 1s, which prunes the ${fmt(PRUNE_JOBS)} (200 jobs a transaction, a pause four times the batch's time after each) while it dispatches. Jobs/s from the first submission to an idle queue; event-loop delay from /metrics every 100 ms. BENCH_PRUNE_JOBS, BENCH_JOBS.`,
     rows: [
       { measure: 'dispatch, nothing to prune (baseline)', figure: `${fmt(keep.rate)} jobs/s; event-loop delay max ${fmt(keep.maxMs)} ms, p99 ${fmt(keep.p99Ms)} ms`, target: '-' },
       {

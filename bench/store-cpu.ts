@@ -48,7 +48,7 @@ async function oneJob(stores: Stores): Promise<void> {
     { state: 'succeeded', exitCode: 0, signal: '', error: '', outputTruncated: false, finishedAt: Date.now() },
     Date.now(),
   );
-  await Promise.all([end, stores.outputs.keepEndedOutput(id, 1, { data: new Uint8Array(0), truncated: false }, Date.now())]);
+  await Promise.all([end, stores.outputs.keepEndedOutput(id, 1, { workerId: WORKER, state: 'succeeded' }, { data: new Uint8Array(0), truncated: false }, Date.now())]);
 }
 
 const cpuMs = (): number => {

@@ -788,6 +788,19 @@ static int copy_pipe(copier *c, int i, int split) {
   return fds[1];
 }
 
+/* Largest count of bytes a JS number holds exactly (2^53 - 1). */
+#define MAX_EXACT_BYTES 9007199254740991.0
+
+/*
+ * A count of bytes: a whole number from 0 to MAX_EXACT_BYTES. NaN, infinities, fractions and
+ * negatives are refused (cast to uint64_t, NaN and out-of-range values are undefined behaviour).
+ */
+static int byte_count(double value, uint64_t *out) {
+  if (!(value >= 0 && value <= MAX_EXACT_BYTES) || value != (double)(uint64_t)value) return 0;
+  *out = (uint64_t)value;
+  return 1;
+}
+
 /* The copy of pipeCopy (runs_at < 0) and pipeCopySplit: argv is (outputFd, [runsFd,] headBytes, tailBytes, onDone). */
 static napi_value start_copy(napi_env env, napi_callback_info cbinfo, int split) {
   size_t argc = 5, want = split ? 5 : 4;
@@ -797,8 +810,13 @@ static napi_value start_copy(napi_env env, napi_callback_info cbinfo, int split)
   size_t at = split ? 2 : 1;
   if (napi_get_cb_info(env, cbinfo, &argc, argv, NULL, NULL) != napi_ok || argc < want || napi_get_value_int32(env, argv[0], &out_fd) != napi_ok ||
       (split && napi_get_value_int32(env, argv[1], &runs_fd) != napi_ok) || napi_get_value_double(env, argv[at], &head) != napi_ok ||
-      napi_get_value_double(env, argv[at + 1], &ring) != napi_ok || head < 0 || ring < 0) {
+      napi_get_value_double(env, argv[at + 1], &ring) != napi_ok) {
     napi_throw_type_error(env, NULL, split ? "baton_spawn: pipeCopySplit(outputFd, runsFd, headBytes, tailBytes, onDone)" : "baton_spawn: pipeCopy(outputFd, headBytes, tailBytes, onDone)");
+    return NULL;
+  }
+  uint64_t head_bytes, ring_bytes;
+  if (!byte_count(head, &head_bytes) || !byte_count(ring, &ring_bytes)) {
+    napi_throw_range_error(env, NULL, "baton_spawn: headBytes and tailBytes must be whole numbers of bytes from 0 to 2^53 - 1");
     return NULL;
   }
   copier *c = calloc(1, sizeof *c);
@@ -806,8 +824,8 @@ static napi_value start_copy(napi_env env, napi_callback_info cbinfo, int split)
     throw_errno(env, ENOMEM, "pipeCopy");
     return NULL;
   }
-  c->head = (uint64_t)head;
-  c->ring = (uint64_t)ring;
+  c->head = head_bytes;
+  c->ring = ring_bytes;
   c->runs_budget = (c->head + c->ring) / RUNS_SHARE;
   c->in_fd[0] = c->in_fd[1] = c->out_fd = c->runs_fd = -1;
   int write_fd[2] = {-1, -1};

@@ -4,7 +4,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { randomInt } from 'node:crypto';
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { BatonProcess, tempDir, jobsDir, freePort, curlPost, getJson, waitForFinal, processesMatching, eventually } from './harness.js';
 import { baton, MAIN } from './support/cli.js';
@@ -25,6 +25,23 @@ function startDev(args: string[], env: Record<string, string> = {}): BatonProces
   const stdout = (): string[] => text.split('\n').filter(Boolean);
   return Object.assign(dev, { stdout, interrupt: () => process.kill(-child.pid!, 'SIGINT') });
 }
+
+describe('npm start', () => {
+  it('ends with the cluster it started: the process npm signals is baton dev itself, and it exits only once the cluster is stopped', async () => {
+    const root = path.resolve(path.dirname(MAIN), '../../..');
+    const script = (JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as { scripts: { start: string } }).scripts.start;
+    // What runs once the build is done, as npm runs a script (sh -c, its arguments appended); npm forwards a SIGTERM (`timeout npm start`) to that shell.
+    const run = script.split('&&').at(-1)!.trim();
+    const [http, grpc, workerPort] = await Promise.all([freePort(), freePort(), freePort()]);
+    const dataDir = tempDir('baton-npm-start-');
+    const args = ['--http', `127.0.0.1:${http}`, '--grpc', `127.0.0.1:${grpc}`, '--worker-port', String(workerPort), '--data-dir', dataDir];
+    const shell = new BatonProcess('npm start', spawn('sh', ['-c', `${run} ${args.join(' ')}`], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] }));
+    await shell.waitForText('Ctrl-C stops everything');
+    shell.child.kill('SIGTERM');
+    await shell.exited;
+    assert.deepEqual(await processesMatching(dataDir), [], 'no scheduler, worker or baton dev left once the process npm waits for has exited');
+  });
+});
 
 describe('baton dev', () => {
   it('starts quietly, restarts a worker that dies, and stops all of it on a terminal Ctrl-C', async () => {

@@ -2,8 +2,10 @@
 // for a running job's output (read from its worker) and for a finished one's (read from the
 // scheduler's copy); ?download=true answers it as a file; /output/search finds lines in it
 // (or in one of its streams).
+import path from 'node:path';
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import Database from 'better-sqlite3';
 import { submitJob, startScheduler, startWorker, eventually, waitForFinal } from './harness.js';
 
 type Json = Record<string, unknown>;
@@ -88,6 +90,28 @@ describe('Range on job output', () => {
       return res.text.endsWith('last\n') ? res.text : undefined;
     }, 'the running job wrote its lines');
     await checkRanges(scheduler.api, path, whole);
+  });
+
+  it('a kept output that reads short of its size breaks the answer off, visibly, and says so in the log', async () => {
+    const scheduler = await startScheduler();
+    const worker = await startWorker(scheduler);
+    const id = await submitJob(scheduler.api, { worker_id: worker.id, command: 'seq', args: ['1', '100000'] });
+    await waitForFinal(scheduler.api, id);
+    await scheduler.waitForLog((l) => l.msg === 'job output kept' && l.job_id === id);
+    const size = (await get(scheduler.api, `/v1/jobs/${id}/output`)).text.length;
+    // The pieces after the first go (as a prune running under the reader would take them): the record still says `size`.
+    const db = new Database(path.join(scheduler.dataDir, 'baton.db'));
+    try {
+      assert.ok(db.prepare('delete from output_chunks where job_id = ? and start > 0').run(id).changes > 0, 'the output was kept in several pieces');
+    } finally {
+      db.close();
+    }
+    for (const range of [`bytes=100-${size - 1}`, null]) {
+      const res = await fetch(`${scheduler.api}/v1/jobs/${id}/output`, { headers: range === null ? {} : { range } });
+      assert.equal(res.status, range === null ? 200 : 206);
+      await assert.rejects(res.text(), 'the client sees the transfer cut, not a short whole answer');
+    }
+    await scheduler.waitForLog((l) => l.msg === 'kept job output ended short of its size; the answer is broken off' && l.job_id === id);
   });
 
   it('an empty output has no byte to send: 416 names its size, 0', async () => {

@@ -1,4 +1,5 @@
 import { MAX_STDIN_BYTES } from '../api/jobs.js';
+import { asBuffer } from '../common/bytes.js';
 
 /** `baton run -i`: this process's standard input, read to its end, sent with the job. */
 
@@ -9,7 +10,7 @@ export async function readAllBounded(input: AsyncIterable<Uint8Array | string>, 
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of input) {
-    const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : asBuffer(chunk);
     size += bytes.length;
     if (size > max) {
       throw new Error(`stdin is larger than ${max / 1024} KiB, the most -i sends with a job: put larger input in a file in the worker's jobs folder instead`);

@@ -119,9 +119,9 @@ export class JobStatusApplier {
     if (isRetryOutcome(update.state) && workerId !== '' && (await this.retry(jobId, attempt, workerId, transition, update.state, update, ranFirst))) return true;
     const passedThrough: PassedThrough | undefined = ranFirst ? (job) => [asRunning(job, update)] : undefined;
     const write = this.store.applyStatus(jobId, attempt, workerId, transition, update, Date.now(), passedThrough);
-    // An output its worker says is empty, or sent whole in the end report, is only stored, true
-    // whether or not this report is applied: asked for in the same turn as the end's write, it
-    // shares that write's commit.
+    // An output its worker says is empty, or sent whole in the end report, is only stored:
+    // asked for in the same turn as the end's write and after it, it shares that write's commit
+    // and is stored only if the end was applied (the store checks the attempt's row).
     const keptWithEnd = isFinal(update.state) && (update.outputBytes === 0 || update.outputData !== undefined);
     if (keptWithEnd) this.outputs?.attemptEnded(jobId, attempt, workerId, update);
     let result = await write;

@@ -4,6 +4,7 @@ import { fromWorkerCallError } from '../common/errors.js';
 import type { Logger } from '../common/logger.js';
 import type { OutputStream, StreamJobResponse } from '../gen/baton/v1/worker.js';
 import type { WorkerChannel } from './worker-channel.js';
+import { asBuffer } from '../common/bytes.js';
 
 /**
  * The latest bytes of a followed attempt a hub keeps for its readers. A reader further behind
@@ -23,7 +24,7 @@ type OutputCall = ClientReadableStream<StreamJobResponse>;
 
 /** A message's bytes as a Buffer, without copying them. */
 function bytesOf(msg: StreamJobResponse): Buffer {
-  return Buffer.from(msg.data.buffer, msg.data.byteOffset, msg.data.byteLength);
+  return asBuffer(msg.data);
 }
 
 /**

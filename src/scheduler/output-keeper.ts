@@ -5,6 +5,7 @@ import type { Logger } from '../common/logger.js';
 import { OutputStream } from '../gen/baton/v1/worker.js';
 import { StreamRuns } from '../common/output-runs.js';
 import { isFinalState } from '../worker/exit-status.js';
+import type { JobStateName } from './job-state.js';
 import { runId } from './job-status.js';
 import type { OutputHubs } from './output-hub.js';
 import type { OutputRecord, OutputStore } from './store/output-store.js';
@@ -47,6 +48,7 @@ function runsCover(runs: Uint8Array, bytes: number): boolean {
 
 /** What an attempt's end report says of its output. */
 interface AttemptEnd {
+  state: JobStateName;
   outputTruncated?: boolean;
   outputBytes?: number;
   outputData?: Uint8Array;
@@ -106,7 +108,7 @@ export class OutputKeeper {
     if (data !== undefined) {
       const runs = end.outputRuns !== undefined && runsCover(end.outputRuns, data.byteLength) ? end.outputRuns : undefined;
       const output = { data, truncated: end.outputTruncated === true, ...(runs && { runs }) };
-      this.store.keepEndedOutput(jobId, attempt, output, Date.now()).catch((err: unknown) => {
+      this.store.keepEndedOutput(jobId, attempt, { workerId, state: end.state }, output, Date.now()).catch((err: unknown) => {
         this.log.warn(
           { job_id: jobId, attempt, worker_id: workerId, output_bytes: data.byteLength, error: err instanceof Error ? err.message : String(err) },
           'could not keep the job output sent with its end; it is read from its worker while that answers',
@@ -162,6 +164,7 @@ export class OutputKeeper {
   read(jobId: string, attempt: number, offset: number, end: number, readBytes?: (offset: number, maxBytes: number) => Promise<Buffer>): Readable {
     const store = this.store;
     const readPiece = readBytes ?? ((at: number, maxBytes: number) => store.readOutput(jobId, attempt, at, maxBytes));
+    const log = this.log;
     let at = offset;
     return new Readable({
       highWaterMark: READ_BYTES,
@@ -173,7 +176,10 @@ export class OutputKeeper {
         readPiece(at, Math.min(READ_BYTES, end - at)).then(
           (bytes) => {
             if (bytes.length === 0) {
-              this.push(null);
+              // The store holds fewer bytes than its record says (pruned meanwhile, or pieces lost):
+              // ending here would pass a cut answer for a whole one, so the transfer is broken off.
+              log.warn({ job_id: jobId, attempt, offset: at, end }, 'kept job output ended short of its size; the answer is broken off');
+              this.destroy(new Error(`the kept output of job ${jobId} attempt ${attempt} ends at byte ${at}, short of ${end}`));
               return;
             }
             at += bytes.length;

@@ -1,3 +1,5 @@
+import { asBuffer } from '../common/bytes.js';
+
 /**
  * Pure: finds the lines of an output that hold a text, fed the output's bytes in order as
  * they are read. Each matching line is given once, with the byte it starts at (for a reader to
@@ -55,7 +57,7 @@ export class LineSearch {
 
   /** The next bytes of the output. */
   push(bytes: Uint8Array): void {
-    const chunk = this.carry.length === 0 ? Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength) : Buffer.concat([this.carry, bytes]);
+    const chunk = this.carry.length === 0 ? asBuffer(bytes) : Buffer.concat([this.carry, bytes]);
     const lastNewline = chunk.lastIndexOf(NEWLINE);
     if (lastNewline < 0 && chunk.length < MAX_LINE_BYTES) {
       this.carry = chunk;

@@ -1,27 +1,36 @@
+/** Where a backward scan for the start of an output's last lines got to. */
+export type TailScan = { start: number } | { needed: number };
+
 /**
- * Pure: where the last `lines` lines of an output begin, from `bytes` (the output's bytes
- * from offset `base` to its end). A final newline ends the last line rather than starting
- * another. Undefined when `bytes` holds fewer line starts than that and does not begin the
- * output: the caller reads further back.
+ * Pure: scanning `bytes` (the output's bytes from offset `base`) from their end back for the
+ * `needed`th newline: the offset just after it, where the wanted lines begin. When `bytes`
+ * hold fewer newlines and do not begin the output, how many are still needed further back.
  */
-export function tailStart(bytes: Uint8Array, base: number, lines: number): number | undefined {
-  let end = bytes.length;
-  if (end > 0 && bytes[end - 1] === 0x0a) end--;
-  let found = 0;
-  for (let i = end - 1; i >= 0; i--) {
-    if (bytes[i] === 0x0a && ++found === lines) return base + i + 1;
+export function scanTail(bytes: Uint8Array, base: number, needed: number): TailScan {
+  for (let i = bytes.length - 1; i >= 0; i--) {
+    if (bytes[i] === 0x0a && --needed === 0) return { start: base + i + 1 };
   }
-  return base === 0 ? 0 : undefined;
+  return base === 0 ? { start: 0 } : { needed };
 }
 
-/** Bytes read back from the end at first; each miss reads four times as far. */
+/** Bytes read back from the end per step: the most a tail holds in memory whatever the output's size. */
 export const TAIL_WINDOW_BYTES = 64 * 1024;
 
-/** The offset the last `lines` lines of an output of `size` bytes begin at, reading ranges through `read`. */
+/**
+ * The offset the last `lines` lines of an output of `size` bytes begin at, reading it backwards
+ * through `read` in windows of TAIL_WINDOW_BYTES that do not overlap. A final newline ends the
+ * last line rather than starting another, so it is one more newline to pass.
+ */
 export async function findTailStart(size: number, lines: number, read: (offset: number, length: number) => Promise<Uint8Array>): Promise<number> {
-  for (let window = TAIL_WINDOW_BYTES; ; window *= 4) {
-    const base = Math.max(0, size - window);
-    const start = tailStart(await read(base, size - base), base, lines);
-    if (start !== undefined) return start;
+  let needed = lines;
+  for (let end = size; end > 0; ) {
+    const base = Math.max(0, end - TAIL_WINDOW_BYTES);
+    const bytes = await read(base, end - base);
+    if (end === size && bytes[bytes.length - 1] === 0x0a) needed++;
+    const scan = scanTail(bytes.subarray(0, end - base), base, needed);
+    if ('start' in scan) return scan.start;
+    needed = scan.needed;
+    end = base;
   }
+  return 0;
 }

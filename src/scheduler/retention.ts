@@ -13,18 +13,26 @@ export interface RetentionOptions {
   jobRetentionMs: number;
 }
 
-/** Outputs per prune: each deletes up to the output cap's bytes, so a batch is a short transaction. */
-const OUTPUT_BATCH = 8;
+/** Outputs per prune, at most. */
+const OUTPUT_BATCH = 200;
+/** Bytes per output prune, at most (but always one output): a short transaction whatever the outputs' sizes. */
+const OUTPUT_BATCH_BYTES = 16 * 1024 * 1024;
 /** Jobs per prune. */
 const JOB_BATCH = 200;
-/** Batches per round at most, each after the event loop had a turn (dispatch, API) in between. */
-const MAX_BATCHES = 20;
+/**
+ * After each batch, a pause this many times as long as the batch took: pruning takes at most a
+ * fifth of the scheduler's time (SQLite writes are synchronous on its event loop), however much
+ * is to go, so dispatch keeps most of its speed and a backlog still goes in minutes, not hours.
+ */
+const PAUSE_FACTOR = 4;
+/** How often a long backlog's progress is logged. */
+const LOG_EVERY_MS = 1_000;
 const MIN_INTERVAL_MS = 1_000;
 const MAX_INTERVAL_MS = 60_000;
 
 /**
- * Deletes what is kept past its time or budget, in small batches with a turn of the event
- * loop between them, so dispatch and the API never wait behind a long delete. Runs on the
+ * Deletes what is kept past its time or budget, in small batches with a pause between them,
+ * so dispatch and the API never wait behind a long delete, until none is left. Runs on the
  * scheduler that leads (or the only one).
  */
 export class Retention {
@@ -58,7 +66,7 @@ export class Retention {
     clearInterval(this.timer);
   }
 
-  /** One round: each kind in batches until none is left or the round's batches are spent. */
+  /** One round: each kind in batches until none is left. */
   async round(): Promise<void> {
     if (this.running) return;
     this.running = true;
@@ -67,12 +75,22 @@ export class Retention {
       const now = Date.now();
       if (outputRetentionMs > 0) {
         await this.batches('output past --output-retention', () =>
-          this.outputs.pruneOutputs({ completedBefore: now - outputRetentionMs }, `kept for --output-retention ${formatDuration(outputRetentionMs)}`, OUTPUT_BATCH, Date.now()),
+          this.outputs.pruneOutputs(
+            { completedBefore: now - outputRetentionMs, maxBytes: OUTPUT_BATCH_BYTES },
+            `kept for --output-retention ${formatDuration(outputRetentionMs)}`,
+            OUTPUT_BATCH,
+            Date.now(),
+          ),
         );
       }
       if (outputBudgetBytes > 0) {
         await this.batches('output over --output-budget', () =>
-          this.outputs.pruneOutputs({ keepBytes: outputBudgetBytes }, `the oldest output beyond --output-budget (${outputBudgetBytes} bytes)`, OUTPUT_BATCH, Date.now()),
+          this.outputs.pruneOutputs(
+            { keepBytes: outputBudgetBytes, maxBytes: OUTPUT_BATCH_BYTES },
+            `the oldest output beyond --output-budget (${outputBudgetBytes} bytes)`,
+            OUTPUT_BATCH,
+            Date.now(),
+          ),
         );
       }
       if (jobRetentionMs > 0) {
@@ -89,14 +107,27 @@ export class Retention {
     }
   }
 
+  /**
+   * Batches until none is left, each followed by a pause (PAUSE_FACTOR) in which dispatch and
+   * the API run; one line per LOG_EVERY_MS of a long backlog, and one at its end.
+   */
   private async batches(what: string, batch: () => Promise<number>): Promise<void> {
     let deleted = 0;
-    for (let i = 0; i < MAX_BATCHES && !this.closed; i++) {
+    let loggedAt = performance.now();
+    const logDeleted = (): void => {
+      if (deleted > 0) this.log.info({ deleted, what }, 'retention: deleted');
+      deleted = 0;
+      loggedAt = performance.now();
+    };
+    while (!this.closed) {
+      const started = performance.now();
       const n = await batch();
       deleted += n;
       if (n === 0) break;
-      await new Promise((resolve) => setImmediate(resolve));
+      if (performance.now() - loggedAt >= LOG_EVERY_MS) logDeleted();
+      const pauseMs = (performance.now() - started) * PAUSE_FACTOR;
+      await new Promise((resolve) => setTimeout(resolve, pauseMs));
     }
-    if (deleted > 0) this.log.info({ deleted, what }, 'retention: deleted');
+    logDeleted();
   }
 }

@@ -30,7 +30,7 @@ test('readEndOutput: an output (and runs) up to the bound, whole; else, or unrea
     ['missing', 5, undefined],
   ];
   for (const [jobId, bytes, want] of cases) {
-    const got = readEndOutput(output, jobId, bytes);
+    const got = await readEndOutput(output, jobId, bytes);
     assert.deepEqual(got && { data: got.outputData.length, ...(got.outputRuns && { runs: got.outputRuns.length }) }, want, `${jobId} (${bytes} bytes)`);
   }
 });

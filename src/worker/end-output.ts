@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import type { OutputFiles } from './output-files.js';
 
 /**
@@ -20,15 +20,15 @@ export interface EndOutput {
 /**
  * An ended job's output and runs, read whole to go in its end report; undefined when either is
  * over END_OUTPUT_MAX_BYTES or cannot be read (it is copied with StreamJob then; an empty one
- * never is: its end report says 0 bytes). Read synchronously, as enforceCap sizes the file: a
- * few KiB of a local file cost less so than a thread-pool round trip each.
+ * never is: its end report says 0 bytes). Read off the event loop: a slow disk under a burst
+ * of ends must not stall the worker's streams.
  */
-export function readEndOutput(output: OutputFiles, jobId: string, bytes: number): EndOutput | undefined {
+export async function readEndOutput(output: OutputFiles, jobId: string, bytes: number): Promise<EndOutput | undefined> {
   if (bytes <= 0 || bytes > END_OUTPUT_MAX_BYTES) return undefined;
   try {
-    const outputData = readFileSync(output.pathFor(jobId));
+    const outputData = await readFile(output.pathFor(jobId));
     if (outputData.length > END_OUTPUT_MAX_BYTES) return undefined;
-    const outputRuns = readRuns(output.runsPathFor(jobId));
+    const outputRuns = await readRuns(output.runsPathFor(jobId));
     if (outputRuns !== undefined && outputRuns.length > END_OUTPUT_MAX_BYTES) return undefined;
     return outputRuns === undefined ? { outputData } : { outputData, outputRuns };
   } catch {
@@ -37,9 +37,9 @@ export function readEndOutput(output: OutputFiles, jobId: string, bytes: number)
 }
 
 /** The runs file; undefined for a job whose stdout and stderr were not kept apart (it has none). */
-function readRuns(file: string): Buffer | undefined {
+async function readRuns(file: string): Promise<Buffer | undefined> {
   try {
-    return readFileSync(file);
+    return await readFile(file);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw err;

@@ -1,4 +1,4 @@
-import { writeFileSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
 import type { Logger } from '../common/logger.js';
 import { BatonError } from '../common/errors.js';
 import { JobState, type JobStatus } from '../gen/baton/v1/common.js';
@@ -211,30 +211,37 @@ export class Runner {
   private spawnJob(job: ActiveJob): void {
     const { spec } = job;
     const { output, spawner } = this.options;
-    const outputPath = output.pathFor(spec.jobId);
-    const meta: JobMeta = {
-      command: spec.command,
-      timeoutMs: spec.timeoutMs,
-      ...(spec.memoryLimitBytes === undefined ? {} : { memoryLimitBytes: spec.memoryLimitBytes }),
-      ...(spec.cgroup ? { cgroup: spec.cgroup.toRecord() } : {}),
-    };
     if (spec.stdin !== undefined && (spawner.protocolVersion ?? PROTOCOL_VERSION) < 2) {
       void this.releaseCgroup(job);
       const error = `the job supervisor on this worker is an earlier release's (protocol ${spawner.protocolVersion}) and cannot give a job its stdin; run the job without stdin, or again once that supervisor's jobs have ended and the worker has restarted`;
       this.finish(job, { state: JobState.JOB_STATE_FAILED, error });
       return;
     }
-    const stdinPath = spec.stdin === undefined ? undefined : output.stdinPathFor(spec.jobId);
-    if (stdinPath !== undefined && spec.stdin !== undefined) {
-      try {
-        // The supervisor opens it for the job and removes it; owner-only, as the input may be a secret.
-        writeFileSync(stdinPath, spec.stdin, { mode: 0o600 });
-      } catch (err) {
+    if (spec.stdin === undefined) {
+      this.handOver(job, undefined);
+      return;
+    }
+    const stdinPath = output.stdinPathFor(spec.jobId);
+    // The supervisor opens it for the job and removes it; owner-only, as the input may be a secret.
+    writeFile(stdinPath, spec.stdin, { mode: 0o600 }).then(
+      () => this.handOver(job, stdinPath),
+      (err: unknown) => {
         void this.releaseCgroup(job);
         this.finish(job, { state: JobState.JOB_STATE_FAILED, error: `cannot write the job's stdin to ${stdinPath}: ${(err as Error).message}` });
-        return;
-      }
-    }
+      },
+    );
+  }
+
+  /** Sends the job to the spawner (a job stopped meanwhile is killed by the 'spawned' handler). */
+  private handOver(job: ActiveJob, stdinPath: string | undefined): void {
+    const { spec } = job;
+    const { output, spawner } = this.options;
+    const meta: JobMeta = {
+      command: spec.command,
+      timeoutMs: spec.timeoutMs,
+      ...(spec.memoryLimitBytes === undefined ? {} : { memoryLimitBytes: spec.memoryLimitBytes }),
+      ...(spec.cgroup ? { cgroup: spec.cgroup.toRecord() } : {}),
+    };
     spawner.spawn(
       {
         jobId: spec.jobId,
@@ -244,7 +251,7 @@ export class Runner {
         env: spec.env,
         uid: spec.uid,
         gid: spec.gid,
-        outputPath,
+        outputPath: output.pathFor(spec.jobId),
         output: splitCap(output.capBytes),
         // A supervisor of protocol 3 keeps stdout and stderr apart; an earlier one would ignore the field.
         ...((spawner.protocolVersion ?? PROTOCOL_VERSION) >= 3 && { runsPath: output.runsPathFor(spec.jobId) }),
@@ -332,7 +339,7 @@ export class Runner {
     const size = await this.options.output.enforceCap(job.spec.jobId).catch(() => undefined);
     // Only a cut output is longer than the cap (by its marker line), whatever the copy reported.
     const truncated = size?.truncated === true || (out !== undefined && out.cutBytes > 0) || (size?.bytes ?? 0) > this.options.output.capBytes;
-    const endOutput = readEndOutput(this.options.output, job.spec.jobId, size?.bytes ?? 0);
+    const endOutput = await readEndOutput(this.options.output, job.spec.jobId, size?.bytes ?? 0);
     this.finish(
       job,
       {

@@ -1,43 +1,18 @@
 import assert from 'node:assert/strict';
 import { uuidv7 } from '../../common/ids.js';
-import { reportTransition } from '../job-state.js';
+import { isFinal, reportTransition } from '../job-state.js';
 import { DEFAULT_RETRY } from '../retry-policy.js';
 import { conformance } from '../../../test/support/store-conformance.js';
 import type { EventRecord } from './event-store.js';
-import { IdempotencyKeyTaken, TickTaken, type ApplyResult, type JobStore, type NewJob, type StatusUpdate } from './job-store.js';
+import { IdempotencyKeyTaken, TickTaken, type ApplyResult, type JobStore, type StatusUpdate } from './job-store.js';
 import { SqlJobStore } from './sql-job-store.js';
-
-function newJob(now = Date.now()): NewJob {
-  return {
-    id: uuidv7(now),
-    command: 'bash',
-    path: 'scripts/count.sh',
-    args: ['a'],
-    env: { K: 'v' },
-    cwd: '',
-    createdAt: now,
-    submittedBy: 'ci',
-    labels: { gpu: 'true' },
-    priority: 3,
-    retry: { ...DEFAULT_RETRY, maxAttempts: 2 },
-    pinnedWorker: '',
-    sandbox: { network: 'none' },
-  };
-}
+import { dispatchedJob, newJob } from '../../../test/support/store-jobs.js';
 
 /** A worker's report ('' worker: a stop while queued), by the transition the writer would pick. */
 function report(jobs: JobStore, jobId: string, attempt: number, workerId: string, update: StatusUpdate, now: number): Promise<ApplyResult> {
   const transition = workerId === '' && update.state === 'stopped' ? 'stop' : reportTransition(update.state);
   assert.ok(transition, `no transition reports ${update.state}`);
   return jobs.applyStatus(jobId, attempt, workerId, transition, update, now);
-}
-
-/** A job created and dispatched to `workerId`. */
-async function dispatchedJob(jobs: JobStore, workerId = 'w-1', now = Date.now()): Promise<NewJob> {
-  const job = newJob(now);
-  await jobs.createJob(job);
-  assert.ok(await jobs.markDispatched(job.id, 1, workerId, now));
-  return job;
 }
 
 const NO_SUCH_JOB = '00000000-0000-7000-8000-000000000000';
@@ -597,6 +572,20 @@ conformance<JobStore>('JobStore', SqlJobStore, {
       assert.equal(await jobs.getJob(newer.id), undefined);
       assert.deepEqual(await events.eventsAfter(0, 10, { entityId: old.id }), []);
       assert.equal((await jobs.getJob(running.id))?.job.state, 'running', 'a job not in a final state stays');
+    },
+    'not a job that an unfinished job depends on, however old; once that one has ended, it goes': async ({ jobs }) => {
+      // Finished before the other case's jobs and pruned below their times, so only these count.
+      const needed = await dispatchedJob(jobs, 'w-1', 1);
+      const free = await dispatchedJob(jobs, 'w-1', 1);
+      const [dependent] = await jobs.createJobs([{ ...newJob(), after: [needed.id], afterCondition: 'finished' }]);
+      assert.ok(dependent && !isFinal(dependent.state), dependent?.state);
+      await report(jobs, needed.id, 1, 'w-1', { state: 'succeeded', finishedAt: -300 }, 5);
+      await report(jobs, free.id, 1, 'w-1', { state: 'succeeded', finishedAt: -290 }, 5);
+      assert.deepEqual(await jobs.pruneJobs(-250, 1), [free.id], 'the kept one does not take the batch');
+      assert.deepEqual(await jobs.pruneJobs(-250, 10), []);
+      assert.ok(await jobs.getJob(needed.id), 'kept while its dependent waits');
+      await report(jobs, dependent.id, 1, '', { state: 'stopped' }, 6);
+      assert.deepEqual(await jobs.pruneJobs(-250, 10), [needed.id]);
     },
   },
 });

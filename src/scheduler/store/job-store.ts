@@ -208,7 +208,8 @@ export interface JobStore {
   listJobs(filter: JobFilter): Promise<{ jobs: JobRecord[]; nextCursor: string | null }>;
   /**
    * Deletes up to `batch` jobs in a final state that finished before `finishedBefore`, oldest
-   * first, with their attempts and events, in one transaction (retention); their ids.
+   * first, with their attempts and events, in one transaction (retention); their ids. A job
+   * that a job not in a final state depends on (its `after`) is not deleted.
    */
   pruneJobs(finishedBefore: number, batch: number): Promise<string[]>;
 }

@@ -2,14 +2,14 @@ import assert from 'node:assert/strict';
 import { uuidv7 } from '../../common/ids.js';
 import { conformance } from '../../../test/support/store-conformance.js';
 import type { Stores } from './stores.js';
-import type { OutputStore } from './output-store.js';
+import type { AttemptEnded, OutputStore } from './output-store.js';
+import { dispatchedJob } from '../../../test/support/store-jobs.js';
 import { SqlOutputStore } from './sql-output-store.js';
 
 const bytes = (text: string): Buffer => Buffer.from(text, 'utf8');
 
-/** A complete output of `pieces`, stored for a fresh job id; returns the id. */
-async function kept({ outputs }: Stores, pieces: string[], completedAt: number, attempt = 1): Promise<string> {
-  const jobId = `j-${uuidv7()}`;
+/** A complete output of `pieces`, stored for `jobId` (default: a fresh id); returns the id. */
+async function kept({ outputs }: Stores, pieces: string[], completedAt: number, attempt = 1, jobId = `j-${uuidv7()}`): Promise<string> {
   assert.equal(await outputs.beginOutput(jobId, attempt, completedAt), true);
   let at = 0;
   for (const piece of pieces) {
@@ -18,6 +18,18 @@ async function kept({ outputs }: Stores, pieces: string[], completedAt: number, 
   }
   await outputs.completeOutput(jobId, attempt, at, false, completedAt);
   return jobId;
+}
+
+const SUCCEEDED: AttemptEnded = { workerId: 'w-1', state: 'succeeded' };
+
+/** A job whose first attempt ran on w-1 and ended as `state` says; returns its id. */
+async function endedJob({ jobs }: Stores, state: 'succeeded' | 'lost' = 'succeeded'): Promise<string> {
+  const job = await dispatchedJob(jobs, 'w-1');
+  await jobs.applyStatus(job.id, 1, 'w-1', 'start', { state: 'running' }, Date.now());
+  if (state === 'lost') await jobs.applyStatus(job.id, 1, 'w-1', 'disconnect', { state: 'unknown' }, Date.now());
+  const ended = await jobs.applyStatus(job.id, 1, 'w-1', state === 'lost' ? 'lose' : 'finish', { state }, Date.now());
+  assert.equal(ended.applied, true);
+  return job.id;
 }
 
 conformance<OutputStore>('OutputStore', SqlOutputStore, {
@@ -38,8 +50,8 @@ conformance<OutputStore>('OutputStore', SqlOutputStore, {
   keepEndedOutput: {
     'a complete, empty record that reads as no bytes; one already there is left as it is': async (stores) => {
       const { outputs } = stores;
-      const jobId = `j-${uuidv7()}`;
-      await outputs.keepEndedOutput(jobId, 1, { data: new Uint8Array(0), truncated: false }, 40);
+      const jobId = await endedJob(stores);
+      assert.equal(await outputs.keepEndedOutput(jobId, 1, SUCCEEDED, { data: new Uint8Array(0), truncated: false }, 40), true);
       assert.deepEqual(await outputs.getOutput(jobId, 1), {
         jobId,
         attempt: 1,
@@ -53,32 +65,63 @@ conformance<OutputStore>('OutputStore', SqlOutputStore, {
       });
       assert.equal((await outputs.readOutput(jobId, 1, 0, 100)).length, 0);
       assert.equal(await outputs.beginOutput(jobId, 1, 41), false, 'nothing left to copy');
-      const copied = await kept(stores, ['abc'], 50);
-      await outputs.keepEndedOutput(copied, 1, { data: new Uint8Array(0), truncated: false }, 60);
+      const copied = await kept(stores, ['abc'], 50, 1, await endedJob(stores));
+      await outputs.keepEndedOutput(copied, 1, SUCCEEDED, { data: new Uint8Array(0), truncated: false }, 60);
       assert.equal((await outputs.getOutput(copied, 1))?.bytes, 3, 'a kept copy is not replaced');
       assert.equal((await outputs.readOutput(copied, 1, 0, 100)).toString(), 'abc');
     },
-    'a small output with its runs, kept complete in one write; sent again, stored once': async ({ outputs }) => {
-      const jobId = `j-${uuidv7()}`;
+    'a small output with its runs, kept complete in one write; sent again, stored once': async (stores) => {
+      const { outputs } = stores;
+      const jobId = await endedJob(stores);
       const data = Buffer.from([104, 105, 10, 0, 255, 10]);
       const runs = Uint8Array.from([0x0c, 0x81, 0x01]);
-      await outputs.keepEndedOutput(jobId, 2, { data, runs, truncated: true }, 70);
-      const record = await outputs.getOutput(jobId, 2);
+      await outputs.keepEndedOutput(jobId, 1, SUCCEEDED, { data, runs, truncated: true }, 70);
+      const record = await outputs.getOutput(jobId, 1);
       assert.equal(record?.bytes, 6);
       assert.equal(record?.complete, true);
       assert.equal(record?.truncated, true);
       assert.equal(record?.completedAt, 70);
-      assert.deepEqual([...(await outputs.readOutput(jobId, 2, 0, 100))], [...data], 'binary bytes as sent');
-      assert.deepEqual([...((await outputs.readOutputRuns(jobId, 2)) ?? [])], [...runs]);
-      assert.equal(await outputs.beginOutput(jobId, 2, 71), false, 'nothing left to copy');
-      await outputs.keepEndedOutput(jobId, 2, { data: bytes('other!'), runs: Uint8Array.from([0x0d]), truncated: false }, 80);
-      assert.deepEqual([...(await outputs.readOutput(jobId, 2, 0, 100))], [...data], 'the first report kept');
-      assert.deepEqual([...((await outputs.readOutputRuns(jobId, 2)) ?? [])], [...runs]);
-      assert.equal((await outputs.getOutput(jobId, 2))?.completedAt, 70);
-      const plain = `j-${uuidv7()}`;
-      await outputs.keepEndedOutput(plain, 1, { data: bytes('no runs\n'), truncated: false }, 90);
+      assert.deepEqual([...(await outputs.readOutput(jobId, 1, 0, 100))], [...data], 'binary bytes as sent');
+      assert.deepEqual([...((await outputs.readOutputRuns(jobId, 1)) ?? [])], [...runs]);
+      assert.equal(await outputs.beginOutput(jobId, 1, 71), false, 'nothing left to copy');
+      await outputs.keepEndedOutput(jobId, 1, SUCCEEDED, { data: bytes('other!'), runs: Uint8Array.from([0x0d]), truncated: false }, 80);
+      assert.deepEqual([...(await outputs.readOutput(jobId, 1, 0, 100))], [...data], 'the first report kept');
+      assert.deepEqual([...((await outputs.readOutputRuns(jobId, 1)) ?? [])], [...runs]);
+      assert.equal((await outputs.getOutput(jobId, 1))?.completedAt, 70);
+      const plain = await endedJob(stores);
+      await outputs.keepEndedOutput(plain, 1, SUCCEEDED, { data: bytes('no runs\n'), truncated: false }, 90);
       assert.equal((await outputs.readOutput(plain, 1, 0, 100)).toString(), 'no runs\n');
       assert.equal(await outputs.readOutputRuns(plain, 1), undefined, 'stdout and stderr not kept apart');
+    },
+    'stored with the end applied in the same commit; nothing stored for an end that was not applied': async (stores) => {
+      const { jobs, outputs } = stores;
+      const output = { data: bytes('late\n'), runs: Uint8Array.from([0x05]), truncated: false };
+      // The hot path: the end's write and the keep asked for in one turn, one group commit.
+      const job = await dispatchedJob(jobs, 'w-1');
+      await jobs.applyStatus(job.id, 1, 'w-1', 'start', { state: 'running' }, 100);
+      const end = jobs.applyStatus(job.id, 1, 'w-1', 'finish', { state: 'succeeded', exitCode: 0 }, 101);
+      const keep = outputs.keepEndedOutput(job.id, 1, SUCCEEDED, output, 101);
+      assert.equal((await end).applied, true);
+      assert.equal(await keep, true, 'kept with the end');
+      assert.equal((await outputs.readOutput(job.id, 1, 0, 100)).toString(), 'late\n');
+      // Ends whose report was refused, or that name no attempt: no row, no bytes, no runs.
+      const running = await dispatchedJob(jobs, 'w-1');
+      await jobs.applyStatus(running.id, 1, 'w-1', 'start', { state: 'running' }, 100);
+      const lost = await endedJob(stores, 'lost');
+      const other = await endedJob(stores);
+      const cases: [string, string, number, AttemptEnded][] = [
+        ['a job that is not there', `j-${uuidv7()}`, 1, SUCCEEDED],
+        ['an attempt still running (its end refused)', running.id, 1, SUCCEEDED],
+        ['an attempt that ended otherwise (lost, then a late report)', lost, 1, SUCCEEDED],
+        ['an attempt on another worker', other, 1, { workerId: 'w-2', state: 'succeeded' }],
+        ['an attempt the job never had (stale or forged)', job.id, 2, SUCCEEDED],
+      ];
+      for (const [name, jobId, attempt, ended] of cases) {
+        assert.equal(await outputs.keepEndedOutput(jobId, attempt, ended, output, 102), false, name);
+        assert.equal(await outputs.getOutput(jobId, attempt), undefined, `${name}: no record`);
+        assert.equal((await outputs.readOutput(jobId, attempt, 0, 100)).length, 0, `${name}: no bytes`);
+        assert.equal(await outputs.readOutputRuns(jobId, attempt), undefined, `${name}: no runs`);
+      }
     },
   },
   appendOutput: {
@@ -195,6 +238,14 @@ conformance<OutputStore>('OutputStore', SqlOutputStore, {
         'the two oldest went; 100 B kept',
       );
       assert.equal(await stores.outputs.pruneOutputs({ keepBytes: others + 150 }, 'budget', 10, base + 4), 0, 'within the budget now');
+    },
+    'at most maxBytes a call, but always one output, however large': async (stores) => {
+      const base = 3_000_000 + Math.floor(Math.random() * 1e9);
+      const jobIds = [await kept(stores, ['x'.repeat(60)], base), await kept(stores, ['y'.repeat(60)], base + 1), await kept(stores, ['z'.repeat(500)], base + 2)];
+      const prune = (maxBytes: number, now: number): Promise<number> => stores.outputs.pruneOutputs({ jobIds, maxBytes }, 'test', 10, now);
+      assert.equal(await prune(130, base + 10), 2, '60 + 60 fit in 130, 500 more do not');
+      assert.equal(await prune(100, base + 11), 1, 'one output larger than maxBytes still goes');
+      assert.equal(await prune(100, base + 12), 0);
     },
   },
   forgetOutputs: {

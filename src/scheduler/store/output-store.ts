@@ -1,3 +1,5 @@
+import type { JobStateName } from '../job-state.js';
+
 /** What the scheduler keeps of one attempt's output. */
 export interface OutputRecord {
   jobId: string;
@@ -21,6 +23,12 @@ export interface MissingOutput {
   workerId: string;
 }
 
+/** How an attempt ended, as its end report said. */
+export interface AttemptEnded {
+  workerId: string;
+  state: JobStateName;
+}
+
 /** An output sent whole in an attempt's end report. */
 export interface EndedOutput {
   data: Uint8Array;
@@ -37,6 +45,8 @@ export interface PruneOutputs {
   keepBytes?: number;
   /** Those of these jobs, whatever their age. */
   jobIds?: readonly string[];
+  /** No more than this many bytes in one prune (but always the first output chosen): a short transaction whatever the outputs' sizes. */
+  maxBytes?: number;
 }
 
 /**
@@ -54,10 +64,13 @@ export interface OutputStore {
   appendOutput(jobId: string, attempt: number, start: number, data: Uint8Array): Promise<void>;
   /**
    * Keeps, complete, an output its worker sent whole with the attempt's end (empty, or small:
-   * src/worker/end-output.ts), with its runs when given, in one write and no copy. An output
-   * already recorded (an end report sent again) is left as it is.
+   * src/worker/end-output.ts), with its runs when given, in one write and no copy, if the
+   * attempt ended as `end` says (its end report was applied; asked for after that write, in the
+   * same turn, it shares its commit): false, storing nothing, when it did not (a stale or
+   * refused report, a job that is not there). An output already recorded (an end report sent
+   * again) is left as it is.
    */
-  keepEndedOutput(jobId: string, attempt: number, output: EndedOutput, now: number): Promise<void>;
+  keepEndedOutput(jobId: string, attempt: number, end: AttemptEnded, output: EndedOutput, now: number): Promise<boolean>;
   /** Stores which stream each of the output's bytes came from (src/common/output-runs.ts), before it is marked complete. */
   keepOutputRuns(jobId: string, attempt: number, runs: Uint8Array): Promise<void>;
   /** The runs kept with an output; undefined when its stdout and stderr were not kept apart (or it is pruned). */

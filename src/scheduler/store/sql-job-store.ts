@@ -1,6 +1,6 @@
 import { sql, type CompiledQuery, type Insertable, type Selectable } from 'kysely';
 import { jobView } from '../http/views.js';
-import { FINAL_STATES, fromStates, isFinal, type JobStateName, type TransitionName } from '../job-state.js';
+import { FINAL_STATES, fromStates, isFinal, JOB_STATES, type JobStateName, type TransitionName } from '../job-state.js';
 import type { ConcurrencyRule } from '../concurrency.js';
 import { DEFAULT_RETRY, type RetryPolicy } from '../retry-policy.js';
 import type { EventRecord } from './event-store.js';
@@ -22,6 +22,9 @@ import { PlacedRecords } from './placed-records.js';
 import type { AttemptsTable, JobsTable } from './schema.js';
 import { idsOf, isUniqueViolation, type SqlContext } from './sql.js';
 import type { Step, WriteResult } from './writer.js';
+
+/** Every state but the final ones. */
+const UNFINISHED_STATES = JOB_STATES.filter((state) => !FINAL_STATES.includes(state));
 
 /**
  * The job port on SQLite and PostgreSQL, and the only place job and attempt rows are written.
@@ -375,6 +378,10 @@ export class SqlJobStore implements JobStore {
 
   async pruneJobs(finishedBefore: number, batch: number): Promise<string[]> {
     const { db, writer } = this.ctx;
+    // A job an unfinished one depends on stays: its state decides whether, and when, that one runs.
+    const waits = await db.selectFrom('jobs').select('after').where('state', 'in', UNFINISHED_STATES).where('after', '<>', '[]').execute();
+    const dependedOn = new Set(waits.flatMap((r) => JSON.parse(r.after) as string[]));
+    // As many more as are kept, so that kept ones at the front never fill the batch.
     const rows = await db
       .selectFrom('jobs')
       .select('id')
@@ -382,9 +389,12 @@ export class SqlJobStore implements JobStore {
       .where('state', 'in', FINAL_STATES)
       .orderBy('finished_at')
       .orderBy('id')
-      .limit(batch)
+      .limit(batch + dependedOn.size)
       .execute();
-    const ids = rows.map((r) => r.id);
+    const ids = rows
+      .map((r) => r.id)
+      .filter((id) => !dependedOn.has(id))
+      .slice(0, batch);
     if (ids.length === 0) return [];
     await writer.run([
       db.deleteFrom('attempts').where(this.ctx.among('job_id', ids)).compile(),

@@ -1,7 +1,8 @@
 import type { Selectable } from 'kysely';
-import type { EndedOutput, MissingOutput, OutputRecord, OutputStore, PruneOutputs } from './output-store.js';
+import type { AttemptEnded, EndedOutput, MissingOutput, OutputRecord, OutputStore, PruneOutputs } from './output-store.js';
 import type { OutputsTable } from './schema.js';
 import type { SqlContext } from './sql.js';
+import { asBuffer } from '../../common/bytes.js';
 
 /** The output port on SQLite and PostgreSQL: a row per attempt, its bytes in `output_chunks`. */
 export class SqlOutputStore implements OutputStore {
@@ -37,11 +38,21 @@ export class SqlOutputStore implements OutputStore {
     ]);
   }
 
-  async keepEndedOutput(jobId: string, attempt: number, output: EndedOutput, now: number): Promise<void> {
+  async keepEndedOutput(jobId: string, attempt: number, end: AttemptEnded, output: EndedOutput, now: number): Promise<boolean> {
     const { db, writer, templates } = this.ctx;
-    // Statements per ended job on the hot path, in the group commit: compiled once. Each does
-    // nothing when its row is there, so an end report applied twice stores the output once
-    // (a worker sends the bytes with the live end only, never in a replay).
+    // Statements per ended job on the hot path, in the group commit: compiled once. The inserts
+    // are made only when the attempt's row holds this end (the end's own write, asked for first,
+    // runs before them), and each does nothing when its row is there, so an end report applied
+    // twice stores the output once (a worker sends the bytes with the live end only, never in a replay).
+    const ended = templates.get('keepEndedOutputAttempt', (p) =>
+      db
+        .selectFrom('attempts')
+        .select('number')
+        .where('job_id', '=', p<string>('jobId'))
+        .where('number', '=', p<number>('attempt'))
+        .where('worker_id', '=', p<string>('workerId'))
+        .where('state', '=', p<string>('state')),
+    );
     const insert = templates.get('keepEndedOutput', (p) =>
       db
         .insertInto('outputs')
@@ -71,11 +82,18 @@ export class SqlOutputStore implements OutputStore {
         .onConflict((oc) => oc.columns(['job_id', 'attempt']).doNothing()),
     );
     const bytes = output.data.byteLength;
-    await writer.run([
-      insert.fill({ jobId, attempt, bytes, truncated: output.truncated ? 1 : 0, now }),
-      ...(bytes > 0 ? [chunk.fill({ jobId, attempt, data: output.data })] : []),
-      ...(output.runs !== undefined ? [runs.fill({ jobId, attempt, runs: output.runs })] : []),
+    const [found] = await writer.runRows([
+      ended.fill({ jobId, attempt, workerId: end.workerId, state: end.state }),
+      ([check]) =>
+        check!.rows.length === 0
+          ? []
+          : [
+              insert.fill({ jobId, attempt, bytes, truncated: output.truncated ? 1 : 0, now }),
+              ...(bytes > 0 ? [chunk.fill({ jobId, attempt, data: output.data })] : []),
+              ...(output.runs !== undefined ? [runs.fill({ jobId, attempt, runs: output.runs })] : []),
+            ],
     ]);
+    return found!.rows.length > 0;
   }
 
   async keepOutputRuns(jobId: string, attempt: number, runs: Uint8Array): Promise<void> {
@@ -88,7 +106,7 @@ export class SqlOutputStore implements OutputStore {
 
   async readOutputRuns(jobId: string, attempt: number): Promise<Buffer | undefined> {
     const row = await this.ctx.db.selectFrom('output_runs').select('runs').where('job_id', '=', jobId).where('attempt', '=', attempt).executeTakeFirst();
-    return row && Buffer.from(row.runs.buffer, row.runs.byteOffset, row.runs.byteLength);
+    return row && asBuffer(row.runs);
   }
 
   async completeOutput(jobId: string, attempt: number, bytes: number, truncated: boolean, now: number): Promise<void> {
@@ -134,7 +152,7 @@ export class SqlOutputStore implements OutputStore {
     let at = offset;
     for (const row of rows) {
       const start = Number(row.start);
-      const data = Buffer.from(row.data.buffer, row.data.byteOffset, row.data.byteLength);
+      const data = asBuffer(row.data);
       if (start > at) break; // a gap: never serve bytes out of place
       const from = at - start;
       if (from >= data.length) continue;
@@ -160,10 +178,12 @@ export class SqlOutputStore implements OutputStore {
     }
     const candidates = await query.orderBy('completed_at').orderBy('job_id').orderBy('attempt').limit(batch).execute();
     const chosen: typeof candidates = [];
+    let bytes = 0;
     for (const c of candidates) {
-      if (over <= 0) break;
+      if (over <= 0 || (chosen.length > 0 && which.maxBytes !== undefined && bytes + Number(c.bytes) > which.maxBytes)) break;
       chosen.push(c);
       over -= Number(c.bytes);
+      bytes += Number(c.bytes);
     }
     if (chosen.length === 0) return 0;
     await writer.run(

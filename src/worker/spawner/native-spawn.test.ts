@@ -165,6 +165,33 @@ describe('native spawn', () => {
     assert.equal(out.trim(), 'uncaught: thrown in onExit');
   });
 
+  it('the output copy takes whole byte counts from 0 to 2^53 - 1 for its head and tail, and refuses any other with one error', async () => {
+    const fd = openSync(path.join(dir, 'copy-args'), 'w+');
+    try {
+      const refused: [string, number, number][] = [
+        ['NaN head', Number.NaN, 10],
+        ['NaN tail', 10, Number.NaN],
+        ['negative head', -1, 10],
+        ['negative tail', 10, -1],
+        ['a fraction', 1.5, 10],
+        ['infinite', Number.POSITIVE_INFINITY, 10],
+        ['past 2^53 - 1', 2 ** 53, 10],
+      ];
+      const message = /headBytes and tailBytes must be whole numbers of bytes from 0 to 2\^53 - 1/;
+      for (const [name, head, tail] of refused) {
+        assert.throws(() => addon.pipeCopy!(fd, head, tail, () => {}), { name: 'RangeError', message }, `pipeCopy: ${name}`);
+        assert.throws(() => addon.pipeCopySplit!(fd, fd, head, tail, () => {}), { name: 'RangeError', message }, `pipeCopySplit: ${name}`);
+      }
+      // The largest taken: the copy starts, and ends once its writer is gone.
+      const done = new Promise<number>((resolve) => {
+        closeSync(addon.pipeCopy!(fd, 2 ** 53 - 1, 0, (bytes) => resolve(bytes)));
+      });
+      assert.equal(await done, 0);
+    } finally {
+      closeSync(fd);
+    }
+  });
+
   it('names signals, and keeps an unknown number visible', () => {
     assert.equal(signalName(9), 'SIGKILL');
     assert.equal(signalName(15), 'SIGTERM');
