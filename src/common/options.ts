@@ -58,7 +58,10 @@ export function parseBytes(text: string): number {
   const m = /^(\d+)\s*(b|k|kb|kib|m|mb|mib|g|gb|gib)?$/i.exec(text.trim());
   if (!m) throw new Error(`not a size: "${text}" (use e.g. 64MiB, 512k)`);
   const unit = (m[2] ?? 'b').toLowerCase()[0]!;
-  return Number(m[1]) * { b: 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 }[unit]!;
+  const bytes = Number(m[1]) * { b: 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 }[unit]!;
+  // Sizes reach the job launcher, which takes only whole numbers it can count exactly.
+  if (!Number.isSafeInteger(bytes)) throw new Error(`too large a size: "${text}" (at most ${Number.MAX_SAFE_INTEGER} bytes)`);
+  return bytes;
 }
 
 /** "k=v,k2=v2" or repeated "k=v" flags → a record. */
