@@ -1,8 +1,9 @@
 import { Readable } from 'node:stream';
+import { asBuffer } from '../common/bytes.js';
 import { status as GrpcStatus } from '@grpc/grpc-js';
 import { BatonError, isServiceError } from '../common/errors.js';
 import type { Logger } from '../common/logger.js';
-import { OutputStream } from '../gen/baton/v1/worker.js';
+import { OutputStream, type StreamJobResponse } from '../gen/baton/v1/worker.js';
 import { StreamRuns } from '../common/output-runs.js';
 import { isFinalState } from '../worker/exit-status.js';
 import type { JobStateName } from './job-state.js';
@@ -17,7 +18,7 @@ import type { WorkerChannel } from './worker-channel.js';
  * milliseconds, yet large enough that a 1 GiB output is a few thousand rows.
  */
 export const PIECE_BYTES = 256 * 1024;
-/** Copies running at once: each holds at most one piece in memory and reads one hub; more would only queue their writes behind each other's. */
+/** Copies running at once: each holds at most one piece in memory and one worker stream; more would only queue their writes behind each other's. */
 const MAX_COPIES = 2;
 /** How long a worker has to say whether an attempt's output was cut, before a catch-up copy. */
 const QUERY_TIMEOUT_MS = 10_000;
@@ -75,8 +76,7 @@ const MAX_GONE = 10_000;
  * section of docs/architecture.md): told by the status applier when an attempt ends, it
  * copies the worker's file in pieces, a couple of attempts at a time, and serves kept
  * outputs to readers, so they outlive the worker and any scheduler on the store can answer.
- * The copy reads as one more follower of the attempt's hub (what the hub still holds is not
- * read from the worker again), and starts once the attempt's live readers are done with it
+ * The copy starts once the attempt's live readers are done with its hubs
  * (or MAX_QUIET_WAIT_MS after the end, whichever is first): it does not compete with them for
  * the worker, the event loop and the store.
  */
@@ -241,7 +241,9 @@ export class OutputKeeper {
       truncated = status?.outputTruncated === true;
     }
     if (!(await this.store.beginOutput(jobId, attempt, Date.now()))) return;
-    const reader = await this.hubs.follow(channel, runId(jobId, attempt), 0, OutputStream.OUTPUT_STREAM_UNSPECIFIED);
+    // A stream of its own, not the hub's: the copy reads from byte 0, behind any hub's window, and
+    // its own stream holds only the HTTP/2 window where a catch-up through the hub holds its 8 MiB.
+    const call = channel.streamJob(runId(jobId, attempt), false);
     let stored = 0;
     let pending: Buffer[] = [];
     let pendingBytes = 0;
@@ -252,19 +254,19 @@ export class OutputKeeper {
       pendingBytes = 0;
       await this.store.appendOutput(jobId, attempt, stored, piece);
       stored += piece.length;
-      // Let dispatch, heartbeats and readers run before the next piece: the hub may hold many
-      // pieces, and reading those alone never yields the loop.
+      // Let dispatch, heartbeats and readers run before the next piece: the worker's stream
+      // may have many messages buffered, and reading those alone never yields the loop.
       await new Promise<void>((resolve) => setImmediate(resolve));
     };
     try {
-      for await (const data of reader as AsyncIterable<Buffer>) {
+      for await (const msg of call as AsyncIterable<StreamJobResponse>) {
         if (this.closed) throw new Error('the scheduler is shutting down');
-        pending.push(data);
-        pendingBytes += data.length;
+        pending.push(asBuffer(msg.data));
+        pendingBytes += msg.data.byteLength;
         if (pendingBytes >= PIECE_BYTES) await flush();
       }
     } finally {
-      reader.destroy();
+      call.cancel();
     }
     await flush();
     const runs = await this.copyRuns(channel, jobId, attempt);
