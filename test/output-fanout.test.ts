@@ -149,4 +149,26 @@ describe('output fan-out', () => {
     assert.equal(kept.output_bytes, seqBytes(LINES));
     assert.equal(await readSeq(stalled), LINES);
   });
+
+  it('a follower reading a large output slowly does not keep it from being copied into the store', async () => {
+    const bytes = 64 * 1024 * 1024;
+    const id = await submit(`head -c ${bytes} /dev/zero`);
+    const slow = await new Promise<http.IncomingMessage>((resolve, reject) => {
+      http.get(`${scheduler.api}/v1/jobs/${id}/output?follow=true`, resolve).on('error', reject);
+    });
+    slow.pause();
+    // What its buffers hold, every 20 ms: often enough that its hub never counts it idle.
+    let read = 0;
+    const pace = setInterval(() => {
+      read += (slow.read() as Buffer | null)?.length ?? 0;
+    }, 20);
+    try {
+      const kept = await scheduler.waitForLog((l) => l.msg === 'job output kept' && l.job_id === id);
+      assert.equal(kept.output_bytes, bytes);
+      assert.ok(read < bytes / 2, `kept only after the follower read ${read} bytes`);
+    } finally {
+      clearInterval(pace);
+      slow.destroy();
+    }
+  });
 });
