@@ -109,9 +109,11 @@ describe('stdout and stderr apart', () => {
     const scheduler = await startScheduler();
     const worker = await startWorker(scheduler, { args: ['--output-cap', String(cap)] });
     // Each stream in the head, ~1.2 MB of each cut, and both again in the tail (alternating: which comes first there is a race of two pipes).
+    // Between streams the copy keeps the order it finds bytes waiting, and a loaded machine can find the
+    // next phase's stdout beside the last one's stderr: the pauses let it drain a phase before the next.
     const script = [
-      'seq -f "O%g" 1 3000; seq -f "E%g" 1 3000 >&2',
-      'seq -f "O%g" 3001 100000; seq -f "E%g" 3001 100000 >&2',
+      'seq -f "O%g" 1 3000; seq -f "E%g" 1 3000 >&2; sleep 0.2',
+      'seq -f "O%g" 3001 100000; seq -f "E%g" 3001 100000 >&2; sleep 0.2',
       'for i in $(seq 100001 100500); do echo "O$i"; echo "E$i" >&2; done',
     ].join('; ');
     const id = await submitJob(scheduler.api, { worker_id: worker.id, command: 'bash', args: ['-c', script] });
