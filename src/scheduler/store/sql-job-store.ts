@@ -494,7 +494,8 @@ export class SqlJobStore implements JobStore {
     now: number,
     passedThrough?: PassedThrough,
   ): Promise<{ results: WriteResult[]; jobs: JobRecord[] }> {
-    let events: Omit<EventRecord, 'id'>[] = [];
+    // Their ids are set once known, in place: a copy of each would be alive until announced.
+    let events: EventRecord[] = [];
     let jobs: JobRecord[] = [];
     const results = await this.ctx.writer.runRows(
       [
@@ -502,16 +503,21 @@ export class SqlJobStore implements JobStore {
         (earlier) => {
           // Made afresh each time: a group commit that failed runs each write again on its own.
           jobs = changed(earlier);
-          events = jobs
-            .flatMap((job) => [...(passedThrough?.(job) ?? []), job])
-            .map((job) => ({ kind: 'job', entityId: job.id, data: JSON.stringify(jobView(job)), createdAt: now }));
+          events = (passedThrough ? jobs.flatMap((job) => [...passedThrough(job), job]) : jobs).map((job) => ({
+            id: 0,
+            kind: 'job',
+            entityId: job.id,
+            data: JSON.stringify(jobView(job)),
+            createdAt: now,
+          }));
           return this.ctx.insertEvents(events);
         },
       ],
       { events: true },
     );
     const ids = idsOf([results.at(-1)!]);
-    if (events.length > 0) this.committed(events.map((e, i) => ({ ...e, id: ids[i]! })));
+    for (const [i, e] of events.entries()) e.id = ids[i]!;
+    if (events.length > 0) this.committed(events);
     return { results: results.slice(0, -1), jobs };
   }
 }
