@@ -127,7 +127,8 @@ export class EventLog extends EventEmitter<EventLogMap> {
   }
 
   private stored(events: readonly EventRecord[]): void {
-    if (this.sharing) for (const e of events) this.mine.set(e.id, e);
+    // One read back already (its commit answered after the read) is announced: not again.
+    if (this.sharing) for (const e of events) if (e.id > this.tailId) this.mine.set(e.id, e);
     if (this.unannounced.length === 0) setImmediate(() => this.announceStored());
     this.unannounced.push(...events);
     this.countForPrune(events.length);
