@@ -111,9 +111,10 @@ export class SqlContext {
     if (rows.length === 0) return [];
     const columns = Object.keys(rows[0]!);
     const insert = (json: string): CompiledQuery => this.#insertJson('events', 'id', columns, json);
-    return byChars(rows.map((row) => JSON.stringify(row))).map(
-      (part): Mergeable => ({ alone: insert(`[${part.join(',')}]`), kind: 'insert events', key: undefined, rows: part, many: insert, split: 'in order', returnsRows: true }),
-    );
+    return byChars(rows.map((row) => JSON.stringify(row))).map((part): Mergeable => {
+      const json = `[${part.join(',')}]`;
+      return { alone: insert(json), kind: 'insert events', key: undefined, chars: json.length, rows: part, many: insert, split: 'in order', returnsRows: true };
+    });
   }
 }
 
@@ -160,11 +161,13 @@ export class MergeableTemplate {
     const alone = this.alone.fill(values);
     const merged = this.merged;
     if (!merged) return alone;
+    const row = JSON.stringify(values);
     return {
       alone,
       kind: this.key,
       key,
-      rows: [JSON.stringify(values)],
+      chars: row.length,
+      rows: [row],
       many: (rows) => merged.fill({ rows }),
       split: this.split,
       returnsRows: this.#returnsRows,

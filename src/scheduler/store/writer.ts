@@ -1,7 +1,7 @@
 import type BetterSqlite3 from 'better-sqlite3';
 import type pg from 'pg';
 import type { CompiledQuery } from 'kysely';
-import { planMerges } from './merge-plan.js';
+import { planMerges, type MergeTraits } from './merge-plan.js';
 
 /**
  * Runs compiled write queries in one transaction and returns the rows each changed.
@@ -31,15 +31,13 @@ export type Query = CompiledQuery | Mergeable;
  * A query that PostgreSQL's group commit may run as one statement with the queries of its kind
  * from the other writes of the group (merge-plan.ts says when): the status updates, output
  * checks and event inserts each job makes, a statement per group where there was one per job.
- * Whoever makes it knows both forms; SQLite only runs `alone`.
+ * Whoever makes it knows both forms; SQLite only runs `alone`. Its `kind` is the text of `many`;
+ * its `key` the rows it touches (a job's: its id; none for an insert of new rows); `chars` the
+ * length of its rows.
  */
-export interface Mergeable {
+export interface Mergeable extends MergeTraits {
   /** The query by itself, when no other of its kind is in its statement. */
   alone: CompiledQuery;
-  /** The same statement for any number of rows (the text of `many`). */
-  kind: string;
-  /** The row it touches (a job's rows: its id); none for an insert of new rows. */
-  key: string | undefined;
   /** Its values, each row a JSON object, read by `many` from one array. */
   rows: readonly string[];
   /** The statement for the rows of several, from their JSON array. */
@@ -297,27 +295,29 @@ export const MERGED_CHARS = 8 * 1024 * 1024;
  */
 function sendMerged(queries: readonly Query[], send: (q: CompiledQuery) => Promise<WriteResult>): Promise<WriteResult[]> {
   const plan = planMerges(
-    queries.map((q) => (isMergeable(q) ? { kind: q.kind, key: q.key, chars: q.rows.reduce((n, row) => n + row.length + 1, 0) } : undefined)),
+    queries.map((q) => (isMergeable(q) ? q : undefined)),
     MERGED_CHARS,
   );
-  const results: Promise<WriteResult>[] = new Array(queries.length);
-  for (const members of plan) {
+  const answers = plan.map((members) => {
     const first = queries[members[0]!]!;
-    if (!isMergeable(first)) {
-      results[members[0]!] = send(first);
-      continue;
+    if (!isMergeable(first)) return send(first);
+    if (members.length === 1) return send(first.alone);
+    return send(first.many(`[${members.flatMap((i) => (queries[i] as Mergeable).rows).join(',')}]`));
+  });
+  // A promise per statement, not per query: a group holds thousands of queries.
+  return Promise.all(answers).then((answered) => {
+    const results: WriteResult[] = new Array(queries.length);
+    for (const [k, members] of plan.entries()) {
+      if (members.length === 1) results[members[0]!] = answered[k]!;
+      else
+        for (const [j, share] of shareOut(
+          members.map((i) => queries[i] as Mergeable),
+          answered[k]!,
+        ).entries())
+          results[members[j]!] = share;
     }
-    if (members.length === 1) {
-      results[members[0]!] = send(first.alone);
-      continue;
-    }
-    const merged = members.map((i) => queries[i] as Mergeable);
-    const answer = send(first.many(`[${merged.flatMap((q) => q.rows).join(',')}]`));
-    const shares = answer.then((r) => shareOut(merged, r));
-    shares.catch(() => {}); // read with the others below
-    for (const [j, i] of members.entries()) results[i] = shares.then((all) => all[j]!);
-  }
-  return Promise.all(results);
+    return results;
+  });
 }
 
 /** A merged statement's result, as each of its queries would have had it alone. */
