@@ -38,3 +38,14 @@ export function freshOnly(last: Settled | undefined, workers: string, now: numbe
 export function earliest(a: number | undefined, b: number | undefined): number | undefined {
   return a === undefined ? b : b === undefined ? a : Math.min(a, b);
 }
+
+/**
+ * What a pass leaves: the workers as it left them and the earliest retry still waiting, which
+ * a pass must be armed for. A pass that planned only the fresh jobs did not see the queue's
+ * retries, so the last pass's earliest stays: a timer that fires a moment early (it counts from
+ * the event loop's time, which lags the clock while a callback runs) runs such a pass, and
+ * must leave a wake for the retry it was set for.
+ */
+export function settle(last: Settled | undefined, onlyFresh: boolean, workers: string, plannedRetryAt: number | undefined): Settled {
+  return { workers, nextRetryAt: onlyFresh ? earliest(last?.nextRetryAt, plannedRetryAt) : plannedRetryAt };
+}
