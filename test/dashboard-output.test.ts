@@ -10,7 +10,7 @@ import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import type { Browser, Page, Request } from 'playwright-core';
-import { submitJob, startScheduler, startWorker, tempDir, waitForFinal, type SchedulerHandle, type WorkerHandle } from './harness.js';
+import { eventually, submitJob, startScheduler, startWorker, tempDir, waitForFinal, type SchedulerHandle, type WorkerHandle } from './harness.js';
 import { launchBrowser } from './support/browser.js';
 
 const MAIN = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
@@ -84,6 +84,38 @@ describe('dashboard: a large output', () => {
 
     await page.getByRole('button', { name: 'Back to the end' }).click();
     await output.getByText(line(LINES)).waitFor(WAIT);
+    await page.close();
+  });
+
+  it('shows stdout or stderr alone when picked, and finds a line within the one shown', async () => {
+    const split = await submitJob(scheduler.api, { worker_id: worker.id, command: 'bash', args: ['-c', 'for i in $(seq 1 300); do echo "out $i"; echo "err $i" >&2; done'] });
+    await waitForFinal(scheduler.api, split);
+    const page = await browser.newPage();
+    await page.goto(`${scheduler.api}/#/jobs/${split}`);
+    const output = page.getByTestId('output');
+    await output.getByText('err 300').waitFor(WAIT);
+    // Both streams, in the order the copy found them waiting (exact within each stream).
+    const both = ((await output.textContent()) ?? '').split('\n');
+    assert.deepEqual(
+      both.filter((l) => l.startsWith('err ')),
+      Array.from({ length: 300 }, (_, i) => `err ${i + 1}`),
+    );
+    assert.equal(both.filter((l) => l.startsWith('out ')).length, 300);
+    const picker = page.getByRole('combobox', { name: 'Stream' });
+
+    await picker.selectOption('stderr');
+    const stderr = Array.from({ length: 300 }, (_, i) => `err ${i + 1}\n`).join('');
+    await eventually(async () => ((await output.textContent()) === stderr ? true : undefined), 'stderr alone on the page');
+    await page.getByRole('searchbox').fill('err 42');
+    await page.getByRole('button', { name: 'Find' }).click();
+    // Line 42 of stderr (it would be line 84 of both interleaved).
+    await page.getByTestId('output-matches').getByText('42: err 42').click();
+    assert.equal(await page.getByTestId('output-hit').textContent(), 'err 42\n');
+
+    await picker.selectOption('stdout');
+    const stdout = Array.from({ length: 300 }, (_, i) => `out ${i + 1}\n`).join('');
+    await eventually(async () => ((await output.textContent()) === stdout ? true : undefined), 'stdout alone on the page');
+    assert.equal(await page.getByTestId('output-matches').count(), 0, 'the search of the other stream is cleared');
     await page.close();
   });
 

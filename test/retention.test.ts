@@ -2,6 +2,8 @@
 // with when and why), finished jobs with their events after --job-retention (404).
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import path from 'node:path';
+import Database from 'better-sqlite3';
 import { startScheduler, startWorker, eventually, getJson, waitForFinal, type SchedulerHandle } from './harness.js';
 
 type Json = Record<string, unknown>;
@@ -53,5 +55,38 @@ describe('retention', () => {
     }, 'the oldest output pruned');
     assert.match(String((JSON.parse(res.text) as Json).error), /the oldest output beyond --output-budget \(1500 bytes\)$/);
     assert.deepEqual(await output(scheduler.api, second), { status: 200, text: 'b'.repeat(1000) });
+  });
+});
+
+describe('retention and dependencies', () => {
+  it('a waiting job whose dependency is gone from the store is judged, not left waiting: skipped for succeeded, ready for finished', async () => {
+    // Retention reads the waiting jobs before it deletes: a job submitted in between can name one
+    // it then deletes. Deleting the row by hand while the scheduler is down makes that state.
+    const scheduler = await startScheduler({ args: ['--insecure'] });
+    const worker = await startWorker(scheduler, { args: ['--insecure'] });
+    const post = async (body: Json): Promise<string> => {
+      const res = await fetch(`${scheduler.api}/v1/jobs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      const job = (await res.json()) as Json;
+      assert.equal(res.status, 201, JSON.stringify(job));
+      return String(job.id);
+    };
+    const first = await post({ worker_id: worker.id, command: 'sleep', args: ['30'] });
+    const needsSuccess = await post({ command: 'true', after: [first] });
+    const needsEnd = await post({ command: 'true', after: [first], after_condition: 'finished' });
+    await worker.kill('SIGKILL');
+    await scheduler.kill('SIGTERM');
+    const db = new Database(path.join(scheduler.dataDir, 'baton.db'));
+    db.prepare('DELETE FROM attempts WHERE job_id = ?').run(first);
+    db.prepare("DELETE FROM events WHERE kind = 'job' AND entity_id = ?").run(first);
+    db.prepare('DELETE FROM jobs WHERE id = ?').run(first);
+    db.close();
+
+    const again = await startScheduler({ dataDir: scheduler.dataDir, args: ['--insecure'] });
+    await startWorker(again, { args: ['--insecure'] });
+    const skipped = (await waitForFinal(again.api, needsSuccess)) as Json;
+    assert.equal(skipped.state, 'skipped');
+    assert.equal(skipped.reason, `job ${first} was deleted (--job-retention) before this job could see it succeed`);
+    const ran = (await waitForFinal(again.api, needsEnd)) as Json;
+    assert.equal(ran.state, 'succeeded');
   });
 });

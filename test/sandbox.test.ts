@@ -182,6 +182,36 @@ describe('job sandbox', { skip: ROOT_ONLY }, () => {
     await eventually(async () => ((await processesMatching(`sleep ${marker}9`)).length === 0 ? true : undefined), 'the setsid process to be killed');
   });
 
+  it('stops jobs as they start (200, stopped) and leaves no cgroup behind, stdin or not', { skip: NO_CGROUPS }, async () => {
+    // 24 jobs stopped at once after their 201s. A stop can land before the job's start reached
+    // the worker (its cgroup is made first: the widest window), while its stdin file is written,
+    // or while the spawner starts it: each must answer 200, end the job stopped, remove its cgroup.
+    const stdin = Buffer.alloc(512 * 1024, 'x').toString('base64');
+    const ids = await Promise.all(
+      Array.from({ length: 24 }, async (_, i) => {
+        const res = await curlPost(`${scheduler.api}/v1/jobs`, {
+          worker_id: worker.id,
+          command: 'sleep',
+          args: [`${marker}8`],
+          resources: { pids: 50 },
+          ...(i % 2 === 0 && { stdin }),
+        });
+        assert.equal(res.status, 201, res.text);
+        const id = String(res.json.id);
+        const stop = await curlPost(`${scheduler.api}/v1/jobs/${id}/stop`, {});
+        assert.equal(stop.status, 200, stop.text);
+        return id;
+      }),
+    );
+    for (const id of ids) assert.equal((await waitForFinal(scheduler.api, id)).state, 'stopped');
+    const left = (): string[] =>
+      execFileSync('find', ['/sys/fs/cgroup', '-mindepth', '2', '-maxdepth', '8', '-type', 'd', '-path', `*/baton/${worker.id}/*`], { encoding: 'utf8' })
+        .split('\n')
+        .filter((d) => ids.some((id) => d.endsWith(`/${id}`)));
+    await eventually(async () => (left().length === 0 ? true : undefined), "the stopped jobs' cgroups to be removed", 20_000).catch(() => assert.deepEqual(left(), []));
+    assert.deepEqual(await processesMatching(`sleep ${marker}8`), []);
+  });
+
   it('sets the CPU quota', { skip: NO_CGROUPS }, async () => {
     const v1 = "awk -F: '$2 ~ /(^|,)cpu(,|$)/ {print $3}' /proc/self/cgroup";
     const { job, output } = await run({

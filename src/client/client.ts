@@ -327,8 +327,8 @@ export class BatonClient {
    * `GET /v1/jobs/:id/output` with `Range`: part of the output as it is now. A range past its
    * end (or any of an empty output) gives no bytes, with the output's size.
    */
-  async outputRange(id: string, range: OutputRange, options: { attempt?: number } & RequestOptions = {}): Promise<OutputPart> {
-    const path = `/v1/jobs/${encodeURIComponent(id)}/output${queryString({ attempt: options.attempt })}`;
+  async outputRange(id: string, range: OutputRange, options: { attempt?: number; stream?: OutputStream } & RequestOptions = {}): Promise<OutputPart> {
+    const path = `/v1/jobs/${encodeURIComponent(id)}/output${queryString({ attempt: options.attempt, stream: options.stream })}`;
     const header = 'last' in range ? `bytes=-${range.last}` : `bytes=${range.from}-${range.to ?? ''}`;
     const res = await this.request('GET', path, undefined, options.signal, { range: header }, 416);
     const attempt = Number(res.headers.get('baton-attempt') ?? options.attempt ?? 0);
@@ -352,14 +352,19 @@ export class BatonClient {
    * the page's memory (on disk when large). Without a token a plain link to `outputUrl(id, true)`
    * does the same with no script at all.
    */
-  async outputBlob(id: string, options: { attempt?: number } & RequestOptions = {}): Promise<Blob> {
-    const res = await this.request('GET', `/v1/jobs/${encodeURIComponent(id)}/output${queryString({ attempt: options.attempt, download: true })}`, undefined, options.signal);
+  async outputBlob(id: string, options: { attempt?: number; stream?: OutputStream } & RequestOptions = {}): Promise<Blob> {
+    const res = await this.request(
+      'GET',
+      `/v1/jobs/${encodeURIComponent(id)}/output${queryString({ attempt: options.attempt, stream: options.stream, download: true })}`,
+      undefined,
+      options.signal,
+    );
     return res.blob();
   }
 
-  /** The address of a job's output (`download`: answered as a file to save). */
-  outputUrl(id: string, download = false, attempt?: number): string {
-    return `${this.address}/v1/jobs/${encodeURIComponent(id)}/output${queryString({ attempt, download: download || undefined })}`;
+  /** The address of a job's output (`download`: answered as a file to save; `stream`: only its stdout or stderr). */
+  outputUrl(id: string, download = false, attempt?: number, stream?: OutputStream): string {
+    return `${this.address}/v1/jobs/${encodeURIComponent(id)}/output${queryString({ attempt, stream, download: download || undefined })}`;
   }
 
   /** The whole output so far as text (UTF-8). */

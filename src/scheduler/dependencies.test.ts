@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { BadReference, findCycle, judge, resolveBatch, type AfterCondition } from './dependencies.js';
+import { type AfterCondition, BadReference, type DependencyState, findCycle, GONE, judge, resolveBatch } from './dependencies.js';
 import { JOB_STATES, isFinal, type JobStateName } from './job-state.js';
 
 const ids = ['a', 'b', 'c'];
@@ -27,7 +27,7 @@ for (const c of refusals) {
   });
 }
 
-const judgeTable: { name: string; after: string[]; condition: AfterCondition; states: [string, JobStateName][]; want: ReturnType<typeof judge> }[] = [
+const judgeTable: { name: string; after: string[]; condition: AfterCondition; states: [string, DependencyState][]; want: ReturnType<typeof judge> }[] = [
   {
     name: 'all succeeded: ready',
     after: ['a', 'b'],
@@ -75,6 +75,33 @@ const judgeTable: { name: string; after: string[]; condition: AfterCondition; st
       ['b', 'skipped'],
     ],
     want: { kind: 'ready' },
+  },
+  {
+    name: 'succeeded, one deleted by retention: skipped, saying so',
+    after: ['a', 'b'],
+    condition: 'succeeded',
+    states: [
+      ['a', 'running'],
+      ['b', GONE],
+    ],
+    want: { kind: 'skip', reason: 'job b was deleted (--job-retention) before this job could see it succeed' },
+  },
+  {
+    name: 'finished, one deleted by retention: it ended, so it will do',
+    after: ['a', 'b'],
+    condition: 'finished',
+    states: [
+      ['a', 'succeeded'],
+      ['b', GONE],
+    ],
+    want: { kind: 'ready' },
+  },
+  {
+    name: 'finished, one deleted, one pending: waits for that one only',
+    after: ['a', 'b'],
+    condition: 'finished',
+    states: [['a', GONE]],
+    want: { kind: 'wait', reason: 'waiting for job b to finish' },
   },
 ];
 for (const c of judgeTable) {

@@ -70,15 +70,26 @@ export function findCycle(edges: readonly (readonly number[])[]): number[] | und
 }
 
 /**
+ * What a waited-for job is now: its state, or GONE when the store no longer has it (a job is
+ * stored before any job can name it, and only --job-retention deletes one, once it has ended).
+ */
+export type DependencyState = JobStateName | typeof GONE;
+export const GONE = 'gone';
+
+/**
  * A waiting job judged from the states of the jobs it waits for (`states`: by id; a job
  * missing from it counts as not ended). It is skipped as soon as one has ended in a way that
- * fails the condition, ready once every one has ended, and waits otherwise.
+ * fails the condition, ready once every one has ended, and waits otherwise. A job GONE has
+ * ended, but how is lost: it will do for `finished`; `succeeded` skips rather than wait for
+ * ever or run on a guess.
  */
-export function judge(deps: Dependencies, states: ReadonlyMap<string, JobStateName>): Verdict {
+export function judge(deps: Dependencies, states: ReadonlyMap<string, DependencyState>): Verdict {
   const pending: string[] = [];
   for (const id of deps.after) {
     const state = states.get(id);
-    if (state === undefined || !isFinal(state)) pending.push(id);
+    if (state === GONE) {
+      if (deps.condition === 'succeeded') return { kind: 'skip', reason: `job ${id} was deleted (--job-retention) before this job could see it succeed` };
+    } else if (state === undefined || !isFinal(state)) pending.push(id);
     else if (deps.condition === 'succeeded' && state !== 'succeeded') return { kind: 'skip', reason: `job ${id} ended ${state}, and this job runs only after it succeeds` };
   }
   return pending.length === 0 ? { kind: 'ready' } : { kind: 'wait', reason: waitReason(pending, deps.condition) };

@@ -1,6 +1,5 @@
 import type { Logger } from '../common/logger.js';
-import { judge } from './dependencies.js';
-import type { JobStateName } from './job-state.js';
+import { type DependencyState, GONE, judge } from './dependencies.js';
 import type { JobStatusApplier } from './job-status.js';
 import type { JobRecord, JobStore } from './store/job-store.js';
 
@@ -57,10 +56,10 @@ export class DependencyWaits {
   private async judge(job: JobRecord): Promise<void> {
     const log = { job_id: job.id };
     try {
-      const states = new Map<string, JobStateName>();
+      const states = new Map<string, DependencyState>();
       for (const id of job.after) {
         const found = await this.store.getJob(id);
-        if (found) states.set(id, found.job.state);
+        states.set(id, found ? found.job.state : GONE);
       }
       const verdict = judge({ after: job.after, condition: job.afterCondition }, states);
       if (verdict.kind === 'wait' || !this.waiting.has(job.id)) return;

@@ -27,6 +27,8 @@ const QUERY_TIMEOUT_MS = 5_000;
 /** When the caller names no grace period the worker uses its own; assume up to this for the deadline. */
 const ASSUMED_DEFAULT_GRACE_MS = 10_000;
 const STOP_DEADLINE_SLACK_MS = 5_000;
+/** A stop that came before the job's start waits this long for the start to be answered (its timeout is 5 s). */
+const START_ANSWER_WAIT_MS = 10_000;
 /** A follower answers a submission once the leader has started (or failed to start) it, or after this long as it stands then. */
 const LEADER_PLACEMENT_WAIT_MS = 3_000;
 /** What a caller refused for a full queue is told to wait. */
@@ -399,6 +401,11 @@ export class JobService {
 
   /** `by` (the caller's token name) is recorded as `stopped_by` once the worker has taken the stop. */
   async stop(jobId: string, workerId: string | undefined, graceMs: number, by: string): Promise<JobDetail> {
+    return this.stopOnce(jobId, workerId, graceMs, by, true);
+  }
+
+  /** `again`: a stop that reached the worker before the job's start may wait for the start and try once more. */
+  private async stopOnce(jobId: string, workerId: string | undefined, graceMs: number, by: string, again: boolean): Promise<JobDetail> {
     const { job } = await this.find(jobId, workerId);
     if (isFinal(job.state)) throw new BatonError('WRONG_STATE', `job ${jobId} already ended (${job.state})`);
     if (job.runOn === 'all') return this.stopParent(job, graceMs, by);
@@ -408,19 +415,28 @@ export class JobService {
         await this.recordStopper(jobId, by);
         return this.find(jobId, workerId);
       }
-      return this.stopOnWorker((await this.find(jobId, workerId)).job, workerId, graceMs, by);
+      return this.stopOnWorker((await this.find(jobId, workerId)).job, workerId, graceMs, by, again);
     }
-    return this.stopOnWorker(job, workerId, graceMs, by);
+    return this.stopOnWorker(job, workerId, graceMs, by, again);
   }
 
-  private async stopOnWorker(job: JobRecord, workerId: string | undefined, graceMs: number, by: string): Promise<JobDetail> {
+  private async stopOnWorker(job: JobRecord, workerId: string | undefined, graceMs: number, by: string, again: boolean): Promise<JobDetail> {
     const jobId = job.id;
     if (isFinal(job.state)) throw new BatonError('WRONG_STATE', `job ${jobId} already ended (${job.state})`);
     const channel = this.channelOf(job.workerId);
     const deadline = (graceMs || ASSUMED_DEFAULT_GRACE_MS) + STOP_DEADLINE_SLACK_MS;
     const res = await channel.stopJob(runId(jobId, job.attempt), graceMs, deadline).catch((err: unknown) => {
-      throw fromWorkerCallError(err, channel.who);
+      const error = fromWorkerCallError(err, channel.who);
+      if (again && job.state === 'dispatched' && error.code === 'JOB_NOT_FOUND') return undefined;
+      throw error;
     });
+    if (res === undefined) {
+      // Stored dispatched, but its start had not reached the worker (it is sent after the
+      // store's write, and checked there asynchronously): once the job moves on (running, or
+      // its start refused), the stop goes where it is then.
+      await this.waitFor(jobId, START_ANSWER_WAIT_MS, (now) => now.attempt !== job.attempt || now.state !== 'dispatched');
+      return this.stopOnce(jobId, workerId, graceMs, by, false);
+    }
     await this.recordStopper(jobId, by);
     await this.applyReported(job.workerId, res.status);
     return this.find(jobId, workerId);

@@ -101,6 +101,13 @@ describe('LineSearch', () => {
       ['a long line that holds it in two parts: given once', `${first}${line(3 * MiB, 1000, 2 * MiB + 100)}\n`, MiB, [{ offset: first.length, line: 2, text: head }]],
       ['a long line that ends the output, holding it in its last bytes', `${first}${line(2 * MiB, 2 * MiB - 6)}`, 300 * 1024, [{ offset: first.length, line: 2, text: head }]],
       ['a long line that does not hold it', `${first}${line(3 * MiB)}\nneedle`, MiB, [{ offset: first.length + 3 * MiB + 1, line: 3, text: 'needle' }]],
+      // Joined once, not once per piece: 32,768 pieces of a nearly 1 MiB line.
+      [
+        'a line just under MAX_LINE_BYTES, fed 32 bytes at a time',
+        `${first}${line(MAX_LINE_BYTES - 64, MAX_LINE_BYTES - 80)}\n`,
+        32,
+        [{ offset: first.length, line: 2, text: head }],
+      ],
     ];
     for (const [name, output, size, expected] of cases) it(name, () => assert.deepEqual(search(output, 'needle', size), expected));
   });

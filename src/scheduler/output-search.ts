@@ -29,8 +29,13 @@ const NEWLINE = 0x0a;
 export class LineSearch {
   /** Up to one past the limit: that one only says there are more. */
   private readonly found: OutputMatch[] = [];
-  /** The bytes of the line not yet ended, and where it started. */
-  private carry: Buffer = Buffer.alloc(0);
+  /**
+   * The bytes of the line not yet ended (never a newline among them), in the pieces they came
+   * in, and where it started: joined only once a newline or MAX_LINE_BYTES comes, so a line fed
+   * in many small pieces is copied once, not once per piece.
+   */
+  private carry: Buffer[] = [];
+  private carryBytes = 0;
   private carryOffset = 0;
   /** Set while a line longer than MAX_LINE_BYTES is being searched in parts: where it started, and its first bytes. */
   private longLine: { offset: number; head: Buffer } | undefined;
@@ -57,25 +62,30 @@ export class LineSearch {
 
   /** The next bytes of the output. */
   push(bytes: Uint8Array): void {
-    const chunk = this.carry.length === 0 ? asBuffer(bytes) : Buffer.concat([this.carry, bytes]);
-    const lastNewline = chunk.lastIndexOf(NEWLINE);
-    if (lastNewline < 0 && chunk.length < MAX_LINE_BYTES) {
-      this.carry = chunk;
+    const piece = asBuffer(bytes);
+    if (this.carryBytes + piece.length < MAX_LINE_BYTES && piece.indexOf(NEWLINE) < 0) {
+      this.carry.push(piece);
+      this.carryBytes += piece.length;
       return;
     }
+    const chunk = this.carry.length === 0 ? piece : Buffer.concat([...this.carry, piece]);
+    const lastNewline = chunk.lastIndexOf(NEWLINE);
     // A part of a long line keeps its last bytes, where a match may start that the next bytes end.
     const cut = lastNewline < 0 ? chunk.length - (this.needle.length - 1) : lastNewline + 1;
     this.scan(chunk.subarray(0, lastNewline < 0 ? chunk.length : cut), this.carryOffset);
     this.longLine = lastNewline < 0 ? (this.longLine ?? { offset: this.carryOffset, head: Buffer.from(chunk.subarray(0, MATCH_TEXT_BYTES)) }) : undefined;
     this.carryOffset += cut;
     // Copied, so that the rest of a large chunk is not kept alive by its small tail.
-    this.carry = Buffer.from(chunk.subarray(cut));
+    const rest = Buffer.from(chunk.subarray(cut));
+    this.carry = rest.length === 0 ? [] : [rest];
+    this.carryBytes = rest.length;
   }
 
   /** The output ended: its last line need not end with a newline. */
   end(): void {
-    this.scan(this.carry, this.carryOffset);
-    this.carry = Buffer.alloc(0);
+    this.scan(Buffer.concat(this.carry), this.carryOffset);
+    this.carry = [];
+    this.carryBytes = 0;
   }
 
   /** Whole lines (the first of them maybe the rest of a long line) or a part of a long line, starting at `base`. */

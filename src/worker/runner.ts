@@ -1,4 +1,4 @@
-import { writeFile } from 'node:fs/promises';
+import { rm, writeFile } from 'node:fs/promises';
 import type { Logger } from '../common/logger.js';
 import { BatonError } from '../common/errors.js';
 import { JobState, type JobStatus } from '../gen/baton/v1/common.js';
@@ -224,7 +224,12 @@ export class Runner {
     const stdinPath = output.stdinPathFor(spec.jobId);
     // The supervisor opens it for the job and removes it; owner-only, as the input may be a secret.
     writeFile(stdinPath, spec.stdin, { mode: 0o600 }).then(
-      () => this.handOver(job, stdinPath),
+      () => {
+        if (!job.cancelled) return this.handOver(job, stdinPath);
+        // Stopped while its stdin was written (and reported so): nothing was started.
+        void rm(stdinPath, { force: true });
+        void this.releaseCgroup(job);
+      },
       (err: unknown) => {
         void this.releaseCgroup(job);
         this.finish(job, { state: JobState.JOB_STATE_FAILED, error: `cannot write the job's stdin to ${stdinPath}: ${(err as Error).message}` });
@@ -325,7 +330,11 @@ export class Runner {
     clearTimeout(job.killTimer);
     clearTimeout(job.timeoutTimer);
     // The spawner has already sent SIGKILL to whatever the leader left in its group.
-    if (job.ended) return;
+    if (job.ended) {
+      // Stopped before it started, then started and killed: what it left in its cgroup goes too.
+      await this.releaseCgroup(job);
+      return;
+    }
     // Judged now: a stop arriving while the cap check below runs must not relabel a normal exit.
     let report = describeExit({ code, signal, stop: job.stop });
     // Whatever is left in the job's cgroup (setsid'd processes too) is killed, and the folder removed.

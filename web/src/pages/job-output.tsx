@@ -1,5 +1,5 @@
 import { useContext, useEffect, useMemo, useRef, useState } from 'preact/hooks';
-import type { OutputSearch } from '../../../src/client/index.js';
+import type { OutputSearch, OutputStream } from '../../../src/client/index.js';
 import { savedToken } from '../api.js';
 import { LiveContext } from '../app.js';
 import { parseAnsi, styleClasses, type Run, type Style } from '../lib/ansi.js';
@@ -27,6 +27,7 @@ const decode = (bytes: Uint8Array): string => new TextDecoder().decode(bytes);
  * A job's output, large or not: opened at its end (a Range of the last bytes, never the whole),
  * followed live from there, earlier parts read on demand; search runs on the scheduler over the
  * whole output and a match is shown with the bytes around it; download saves the whole file.
+ * All of it works on stdout and stderr interleaved, or on one of them (the API's `stream`).
  */
 export function JobOutput({ id, attempt }: { id: string; attempt: number }) {
   const { client } = useContext(LiveContext);
@@ -34,6 +35,7 @@ export function JobOutput({ id, attempt }: { id: string; attempt: number }) {
   // Following the end, or showing a search match (then nothing is followed).
   const [atEnd, setAtEnd] = useState(true);
   const [follow, setFollow] = useState(true);
+  const [stream, setStream] = useState<OutputStream | undefined>(undefined);
   const [error, setError] = useState<unknown>(undefined);
   const pane = useRef<HTMLPreElement>(null);
   const hitMark = useRef<HTMLElement>(null);
@@ -45,11 +47,11 @@ export function JobOutput({ id, attempt }: { id: string; attempt: number }) {
     setError(undefined);
     void (async () => {
       try {
-        const tail = fromLineStart(await client.outputRange(id, { last: WINDOW_BYTES }, { attempt, signal: abort.signal }));
+        const tail = fromLineStart(await client.outputRange(id, { last: WINDOW_BYTES }, { attempt, stream, signal: abort.signal }));
         let view: Shown = { start: tail.start, end: tail.start + tail.bytes.byteLength, size: tail.size, text: decode(tail.bytes) };
         setShown(view);
         const decoder = new TextDecoder();
-        for await (const chunk of client.output(id, { follow: true, attempt, offset: view.end, signal: abort.signal })) {
+        for await (const chunk of client.output(id, { follow: true, attempt, stream, offset: view.end, signal: abort.signal })) {
           view = trimmed({
             ...view,
             end: view.end + chunk.byteLength,
@@ -63,7 +65,7 @@ export function JobOutput({ id, attempt }: { id: string; attempt: number }) {
       }
     })();
     return () => abort.abort();
-  }, [client, id, attempt, atEnd]);
+  }, [client, id, attempt, stream, atEnd]);
 
   useEffect(() => {
     if (atEnd && follow && pane.current) pane.current.scrollTop = pane.current.scrollHeight;
@@ -73,21 +75,21 @@ export function JobOutput({ id, attempt }: { id: string; attempt: number }) {
   const act = (work: () => Promise<void>) => () => void work().catch(setError);
   const loadEarlier = act(async () => {
     if (!shown || shown.start === 0) return;
-    const part = fromLineStart(await client.outputRange(id, { from: Math.max(0, shown.start - WINDOW_BYTES), to: shown.start - 1 }, { attempt }));
+    const part = fromLineStart(await client.outputRange(id, { from: Math.max(0, shown.start - WINDOW_BYTES), to: shown.start - 1 }, { attempt, stream }));
     const text = decode(part.bytes);
     const hit = shown.hit && { from: shown.hit.from + text.length, to: shown.hit.to + text.length };
     setShown({ ...shown, start: part.start, text: text + shown.text, ...(hit && { hit }) });
   });
   const loadLater = act(async () => {
     if (!shown || shown.end >= shown.size) return;
-    const part = upToLineEnd(await client.outputRange(id, { from: shown.end, to: shown.end + WINDOW_BYTES - 1 }, { attempt }));
+    const part = upToLineEnd(await client.outputRange(id, { from: shown.end, to: shown.end + WINDOW_BYTES - 1 }, { attempt, stream }));
     setShown({ ...shown, end: part.start + part.bytes.byteLength, size: part.size, text: shown.text + decode(part.bytes) });
   });
   const showMatch = (offset: number) =>
     act(async () => {
       setAtEnd(false);
       const from = Math.max(0, offset - AROUND_HIT_BYTES);
-      const part = upToLineEnd(fromLineStart(await client.outputRange(id, { from, to: offset + AROUND_HIT_BYTES - 1 }, { attempt })));
+      const part = upToLineEnd(fromLineStart(await client.outputRange(id, { from, to: offset + AROUND_HIT_BYTES - 1 }, { attempt, stream })));
       const before = decode(part.bytes.subarray(0, offset - part.start));
       const rest = decode(part.bytes.subarray(offset - part.start));
       const lineEnd = rest.indexOf('\n');
@@ -95,16 +97,27 @@ export function JobOutput({ id, attempt }: { id: string; attempt: number }) {
       setShown({ start: part.start, end: part.start + part.bytes.byteLength, size: part.size, text: before + rest, hit });
     })();
 
+  const pick = (value: string) => {
+    setStream(value === 'stdout' || value === 'stderr' ? value : undefined);
+    setAtEnd(true);
+  };
+
   return (
     <section class="card">
       <h2>
         Output{' '}
+        <select class="output-stream" aria-label="Stream" value={stream ?? 'both'} onChange={(e) => pick((e.target as HTMLSelectElement).value)}>
+          <option value="both">stdout and stderr</option>
+          <option value="stdout">stdout</option>
+          <option value="stderr">stderr</option>
+        </select>{' '}
         <label class="follow">
           <input type="checkbox" checked={follow} disabled={!atEnd} onChange={(e) => setFollow((e.target as HTMLInputElement).checked)} /> follow
         </label>
-        <Download id={id} attempt={attempt} onError={setError} />
+        <Download id={id} attempt={attempt} stream={stream} onError={setError} />
       </h2>
-      <OutputSearchForm id={id} attempt={attempt} onShow={showMatch} onError={setError} />
+      {/* Keyed by stream: a match's offset counts within the stream it was found in. */}
+      <OutputSearchForm key={stream ?? 'both'} id={id} attempt={attempt} stream={stream} onShow={showMatch} onError={setError} />
       {error ? <p class="error">{error instanceof Error ? error.message : String(error)}</p> : null}
       {shown && shown.start > 0 && (
         <p class="output-more">
@@ -188,14 +201,26 @@ function Runs({ runs }: { runs: Run[] }) {
 }
 
 /** Finds text anywhere in the output (on the scheduler) and lists the matching lines; one clicked is shown. */
-function OutputSearchForm({ id, attempt, onShow, onError }: { id: string; attempt: number; onShow: (offset: number) => void; onError: (err: unknown) => void }) {
+function OutputSearchForm({
+  id,
+  attempt,
+  stream,
+  onShow,
+  onError,
+}: {
+  id: string;
+  attempt: number;
+  stream: OutputStream | undefined;
+  onShow: (offset: number) => void;
+  onError: (err: unknown) => void;
+}) {
   const { client } = useContext(LiveContext);
   const [found, setFound] = useState<OutputSearch | undefined>(undefined);
   const submit = (e: Event) => {
     e.preventDefault();
     const q = new FormData(e.target as HTMLFormElement).get('q');
     if (typeof q !== 'string' || q === '') return;
-    client.searchOutput(id, q, { attempt }).then(setFound, onError);
+    client.searchOutput(id, q, { attempt, stream }).then(setFound, onError);
   };
   return (
     <>
@@ -223,18 +248,18 @@ function OutputSearchForm({ id, attempt, onShow, onError }: { id: string; attemp
  * With one (it goes in a header, which a link cannot send) the file is fetched as a Blob, which
  * Chromium keeps out of the page's JavaScript memory (on disk when large), then saved.
  */
-function Download({ id, attempt, onError }: { id: string; attempt: number; onError: (err: unknown) => void }) {
+function Download({ id, attempt, stream, onError }: { id: string; attempt: number; stream: OutputStream | undefined; onError: (err: unknown) => void }) {
   const { client } = useContext(LiveContext);
-  const name = `job-${id}-attempt-${attempt}.log`;
+  const name = `job-${id}-attempt-${attempt}${stream ? `.${stream}` : ''}.log`;
   if (!savedToken()) {
     return (
-      <a class="download" href={client.outputUrl(id, true, attempt)} download={name}>
+      <a class="download" href={client.outputUrl(id, true, attempt, stream)} download={name}>
         Download
       </a>
     );
   }
   const save = () =>
-    client.outputBlob(id, { attempt }).then((blob) => {
+    client.outputBlob(id, { attempt, stream }).then((blob) => {
       const url = URL.createObjectURL(blob);
       const a = Object.assign(document.createElement('a'), { href: url, download: name });
       a.click();
