@@ -2,9 +2,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { EventEmitter } from 'node:events';
 import type { ServerWritableStream } from '@grpc/grpc-js';
-import { JobState, type JobStatus } from '../gen/baton/v1/common.js';
+import { JobState } from '../gen/baton/v1/common.js';
 import type { WatchJobsRequest, WatchJobsResponse } from '../gen/baton/v1/worker.js';
 import { JobTable } from './job-table.js';
+import { newStatus } from './runner.js';
 import { WatchHub } from './watch-hub.js';
 
 /** A WatchJobs call as the hub sees it: what it was sent, as "job state" lines. */
@@ -25,42 +26,31 @@ class FakeCall extends EventEmitter {
   }
 }
 
-const status = (jobId: string): JobStatus => ({
-  jobId,
-  state: JobState.JOB_STATE_STARTING,
-  exitCode: undefined,
-  signal: '',
-  error: '',
-  startedAtMs: 0,
-  finishedAtMs: 0,
-  pid: 0,
-  outputBytes: undefined,
-  outputTruncated: false,
-});
-
 function attach(hub: WatchHub, afterSeq = 0): FakeCall {
   const call = new FakeCall({ afterSeq });
   hub.attach(call as unknown as ServerWritableStream<WatchJobsRequest, WatchJobsResponse>);
   return call;
 }
 
-test("a short job's RUNNING and end are written together; its STARTING is not written", () => {
+/** A table with its hub and one watcher, and job `a` accepted and started (not yet ended). */
+function started(): { table: JobTable; hub: WatchHub; call: FakeCall } {
   const table = new JobTable(10, () => {});
   const hub = new WatchHub(table);
   const call = attach(hub);
-  table.add(status('a'));
+  table.add(newStatus('a'));
   table.update('a', { state: JobState.JOB_STATE_RUNNING, pid: 42, startedAtMs: 1 });
+  return { table, hub, call };
+}
+
+test("a short job's RUNNING and end are written together; its STARTING is not written", () => {
+  const { table, call } = started();
   assert.equal(call.sent.length, 0);
   table.update('a', { state: JobState.JOB_STATE_SUCCEEDED, exitCode: 0, finishedAtMs: 2 });
   assert.deepEqual(call.sent, ['a JOB_STATE_RUNNING', 'a JOB_STATE_SUCCEEDED']);
 });
 
 test('a long job is reported running without waiting for its end', async () => {
-  const table = new JobTable(10, () => {});
-  const hub = new WatchHub(table);
-  const call = attach(hub);
-  table.add(status('a'));
-  table.update('a', { state: JobState.JOB_STATE_RUNNING, pid: 42, startedAtMs: 1 });
+  const { hub, call } = started();
   assert.equal(call.sent.length, 0);
   // Sent once the hold has passed: waited for, not timed.
   await new Promise<void>((resolve) => {
@@ -74,12 +64,12 @@ test('a long job is reported running without waiting for its end', async () => {
 test('a watcher that attaches gets every job as it is, held ones too, and closing sends what is held', async () => {
   const table = new JobTable(10, () => {});
   const hub = new WatchHub(table);
-  table.add(status('a'));
-  table.add(status('b'));
+  table.add(newStatus('a'));
+  table.add(newStatus('b'));
   table.update('b', { state: JobState.JOB_STATE_RUNNING, pid: 42, startedAtMs: 1 });
   const call = attach(hub);
   assert.deepEqual(call.sent, ['a JOB_STATE_STARTING', 'b JOB_STATE_RUNNING']);
-  table.add(status('c'));
+  table.add(newStatus('c'));
   table.update('c', { state: JobState.JOB_STATE_RUNNING, pid: 43, startedAtMs: 2 });
   await hub.closeAll(1000);
   // The held ones again (harmless: a status is applied once), then c, held since.
