@@ -9,7 +9,7 @@ import { isFinal } from './job-state.js';
 import type { WorkerSnapshot } from './placement.js';
 import { planPass, queueOrder } from './planner.js';
 import { placedJob, queueEntry, type PlacedJob, type QueueEntry } from './queue-entry.js';
-import { earliest, freshOnly, workersKey, type Settled } from './settled-pass.js';
+import { freshOnly, retryAfterPass, workersKey, type Settled } from './settled-pass.js';
 import type { Registry } from './registry.js';
 import { tooLargeFrom } from './start-chunks.js';
 import { base64Bytes, type JobRecord, type JobStore, type NewJob, type StatusUpdate } from './store/job-store.js';
@@ -381,9 +381,10 @@ export class Dispatcher implements JobEvents {
     }
     // Asked for on every pass: a timer can fire a moment before Date.now() reaches the job's
     // time (timers run on the monotonic clock, to the millisecond); that pass leaves the job
-    // waiting and must arm another, or on an otherwise idle cluster it waits for ever.
-    if (plan.nextRetryAt !== undefined) this.passWithin(plan.nextRetryAt - now);
-    this.settled = { workers: workersKey(this.snapshot(), this.activeKeys()), nextRetryAt: onlyFresh ? earliest(this.settled?.nextRetryAt, plan.nextRetryAt) : plan.nextRetryAt };
+    // waiting and must arm another, or on an otherwise idle cluster it waits for ever (see retryAfterPass).
+    const nextRetryAt = retryAfterPass(this.settled, onlyFresh, plan.nextRetryAt);
+    if (nextRetryAt !== undefined) this.passWithin(nextRetryAt - now);
+    this.settled = { workers: workersKey(this.snapshot(), this.activeKeys()), nextRetryAt };
     return started;
   }
 

@@ -38,3 +38,14 @@ export function freshOnly(last: Settled | undefined, workers: string, now: numbe
 export function earliest(a: number | undefined, b: number | undefined): number | undefined {
   return a === undefined ? b : b === undefined ? a : Math.min(a, b);
 }
+
+/**
+ * The earliest retry left waiting once a pass is done: what the next `Settled` keeps, and when
+ * the next pass must run. A pass that planned only the fresh jobs did not look at the retries
+ * the last one left waiting, so theirs still stands: a timer may fire a moment before the retry's
+ * time (timers run on the monotonic clock, to the millisecond), and the pass it makes, planning
+ * only fresh jobs then, must arm the next one, or the retry waits for whatever pass comes next.
+ */
+export function retryAfterPass(last: Settled | undefined, onlyFresh: boolean, planned: number | undefined): number | undefined {
+  return onlyFresh ? earliest(last?.nextRetryAt, planned) : planned;
+}
