@@ -9,7 +9,7 @@ import { isFinal } from './job-state.js';
 import type { WorkerSnapshot } from './placement.js';
 import { planPass, queueOrder } from './planner.js';
 import { placedJob, queueEntry, type PlacedJob, type QueueEntry } from './queue-entry.js';
-import { freshOnly, retryAfterPass, workersKey, type Settled } from './settled-pass.js';
+import { freshOnly, settle, workersKey, type Settled } from './settled-pass.js';
 import type { Registry } from './registry.js';
 import { tooLargeFrom } from './start-chunks.js';
 import { base64Bytes, type JobRecord, type JobStore, type NewJob, type StatusUpdate } from './store/job-store.js';
@@ -379,12 +379,11 @@ export class Dispatcher implements JobEvents {
       for (const id of fresh) this.cancelling.add(id);
       if (fresh.length > 0) this.cancelJobs?.(fresh, `job ${job.id} (concurrency key ${job.concurrency!.key}, cancel_in_progress)`);
     }
+    this.settled = settle(this.settled, onlyFresh, workersKey(this.snapshot(), this.activeKeys()), plan.nextRetryAt);
     // Asked for on every pass: a timer can fire a moment before Date.now() reaches the job's
-    // time (timers run on the monotonic clock, to the millisecond); that pass leaves the job
-    // waiting and must arm another, or on an otherwise idle cluster it waits for ever (see retryAfterPass).
-    const nextRetryAt = retryAfterPass(this.settled, onlyFresh, plan.nextRetryAt);
-    if (nextRetryAt !== undefined) this.passWithin(nextRetryAt - now);
-    this.settled = { workers: workersKey(this.snapshot(), this.activeKeys()), nextRetryAt };
+    // time; that pass leaves the job waiting (planning only fresh jobs, it does not even see
+    // it) and must arm another, or on an otherwise idle cluster the job waits for ever.
+    if (this.settled.nextRetryAt !== undefined) this.passWithin(this.settled.nextRetryAt - now);
     return started;
   }
 

@@ -44,9 +44,9 @@ export class EventLog extends EventEmitter<EventLogMap> {
   private pruning: Promise<unknown> | undefined;
   private flushing: Promise<void> | undefined;
   private sincePrune = 0;
-  /** Shared store: the id of the last event announced as `recorded`, and the ids this scheduler stored past it. */
+  /** Shared store: the id of the last event announced as `recorded`, and the events this scheduler stored past it. */
   private tailId = 0;
-  private readonly mine = new Set<number>();
+  private readonly mine = new Map<number, EventRecord>();
   private tailing: Promise<void> | undefined;
   private tailAgain = false;
 
@@ -101,16 +101,25 @@ export class EventLog extends EventEmitter<EventLogMap> {
     });
   }
 
+  /**
+   * Only the other schedulers' events are read back: this one's own, past the last announced,
+   * are in `mine` (committed, so every event before them is too: appends commit in id order),
+   * and go out from there in their places among the others.
+   */
   private async tail(): Promise<void> {
     try {
       for (;;) {
-        const events = await this.store.eventsAfter(this.tailId, TAIL_BATCH);
+        const own = [...this.mine.keys()].sort((a, b) => a - b);
+        const others = await this.store.eventsAfter(this.tailId, TAIL_BATCH, { except: idRuns(own) });
+        const complete = others.length < TAIL_BATCH;
+        const upTo = complete ? Number.POSITIVE_INFINITY : others.at(-1)!.id;
+        const events = [...others, ...own.filter((id) => id <= upTo).map((id) => this.mine.get(id)!)].sort((a, b) => a.id - b.id);
         for (const e of events) {
           this.tailId = e.id;
           this.emit('recorded', e);
           if (!this.mine.delete(e.id)) this.emit('remote', e);
         }
-        if (events.length < TAIL_BATCH) return;
+        if (complete) return;
       }
     } catch (err) {
       this.log.error({ err, after_id: this.tailId }, 'cannot read stored events; SSE streams get them on the next announcement');
@@ -118,7 +127,8 @@ export class EventLog extends EventEmitter<EventLogMap> {
   }
 
   private stored(events: readonly EventRecord[]): void {
-    if (this.sharing) for (const e of events) this.mine.add(e.id);
+    // One read back already (its commit answered after the read) is announced: not again.
+    if (this.sharing) for (const e of events) if (e.id > this.tailId) this.mine.set(e.id, e);
     if (this.unannounced.length === 0) setImmediate(() => this.announceStored());
     this.unannounced.push(...events);
     this.countForPrune(events.length);
@@ -164,4 +174,15 @@ export class EventLog extends EventEmitter<EventLogMap> {
       if (this.pending.length > 0) this.flushing = this.flush();
     }
   }
+}
+
+/** Ascending ids as runs of consecutive ones, `[first, last]`: a group commit's events are one run. */
+export function idRuns(ids: readonly number[]): [number, number][] {
+  const runs: [number, number][] = [];
+  for (const id of ids) {
+    const last = runs.at(-1);
+    if (last && id === last[1] + 1) last[1] = id;
+    else runs.push([id, id]);
+  }
+  return runs;
 }

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import type { WorkerSnapshot } from './placement.js';
 import { planPass, type QueuedJob } from './planner.js';
-import { earliest, freshOnly, retryAfterPass, workersKey } from './settled-pass.js';
+import { earliest, freshOnly, settle, workersKey } from './settled-pass.js';
 
 const NOW = Date.UTC(2026, 0, 1);
 const w = (id: string, over: Partial<WorkerSnapshot> = {}): WorkerSnapshot => ({ id, state: 'up', labels: {}, capacity: 2, running: 0, draining: false, ...over });
@@ -20,17 +20,17 @@ test('freshOnly: only with the workers as the last pass left them and no retry d
   for (const c of table) assert.equal(freshOnly(c.last, c.workers, c.now), c.want, c.name);
 });
 
-test('retryAfterPass: a pass over the fresh jobs keeps the retry the last one left waiting', () => {
-  const table: { name: string; last: Parameters<typeof retryAfterPass>[0]; onlyFresh: boolean; planned: number | undefined; want: number | undefined }[] = [
-    { name: 'a whole pass: its own plan says', last: { workers: key, nextRetryAt: NOW + 5 }, onlyFresh: false, planned: undefined, want: undefined },
-    { name: 'a whole pass with a retry', last: { workers: key, nextRetryAt: NOW + 5 }, onlyFresh: false, planned: NOW + 9, want: NOW + 9 },
-    // The timer for a retry fired a millisecond early: the pass planned no retry, the retry still waits.
-    { name: 'fresh only, nothing of its own', last: { workers: key, nextRetryAt: NOW + 1 }, onlyFresh: true, planned: undefined, want: NOW + 1 },
-    { name: 'fresh only, an earlier retry of its own', last: { workers: key, nextRetryAt: NOW + 5 }, onlyFresh: true, planned: NOW + 2, want: NOW + 2 },
-    { name: 'fresh only, a later retry of its own', last: { workers: key, nextRetryAt: NOW + 5 }, onlyFresh: true, planned: NOW + 9, want: NOW + 5 },
-    { name: 'fresh only, no retry anywhere', last: { workers: key, nextRetryAt: undefined }, onlyFresh: true, planned: undefined, want: undefined },
+test('settle: the retry to wake for, kept by a pass that planned only fresh jobs', () => {
+  const other = workersKey([w('w-1')]);
+  const table: { name: string; last: Parameters<typeof settle>[0]; onlyFresh: boolean; planned: number | undefined; want: number | undefined }[] = [
+    { name: 'whole queue planned: its earliest retry', last: { workers: key, nextRetryAt: NOW + 5 }, onlyFresh: false, planned: NOW + 9, want: NOW + 9 },
+    { name: 'whole queue planned, no retry left', last: { workers: key, nextRetryAt: NOW + 5 }, onlyFresh: false, planned: undefined, want: undefined },
+    // The timer set for NOW + 5 fired a moment early: the pass saw no fresh job and no retry.
+    { name: 'only fresh, none of them a retry: the last pass’s retry stays', last: { workers: key, nextRetryAt: NOW + 5 }, onlyFresh: true, planned: undefined, want: NOW + 5 },
+    { name: 'only fresh, one retries sooner', last: { workers: key, nextRetryAt: NOW + 5 }, onlyFresh: true, planned: NOW + 2, want: NOW + 2 },
+    { name: 'only fresh, after a pass with none', last: { workers: key, nextRetryAt: undefined }, onlyFresh: true, planned: NOW + 7, want: NOW + 7 },
   ];
-  for (const c of table) assert.equal(retryAfterPass(c.last, c.onlyFresh, c.planned), c.want, c.name);
+  for (const c of table) assert.deepEqual(settle(c.last, c.onlyFresh, other, c.planned), { workers: other, nextRetryAt: c.want }, c.name);
 });
 
 test('workersKey: differs when anything placement reads differs, not for label order', () => {

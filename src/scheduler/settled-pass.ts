@@ -40,12 +40,12 @@ export function earliest(a: number | undefined, b: number | undefined): number |
 }
 
 /**
- * The earliest retry left waiting once a pass is done: what the next `Settled` keeps, and when
- * the next pass must run. A pass that planned only the fresh jobs did not look at the retries
- * the last one left waiting, so theirs still stands: a timer may fire a moment before the retry's
- * time (timers run on the monotonic clock, to the millisecond), and the pass it makes, planning
- * only fresh jobs then, must arm the next one, or the retry waits for whatever pass comes next.
+ * What a pass leaves: the workers as it left them and the earliest retry still waiting, which
+ * a pass must be armed for. A pass that planned only the fresh jobs did not see the queue's
+ * retries, so the last pass's earliest stays: a timer that fires a moment early (it counts from
+ * the event loop's time, which lags the clock while a callback runs) runs such a pass, and
+ * must leave a wake for the retry it was set for.
  */
-export function retryAfterPass(last: Settled | undefined, onlyFresh: boolean, planned: number | undefined): number | undefined {
-  return onlyFresh ? earliest(last?.nextRetryAt, planned) : planned;
+export function settle(last: Settled | undefined, onlyFresh: boolean, workers: string, plannedRetryAt: number | undefined): Settled {
+  return { workers, nextRetryAt: onlyFresh ? earliest(last?.nextRetryAt, plannedRetryAt) : plannedRetryAt };
 }

@@ -53,6 +53,19 @@ conformance<EventStore>('EventStore', SqlEventStore, {
       );
       assert.deepEqual(await events.eventsAfter(ids[2]!, 10), []);
     },
+    'leaves out the runs of ids the caller has': async ({ events }) => {
+      const ids = await events.appendEvents(Array.from({ length: 6 }, (_, i) => event(`j-${uuidv7()}`, String(i))));
+      const after = (except: [number, number][]) => events.eventsAfter(ids[0]! - 1, 10, { except }).then((found) => found.map((e) => e.data));
+      assert.deepEqual(await after([[ids[1]!, ids[2]!]]), ['0', '3', '4', '5']);
+      assert.deepEqual(
+        await after([
+          [ids[0]!, ids[0]!],
+          [ids[3]!, ids[5]!],
+        ]),
+        ['1', '2'],
+      );
+      assert.deepEqual(await after([]), ['0', '1', '2', '3', '4', '5']);
+    },
   },
   pruneEvents: {
     'deletes the oldest beyond the newest `keep`, at most `batch` a call': async ({ events }) => {

@@ -11,6 +11,8 @@ export interface EventFilter {
   /** Only events of this job or worker. */
   entityId?: string;
   kinds?: readonly string[];
+  /** Not the events with ids in these runs (`[first, last]`, inclusive): the caller has them. */
+  except?: readonly (readonly [number, number])[];
 }
 
 /** The event log's record: every job and worker change, in id order. */

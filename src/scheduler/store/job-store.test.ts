@@ -328,6 +328,57 @@ conformance<JobStore>('JobStore', SqlJobStore, {
         }
       }
     },
+    'reports asked for together each apply as they would one after the other, each with its event in order': async ({ jobs, events }) => {
+      const [a, b, c, d, e] = [await dispatchedJob(jobs), await dispatchedJob(jobs), await dispatchedJob(jobs), await dispatchedJob(jobs), await dispatchedJob(jobs)];
+      const told: EventRecord[] = [];
+      const before = events.onJobEvents;
+      events.onJobEvents = (stored) => {
+        told.push(...stored);
+        before?.(stored);
+      };
+      // In one turn: the first write commits alone, the others in one group commit, where
+      // PostgreSQL merges the writes of a shape into one statement: never one job's twice, nor
+      // one ahead of an earlier write of its job (e's start must not run before its end).
+      const results = await Promise.all([
+        report(jobs, c!.id, 1, 'other', { state: 'running', startedAt: 2 }, 2),
+        report(jobs, a!.id, 1, 'w-1', { state: 'running', startedAt: 2 }, 2),
+        report(jobs, b!.id, 1, 'w-1', { state: 'running', startedAt: 2 }, 2),
+        report(jobs, a!.id, 1, 'w-1', { state: 'running', startedAt: 3 }, 3),
+        report(jobs, e!.id, 1, 'w-1', { state: 'succeeded', exitCode: 0, finishedAt: 4 }, 4),
+        report(jobs, e!.id, 1, 'w-1', { state: 'running', startedAt: 2 }, 2),
+        report(jobs, b!.id, 1, 'w-1', { state: 'succeeded', exitCode: 0, finishedAt: 4 }, 4),
+        report(jobs, d!.id, 1, 'w-1', { state: 'running', startedAt: 2 }, 2),
+        report(jobs, d!.id, 1, 'w-1', { state: 'failed', exitCode: 1, finishedAt: 5 }, 5),
+      ]);
+      events.onJobEvents = before;
+      assert.deepEqual(
+        results.map((r) => (r.applied ? r.job.state : `refused, ${r.current}`)),
+        ['refused, undefined', 'running', 'running', 'refused, running', 'succeeded', 'refused, succeeded', 'succeeded', 'running', 'failed'],
+      );
+      for (const [job, state, startedAt] of [
+        [a, 'running', 2],
+        [b, 'succeeded', 2],
+        [c, 'dispatched', null],
+        [d, 'failed', 2],
+        [e, 'succeeded', null],
+      ] as const) {
+        const found = await jobs.getJob(job!.id);
+        assert.equal(found?.job.state, state, job!.id);
+        assert.equal(found?.attempts[0]?.state, state, job!.id);
+        assert.equal(found?.attempts[0]?.startedAt, startedAt, job!.id);
+      }
+      assert.deepEqual(
+        told.sort((x, y) => x.id - y.id).map((event) => [event.entityId, (JSON.parse(event.data) as { state: string }).state]),
+        [
+          [a!.id, 'running'],
+          [b!.id, 'running'],
+          [e!.id, 'succeeded'],
+          [b!.id, 'succeeded'],
+          [d!.id, 'running'],
+          [d!.id, 'failed'],
+        ],
+      );
+    },
     'a stop while queued needs no worker': async ({ jobs }) => {
       const queued = newJob();
       await jobs.createJob(queued);

@@ -27,6 +27,11 @@ export class QueryTemplate {
     });
   }
 
+  /** What kind of statement it is, and what it returns. */
+  get node(): CompiledQuery['query'] {
+    return this.compiled.query;
+  }
+
   /** The query with these values; a name the query uses must be among them. */
   fill(values: Readonly<Record<string, unknown>>): CompiledQuery {
     const parameters = this.slots.map((slot) => {

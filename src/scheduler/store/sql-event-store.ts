@@ -1,4 +1,4 @@
-import type { Selectable } from 'kysely';
+import { sql, type Selectable } from 'kysely';
 import type { EventFilter, EventRecord, EventStore } from './event-store.js';
 import type { EventsTable } from './schema.js';
 import { idsOf, type SqlContext } from './sql.js';
@@ -27,6 +27,18 @@ export class SqlEventStore implements EventStore {
     let query = this.ctx.db.selectFrom('events').selectAll().where('id', '>', afterId);
     if (filter.entityId !== undefined) query = query.where('entity_id', '=', filter.entityId);
     if (filter.kinds !== undefined) query = query.where('kind', 'in', filter.kinds);
+    // One parameter, the runs as a JSON array, so that the statement's text is the same for any number of them.
+    const runs = filter.except?.length ? JSON.stringify(filter.except) : undefined;
+    if (runs !== undefined)
+      query = query.where(({ not, exists }) =>
+        not(
+          exists(
+            this.ctx.dialect === 'postgres'
+              ? sql`(select from jsonb_array_elements(${runs}::jsonb) r where ${sql.ref('events.id')} between (r->>0)::bigint and (r->>1)::bigint)`
+              : sql`(select 1 from json_each(${runs}) r where ${sql.ref('events.id')} between r.value ->> 0 and r.value ->> 1)`,
+          ),
+        ),
+      );
     const rows = await query.orderBy('id').limit(limit).execute();
     return rows.map(toEvent);
   }

@@ -23,6 +23,24 @@ import type { AttemptsTable, JobsTable } from './schema.js';
 import { idsOf, isUniqueViolation, type SqlContext } from './sql.js';
 import type { Step, WriteResult } from './writer.js';
 
+/** The values of a status write (`applyStatus`) and their SQL types, for its merged form (`SqlContext.mergeable`). */
+const STATUS_VALUES = {
+  jobId: 'text',
+  attempt: 'integer',
+  workerId: 'text',
+  now: 'bigint',
+  finishedAt: 'bigint',
+  exitCode: 'integer',
+  signal: 'text',
+  error: 'text',
+  errorCode: 'text',
+  outputTruncated: 'integer',
+  startedAt: 'bigint',
+  reason: 'text',
+};
+/** The same for `markDispatched`. */
+const DISPATCH_VALUES = { jobId: 'text', attempt: 'integer', workerId: 'text', now: 'bigint' };
+
 /** Every state but the final ones. */
 const UNFINISHED_STATES = JOB_STATES.filter((state) => !FINAL_STATES.includes(state));
 
@@ -191,8 +209,8 @@ export class SqlJobStore implements JobStore {
     const placed = this.#placed.get(jobId);
     const { jobs } = await this.#writeJobs(
       [
-        this.ctx.templates
-          .get(`applyStatus jobs ${placed ? 'changing' : 'all'} ${shape}`, (p) => {
+        this.ctx
+          .mergeable(`applyStatus jobs ${placed ? 'changing' : 'all'} ${shape}`, STATUS_VALUES, (p, rows) => {
             const update = this.ctx.db
               .updateTable('jobs')
               .set({
@@ -206,17 +224,19 @@ export class SqlJobStore implements JobStore {
               .where('attempt', '=', p<number>('attempt'))
               .where('worker_id', '=', p<string>('workerId'))
               .where('state', 'in', from);
-            return placed ? update.returning(CHANGING_COLUMNS) : update.returningAll();
+            const returning = placed ? update.returning(CHANGING_COLUMNS) : update.returningAll();
+            return rows ? returning.from(rows.table).returning(rows.ordinal) : returning;
           })
-          .fill(values),
-        this.ctx.templates
-          .get(`applyStatus attempts ${shape}`, (p) =>
-            this.#attemptUpdateQuery(p('jobId'), p('attempt'), p('workerId'), from, {
+          .fill(values, jobId),
+        this.ctx
+          .mergeable(`applyStatus attempts ${shape}`, STATUS_VALUES, (p, rows) => {
+            const update = this.#attemptUpdateQuery(p('jobId'), p('attempt'), p('workerId'), from, {
               ...outcome(p),
               ...(given('startedAt') && { started_at: sql<number>`coalesce(started_at, ${p<number>('startedAt')})` }),
-            }),
-          )
-          .fill(values),
+            });
+            return rows ? update.from(rows.table).returning(rows.ordinal) : update;
+          })
+          .fill(values, jobId),
       ],
       placed ? (earlier) => (earlier[0]!.rows as ChangingRow[]).map((r) => withChanges(placed, r)) : jobsOf(0),
       now,
@@ -241,20 +261,24 @@ export class SqlJobStore implements JobStore {
     const from = fromStates('dispatch', 'dispatched');
     const { jobs } = await this.#writeJobs(
       [
-        this.ctx.templates
-          .get('markDispatched jobs', (p) =>
-            this.ctx.db
+        this.ctx
+          .mergeable('markDispatched jobs', DISPATCH_VALUES, (p, rows) => {
+            const update = this.ctx.db
               .updateTable('jobs')
               .set({ state: 'dispatched', worker_id: p('workerId'), reason: '', next_attempt_at: null, updated_at: p('now') })
               .where('id', '=', p<string>('jobId'))
               .where('attempt', '=', p<number>('attempt'))
               .where('state', 'in', from)
-              .returningAll(),
-          )
-          .fill(values),
-        this.ctx.templates
-          .get('markDispatched attempts', (p) => this.#attemptUpdateQuery(p('jobId'), p('attempt'), '', from, { state: 'dispatched', worker_id: p('workerId') }))
-          .fill(values),
+              .returningAll();
+            return rows ? update.from(rows.table).returning(rows.ordinal) : update;
+          })
+          .fill(values, jobId),
+        this.ctx
+          .mergeable('markDispatched attempts', DISPATCH_VALUES, (p, rows) => {
+            const update = this.#attemptUpdateQuery(p('jobId'), p('attempt'), '', from, { state: 'dispatched', worker_id: p('workerId') });
+            return rows ? update.from(rows.table).returning(rows.ordinal) : update;
+          })
+          .fill(values, jobId),
       ],
       jobsOf(0),
       now,

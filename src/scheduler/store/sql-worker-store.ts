@@ -3,6 +3,9 @@ import type { WorkersTable } from './schema.js';
 import type { SqlContext } from './sql.js';
 import type { WorkerRecord, WorkerState, WorkerStore } from './worker-store.js';
 
+/** The values of a heartbeat's write and their SQL types, for its merged form (`SqlContext.mergeable`); a job's key is its id, a worker's `worker <id>`. */
+const BEAT_VALUES = { id: 'text', state: 'text', lastHeartbeatAt: 'bigint' };
+
 /** The worker port on SQLite and PostgreSQL. */
 export class SqlWorkerStore implements WorkerStore {
   constructor(private readonly ctx: SqlContext) {}
@@ -27,26 +30,28 @@ export class SqlWorkerStore implements WorkerStore {
       .execute();
   }
 
-  /** Through the writer, as heartbeats are many. */
+  /** Through the writer, as heartbeats are many: on PostgreSQL, those of a group commit as one statement. */
   async setWorkerState(id: string, state: WorkerState, lastHeartbeatAt: number): Promise<void> {
-    const query = this.ctx.templates.get('setWorkerState', (p) =>
-      this.ctx.db
+    const query = this.ctx.mergeable('setWorkerState', BEAT_VALUES, (p, rows) => {
+      const update = this.ctx.db
         .updateTable('workers')
         .set({ state: p<WorkerState>('state'), last_heartbeat_at: p<number>('lastHeartbeatAt') })
-        .where('id', '=', p<string>('id')),
-    );
-    await this.ctx.writer.run([query.fill({ id, state, lastHeartbeatAt })]);
+        .where('id', '=', p<string>('id'));
+      return rows ? update.from(rows.table).returning(rows.ordinal) : update;
+    });
+    await this.ctx.writer.run([query.fill({ id, state, lastHeartbeatAt }, `worker ${id}`)]);
   }
 
   async touchWorker(id: string, lastHeartbeatAt: number): Promise<void> {
-    const query = this.ctx.templates.get('touchWorker', (p) =>
-      this.ctx.db
+    const query = this.ctx.mergeable('touchWorker', BEAT_VALUES, (p, rows) => {
+      const update = this.ctx.db
         .updateTable('workers')
         .set({ last_heartbeat_at: p<number>('lastHeartbeatAt') })
         .where('id', '=', p<string>('id'))
-        .where('state', '=', 'up'),
-    );
-    await this.ctx.writer.run([query.fill({ id, lastHeartbeatAt })]);
+        .where('state', '=', 'up');
+      return rows ? update.from(rows.table).returning(rows.ordinal) : update;
+    });
+    await this.ctx.writer.run([query.fill({ id, lastHeartbeatAt }, `worker ${id}`)]);
   }
 
   async setWorkerDraining(id: string, by: string): Promise<void> {

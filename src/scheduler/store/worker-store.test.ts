@@ -56,6 +56,17 @@ conformance<WorkerStore>('WorkerStore', SqlWorkerStore, {
       await workers.touchWorker(w.id, 11);
       assert.deepEqual(await stored(workers, w.id), { ...w, state: 'down', lastHeartbeatAt: 10 });
     },
+    'heartbeats asked for together each land on their own worker': async ({ workers }) => {
+      const [first, up, down] = [newWorker(), newWorker(), newWorker()];
+      for (const w of [first, up, down]) await workers.upsertWorker(w);
+      // The first commits alone, the others in one group commit (one statement on PostgreSQL).
+      await Promise.all([workers.touchWorker(first.id, 20), workers.touchWorker(up.id, 21), workers.setWorkerState(down.id, 'down', 22), workers.touchWorker(down.id, 23)]);
+      assert.deepEqual(await Promise.all([first, up, down].map((w) => stored(workers, w.id))), [
+        { ...first, lastHeartbeatAt: 20 },
+        { ...up, lastHeartbeatAt: 21 },
+        { ...down, state: 'down', lastHeartbeatAt: 22 },
+      ]);
+    },
   },
   setWorkerDraining: {
     'records who drained it, and undrains with ""': async ({ workers }) => {

@@ -1,6 +1,7 @@
 import type BetterSqlite3 from 'better-sqlite3';
 import type pg from 'pg';
 import type { CompiledQuery } from 'kysely';
+import { planMerges, type MergeTraits } from './merge-plan.js';
 
 /**
  * Runs compiled write queries in one transaction and returns the rows each changed.
@@ -22,7 +23,35 @@ export interface Writer {
  * event row from the job row an UPDATE … RETURNING gave back). Its result sums its queries'.
  * Must be synchronous and pure: on SQLite it runs inside a synchronous transaction.
  */
-export type Step = CompiledQuery | ((earlier: readonly WriteResult[]) => CompiledQuery[]);
+export type Step = Query | ((earlier: readonly WriteResult[]) => Query[]);
+
+export type Query = CompiledQuery | Mergeable;
+
+/**
+ * A query that PostgreSQL's group commit may run as one statement with the queries of its kind
+ * from the other writes of the group (merge-plan.ts says when): the status updates, output
+ * checks and event inserts each job makes, a statement per group where there was one per job.
+ * Whoever makes it knows both forms; SQLite only runs `alone`. Its `kind` is the text of `many`;
+ * its `key` the rows it touches (a job's: its id; none for an insert of new rows); `chars` the
+ * length of its rows.
+ */
+export interface Mergeable extends MergeTraits {
+  /** The query by itself, when no other of its kind is in its statement. */
+  alone: CompiledQuery;
+  /** Its values, each row a JSON object, read by `many` from one array. */
+  rows: readonly string[];
+  /** The statement for the rows of several, from their JSON array. */
+  many: (rows: string) => CompiledQuery;
+  /**
+   * How a result of `many` is shared out: 'ordinal', each row it returns carries `baton_n`, the
+   * place (from 1) in the array of the row it came from; 'key', each carries `baton_key`, the
+   * `key` of the query whose row it is; 'in order', an insert whose ids come back ascending in
+   * the array's order, as many to each query as it has rows.
+   */
+  split: 'ordinal' | 'key' | 'in order';
+  /** Whether `alone` returns rows (a SELECT, or RETURNING); a query that does not is given none. */
+  returnsRows: boolean;
+}
 
 export interface WriteOptions {
   /**
@@ -56,13 +85,18 @@ function writerOf(runRows: Writer['runRows'], runAlone?: Writer['runAlone']): Wr
   return { runRows, run, runAlone: runAlone ?? run };
 }
 
-/** Runs the steps in order through `one` (a single query's result), inside the caller's transaction. */
+/** Runs the steps in order through `one` (a single query's result), inside the caller's transaction; merged or not, a query runs alone. */
 function stepsWith(one: (q: CompiledQuery) => WriteResult): (steps: Step[]) => WriteResult[] {
+  const each = (q: Query): WriteResult => one(isMergeable(q) ? q.alone : q);
   return (steps) => {
     const results: WriteResult[] = [];
-    for (const step of steps) results.push(typeof step === 'function' ? sum(step(results).map(one)) : one(step));
+    for (const step of steps) results.push(typeof step === 'function' ? sum(step(results).map(each)) : each(step));
     return results;
   };
+}
+
+function isMergeable(q: Query): q is Mergeable {
+  return 'alone' in q;
 }
 
 function sum(parts: WriteResult[]): WriteResult {
@@ -148,10 +182,12 @@ export function sqliteWriter(sqlite: BetterSqlite3.Database): Writer {
  * a transaction of its own, so a failing write rejects alone.
  *
  * The statements are pipelined (the pool's connections are in pipeline mode): a transaction
- * writes every statement it can without waiting for an answer, so a group costs two round
- * trips, whatever its size: BEGIN and every query step, then the steps made from their rows
- * (the events) and COMMIT. Waiting for each answer in turn made the round trips, not the
- * server's work, what bounded a busy scheduler's write rate.
+ * writes every statement it can without waiting for an answer, so a group costs a round trip
+ * per step made from earlier rows, whatever its size: BEGIN and every write's first query steps,
+ * then the steps made from their rows (the events) and COMMIT. Waiting for each answer in turn
+ * made the round trips, not the server's work, what bounded a busy scheduler's write rate.
+ * Mergeable queries of a kind go as one statement (merge-plan.ts): per statement, the client
+ * and the server spent more than on each row it writes.
  */
 export function pgGroupWriter(pool: pg.Pool, eventsLock: CompiledQuery): Writer {
   let pending: Pending[] = [];
@@ -172,17 +208,42 @@ export function pgGroupWriter(pool: pg.Pool, eventsLock: CompiledQuery): Writer 
     try {
       void send('begin');
       if (batch.some((p) => p.events)) void send(eventsLock);
-      // Every write's steps up to its first made from earlier rows, all on the wire at once; then
-      // the rest, write by write in the batch's order, so events keep the order of the writes.
-      const started = batch.map((p) => pipelinedUntilMade(p.queries, send));
-      const all: Promise<WriteResult[]>[] = [];
-      for (const [i, p] of batch.entries()) all.push((await pipelinedRest(p.queries, started[i]!, send)).results);
-      // Sent before the answers: should a statement have failed, PostgreSQL answers this COMMIT with
-      // a rollback, and the failure is read from that statement's answer below.
-      const committed = send('commit');
-      const results = await Promise.all(all);
-      await committed;
-      return results;
+      const results: WriteResult[][] = batch.map(() => []);
+      const next = batch.map(() => 0);
+      for (;;) {
+        // A round: each write's steps up to its next one made from earlier rows, made now from
+        // the rows of the rounds before; all on the wire at once, in the batch's order.
+        const round: { write: number; step: number; query: Query }[] = [];
+        for (const [write, p] of batch.entries()) {
+          const first = next[write]!;
+          for (let step = first; step < p.queries.length; step++) {
+            const made = p.queries[step]!;
+            if (typeof made === 'function' && step > first) break;
+            const queries = typeof made === 'function' ? made(results[write]!) : [made];
+            // A step that makes no query still has its (empty) result.
+            if (queries.length === 0) results[write]![step] = sum([]);
+            for (const query of queries) round.push({ write, step, query });
+            next[write] = step + 1;
+          }
+        }
+        const answers = sendMerged(
+          round.map((r) => r.query),
+          send,
+        );
+        // Sent before the answers: should a statement have failed, PostgreSQL answers this COMMIT with
+        // a rollback, and the failure is read from that statement's answer below.
+        const last = batch.every((p, write) => next[write] === p.queries.length);
+        const committed = last ? send('commit') : undefined;
+        const parts = await answers;
+        for (const [i, { write, step }] of round.entries()) {
+          const earlier = results[write]![step];
+          results[write]![step] = earlier ? sum([earlier, parts[i]!]) : parts[i]!;
+        }
+        if (committed) {
+          await committed;
+          return results;
+        }
+      }
     } catch (err) {
       failed = err;
       await Promise.allSettled(sent);
@@ -225,32 +286,62 @@ export function pgGroupWriter(pool: pg.Pool, eventsLock: CompiledQuery): Writer 
   );
 }
 
-/** Sends the steps up to the first one made from earlier rows; their results, in order. */
-function pipelinedUntilMade(steps: Step[], send: (q: CompiledQuery) => Promise<WriteResult>): Promise<WriteResult>[] {
-  const results: Promise<WriteResult>[] = [];
-  for (const step of steps) {
-    if (typeof step === 'function') break;
-    results.push(send(step));
-  }
-  return results;
-}
+/** Rows of the JSON array of one merged statement, in characters: far below PostgreSQL's 1 GB for a value. */
+export const MERGED_CHARS = 8 * 1024 * 1024;
 
 /**
- * Sends the steps after those `pipelinedUntilMade` sent, each made from the rows before it once
- * they are in; resolves once all are sent, to their results (wrapped, so as not to wait for them).
+ * Sends the queries, those merge-plan.ts puts together as one statement each; resolves to each
+ * query's result, in order, once all are answered (not waited for before the last is sent).
  */
-async function pipelinedRest(steps: Step[], started: Promise<WriteResult>[], send: (q: CompiledQuery) => Promise<WriteResult>): Promise<{ results: Promise<WriteResult[]> }> {
-  const results = [...started];
-  for (const step of steps.slice(started.length)) {
-    if (typeof step !== 'function') results.push(send(step));
-    else {
-      const earlier = await Promise.all(results);
-      results.push(Promise.all(step(earlier).map(send)).then(sum));
+function sendMerged(queries: readonly Query[], send: (q: CompiledQuery) => Promise<WriteResult>): Promise<WriteResult[]> {
+  const plan = planMerges(
+    queries.map((q) => (isMergeable(q) ? q : undefined)),
+    MERGED_CHARS,
+  );
+  const answers = plan.map((members) => {
+    const first = queries[members[0]!]!;
+    if (!isMergeable(first)) return send(first);
+    if (members.length === 1) return send(first.alone);
+    return send(first.many(`[${members.flatMap((i) => (queries[i] as Mergeable).rows).join(',')}]`));
+  });
+  // A promise per statement, not per query: a group holds thousands of queries.
+  return Promise.all(answers).then((answered) => {
+    const results: WriteResult[] = new Array(queries.length);
+    for (const [k, members] of plan.entries()) {
+      if (members.length === 1) results[members[0]!] = answered[k]!;
+      else
+        for (const [j, share] of shareOut(
+          members.map((i) => queries[i] as Mergeable),
+          answered[k]!,
+        ).entries())
+          results[members[j]!] = share;
     }
+    return results;
+  });
+}
+
+/** A merged statement's result, as each of its queries would have had it alone. */
+function shareOut(queries: readonly Mergeable[], result: WriteResult): WriteResult[] {
+  if (queries[0]!.split === 'in order') {
+    const ids = result.rows.map((row) => Number((row as { id: number | string }).id)).sort((a, b) => a - b);
+    let at = 0;
+    return queries.map((q) => {
+      const rows = ids.slice(at, (at += q.rows.length)).map((id) => ({ id }));
+      return { changed: rows.length, rows, rowIds: [] };
+    });
   }
-  const all = Promise.all(results);
-  all.catch(() => {}); // read by the caller after it has sent the rest of the batch
-  return { results: all };
+  const rows: unknown[][] = queries.map(() => []);
+  if (queries[0]!.split === 'key') {
+    // A statement never holds a key twice (merge-plan.ts).
+    const byKey = new Map(queries.map((q, i) => [q.key, i]));
+    for (const row of result.rows) rows[byKey.get((row as { baton_key: string }).baton_key)!]!.push(row);
+  } else {
+    // baton_n (from 1) → the query whose row it is.
+    const owner: number[] = [];
+    for (const [i, q] of queries.entries()) for (let k = 0; k < q.rows.length; k++) owner.push(i);
+    for (const row of result.rows) rows[owner[Number((row as { baton_n: number | string }).baton_n) - 1]!]!.push(row);
+  }
+  return queries.map((q, i) => ({ changed: rows[i]!.length, rows: q.returnsRows ? rows[i]! : [], rowIds: [] }));
 }
 
 /** Distinct statements prepared by name; past this, a statement is sent unnamed (parsed each time). */
