@@ -17,9 +17,13 @@ export const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 8);
 const LATENCY_SAMPLES = Number(process.env.BENCH_LATENCY_SAMPLES ?? 500);
 /**
  * Jobs run before measuring: a fresh scheduler's CPU per job falls by more than half over its
- * first few thousand jobs (JIT, heap sizing, SQLite pages), and a scheduler serves warm.
+ * first few thousand jobs, and a scheduler serves warm. Mostly V8 optimising the per-job code
+ * on its compiler threads, which count in the scheduler's CPU: in 1,000-job blocks of the e2e
+ * scenario (load 6-12), 118, 72, 54, 17, 14, 6, 2, 5 functions compiled, and CPU per job 1.17,
+ * 0.85, 0.67, 0.48, 0.45, 0.49, 0.42, 0.43 ms: after 2,000 jobs it was still half above the
+ * steady figure.
  */
-export const WARMUP = Number(process.env.BENCH_WARMUP ?? 2000);
+export const WARMUP = Number(process.env.BENCH_WARMUP ?? 6000);
 
 /**
  * Node's own spawn('true') rate with the same concurrency: the baseline issue 2 set, "the
@@ -159,7 +163,7 @@ export async function core(only?: (typeof CORE_SCENARIOS)[number]): Promise<Sect
   }
   return {
     title: 'Core: jobs that start a process (issues 2 and 20)',
-    method: `${JOBS} jobs of \`true\` (\`BENCH_JOBS\`), ${CONCURRENCY} submissions in flight (\`BENCH_CONCURRENCY\`), submitted with \`POST /start\` naming the worker (spread over the workers), counted done when the scheduler has recorded their exit (its \`updated_at\`); mTLS between scheduler and workers, SQLite store. Latency: ${LATENCY_SAMPLES} sequential requests (\`BENCH_LATENCY_SAMPLES\`) on an idle cluster with one worker. Both after ${WARMUP} jobs to warm up (\`BENCH_WARMUP\`): a fresh scheduler's CPU per job falls by more than half over its first few thousand. CPU per job from /proc/<pid>/stat over the measured run.`,
+    method: `${JOBS} jobs of \`true\` (\`BENCH_JOBS\`), ${CONCURRENCY} submissions in flight (\`BENCH_CONCURRENCY\`), submitted with \`POST /start\` naming the worker (spread over the workers), counted done when the scheduler has recorded their exit (its \`updated_at\`); mTLS between scheduler and workers, SQLite store. Latency: ${LATENCY_SAMPLES} sequential requests (\`BENCH_LATENCY_SAMPLES\`) on an idle cluster with one worker. Both after ${WARMUP} jobs to warm up (\`BENCH_WARMUP\`): a fresh scheduler's CPU per job falls by more than half over its first few thousand (V8 optimising the per-job code). CPU per job from /proc/<pid>/stat over the measured run.`,
     rows,
   };
 }

@@ -12,7 +12,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { cleanUp, jobsDir, startScheduler, startWorker } from '../test/support/cluster.js';
-import { CONCURRENCY } from './core.js';
+import { CONCURRENCY, WARMUP } from './core.js';
 import { post, waitIdle } from './http.js';
 import { cpuSeconds, dropLogs } from './proc.js';
 import { fmt } from './report.js';
@@ -83,7 +83,7 @@ async function main(): Promise<void> {
       await runPool(n, CONCURRENCY, async () => void (await post(`${scheduler.api}/start`, { worker_id: worker.id, command: 'true', path: 'noop.sh' })));
       await waitIdle(scheduler.api);
     };
-    await submit(1000); // warm up: JIT, connections, SQLite pages
+    await submit(WARMUP); // warm up: JIT, connections, SQLite pages
     const perf = spawn('perf', ['record', '-q', '-F', '1999', '-g', '-p', String(scheduler.pid), '-o', data], { stdio: 'inherit' });
     const started = await new Promise<boolean>((resolve) => {
       perf.once('error', () => resolve(false));

@@ -444,7 +444,8 @@ function specOf(jobId: string, meta: JobMeta): JobSpec {
   };
 }
 
-function newStatus(jobId: string): JobStatus {
+/** A job just accepted: STARTING, nothing known of its process yet. */
+export function newStatus(jobId: string): JobStatus {
   return {
     jobId,
     state: JobState.JOB_STATE_STARTING,

@@ -441,6 +441,19 @@ conformance<JobStore>('JobStore', SqlJobStore, {
       assert.equal((await report(jobs, job.id, 2, 'w-2', { state: 'succeeded', exitCode: 0 }, 7)).applied, true);
       assert.equal((await jobs.getJob(job.id))?.job.nextAttemptAt, null);
     },
+    "an end folded with its running report keeps the worker's start time on the attempt": async ({ jobs }) => {
+      // Straight from dispatched: the worker's RUNNING came with the end (status-burst.ts), never written on its own.
+      const job = await dispatchedJob(jobs, 'w-1');
+      const failed = { state: 'failed' as const, error: 'exited with code 1', exitCode: 1, startedAt: 2, finishedAt: 3 };
+      assert.ok(await jobs.requeueForRetry(job.id, 1, 'w-1', 'finish', failed, 500, 'retrying', 4));
+      assert.deepEqual(
+        (await jobs.getJob(job.id))?.attempts.map((a) => [a.number, a.state, a.startedAt, a.finishedAt]),
+        [
+          [1, 'failed', 2, 3],
+          [2, 'queued', null, null],
+        ],
+      );
+    },
     'only an unknown attempt is given up on (lose); an unknown job is refused': async ({ jobs }) => {
       const job = await dispatchedJob(jobs, 'w-1');
       const lost = { state: 'lost' as const, error: 'gone' };

@@ -302,6 +302,8 @@ export class SqlJobStore implements JobStore {
           .compile(),
         this.#attemptUpdate(jobId, attempt, workerId, from, {
           state: update.state,
+          // An end folded with its running report (status-burst.ts) brings the start time the running write would have set.
+          ...(update.startedAt !== undefined && { started_at: sql<number>`coalesce(started_at, ${update.startedAt})` }),
           finished_at: update.finishedAt || now,
           ...(update.exitCode !== undefined && { exit_code: update.exitCode }),
           ...(update.signal !== undefined && { signal: update.signal }),
