@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { startScheduler, startWorker, jobsDir, cleanUp, freePort, type LogLine, type SchedulerHandle, type WorkerHandle } from '../test/support/cluster.js';
 import { freshDatabase } from '../test/support/postgres.js';
 import { allJobs, get, lastRecorded, post, waitIdle } from './http.js';
+import { WARMUP } from './core.js';
 import { cpuSeconds, dropLogs, rssMiB } from './proc.js';
 import { fmt, type Row, type Section } from './report.js';
 import { percentile, runPool } from './stats.js';
@@ -21,6 +22,7 @@ const QUEUE_JOBS = Number(process.env.BENCH_QUEUE_JOBS ?? 100_000);
 const IDLE_SAMPLES = Number(process.env.BENCH_IDLE_SAMPLES ?? 200);
 const RECONNECT_ROUNDS = Number(process.env.BENCH_RECONNECT_ROUNDS ?? 5);
 const STORE_JOBS = Number(process.env.BENCH_STORE_JOBS ?? 5_000);
+const STORE_ROUNDS = Number(process.env.BENCH_STORE_ROUNDS ?? 3);
 /** How long the scheduler stays dead in each round: long enough for the workers' backoff to reach its cap. */
 const RECONNECT_DOWN_MS = 4_000;
 
@@ -103,40 +105,69 @@ async function dispatch(): Promise<Row[]> {
   ];
 }
 
-/** One store's dispatch rate: `apis` take the batches in turn, the leader (first) places them over the simulated workers. */
-async function storeRate(schedulers: SchedulerHandle[]): Promise<number> {
+/** `jobs` in batches to `schedulers` in turn, placed by the first (the leader) over its simulated workers: jobs/s to the last exit it recorded. */
+async function batchRate(schedulers: SchedulerHandle[], jobs: number): Promise<number> {
   const [leader] = schedulers;
-  await startSims(leader!, DISPATCH_WORKERS);
   const t0 = Date.now();
-  await runPool(Math.ceil(STORE_JOBS / BATCH), BATCHES_IN_FLIGHT, async (i) => {
-    await post(`${schedulers[i % schedulers.length]!.api}/v1/jobs/batch`, batchOf(Math.min(BATCH, STORE_JOBS - i * BATCH), { command: 'true' }));
+  await runPool(Math.ceil(jobs / BATCH), BATCHES_IN_FLIGHT, async (i) => {
+    await post(`${schedulers[i % schedulers.length]!.api}/v1/jobs/batch`, batchOf(Math.min(BATCH, jobs - i * BATCH), { command: 'true' }));
   });
   await waitIdle(leader!.api);
-  const rate = STORE_JOBS / (((await lastRecorded(leader!.api)) - t0) / 1000);
+  return jobs / (((await lastRecorded(leader!.api)) - t0) / 1000);
+}
+
+/** One store's dispatch rate on fresh schedulers, after WARMUP jobs the same way. */
+async function storeRate(schedulers: SchedulerHandle[]): Promise<number> {
+  await startSims(schedulers[0]!, DISPATCH_WORKERS);
+  await batchRate(schedulers, WARMUP);
+  const rate = await batchRate(schedulers, STORE_JOBS);
   await stopAll();
   return rate;
 }
 
-/** Issue 6: the dispatch rate on SQLite with one scheduler, on PostgreSQL with one and with two. */
+const STORE_SETUPS = {
+  sqlite: async () => storeRate([await simScheduler()]),
+  pgOne: async () => {
+    const db = await freshDatabase('baton_bench');
+    return storeRate([await simScheduler(['--store', db.url])]).finally(() => db.drop());
+  },
+  pgTwo: async () => {
+    const db = await freshDatabase('baton_bench');
+    const first = await simScheduler(['--store', db.url]);
+    const second = await simScheduler(['--store', db.url], first.dataDir);
+    return storeRate([first, second]).finally(() => db.drop());
+  },
+};
+type StoreSetup = keyof typeof STORE_SETUPS;
+
+/**
+ * Issue 6: the dispatch rate on SQLite with one scheduler, on PostgreSQL with one and with two.
+ * Each run is a few seconds, so the machine's load moves it: rounds take the three in a
+ * different order each time and the best of each is kept, as the peer scenario does.
+ */
 async function stores(): Promise<Row[]> {
-  const sqlite = await storeRate([await simScheduler()]);
-  const one = await freshDatabase('baton_bench');
-  const pgOne = await storeRate([await simScheduler(['--store', one.url])]).finally(() => one.drop());
-  const two = await freshDatabase('baton_bench');
-  const first = await simScheduler(['--store', two.url]);
-  const second = await simScheduler(['--store', two.url], first.dataDir);
-  const pgTwo = await storeRate([first, second]).finally(() => two.drop());
+  const order: StoreSetup[] = ['sqlite', 'pgOne', 'pgTwo'];
+  const rates: Record<StoreSetup, number[]> = { sqlite: [], pgOne: [], pgTwo: [] };
+  for (let round = 0; round < STORE_ROUNDS; round++) {
+    for (let k = 0; k < order.length; k++) {
+      const setup = order[(round + k) % order.length]!;
+      rates[setup].push(await STORE_SETUPS[setup]());
+    }
+  }
+  const best = (setup: StoreSetup): number => Math.max(...rates[setup]);
+  const each = (setup: StoreSetup): string => `best of ${rates[setup].map((r) => fmt(r)).join(', ')}`;
+  const [sqlite, pgOne, pgTwo] = order.map(best) as [number, number, number];
   return [
-    { measure: `dispatch rate, SQLite, one scheduler, ${fmt(STORE_JOBS)} jobs`, figure: `${fmt(sqlite)} jobs/s`, target: 'the baseline' },
+    { measure: `dispatch rate, SQLite, one scheduler, ${fmt(STORE_JOBS)} jobs`, figure: `${fmt(sqlite)} jobs/s (${each('sqlite')})`, target: 'the baseline' },
     {
       measure: 'dispatch rate, PostgreSQL, one scheduler',
-      figure: `${fmt(pgOne)} jobs/s (${fmt(pgOne / sqlite, 2)}× SQLite)`,
+      figure: `${fmt(pgOne)} jobs/s (${fmt(pgOne / sqlite, 2)}× SQLite; ${each('pgOne')})`,
       target: '≥ 0.6× SQLite',
       met: pgOne / sqlite >= 0.6,
     },
     {
       measure: 'dispatch rate, PostgreSQL, two schedulers (batches to both, the leader places)',
-      figure: `${fmt(pgTwo)} jobs/s (${fmt(pgTwo / sqlite, 2)}× SQLite, ${fmt(pgTwo / pgOne, 2)}× one)`,
+      figure: `${fmt(pgTwo)} jobs/s (${fmt(pgTwo / sqlite, 2)}× SQLite, ${fmt(pgTwo / pgOne, 2)}× one; ${each('pgTwo')})`,
       target: '≥ one scheduler',
       met: pgTwo >= pgOne,
     },
@@ -269,7 +300,7 @@ export async function fleet(only?: keyof typeof FLEET_SCENARIOS): Promise<Sectio
   }
   return {
     title: 'Fleet: the scheduler alone, and idle latency (issues 3 and 20)',
-    method: `Simulated workers (bench/sim/sim-workers.ts) speak the real worker gRPC protocol over plaintext on loopback (the scheduler runs \`--insecure\`, heartbeats every 1 s), register, heartbeat, and finish each job at once (RUNNING then SUCCEEDED on WatchJobs). Dispatch: ${fmt(DISPATCH_JOBS)} jobs (\`BENCH_DISPATCH_JOBS\`) through \`POST /v1/jobs/batch\` in batches of ${BATCH} (\`BENCH_BATCH\`), ${BATCHES_IN_FLIGHT} in flight, placed by the scheduler over ${DISPATCH_WORKERS} simulated workers, timed to the last recorded exit. Heartbeats: ${fmt(HEARTBEAT_WORKERS)} workers (\`BENCH_HEARTBEAT_WORKERS\`), scheduler CPU from /proc/<pid>/stat over ${HEARTBEAT_SECONDS} s. Queue: ${fmt(QUEUE_JOBS)} jobs (\`BENCH_QUEUE_JOBS\`) with no worker registered. Idle latency: ${IDLE_SAMPLES} jobs (\`BENCH_IDLE_SAMPLES\`) one at a time on a scheduler with two real workers (mTLS), from the client's clock before \`POST /v1/jobs\` to the attempt's \`started_at\` (the worker's clock, same machine). Reconnect: ${RECONNECT_ROUNDS} rounds (\`BENCH_RECONNECT_ROUNDS\`) of SIGKILL, ${RECONNECT_DOWN_MS / 1000} s down and restart of the scheduler with two real workers, from its \`scheduler ready\` log line to each worker's next \`worker registered\`. Stores: ${fmt(STORE_JOBS)} jobs (\`BENCH_STORE_JOBS\`) as in Dispatch, on SQLite, then on a fresh PostgreSQL database (127.0.0.1:5432, \`BATON_TEST_PG\`) with one scheduler, then with two sharing it (batches sent to both APIs in turn, the simulated workers registered with the leader).`,
+    method: `Simulated workers (bench/sim/sim-workers.ts) speak the real worker gRPC protocol over plaintext on loopback (the scheduler runs \`--insecure\`, heartbeats every 1 s), register, heartbeat, and finish each job at once (RUNNING then SUCCEEDED on WatchJobs). Dispatch: ${fmt(DISPATCH_JOBS)} jobs (\`BENCH_DISPATCH_JOBS\`) through \`POST /v1/jobs/batch\` in batches of ${BATCH} (\`BENCH_BATCH\`), ${BATCHES_IN_FLIGHT} in flight, placed by the scheduler over ${DISPATCH_WORKERS} simulated workers, timed to the last recorded exit. Heartbeats: ${fmt(HEARTBEAT_WORKERS)} workers (\`BENCH_HEARTBEAT_WORKERS\`), scheduler CPU from /proc/<pid>/stat over ${HEARTBEAT_SECONDS} s. Queue: ${fmt(QUEUE_JOBS)} jobs (\`BENCH_QUEUE_JOBS\`) with no worker registered. Idle latency: ${IDLE_SAMPLES} jobs (\`BENCH_IDLE_SAMPLES\`) one at a time on a scheduler with two real workers (mTLS), from the client's clock before \`POST /v1/jobs\` to the attempt's \`started_at\` (the worker's clock, same machine). Reconnect: ${RECONNECT_ROUNDS} rounds (\`BENCH_RECONNECT_ROUNDS\`) of SIGKILL, ${RECONNECT_DOWN_MS / 1000} s down and restart of the scheduler with two real workers, from its \`scheduler ready\` log line to each worker's next \`worker registered\`. Stores: ${fmt(STORE_JOBS)} jobs (\`BENCH_STORE_JOBS\`) as in Dispatch, after ${fmt(WARMUP)} the same way to warm up (\`BENCH_WARMUP\`), on SQLite, on a fresh PostgreSQL database (127.0.0.1:5432, \`BATON_TEST_PG\`) with one scheduler, and with two sharing one (batches sent to both APIs in turn, the simulated workers registered with the leader); ${STORE_ROUNDS} rounds (\`BENCH_STORE_ROUNDS\`), each taking the three in a different order on fresh schedulers, the best of each kept.`,
     rows,
   };
 }
