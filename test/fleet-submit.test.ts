@@ -112,6 +112,55 @@ describe('fleet submit', () => {
     assert.equal(await jobCount(scheduler), before, 'no job was created by a refused batch');
   });
 
+  it('batch: the 201 says of each job what GET /v1/jobs/:id says, non-ASCII text included', async () => {
+    const res = await fetch(`${scheduler.api}/v1/jobs/batch`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        jobs: [
+          // No worker has zone=none: they stay queued, with a reason.
+          { command: 'bash', path: 'ok.sh', labels: { zone: 'none' } },
+          {
+            command: 'bash',
+            args: ['héllo ✓', '"quoted"\n'],
+            env: { GREETING: 'grüß dich 🙂' },
+            cwd: 'sub',
+            labels: { zone: 'none', tier: 'ü' },
+            priority: -3,
+            retry: { max_attempts: 3, backoff: { base: 0.5, cap: 2 } },
+            timeout: 1.5,
+            concurrency: { key: 'k-ä', limit: 2 },
+            name: 'näme',
+            stdin: Buffer.from('input ✓').toString('base64'),
+          },
+        ],
+      }),
+    });
+    const body = await res.text();
+    assert.equal(res.status, 201, body);
+    assert.equal(res.headers.get('content-type'), 'application/json; charset=utf-8');
+    assert.equal(Number(res.headers.get('content-length')), Buffer.byteLength(body));
+    const made = (JSON.parse(body) as { jobs: Json[] }).jobs;
+    assert.equal(made.length, 2);
+    assert.equal(made[1]!.name, 'näme');
+    // The audit line names them, as it read them from the answer.
+    const audit = await eventually(
+      async () => scheduler.logs.find((l) => l.msg === 'audit' && l.route === '/v1/jobs/batch' && Array.isArray(l.job_ids) && l.job_ids.includes(made[0]!.id)),
+      'the audit line of the batch',
+    );
+    assert.deepEqual(
+      audit.job_ids,
+      made.map((j) => j.id),
+    );
+    for (const job of made) {
+      assert.equal(job.state, 'queued');
+      const { attempts, ...read } = (await getJson(`${scheduler.api}/v1/jobs/${String(job.id)}`)).json;
+      assert.ok(Array.isArray(attempts));
+      assert.deepEqual(job, read);
+      await post(`${scheduler.api}/v1/jobs/${String(job.id)}/stop`, {});
+    }
+  });
+
   it('batch on one worker: its starts go together, and one it refuses fails alone with its words', async () => {
     const zoneA = { labels: { zone: 'a' } };
     const res = await post(`${scheduler.api}/v1/jobs/batch`, {

@@ -114,9 +114,12 @@ export class Dispatcher implements JobEvents {
    * for word (planner.ts), so the pass after the store mostly finds that reason already there
    * instead of writing it (an UPDATE and an event per job, 100,000 of them for a long queue).
    * When it differs (a concurrency key's earlier job, say), the pass writes its own.
+   *
+   * The jobs are the caller's, set in place (`workerId`, `reason`): a copy of every job of a
+   * batch would be alive until its commit, and promoted to the old space with it.
    */
-  placeNew(jobs: readonly NewJob[]): NewJob[] {
-    if (!this.leading) return [...jobs];
+  placeNew(jobs: readonly NewJob[]): void {
+    if (!this.leading) return;
     const now = Date.now();
     const workers = this.snapshot();
     const active = this.activeKeys();
@@ -128,17 +131,18 @@ export class Dispatcher implements JobEvents {
     );
     const placedOn = new Map(this.mayOvertake(workers, active, now) ? plan.starts.map(({ job, workerId }) => [job.id, workerId]) : []);
     const waitsFor = new Map(plan.waits.map(({ job, reason }) => [job.id, reason]));
-    return jobs.map((job) => {
+    for (const job of jobs) {
       const workerId = placedOn.get(job.id);
       if (workerId === undefined) {
         const reason = waitsFor.get(job.id);
-        return reason === undefined ? job : { ...job, reason };
+        if (reason !== undefined) job.reason = reason;
+        continue;
       }
       this.placed.set(job.id, { job: placedJob({ id: job.id, attempt: 1, concurrency: job.concurrency }, 'dispatched'), workerId });
       // Until the worker answers the start: see `dispatch`.
       this.starting.add(job.id);
-      return { ...job, workerId };
-    });
+      job.workerId = workerId;
+    }
   }
 
   /**
@@ -181,14 +185,15 @@ export class Dispatcher implements JobEvents {
     const started = this.pass();
     // A job still queued answers with the reason the pass gave it.
     const asRecord = (job: JobRecord, entry: QueueEntry | undefined): JobRecord => (entry === undefined || entry.reason === job.reason ? job : { ...job, reason: entry.reason });
-    return Promise.all(
-      jobs.map(async (job): Promise<DispatchResult> => {
-        const known = placed.get(job.id);
-        if (known) return known;
-        const result: Placing = await (started.get(job.id) ?? { kind: 'queued', entry: this.queued.get(job.id) });
-        return 'entry' in result ? { kind: result.kind, job: asRecord(job, result.entry) } : result;
-      }),
-    );
+    const answer = (job: JobRecord, result: Placing): DispatchResult => ('entry' in result ? { kind: result.kind, job: asRecord(job, result.entry) } : result);
+    // Those left queued are answered now: a promise each (a batch's 500) would be alive until the last start is known.
+    let waiting = false;
+    const results = jobs.map((job): DispatchResult | Promise<DispatchResult> => {
+      const known = placed.get(job.id) ?? started.get(job.id)?.then((result) => answer(job, result));
+      if (known) waiting = true;
+      return known ?? answer(job, { kind: 'queued', entry: this.queued.get(job.id) });
+    });
+    return waiting ? Promise.all(results) : Promise.resolve(results as DispatchResult[]);
   }
 
   attemptEnded(jobId: string, workerId: string): void {

@@ -227,7 +227,8 @@ export class JobService {
       throw new BatonError('QUEUE_FULL', `the queue is full (${this.maxQueued} jobs waiting); try again later`, QUEUE_FULL_RETRY_AFTER_S);
     }
     // The leader places what it can before storing: those jobs are stored dispatched.
-    const jobs = this.dispatcher.placeNew(planned.flat());
+    const jobs = planned.flat();
+    this.dispatcher.placeNew(jobs);
     let created: JobRecord[];
     try {
       created = await this.applier.create(jobs);
@@ -313,6 +314,9 @@ export class JobService {
       priority: spec.priority ?? 0,
       retry: spec.retry ?? DEFAULT_RETRY,
       pinnedWorker: spec.workerId ?? '',
+      // Set by placement (Dispatcher.placeNew) before the job is stored.
+      workerId: '',
+      reason: '',
       sandbox: spec.sandbox ?? {},
       timeoutMs: spec.timeoutMs ?? 0,
       idempotencyKey: spec.idempotency?.key ?? '',

@@ -129,6 +129,20 @@ describe('JobTimings: run time per attempt', () => {
     assert.equal(t.attemptEnded({ jobId: 'j', attempt: 2, workerId: 'w', outcome: 'failed' }, 12_000), undefined);
   });
 
+  it('holds nothing for a first attempt queued or placed: its wait starts at its submission', () => {
+    const t = new JobTimings();
+    assert.deepEqual(
+      waits(t, [
+        { state: 'queued', at: 1_000, previous: null },
+        { state: 'dispatched', at: 2_000 },
+        { state: 'queued', at: 3_000 },
+      ]),
+      [undefined, undefined, undefined],
+    );
+    assert.equal(t.size, 0, 'a long queue costs no entry per job here');
+    assert.deepEqual(waits(t, [{ state: 'running', at: 4_000 }]), [3]);
+  });
+
   it('holds nothing once the job is final', () => {
     const t = new JobTimings();
     waits(t, [

@@ -18,11 +18,16 @@ type JobFields = Pick<JobRecord, 'id' | 'attempt' | 'state' | 'createdAt' | 'upd
 /**
  * Per attempt, how long it waited to run and how long it ran, from the job changes and
  * attempt ends the scheduler announces. Pure: times come from the records (and `now` only
- * for an end the worker did not date). Holds one entry per job waiting or running; a job's
- * entries go when it reaches a final state.
+ * for an end the worker did not date). Holds one entry per job running, waiting for others,
+ * or queued but not from its submission (a retry, a released dependant); a job's entries go
+ * when it reaches a final state.
  */
 export class JobTimings {
-  /** Per job: since when its current attempt could start (submitted, or its retry due). */
+  /**
+   * Per job: since when its current attempt could start, when that is not its submission (its
+   * retry due, its release). A first attempt could start when it was submitted, which its
+   * record says: an entry per queued job was ~100 bytes of heap each in a queue of 100,000.
+   */
   private readonly due = new Map<string, { attempt: number; at: number }>();
   /** Per job: since when its current attempt has run (as announced). */
   private readonly running = new Map<string, { attempt: number; at: number }>();
@@ -49,8 +54,7 @@ export class JobTimings {
         // A retry waits for its backoff first, and a dependent job for the jobs it depends on:
         // those parts are the policy's, not the queue's.
         const released = this.waiting.delete(job.id);
-        const at = released ? job.updatedAt : job.attempt === 1 ? job.createdAt : Math.max(job.nextAttemptAt ?? job.updatedAt, job.updatedAt);
-        this.due.set(job.id, { attempt: job.attempt, at });
+        if (released || job.attempt > 1) this.due.set(job.id, { attempt: job.attempt, at: released ? job.updatedAt : Math.max(job.nextAttemptAt ?? job.updatedAt, job.updatedAt) });
       }
       return undefined;
     }
@@ -61,8 +65,9 @@ export class JobTimings {
     this.running.set(job.id, { attempt: job.attempt, at: job.updatedAt });
     const due = this.due.get(job.id);
     this.due.delete(job.id);
-    if (due?.attempt !== job.attempt) return undefined;
-    return Math.max(0, job.updatedAt - due.at) / 1000;
+    const at = due?.attempt === job.attempt ? due.at : job.attempt === 1 && !this.waiting.has(job.id) ? job.createdAt : undefined;
+    if (at === undefined) return undefined;
+    return Math.max(0, job.updatedAt - at) / 1000;
   }
 
   /** An attempt ended; returns how long it ran, in seconds, when its start is known. */

@@ -12,6 +12,7 @@ import {
   StopJobSchema,
   SubmitBatchSchema,
   SubmitJobSchema,
+  type Job,
   type RetryRequest,
   type SubmitJobRequest,
 } from '../../api/jobs.js';
@@ -28,6 +29,36 @@ import { parseCpu, parseIoLimits, parseMemory, parsePids } from '../../worker/sa
 import type { JobSandboxRequest } from '../job-service.js';
 import { jobDetailView, jobView, workerView } from './views.js';
 import { idempotencyKey, requestHash } from './idempotency.js';
+
+const JSON_TYPE = 'application/json; charset=utf-8';
+
+/**
+ * A batch's answer (JobBatchSchema), written job by job into one Buffer, outside the heap. The
+ * schema's serialiser built one string by concatenation (~2.4 KB of garbage a job for ~700
+ * bytes of JSON) that was then copied twice more on its way to the socket: ~4 KB a job, and a
+ * third of what a busy scheduler allocated while taking batches (the more it allocates, the
+ * more of the batches in flight survive into the old space). Every view is a `Job`, with
+ * exactly the schema's properties, so JSON.stringify writes what that serialiser would.
+ */
+function batchBody(payload: { jobs: readonly Job[] }): Buffer {
+  const parts = payload.jobs.map((job) => JSON.stringify(job));
+  let size = BATCH_OPEN.length + BATCH_CLOSE.length + Math.max(0, parts.length - 1);
+  for (const part of parts) size += Buffer.byteLength(part);
+  const body = Buffer.allocUnsafe(size);
+  let at = body.write(BATCH_OPEN, 0, 'latin1');
+  for (const [i, part] of parts.entries()) {
+    if (i > 0) at = body.writeUInt8(0x2c, at); // ','
+    at += body.write(part, at);
+  }
+  body.write(BATCH_CLOSE, at, 'latin1');
+  return body;
+}
+
+/** Fastify sends the Buffer a serialiser returns as it is; its types say a string. */
+type BufferSerializer = (payload: unknown) => string;
+
+const BATCH_OPEN = '{"jobs":[';
+const BATCH_CLOSE = ']}';
 
 /** The API's `retry` → the policy, defaults filled in. */
 function retryFrom(body: RetryRequest | undefined): RetryPolicy {
@@ -213,7 +244,12 @@ export function v1Routes(app: App, jobs: JobService, registry: Registry): void {
         }
       });
       const created = await jobs.submitBatch(specs);
-      return reply.code(201).send({ jobs: created.map(jobView) });
+      // The object is what the hooks see (the audit line's job ids); the bytes are batchBody's.
+      return reply
+        .code(201)
+        .type(JSON_TYPE)
+        .serializer(batchBody as unknown as BufferSerializer)
+        .send({ jobs: created.map(jobView) });
     },
   );
 

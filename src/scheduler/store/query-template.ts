@@ -34,13 +34,20 @@ export class QueryTemplate {
 
   /** The query with these values; a name the query uses must be among them. */
   fill(values: Readonly<Record<string, unknown>>): CompiledQuery {
-    const parameters = this.slots.map((slot) => {
-      if (!('name' in slot)) return slot.value;
+    // A loop and a literal: this runs for every row written (a batch's queries live until its commit).
+    const parameters = new Array<unknown>(this.slots.length);
+    for (let i = 0; i < parameters.length; i++) {
+      const slot = this.slots[i]!;
+      if (!('name' in slot)) {
+        parameters[i] = slot.value;
+        continue;
+      }
       const value = values[slot.name];
       if (value === undefined) throw new Error(`query template: no value for "${slot.name}" in ${this.compiled.sql}`);
-      return value;
-    });
-    return { ...this.compiled, parameters };
+      parameters[i] = value;
+    }
+    const { query, queryId, sql } = this.compiled;
+    return { query, queryId, sql, parameters };
   }
 }
 

@@ -66,71 +66,17 @@ export class SqlJobStore implements JobStore {
 
   async createJobs(jobs: readonly NewJob[]): Promise<JobRecord[]> {
     const records = jobs.map(newJobRecord);
-    // The rows are exactly the records: nothing is read back. Each row is written out whole, in
-    // the table's column order (no spread adding its fields one at a time): this runs for every job submitted.
-    const jobRows: Insertable<JobsTable>[] = [];
-    const attemptRows: Insertable<AttemptsTable>[] = [];
-    for (const job of records) {
-      jobRows.push({
-        id: job.id,
-        state: job.state,
-        worker_id: job.workerId,
-        command: job.command,
-        path: job.path,
-        args: JSON.stringify(job.args),
-        env: JSON.stringify(job.env),
-        cwd: job.cwd,
-        error: '',
-        error_code: '',
-        exit_code: null,
-        signal: '',
-        output_truncated: 0,
-        created_at: job.createdAt,
-        updated_at: job.updatedAt,
-        finished_at: null,
-        submitted_by: job.submittedBy,
-        stopped_by: '',
-        labels: JSON.stringify(job.labels),
-        priority: job.priority,
-        retry: JSON.stringify(job.retry),
-        pinned_worker: job.pinnedWorker,
-        sandbox: JSON.stringify(job.sandbox),
-        reason: job.reason,
-        attempt: 1,
-        next_attempt_at: null,
-        timeout_ms: job.timeoutMs,
-        parent_id: job.parentId,
-        run_on: job.runOn,
-        children: JSON.stringify(job.children),
-        idempotency_key: job.idempotencyKey,
-        request_hash: job.requestHash,
-        schedule: job.schedule,
-        scheduled_for: job.scheduledFor,
-        name: job.name,
-        stdin: job.stdin,
-        stdin_bytes: job.stdinBytes,
-        concurrency: job.concurrency ? JSON.stringify(job.concurrency) : '',
-        after: JSON.stringify(job.after),
-        after_condition: job.afterCondition,
-      });
-      if (job.runOn === 'all') continue;
-      attemptRows.push({
-        job_id: job.id,
-        number: 1,
-        worker_id: job.workerId,
-        state: job.state,
-        exit_code: null,
-        signal: '',
-        error: '',
-        created_at: job.createdAt,
-        started_at: null,
-        finished_at: null,
-      });
-    }
-    // The jobs before their attempts, which reference them.
-    const queries = [...this.ctx.insertMany('jobs', 'none', 'job', jobRows), ...this.ctx.insertMany('attempts', 'none', 'attempt', attemptRows)];
+    // The rows are exactly the records: nothing is read back. The jobs go before their attempts,
+    // which reference them. On SQLite, rows and queries are made inside the transaction (a
+    // step): made before it, a batch's (~1 KB a job) were alive until its commit, across the
+    // other batches' work, and survived into the old space. On PostgreSQL they are made now, to
+    // go out with BEGIN (the pipelined writer sends a step made inside only after the ones before).
+    const insert = (): CompiledQuery[] => [
+      ...this.ctx.insertMany('jobs', 'none', 'job', records.map(jobRow)),
+      ...this.ctx.insertMany('attempts', 'none', 'attempt', records.filter((job) => job.runOn !== 'all').map(attemptRow)),
+    ];
     try {
-      await this.#writeJobs(queries, () => records, records[0]?.createdAt ?? Date.now());
+      await this.#writeJobs(this.ctx.dialect === 'sqlite' ? [insert] : insert(), () => records, records[0]?.createdAt ?? Date.now());
     } catch (err) {
       if (isUniqueViolation(err) && jobs.some((j) => j.scheduledFor)) throw new TickTaken();
       if (isUniqueViolation(err) && jobs.some((j) => j.idempotencyKey)) throw new IdempotencyKeyTaken();
@@ -520,7 +466,8 @@ export class SqlJobStore implements JobStore {
     now: number,
     passedThrough?: PassedThrough,
   ): Promise<{ results: WriteResult[]; jobs: JobRecord[] }> {
-    let events: Omit<EventRecord, 'id'>[] = [];
+    // Their ids are set once known, in place: a copy of each would be alive until announced.
+    let events: EventRecord[] = [];
     let jobs: JobRecord[] = [];
     const results = await this.ctx.writer.runRows(
       [
@@ -528,19 +475,87 @@ export class SqlJobStore implements JobStore {
         (earlier) => {
           // Made afresh each time: a group commit that failed runs each write again on its own.
           jobs = changed(earlier);
-          events = jobs
-            .flatMap((job) => [...(passedThrough?.(job) ?? []), job])
-            .map((job) => ({ kind: 'job', entityId: job.id, data: JSON.stringify(jobView(job)), createdAt: now }));
+          events = (passedThrough ? jobs.flatMap((job) => [...passedThrough(job), job]) : jobs).map((job) => ({
+            id: 0,
+            kind: 'job',
+            entityId: job.id,
+            data: JSON.stringify(jobView(job)),
+            createdAt: now,
+          }));
           return this.ctx.insertEvents(events);
         },
       ],
       { events: true },
     );
     const ids = idsOf([results.at(-1)!]);
-    if (events.length > 0) this.committed(events.map((e, i) => ({ ...e, id: ids[i]! })));
+    for (const [i, e] of events.entries()) e.id = ids[i]!;
+    if (events.length > 0) this.committed(events);
     return { results: results.slice(0, -1), jobs };
   }
 }
+
+/** A new job's row: each written out whole, in the table's column order (no spread adding its fields one at a time), as this runs for every job submitted. */
+function jobRow(job: JobRecord): Insertable<JobsTable> {
+  return {
+    id: job.id,
+    state: job.state,
+    worker_id: job.workerId,
+    command: job.command,
+    path: job.path,
+    args: JSON.stringify(job.args),
+    env: JSON.stringify(job.env),
+    cwd: job.cwd,
+    error: '',
+    error_code: '',
+    exit_code: null,
+    signal: '',
+    output_truncated: 0,
+    created_at: job.createdAt,
+    updated_at: job.updatedAt,
+    finished_at: null,
+    submitted_by: job.submittedBy,
+    stopped_by: '',
+    labels: JSON.stringify(job.labels),
+    priority: job.priority,
+    retry: JSON.stringify(job.retry),
+    pinned_worker: job.pinnedWorker,
+    sandbox: JSON.stringify(job.sandbox),
+    reason: job.reason,
+    attempt: 1,
+    next_attempt_at: null,
+    timeout_ms: job.timeoutMs,
+    parent_id: job.parentId,
+    run_on: job.runOn,
+    children: JSON.stringify(job.children),
+    idempotency_key: job.idempotencyKey,
+    request_hash: job.requestHash,
+    schedule: job.schedule,
+    scheduled_for: job.scheduledFor,
+    name: job.name,
+    stdin: job.stdin,
+    stdin_bytes: job.stdinBytes,
+    concurrency: job.concurrency ? JSON.stringify(job.concurrency) : '',
+    after: JSON.stringify(job.after),
+    after_condition: job.afterCondition,
+  };
+}
+
+/** A new job's first attempt's row. */
+function attemptRow(job: JobRecord): Insertable<AttemptsTable> {
+  return {
+    job_id: job.id,
+    number: 1,
+    worker_id: job.workerId,
+    state: job.state,
+    exit_code: null,
+    signal: '',
+    error: '',
+    created_at: job.createdAt,
+    started_at: null,
+    finished_at: null,
+  };
+}
+
 /** Every jobs column but `stdin` (up to MAX_STDIN_BYTES a job): what a page of jobs reads. The type keeps it complete. */
 const LISTED: Record<Exclude<keyof JobsTable, 'stdin'>, true> = {
   id: true,

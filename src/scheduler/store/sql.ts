@@ -64,13 +64,11 @@ export class SqlContext {
    * names the columns of a row always written with the same ones (an object literal), so that
    * a hot write finds its template without listing the row's keys every time.
    */
-  private insert(table: 'jobs' | 'attempts' | 'events', returning: 'id' | 'none', shape: string, row: Readonly<Record<string, unknown>>): CompiledQuery {
-    return this.templates
-      .get(`insert ${table} ${returning} ${shape}`, (p) => {
-        const insert = this.db.insertInto(table).values(Object.fromEntries(Object.keys(row).map((c) => [c, p(c)])) as never);
-        return returning === 'id' ? insert.returning('id' as never) : insert;
-      })
-      .fill(row);
+  private insertTemplate(table: 'jobs' | 'attempts' | 'events', returning: 'id' | 'none', shape: string, row: Readonly<Record<string, unknown>>): QueryTemplate {
+    return this.templates.get(`insert ${table} ${returning} ${shape}`, (p) => {
+      const insert = this.db.insertInto(table).values(Object.fromEntries(Object.keys(row).map((c) => [c, p(c)])) as never);
+      return returning === 'id' ? insert.returning('id' as never) : insert;
+    });
   }
 
   /**
@@ -82,8 +80,12 @@ export class SqlContext {
    * With `returning: 'id'` the ids come back in the rows' order (see `idsOf`).
    */
   insertMany(table: 'jobs' | 'attempts' | 'events', returning: 'id' | 'none', shape: string, rows: readonly Readonly<Record<string, unknown>>[]): CompiledQuery[] {
-    if (this.dialect === 'sqlite') return rows.map((row) => this.insert(table, returning, shape, row));
     if (rows.length === 0) return [];
+    if (this.dialect === 'sqlite') {
+      // One look-up for all the rows: a batch's 500 rows each made its key and builder afresh.
+      const template = this.insertTemplate(table, returning, shape, rows[0]!);
+      return rows.map((row) => template.fill(row));
+    }
     const columns = Object.keys(rows[0]!);
     return byChars(rows.map((row) => JSON.stringify(row))).map((part) => this.#insertJson(table, returning, columns, `[${part.join(',')}]`));
   }
