@@ -276,6 +276,21 @@ function migrations(dialect: Dialect): Record<string, Migration> {
           .execute();
       },
     },
+    '012_partial_job_indexes': {
+      async up(db: Kysely<unknown>): Promise<void> {
+        // Most jobs have no schedule and no name, and are unfinished through all their writes but
+        // the last: indexed only when they have one, a job's insert and its status updates skip
+        // these (on PostgreSQL every update of a job writes an entry in each index that holds it:
+        // its state and worker are indexed, so none is made in place). The lists by schedule and
+        // by name say `<> ''` so that the planner may use them.
+        await db.schema.dropIndex('jobs_schedule_id').execute();
+        await db.schema.createIndex('jobs_schedule_id').on('jobs').columns(['schedule', 'id']).where(sql.ref('schedule'), '<>', '').execute();
+        await db.schema.dropIndex('jobs_name_id').execute();
+        await db.schema.createIndex('jobs_name_id').on('jobs').columns(['name', 'id']).where(sql.ref('name'), '<>', '').execute();
+        await db.schema.dropIndex('jobs_finished_at').execute();
+        await db.schema.createIndex('jobs_finished_at').on('jobs').column('finished_at').where(sql.ref('finished_at'), 'is not', null).execute();
+      },
+    },
   };
 }
 

@@ -426,10 +426,11 @@ export class SqlJobStore implements JobStore {
 
   async listJobs(filter: JobFilter): Promise<{ jobs: JobRecord[]; nextCursor: string | null }> {
     let query = this.ctx.db.selectFrom('jobs').select(LISTED_COLUMNS);
-    if (filter.name !== undefined) query = query.where('name', '=', filter.name);
+    // `<> ''`: what the partial indexes hold (a name or schedule filter is never empty).
+    if (filter.name !== undefined) query = query.where('name', '=', filter.name).where('name', '<>', '');
     if (filter.state !== undefined) query = query.where('state', '=', filter.state);
     if (filter.workerId !== undefined) query = query.where('worker_id', '=', filter.workerId);
-    if (filter.schedule !== undefined) query = query.where('schedule', '=', filter.schedule);
+    if (filter.schedule !== undefined) query = query.where('schedule', '=', filter.schedule).where('schedule', '<>', '');
     // `after` is a JSON list: the id, quoted, is in it; LIKE's wildcards in the id are escaped (with '!', the same in both dialects).
     if (filter.after !== undefined) query = query.where(sql<boolean>`${sql.ref('after')} like ${`%${JSON.stringify(filter.after).replace(/[!%_]/g, '!$&')}%`} escape '!'`);
     if (filter.cursor !== undefined) query = query.where('id', '<', filter.cursor);
