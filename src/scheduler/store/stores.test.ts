@@ -3,8 +3,6 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { sql } from 'kysely';
-import { connect } from './connect.js';
 import { openStores } from './stores.js';
 
 // What each port does is checked by its conformance suite (job-store.test.ts, worker-store.test.ts,
@@ -22,18 +20,6 @@ describe('store startup checks', () => {
       raw.prepare('insert into kysely_migration (name, timestamp) values (?, ?)').run('999_from_the_future', new Date().toISOString());
       raw.close();
       await assert.rejects(openStores(url), /has a newer schema than this Baton \(it has migration 999_from_the_future, this binary knows up to \d+_\w+\)/);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
-  });
-
-  test("SQLite's page cache is 4 MiB, not the driver's 16", async () => {
-    const dir = mkdtempSync(path.join(tmpdir(), 'baton-store-cache-'));
-    try {
-      const { db } = await connect(`sqlite:${path.join(dir, 'baton.db')}`);
-      const { rows } = await sql<{ cache_size: number }>`pragma cache_size`.execute(db);
-      assert.equal(rows[0]!.cache_size, -4096);
-      await db.destroy();
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
