@@ -33,12 +33,11 @@ import { idempotencyKey, requestHash } from './idempotency.js';
 const JSON_TYPE = 'application/json; charset=utf-8';
 
 /**
- * A batch's answer (JobBatchSchema), written job by job into one Buffer, outside the heap. The
- * schema's serialiser built one string by concatenation (~2.4 KB of garbage a job for ~700
- * bytes of JSON) that was then copied twice more on its way to the socket: ~4 KB a job, and a
- * third of what a busy scheduler allocated while taking batches (the more it allocates, the
- * more of the batches in flight survive into the old space). Every view is a `Job`, with
- * exactly the schema's properties, so JSON.stringify writes what that serialiser would.
+ * A batch's answer (JobBatchSchema), written job by job into one Buffer, outside the heap: the
+ * schema's serialiser would build the whole body as one string by concatenation and copy it
+ * again on its way to the socket, garbage that grows with the batch while others are in flight.
+ * Every view is a `Job`, with exactly the schema's properties, so JSON.stringify writes what
+ * that serialiser would.
  */
 function batchBody(payload: { jobs: readonly Job[] }): Buffer {
   const parts = payload.jobs.map((job) => JSON.stringify(job));
