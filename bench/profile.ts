@@ -48,7 +48,14 @@ async function profiled<T extends SchedulerHandle>(dir: string, start: () => Pro
 interface Window {
   cpuMs: number;
   profile: CpuProfile;
-  counts: { statements: Record<string, number>; transactions: number; logLines: number; memory: NodeJS.MemoryUsage; afterGc: NodeJS.MemoryUsage };
+  counts: {
+    statements: Record<string, number>;
+    statementNs: Record<string, number>;
+    transactions: number;
+    logLines: number;
+    memory: NodeJS.MemoryUsage;
+    afterGc: NodeJS.MemoryUsage;
+  };
 }
 
 /** SIGUSR2 before and after `load`: the preload profiles what happens between. */
@@ -139,11 +146,11 @@ ${fmt(JOBS)} jobs (\`BENCH_PROFILE_JOBS\`) after a warm-up, ${new Date().toISOSt
 Scheduler memory at the end: RSS ${mib(w.counts.memory.rss)}, V8 heap used ${mib(w.counts.memory.heapUsed)} of ${mib(w.counts.memory.heapTotal)}, external and array buffers ${mib(w.counts.memory.external)}; after a forced full GC: RSS ${mib(w.counts.afterGc.rss)}, heap used ${mib(w.counts.afterGc.heapUsed)}.
 Per job: **${fmt(total / JOBS, 2)} SQL statements**, **${fmt(w.counts.transactions / JOBS, 3)} transactions (commits)**, **${fmt(w.counts.logLines / JOBS, 2)} log lines**.
 
-| statement | per job |
-|---|---|
+| statement | per job | time in the driver per job (SQLite: synchronous, wall) |
+|---|---|---|
 ${statements
   .slice(0, 12)
-  .map(([k, c]) => `| ${k} | ${fmt(c / JOBS, 2)} |`)
+  .map(([k, c]) => `| ${k} | ${fmt(c / JOBS, 2)} | ${k in w.counts.statementNs ? `${fmt((w.counts.statementNs[k] ?? 0) / 1000 / JOBS)} µs` : '—'} |`)
   .join('\n')}
 
 | where the CPU goes (self time) | per job | share |

@@ -15,8 +15,11 @@ import { runInNewContext } from 'node:vm';
 const dir = process.env.BENCH_PROFILE_DIR ?? '.';
 const require = createRequire(import.meta.url);
 
-/** Statements by their first words ("insert into jobs", "update attempts", "begin"…), and transactions. */
-const counts = { statements: new Map<string, number>(), transactions: 0, logLines: 0 };
+/**
+ * Statements by their first words ("insert into jobs", "update attempts", "begin"…), and transactions.
+ * SQLite's statements run synchronously, so the time each kind holds the event loop is measured too.
+ */
+const counts = { statements: new Map<string, number>(), statementNs: new Map<string, number>(), transactions: 0, logLines: 0 };
 
 /** "UPDATE "jobs" SET …" → "update jobs": what a statement does to which table, with no values. */
 function kind(sql: string): string {
@@ -33,10 +36,11 @@ function kind(sql: string): string {
 /** kind() by statement text: a few dozen distinct statements, run thousands of times. */
 const kinds = new Map<string, string>();
 
-function count(sql: string): void {
+function count(sql: string): string {
   let k = kinds.get(sql);
   if (k === undefined) kinds.set(sql, (k = kind(sql)));
   counts.statements.set(k, (counts.statements.get(k) ?? 0) + 1);
+  return k;
 }
 
 type Fn = (this: unknown, ...args: unknown[]) => unknown;
@@ -50,8 +54,13 @@ function wrapSqlite(): void {
   for (const method of ['run', 'all', 'get', 'iterate']) {
     const original = statement[method]!;
     statement[method] = function (this: unknown, ...args: unknown[]) {
-      count((this as { source: string }).source);
-      return original.apply(this, args);
+      const k = count((this as { source: string }).source);
+      const started = process.hrtime.bigint();
+      try {
+        return original.apply(this, args);
+      } finally {
+        counts.statementNs.set(k, (counts.statementNs.get(k) ?? 0) + Number(process.hrtime.bigint() - started));
+      }
     };
   }
   const transaction = Database.prototype.transaction!;
@@ -109,6 +118,7 @@ wrapStdout();
 // The names startWindow and endWindow are known to bench/profile/buckets.ts: what runs under them is the profiler's own work.
 async function startWindow(): Promise<void> {
   counts.statements.clear();
+  counts.statementNs.clear();
   counts.transactions = 0;
   counts.logLines = 0;
   await post('Profiler.enable');
@@ -122,6 +132,7 @@ async function endWindow(): Promise<void> {
     path.join(dir, 'counts.json'),
     JSON.stringify({
       statements: Object.fromEntries(counts.statements),
+      statementNs: Object.fromEntries(counts.statementNs),
       transactions: counts.transactions,
       logLines: counts.logLines,
       memory: process.memoryUsage(),

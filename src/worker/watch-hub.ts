@@ -1,38 +1,42 @@
 import type { ServerWritableStream } from '@grpc/grpc-js';
 import type { WatchJobsRequest, WatchJobsResponse } from '../gen/baton/v1/worker.js';
 import type { JobChange, JobTable } from './job-table.js';
+import { ReportHold } from './report-hold.js';
 
 type WatchCall = ServerWritableStream<WatchJobsRequest, WatchJobsResponse>;
 
-/** The open WatchJobs streams: each gets the known jobs, then every change in seq order. */
+/**
+ * The open WatchJobs streams: each gets the known jobs, then every change, a job's STARTING and
+ * RUNNING held a moment for its end (./report-hold.ts).
+ */
 export class WatchHub {
-  private readonly calls = new Map<WatchCall, () => void>();
+  private readonly calls = new Set<WatchCall>();
+  private readonly hold = new ReportHold();
+  private timer: NodeJS.Timeout | undefined;
 
-  constructor(private readonly table: JobTable) {}
+  constructor(private readonly table: JobTable) {
+    table.subscribe((change) => this.send(this.hold.offer(change, Date.now())));
+  }
 
   attach(call: WatchCall): void {
-    const send = ({ seq, status }: JobChange): void => {
-      if (!call.cancelled && call.writable) call.write({ seq, status });
-    };
     // seq restarts at 1 in each worker process: a seq beyond ours is from an earlier
     // run, so the watcher knows nothing of this one and gets every job.
     const afterSeq = call.request.afterSeq > this.table.currentSeq ? 0 : call.request.afterSeq;
-    // Snapshot and subscription happen in the same turn of the event loop: no change falls between.
-    for (const change of this.table.changesAfter(afterSeq)) send(change);
-    const unsubscribe = this.table.subscribe(send);
-    const detach = (): void => {
-      unsubscribe();
-      this.calls.delete(call);
-    };
-    this.calls.set(call, detach);
+    // The snapshot has each job's latest status, held ones too (sent again when they leave the
+    // hold, which is harmless); what follows comes from the hold, in the same turn: nothing falls between.
+    for (const { seq, status } of this.table.changesAfter(afterSeq)) write(call, seq, status);
+    const detach = (): void => void this.calls.delete(call);
+    this.calls.add(call);
     call.once('cancelled', detach);
     call.once('close', detach);
   }
 
-  /** Ends every stream and waits (at most `timeoutMs`) until what was written has been sent. */
+  /** Sends what is held, ends every stream and waits (at most `timeoutMs`) until what was written has been sent. */
   async closeAll(timeoutMs: number): Promise<void> {
-    const flushed = [...this.calls].map(([call, detach]) => {
-      detach();
+    clearTimeout(this.timer);
+    this.send(this.hold.flush());
+    const flushed = [...this.calls].map((call) => {
+      this.calls.delete(call);
       return new Promise<void>((resolve) => {
         if (call.cancelled || !call.writable) return resolve();
         call.once('finish', () => resolve());
@@ -45,4 +49,28 @@ export class WatchHub {
     await Promise.race([Promise.all(flushed), timeout]);
     clearTimeout(timer);
   }
+
+  private send(changes: JobChange[]): void {
+    for (const { seq, status } of changes) for (const call of this.calls) write(call, seq, status);
+    this.timer ??= this.armTimer();
+  }
+
+  /** A timer for the next held change due, or none when nothing waits. */
+  private armTimer(): NodeJS.Timeout | undefined {
+    const due = this.hold.nextDue();
+    if (due === undefined) return undefined;
+    const timer = setTimeout(
+      () => {
+        this.timer = undefined;
+        this.send(this.hold.due(Date.now()));
+      },
+      Math.max(0, due - Date.now()),
+    );
+    timer.unref();
+    return timer;
+  }
+}
+
+function write(call: WatchCall, seq: number, status: JobChange['status']): void {
+  if (!call.cancelled && call.writable) call.write({ seq, status });
 }
