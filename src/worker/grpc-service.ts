@@ -45,9 +45,11 @@ export type StartsCall = ServerDuplexStream<StartsRequest, StartsResponse>;
 export function createWorkerService(parts: WorkerServiceParts): WorkerServiceServer {
   const { table, runner, output, watchers, log } = parts;
 
+  // A job asked for by id (its output read, its status queried) is reported as it is now, not held.
   const requireJob = (jobId: string): JobStatus => {
     const status = table.get(jobId);
     if (!status) throw new BatonError('JOB_NOT_FOUND', `job ${echo(jobId)} not found on worker ${parts.workerId}`);
+    watchers.release(jobId);
     return status;
   };
 

@@ -32,6 +32,11 @@ export class JobTable {
     return this.lastSeq;
   }
 
+  /** Jobs known that have not ended. */
+  get active(): number {
+    return this.jobs.size - this.finished.size;
+  }
+
   has(jobId: string): boolean {
     return this.jobs.has(jobId);
   }

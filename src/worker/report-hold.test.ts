@@ -15,8 +15,11 @@ const change = (jobId: string, state: JobState): JobChange => ({
 });
 const names = (changes: JobChange[]): string[] => changes.map((c) => `${c.status.jobId} ${NAMES[c.status.state]}`);
 
-/** Each step: at time `at`, either a change offered or the hold asked what is due; what leaves then. */
-type Step = { at: number; offer: [string, JobState] } | { at: number; due: true };
+/**
+ * Each step: at time `at`, a change offered (with `active` jobs not ended on the worker, 10 if
+ * not given), the hold asked what is due, or a job's held change released; what leaves then.
+ */
+type Step = { at: number; offer: [string, JobState]; active?: number } | { at: number; due: true } | { at: number; release: string };
 
 const cases: { name: string; steps: Step[]; sent: string[][]; nextDue?: number }[] = [
   {
@@ -83,12 +86,44 @@ const cases: { name: string; steps: Step[]; sent: string[][]; nextDue?: number }
     ],
     sent: [[], [], ['a running']],
   },
+  {
+    name: 'a worker with fewer active jobs than the threshold holds nothing: each change leaves at once',
+    steps: [
+      { at: 0, offer: ['a', STARTING], active: 3 },
+      { at: 3, offer: ['a', RUNNING], active: 3 },
+      { at: 9, offer: ['a', SUCCEEDED], active: 3 },
+    ],
+    sent: [['a starting'], ['a running'], ['a succeeded']],
+  },
+  {
+    name: 'a job held while the worker was busy stays held when it gets less busy, and its later change takes its place',
+    steps: [
+      { at: 0, offer: ['a', STARTING], active: 4 },
+      { at: 3, offer: ['a', RUNNING], active: 1 },
+      { at: 100, due: true },
+    ],
+    sent: [[], [], ['a running']],
+  },
+  {
+    name: 'a released job leaves at once and alone; its end then goes by itself',
+    steps: [
+      { at: 0, offer: ['a', RUNNING] },
+      { at: 1, offer: ['b', RUNNING] },
+      { at: 5, release: 'a' },
+      { at: 6, release: 'a' },
+      { at: 9, offer: ['a', SUCCEEDED] },
+    ],
+    sent: [[], [], ['a running'], [], ['a succeeded']],
+    nextDue: 101,
+  },
 ];
 
 for (const c of cases) {
   test(c.name, () => {
-    const hold = new ReportHold(100);
-    const sent = c.steps.map((step) => names('due' in step ? hold.due(step.at) : hold.offer(change(...step.offer), step.at)));
+    const hold = new ReportHold(100, 4);
+    const sent = c.steps.map((step) =>
+      names('due' in step ? hold.due(step.at) : 'release' in step ? hold.release(step.release) : hold.offer(change(...step.offer), step.at, step.active ?? 10)),
+    );
     assert.deepEqual(sent, c.sent);
     assert.equal(hold.nextDue(), c.nextDue);
   });
@@ -98,15 +133,15 @@ test('a RUNNING overtaken by another keeps the later one: the one sent carries t
   const hold = new ReportHold(100);
   const first = change('a', RUNNING);
   const later = change('a', RUNNING);
-  hold.offer(first, 0);
-  hold.offer(later, 1);
+  hold.offer(first, 0, 10);
+  hold.offer(later, 1, 10);
   assert.deepEqual(hold.due(100), [later]);
 });
 
 test('flush sends everything held, in order, and leaves nothing', () => {
   const hold = new ReportHold(100);
-  hold.offer(change('a', RUNNING), 0);
-  hold.offer(change('b', STARTING), 1);
+  hold.offer(change('a', RUNNING), 0, 10);
+  hold.offer(change('b', STARTING), 1, 10);
   assert.deepEqual(names(hold.flush()), ['a running', 'b starting']);
   assert.equal(hold.nextDue(), undefined);
   assert.deepEqual(hold.due(1000), []);

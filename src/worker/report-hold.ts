@@ -13,6 +13,14 @@ import type { JobChange } from './job-table.js';
  */
 export const REPORT_HOLD_MS = 200;
 
+/**
+ * Reports are held only while the worker has at least this many jobs that have not ended: a
+ * busy worker's short jobs are where the scheduler's second write per job costs throughput. A
+ * worker running a few jobs reports each change at once, so a job someone is watching is seen
+ * running as soon as it runs.
+ */
+export const HOLD_WHEN_ACTIVE = 4;
+
 interface Held {
   change: JobChange;
   /** When it goes alone (ms). */
@@ -21,7 +29,7 @@ interface Held {
 
 /**
  * Which of a worker's job changes leave for the scheduler's WatchJobs stream now, and which
- * wait (see REPORT_HOLD_MS). A job's STARTING or RUNNING waits; its next change takes its
+ * wait (see REPORT_HOLD_MS and HOLD_WHEN_ACTIVE). On a busy worker, a job's STARTING or RUNNING waits; its next change takes its
  * place in the hold (with the first one's deadline, so none waits longer), and its end goes at
  * once, after the RUNNING held, if any. A STARTING overtaken is dropped: the scheduler marks
  * the job dispatched before the worker hears of it, so that report changes nothing there.
@@ -32,15 +40,19 @@ export class ReportHold {
   /** By job id, in order of their deadlines (a Map keeps insertion order; a replaced entry keeps its place and deadline). */
   private readonly held = new Map<string, Held>();
 
-  constructor(private readonly holdMs: number = REPORT_HOLD_MS) {}
+  constructor(
+    private readonly holdMs: number = REPORT_HOLD_MS,
+    private readonly holdWhenActive: number = HOLD_WHEN_ACTIVE,
+  ) {}
 
-  /** The changes to send now, in order, for `change` made at `now`. */
-  offer(change: JobChange, now: number): JobChange[] {
+  /** The changes to send now, in order, for `change` made at `now`, when `active` jobs on the worker have not ended. */
+  offer(change: JobChange, now: number, active: number): JobChange[] {
     const jobId = change.status.jobId;
     const earlier = this.held.get(jobId);
     if (!isFinalState(change.status.state)) {
       if (earlier) earlier.change = change;
-      else this.held.set(jobId, { change, until: now + this.holdMs });
+      else if (active >= this.holdWhenActive) this.held.set(jobId, { change, until: now + this.holdMs });
+      else return [change];
       return [];
     }
     if (!earlier) return [change];
@@ -57,6 +69,14 @@ export class ReportHold {
       out.push(held.change);
     }
     return out;
+  }
+
+  /** The job's held change, if any, to send now: someone is reading its output or asking for it. */
+  release(jobId: string): JobChange[] {
+    const held = this.held.get(jobId);
+    if (!held) return [];
+    this.held.delete(jobId);
+    return [held.change];
   }
 
   /** When the next held change is due; undefined when none waits. */

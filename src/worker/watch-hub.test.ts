@@ -5,8 +5,12 @@ import type { ServerWritableStream } from '@grpc/grpc-js';
 import { JobState } from '../gen/baton/v1/common.js';
 import type { WatchJobsRequest, WatchJobsResponse } from '../gen/baton/v1/worker.js';
 import { JobTable } from './job-table.js';
+import { ReportHold, REPORT_HOLD_MS } from './report-hold.js';
 import { newStatus } from './runner.js';
 import { WatchHub } from './watch-hub.js';
+
+/** A hub that holds reports whenever a job is active: as a busy worker's does. */
+const busyHub = (table: JobTable): WatchHub => new WatchHub(table, new ReportHold(REPORT_HOLD_MS, 1));
 
 /** A WatchJobs call as the hub sees it: what it was sent, as "job state" lines. */
 class FakeCall extends EventEmitter {
@@ -35,7 +39,7 @@ function attach(hub: WatchHub, afterSeq = 0): FakeCall {
 /** A table with its hub and one watcher, and job `a` accepted and started (not yet ended). */
 function started(): { table: JobTable; hub: WatchHub; call: FakeCall } {
   const table = new JobTable(10, () => {});
-  const hub = new WatchHub(table);
+  const hub = busyHub(table);
   const call = attach(hub);
   table.add(newStatus('a'));
   table.update('a', { state: JobState.JOB_STATE_RUNNING, pid: 42, startedAtMs: 1 });
@@ -63,7 +67,7 @@ test('a long job is reported running without waiting for its end', async () => {
 
 test('a watcher that attaches gets every job as it is, held ones too, and closing sends what is held', async () => {
   const table = new JobTable(10, () => {});
-  const hub = new WatchHub(table);
+  const hub = busyHub(table);
   table.add(newStatus('a'));
   table.add(newStatus('b'));
   table.update('b', { state: JobState.JOB_STATE_RUNNING, pid: 42, startedAtMs: 1 });
@@ -75,4 +79,25 @@ test('a watcher that attaches gets every job as it is, held ones too, and closin
   // The held ones again (harmless: a status is applied once), then c, held since.
   assert.deepEqual(call.sent.slice(2), ['a JOB_STATE_STARTING', 'b JOB_STATE_RUNNING', 'c JOB_STATE_RUNNING']);
   assert.equal(call.writable, false);
+});
+
+test('a job whose output is read is reported running at once, without waiting for the hold', async () => {
+  const { hub, call } = started();
+  assert.equal(call.sent.length, 0);
+  hub.release('a');
+  assert.deepEqual(call.sent, ['a JOB_STATE_RUNNING']);
+  hub.release('a');
+  assert.equal(call.sent.length, 1);
+  await hub.closeAll(1000);
+  assert.equal(call.sent.length, 1);
+});
+
+test('a worker with few jobs reports each change at once', async () => {
+  const table = new JobTable(10, () => {});
+  const hub = new WatchHub(table);
+  const call = attach(hub);
+  table.add(newStatus('a'));
+  table.update('a', { state: JobState.JOB_STATE_RUNNING, pid: 42, startedAtMs: 1 });
+  assert.deepEqual(call.sent, ['a JOB_STATE_STARTING', 'a JOB_STATE_RUNNING']);
+  await hub.closeAll(1000);
 });

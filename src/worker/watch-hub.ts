@@ -11,11 +11,18 @@ type WatchCall = ServerWritableStream<WatchJobsRequest, WatchJobsResponse>;
  */
 export class WatchHub {
   private readonly calls = new Set<WatchCall>();
-  private readonly hold = new ReportHold();
   private timer: NodeJS.Timeout | undefined;
 
-  constructor(private readonly table: JobTable) {
-    table.subscribe((change) => this.send(this.hold.offer(change, Date.now())));
+  constructor(
+    private readonly table: JobTable,
+    private readonly hold = new ReportHold(),
+  ) {
+    table.subscribe((change) => this.send(this.hold.offer(change, Date.now(), table.active)));
+  }
+
+  /** Sends the job's held report now: its output is being read, or its status asked for, so it should be seen as it is. */
+  release(jobId: string): void {
+    this.send(this.hold.release(jobId));
   }
 
   attach(call: WatchCall): void {

@@ -189,6 +189,13 @@ conformance<OutputStore>('OutputStore', SqlOutputStore, {
       assert.deepEqual(await outputs.missingOutputs([], Date.now(), 10), []);
       assert.deepEqual(await outputs.missingOutputs([`w-${uuidv7()}`], Date.now(), 10), []);
     },
+    'an attempt lost before it was recorded running (its worker may have held that report) is found': async ({ jobs, outputs }) => {
+      const workerId = `w-${uuidv7()}`;
+      const job = await dispatchedJob(jobs, workerId);
+      await jobs.applyStatus(job.id, 1, workerId, 'disconnect', { state: 'unknown' }, Date.now());
+      assert.equal((await jobs.applyStatus(job.id, 1, workerId, 'lose', { state: 'lost' }, Date.now())).applied, true);
+      assert.deepEqual(await outputs.missingOutputs([workerId], Date.now(), 10), [{ jobId: job.id, attempt: 1, workerId }]);
+    },
   },
   getOutput: {
     'undefined when no copy was begun': async ({ outputs }) => {

@@ -90,7 +90,9 @@ export interface OutputStore {
   keptOutputBytes(): Promise<number>;
   /**
    * Up to `limit` ended attempts on these workers whose output is not kept: no copy was begun,
-   * or one begun before `staleBefore` was left incomplete. Newest ended first.
+   * or one begun before `staleBefore` was left incomplete. Newest ended first. Attempts never
+   * recorded running count too: a busy worker holds a job's running report for its end, so an
+   * attempt lost in between may have run and written output.
    */
   missingOutputs(workerIds: readonly string[], staleBefore: number, limit: number): Promise<MissingOutput[]>;
   /** Deletes every trace of these jobs' outputs (their jobs are gone). */

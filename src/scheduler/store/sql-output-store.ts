@@ -230,7 +230,6 @@ export class SqlOutputStore implements OutputStore {
       .leftJoin('outputs as o', (join) => join.onRef('o.job_id', '=', 'a.job_id').onRef('o.attempt', '=', 'a.number'))
       .select(['a.job_id', 'a.number', 'a.worker_id'])
       .where('a.worker_id', 'in', workerIds)
-      .where('a.started_at', 'is not', null)
       .where('a.finished_at', 'is not', null)
       .where((eb) => eb.or([eb('o.job_id', 'is', null), eb.and([eb('o.complete', '=', 0), eb('o.pruned_at', 'is', null), eb('o.created_at', '<', staleBefore)])]))
       .orderBy('a.finished_at', 'desc')
