@@ -2,6 +2,7 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { Kysely, Migrator, PostgresDialect, sql, SqliteDialect } from 'kysely';
 import type { Database } from './schema.js';
+import { startCheckpointer } from './checkpointer.js';
 import { migrationProvider } from './migrations.js';
 import { pgGroupWriter, sqliteWriter, type Writer } from './writer.js';
 
@@ -15,6 +16,8 @@ export interface Connection {
   db: Kysely<Database>;
   dialect: Dialect;
   writer: Writer;
+  /** Closes the database and what runs beside it. */
+  close(): Promise<void>;
 }
 
 /** Told when the database drops an idle pooled connection (server restart, admin terminate); the pool opens a new one on the next query. */
@@ -29,12 +32,12 @@ export async function connect(url: string, onConnectionLost: ConnectionLost = ()
   try {
     await checkReachableAndKnown(db, url);
   } catch (err) {
-    await db.db.destroy();
+    await db.close();
     throw err;
   }
   const { error, results } = await new Migrator({ db: db.db, provider: migrationProvider(db.dialect) }).migrateToLatest();
   if (error) {
-    await db.db.destroy();
+    await db.close();
     const failed = results?.find((r) => r.status === 'Error')?.migrationName ?? 'unknown';
     throw new Error(`cannot migrate the store (${redact(url)}) at ${failed}: ${error instanceof Error ? error.message : String(error)}`);
   }
@@ -97,7 +100,17 @@ async function openSqlite(url: string): Promise<Connection> {
   // The page cache stays at the 16 MiB better-sqlite3 builds SQLite with: a smaller one saves a
   // little memory but makes the copies of large outputs into the store block the event loop
   // for several times as long.
-  return { db: new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) }), dialect: 'sqlite', writer: sqliteWriter(sqlite) };
+  const checkpointer = file === ':memory:' ? undefined : await startCheckpointer(sqlite, path.resolve(file));
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+  return {
+    db,
+    dialect: 'sqlite',
+    writer: sqliteWriter(sqlite),
+    close: async () => {
+      await checkpointer?.close();
+      await db.destroy();
+    },
+  };
 }
 
 /** pg_advisory_xact_lock key that serialises event appends ("events" in ASCII). */
@@ -116,7 +129,7 @@ async function openPostgres(url: string, onConnectionLost: ConnectionLost): Prom
   // Without a listener, an idle client's error is an uncaught exception that ends the process.
   pool.on('error', onConnectionLost);
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
-  return { db, dialect: 'postgres', writer: pgGroupWriter(pool, sql`select pg_advisory_xact_lock(${EVENTS_LOCK_KEY})`.compile(db)) };
+  return { db, dialect: 'postgres', writer: pgGroupWriter(pool, sql`select pg_advisory_xact_lock(${EVENTS_LOCK_KEY})`.compile(db)), close: () => db.destroy() };
 }
 
 /** The URL without its password, for messages. */

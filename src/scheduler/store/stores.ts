@@ -30,7 +30,7 @@ export interface Stores {
 
 /** Opens the store a URL names (see `connect`: migrations, and a schema newer than this binary refused). */
 export async function openStores(url: string, onConnectionLost?: ConnectionLost): Promise<Stores> {
-  const { db, writer, dialect } = await connect(url, onConnectionLost);
+  const { db, writer, dialect, close } = await connect(url, onConnectionLost);
   const ctx = new SqlContext(db, writer, dialect);
   const events = new SqlEventStore(ctx);
   return {
@@ -41,6 +41,6 @@ export async function openStores(url: string, onConnectionLost?: ConnectionLost)
     schedules: new ScheduleStore(db),
     outputs: new SqlOutputStore(ctx),
     dialect,
-    close: () => db.destroy(),
+    close,
   };
 }
