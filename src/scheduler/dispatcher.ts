@@ -60,6 +60,8 @@ export class Dispatcher implements JobEvents {
   /** Jobs between their reservation in a pass and the worker's answer to StartJob. */
   private readonly starting = new Set<string>();
   private passScheduled = false;
+  /** A pass is due in a microtask of this turn (attemptEnding). */
+  private passThisTurn = false;
   /** The jobs queued since the last pass, and what that pass left (see settled-pass.ts). */
   private fresh: QueueEntry[] = [];
   private settled: Settled | undefined;
@@ -194,6 +196,24 @@ export class Dispatcher implements JobEvents {
       return known ?? answer(job, { kind: 'queued', entry: this.queued.get(job.id) });
     });
     return waiting ? Promise.all(results) : Promise.resolve(results as DispatchResult[]);
+  }
+
+  /**
+   * A worker reported an attempt's end, whose write is asked for but not yet committed: the
+   * process is gone, so its slot on that worker is free now. A pass in this turn fills it, and
+   * the dispatch it writes shares the end's commit; waiting for that commit first cost a
+   * commit and a turn per job whenever jobs queue. attemptEnded follows once the end is stored.
+   */
+  attemptEnding(jobId: string, workerId: string): void {
+    if (!this.leading || this.placed.get(jobId)?.workerId !== workerId) return;
+    this.placed.delete(jobId);
+    if (this.queued.size === 0 || this.passThisTurn || this.closed) return;
+    this.passThisTurn = true;
+    // After the other reports of the burst (their ends free slots too), before the writer's commit.
+    queueMicrotask(() => {
+      this.passThisTurn = false;
+      if (!this.closed) this.pass();
+    });
   }
 
   attemptEnded(jobId: string, workerId: string): void {
