@@ -31,7 +31,13 @@ export const WARMUP = Number(process.env.BENCH_WARMUP ?? 6000);
  * vfork()s (native/spawn.c), which costs a fraction of Node's fork, so Baton may pass it.
  */
 export async function rawSpawnRate(n: number): Promise<number> {
+  return (await rawSpawn(n)).rate;
+}
+
+/** Node's own spawn('true'), 8 in flight: its rate, and the CPU this process spent per spawn (ms). */
+async function rawSpawn(n: number): Promise<{ rate: number; cpuMs: number }> {
   const t0 = performance.now();
+  const cpu0 = process.cpuUsage();
   await runPool(
     n,
     CONCURRENCY,
@@ -42,7 +48,8 @@ export async function rawSpawnRate(n: number): Promise<number> {
         child.once('exit', () => resolve());
       }),
   );
-  return n / ((performance.now() - t0) / 1000);
+  const cpu = process.cpuUsage(cpu0);
+  return { rate: n / ((performance.now() - t0) / 1000), cpuMs: (cpu.user + cpu.system) / 1000 / n };
 }
 
 function spawnerOf(worker: WorkerHandle): number | undefined {
@@ -119,7 +126,7 @@ export async function core(only?: (typeof CORE_SCENARIOS)[number]): Promise<Sect
   const rows: Section['rows'] = [];
   if (only === undefined || only === 'e2e') {
     await rawSpawnRate(100); // warm up
-    const raw1 = await rawSpawnRate(JOBS);
+    const { rate: raw1, cpuMs: spawnCpuMs } = await rawSpawn(JOBS);
     console.log(`  raw spawn('true')        ${fmt(raw1)} /s`);
     const one = await batonRate(1, JOBS);
     console.log(`  baton, 1 worker          ${fmt(one.rate)} jobs/s`);
@@ -146,7 +153,13 @@ export async function core(only?: (typeof CORE_SCENARIOS)[number]): Promise<Sect
         figure: `${fmt(one.cpu.scheduler, 2)} / ${fmt(one.cpu.workers, 2)} / ${fmt(one.cpu.spawners, 2)} ms`,
         target: 'where the time goes',
       },
-      { measure: 'scheduler CPU per job, end to end, 1 worker', figure: `${fmt(one.cpu.scheduler, 2)} ms`, target: '≤ 0.5 ms', met: one.cpu.scheduler <= 0.5 },
+      {
+        // The target is absolute; Node's CPU per spawn in the same run says how fast this machine is at such work.
+        measure: 'scheduler CPU per job, end to end, 1 worker',
+        figure: `${fmt(one.cpu.scheduler, 2)} ms (Node's own CPU per spawn('true') in this run: ${fmt(spawnCpuMs, 2)} ms)`,
+        target: '≤ 0.5 ms',
+        met: one.cpu.scheduler <= 0.5,
+      },
     );
   }
   if (only === undefined || only === 'latency') {
