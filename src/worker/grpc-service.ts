@@ -134,6 +134,14 @@ export function createWorkerService(parts: WorkerServiceParts): WorkerServiceSer
     const { jobId, offset, follow, stream } = call.request;
     const run = async (): Promise<void> => {
       requireJob(jobId);
+      const unfollow = watchers.follow(jobId);
+      try {
+        await streamJobOutput();
+      } finally {
+        unfollow();
+      }
+    };
+    const streamJobOutput = async (): Promise<void> => {
       const source: OutputSource = {
         file: output.pathFor(jobId),
         limit: (finished) => output.readableLimit(finished),

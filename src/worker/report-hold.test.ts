@@ -19,7 +19,7 @@ const names = (changes: JobChange[]): string[] => changes.map((c) => `${c.status
  * Each step: at time `at`, a change offered (with `active` jobs not ended on the worker, 10 if
  * not given), the hold asked what is due, or a job's held change released; what leaves then.
  */
-type Step = { at: number; offer: [string, JobState]; active?: number } | { at: number; due: true } | { at: number; release: string };
+type Step = { at: number; offer: [string, JobState]; active?: number; followed?: boolean } | { at: number; due: true } | { at: number; release: string };
 
 const cases: { name: string; steps: Step[]; sent: string[][]; nextDue?: number }[] = [
   {
@@ -105,6 +105,15 @@ const cases: { name: string; steps: Step[]; sent: string[][]; nextDue?: number }
     sent: [[], [], ['a running']],
   },
   {
+    name: 'a job whose output is read live is not held, however busy the worker',
+    steps: [
+      { at: 0, offer: ['a', STARTING], followed: true },
+      { at: 3, offer: ['a', RUNNING], followed: true },
+      { at: 9, offer: ['a', SUCCEEDED], followed: true },
+    ],
+    sent: [['a starting'], ['a running'], ['a succeeded']],
+  },
+  {
     name: 'a released job leaves at once and alone; its end then goes by itself',
     steps: [
       { at: 0, offer: ['a', RUNNING] },
@@ -122,7 +131,7 @@ for (const c of cases) {
   test(c.name, () => {
     const hold = new ReportHold(100, 4);
     const sent = c.steps.map((step) =>
-      names('due' in step ? hold.due(step.at) : 'release' in step ? hold.release(step.release) : hold.offer(change(...step.offer), step.at, step.active ?? 10)),
+      names('due' in step ? hold.due(step.at) : 'release' in step ? hold.release(step.release) : hold.offer(change(...step.offer), step.at, step.active ?? 10, step.followed)),
     );
     assert.deepEqual(sent, c.sent);
     assert.equal(hold.nextDue(), c.nextDue);

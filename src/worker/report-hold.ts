@@ -45,13 +45,16 @@ export class ReportHold {
     private readonly holdWhenActive: number = HOLD_WHEN_ACTIVE,
   ) {}
 
-  /** The changes to send now, in order, for `change` made at `now`, when `active` jobs on the worker have not ended. */
-  offer(change: JobChange, now: number, active: number): JobChange[] {
+  /**
+   * The changes to send now, in order, for `change` made at `now`, when `active` jobs on the
+   * worker have not ended; `followed`: someone reads the job's output live, so it goes at once.
+   */
+  offer(change: JobChange, now: number, active: number, followed = false): JobChange[] {
     const jobId = change.status.jobId;
     const earlier = this.held.get(jobId);
     if (!isFinalState(change.status.state)) {
       if (earlier) earlier.change = change;
-      else if (active >= this.holdWhenActive) this.held.set(jobId, { change, until: now + this.holdMs });
+      else if (active >= this.holdWhenActive && !followed) this.held.set(jobId, { change, until: now + this.holdMs });
       else return [change];
       return [];
     }

@@ -101,3 +101,25 @@ test('a worker with few jobs reports each change at once', async () => {
   assert.deepEqual(call.sent, ['a JOB_STATE_STARTING', 'a JOB_STATE_RUNNING']);
   await hub.closeAll(1000);
 });
+
+test('a job whose output is followed is reported at once while followed, held again after', async () => {
+  const table = new JobTable(10, () => {});
+  const hub = busyHub(table);
+  const call = attach(hub);
+  table.add(newStatus('a'));
+  const unfollow = hub.follow('a');
+  assert.deepEqual(call.sent, ['a JOB_STATE_STARTING'], 'the held STARTING went when the output was asked for');
+  table.update('a', { state: JobState.JOB_STATE_RUNNING, pid: 42, startedAtMs: 1 });
+  assert.deepEqual(call.sent.slice(1), ['a JOB_STATE_RUNNING']);
+  unfollow();
+  table.add(newStatus('b'));
+  const again = hub.follow('b');
+  const other = hub.follow('b');
+  again();
+  table.update('b', { state: JobState.JOB_STATE_RUNNING, pid: 43, startedAtMs: 2 });
+  assert.deepEqual(call.sent.slice(2), ['b JOB_STATE_STARTING', 'b JOB_STATE_RUNNING'], 'one reader of two left: still followed');
+  other();
+  table.update('a', { state: JobState.JOB_STATE_RUNNING, pid: 42, startedAtMs: 1, outputTruncated: true });
+  assert.equal(call.sent.length, 4, 'no longer followed: held again');
+  await hub.closeAll(1000);
+});

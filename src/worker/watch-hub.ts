@@ -12,17 +12,33 @@ type WatchCall = ServerWritableStream<WatchJobsRequest, WatchJobsResponse>;
 export class WatchHub {
   private readonly calls = new Set<WatchCall>();
   private timer: NodeJS.Timeout | undefined;
+  /** Jobs whose output is being read live, with how many readers. */
+  private readonly followed = new Map<string, number>();
 
   constructor(
     private readonly table: JobTable,
     private readonly hold = new ReportHold(),
   ) {
-    table.subscribe((change) => this.send(this.hold.offer(change, Date.now(), table.active)));
+    table.subscribe((change) => this.send(this.hold.offer(change, Date.now(), table.active, this.followed.has(change.status.jobId))));
   }
 
   /** Sends the job's held report now: its output is being read, or its status asked for, so it should be seen as it is. */
   release(jobId: string): void {
     this.send(this.hold.release(jobId));
+  }
+
+  /**
+   * Someone reads the job's output live (a StreamJob): its held report goes now and its next
+   * ones are not held, so a job whose output is seen is seen running. Returns the end of it.
+   */
+  follow(jobId: string): () => void {
+    this.followed.set(jobId, (this.followed.get(jobId) ?? 0) + 1);
+    this.release(jobId);
+    return () => {
+      const left = (this.followed.get(jobId) ?? 1) - 1;
+      if (left > 0) this.followed.set(jobId, left);
+      else this.followed.delete(jobId);
+    };
   }
 
   attach(call: WatchCall): void {
