@@ -96,19 +96,39 @@ session.connect();
 const post = (method: string, params?: object): Promise<unknown> =>
   new Promise((resolve, reject) => session.post(method, params, (err, result) => (err ? reject(err) : resolve(result))));
 
-/** Log lines: pino writes them to fd 1 with fs.write (sonic-boom), several lines at a time. */
+/** Newlines in the first `written` bytes of `data`. */
+function countLines(data: string | Buffer, written: unknown): void {
+  if (typeof written !== 'number' || written <= 0) return;
+  const bytes = (typeof data === 'string' ? Buffer.from(data) : data).subarray(0, written);
+  for (let i = bytes.indexOf(10); i >= 0; i = bytes.indexOf(10, i + 1)) counts.logLines++;
+}
+
+/**
+ * Log lines: pino writes them to fd 1 with fs.write (sonic-boom), several lines at a time.
+ * Only the bytes a write took count: into a full pipe a write takes part of its data (or
+ * none, EAGAIN), and the rest is written again.
+ */
 function wrapStdout(): void {
   const fs = require('node:fs') as Record<string, Fn>;
-  for (const method of ['write', 'writeSync']) {
-    const original = fs[method]!;
-    fs[method] = function (this: unknown, ...args: unknown[]) {
-      const [fd, data] = args;
-      if (fd === 1 && (typeof data === 'string' || Buffer.isBuffer(data))) {
-        for (let i = data.indexOf('\n'); i >= 0; i = data.indexOf('\n', i + 1)) counts.logLines++;
-      }
-      return original.apply(this, args);
-    };
-  }
+  const writeSync = fs.writeSync!;
+  fs.writeSync = function (this: unknown, ...args: unknown[]) {
+    const [fd, data] = args;
+    const written = writeSync.apply(this, args);
+    if (fd === 1 && (typeof data === 'string' || Buffer.isBuffer(data))) countLines(data, written);
+    return written;
+  };
+  const write = fs.write!;
+  fs.write = function (this: unknown, ...args: unknown[]) {
+    const [fd, data] = args;
+    const callback = args.at(-1);
+    if (fd === 1 && (typeof data === 'string' || Buffer.isBuffer(data)) && typeof callback === 'function') {
+      args[args.length - 1] = (err: unknown, written: unknown, ...rest: unknown[]) => {
+        if (!err) countLines(data, written);
+        return (callback as Fn)(err, written, ...rest);
+      };
+    }
+    return write.apply(this, args);
+  };
 }
 
 wrapSqlite();
