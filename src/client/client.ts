@@ -85,12 +85,16 @@ export interface OutputPart {
   attempt: number;
 }
 
-export interface OutputSearchOptions extends RequestOptions {
+/** Which output a read takes: an attempt's (default the latest), whole or one of its streams. */
+export interface OutputReadOptions extends RequestOptions {
   attempt?: number;
+  /** Only the job's stdout or only its stderr (offsets then count that stream); fails with `output_not_split` as `output()` does. */
+  stream?: OutputStream;
+}
+
+export interface OutputSearchOptions extends OutputReadOptions {
   /** At most this many matching lines (default 100, at most 1000). */
   limit?: number;
-  /** Only in the job's stdout or only in its stderr (offsets and line numbers then count that stream); fails with `output_not_split` as `output()` does. */
-  stream?: OutputStream;
 }
 
 /** `stream()`'s: it always follows, and carries on across a worker restart as `output()` does. */
@@ -327,7 +331,7 @@ export class BatonClient {
    * `GET /v1/jobs/:id/output` with `Range`: part of the output as it is now. A range past its
    * end (or any of an empty output) gives no bytes, with the output's size.
    */
-  async outputRange(id: string, range: OutputRange, options: { attempt?: number; stream?: OutputStream } & RequestOptions = {}): Promise<OutputPart> {
+  async outputRange(id: string, range: OutputRange, options: OutputReadOptions = {}): Promise<OutputPart> {
     const path = `/v1/jobs/${encodeURIComponent(id)}/output${queryString({ attempt: options.attempt, stream: options.stream })}`;
     const header = 'last' in range ? `bytes=-${range.last}` : `bytes=${range.from}-${range.to ?? ''}`;
     const res = await this.request('GET', path, undefined, options.signal, { range: header }, 416);
@@ -352,7 +356,7 @@ export class BatonClient {
    * the page's memory (on disk when large). Without a token a plain link to `outputUrl(id, true)`
    * does the same with no script at all.
    */
-  async outputBlob(id: string, options: { attempt?: number; stream?: OutputStream } & RequestOptions = {}): Promise<Blob> {
+  async outputBlob(id: string, options: OutputReadOptions = {}): Promise<Blob> {
     const res = await this.request(
       'GET',
       `/v1/jobs/${encodeURIComponent(id)}/output${queryString({ attempt: options.attempt, stream: options.stream, download: true })}`,

@@ -204,8 +204,10 @@ export class Dispatcher implements JobEvents {
    * the dispatch it writes shares the end's commit; waiting for that commit first cost a
    * commit and a turn per job whenever jobs queue. attemptEnded follows once the end is stored.
    */
-  attemptEnding(jobId: string, workerId: string): void {
-    if (!this.leading || this.placed.get(jobId)?.workerId !== workerId) return;
+  attemptEnding(jobId: string, attempt: number, workerId: string): void {
+    const placed = this.placed.get(jobId);
+    // A late report of an earlier attempt (a replay, a retry on the same worker) frees nothing.
+    if (!this.leading || placed?.workerId !== workerId || placed.job.attempt !== attempt) return;
     this.placed.delete(jobId);
     if (this.queued.size === 0 || this.passThisTurn || this.closed) return;
     this.passThisTurn = true;

@@ -43,8 +43,8 @@ function asRunning(job: JobRecord, update: StatusUpdate): JobRecord {
 
 /** What the dispatcher hears from the writer. */
 export interface JobEvents {
-  /** The worker reported the attempt on it ended; the write of that end is asked for, not yet committed. */
-  attemptEnding(jobId: string, workerId: string): void;
+  /** The worker reported attempt `attempt` on it ended; the write of that end is asked for, not yet committed. */
+  attemptEnding(jobId: string, attempt: number, workerId: string): void;
   /** The attempt on `workerId` ('' for a job never placed) ended, or the job was stopped while queued: its slot is free. */
   attemptEnded(jobId: string, workerId: string): void;
   /** The job waits in the queue again, for a new attempt. */
@@ -126,7 +126,7 @@ export class JobStatusApplier {
     // and is stored only if the end was applied (the store checks the attempt's row).
     const keptWithEnd = isFinal(update.state) && (update.outputBytes === 0 || update.outputData !== undefined);
     if (keptWithEnd) this.outputs?.attemptEnded(jobId, attempt, workerId, update);
-    if (isFinal(update.state) && workerId !== '') this.events?.attemptEnding(jobId, workerId);
+    if (isFinal(update.state) && workerId !== '') this.events?.attemptEnding(jobId, attempt, workerId);
     let result = await write;
     // A running report for an attempt whose worker had stopped answering: it answers again.
     if (!result.applied && transition === 'start' && result.current === 'unknown') {

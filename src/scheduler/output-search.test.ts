@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { describe, it, mock } from 'node:test';
 import { LineSearch, MATCH_TEXT_BYTES, MAX_LINE_BYTES, type OutputMatch } from './output-search.js';
 
 /** Feeds `output` in pieces of `size` bytes, as the route does: until the end or more than `limit` are found. */
@@ -110,5 +110,14 @@ describe('LineSearch', () => {
       ],
     ];
     for (const [name, output, size, expected] of cases) it(name, () => assert.deepEqual(search(output, 'needle', size), expected));
+    it('a long line fed in small pieces is joined once, not once per piece', () => {
+      const concat = mock.method(Buffer, 'concat');
+      try {
+        search(`${first}${line(MAX_LINE_BYTES - 64, MAX_LINE_BYTES - 80)}\n`, 'needle', 32);
+        assert.ok(concat.mock.callCount() <= 2, `Buffer.concat called ${concat.mock.callCount()} times`);
+      } finally {
+        concat.mock.restore();
+      }
+    });
   });
 });

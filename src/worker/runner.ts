@@ -227,7 +227,9 @@ export class Runner {
       () => {
         if (!job.cancelled) return this.handOver(job, stdinPath);
         // Stopped while its stdin was written (and reported so): nothing was started.
-        void rm(stdinPath, { force: true });
+        rm(stdinPath, { force: true }).catch((err: unknown) =>
+          this.options.log.warn({ job_id: spec.jobId, err }, 'could not delete the stdin file of a job stopped before it started'),
+        );
         void this.releaseCgroup(job);
       },
       (err: unknown) => {

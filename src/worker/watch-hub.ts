@@ -57,6 +57,7 @@ export class WatchHub {
   /** Sends what is held, ends every stream and waits (at most `timeoutMs`) until what was written has been sent. */
   async closeAll(timeoutMs: number): Promise<void> {
     clearTimeout(this.timer);
+    this.timer = undefined;
     this.send(this.hold.flush());
     const flushed = [...this.calls].map((call) => {
       this.calls.delete(call);

@@ -170,7 +170,8 @@ export class SqlJobStore implements JobStore {
               .where('attempt', '=', p<number>('attempt'))
               .where('worker_id', '=', p<string>('workerId'))
               .where('state', 'in', from);
-            const returning = placed ? update.returning(CHANGING_COLUMNS) : update.returningAll();
+            // Merged (`rows`: UPDATE … FROM the values), `*` would also return the values' columns.
+            const returning = placed ? update.returning(CHANGING_COLUMNS) : rows ? update.returningAll('jobs') : update.returningAll();
             return rows ? returning.from(rows.table).returning(rows.ordinal) : returning;
           })
           .fill(values, jobId),
@@ -214,9 +215,9 @@ export class SqlJobStore implements JobStore {
               .set({ state: 'dispatched', worker_id: p('workerId'), reason: '', next_attempt_at: null, updated_at: p('now') })
               .where('id', '=', p<string>('jobId'))
               .where('attempt', '=', p<number>('attempt'))
-              .where('state', 'in', from)
-              .returningAll();
-            return rows ? update.from(rows.table).returning(rows.ordinal) : update;
+              .where('state', 'in', from);
+            // Merged (`rows`: UPDATE … FROM the values), `*` would also return the values' columns.
+            return rows ? update.returningAll('jobs').from(rows.table).returning(rows.ordinal) : update.returningAll();
           })
           .fill(values, jobId),
         this.ctx

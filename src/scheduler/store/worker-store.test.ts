@@ -67,6 +67,15 @@ conformance<WorkerStore>('WorkerStore', SqlWorkerStore, {
         { ...down, state: 'down', lastHeartbeatAt: 22 },
       ]);
     },
+    'a heartbeat asked for after a state change in one group commit lands after it': async ({ workers }) => {
+      const [first, other, back] = [newWorker(), newWorker(), newWorker()];
+      for (const w of [first, other, back]) await workers.upsertWorker(w);
+      await workers.setWorkerState(back.id, 'down', 10);
+      // The first commits alone, the others together. Merged with the other worker's heartbeat, ahead
+      // of the change, the heartbeat would find the worker down and be dropped: 22, not 23.
+      await Promise.all([workers.touchWorker(first.id, 19), workers.touchWorker(other.id, 20), workers.setWorkerState(back.id, 'up', 22), workers.touchWorker(back.id, 23)]);
+      assert.deepEqual(await stored(workers, back.id), { ...back, state: 'up', lastHeartbeatAt: 23 });
+    },
   },
   setWorkerDraining: {
     'records who drained it, and undrains with ""': async ({ workers }) => {
