@@ -59,5 +59,10 @@ export async function waitIdle(api: string, timeoutMs = 300_000): Promise<void> 
 
 /** Latest time the scheduler recorded a change, over the jobs of a listing. */
 export async function lastRecorded(api: string): Promise<number> {
-  return Math.max(0, ...(await allJobs(api)).map((j) => Date.parse(j.updated_at)));
+  return latestUpdate(await allJobs(api));
+}
+
+/** Latest `updated_at` of `jobs`, in ms (0 for none). */
+export function latestUpdate(jobs: Page['jobs']): number {
+  return jobs.reduce((latest, j) => Math.max(latest, Date.parse(j.updated_at)), 0);
 }
