@@ -35,22 +35,15 @@ export class SqlContext {
    * commit may merge with its like from other writes (writer.ts, `Mergeable`): `build` makes the
    * query alone when `rows` is undefined; given `rows`, the same query reading its values from
    * `rows.table` (`p` then names its columns), one row per merged query, with `rows.ordinal` among
-   * what it returns; or, with `split: 'key'` (an INSERT, whose RETURNING cannot name `rows`), its
-   * rows' key (the `key` each was filled with) as `baton_key`. `columns` gives each value's SQL type.
+   * what it returns. `columns` gives each value's SQL type.
    */
-  mergeable(
-    key: string,
-    columns: Readonly<Record<string, string>>,
-    build: (p: <T>(name: string) => T, rows?: MergedRows) => Compilable<unknown>,
-    split: 'ordinal' | 'key' = 'ordinal',
-  ): MergeableTemplate {
+  mergeable(key: string, columns: Readonly<Record<string, string>>, build: (p: <T>(name: string) => T, rows?: MergedRows) => Compilable<unknown>): MergeableTemplate {
     let template = this.#mergeables.get(key);
     if (!template) {
       template = new MergeableTemplate(
         key,
         this.templates.get(key, (p) => build(p)),
         this.dialect === 'postgres' ? mergedTemplate(columns, build) : undefined,
-        split,
       );
       this.#mergeables.set(key, template);
     }
@@ -86,8 +79,7 @@ export class SqlContext {
       const template = this.insertTemplate(table, returning, shape, rows[0]!);
       return rows.map((row) => template.fill(row));
     }
-    const columns = Object.keys(rows[0]!);
-    return byChars(rows.map((row) => JSON.stringify(row))).map((part) => this.#insertJson(table, returning, columns, `[${part.join(',')}]`));
+    return jsonArrays(rows).map(({ json }) => this.#insertJson(table, returning, Object.keys(rows[0]!), json));
   }
 
   /** `insert into <table>` of the rows of a JSON array, in its order (PostgreSQL), from a template per table and columns. */
@@ -110,13 +102,19 @@ export class SqlContext {
   insertEvents(events: readonly Omit<EventRecord, 'id'>[]): Query[] {
     const rows = events.map((e) => ({ kind: e.kind, entity_id: e.entityId, data: e.data, created_at: e.createdAt }) satisfies Insertable<EventsTable>);
     if (this.dialect === 'sqlite') return this.insertMany('events', 'none', 'event', rows);
-    if (rows.length === 0) return [];
-    const columns = Object.keys(rows[0]!);
-    const insert = (json: string): CompiledQuery => this.#insertJson('events', 'id', columns, json);
-    return byChars(rows.map((row) => JSON.stringify(row))).map((part): Mergeable => {
-      const json = `[${part.join(',')}]`;
-      return { alone: insert(json), kind: 'insert events', key: undefined, chars: json.length, rows: part, many: insert, split: 'in order', returnsRows: true };
-    });
+    const insert = (json: string): CompiledQuery => this.#insertJson('events', 'id', Object.keys(rows[0]!), json);
+    return jsonArrays(rows).map(
+      ({ json, part }): Mergeable => ({
+        alone: insert(json),
+        kind: 'insert events',
+        key: undefined,
+        chars: json.length,
+        rows: part,
+        many: insert,
+        split: 'in order',
+        returnsRows: true,
+      }),
+    );
   }
 }
 
@@ -152,7 +150,6 @@ export class MergeableTemplate {
     private readonly key: string,
     private readonly alone: QueryTemplate,
     private readonly merged: QueryTemplate | undefined,
-    private readonly split: 'ordinal' | 'key',
   ) {
     const node = alone.node as { kind: string; returning?: unknown };
     this.#returnsRows = node.kind === 'SelectQueryNode' || node.returning !== undefined;
@@ -171,7 +168,7 @@ export class MergeableTemplate {
       chars: row.length,
       rows: [row],
       many: (rows) => merged.fill({ rows }),
-      split: this.split,
+      split: 'ordinal',
       returnsRows: this.#returnsRows,
     } satisfies Mergeable;
   }
@@ -191,6 +188,12 @@ export function isUniqueViolation(err: unknown): boolean {
  */
 export function idsOf(results: readonly WriteResult[]): number[] {
   return results.flatMap((r) => [...r.rows.map((row) => Number((row as { id: number | string }).id)), ...r.rowIds]).sort((a, b) => a - b);
+}
+
+/** `rows` as JSON arrays of at most MERGED_CHARS each (none for no rows): each array's text, and its rows' texts. */
+function jsonArrays(rows: readonly Readonly<Record<string, unknown>>[]): { json: string; part: string[] }[] {
+  if (rows.length === 0) return [];
+  return byChars(rows.map((row) => JSON.stringify(row))).map((part) => ({ json: `[${part.join(',')}]`, part }));
 }
 
 /** `rows` (JSON texts) in runs of at most MERGED_CHARS (a batch of jobs with large stdin splits), each at least one row. */
