@@ -24,6 +24,12 @@ const LATENCY_SAMPLES = Number(process.env.BENCH_LATENCY_SAMPLES ?? 500);
  * steady figure.
  */
 export const WARMUP = Number(process.env.BENCH_WARMUP ?? 6000);
+/**
+ * Measured windows of JOBS jobs after the warm-up, one after the other; the best of each
+ * figure is kept, as in the peer scenario: the machine is shared, and what other work takes
+ * of it only ever adds to a window's time and CPU.
+ */
+const ROUNDS = Number(process.env.BENCH_E2E_ROUNDS ?? 3);
 
 /**
  * Node's own spawn('true') rate with the same concurrency: the baseline issue 2 set, "the
@@ -70,14 +76,23 @@ async function submitAll(scheduler: SchedulerHandle, workerIds: string[], n: num
   });
 }
 
-interface E2e {
+interface Window {
   rate: number;
-  failed: number;
   /** CPU milliseconds per job in the scheduler, the workers and their spawners. */
   cpu: { scheduler: number; workers: number; spawners: number };
 }
 
-/** Jobs submitted with POST /start and recorded finished by the scheduler, per second. */
+interface E2e {
+  /** Each measured window, in order. */
+  windows: Window[];
+  /** Jobs of the whole run (warm-up included) that did not succeed. */
+  failed: number;
+}
+
+/**
+ * Jobs submitted with POST /start and recorded finished by the scheduler, per second, in
+ * ROUNDS windows of `n` jobs one after the other on the same warmed-up cluster.
+ */
 async function batonRate(workers: number, n: number): Promise<E2e> {
   const jobs = jobsDir({ 'noop.sh': '' });
   const scheduler = await startScheduler();
@@ -88,21 +103,40 @@ async function batonRate(workers: number, n: number): Promise<E2e> {
   await waitIdle(scheduler.api);
   const spawners = handles.map(spawnerOf).filter((p): p is number => p !== undefined);
   const cpu = (): number[] => [cpuSeconds(scheduler.pid), ...handles.map((w) => cpuSeconds(w.pid)), ...spawners.map(cpuSeconds)];
-  // Nothing is asked of the scheduler between the warm-up and the window but the jobs: a
-  // listing of the warm-up's jobs made here left its garbage to be collected in the window.
-  const cpu0 = cpu();
-  const t0 = Date.now();
-  await submitAll(scheduler, ids, n);
-  await waitIdle(scheduler.api);
-  const cpu1 = cpu();
-  // Listed once, after: the last record time of the window's jobs, and how many of all succeeded.
+  // Nothing is asked of the scheduler between the warm-up and the windows but the jobs: a
+  // listing of the jobs made between two windows left its garbage to be collected in the next.
+  const starts: number[] = [];
+  const used: number[][] = [];
+  for (let round = 0; round < ROUNDS; round++) {
+    const cpu0 = cpu();
+    starts.push(Date.now());
+    await submitAll(scheduler, ids, n);
+    await waitIdle(scheduler.api);
+    used.push(cpu().map((c, i) => ((c - cpu0[i]!) * 1000) / n));
+  }
+  // Listed once, after: each window's jobs (those created after it started) and when the last was recorded.
   const listed = await allJobs(scheduler.api);
-  const elapsed = latestUpdate(listed) - t0;
-  const succeeded = listed.filter((j) => j.state === 'succeeded').length - WARMUP;
   await cleanUp();
-  const used = cpu1.map((c, i) => ((c - cpu0[i]!) * 1000) / n);
-  const sum = (from: number, count: number): number => used.slice(from, from + count).reduce((a, b) => a + b, 0);
-  return { rate: n / (elapsed / 1000), failed: n - succeeded, cpu: { scheduler: used[0]!, workers: sum(1, workers), spawners: sum(1 + workers, spawners.length) } };
+  const sum = (per: number[], from: number, count: number): number => per.slice(from, from + count).reduce((a, b) => a + b, 0);
+  const windows = starts.map((t0, k): Window => {
+    const next = starts[k + 1] ?? Number.POSITIVE_INFINITY;
+    const elapsed = latestUpdate(listed.filter((j) => Date.parse(j.created_at) >= t0 && Date.parse(j.created_at) < next)) - t0;
+    const per = used[k]!;
+    return { rate: n / (elapsed / 1000), cpu: { scheduler: per[0]!, workers: sum(per, 1, workers), spawners: sum(per, 1 + workers, spawners.length) } };
+  });
+  return { windows, failed: WARMUP + ROUNDS * n - listed.filter((j) => j.state === 'succeeded').length };
+}
+
+/** The best window's rate, the CPU split of the window whose scheduler used least, and each window's figures as text. */
+function best(run: E2e): { rate: number; cpu: Window['cpu']; failed: number; rates: string; schedulerCpus: string } {
+  const leanest = run.windows.reduce((a, b) => (b.cpu.scheduler < a.cpu.scheduler ? b : a));
+  return {
+    rate: Math.max(...run.windows.map((w) => w.rate)),
+    cpu: leanest.cpu,
+    failed: run.failed,
+    rates: run.windows.map((w) => fmt(w.rate)).join(', '),
+    schedulerCpus: run.windows.map((w) => fmt(w.cpu.scheduler, 2)).join(', '),
+  };
 }
 
 /** POST /start latency, one request at a time, on an idle one-worker cluster. */
@@ -131,10 +165,10 @@ export async function core(only?: (typeof CORE_SCENARIOS)[number]): Promise<Sect
     await rawSpawnRate(100); // warm up
     const { rate: raw1, cpuMs: spawnCpuMs } = await rawSpawn(JOBS);
     console.log(`  raw spawn('true')        ${fmt(raw1)} /s`);
-    const one = await batonRate(1, JOBS);
-    console.log(`  baton, 1 worker          ${fmt(one.rate)} jobs/s`);
-    const two = await batonRate(2, JOBS);
-    console.log(`  baton, 2 workers         ${fmt(two.rate)} jobs/s`);
+    const one = best(await batonRate(1, JOBS));
+    console.log(`  baton, 1 worker          ${one.rates} jobs/s`);
+    const two = best(await batonRate(2, JOBS));
+    console.log(`  baton, 2 workers         ${two.rates} jobs/s`);
     const raw2 = await rawSpawnRate(JOBS);
     console.log(`  raw spawn('true') again  ${fmt(raw2)} /s`);
     if (one.failed || two.failed) console.log(`  warning: ${one.failed + two.failed} jobs did not succeed`);
@@ -145,10 +179,15 @@ export async function core(only?: (typeof CORE_SCENARIOS)[number]): Promise<Sect
         figure: `${fmt(raw1)} / ${fmt(raw2)} per s`,
         target: "the baseline: Node's own spawn (Baton vfork()s, so it may pass it)",
       },
-      { measure: 'Baton end-to-end, 1 worker', figure: `${fmt(one.rate)} jobs/s (${fmt(one.rate / raw, 2)} of raw)`, target: '≥ 0.9 of raw', met: one.rate / raw >= 0.9 },
+      {
+        measure: 'Baton end-to-end, 1 worker',
+        figure: `${fmt(one.rate)} jobs/s (${fmt(one.rate / raw, 2)} of raw; best of ${one.rates})`,
+        target: '≥ 0.9 of raw',
+        met: one.rate / raw >= 0.9 && one.failed === 0,
+      },
       {
         measure: 'Baton end-to-end, 2 workers',
-        figure: `${fmt(two.rate)} jobs/s (${fmt(two.rate / raw, 2)} of raw, ${fmt(two.rate / one.rate, 2)}× 1 worker)`,
+        figure: `${fmt(two.rate)} jobs/s (${fmt(two.rate / raw, 2)} of raw, ${fmt(two.rate / one.rate, 2)}× 1 worker; best of ${two.rates})`,
         target: 'reported, not a target: on 2 cores a second worker adds processes, not cores',
       },
       {
@@ -159,7 +198,7 @@ export async function core(only?: (typeof CORE_SCENARIOS)[number]): Promise<Sect
       {
         // The target is absolute; Node's CPU per spawn in the same run says how fast this machine is at such work.
         measure: 'scheduler CPU per job, end to end, 1 worker',
-        figure: `${fmt(one.cpu.scheduler, 2)} ms (Node's own CPU per spawn('true') in this run: ${fmt(spawnCpuMs, 2)} ms)`,
+        figure: `${fmt(one.cpu.scheduler, 2)} ms (best of ${one.schedulerCpus}; Node's own CPU per spawn('true') in this run: ${fmt(spawnCpuMs, 2)} ms)`,
         target: '≤ 0.5 ms',
         met: one.cpu.scheduler <= 0.5,
       },
@@ -179,7 +218,7 @@ export async function core(only?: (typeof CORE_SCENARIOS)[number]): Promise<Sect
   }
   return {
     title: 'Core: jobs that start a process (issues 2 and 20)',
-    method: `${JOBS} jobs of \`true\` (\`BENCH_JOBS\`), ${CONCURRENCY} submissions in flight (\`BENCH_CONCURRENCY\`), submitted with \`POST /start\` naming the worker (spread over the workers), counted done when the scheduler has recorded their exit (its \`updated_at\`); mTLS between scheduler and workers, SQLite store. Latency: ${LATENCY_SAMPLES} sequential requests (\`BENCH_LATENCY_SAMPLES\`) on an idle cluster with one worker. Both after ${WARMUP} jobs to warm up (\`BENCH_WARMUP\`): a fresh scheduler's CPU per job falls by more than half over its first few thousand (V8 optimising the per-job code). CPU per job from /proc/<pid>/stat over the measured run.`,
+    method: `${JOBS} jobs of \`true\` (\`BENCH_JOBS\`), ${CONCURRENCY} submissions in flight (\`BENCH_CONCURRENCY\`), submitted with \`POST /start\` naming the worker (spread over the workers), counted done when the scheduler has recorded their exit (its \`updated_at\`), in ${ROUNDS} windows one after the other (\`BENCH_E2E_ROUNDS\`), the best of each figure kept; mTLS between scheduler and workers, SQLite store. Latency: ${LATENCY_SAMPLES} sequential requests (\`BENCH_LATENCY_SAMPLES\`) on an idle cluster with one worker. Both after ${WARMUP} jobs to warm up (\`BENCH_WARMUP\`): a fresh scheduler's CPU per job falls by more than half over its first few thousand (V8 optimising the per-job code). CPU per job from /proc/<pid>/stat over the measured run.`,
     rows,
   };
 }

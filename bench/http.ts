@@ -29,7 +29,7 @@ export const post = <T = Record<string, unknown>>(url: string, body: unknown): P
 export const get = <T = Record<string, unknown>>(url: string): Promise<T> => request<T>('GET', url);
 
 interface Page {
-  jobs: { updated_at: string; state: string }[];
+  jobs: { created_at: string; updated_at: string; state: string }[];
   next_cursor: string | null;
 }
 
