@@ -1,4 +1,4 @@
-import type { Selectable } from 'kysely';
+import { sql, type RawBuilder, type Selectable } from 'kysely';
 import type { AttemptEnded, EndedOutput, MissingOutput, OutputRecord, OutputStore, PruneOutputs } from './output-store.js';
 import type { OutputsTable } from './schema.js';
 import type { SqlContext } from './sql.js';
@@ -6,6 +6,8 @@ import { asBuffer } from '../../common/bytes.js';
 
 /** The values of `keepEndedOutput`'s check and their SQL types, for its merged form (`SqlContext.mergeable`). */
 const ENDED_VALUES = { jobId: 'text', attempt: 'integer', workerId: 'text', state: 'text' };
+/** The same for the row of the output it keeps. */
+const KEPT_VALUES = { jobId: 'text', attempt: 'integer', bytes: 'bigint', truncated: 'integer', now: 'bigint' };
 
 /** The output port on SQLite and PostgreSQL: a row per attempt, its bytes in `output_chunks`. */
 export class SqlOutputStore implements OutputStore {
@@ -57,21 +59,45 @@ export class SqlOutputStore implements OutputStore {
         .where('state', '=', p<string>('state'));
       return rows ? select.innerJoin(rows.table, (join) => join.onTrue()).select(rows.ordinal) : select;
     });
-    const insert = templates.get('keepEndedOutput', (p) =>
-      db
-        .insertInto('outputs')
-        .values({
-          job_id: p('jobId'),
-          attempt: p('attempt'),
-          bytes: p('bytes'),
-          complete: 1,
-          truncated: p('truncated'),
-          created_at: p('now'),
-          completed_at: p('now'),
-          pruned_at: null,
-          pruned_reason: '',
-        })
-        .onConflict((oc) => oc.columns(['job_id', 'attempt']).doNothing()),
+    // Mergeable, though nothing reads what it returns: a query alone in a group commit stops the
+    // queries after it from merging with those before (merge-plan.ts), and each ended job's
+    // insert would cut the group's event inserts into one statement per job.
+    const insert = this.ctx.mergeable(
+      'keepEndedOutput',
+      KEPT_VALUES,
+      (p, rows) => {
+        const insert = db.insertInto('outputs');
+        const kept = rows
+          ? insert
+              .columns(['job_id', 'attempt', 'bytes', 'complete', 'truncated', 'created_at', 'completed_at'])
+              .expression(
+                db
+                  .selectFrom(rows.table)
+                  .select([
+                    p<RawBuilder<string>>('jobId').as('job_id'),
+                    p<RawBuilder<number>>('attempt').as('attempt'),
+                    p<RawBuilder<number>>('bytes').as('bytes'),
+                    sql.lit(1).as('complete'),
+                    p<RawBuilder<number>>('truncated').as('truncated'),
+                    p<RawBuilder<number>>('now').as('created_at'),
+                    p<RawBuilder<number>>('now').as('completed_at'),
+                  ]),
+              )
+          : insert.values({
+              job_id: p('jobId'),
+              attempt: p('attempt'),
+              bytes: p('bytes'),
+              complete: 1,
+              truncated: p('truncated'),
+              created_at: p('now'),
+              completed_at: p('now'),
+              pruned_at: null,
+              pruned_reason: '',
+            });
+        const once = kept.onConflict((oc) => oc.columns(['job_id', 'attempt']).doNothing());
+        return rows ? once.returning(sql<string>`job_id`.as('baton_key')) : once;
+      },
+      'key',
     );
     const chunk = templates.get('keepEndedOutputChunk', (p) =>
       db
@@ -92,7 +118,7 @@ export class SqlOutputStore implements OutputStore {
         check!.rows.length === 0
           ? []
           : [
-              insert.fill({ jobId, attempt, bytes, truncated: output.truncated ? 1 : 0, now }),
+              insert.fill({ jobId, attempt, bytes, truncated: output.truncated ? 1 : 0, now }, jobId),
               ...(bytes > 0 ? [chunk.fill({ jobId, attempt, data: output.data })] : []),
               ...(output.runs !== undefined ? [runs.fill({ jobId, attempt, runs: output.runs })] : []),
             ],

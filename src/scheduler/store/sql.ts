@@ -35,15 +35,22 @@ export class SqlContext {
    * commit may merge with its like from other writes (writer.ts, `Mergeable`): `build` makes the
    * query alone when `rows` is undefined; given `rows`, the same query reading its values from
    * `rows.table` (`p` then names its columns), one row per merged query, with `rows.ordinal` among
-   * what it returns. `columns` gives each value's SQL type.
+   * what it returns; or, with `split: 'key'` (an INSERT, whose RETURNING cannot name `rows`), its
+   * rows' key (the `key` each was filled with) as `baton_key`. `columns` gives each value's SQL type.
    */
-  mergeable(key: string, columns: Readonly<Record<string, string>>, build: (p: <T>(name: string) => T, rows?: MergedRows) => Compilable<unknown>): MergeableTemplate {
+  mergeable(
+    key: string,
+    columns: Readonly<Record<string, string>>,
+    build: (p: <T>(name: string) => T, rows?: MergedRows) => Compilable<unknown>,
+    split: 'ordinal' | 'key' = 'ordinal',
+  ): MergeableTemplate {
     let template = this.#mergeables.get(key);
     if (!template) {
       template = new MergeableTemplate(
         key,
         this.templates.get(key, (p) => build(p)),
         this.dialect === 'postgres' ? mergedTemplate(columns, build) : undefined,
+        split,
       );
       this.#mergeables.set(key, template);
     }
@@ -150,6 +157,7 @@ export class MergeableTemplate {
     private readonly key: string,
     private readonly alone: QueryTemplate,
     private readonly merged: QueryTemplate | undefined,
+    private readonly split: 'ordinal' | 'key',
   ) {
     const node = alone.node as { kind: string; returning?: unknown };
     this.#returnsRows = node.kind === 'SelectQueryNode' || node.returning !== undefined;
@@ -168,7 +176,7 @@ export class MergeableTemplate {
       chars: row.length,
       rows: [row],
       many: (rows) => merged.fill({ rows }),
-      split: 'ordinal',
+      split: this.split,
       returnsRows: this.#returnsRows,
     } satisfies Mergeable;
   }

@@ -44,10 +44,11 @@ export interface Mergeable extends MergeTraits {
   many: (rows: string) => CompiledQuery;
   /**
    * How a result of `many` is shared out: 'ordinal', each row it returns carries `baton_n`, the
-   * place (from 1) in the array of the row it came from; 'in order', an insert whose ids come
-   * back ascending in the array's order, as many to each query as it has rows.
+   * place (from 1) in the array of the row it came from; 'key', each carries `baton_key`, the
+   * `key` of the query whose row it is; 'in order', an insert whose ids come back ascending in
+   * the array's order, as many to each query as it has rows.
    */
-  split: 'ordinal' | 'in order';
+  split: 'ordinal' | 'key' | 'in order';
   /** Whether `alone` returns rows (a SELECT, or RETURNING); a query that does not is given none. */
   returnsRows: boolean;
 }
@@ -338,10 +339,16 @@ function shareOut(queries: readonly Mergeable[], result: WriteResult): WriteResu
     });
   }
   const rows: unknown[][] = queries.map(() => []);
-  // baton_n (from 1) → the query whose row it is.
-  const owner: number[] = [];
-  for (const [i, q] of queries.entries()) for (let k = 0; k < q.rows.length; k++) owner.push(i);
-  for (const row of result.rows) rows[owner[Number((row as { baton_n: number | string }).baton_n) - 1]!]!.push(row);
+  if (queries[0]!.split === 'key') {
+    // A statement never holds a key twice (merge-plan.ts).
+    const byKey = new Map(queries.map((q, i) => [q.key, i]));
+    for (const row of result.rows) rows[byKey.get((row as { baton_key: string }).baton_key)!]!.push(row);
+  } else {
+    // baton_n (from 1) → the query whose row it is.
+    const owner: number[] = [];
+    for (const [i, q] of queries.entries()) for (let k = 0; k < q.rows.length; k++) owner.push(i);
+    for (const row of result.rows) rows[owner[Number((row as { baton_n: number | string }).baton_n) - 1]!]!.push(row);
+  }
   return queries.map((q, i) => ({ changed: rows[i]!.length, rows: q.returnsRows ? rows[i]! : [], rowIds: [] }));
 }
 
