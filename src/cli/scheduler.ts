@@ -4,6 +4,7 @@ import { Command, Option } from 'commander';
 import { createLogger } from '../common/logger.js';
 import { applyConfigFile, environmentWarnings, parseBytes, parsePositiveInt } from '../common/options.js';
 import { parseTrustedProxies, trustedProxyList } from '../scheduler/auth/trusted-proxies.js';
+import { limitHeapGrowth } from '../scheduler/heap-growth.js';
 import { age, DURATION_HELP, positiveDuration } from './arguments.js';
 import { addTlsOptions, reloadCertificatesOnSighup, resolveSecurity, type TlsFlags } from './certs.js';
 
@@ -174,6 +175,7 @@ heartbeat stream breaks, is down and its jobs are unknown; they go on if it answ
       const auth = command.getOptionValueSource('auth') === 'cli' ? flags.auth : flags.auth && !noAuthFromEnv();
       // Loaded here, not at the top: every other `baton` command starts faster without the server's modules.
       const { startScheduler } = await import('../scheduler/scheduler.js');
+      limitHeapGrowth();
       const scheduler = await startScheduler({
         http: flags.http,
         grpc: flags.grpc,
