@@ -67,7 +67,9 @@ describe('PostgreSQL group commit', { skip: PG_ADMIN_URL === 'skip' && 'BATON_TE
     // The first write commits alone and the others together: two statements of a kind at most,
     // where a write that did not merge takes one per job.
     for (const kind of ['update jobs', 'update attempts', 'insert events', 'insert outputs']) {
-      assert.ok((writes.get(kind) ?? 0) <= 2, `${kind}: ${writes.get(kind)} statements for 10 jobs (${JSON.stringify([...writes])})`);
+      const sent = writes.get(kind) ?? 0;
+      // At least one: a count of none would say the statements were not seen, not that they merged.
+      assert.ok(sent >= 1 && sent <= 2, `${kind}: ${sent} statements for 10 jobs (${JSON.stringify([...writes])})`);
     }
   });
 });

@@ -1,7 +1,8 @@
 import { sql, type Selectable } from 'kysely';
 import type { EventFilter, EventRecord, EventStore } from './event-store.js';
 import type { EventsTable } from './schema.js';
-import { idsOf, type SqlContext } from './sql.js';
+import type { SqlContext } from './sql.js';
+import { idsOf } from './writer.js';
 
 /** The event port on SQLite and PostgreSQL. */
 export class SqlEventStore implements EventStore {

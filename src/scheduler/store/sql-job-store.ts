@@ -20,8 +20,8 @@ import {
 } from './job-store.js';
 import { PlacedRecords } from './placed-records.js';
 import type { AttemptsTable, JobsTable } from './schema.js';
-import { idsOf, isUniqueViolation, type SqlContext } from './sql.js';
-import type { Step, WriteResult } from './writer.js';
+import { isUniqueViolation, type SqlContext } from './sql.js';
+import { idsOf, type Step, type WriteResult } from './writer.js';
 
 /** The values of a status write (`applyStatus`) and their SQL types, for its merged form (`SqlContext.mergeable`). */
 const STATUS_VALUES = {

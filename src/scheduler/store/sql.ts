@@ -3,7 +3,7 @@ import type { Dialect } from './connect.js';
 import type { EventRecord } from './event-store.js';
 import type { Database, EventsTable } from './schema.js';
 import { QueryTemplate, QueryTemplates } from './query-template.js';
-import { MERGED_CHARS, type Mergeable, type Query, type Writer, type WriteResult } from './writer.js';
+import { MERGED_CHARS, type Mergeable, type Query, type Writer } from './writer.js';
 
 /**
  * What the SQL implementations of the store's ports share: one connection, one writer (so
@@ -186,16 +186,6 @@ export class MergeableTemplate {
 export function isUniqueViolation(err: unknown): boolean {
   const code = (err as { code?: unknown } | null)?.code;
   return code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || code === '23505';
-}
-
-/**
- * The ids of the rows `insertEvents` wrote, in the rows' order: returned rows' ids (PostgreSQL)
- * or rowids (SQLite). The events lock makes a transaction's ids ascending in the order it
- * inserts, and a statement inserts its rows in their array's order; RETURNING's order is not
- * promised, so they are sorted.
- */
-export function idsOf(results: readonly WriteResult[]): number[] {
-  return results.flatMap((r) => [...r.rows.map((row) => Number((row as { id: number | string }).id)), ...r.rowIds]).sort((a, b) => a - b);
 }
 
 /** `rows` as JSON arrays of at most MERGED_CHARS each (none for no rows): each array's text, and its rows' texts. */

@@ -71,6 +71,17 @@ export interface WriteResult {
   rowIds: number[];
 }
 
+/**
+ * The ids of the rows an insert of events wrote (`SqlContext.insertEvents`), in the rows'
+ * order: returned rows' ids (PostgreSQL) or rowids (SQLite). The events lock makes a
+ * transaction's ids ascending in the order it inserts, and a statement inserts its rows in
+ * their array's order; RETURNING's order is not promised, so they are sorted. A merged insert's
+ * result is shared out by the same order.
+ */
+export function idsOf(results: readonly WriteResult[]): number[] {
+  return results.flatMap((r) => [...r.rows.map((row) => Number((row as { id: number | string }).id)), ...r.rowIds]).sort((a, b) => a - b);
+}
+
 /** A write waiting for its group's commit. */
 interface Pending {
   queries: Step[];
@@ -331,7 +342,7 @@ function sendMerged(queries: readonly Query[], send: (q: CompiledQuery) => Promi
 /** A merged statement's result, as each of its queries would have had it alone. */
 function shareOut(queries: readonly Mergeable[], result: WriteResult): WriteResult[] {
   if (queries[0]!.split === 'in order') {
-    const ids = result.rows.map((row) => Number((row as { id: number | string }).id)).sort((a, b) => a - b);
+    const ids = idsOf([result]);
     let at = 0;
     return queries.map((q) => {
       const rows = ids.slice(at, (at += q.rows.length)).map((id) => ({ id }));
